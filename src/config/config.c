@@ -1,0 +1,462 @@
+/* Config loading: libcyaml parses into a presence-aware raw tree; defaults and ranges are applied here. */
+#include "config/config.h"
+
+#include <cyaml/cyaml.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sandbox/plan.h"
+#include "sandbox/seccomp.h"
+
+/* ---- built-in defaults (kept equal to config/soulbox.yaml) ---- */
+
+static const char *const default_system[] = {"/usr", "/bin", "/sbin", "/lib", "/lib64"};
+static const char *const default_etc[] = {
+    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "ssl", "ca-certificates",
+    "localtime", "timezone", "nsswitch.conf", "protocols", "services", "mime.types",
+    "os-release", "debian_version", "gai.conf", "host.conf", "inputrc", "bash.bashrc",
+    "profile",
+};
+
+static int list_set(struct sb_str_list *l, const char *const *v, size_t n)
+{
+    l->v = calloc(n ? n : 1, sizeof *l->v);
+    if (!l->v)
+        return -1;
+    for (l->n = 0; l->n < n; l->n++)
+        if (!(l->v[l->n] = strdup(v[l->n])))
+            return -1;
+    return 0;
+}
+
+static void list_free(struct sb_str_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+static int str_set(char **dst, const char *s)
+{
+    free(*dst);
+    *dst = strdup(s);
+    return *dst ? 0 : -1;
+}
+
+int config_defaults(struct sb_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->security.enable_network = false;
+    c->security.max_memory_mb = 2048;
+    c->security.max_cpu_percent = 100;
+    c->security.max_disk_mb = 1024;
+    c->security.execution_timeout = 60;
+    c->defaults = (struct sb_limits){
+        .wall_time_ms = 10000, .cpu_time_ms = 10000, .memory_mb = 256, .disk_mb = 64,
+        .processes = 64, .output_kb = 1024, .file_size_kb = 65536, .open_files = 256,
+        .stack_kb = 65536,
+    };
+    c->maximums = (struct sb_limits){
+        .cpu_time_ms = 60000, .processes = 1024, .output_kb = 65536,
+        .file_size_kb = 1048576, .open_files = 4096, .stack_kb = 1048576,
+    };
+    c->compile.wall_time_ms = 30000;
+    c->compile.cpu_time_ms = 30000;
+    c->compile.memory_mb = 1024;
+    c->compile.processes = 128;
+    c->compile.output_kb = 1024;
+    c->compile.disk_mb = 256;
+    c->compile.artifact_mb = 128;
+    c->uid_base = 2100000000;
+    c->uid_count = 65536;
+    c->max_inodes = 16384;
+    if (str_set(&c->state_dir, "/run/soulbox") < 0 || str_set(&c->cgroup_root, "soulbox") < 0 ||
+        str_set(&c->hostname, "soulbox") < 0 || str_set(&c->workdir, "/workspace") < 0 ||
+        list_set(&c->system_dirs, default_system, sizeof default_system / sizeof *default_system) < 0 ||
+        list_set(&c->etc, default_etc, sizeof default_etc / sizeof *default_etc) < 0 ||
+        list_set(&c->security.allowed_syscalls, NULL, 0) < 0 ||
+        list_set(&c->binds, NULL, 0) < 0) {
+        config_free(c);
+        return -1;
+    }
+    return 0;
+}
+
+void config_free(struct sb_config *c)
+{
+    free(c->path);
+    free(c->state_dir);
+    free(c->cgroup_root);
+    free(c->hostname);
+    free(c->workdir);
+    list_free(&c->security.allowed_syscalls);
+    list_free(&c->system_dirs);
+    list_free(&c->etc);
+    list_free(&c->binds);
+    memset(c, 0, sizeof *c);
+}
+
+/* ---- raw tree: every scalar is a pointer, NULL when the key is absent ---- */
+
+struct raw_limits {
+    uint64_t *wall_time_ms, *cpu_time_ms, *memory_mb, *disk_mb, *processes, *output_kb,
+        *file_size_kb, *open_files, *stack_kb;
+};
+
+struct raw_security {
+    bool *enable_network;
+    uint64_t *max_memory_mb, *max_cpu_percent, *max_disk_mb, *execution_timeout;
+    char **allowed_syscalls;
+    unsigned allowed_syscalls_count;
+};
+
+struct raw_compile {
+    uint64_t *wall_time_ms, *cpu_time_ms, *memory_mb, *processes, *output_kb, *disk_mb,
+        *artifact_mb;
+};
+
+struct raw_rootfs {
+    char **system;
+    unsigned system_count;
+    char **etc;
+    unsigned etc_count;
+    char **binds;
+    unsigned binds_count;
+};
+
+struct raw_sandbox {
+    struct raw_security *security;
+    struct raw_limits *defaults;
+    struct raw_limits *maximums;
+    struct raw_compile *compile;
+    struct raw_rootfs *rootfs;
+    uint64_t *uid_base, *uid_count, *max_inodes;
+    char *state_dir, *cgroup_root, *hostname, *workdir;
+};
+
+struct raw_top {
+    struct raw_sandbox *sandbox;
+};
+
+#define OPT (CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL)
+#define U64(key, type, member) CYAML_FIELD_UINT_PTR(key, OPT, type, member)
+
+static const cyaml_schema_value_t str_entry = {
+    CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, 4095),
+};
+
+#define LIMIT_FIELDS(type)                                                       \
+    U64("wall_time_ms", type, wall_time_ms), U64("cpu_time_ms", type, cpu_time_ms), \
+    U64("memory_mb", type, memory_mb), U64("disk_mb", type, disk_mb),             \
+    U64("processes", type, processes), U64("output_kb", type, output_kb),         \
+    U64("file_size_kb", type, file_size_kb), U64("open_files", type, open_files), \
+    U64("stack_kb", type, stack_kb), CYAML_FIELD_END
+
+static const cyaml_schema_field_t limits_fields[] = {LIMIT_FIELDS(struct raw_limits)};
+
+static const cyaml_schema_field_t security_fields[] = {
+    CYAML_FIELD_BOOL_PTR("enable_network", OPT, struct raw_security, enable_network),
+    U64("max_memory_mb", struct raw_security, max_memory_mb),
+    U64("max_cpu_percent", struct raw_security, max_cpu_percent),
+    U64("max_disk_mb", struct raw_security, max_disk_mb),
+    U64("execution_timeout", struct raw_security, execution_timeout),
+    CYAML_FIELD_SEQUENCE("allowed_syscalls", OPT, struct raw_security, allowed_syscalls,
+                         &str_entry, 0, 1024),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t compile_fields[] = {
+    U64("wall_time_ms", struct raw_compile, wall_time_ms),
+    U64("cpu_time_ms", struct raw_compile, cpu_time_ms),
+    U64("memory_mb", struct raw_compile, memory_mb),
+    U64("processes", struct raw_compile, processes),
+    U64("output_kb", struct raw_compile, output_kb),
+    U64("disk_mb", struct raw_compile, disk_mb),
+    U64("artifact_mb", struct raw_compile, artifact_mb),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t rootfs_fields[] = {
+    CYAML_FIELD_SEQUENCE("system", OPT, struct raw_rootfs, system, &str_entry, 0, 64),
+    CYAML_FIELD_SEQUENCE("etc", OPT, struct raw_rootfs, etc, &str_entry, 0, 64),
+    CYAML_FIELD_SEQUENCE("binds", OPT, struct raw_rootfs, binds, &str_entry, 0, 64),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t sandbox_fields[] = {
+    CYAML_FIELD_MAPPING_PTR("security", OPT, struct raw_sandbox, security, security_fields),
+    CYAML_FIELD_MAPPING_PTR("defaults", OPT, struct raw_sandbox, defaults, limits_fields),
+    CYAML_FIELD_MAPPING_PTR("maximums", OPT, struct raw_sandbox, maximums, limits_fields),
+    CYAML_FIELD_MAPPING_PTR("compile", OPT, struct raw_sandbox, compile, compile_fields),
+    CYAML_FIELD_MAPPING_PTR("rootfs", OPT, struct raw_sandbox, rootfs, rootfs_fields),
+    U64("uid_base", struct raw_sandbox, uid_base),
+    U64("uid_count", struct raw_sandbox, uid_count),
+    U64("max_inodes", struct raw_sandbox, max_inodes),
+    CYAML_FIELD_STRING_PTR("state_dir", OPT, struct raw_sandbox, state_dir, 1, 200),
+    CYAML_FIELD_STRING_PTR("cgroup_root", OPT, struct raw_sandbox, cgroup_root, 1, 200),
+    CYAML_FIELD_STRING_PTR("hostname", OPT, struct raw_sandbox, hostname, 1, 63),
+    CYAML_FIELD_STRING_PTR("workdir", OPT, struct raw_sandbox, workdir, 2, 200),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t top_fields[] = {
+    CYAML_FIELD_MAPPING_PTR("sandbox", OPT, struct raw_top, sandbox, sandbox_fields),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_value_t top_schema = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct raw_top, top_fields),
+};
+
+/* ---- libcyaml's messages, kept for the error we report ---- */
+
+struct log_ctx {
+    char msg[400];
+    char where[200];
+};
+
+static void log_fn(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
+{
+    struct log_ctx *l = ctx;
+    char line[400];
+    if (level < CYAML_LOG_ERROR)
+        return;
+    vsnprintf(line, sizeof line, fmt, args);
+    line[strcspn(line, "\n")] = '\0';
+    const char *s = line;
+    if (!strncmp(s, "Load: ", 6))
+        s += 6;
+    if (!strncmp(s, "Backtrace:", 10) || !*s)
+        return;
+    if (!strncmp(s, "  in mapping field: ", 20) || !strncmp(s, "  in mapping field '", 20)) {
+        /* Backtrace lines come innermost first: prepend to build a.b.c. */
+        char field[128], tmp[200];
+        snprintf(field, sizeof field, "%s", s + 20);
+        field[strcspn(field, "'")] = '\0';
+        snprintf(tmp, sizeof tmp, "%s%s%s", field, l->where[0] ? "." : "", l->where);
+        snprintf(l->where, sizeof l->where, "%s", tmp);
+        return;
+    }
+    if (!strncmp(s, "  ", 2))
+        return;
+    if (!l->msg[0])
+        snprintf(l->msg, sizeof l->msg, "%s", s);
+}
+
+/* ---- merge raw over defaults ---- */
+
+static void set_u64(uint64_t *dst, const uint64_t *src)
+{
+    if (src)
+        *dst = *src;
+}
+
+static void merge_limits(struct sb_limits *dst, const struct raw_limits *r)
+{
+    if (!r)
+        return;
+    set_u64(&dst->wall_time_ms, r->wall_time_ms);
+    set_u64(&dst->cpu_time_ms, r->cpu_time_ms);
+    set_u64(&dst->memory_mb, r->memory_mb);
+    set_u64(&dst->disk_mb, r->disk_mb);
+    set_u64(&dst->processes, r->processes);
+    set_u64(&dst->output_kb, r->output_kb);
+    set_u64(&dst->file_size_kb, r->file_size_kb);
+    set_u64(&dst->open_files, r->open_files);
+    set_u64(&dst->stack_kb, r->stack_kb);
+}
+
+static int merge_list(struct sb_str_list *dst, char **v, unsigned n, bool present)
+{
+    if (!present)
+        return 0;
+    list_free(dst);
+    return list_set(dst, (const char *const *)v, n);
+}
+
+static int merge(struct sb_config *c, const struct raw_top *t)
+{
+    const struct raw_sandbox *s = t ? t->sandbox : NULL;
+    if (!s)
+        return 0;
+    int rc = 0;
+    if (s->security) {
+        const struct raw_security *q = s->security;
+        if (q->enable_network)
+            c->security.enable_network = *q->enable_network;
+        set_u64(&c->security.max_memory_mb, q->max_memory_mb);
+        set_u64(&c->security.max_cpu_percent, q->max_cpu_percent);
+        set_u64(&c->security.max_disk_mb, q->max_disk_mb);
+        set_u64(&c->security.execution_timeout, q->execution_timeout);
+        rc |= merge_list(&c->security.allowed_syscalls, q->allowed_syscalls,
+                         q->allowed_syscalls_count, q->allowed_syscalls != NULL);
+    }
+    merge_limits(&c->defaults, s->defaults);
+    merge_limits(&c->maximums, s->maximums);
+    if (s->compile) {
+        set_u64(&c->compile.wall_time_ms, s->compile->wall_time_ms);
+        set_u64(&c->compile.cpu_time_ms, s->compile->cpu_time_ms);
+        set_u64(&c->compile.memory_mb, s->compile->memory_mb);
+        set_u64(&c->compile.processes, s->compile->processes);
+        set_u64(&c->compile.output_kb, s->compile->output_kb);
+        set_u64(&c->compile.disk_mb, s->compile->disk_mb);
+        set_u64(&c->compile.artifact_mb, s->compile->artifact_mb);
+    }
+    if (s->rootfs) {
+        const struct raw_rootfs *r = s->rootfs;
+        rc |= merge_list(&c->system_dirs, r->system, r->system_count, r->system != NULL);
+        rc |= merge_list(&c->etc, r->etc, r->etc_count, r->etc != NULL);
+        rc |= merge_list(&c->binds, r->binds, r->binds_count, r->binds != NULL);
+    }
+    set_u64(&c->uid_base, s->uid_base);
+    set_u64(&c->uid_count, s->uid_count);
+    set_u64(&c->max_inodes, s->max_inodes);
+    if (s->state_dir)
+        rc |= str_set(&c->state_dir, s->state_dir);
+    if (s->cgroup_root)
+        rc |= str_set(&c->cgroup_root, s->cgroup_root);
+    if (s->hostname)
+        rc |= str_set(&c->hostname, s->hostname);
+    if (s->workdir)
+        rc |= str_set(&c->workdir, s->workdir);
+    return rc ? -1 : 0;
+}
+
+int config_load(const char *path, struct sb_config *c, struct sb_error *err)
+{
+    struct log_ctx lc = {{0}, {0}};
+    cyaml_config_t cfg = {
+        .log_fn = log_fn, .log_ctx = &lc, .mem_fn = cyaml_mem,
+        .log_level = CYAML_LOG_ERROR, .flags = CYAML_CFG_NO_ALIAS,
+    };
+    struct raw_top *raw = NULL;
+    cyaml_err_t e = cyaml_load_file(path, &cfg, &top_schema, (cyaml_data_t **)&raw, NULL);
+    if (e != CYAML_OK) {
+        if (e == CYAML_ERR_FILE_OPEN)
+            return sb_fail(err, SB_E_CONFIG, "%s: cannot open the file", path);
+        return sb_fail(err, SB_E_CONFIG, "%s: %s%s%s", path, lc.where[0] ? lc.where : "",
+                       lc.where[0] ? ": " : "", lc.msg[0] ? lc.msg : cyaml_strerror(e));
+    }
+    int rc = merge(c, raw);
+    cyaml_free(&cfg, &top_schema, raw, 0);
+    if (rc < 0)
+        return sb_fail(err, SB_E_INTERNAL, "out of memory loading %s", path);
+    if (str_set(&c->path, path) < 0)
+        return sb_fail(err, SB_E_INTERNAL, "out of memory");
+    return config_validate(c, err);
+}
+
+/* ---- validation ---- */
+
+struct range {
+    const char *key;
+    const uint64_t *v;
+    uint64_t min, max;
+};
+
+static int check_ranges(const struct sb_config *c, const struct range *r, size_t n,
+                        struct sb_error *err)
+{
+    const char *file = c->path ? c->path : "built-in config";
+    for (size_t i = 0; i < n; i++)
+        if (*r[i].v < r[i].min || *r[i].v > r[i].max)
+            return sb_fail(err, SB_E_CONFIG, "%s: %s: %llu is out of range [%llu, %llu]", file,
+                           r[i].key, (unsigned long long)*r[i].v,
+                           (unsigned long long)r[i].min, (unsigned long long)r[i].max);
+    return 0;
+}
+
+static int check_paths(const struct sb_config *c, struct sb_error *err)
+{
+    const char *file = c->path ? c->path : "built-in config";
+    static const char *const reserved[] = {"/", "/usr", "/etc", "/proc", "/dev", "/tmp", "/bin",
+                                           "/sbin", "/lib", "/lib64"};
+    if (!plan_path_ok(c->state_dir) || !strcmp(c->state_dir, "/"))
+        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.state_dir: must be an absolute "
+                       "normalised path", file);
+    if (!plan_relpath_ok(c->cgroup_root))
+        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.cgroup_root: must be a relative path "
+                       "without '..'", file);
+    if (!plan_path_ok(c->workdir))
+        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.workdir: must be an absolute "
+                       "normalised path", file);
+    for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
+        if (!strcmp(c->workdir, reserved[i]))
+            return sb_fail(err, SB_E_CONFIG, "%s: sandbox.workdir: %s is reserved", file,
+                           c->workdir);
+    for (const char *h = c->hostname; *h; h++)
+        if (!((*h >= 'a' && *h <= 'z') || (*h >= '0' && *h <= '9') || *h == '-'))
+            return sb_fail(err, SB_E_CONFIG, "%s: sandbox.hostname: only a-z, 0-9 and '-'",
+                           file);
+    const struct sb_str_list *abs[] = {&c->system_dirs, &c->binds};
+    const char *absname[] = {"sandbox.rootfs.system", "sandbox.rootfs.binds"};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < abs[k]->n; i++)
+            if (!plan_path_ok(abs[k]->v[i]) || !strcmp(abs[k]->v[i], "/"))
+                return sb_fail(err, SB_E_CONFIG, "%s: %s: '%s' is not an absolute "
+                               "normalised path", file, absname[k], abs[k]->v[i]);
+    for (size_t i = 0; i < c->etc.n; i++)
+        if (!plan_relpath_ok(c->etc.v[i]) || strchr(c->etc.v[i], '/'))
+            return sb_fail(err, SB_E_CONFIG, "%s: sandbox.rootfs.etc: '%s' must be a name "
+                           "directly under /etc", file, c->etc.v[i]);
+    return 0;
+}
+
+int config_validate(const struct sb_config *c, struct sb_error *err)
+{
+    const char *file = c->path ? c->path : "built-in config";
+    uint64_t wall_max = c->security.execution_timeout * 1000;
+    const struct range r[] = {
+        {"sandbox.security.max_memory_mb", &c->security.max_memory_mb, 8, 1u << 20},
+        {"sandbox.security.max_cpu_percent", &c->security.max_cpu_percent, 1, 25600},
+        {"sandbox.security.max_disk_mb", &c->security.max_disk_mb, 1, 1u << 20},
+        {"sandbox.security.execution_timeout", &c->security.execution_timeout, 1, 86400},
+        {"sandbox.maximums.cpu_time_ms", &c->maximums.cpu_time_ms, 1, 86400000},
+        {"sandbox.maximums.processes", &c->maximums.processes, 1, 65536},
+        {"sandbox.maximums.output_kb", &c->maximums.output_kb, 1, 1u << 20},
+        {"sandbox.maximums.file_size_kb", &c->maximums.file_size_kb, 1, 1ull << 30},
+        {"sandbox.maximums.open_files", &c->maximums.open_files, 8, 1u << 20},
+        {"sandbox.maximums.stack_kb", &c->maximums.stack_kb, 64, 1ull << 30},
+        {"sandbox.defaults.wall_time_ms", &c->defaults.wall_time_ms, 1, wall_max},
+        {"sandbox.defaults.cpu_time_ms", &c->defaults.cpu_time_ms, 1, c->maximums.cpu_time_ms},
+        {"sandbox.defaults.memory_mb", &c->defaults.memory_mb, 8, c->security.max_memory_mb},
+        {"sandbox.defaults.disk_mb", &c->defaults.disk_mb, 1, c->security.max_disk_mb},
+        {"sandbox.defaults.processes", &c->defaults.processes, 1, c->maximums.processes},
+        {"sandbox.defaults.output_kb", &c->defaults.output_kb, 1, c->maximums.output_kb},
+        {"sandbox.defaults.file_size_kb", &c->defaults.file_size_kb, 1, c->maximums.file_size_kb},
+        {"sandbox.defaults.open_files", &c->defaults.open_files, 8, c->maximums.open_files},
+        {"sandbox.defaults.stack_kb", &c->defaults.stack_kb, 64, c->maximums.stack_kb},
+        {"sandbox.compile.wall_time_ms", &c->compile.wall_time_ms, 100, 3600000},
+        {"sandbox.compile.cpu_time_ms", &c->compile.cpu_time_ms, 100, 3600000},
+        {"sandbox.compile.memory_mb", &c->compile.memory_mb, 64, 1u << 20},
+        {"sandbox.compile.processes", &c->compile.processes, 4, 65536},
+        {"sandbox.compile.output_kb", &c->compile.output_kb, 1, 1u << 20},
+        {"sandbox.compile.disk_mb", &c->compile.disk_mb, 16, 1u << 20},
+        {"sandbox.compile.artifact_mb", &c->compile.artifact_mb, 1, 4096},
+        {"sandbox.uid_base", &c->uid_base, 10000, 2147483647},
+        {"sandbox.uid_count", &c->uid_count, 1, 1000000},
+        {"sandbox.max_inodes", &c->max_inodes, 64, 1u << 24},
+    };
+    if (check_ranges(c, r, sizeof r / sizeof *r, err) < 0)
+        return -1;
+    if (c->uid_base + c->uid_count > 2147483648ull)
+        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.uid_base + uid_count must stay below "
+                       "2^31", file);
+    if (c->security.enable_network)
+        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.security.enable_network: true is not "
+                       "supported by this version: sandboxes get loopback only", file);
+    if (check_paths(c, err) < 0)
+        return -1;
+    if (c->security.allowed_syscalls.n &&
+        seccomp_validate_allowlist((const char *const *)c->security.allowed_syscalls.v,
+                                   c->security.allowed_syscalls.n, err) < 0) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.security.allowed_syscalls: %s", file, why);
+    }
+    return 0;
+}

@@ -1,0 +1,65 @@
+/* A job: an optional compile stage in one sandbox, then the run in a fresh one. */
+#ifndef SB_RUNNER_JOB_H
+#define SB_RUNNER_JOB_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/config.h"
+#include "runner/lang.h"
+#include "runner/result.h"
+#include "sandbox/sandbox.h"
+
+struct runner {
+    struct sbx_engine *engine;
+    const struct sb_config *cfg;
+};
+
+struct job_file {
+    const char *name;      /* validated relative path; files[0] is the entry point */
+    const char *data;
+    size_t len;
+};
+
+/* A validated request; job_start copies what it needs. */
+struct job_request {
+    const struct lang *lang;
+    const struct job_file *files;
+    size_t nfiles;
+    const char *stdin_data;    /* NULL: no stdin */
+    size_t stdin_len;
+    const char *const *args;
+    size_t nargs;
+    const char *const *env;    /* "KEY=VALUE" */
+    size_t nenv;
+    struct sbx_limits limits;  /* the run stage's exact limits */
+};
+
+struct job_result {
+    bool failed;               /* engine fault: error says why, no verdict */
+    struct sb_error error;
+    enum sb_status status;     /* overall verdict */
+    bool has_compile;
+    struct stage_result compile;
+    bool ran;
+    struct stage_result run;
+};
+
+struct job;
+typedef void (*job_done_cb)(struct job *j, void *arg);
+/* Run-stage output as it is produced (stream 1 = stdout, 2 = stderr). */
+typedef void (*job_output_cb)(struct job *j, int stream, const char *data, size_t len, void *arg);
+
+/* Starts the job; `done` follows exactly once from the loop. NULL only when
+ * memory is exhausted (err set). */
+struct job *job_start(struct runner *rn, const struct job_request *req, job_done_cb done,
+                      job_output_cb output, void *arg, struct sb_error *err);
+void job_cancel(struct job *j);
+const struct job_result *job_result(const struct job *j);
+void job_free(struct job *j);
+
+/* The result object every API returns (stdout, stderr, status, timings, compile...). */
+json_t *job_result_json(const struct job_result *r);
+
+#endif

@@ -1,0 +1,23 @@
+/* Languages SoulBox can run: how to compile (optionally) and run a program. */
+#ifndef SB_RUNNER_LANG_H
+#define SB_RUNNER_LANG_H
+
+#include <stddef.h>
+
+struct lang {
+    const char *name;
+    const char *const *aliases;        /* NULL-terminated */
+    const char *source;                /* entry file name for `code` */
+    const char *const *compile;        /* argv, NULL-terminated; NULL if interpreted */
+    const char *artifact;              /* file the compile stage leaves in the workdir */
+    const char *const *run;            /* argv before the user's args */
+    const char *const *env;            /* extra "K=V", NULL-terminated */
+};
+
+/* Finds a language by name or alias (case-sensitive), or NULL. */
+const struct lang *lang_find(const char *name);
+
+/* All languages, NULL-terminated. */
+const struct lang *const *lang_all(void);
+
+#endif

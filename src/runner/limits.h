@@ -1,0 +1,30 @@
+/* Resolving a request's limits against the config's defaults and maximums. */
+#ifndef SB_RUNNER_LIMITS_H
+#define SB_RUNNER_LIMITS_H
+
+#include <stdint.h>
+
+#include "config/config.h"
+#include "sandbox/sandbox.h"
+
+#define LIMIT_UNSET UINT64_MAX
+
+/* Limits asked for, in API units; LIMIT_UNSET fields take the default. */
+struct limit_request {
+    uint64_t wall_time_ms, cpu_time_ms, memory_mb, disk_mb, processes, output_kb,
+        file_size_kb, open_files, stack_kb;
+};
+
+void limit_request_init(struct limit_request *r);
+
+/* A request may lower any limit and raise it up to the config's maximum;
+ * above it is an error naming the field (prefix + name, e.g. "limits.memory_mb"),
+ * never a silent clamp. Returns 0 or -1 with err (SB_E_LIMIT_EXCEEDS_MAX or
+ * SB_E_INVALID_ARGUMENT). */
+int limits_resolve(const struct sb_config *cfg, const struct limit_request *req,
+                   const char *prefix, struct sbx_limits *out, struct sb_error *err);
+
+/* Limits of the compile stage, from the config. */
+void limits_compile(const struct sb_config *cfg, struct sbx_limits *out);
+
+#endif

@@ -1,0 +1,438 @@
+/* soulbox-agent: pid 1 of every sandbox. Executes the plan, starts the program, reaps, reports. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "sandbox/creds.h"
+#include "sandbox/net.h"
+#include "sandbox/plan.h"
+#include "sandbox/proto.h"
+#include "sandbox/rlimits.h"
+#include "sandbox/rootfs.h"
+
+/*
+ * Runs as root in fresh pid/mount/ipc/uts/net namespaces, already inside the
+ * sandbox's cgroups (the spawner attached itself before exec). fd 0-2 are
+ * the program's stdio, fd 3 the control socket, fd 4 the plan.
+ * Everything the agent says goes over the control socket, never to stdio.
+ */
+
+static const int ctl = AGENT_FD_CONTROL;
+
+struct state {
+    struct plan plan;
+    struct plan_exec go_exec;    /* exec received with GO (warm start) */
+    const struct plan_exec *exec;
+    int sigfd;
+    int notifyfd;
+    pid_t main_pid;
+    uint64_t t_start;
+    int seccomp_nr;
+    uint32_t seccomp_arch;
+    int exited_sent;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void send_msg(struct agent_msg *m, int fd)
+{
+    /* A failed send means the host is gone: the sandbox must die with it. */
+    if (proto_send(ctl, m, fd) < 0)
+        _exit(3);
+}
+
+static void __attribute__((noreturn)) setup_failed(int err, const char *fmt, ...)
+{
+    struct agent_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = AGENT_FAILED;
+    m.err = err;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m.text, sizeof m.text, fmt, ap);
+    va_end(ap);
+    proto_send(ctl, &m, -1);
+    _exit(1);
+}
+
+static void read_plan(struct state *s)
+{
+    struct stat st;
+    if (fstat(AGENT_FD_PLAN, &st) < 0)
+        setup_failed(errno, "fstat plan: %s", sb_errno_name(errno));
+    if (st.st_size <= 0)
+        setup_failed(EINVAL, "plan is empty");
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, AGENT_FD_PLAN, 0);
+    if (p == MAP_FAILED)
+        setup_failed(errno, "mmap plan: %s", sb_errno_name(errno));
+    close(AGENT_FD_PLAN);
+    const char *why = NULL;
+    if (plan_decode(p, (size_t)st.st_size, &s->plan, &why) < 0)
+        setup_failed(EINVAL, "plan: %s", why);
+}
+
+/* Namespaces, root filesystem, hostname, loopback, then drop to the sandbox uid. */
+static void setup_sandbox(struct state *s)
+{
+    char why[512];
+    int rc;
+    /* The cgroup namespace is rooted here, after the spawner joined the
+     * sandbox's cgroup, so /proc/self/cgroup shows "/" only. */
+    if (unshare(CLONE_NEWCGROUP) < 0)
+        setup_failed(errno, "unshare CLONE_NEWCGROUP: %s", sb_errno_name(errno));
+    if ((rc = rootfs_setup(&s->plan, s->plan.staging, why, sizeof why)) < 0)
+        setup_failed(-rc, "%s", why);
+    const char *host = s->plan.hostname ? s->plan.hostname : "soulbox";
+    if (sethostname(host, strlen(host)) < 0 || setdomainname("soulbox", 7) < 0)
+        setup_failed(errno, "sethostname: %s", sb_errno_name(errno));
+    if ((s->plan.flags & PLAN_NET_LO_UP) && (rc = net_lo_up(why, sizeof why)) < 0)
+        setup_failed(-rc, "%s", why);
+    if ((rc = creds_drop(s->plan.uid, s->plan.gid, why, sizeof why)) < 0)
+        setup_failed(-rc, "%s", why);
+    /* Changing credentials cleared the parent-death signal: re-arm it. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        setup_failed(errno, "prctl: %s", sb_errno_name(errno));
+}
+
+static void setup_signals_and_filter(struct state *s)
+{
+    char why[512];
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        setup_failed(errno, "sigprocmask: %s", sb_errno_name(errno));
+    s->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (s->sigfd < 0)
+        setup_failed(errno, "signalfd: %s", sb_errno_name(errno));
+    s->notifyfd = -1;
+    if (s->plan.bpf_len) {
+        int want = (s->plan.flags & PLAN_SECCOMP_NOTIFY) != 0;
+        int rc = creds_load_seccomp(s->plan.bpf, s->plan.bpf_len, want, why, sizeof why);
+        if (rc < 0)
+            setup_failed(-rc, "%s", why);
+        if (want)
+            s->notifyfd = rc;
+    }
+}
+
+/* ---- the program ---- */
+
+enum exec_step { STEP_SETSID = 1, STEP_RLIMIT, STEP_CHDIR, STEP_EXEC };
+
+struct exec_report {
+    int step;
+    int err;
+    char what[64];
+};
+
+static void try_exec(const struct plan_exec *e, int *err)
+{
+    const char *prog = e->args[0];
+    if (strchr(prog, '/')) {
+        execve(prog, (char *const *)e->args, (char *const *)e->env);
+        *err = errno;
+        return;
+    }
+    const char *path = "/usr/local/bin:/usr/bin:/bin";
+    for (uint32_t i = 0; i < e->n_env; i++)
+        if (!strncmp(e->env[i], "PATH=", 5))
+            path = e->env[i] + 5;
+    *err = ENOENT;
+    char buf[4096];
+    for (const char *p = path; *p;) {
+        const char *colon = strchr(p, ':');
+        size_t n = colon ? (size_t)(colon - p) : strlen(p);
+        if (n > 0 && n + strlen(prog) + 2 < sizeof buf) {
+            memcpy(buf, p, n);
+            buf[n] = '/';
+            strcpy(buf + n + 1, prog);
+            execve(buf, (char *const *)e->args, (char *const *)e->env);
+            if (errno != ENOENT && errno != ENOTDIR)
+                *err = errno;
+        }
+        if (!colon)
+            break;
+        p = colon + 1;
+    }
+}
+
+static void __attribute__((noreturn)) child_exec(const struct plan_exec *e, int report)
+{
+    struct exec_report r;
+    memset(&r, 0, sizeof r);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* Every fd but 0-2 is close-on-exec: the program inherits nothing else. */
+    syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    const char *what = "";
+    int rc;
+    if (setsid() < 0) {
+        r.step = STEP_SETSID, r.err = errno;
+    } else if ((rc = rlimits_apply(e, &what)) < 0) {
+        r.step = STEP_RLIMIT, r.err = -rc;
+        snprintf(r.what, sizeof r.what, "%s", what);
+    } else if (chdir(e->cwd) < 0) {
+        r.step = STEP_CHDIR, r.err = errno;
+    } else {
+        umask(022);
+        try_exec(e, &r.err);
+        r.step = STEP_EXEC;
+    }
+    if (write(report, &r, sizeof r) < 0)
+        _exit(127);
+    _exit(127);
+}
+
+static void start_program(struct state *s)
+{
+    char why[512];
+    int rc = rootfs_write_files(s->exec, why, sizeof why);
+    if (rc < 0)
+        setup_failed(-rc, "%s", why);
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        setup_failed(errno, "pipe2: %s", sb_errno_name(errno));
+    s->t_start = now_ns();
+    pid_t pid = fork();
+    if (pid < 0)
+        setup_failed(errno, "fork: %s", sb_errno_name(errno));
+    if (pid == 0) {
+        close(pfd[0]);
+        child_exec(s->exec, pfd[1]);
+    }
+    close(pfd[1]);
+    struct exec_report r;
+    ssize_t n;
+    do
+        n = read(pfd[0], &r, sizeof r);
+    while (n < 0 && errno == EINTR);
+    close(pfd[0]);
+    if (n == (ssize_t)sizeof r) {
+        static const char *steps[] = {"", "setsid", "setrlimit", "chdir", "execve"};
+        const char *obj = r.step == STEP_EXEC ? s->exec->args[0]
+                        : r.step == STEP_CHDIR ? s->exec->cwd : r.what;
+        setup_failed(r.err, "%s %s: %s", steps[r.step >= 1 && r.step <= 4 ? r.step : 0], obj,
+                     sb_errno_name(r.err));
+    }
+    s->main_pid = pid;
+    /* The agent keeps no copy of the program's stdio: EOF on the host's
+     * pipes then means every process holding them is gone. */
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, 0), dup2(null, 1), dup2(null, 2);
+        if (null > 2)
+            close(null);
+    }
+    struct agent_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = AGENT_STARTED;
+    m.pid = pid;
+    send_msg(&m, -1);
+}
+
+/* ---- event loop ---- */
+
+static void kill_all(void)
+{
+    kill(-1, SIGKILL);
+}
+
+static void report_exit(struct state *s, int status, uint64_t t_end)
+{
+    /* Whatever the program left behind dies with it. */
+    kill_all();
+    while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
+        ;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    struct agent_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = AGENT_EXITED;
+    m.status = status;
+    m.pid = s->main_pid;
+    m.wall_ns = t_end - s->t_start;
+    m.agent_cpu_ns = ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000u +
+                     ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000u;
+    m.seccomp_nr = s->seccomp_nr;
+    m.seccomp_arch = s->seccomp_arch;
+    send_msg(&m, -1);
+    s->exited_sent = 1;
+}
+
+static void on_sigchld(struct state *s)
+{
+    struct signalfd_siginfo si;
+    while (read(s->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+        ;
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
+        if (pid == s->main_pid && !s->exited_sent) {
+            report_exit(s, status, now_ns());
+            return;
+        }
+    }
+}
+
+static void on_notify(struct state *s)
+{
+    struct seccomp_notif req;
+    struct seccomp_notif_resp resp;
+    memset(&req, 0, sizeof req);
+    if (ioctl(s->notifyfd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
+        return; /* the caller died meanwhile */
+    if (s->seccomp_nr < 0) {
+        s->seccomp_nr = req.data.nr;
+        s->seccomp_arch = req.data.arch;
+    }
+    memset(&resp, 0, sizeof resp);
+    resp.id = req.id;
+    resp.error = -EPERM;
+    ioctl(s->notifyfd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+    /* A forbidden call is an attack or a bug: the whole program goes. */
+    kill_all();
+}
+
+static void on_fetch(const char *path)
+{
+    struct agent_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = AGENT_FILE;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
+    if (fd < 0) {
+        m.err = errno;
+    } else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        m.err = EINVAL; /* only regular files leave the sandbox */
+        close(fd);
+        fd = -1;
+    }
+    send_msg(&m, fd);
+    if (fd >= 0)
+        close(fd);
+}
+
+/* Returns 0 to keep going, 1 when GO arrived. Exits on EOF. */
+static int on_control(struct state *s)
+{
+    struct agent_msg m;
+    int fd = -1;
+    int rc = proto_recv(ctl, &m, &fd);
+    if (rc <= 0)
+        _exit(0); /* the host closed: end of the sandbox */
+    switch (m.type) {
+    case HOST_KILL:
+        kill_all();
+        break;
+    case HOST_FETCH:
+        on_fetch(m.text);
+        break;
+    case HOST_GO: {
+        if (fd < 0 || s->exec)
+            setup_failed(EPROTO, "GO without an exec request");
+        struct stat st;
+        void *p;
+        const char *why = NULL;
+        if (fstat(fd, &st) < 0 || st.st_size <= 0 ||
+            (p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED)
+            setup_failed(errno, "map exec request: %s", sb_errno_name(errno));
+        if (plan_exec_decode(p, (size_t)st.st_size, &s->go_exec, &why) < 0)
+            setup_failed(EINVAL, "exec request: %s", why);
+        s->exec = &s->go_exec;
+        close(fd);
+        return 1;
+    }
+    default:
+        break;
+    }
+    if (fd >= 0)
+        close(fd);
+    return 0;
+}
+
+static void loop(struct state *s, int until_go)
+{
+    for (;;) {
+        struct pollfd p[3] = {
+            {ctl, POLLIN, 0}, {s->sigfd, POLLIN, 0}, {s->notifyfd, POLLIN, 0},
+        };
+        int n = poll(p, s->notifyfd >= 0 ? 3 : 2, -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            _exit(4);
+        }
+        if (p[2].revents & POLLIN)
+            on_notify(s);
+        if (p[1].revents & POLLIN)
+            on_sigchld(s);
+        if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            if (on_control(s) && until_go)
+                return;
+        }
+    }
+}
+
+/* The spawner blocked every signal and the host may ignore some (SIGPIPE):
+ * start from defaults so the program sees a clean slate after exec. */
+static void reset_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction(sig, &sa, NULL); /* glibc-reserved ones fail: fine */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+int main(void)
+{
+    static struct state s;
+    s.seccomp_nr = -1;
+    umask(0);
+    reset_signals();
+    /* Run from a memfd, the agent would show as "memfd:soulbox-a". */
+    prctl(PR_SET_NAME, "soulbox-agent", 0, 0, 0);
+    read_plan(&s);
+    setup_sandbox(&s);
+    setup_signals_and_filter(&s);
+    struct agent_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = AGENT_READY;
+    send_msg(&m, -1);
+    if (s.plan.has_exec)
+        s.exec = &s.plan.exec;
+    else
+        loop(&s, 1);
+    start_program(&s);
+    loop(&s, 0);
+    return 0;
+}

@@ -1,0 +1,397 @@
+/* Agent side: mount namespace setup from the plan's op list, pivot_root, read-only root. */
+#include "sandbox/rootfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/error.h"
+
+struct ctx {
+    const struct plan *p;
+    const char *staging;
+    char *why;
+    size_t whylen;
+};
+
+/* Records "<what>: <ERRNO>" and returns -errno. */
+static int fail(struct ctx *c, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(struct ctx *c, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(c->why, c->whylen, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < c->whylen)
+        snprintf(c->why + n, c->whylen - (size_t)n, ": %s", sb_errno_name(err));
+    return -err;
+}
+
+/* staging + dst, where dst "/" maps to staging itself. */
+static int full_path(struct ctx *c, const char *dst, char out[PATH_MAX])
+{
+    int n = snprintf(out, PATH_MAX, "%s%s", c->staging, strcmp(dst, "/") ? dst : "");
+    if (n < 0 || n >= PATH_MAX)
+        return fail(c, ENAMETOOLONG, "path %s", dst);
+    return 0;
+}
+
+/* mkdir -p of every parent of path (which is under staging), mode 0755. */
+static int make_parents(struct ctx *c, char *path)
+{
+    size_t base = strlen(c->staging);
+    for (char *s = path + base + 1; (s = strchr(s, '/')); s++) {
+        *s = '\0';
+        int rc = mkdir(path, 0755);
+        int err = errno;
+        *s = '/';
+        if (rc < 0 && err != EEXIST)
+            return fail(c, err, "mkdir %.*s", (int)(s - path - base), path + base);
+    }
+    return 0;
+}
+
+static int make_mountpoint(struct ctx *c, char *path, int is_file)
+{
+    int rc = make_parents(c, path);
+    if (rc < 0)
+        return rc;
+    if (is_file) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+            return fail(c, errno, "create mount point %s", path + strlen(c->staging));
+        close(fd);
+    } else if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+        return fail(c, errno, "mkdir %s", path + strlen(c->staging));
+    }
+    return 0;
+}
+
+static unsigned long bind_flags(uint32_t f)
+{
+    unsigned long fl = MS_BIND | MS_REMOUNT | MS_NOSUID;
+    if (!(f & PLAN_F_RW))
+        fl |= MS_RDONLY;
+    if (!(f & PLAN_F_DEV))
+        fl |= MS_NODEV;
+    if (f & PLAN_F_EXEC_OFF)
+        fl |= MS_NOEXEC;
+    return fl;
+}
+
+static int do_bind(struct ctx *c, const struct plan_op *op, const char *src, int is_file)
+{
+    char dst[PATH_MAX];
+    int rc = full_path(c, op->dst, dst);
+    if (rc < 0 || (rc = make_mountpoint(c, dst, is_file)) < 0)
+        return rc;
+    if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+        return fail(c, errno, "mount %s -> %s", op->src, op->dst);
+    if (mount(NULL, dst, NULL, bind_flags(op->flags), NULL) < 0)
+        return fail(c, errno, "remount %s", op->dst);
+    return 0;
+}
+
+static int op_bind(struct ctx *c, const struct plan_op *op)
+{
+    char src[PATH_MAX];
+    if (op->flags & PLAN_F_SRC_IN_ROOT) {
+        int rc = full_path(c, op->src, src);
+        if (rc < 0)
+            return rc;
+    } else {
+        snprintf(src, sizeof src, "%s", op->src);
+    }
+    struct stat st;
+    if (stat(src, &st) < 0) {
+        if (errno == ENOENT && (op->flags & PLAN_F_OPTIONAL))
+            return 0;
+        return fail(c, errno, "stat %s", op->src);
+    }
+    return do_bind(c, op, src, !S_ISDIR(st.st_mode));
+}
+
+/* Copies a small regular host file into the new root (cheaper than a mount). */
+static int copy_file(struct ctx *c, const struct plan_op *op, const char *dst, mode_t mode)
+{
+    int in = open(op->src, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return fail(c, errno, "open %s", op->src);
+    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 0755);
+    if (out < 0) {
+        int err = errno;
+        close(in);
+        return fail(c, err, "create %s", op->dst);
+    }
+    char buf[16384];
+    ssize_t n;
+    int rc = 0;
+    while ((n = read(in, buf, sizeof buf)) > 0) {
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+            if (w < 0) {
+                rc = fail(c, errno, "write %s", op->dst);
+                goto out;
+            }
+            off += w;
+        }
+    }
+    if (n < 0)
+        rc = fail(c, errno, "read %s", op->src);
+out:
+    close(in);
+    close(out);
+    return rc;
+}
+
+#define EXPOSE_COPY_MAX (1u << 20)
+
+static int op_expose(struct ctx *c, const struct plan_op *op)
+{
+    struct stat st;
+    char dst[PATH_MAX];
+    int rc;
+    if (lstat(op->src, &st) < 0) {
+        if (errno == ENOENT && (op->flags & PLAN_F_OPTIONAL))
+            return 0;
+        return fail(c, errno, "lstat %s", op->src);
+    }
+    if ((rc = full_path(c, op->dst, dst)) < 0 || (rc = make_parents(c, dst)) < 0)
+        return rc;
+    if (S_ISLNK(st.st_mode)) {
+        char target[PATH_MAX];
+        ssize_t n = readlink(op->src, target, sizeof target - 1);
+        if (n < 0)
+            return fail(c, errno, "readlink %s", op->src);
+        target[n] = '\0';
+        if (symlink(target, dst) < 0)
+            return fail(c, errno, "symlink %s", op->dst);
+        return 0;
+    }
+    if (S_ISREG(st.st_mode) && st.st_size <= EXPOSE_COPY_MAX)
+        return copy_file(c, op, dst, st.st_mode);
+    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+        return do_bind(c, op, op->src, S_ISREG(st.st_mode));
+    return fail(c, EINVAL, "expose %s: not a file, directory or symlink", op->src);
+}
+
+static int op_tmpfs(struct ctx *c, const struct plan_op *op)
+{
+    char dst[PATH_MAX], opts[160];
+    int rc = full_path(c, op->dst, dst);
+    if (rc < 0)
+        return rc;
+    if (strcmp(op->dst, "/") && (rc = make_mountpoint(c, dst, 0)) < 0)
+        return rc;
+    int n = snprintf(opts, sizeof opts, "size=%llu,mode=%o", (unsigned long long)op->size,
+                     op->mode);
+    if (op->inodes)
+        n += snprintf(opts + n, sizeof opts - (size_t)n, ",nr_inodes=%llu",
+                      (unsigned long long)op->inodes);
+    if (op->flags & PLAN_F_OWNED)
+        snprintf(opts + n, sizeof opts - (size_t)n, ",uid=%u,gid=%u", c->p->uid, c->p->gid);
+    unsigned long fl = MS_NOSUID | MS_NODEV;
+    if (op->flags & PLAN_F_EXEC_OFF)
+        fl |= MS_NOEXEC;
+    if (mount("tmpfs", dst, "tmpfs", fl, opts) < 0)
+        return fail(c, errno, "mount tmpfs %s", op->dst);
+    return 0;
+}
+
+static int set_owner_mode(struct ctx *c, const struct plan_op *op, const char *path)
+{
+    if ((op->flags & PLAN_F_OWNED) && chown(path, c->p->uid, c->p->gid) < 0)
+        return fail(c, errno, "chown %s", op->dst);
+    if (chmod(path, op->mode) < 0)
+        return fail(c, errno, "chmod %s", op->dst);
+    return 0;
+}
+
+static int op_dir(struct ctx *c, const struct plan_op *op)
+{
+    char dst[PATH_MAX];
+    int rc = full_path(c, op->dst, dst);
+    if (rc < 0 || (rc = make_parents(c, dst)) < 0)
+        return rc;
+    if (mkdir(dst, 0700) < 0 && errno != EEXIST)
+        return fail(c, errno, "mkdir %s", op->dst);
+    return set_owner_mode(c, op, dst);
+}
+
+static int op_write(struct ctx *c, const struct plan_op *op)
+{
+    char dst[PATH_MAX];
+    int rc = full_path(c, op->dst, dst);
+    if (rc < 0 || (rc = make_parents(c, dst)) < 0)
+        return rc;
+    int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return fail(c, errno, "create %s", op->dst);
+    for (uint64_t off = 0; off < op->data_len;) {
+        ssize_t w = write(fd, op->data + off, op->data_len - off);
+        if (w < 0) {
+            rc = fail(c, errno, "write %s", op->dst);
+            close(fd);
+            return rc;
+        }
+        off += (uint64_t)w;
+    }
+    close(fd);
+    return set_owner_mode(c, op, dst);
+}
+
+static int op_symlink(struct ctx *c, const struct plan_op *op)
+{
+    char dst[PATH_MAX];
+    int rc = full_path(c, op->dst, dst);
+    if (rc < 0 || (rc = make_parents(c, dst)) < 0)
+        return rc;
+    if (symlink(op->src, dst) < 0)
+        return fail(c, errno, "symlink %s -> %s", op->dst, op->src);
+    return 0;
+}
+
+static int op_proc(struct ctx *c, const struct plan_op *op)
+{
+    char dst[PATH_MAX];
+    int rc = full_path(c, op->dst, dst);
+    if (rc < 0 || (rc = make_mountpoint(c, dst, 0)) < 0)
+        return rc;
+    if (mount("proc", dst, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        return fail(c, errno, "mount proc %s", op->dst);
+    return 0;
+}
+
+static int op_umount(struct ctx *c, const struct plan_op *op)
+{
+    char dst[PATH_MAX];
+    int rc = full_path(c, op->dst, dst);
+    if (rc < 0)
+        return rc;
+    if (umount2(dst, MNT_DETACH) < 0)
+        return fail(c, errno, "umount %s", op->dst);
+    if (rmdir(dst) < 0)
+        return fail(c, errno, "rmdir %s", op->dst);
+    return 0;
+}
+
+static int run_op(struct ctx *c, const struct plan_op *op)
+{
+    switch (op->kind) {
+    case PLAN_OP_DIR:     return op_dir(c, op);
+    case PLAN_OP_TMPFS:   return op_tmpfs(c, op);
+    case PLAN_OP_BIND:    return op_bind(c, op);
+    case PLAN_OP_EXPOSE:  return op_expose(c, op);
+    case PLAN_OP_SYMLINK: return op_symlink(c, op);
+    case PLAN_OP_WRITE:   return op_write(c, op);
+    case PLAN_OP_PROC:    return op_proc(c, op);
+    case PLAN_OP_UMOUNT:  return op_umount(c, op);
+    }
+    return fail(c, EINVAL, "op kind %u", op->kind);
+}
+
+static int enter_root(struct ctx *c)
+{
+    if (chdir(c->staging) < 0)
+        return fail(c, errno, "chdir %s", c->staging);
+    /* pivot_root(".", ".") stacks the old root under the new one; detaching
+     * it leaves nothing of the host reachable. */
+    if (syscall(SYS_pivot_root, ".", ".") < 0)
+        return fail(c, errno, "pivot_root %s", c->staging);
+    if (umount2(".", MNT_DETACH) < 0)
+        return fail(c, errno, "umount old root");
+    if (chdir("/") < 0)
+        return fail(c, errno, "chdir /");
+    if ((c->p->flags & PLAN_ROOT_RO) &&
+        mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+        return fail(c, errno, "remount / read-only");
+    return 0;
+}
+
+int rootfs_setup(const struct plan *p, const char *staging, char *why, size_t whylen)
+{
+    struct ctx c = {p, staging, why, whylen};
+    if (p->n_ops == 0 || p->ops[0].kind != PLAN_OP_TMPFS || strcmp(p->ops[0].dst, "/"))
+        return fail(&c, EINVAL, "plan: the first op must be the root tmpfs");
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return fail(&c, errno, "make / private");
+    for (uint32_t i = 0; i < p->n_ops; i++) {
+        int rc = run_op(&c, &p->ops[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return enter_root(&c);
+}
+
+/* Opens (creating if needed) each directory of rel below dirfd without
+ * following symlinks; returns an fd for the last parent and sets *base. */
+static int open_parent(int dirfd, const char *rel, const char **base, struct ctx *c)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", rel);
+    /* fcntl, not dup: the agent runs this under the program's seccomp filter. */
+    int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return fail(c, errno, "fcntl F_DUPFD_CLOEXEC");
+    char *s = tmp;
+    for (char *slash; (slash = strchr(s, '/')); s = slash + 1) {
+        *slash = '\0';
+        if (mkdirat(fd, s, 0755) < 0 && errno != EEXIST) {
+            int err = errno;
+            close(fd);
+            return fail(c, err, "mkdir %s", tmp);
+        }
+        int next = openat(fd, s, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int err = errno;
+        close(fd);
+        if (next < 0)
+            return fail(c, err, "open %s", tmp);
+        fd = next;
+        *slash = '/';
+    }
+    *base = rel + (s - tmp);
+    return fd;
+}
+
+int rootfs_write_files(const struct plan_exec *e, char *why, size_t whylen)
+{
+    struct ctx c = {NULL, "", why, whylen};
+    int cwd = open(e->cwd, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (cwd < 0)
+        return fail(&c, errno, "open %s", e->cwd);
+    int rc = 0;
+    for (uint32_t i = 0; i < e->n_files && rc == 0; i++) {
+        const struct plan_file *f = &e->files[i];
+        const char *base;
+        int dfd = open_parent(cwd, f->path, &base, &c);
+        if (dfd < 0) {
+            rc = dfd;
+            break;
+        }
+        int fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                        f->mode ? f->mode : 0644);
+        close(dfd);
+        if (fd < 0) {
+            rc = fail(&c, errno, "create %s", f->path);
+            break;
+        }
+        for (uint64_t off = 0; off < f->len && rc == 0;) {
+            ssize_t w = write(fd, f->data + off, f->len - off);
+            if (w < 0)
+                rc = fail(&c, errno, "write %s", f->path);
+            else
+                off += (uint64_t)w;
+        }
+        close(fd);
+    }
+    close(cwd);
+    return rc;
+}
