@@ -4,12 +4,17 @@ CC      ?= gcc
 PYTHON  := /usr/bin/python3
 PKGS    := libuv jansson libcyaml libseccomp
 
+# Default: one self-contained static binary (Debian's static archives), which
+# also starts ~2 ms faster than loading six shared libraries. Sanitizer builds
+# and `make LINK=dynamic` link the shared libraries instead.
 ifeq ($(SANITIZE),1)
 BUILD   ?= build-san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LINK    ?= dynamic
 else
 BUILD   ?= build
 SANFLAGS :=
+LINK    ?= static
 endif
 
 # snprintf truncation is always bounded and checked where it matters; the
@@ -19,8 +24,13 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
 BASE    := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -Isrc -fstack-protector-strong \
            -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS  := $(BASE) $(SANFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+ifeq ($(LINK),static)
+LDLIBS  := $(shell pkg-config --static --libs $(PKGS) 2>/dev/null | sed 's/-luv /-luv_a /') -lm -lpthread
+LDFLAGS := -static-pie -Wl,-z,relro,-z,now
+else
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 LDFLAGS := -pie -Wl,-z,relro,-z,now $(SANFLAGS)
+endif
 
 # The agent is pid 1 of every sandbox: static, libc only, never sanitized.
 AGENT_SRC := src/sandbox/agent.c src/sandbox/plan.c src/sandbox/proto.c \
@@ -28,10 +38,12 @@ AGENT_SRC := src/sandbox/agent.c src/sandbox/plan.c src/sandbox/proto.c \
              src/sandbox/rlimits.c src/common/error.c
 AGENT_OBJ := $(AGENT_SRC:src/%.c=$(BUILD)/agent/%.o)
 
-LIB_SRC := $(filter-out src/sandbox/agent.c src/cli/main.c, \
+LIB_SRC := $(filter-out src/sandbox/agent.c src/sandbox/seccomp_gen.c src/cli/main.c, \
              $(wildcard src/common/*.c src/config/*.c src/sandbox/*.c \
                         src/runner/*.c src/cli/*.c))
-LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/agent_blob.o
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/agent_blob.o \
+           $(BUILD)/obj/seccomp_blob.o
+GEN_OBJ := $(BUILD)/obj/sandbox/seccomp.o $(BUILD)/obj/common/error.o
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -55,7 +67,20 @@ $(BUILD)/soulbox-agent: $(AGENT_OBJ)
 
 $(BUILD)/obj/agent_blob.o: src/sandbox/agent_blob.S $(BUILD)/soulbox-agent
 	@mkdir -p $(dir $@)
-	$(CC) -c -DAGENT_BIN='"$(BUILD)/soulbox-agent"' -o $@ $<
+	$(CC) -c -DAGENT_BIN='"$(BUILD)/soulbox-agent"' \
+	    -DAGENT_ID="\"$$(sha256sum $(BUILD)/soulbox-agent | cut -c1-16)\"" -o $@ $<
+
+# The default filter is compiled once, at build time, by the same libseccomp.
+$(BUILD)/seccomp-gen: $(BUILD)/obj/sandbox/seccomp_gen.o $(GEN_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/seccomp-notify.bpf: $(BUILD)/seccomp-gen
+	$< $(BUILD)/seccomp-notify.bpf $(BUILD)/seccomp-kill.bpf
+
+$(BUILD)/obj/seccomp_blob.o: src/sandbox/seccomp_blob.S $(BUILD)/seccomp-notify.bpf
+	@mkdir -p $(dir $@)
+	$(CC) -c -DBPF_NOTIFY='"$(BUILD)/seccomp-notify.bpf"' \
+	    -DBPF_KILL='"$(BUILD)/seccomp-kill.bpf"' -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -219,6 +220,28 @@ static void on_signal(uv_signal_t *h, int sig)
     job_cancel(rs->job);
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* SOULBOX_TRACE=1: where the time of a run went, in ms from soulbox's start. */
+static void trace(const struct stage_result *st, uint64_t t_main, uint64_t t_engine)
+{
+    const struct { const char *name; uint64_t t; } p[] = {
+        {"engine", t_engine}, {"launch", st->t_start}, {"spawned", st->t_spawned},
+        {"attached", st->t_attached}, {"ready", st->t_ready}, {"started", st->t_started},
+        {"exited", st->t_exited}, {"reaped", st->t_reaped}, {"finished", st->t_finished},
+    };
+    fprintf(stderr, "soulbox: trace");
+    for (size_t i = 0; i < sizeof p / sizeof *p; i++)
+        if (p[i].t)
+            fprintf(stderr, " %s=%.2f", p[i].name, (double)(p[i].t - t_main) / 1e6);
+    fprintf(stderr, " exit=%.2f\n", (double)(mono_ns() - t_main) / 1e6);
+}
+
 /* Maps the result to soulbox's exit code, printing what a terminal user needs. */
 static int report(const struct job_result *r, const struct run_opts *o, int caught)
 {
@@ -258,6 +281,7 @@ static int report(const struct job_result *r, const struct run_opts *o, int caug
 static int execute(struct run_opts *o, struct sb_config *cfg, const struct lang *lang,
                    struct job_request *req)
 {
+    uint64_t t_main = mono_ns();
     uv_loop_t *loop = uv_default_loop();
     struct sbx_engine engine;
     struct sb_error err;
@@ -278,6 +302,7 @@ static int execute(struct run_opts *o, struct sb_config *cfg, const struct lang 
         return CLI_EXIT_INTERNAL;
     }
     (void)lang;
+    uint64_t t_engine = mono_ns();
     struct runner rn = {&engine, cfg};
     struct run_state rs = {.o = o};
     uv_signal_init(loop, &rs.sigint);
@@ -292,7 +317,10 @@ static int execute(struct run_opts *o, struct sb_config *cfg, const struct lang 
         return CLI_EXIT_INTERNAL;
     }
     uv_run(loop, UV_RUN_DEFAULT);
-    int code = report(job_result(rs.job), o, rs.caught);
+    const struct job_result *res = job_result(rs.job);
+    if (getenv("SOULBOX_TRACE") && res->ran)
+        trace(&res->run, t_main, t_engine);
+    int code = report(res, o, rs.caught);
     job_free(rs.job);
     sbx_engine_close(&engine);
     uv_loop_close(loop);

@@ -14,10 +14,8 @@
 
 static const char *const default_system[] = {"/usr", "/bin", "/sbin", "/lib", "/lib64"};
 static const char *const default_etc[] = {
-    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "ssl", "ca-certificates",
-    "localtime", "timezone", "nsswitch.conf", "protocols", "services", "mime.types",
-    "os-release", "debian_version", "gai.conf", "host.conf", "inputrc", "bash.bashrc",
-    "profile",
+    "ld.so.cache", "alternatives", "ssl", "localtime", "timezone", "nsswitch.conf",
+    "protocols", "services", "mime.types", "os-release",
 };
 
 static int list_set(struct sb_str_list *l, const char *const *v, size_t n)

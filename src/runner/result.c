@@ -37,6 +37,14 @@ void stage_classify(struct stage_result *st, struct sbx_result *r, const struct 
     st->cpu_ms = r->cpu_ns / 1000000u;
     st->memory_kb = r->memory_peak / 1024;
     st->truncated = r->truncated;
+    st->t_start = r->t.start;
+    st->t_spawned = r->t.spawned;
+    st->t_attached = r->t.attached;
+    st->t_ready = r->t.ready;
+    st->t_started = r->t.started;
+    st->t_exited = r->t.exited;
+    st->t_reaped = r->t.reaped;
+    st->t_finished = r->t.finished;
     st->out = r->out;
     st->err = r->err;
     memset(&r->out, 0, sizeof r->out);

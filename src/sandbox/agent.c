@@ -29,8 +29,8 @@
 #include "sandbox/rootfs.h"
 
 /*
- * Runs as root in fresh pid/mount/ipc/uts/net namespaces, already inside the
- * sandbox's cgroups (the spawner attached itself before exec). fd 0-2 are
+ * Runs as root in fresh pid/mount/ipc/uts/net namespaces; the host moves it
+ * into the sandbox's cgroup while it builds the root. fd 0-2 are
  * the program's stdio, fd 3 the control socket, fd 4 the plan.
  * Everything the agent says goes over the control socket, never to stdio.
  */
@@ -94,15 +94,21 @@ static void read_plan(struct state *s)
         setup_failed(EINVAL, "plan: %s", why);
 }
 
+/* The host creates the cgroup while we build the root; it tells us once we
+ * are inside it. Anything else means the host gave up: end here. */
+static void wait_attached(void)
+{
+    struct agent_msg m;
+    int rc = proto_recv(ctl, &m, NULL);
+    if (rc <= 0 || m.type != HOST_ATTACHED)
+        _exit(2);
+}
+
 /* Namespaces, root filesystem, hostname, loopback, then drop to the sandbox uid. */
 static void setup_sandbox(struct state *s)
 {
     char why[512];
     int rc;
-    /* The cgroup namespace is rooted here, after the spawner joined the
-     * sandbox's cgroup, so /proc/self/cgroup shows "/" only. */
-    if (unshare(CLONE_NEWCGROUP) < 0)
-        setup_failed(errno, "unshare CLONE_NEWCGROUP: %s", sb_errno_name(errno));
     if ((rc = rootfs_setup(&s->plan, s->plan.staging, why, sizeof why)) < 0)
         setup_failed(-rc, "%s", why);
     const char *host = s->plan.hostname ? s->plan.hostname : "soulbox";
@@ -110,6 +116,11 @@ static void setup_sandbox(struct state *s)
         setup_failed(errno, "sethostname: %s", sb_errno_name(errno));
     if ((s->plan.flags & PLAN_NET_LO_UP) && (rc = net_lo_up(why, sizeof why)) < 0)
         setup_failed(-rc, "%s", why);
+    wait_attached();
+    /* The cgroup namespace is rooted here, now that the host moved us into
+     * the sandbox's cgroup, so /proc/self/cgroup shows "/" only. */
+    if (unshare(CLONE_NEWCGROUP) < 0)
+        setup_failed(errno, "unshare CLONE_NEWCGROUP: %s", sb_errno_name(errno));
     if ((rc = creds_drop(s->plan.uid, s->plan.gid, why, sizeof why)) < 0)
         setup_failed(-rc, "%s", why);
     /* Changing credentials cleared the parent-death signal: re-arm it. */
@@ -282,6 +293,9 @@ static void report_exit(struct state *s, int status, uint64_t t_end)
     m.seccomp_arch = s->seccomp_arch;
     send_msg(&m, -1);
     s->exited_sent = 1;
+    /* Nothing to hand back: end now rather than wait for the host to close. */
+    if (!(s->plan.flags & PLAN_LINGER))
+        _exit(0);
 }
 
 static void on_sigchld(struct state *s)

@@ -6,4 +6,7 @@
 sb_agent_blob:
     .incbin AGENT_BIN
 sb_agent_blob_end:
+    .global sb_agent_id
+sb_agent_id:
+    .asciz AGENT_ID
     .section .note.GNU-stack,"",@progbits

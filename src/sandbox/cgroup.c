@@ -102,42 +102,57 @@ static int mkdir_p(char *path, mode_t mode)
     return 0;
 }
 
-/* v1: the mount point of the hierarchy carrying controller `name`. */
-static int v1_mount_of(const char *name, char *out, size_t len)
+/* v1: finds, in mountinfo text, the mount point of the hierarchy carrying
+ * controller `name`. */
+static int v1_mount_of(const char *mountinfo, const char *name, char *out, size_t len)
 {
-    FILE *f = fopen("/proc/self/mountinfo", "re");
-    if (!f)
-        return -errno;
-    char line[4096];
-    int rc = -ENOENT;
-    while (fgets(line, sizeof line, f)) {
-        char mnt[PATH_MAX], *sep = strstr(line, " - ");
-        if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+    for (const char *line = mountinfo; line && *line;) {
+        const char *nl = strchr(line, '\n');
+        char buf[4096];
+        snprintf(buf, sizeof buf, "%.*s", (int)(nl ? nl - line : (long)strlen(line)), line);
+        line = nl ? nl + 1 : NULL;
+        char mnt[PATH_MAX], *sep = strstr(buf, " - ");
+        if (!sep || sscanf(buf, "%*s %*s %*s %*s %4095s", mnt) != 1)
             continue;
         char fstype[32], source[64], opts[1024];
         if (sscanf(sep + 3, "%31s %63s %1023s", fstype, source, opts) != 3 ||
             strcmp(fstype, "cgroup"))
             continue;
-        for (char *tok = strtok(opts, ","); tok; tok = strtok(NULL, ",")) {
+        char *save = NULL;
+        for (char *tok = strtok_r(opts, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             if (!strcmp(tok, name)) {
                 snprintf(out, len, "%s", mnt);
-                rc = 0;
+                return 0;
             }
         }
-        if (rc == 0)
-            break;
     }
-    fclose(f);
-    return rc;
+    return -ENOENT;
+}
+
+static int read_mountinfo(char *buf, size_t len)
+{
+    int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    size_t got = 0;
+    ssize_t n;
+    while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
+        got += (size_t)n;
+    close(fd);
+    buf[got] = '\0';
+    return 0;
 }
 
 static int init_v1(struct cg_ctx *ctx, const char *root, struct sb_error *err)
 {
+    static char mountinfo[65536];
     ctx->version = CG_V1;
     ctx->ndirs = 0;
+    if (read_mountinfo(mountinfo, sizeof mountinfo) < 0)
+        return sb_fail_errno(err, SB_E_INTERNAL, errno, "read /proc/self/mountinfo");
     for (int c = 0; c < CG__NCTRL; c++) {
         char mnt[PATH_MAX], dir[PATH_MAX];
-        if (v1_mount_of(ctrl_names[c], mnt, sizeof mnt) < 0)
+        if (v1_mount_of(mountinfo, ctrl_names[c], mnt, sizeof mnt) < 0)
             return sb_fail(err, SB_E_INTERNAL,
                            "cgroup v1: controller '%s' is not mounted", ctrl_names[c]);
         snprintf(dir, sizeof dir, "%s/%s", mnt, root);
@@ -324,6 +339,16 @@ int cg_create(const struct cg_ctx *ctx, const char *name, const struct cg_limits
         cg_path(cg, 0, dir);
         cg->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     }
+    return 0;
+}
+
+int cg_attach(const struct cg *cg, pid_t pid)
+{
+    char v[32];
+    int n = snprintf(v, sizeof v, "%d", (int)pid);
+    for (int i = 0; i < cg->nprocs; i++)
+        if (write(cg->procs_fd[i], v, (size_t)n) != n)
+            return -errno;
     return 0;
 }
 

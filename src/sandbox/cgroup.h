@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/error.h"
 
@@ -56,6 +57,9 @@ int cg_init(struct cg_ctx *ctx, const char *root, struct sb_error *err);
  * for the spawner. Returns 0 or -1 with err set (nothing left behind). */
 int cg_create(const struct cg_ctx *ctx, const char *name, const struct cg_limits *lim,
               struct cg *cg, struct sb_error *err);
+
+/* Moves process pid (and its threads) into the cgroup. Returns 0 or -errno. */
+int cg_attach(const struct cg *cg, pid_t pid);
 
 /* CPU used by the cgroup so far, in nanoseconds. Returns 0 or -errno. */
 int cg_cpu_ns(const struct cg *cg, uint64_t *ns);

@@ -1,8 +1,10 @@
 /* Host side: process-wide sandbox engine setup (state dir, cgroups, uids, filter, agent binary). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -10,9 +12,30 @@
 
 #include "sandbox/sandbox.h"
 
-/* The static agent, linked in by agent_blob.S. */
+/* The static agent, linked in by agent_blob.S, and its content hash. */
 extern const unsigned char sb_agent_blob[];
 extern const unsigned char sb_agent_blob_end[];
+extern const char sb_agent_id[];
+/* The default seccomp programs, compiled at build time (seccomp_blob.S). */
+extern const unsigned char sb_bpf_notify[], sb_bpf_notify_end[];
+extern const unsigned char sb_bpf_kill[], sb_bpf_kill_end[];
+
+/* The default (deny-list) filter comes prebuilt; an allowlist is compiled. */
+static int load_filter(const struct sbx_engine_cfg *cfg, struct seccomp_prog *p,
+                       struct sb_error *err)
+{
+    if (cfg->n_allowed_syscalls)
+        return seccomp_compile(cfg->allowed_syscalls, cfg->n_allowed_syscalls, p, err);
+    memset(p, 0, sizeof *p);
+    p->notify = seccomp_notify_supported();
+    const unsigned char *b = p->notify ? sb_bpf_notify : sb_bpf_kill;
+    const unsigned char *end = p->notify ? sb_bpf_notify_end : sb_bpf_kill_end;
+    p->len = (uint32_t)(end - b);
+    if (!(p->bpf = malloc(p->len)))
+        return sb_fail(err, SB_E_INTERNAL, "out of memory");
+    memcpy(p->bpf, b, p->len);
+    return 0;
+}
 
 static int make_dir(const char *path, mode_t mode, struct sb_error *err)
 {
@@ -35,8 +58,8 @@ static int make_dir(const char *path, mode_t mode, struct sb_error *err)
     return 0;
 }
 
-/* The agent runs from a sealed memfd: no file on disk to swap or tamper with. */
-static int load_agent(struct sb_error *err)
+/* Fallback: the agent from a sealed memfd (costs a copy of the binary per process). */
+static int agent_memfd(struct sb_error *err)
 {
     size_t len = (size_t)(sb_agent_blob_end - sb_agent_blob);
     int fd = memfd_create("soulbox-agent", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -57,6 +80,67 @@ static int load_agent(struct sb_error *err)
         return sb_fail_errno(err, SB_E_INTERNAL, e, "seal agent memfd");
     }
     return fd;
+}
+
+/* An existing agent file is used only if it is exactly ours: a regular,
+ * root-owned, unwritable file of the right size in the root-only state dir,
+ * whose name carries the build's content hash. */
+static int open_cached_agent(const char *path, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 &&
+        !(st.st_mode & 0222) && (size_t)st.st_size == len)
+        return fd;
+    close(fd);
+    unlink(path);
+    return -1;
+}
+
+static void remove_other_agents(const char *state_dir, const char *keep)
+{
+    DIR *d = opendir(state_dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (!strncmp(e->d_name, "agent-", 6) && strcmp(e->d_name, keep))
+            unlinkat(dirfd(d), e->d_name, 0);
+    closedir(d);
+}
+
+/* The agent is written once per build to <state_dir>/agent-<hash> and
+ * exec'd from there; every later process just opens it. */
+static int load_agent(const char *state_dir, struct sb_error *err)
+{
+    size_t len = (size_t)(sb_agent_blob_end - sb_agent_blob);
+    char name[64], path[512], tmp[560];
+    snprintf(name, sizeof name, "agent-%s", sb_agent_id);
+    snprintf(path, sizeof path, "%s/%s", state_dir, name);
+    int fd = open_cached_agent(path, len);
+    if (fd >= 0)
+        return fd;
+    snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
+    int w = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0500);
+    if (w < 0)
+        return agent_memfd(err);
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(w, sb_agent_blob + off, len - off);
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    close(w);
+    if (off != len || rename(tmp, path) < 0) {
+        unlink(tmp);
+        return agent_memfd(err);
+    }
+    remove_other_agents(state_dir, name);
+    fd = open_cached_agent(path, len);
+    return fd >= 0 ? fd : agent_memfd(err);
 }
 
 static int check_root(struct sb_error *err)
@@ -85,15 +169,19 @@ int sbx_engine_init(struct sbx_engine *e, uv_loop_t *loop, const struct sbx_engi
     if (make_dir(e->staging, 0700, err) < 0)
         return -1;
     e->cfg.layout.staging = e->staging;
+    snprintf(e->data_dir, sizeof e->data_dir, "%s/data", cfg->state_dir);
+    if (make_dir(e->data_dir, 0700, err) < 0)
+        return -1;
+    e->cfg.layout.data_dir = e->data_dir;
     if (cg_init(&e->cg, cfg->cgroup_root, err) < 0)
         return -1;
     if (cg_cleanup_stale(&e->cg, err) < 0)
         return -1;
     if (uidpool_open(&e->uids, cfg->state_dir, cfg->uid_base, cfg->uid_count, err) < 0)
         return -1;
-    if (seccomp_compile(cfg->allowed_syscalls, cfg->n_allowed_syscalls, &e->seccomp, err) < 0)
+    if (load_filter(cfg, &e->seccomp, err) < 0)
         goto fail;
-    if ((e->agent_fd = load_agent(err)) < 0)
+    if ((e->agent_fd = load_agent(cfg->state_dir, err)) < 0)
         goto fail;
     return 0;
 fail:

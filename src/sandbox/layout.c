@@ -3,10 +3,10 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
 #define ROOT_BYTES (4u << 20)
 #define DEV_BYTES (64u << 10)
-#define DATA_DIR "/.data"
 
 struct builder {
     struct layout_mem *mem;
@@ -86,14 +86,21 @@ static void build_etc(struct builder *b, const struct layout_cfg *cfg,
     add_write(b, "/etc/hosts", m->hosts, 0644);
 }
 
+/* /dev is a root-owned tmpfs holding five character devices made with mknod
+ * (the memory devices have fixed numbers on Linux); the program cannot add
+ * any: it has no CAP_MKNOD and the directory is not writable to it. */
 static void build_dev(struct builder *b, uint64_t shm_bytes)
 {
-    static const char *const nodes[] = {"/dev/null", "/dev/zero", "/dev/full",
-                                        "/dev/random", "/dev/urandom"};
-    add_tmpfs(b, "/dev", DEV_BYTES, 64, 0755, PLAN_F_EXEC_OFF);
-    for (size_t i = 0; i < sizeof nodes / sizeof *nodes; i++)
-        add_src(b, PLAN_OP_BIND, nodes[i], nodes[i],
-                PLAN_F_RW | PLAN_F_DEV | PLAN_F_FILE | PLAN_F_EXEC_OFF);
+    static const struct { const char *path; unsigned minor; } nodes[] = {
+        {"/dev/null", 3}, {"/dev/zero", 5}, {"/dev/full", 7}, {"/dev/random", 8},
+        {"/dev/urandom", 9},
+    };
+    add_tmpfs(b, "/dev", DEV_BYTES, 64, 0755, PLAN_F_EXEC_OFF | PLAN_F_DEV);
+    for (size_t i = 0; i < sizeof nodes / sizeof *nodes; i++) {
+        struct plan_op *op = add(b, PLAN_OP_MKNOD, nodes[i].path, 0);
+        op->mode = 0666;
+        op->size = makedev(1, nodes[i].minor);
+    }
     add_src(b, PLAN_OP_SYMLINK, "/proc/self/fd", "/dev/fd", 0);
     add_src(b, PLAN_OP_SYMLINK, "/proc/self/fd/0", "/dev/stdin", 0);
     add_src(b, PLAN_OP_SYMLINK, "/proc/self/fd/1", "/dev/stdout", 0);
@@ -101,20 +108,21 @@ static void build_dev(struct builder *b, uint64_t shm_bytes)
     add_tmpfs(b, "/dev/shm", shm_bytes, 1024, 01777, PLAN_F_EXEC_OFF);
 }
 
-/* /tmp and the working dir share one tmpfs, so the disk limit is their sum:
- * mount it aside, bind its two halves into place, detach the original. */
+/* /tmp and the working dir share one tmpfs, so the disk limit is their sum.
+ * It is mounted on a host dir of the agent's private mount namespace and its
+ * two halves are bound into place; the original mount leaves with the old
+ * root at the pivot, so nothing of it is reachable but the two binds. */
 static void build_data(struct builder *b, const struct layout_cfg *cfg,
                        const struct layout_req *req)
 {
     struct layout_mem *m = b->mem;
-    snprintf(m->data_tmp, sizeof m->data_tmp, "%s/tmp", DATA_DIR);
-    snprintf(m->data_work, sizeof m->data_work, "%s/work", DATA_DIR);
-    add_tmpfs(b, DATA_DIR, req->disk_bytes, cfg->inodes, 0755, 0);
-    add_dir(b, m->data_tmp, 01777, 0);
-    add_dir(b, m->data_work, 0755, PLAN_F_OWNED);
-    add_src(b, PLAN_OP_BIND, m->data_tmp, "/tmp", PLAN_F_SRC_IN_ROOT | PLAN_F_RW);
-    add_src(b, PLAN_OP_BIND, m->data_work, cfg->workdir, PLAN_F_SRC_IN_ROOT | PLAN_F_RW);
-    add(b, PLAN_OP_UMOUNT, DATA_DIR, 0);
+    snprintf(m->data_tmp, sizeof m->data_tmp, "%s/tmp", cfg->data_dir);
+    snprintf(m->data_work, sizeof m->data_work, "%s/work", cfg->data_dir);
+    add_tmpfs(b, cfg->data_dir, req->disk_bytes, cfg->inodes, 0755, PLAN_F_DST_HOST);
+    add_dir(b, m->data_tmp, 01777, PLAN_F_DST_HOST);
+    add_dir(b, m->data_work, 0755, PLAN_F_OWNED | PLAN_F_DST_HOST);
+    add_src(b, PLAN_OP_BIND, m->data_tmp, "/tmp", PLAN_F_RW);
+    add_src(b, PLAN_OP_BIND, m->data_work, cfg->workdir, PLAN_F_RW);
 }
 
 int layout_build(const struct layout_cfg *cfg, const struct layout_req *req,

@@ -16,6 +16,7 @@ struct layout_cfg {
     const char *const *binds;    /* extra host paths bound read-only at the same place */
     size_t n_binds;
     const char *staging;         /* host dir the new root is assembled on */
+    const char *data_dir;        /* host dir the data tmpfs is mounted on first */
     const char *hostname;
     const char *workdir;         /* "/workspace" */
     uint64_t inodes;             /* inode limit of /tmp + workdir */
@@ -38,7 +39,7 @@ struct layout_mem {
     char hosts[256];
     char hostname[128];
     char etc_paths[64][96];
-    char data_tmp[64], data_work[80];
+    char data_tmp[300], data_work[300];
 };
 
 /* Fills p (uid, flags, ops, seccomp) from the config and request; the exec

@@ -1,4 +1,4 @@
-/* Host side: clone into new namespaces, join cgroups, exec the agent (posix_spawn-style). */
+/* Host side: clone into new namespaces and exec the agent (posix_spawn-style). */
 #include "sandbox/namespaces.h"
 
 #include <errno.h>
@@ -29,12 +29,6 @@ static int child_main(void *arg)
 {
     struct child_ctx *c = arg;
     const struct ns_spawn_req *r = c->req;
-    for (int i = 0; i < r->n_cg; i++) {
-        if (write(r->cg_procs[i], "0", 1) != 1) {
-            c->step = "join cgroup";
-            goto fail;
-        }
-    }
     /* Lift every source fd above the targets first, so no dup2 clobbers one. */
     int src[6] = {r->stdio[0], r->stdio[1], r->stdio[2], r->control_fd, r->plan_fd,
                   r->agent_fd};

@@ -12,15 +12,13 @@ struct ns_spawn_req {
     int stdio[3];        /* become the agent's (and program's) fds 0, 1, 2 */
     int control_fd;      /* becomes fd 3 */
     int plan_fd;         /* becomes fd 4 */
-    const int *cg_procs; /* cgroup.procs fds to join before exec */
-    int n_cg;
     bool share_net;      /* keep the host's network namespace (never by default) */
 };
 
 /*
  * clone()s with new pid, mount, ipc, uts and net namespaces (vfork-style:
- * the caller's thread waits only until the exec), joins the cgroups, arms
- * the parent-death signal and execs the agent. Returns 0 with *pid and
+ * the caller's thread waits only until the exec), arms the parent-death
+ * signal and execs the agent. Returns 0 with *pid and
  * *pidfd set, or -1 with err naming the failing step.
  */
 int ns_spawn(const struct ns_spawn_req *req, pid_t *pid, int *pidfd, struct sb_error *err);

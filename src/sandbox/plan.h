@@ -31,30 +31,34 @@ enum plan_op_kind {
     PLAN_OP_WRITE,     /* create file dst holding data (mode) */
     PLAN_OP_PROC,      /* mount a fresh proc at dst */
     PLAN_OP_UMOUNT,    /* detach the mount at dst and remove the directory */
+    PLAN_OP_MKNOD,     /* character device dst (mode), device number in `size` */
     PLAN_OP__MAX
 };
 
 enum plan_op_flags {
     PLAN_F_RW          = 1u << 0, /* bind: writable (default read-only) */
-    PLAN_F_DEV         = 1u << 1, /* bind: device nodes allowed (no MS_NODEV) */
+    PLAN_F_DEV         = 1u << 1, /* bind/tmpfs: device nodes work (no MS_NODEV) */
     PLAN_F_EXEC_OFF    = 1u << 2, /* bind/tmpfs: MS_NOEXEC */
     PLAN_F_OPTIONAL    = 1u << 3, /* src may be missing: skip silently */
     PLAN_F_SRC_IN_ROOT = 1u << 4, /* bind: src is a path inside the new root */
     PLAN_F_OWNED       = 1u << 5, /* dir/tmpfs/write: owned by the sandbox uid */
     PLAN_F_FILE        = 1u << 6, /* bind: src is a file (create a file mount point) */
+    PLAN_F_DST_HOST    = 1u << 7, /* tmpfs/dir: dst is a host path outside the new root,
+                                     gone with the old root after the pivot */
 };
 
 enum plan_flags {
     PLAN_NET_LO_UP   = 1u << 0, /* bring the loopback interface up */
     PLAN_ROOT_RO     = 1u << 1, /* remount the new root read-only after pivot */
     PLAN_WAIT_GO     = 1u << 2, /* do not start: wait for a GO message (warm pool) */
+    PLAN_LINGER      = 1u << 4, /* after EXITED, serve FETCH until the host closes */
     PLAN_SECCOMP_NOTIFY = 1u << 3, /* filter returns USER_NOTIF for kill-listed calls */
 };
 
 struct plan_op {
     uint32_t kind;
     uint32_t flags;
-    uint64_t size;      /* tmpfs bytes */
+    uint64_t size;      /* tmpfs bytes; mknod device number */
     uint64_t inodes;    /* tmpfs inode limit (0: kernel default) */
     uint32_t mode;
     const char *src;

@@ -19,6 +19,7 @@ enum agent_msg_type {
     HOST_GO = 100,     /* exec request attached as a memfd */
     HOST_FETCH,        /* text: path of a regular file to hand back as an fd */
     HOST_KILL,         /* kill every process of the program now */
+    HOST_ATTACHED,     /* the agent is in the sandbox's cgroup: go on */
 };
 
 struct agent_msg {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -44,10 +45,21 @@ static int full_path(struct ctx *c, const char *dst, char out[PATH_MAX])
     return 0;
 }
 
-/* mkdir -p of every parent of path (which is under staging), mode 0755. */
+static int dst_path(struct ctx *c, const struct plan_op *op, char out[PATH_MAX])
+{
+    if (op->flags & PLAN_F_DST_HOST) {
+        snprintf(out, PATH_MAX, "%s", op->dst);
+        return 0;
+    }
+    return full_path(c, op->dst, out);
+}
+
+/* mkdir -p of every parent of path (under staging, or a host path), mode 0755. */
 static int make_parents(struct ctx *c, char *path)
 {
     size_t base = strlen(c->staging);
+    if (strncmp(path, c->staging, base))
+        base = 0;
     for (char *s = path + base + 1; (s = strchr(s, '/')); s++) {
         *s = '\0';
         int rc = mkdir(path, 0755);
@@ -90,7 +102,7 @@ static unsigned long bind_flags(uint32_t f)
 static int do_bind(struct ctx *c, const struct plan_op *op, const char *src, int is_file)
 {
     char dst[PATH_MAX];
-    int rc = full_path(c, op->dst, dst);
+    int rc = dst_path(c, op, dst);
     if (rc < 0 || (rc = make_mountpoint(c, dst, is_file)) < 0)
         return rc;
     if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
@@ -164,7 +176,7 @@ static int op_expose(struct ctx *c, const struct plan_op *op)
             return 0;
         return fail(c, errno, "lstat %s", op->src);
     }
-    if ((rc = full_path(c, op->dst, dst)) < 0 || (rc = make_parents(c, dst)) < 0)
+    if ((rc = dst_path(c, op, dst)) < 0 || (rc = make_parents(c, dst)) < 0)
         return rc;
     if (S_ISLNK(st.st_mode)) {
         char target[PATH_MAX];
@@ -186,10 +198,11 @@ static int op_expose(struct ctx *c, const struct plan_op *op)
 static int op_tmpfs(struct ctx *c, const struct plan_op *op)
 {
     char dst[PATH_MAX], opts[160];
-    int rc = full_path(c, op->dst, dst);
+    int rc = dst_path(c, op, dst);
     if (rc < 0)
         return rc;
-    if (strcmp(op->dst, "/") && (rc = make_mountpoint(c, dst, 0)) < 0)
+    if ((strcmp(op->dst, "/") || (op->flags & PLAN_F_DST_HOST)) &&
+        (rc = make_mountpoint(c, dst, 0)) < 0)
         return rc;
     int n = snprintf(opts, sizeof opts, "size=%llu,mode=%o", (unsigned long long)op->size,
                      op->mode);
@@ -198,7 +211,9 @@ static int op_tmpfs(struct ctx *c, const struct plan_op *op)
                       (unsigned long long)op->inodes);
     if (op->flags & PLAN_F_OWNED)
         snprintf(opts + n, sizeof opts - (size_t)n, ",uid=%u,gid=%u", c->p->uid, c->p->gid);
-    unsigned long fl = MS_NOSUID | MS_NODEV;
+    unsigned long fl = MS_NOSUID;
+    if (!(op->flags & PLAN_F_DEV))
+        fl |= MS_NODEV;
     if (op->flags & PLAN_F_EXEC_OFF)
         fl |= MS_NOEXEC;
     if (mount("tmpfs", dst, "tmpfs", fl, opts) < 0)
@@ -218,7 +233,7 @@ static int set_owner_mode(struct ctx *c, const struct plan_op *op, const char *p
 static int op_dir(struct ctx *c, const struct plan_op *op)
 {
     char dst[PATH_MAX];
-    int rc = full_path(c, op->dst, dst);
+    int rc = dst_path(c, op, dst);
     if (rc < 0 || (rc = make_parents(c, dst)) < 0)
         return rc;
     if (mkdir(dst, 0700) < 0 && errno != EEXIST)
@@ -229,7 +244,7 @@ static int op_dir(struct ctx *c, const struct plan_op *op)
 static int op_write(struct ctx *c, const struct plan_op *op)
 {
     char dst[PATH_MAX];
-    int rc = full_path(c, op->dst, dst);
+    int rc = dst_path(c, op, dst);
     if (rc < 0 || (rc = make_parents(c, dst)) < 0)
         return rc;
     int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -251,7 +266,7 @@ static int op_write(struct ctx *c, const struct plan_op *op)
 static int op_symlink(struct ctx *c, const struct plan_op *op)
 {
     char dst[PATH_MAX];
-    int rc = full_path(c, op->dst, dst);
+    int rc = dst_path(c, op, dst);
     if (rc < 0 || (rc = make_parents(c, dst)) < 0)
         return rc;
     if (symlink(op->src, dst) < 0)
@@ -262,7 +277,7 @@ static int op_symlink(struct ctx *c, const struct plan_op *op)
 static int op_proc(struct ctx *c, const struct plan_op *op)
 {
     char dst[PATH_MAX];
-    int rc = full_path(c, op->dst, dst);
+    int rc = dst_path(c, op, dst);
     if (rc < 0 || (rc = make_mountpoint(c, dst, 0)) < 0)
         return rc;
     if (mount("proc", dst, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
@@ -270,10 +285,23 @@ static int op_proc(struct ctx *c, const struct plan_op *op)
     return 0;
 }
 
+static int op_mknod(struct ctx *c, const struct plan_op *op)
+{
+    char dst[PATH_MAX];
+    int rc = dst_path(c, op, dst);
+    if (rc < 0 || (rc = make_parents(c, dst)) < 0)
+        return rc;
+    if (mknod(dst, S_IFCHR | (op->mode & 0777), (dev_t)op->size) < 0)
+        return fail(c, errno, "mknod %s", op->dst);
+    if (chmod(dst, op->mode & 0777) < 0)
+        return fail(c, errno, "chmod %s", op->dst);
+    return 0;
+}
+
 static int op_umount(struct ctx *c, const struct plan_op *op)
 {
     char dst[PATH_MAX];
-    int rc = full_path(c, op->dst, dst);
+    int rc = dst_path(c, op, dst);
     if (rc < 0)
         return rc;
     if (umount2(dst, MNT_DETACH) < 0)
@@ -294,6 +322,7 @@ static int run_op(struct ctx *c, const struct plan_op *op)
     case PLAN_OP_WRITE:   return op_write(c, op);
     case PLAN_OP_PROC:    return op_proc(c, op);
     case PLAN_OP_UMOUNT:  return op_umount(c, op);
+    case PLAN_OP_MKNOD:   return op_mknod(c, op);
     }
     return fail(c, EINVAL, "op kind %u", op->kind);
 }

@@ -225,7 +225,7 @@ static void close_control(struct sbx *s)
 static void on_started(struct sbx *s)
 {
     s->started = true;
-    s->t_started = mono_ns();
+    s->t_started = s->r.t.started = mono_ns();
     uv_timer_stop(&s->setup_timer);
     cg_cpu_ns(&s->cg, &s->cpu_base_ns);
     set_oom_adj(s->pid);
@@ -236,6 +236,7 @@ static void on_started(struct sbx *s)
 static void on_exited(struct sbx *s, const struct agent_msg *m)
 {
     s->r.exited = true;
+    s->r.t.exited = mono_ns();
     stop_timers(s);
     if (WIFSIGNALED(m->status))
         s->r.term_signal = WTERMSIG(m->status);
@@ -302,6 +303,7 @@ static void on_control(uv_poll_t *p, int status, int events)
         }
         switch (m.type) {
         case AGENT_READY:
+            s->r.t.ready = mono_ns();
             break;
         case AGENT_STARTED:
             on_started(s);
@@ -337,6 +339,7 @@ static void on_agent_exit(uv_poll_t *p, int status, int events)
     if (waitid((idtype_t)P_PIDFD, (id_t)s->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
         return;
     s->agent_done = true;
+    s->r.t.reaped = mono_ns();
     stop_timers(s);
     close_handle(s, (uv_handle_t *)&s->pid_poll, &s->pid_poll_on);
     /* Read what the agent still had queued, then stop listening. */
@@ -397,6 +400,7 @@ static void finish(struct sbx *s)
     close_handle(s, (uv_handle_t *)&s->wall_timer, &t2);
     close_handle(s, (uv_handle_t *)&s->cpu_timer, &t3);
     s->e->active--;
+    s->r.t.finished = mono_ns();
 }
 
 static void maybe_finish(struct sbx *s)
@@ -450,6 +454,8 @@ static int encode_plan(struct sbx *s, const struct sbx_spec *spec, struct sb_err
         sb_fail(err, SB_E_CONFIG, "sandbox layout has too many entries");
         goto out;
     }
+    if (s->fetch_path)
+        p.flags |= PLAN_LINGER;
     for (size_t i = 0; i < spec->nfiles; i++) {
         files[i].path = spec->files[i].path;
         files[i].data = spec->files[i].data;
@@ -485,6 +491,28 @@ out:
     return fd;
 }
 
+static int join_cgroup(struct sbx *s, struct sb_error *err)
+{
+    char name[64];
+    cg_make_name(name, sizeof name, ++s->e->seq);
+    struct cg_limits cl = {
+        .memory_bytes = s->lim.memory_kb * 1024,
+        .pids = s->lim.processes + 1,
+        .cpu_percent = s->lim.cpu_percent,
+    };
+    if (cg_create(&s->e->cg, name, &cl, &s->cg, err) < 0)
+        return -1;
+    int rc = cg_attach(&s->cg, s->pid);
+    if (rc < 0)
+        return sb_fail_errno(err, SB_E_SANDBOX_SETUP, -rc, "cgroup %s: attach agent", name);
+    struct agent_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = HOST_ATTACHED;
+    if ((rc = proto_send(s->ctl, &m, -1)) < 0)
+        return sb_fail_errno(err, SB_E_SANDBOX_SETUP, -rc, "send to agent");
+    return 0;
+}
+
 /* Everything up to the clone. Returns 0 or -1 with s->r.error set. */
 static int launch(struct sbx *s, const struct sbx_spec *spec)
 {
@@ -495,15 +523,6 @@ static int launch(struct sbx *s, const struct sbx_spec *spec)
     if (uidpool_acquire(&e->uids, &s->uid, err) < 0)
         return -1;
     s->have_uid = true;
-    char name[64];
-    cg_make_name(name, sizeof name, ++e->seq);
-    struct cg_limits cl = {
-        .memory_bytes = s->lim.memory_kb * 1024,
-        .pids = s->lim.processes + 1,
-        .cpu_percent = s->lim.cpu_percent,
-    };
-    if (cg_create(&e->cg, name, &cl, &s->cg, err) < 0)
-        return -1;
     if ((plan_fd = encode_plan(s, spec, err)) < 0)
         goto out;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 ||
@@ -522,12 +541,23 @@ static int launch(struct sbx *s, const struct sbx_spec *spec)
     }
     struct ns_spawn_req req = {
         .agent_fd = e->agent_fd, .stdio = {in[0], out[1], er[1]}, .control_fd = sp[1],
-        .plan_fd = plan_fd, .cg_procs = s->cg.procs_fd, .n_cg = s->cg.nprocs,
-        .share_net = e->cfg.share_net,
+        .plan_fd = plan_fd, .share_net = e->cfg.share_net,
     };
     if (ns_spawn(&req, &s->pid, &s->pidfd, err) < 0)
         goto out;
+    s->r.t.spawned = mono_ns();
     s->ctl = sp[0], sp[0] = -1;
+    /* The cgroup is made while the agent builds the root filesystem. */
+    if (join_cgroup(s, err) < 0) {
+        kill_agent(s);
+        close(s->ctl);
+        s->ctl = -1;
+        waitid((idtype_t)P_PIDFD, (id_t)s->pidfd, &(siginfo_t){0}, WEXITED);
+        close(s->pidfd);
+        s->pidfd = -1;
+        goto out;
+    }
+    s->r.t.attached = mono_ns();
     fcntl(s->ctl, F_SETFL, O_NONBLOCK);
     uv_pipe_init(e->loop, &s->out_pipe, 0);
     uv_pipe_init(e->loop, &s->err_pipe, 0);
@@ -599,6 +629,7 @@ struct sbx *sbx_start(struct sbx_engine *e, const struct sbx_spec *spec, sbx_don
     uv_timer_init(e->loop, &s->cpu_timer);
     s->setup_timer.data = s->wall_timer.data = s->cpu_timer.data = s;
     e->active++;
+    s->r.t.start = mono_ns();
     if (launch(s, spec) < 0) {
         s->r.failed = true;
         /* Report from the loop, never from inside sbx_start. */

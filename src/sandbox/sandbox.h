@@ -65,6 +65,7 @@ struct sbx_engine {
     uv_loop_t *loop;
     struct sbx_engine_cfg cfg;
     char staging[256];
+    char data_dir[256];
     struct cg_ctx cg;
     struct uidpool uids;
     struct seccomp_prog seccomp;
@@ -87,6 +88,10 @@ struct sbx_result {
     uint64_t wall_ns, cpu_ns, memory_peak;
     struct sb_buf out, err;
     bool truncated;
+    /* Monotonic timestamps (ns) of the run's phases, for tracing and benchmarks. */
+    struct {
+        uint64_t start, spawned, attached, ready, started, exited, reaped, finished;
+    } t;
     uint8_t *artifact;       /* fetched file, malloc'd */
     size_t artifact_len;
     int artifact_errno;

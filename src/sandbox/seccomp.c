@@ -84,7 +84,7 @@ static uint32_t act_value(enum act a, bool notify)
     return notify ? SCMP_ACT_NOTIFY : SCMP_ACT_KILL_PROCESS;
 }
 
-static bool notify_supported(void)
+bool seccomp_notify_supported(void)
 {
     char buf[256] = {0};
     int fd = open("/proc/sys/kernel/seccomp/actions_avail", O_RDONLY | O_CLOEXEC);
@@ -193,9 +193,15 @@ static int export_bpf(scmp_filter_ctx c, struct seccomp_prog *out, struct sb_err
 int seccomp_compile(const char *const *allowed, size_t n_allowed,
                     struct seccomp_prog *out, struct sb_error *err)
 {
+    return seccomp_compile_mode(allowed, n_allowed, seccomp_notify_supported(), out, err);
+}
+
+int seccomp_compile_mode(const char *const *allowed, size_t n_allowed, bool notify,
+                         struct seccomp_prog *out, struct sb_error *err)
+{
     bool allowlist = allowed != NULL && n_allowed > 0;
     memset(out, 0, sizeof *out);
-    out->notify = notify_supported();
+    out->notify = notify;
     uint32_t kill = act_value(A_KILL, out->notify);
     scmp_filter_ctx c = seccomp_init(allowlist ? kill : SCMP_ACT_ALLOW);
     if (!c)

@@ -24,6 +24,14 @@ struct seccomp_prog {
  */
 int seccomp_compile(const char *const *allowed, size_t n_allowed,
                     struct seccomp_prog *out, struct sb_error *err);
+
+/* As seccomp_compile, with the kill-list action chosen by the caller
+ * (notify: report through the agent; otherwise SECCOMP_RET_KILL_PROCESS). */
+int seccomp_compile_mode(const char *const *allowed, size_t n_allowed, bool notify,
+                         struct seccomp_prog *out, struct sb_error *err);
+
+/* Whether this kernel offers SECCOMP_RET_USER_NOTIF. */
+bool seccomp_notify_supported(void);
 void seccomp_prog_free(struct seccomp_prog *p);
 
 /* Checks an allowed_syscalls list: every name must be a known x86_64 syscall
