@@ -24,6 +24,8 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
 BASE    := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -Isrc -fstack-protector-strong \
            -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS  := $(BASE) $(SANFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# Tests always link the shared libraries (Criterion has no usable static form).
+TEST_LDLIBS := $(shell pkg-config --libs $(PKGS) criterion 2>/dev/null) -lm -lpthread
 ifeq ($(LINK),static)
 LDLIBS  := $(shell pkg-config --static --libs $(PKGS) 2>/dev/null | sed 's/-luv /-luv_a /') -lm -lpthread
 LDFLAGS := -static-pie -Wl,-z,relro,-z,now
@@ -38,11 +40,12 @@ AGENT_SRC := src/sandbox/agent.c src/sandbox/plan.c src/sandbox/proto.c \
              src/sandbox/rlimits.c src/common/error.c
 AGENT_OBJ := $(AGENT_SRC:src/%.c=$(BUILD)/agent/%.o)
 
-LIB_SRC := $(filter-out src/sandbox/agent.c src/sandbox/seccomp_gen.c src/cli/main.c, \
-             $(wildcard src/common/*.c src/config/*.c src/sandbox/*.c \
-                        src/runner/*.c src/cli/*.c))
+# Everything but the binary's front end: what unit tests link against.
+LIB_SRC := $(filter-out src/sandbox/agent.c src/sandbox/seccomp_gen.c, \
+             $(wildcard src/common/*.c src/config/*.c src/sandbox/*.c src/runner/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/agent_blob.o \
            $(BUILD)/obj/seccomp_blob.o
+CLI_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/cli/*.c))
 GEN_OBJ := $(BUILD)/obj/sandbox/seccomp.o $(BUILD)/obj/common/error.o
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -51,7 +54,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 .PHONY: all test check unit integration setup run clean
 all: $(BUILD)/soulbox
 
-$(BUILD)/soulbox: $(LIB_OBJ) $(BUILD)/obj/cli/main.o
+$(BUILD)/soulbox: $(LIB_OBJ) $(CLI_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/obj/%.o: src/%.c
@@ -84,7 +87,7 @@ $(BUILD)/obj/seccomp_blob.o: src/sandbox/seccomp_blob.S $(BUILD)/seccomp-notify.
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS) -lcriterion
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_OBJ) -pie $(SANFLAGS) $(TEST_LDLIBS)
 
 # One command for everything: dependencies, build, unit, integration and attack tests.
 test: setup

@@ -1,0 +1,134 @@
+/* Unit tests for src/sandbox/plan.c: the host <-> agent plan codec and path checks. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sandbox/plan.h"
+
+static struct plan sample(struct plan_op *ops, struct plan_file *files, struct plan_rlimit *rl)
+{
+    static const char *args[] = {"/usr/bin/python3", "main.py", NULL};
+    static const char *env[] = {"PATH=/usr/bin", "HOME=/tmp", NULL};
+    ops[0] = (struct plan_op){.kind = PLAN_OP_TMPFS, .dst = "/", .size = 4096, .mode = 0755};
+    ops[1] = (struct plan_op){.kind = PLAN_OP_BIND, .src = "/usr", .dst = "/usr"};
+    ops[2] = (struct plan_op){.kind = PLAN_OP_WRITE, .dst = "/etc/passwd",
+                              .data = (const uint8_t *)"root:x:0:0\n", .data_len = 11,
+                              .mode = 0644};
+    files[0] = (struct plan_file){"main.py", 0644, (const uint8_t *)"print(1)\n", 9};
+    files[1] = (struct plan_file){"pkg/mod.py", 0600, (const uint8_t *)"", 0};
+    rl[0] = (struct plan_rlimit){7, 256, 256};
+    struct plan p = {
+        .uid = 2100000001, .gid = 2100000001, .flags = PLAN_ROOT_RO, .hostname = "soulbox",
+        .staging = "/run/soulbox/root", .n_ops = 3, .ops = ops, .bpf = (const uint8_t *)"12345678",
+        .bpf_len = 8, .has_exec = true,
+        .exec = {.cwd = "/workspace", .n_args = 2, .args = args, .n_env = 2, .env = env,
+                 .n_files = 2, .files = files, .n_rlimits = 1, .rlimits = rl},
+    };
+    return p;
+}
+
+Test(plan, round_trip_keeps_every_field)
+{
+    struct plan_op ops[3];
+    struct plan_file files[2];
+    struct plan_rlimit rl[1];
+    struct plan in = sample(ops, files, rl), out;
+    uint8_t *buf;
+    size_t len;
+    const char *why = NULL;
+    cr_assert_eq(plan_encode(&in, &buf, &len), 0);
+    cr_assert_eq(plan_decode(buf, len, &out, &why), 0, "%s", why);
+    cr_assert_eq(out.uid, in.uid);
+    cr_assert_eq(out.flags, PLAN_ROOT_RO);
+    cr_assert_str_eq(out.hostname, "soulbox");
+    cr_assert_str_eq(out.staging, "/run/soulbox/root");
+    cr_assert_eq(out.n_ops, 3);
+    cr_assert_str_eq(out.ops[1].src, "/usr");
+    cr_assert_eq(out.ops[2].data_len, 11);
+    cr_assert_eq(memcmp(out.ops[2].data, "root:x:0:0\n", 11), 0);
+    cr_assert_eq(out.bpf_len, 8);
+    cr_assert(out.has_exec);
+    cr_assert_str_eq(out.exec.args[0], "/usr/bin/python3");
+    cr_assert_null(out.exec.args[2]);
+    cr_assert_null(out.exec.env[2]);
+    cr_assert_eq(out.exec.n_files, 2);
+    cr_assert_str_eq(out.exec.files[1].path, "pkg/mod.py");
+    cr_assert_eq(out.exec.files[1].mode, 0600);
+    cr_assert_eq(out.exec.rlimits[0].cur, 256);
+    plan_free(&out);
+    free(buf);
+}
+
+Test(plan, every_truncation_is_rejected)
+{
+    struct plan_op ops[3];
+    struct plan_file files[2];
+    struct plan_rlimit rl[1];
+    struct plan in = sample(ops, files, rl), out;
+    uint8_t *buf;
+    size_t len;
+    cr_assert_eq(plan_encode(&in, &buf, &len), 0);
+    for (size_t n = 0; n < len; n++) {
+        const char *why = NULL;
+        uint8_t *copy = malloc(n ? n : 1);
+        memcpy(copy, buf, n);
+        int rc = plan_decode(copy, n, &out, &why);
+        /* A prefix may only decode if it ends on a record boundary and
+         * still holds everything required. */
+        if (rc == 0)
+            plan_free(&out);
+        else
+            cr_assert_not_null(why);
+        free(copy);
+    }
+    free(buf);
+}
+
+Test(plan, root_uid_is_refused)
+{
+    struct plan_op ops[3];
+    struct plan_file files[2];
+    struct plan_rlimit rl[1];
+    struct plan in = sample(ops, files, rl), out;
+    in.uid = 0;
+    uint8_t *buf;
+    size_t len;
+    const char *why = NULL;
+    cr_assert_eq(plan_encode(&in, &buf, &len), 0);
+    cr_assert_eq(plan_decode(buf, len, &out, &why), -1);
+    cr_assert_str_eq(why, "plan needs a non-root uid and gid");
+    free(buf);
+}
+
+Test(plan, unsafe_file_names_are_refused)
+{
+    const char *bad[] = {"/etc/passwd", "../x", "a/../b", "a//b", "./a", "", "a/", "a/.", NULL};
+    for (int i = 0; bad[i]; i++) {
+        struct plan_op ops[3];
+        struct plan_file files[2];
+        struct plan_rlimit rl[1];
+        struct plan in = sample(ops, files, rl), out;
+        files[0].path = bad[i];
+        uint8_t *buf;
+        size_t len;
+        const char *why = NULL;
+        cr_assert_eq(plan_encode(&in, &buf, &len), 0);
+        cr_assert_eq(plan_decode(buf, len, &out, &why), -1, "accepted '%s'", bad[i]);
+        free(buf);
+    }
+}
+
+Test(plan, path_checks)
+{
+    cr_assert(plan_path_ok("/"));
+    cr_assert(plan_path_ok("/usr/lib"));
+    cr_assert_not(plan_path_ok("usr"));
+    cr_assert_not(plan_path_ok("/usr/"));
+    cr_assert_not(plan_path_ok("/usr//lib"));
+    cr_assert_not(plan_path_ok("/usr/../etc"));
+    cr_assert_not(plan_path_ok("/."));
+    cr_assert(plan_relpath_ok("a/b.c"));
+    cr_assert(plan_relpath_ok("..a"));
+    cr_assert_not(plan_relpath_ok(".."));
+    cr_assert_not(plan_relpath_ok("/a"));
+}
