@@ -291,3 +291,23 @@ def test_tiocsti_has_no_terminal_to_inject_into(tmp_path):
     res = c_json(tmp_path, src)
     assert all(l.startswith("-1 E") for l in res["stdout"].splitlines()), res["stdout"]
     assert "EPERM" in res["stdout"]
+
+
+def test_only_stdio_fds_are_inherited():
+    res = run_json("python", "import os\nprint(sorted(os.listdir('/proc/self/fd')))")
+    # 0-2 plus the directory fd listdir itself holds open
+    assert res["stdout"] == "['0', '1', '2', '3']\n"
+
+
+def test_stale_cgroups_of_dead_owners_are_removed_at_start():
+    import glob
+    made = []
+    for ctrl_dir in glob.glob("/sys/fs/cgroup/*/soulbox") + glob.glob("/sys/fs/cgroup/soulbox"):
+        if os.path.isdir(ctrl_dir):
+            d = os.path.join(ctrl_dir, "sbx-999999999-1")
+            os.makedirs(d, exist_ok=True)
+            made.append(d)
+    assert made
+    res = run_json("bash", "true")
+    assert res["status"] == "ok"
+    assert [d for d in made if os.path.exists(d)] == []
