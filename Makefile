@@ -2,7 +2,7 @@
 # missing, builds, and runs every test suite; `make run` starts the service.
 CC      ?= gcc
 PYTHON  := /usr/bin/python3
-PKGS    := libuv jansson libcyaml libseccomp
+PKGS    := libuv jansson libcyaml libseccomp sqlite3
 
 # Default: one self-contained static binary (Debian's static archives), which
 # also starts ~2 ms faster than loading six shared libraries. Sanitizer builds
@@ -25,12 +25,13 @@ BASE    := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -Isrc -fstack-protector-stron
            -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS  := $(BASE) $(SANFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # Tests always link the shared libraries (Criterion has no usable static form).
-TEST_LDLIBS := $(shell pkg-config --libs $(PKGS) criterion 2>/dev/null) -lm -lpthread
+TEST_LDLIBS := $(shell pkg-config --libs $(PKGS) criterion 2>/dev/null) -lhttp_parser -lm -lpthread
 ifeq ($(LINK),static)
-LDLIBS  := $(shell pkg-config --static --libs $(PKGS) 2>/dev/null | sed 's/-luv /-luv_a /') -lm -lpthread
+LDLIBS  := $(shell pkg-config --static --libs $(PKGS) 2>/dev/null | sed 's/-luv /-luv_a /') \
+           -lhttp_parser -lm -lpthread
 LDFLAGS := -static-pie -Wl,-z,relro,-z,now
 else
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lm -lpthread
 LDFLAGS := -pie -Wl,-z,relro,-z,now $(SANFLAGS)
 endif
 
@@ -42,7 +43,8 @@ AGENT_OBJ := $(AGENT_SRC:src/%.c=$(BUILD)/agent/%.o)
 
 # Everything but the binary's front end: what unit tests link against.
 LIB_SRC := $(filter-out src/sandbox/agent.c src/sandbox/seccomp_gen.c, \
-             $(wildcard src/common/*.c src/config/*.c src/sandbox/*.c src/runner/*.c))
+             $(wildcard src/common/*.c src/config/*.c src/sandbox/*.c src/runner/*.c \
+                        src/scheduler/*.c src/store/*.c src/server/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/agent_blob.o \
            $(BUILD)/obj/seccomp_blob.o
 CLI_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/cli/*.c))

@@ -5,7 +5,7 @@ set -eu
 
 # Build and library dependencies.
 BUILD_PKGS="gcc make pkg-config libc6-dev libuv1-dev libjansson-dev libcyaml-dev libyaml-dev
-libseccomp-dev libcriterion-dev"
+libseccomp-dev libcriterion-dev libsqlite3-dev libhttp-parser-dev zlib1g-dev"
 # What tests and the default languages use.
 TEST_PKGS="python3 python3-pytest python3-requests bash coreutils procps iproute2"
 

@@ -285,18 +285,8 @@ static int execute(struct run_opts *o, struct sb_config *cfg, const struct lang 
     uv_loop_t *loop = uv_default_loop();
     struct sbx_engine engine;
     struct sb_error err;
-    struct sbx_engine_cfg ecfg = {
-        .state_dir = cfg->state_dir, .cgroup_root = cfg->cgroup_root,
-        .uid_base = (uint32_t)cfg->uid_base, .uid_count = (uint32_t)cfg->uid_count,
-        .allowed_syscalls = (const char *const *)cfg->security.allowed_syscalls.v,
-        .n_allowed_syscalls = cfg->security.allowed_syscalls.n,
-        .layout = {
-            .system = (const char *const *)cfg->system_dirs.v, .n_system = cfg->system_dirs.n,
-            .etc = (const char *const *)cfg->etc.v, .n_etc = cfg->etc.n,
-            .binds = (const char *const *)cfg->binds.v, .n_binds = cfg->binds.n,
-            .hostname = cfg->hostname, .workdir = cfg->workdir, .inodes = cfg->max_inodes,
-        },
-    };
+    struct sbx_engine_cfg ecfg;
+    runner_engine_cfg(cfg, &ecfg);
     if (sbx_engine_init(&engine, loop, &ecfg, &err) < 0) {
         fprintf(stderr, "soulbox: %s\n", err.msg);
         return CLI_EXIT_INTERNAL;

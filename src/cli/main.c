@@ -15,6 +15,9 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  run       run one program in a fresh sandbox (soulbox run --help)\n"
+    "  serve     serve the HTTP API (soulbox serve --help)\n"
+    "  audit     print the audit log (soulbox audit --help)\n"
+    "  routes    list the HTTP routes this build serves\n"
     "  version   print the version\n";
 
 int cli_usage_error(const char *fmt, ...)
@@ -50,6 +53,12 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve"))
+        return cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "audit"))
+        return cmd_audit(argc - 1, argv + 1);
+    if (!strcmp(cmd, "routes"))
+        return cmd_routes(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("soulbox %s\n", SOULBOX_VERSION);
         return 0;

@@ -16,10 +16,12 @@
     X(UNAUTHENTICATED,   "unauthenticated",     401, 16)     \
     X(NOT_FOUND,         "not_found",           404, 5)      \
     X(METHOD_NOT_ALLOWED,"method_not_allowed",  405, 12)     \
+    X(REQUEST_TIMEOUT,   "request_timeout",     408, 4)      \
     X(PAYLOAD_TOO_LARGE, "payload_too_large",   413, 8)      \
     X(UNSUPPORTED_MEDIA, "unsupported_media_type", 415, 3)   \
     X(UNKNOWN_LANGUAGE,  "unknown_language",    422, 3)      \
     X(RATE_LIMITED,      "rate_limited",        429, 8)      \
+    X(HEADERS_TOO_LARGE, "headers_too_large",   431, 8)      \
     X(INTERNAL,          "internal_error",      500, 13)     \
     X(SANDBOX_SETUP,     "sandbox_setup_failed",500, 13)     \
     X(UNAVAILABLE,       "unavailable",         503, 14)     \

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
+#include "common/sha256.h"
 #include "sandbox/plan.h"
 #include "sandbox/seccomp.h"
 
@@ -69,6 +71,25 @@ int config_defaults(struct sb_config *c)
     c->compile.output_kb = 1024;
     c->compile.disk_mb = 256;
     c->compile.artifact_mb = 128;
+    struct sb_server_config *v = &c->server;
+    v->port = 8080;
+    v->grpc_port = 50051;
+    v->max_concurrent = 64;
+    v->max_queue = 1024;
+    v->max_connections = 4096;
+    v->max_body_kb = 16384;
+    v->max_header_kb = 16;
+    v->header_timeout_ms = 10000;
+    v->body_timeout_ms = 30000;
+    v->idle_timeout_ms = 60000;
+    v->shutdown_grace_ms = 10000;
+    v->max_files = 256;
+    v->max_args = 256;
+    v->rate_per_second = 0;
+    v->rate_burst = 0;
+    v->metrics_public = true;
+    v->callback_timeout_ms = 10000;
+    v->callback_attempts = 5;
     c->uid_base = 2100000000;
     c->uid_count = 65536;
     c->max_inodes = 16384;
@@ -77,7 +98,9 @@ int config_defaults(struct sb_config *c)
         list_set(&c->system_dirs, default_system, sizeof default_system / sizeof *default_system) < 0 ||
         list_set(&c->etc, default_etc, sizeof default_etc / sizeof *default_etc) < 0 ||
         list_set(&c->security.allowed_syscalls, NULL, 0) < 0 ||
-        list_set(&c->binds, NULL, 0) < 0) {
+        list_set(&c->binds, NULL, 0) < 0 || str_set(&v->listen, "127.0.0.1") < 0 ||
+        str_set(&v->data_dir, "./data") < 0 || str_set(&v->log_level, "info") < 0 ||
+        str_set(&v->audit_log, "") < 0) {
         config_free(c);
         return -1;
     }
@@ -87,6 +110,13 @@ int config_defaults(struct sb_config *c)
 void config_free(struct sb_config *c)
 {
     free(c->path);
+    free(c->server.listen);
+    free(c->server.data_dir);
+    free(c->server.log_level);
+    free(c->server.audit_log);
+    for (size_t i = 0; i < c->server.n_keys; i++)
+        free(c->server.keys[i].id);
+    free(c->server.keys);
     free(c->state_dir);
     free(c->cgroup_root);
     free(c->hostname);
@@ -136,7 +166,39 @@ struct raw_sandbox {
     char *state_dir, *cgroup_root, *hostname, *workdir;
 };
 
+struct raw_key {
+    char *id;
+    char *sha256;
+};
+
+struct raw_auth {
+    bool *enabled;
+    struct raw_key *keys;
+    unsigned keys_count;
+};
+
+struct raw_rate {
+    uint64_t *requests_per_second, *burst;
+};
+
+struct raw_callbacks {
+    bool *allow_private;
+    uint64_t *timeout_ms, *max_attempts;
+};
+
+struct raw_server {
+    char *listen, *data_dir, *log_level, *audit_log;
+    uint64_t *port, *grpc_port, *max_concurrent, *max_queue, *max_connections, *max_body_kb,
+        *max_header_kb, *header_timeout_ms, *body_timeout_ms, *idle_timeout_ms,
+        *shutdown_grace_ms, *max_files, *max_args;
+    bool *allow_unauthenticated_remote, *metrics_public;
+    struct raw_auth *auth;
+    struct raw_rate *rate_limit;
+    struct raw_callbacks *callbacks;
+};
+
 struct raw_top {
+    struct raw_server *server;
     struct raw_sandbox *sandbox;
 };
 
@@ -201,7 +263,64 @@ static const cyaml_schema_field_t sandbox_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t key_fields[] = {
+    CYAML_FIELD_STRING_PTR("id", CYAML_FLAG_POINTER, struct raw_key, id, 1, 64),
+    CYAML_FIELD_STRING_PTR("sha256", CYAML_FLAG_POINTER, struct raw_key, sha256, 64, 64),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_value_t key_entry = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct raw_key, key_fields),
+};
+
+static const cyaml_schema_field_t auth_fields[] = {
+    CYAML_FIELD_BOOL_PTR("enabled", OPT, struct raw_auth, enabled),
+    CYAML_FIELD_SEQUENCE("keys", OPT, struct raw_auth, keys, &key_entry, 0, 1024),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t rate_fields[] = {
+    U64("requests_per_second", struct raw_rate, requests_per_second),
+    U64("burst", struct raw_rate, burst),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t callback_fields[] = {
+    CYAML_FIELD_BOOL_PTR("allow_private", OPT, struct raw_callbacks, allow_private),
+    U64("timeout_ms", struct raw_callbacks, timeout_ms),
+    U64("max_attempts", struct raw_callbacks, max_attempts),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t server_fields[] = {
+    CYAML_FIELD_STRING_PTR("listen", OPT, struct raw_server, listen, 1, 64),
+    U64("port", struct raw_server, port),
+    U64("grpc_port", struct raw_server, grpc_port),
+    CYAML_FIELD_STRING_PTR("data_dir", OPT, struct raw_server, data_dir, 1, 1024),
+    U64("max_concurrent", struct raw_server, max_concurrent),
+    U64("max_queue", struct raw_server, max_queue),
+    U64("max_connections", struct raw_server, max_connections),
+    U64("max_body_kb", struct raw_server, max_body_kb),
+    U64("max_header_kb", struct raw_server, max_header_kb),
+    U64("header_timeout_ms", struct raw_server, header_timeout_ms),
+    U64("body_timeout_ms", struct raw_server, body_timeout_ms),
+    U64("idle_timeout_ms", struct raw_server, idle_timeout_ms),
+    U64("shutdown_grace_ms", struct raw_server, shutdown_grace_ms),
+    U64("max_files", struct raw_server, max_files),
+    U64("max_args", struct raw_server, max_args),
+    CYAML_FIELD_STRING_PTR("log_level", OPT, struct raw_server, log_level, 1, 16),
+    CYAML_FIELD_BOOL_PTR("allow_unauthenticated_remote", OPT, struct raw_server,
+                         allow_unauthenticated_remote),
+    CYAML_FIELD_BOOL_PTR("metrics_public", OPT, struct raw_server, metrics_public),
+    CYAML_FIELD_STRING_PTR("audit_log", OPT, struct raw_server, audit_log, 0, 1024),
+    CYAML_FIELD_MAPPING_PTR("auth", OPT, struct raw_server, auth, auth_fields),
+    CYAML_FIELD_MAPPING_PTR("rate_limit", OPT, struct raw_server, rate_limit, rate_fields),
+    CYAML_FIELD_MAPPING_PTR("callbacks", OPT, struct raw_server, callbacks, callback_fields),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t top_fields[] = {
+    CYAML_FIELD_MAPPING_PTR("server", OPT, struct raw_top, server, server_fields),
     CYAML_FIELD_MAPPING_PTR("sandbox", OPT, struct raw_top, sandbox, sandbox_fields),
     CYAML_FIELD_END,
 };
@@ -276,8 +395,73 @@ static int merge_list(struct sb_str_list *dst, char **v, unsigned n, bool presen
     return list_set(dst, (const char *const *)v, n);
 }
 
+static void set_bool(bool *dst, const bool *src)
+{
+    if (src)
+        *dst = *src;
+}
+
+static int merge_keys(struct sb_server_config *v, const struct raw_auth *a)
+{
+    if (!a->keys)
+        return 0;
+    v->keys = calloc(a->keys_count ? a->keys_count : 1, sizeof *v->keys);
+    if (!v->keys)
+        return -1;
+    for (unsigned i = 0; i < a->keys_count; i++, v->n_keys++) {
+        if (!(v->keys[i].id = strdup(a->keys[i].id)))
+            return -1;
+        snprintf(v->keys[i].sha256, sizeof v->keys[i].sha256, "%s", a->keys[i].sha256);
+    }
+    return 0;
+}
+
+static int merge_server(struct sb_server_config *v, const struct raw_server *r)
+{
+    int rc = 0;
+    if (r->listen)
+        rc |= str_set(&v->listen, r->listen);
+    if (r->data_dir)
+        rc |= str_set(&v->data_dir, r->data_dir);
+    if (r->log_level)
+        rc |= str_set(&v->log_level, r->log_level);
+    if (r->audit_log)
+        rc |= str_set(&v->audit_log, r->audit_log);
+    set_u64(&v->port, r->port);
+    set_u64(&v->grpc_port, r->grpc_port);
+    set_u64(&v->max_concurrent, r->max_concurrent);
+    set_u64(&v->max_queue, r->max_queue);
+    set_u64(&v->max_connections, r->max_connections);
+    set_u64(&v->max_body_kb, r->max_body_kb);
+    set_u64(&v->max_header_kb, r->max_header_kb);
+    set_u64(&v->header_timeout_ms, r->header_timeout_ms);
+    set_u64(&v->body_timeout_ms, r->body_timeout_ms);
+    set_u64(&v->idle_timeout_ms, r->idle_timeout_ms);
+    set_u64(&v->shutdown_grace_ms, r->shutdown_grace_ms);
+    set_u64(&v->max_files, r->max_files);
+    set_u64(&v->max_args, r->max_args);
+    set_bool(&v->allow_unauthenticated_remote, r->allow_unauthenticated_remote);
+    set_bool(&v->metrics_public, r->metrics_public);
+    if (r->auth) {
+        set_bool(&v->auth_enabled, r->auth->enabled);
+        rc |= merge_keys(v, r->auth);
+    }
+    if (r->rate_limit) {
+        set_u64(&v->rate_per_second, r->rate_limit->requests_per_second);
+        set_u64(&v->rate_burst, r->rate_limit->burst);
+    }
+    if (r->callbacks) {
+        set_bool(&v->callbacks_allow_private, r->callbacks->allow_private);
+        set_u64(&v->callback_timeout_ms, r->callbacks->timeout_ms);
+        set_u64(&v->callback_attempts, r->callbacks->max_attempts);
+    }
+    return rc;
+}
+
 static int merge(struct sb_config *c, const struct raw_top *t)
 {
+    if (t && t->server && merge_server(&c->server, t->server) < 0)
+        return -1;
     const struct raw_sandbox *s = t ? t->sandbox : NULL;
     if (!s)
         return 0;
@@ -404,8 +588,105 @@ static int check_paths(const struct sb_config *c, struct sb_error *err)
     return 0;
 }
 
+static bool key_id_ok(const char *id)
+{
+    if (!*id || strlen(id) > 64)
+        return false;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-' || *p == '.'))
+            return false;
+    return true;
+}
+
+static int check_server(const struct sb_config *c, struct sb_error *err)
+{
+    const char *file = c->path ? c->path : "built-in config";
+    const struct sb_server_config *v = &c->server;
+    const struct range r[] = {
+        {"server.port", &v->port, 1, 65535},
+        {"server.grpc_port", &v->grpc_port, 1, 65535},
+        {"server.max_concurrent", &v->max_concurrent, 1, 100000},
+        {"server.max_queue", &v->max_queue, 0, 1000000},
+        {"server.max_connections", &v->max_connections, 1, 1000000},
+        {"server.max_body_kb", &v->max_body_kb, 1, 1u << 20},
+        {"server.max_header_kb", &v->max_header_kb, 1, 1024},
+        {"server.header_timeout_ms", &v->header_timeout_ms, 100, 3600000},
+        {"server.body_timeout_ms", &v->body_timeout_ms, 100, 3600000},
+        {"server.idle_timeout_ms", &v->idle_timeout_ms, 100, 86400000},
+        {"server.shutdown_grace_ms", &v->shutdown_grace_ms, 0, 3600000},
+        {"server.max_files", &v->max_files, 1, 100000},
+        {"server.max_args", &v->max_args, 0, 100000},
+        {"server.rate_limit.requests_per_second", &v->rate_per_second, 0, 1000000},
+        {"server.rate_limit.burst", &v->rate_burst, 0, 10000000},
+        {"server.callbacks.timeout_ms", &v->callback_timeout_ms, 100, 600000},
+        {"server.callbacks.max_attempts", &v->callback_attempts, 1, 100},
+    };
+    if (check_ranges(c, r, sizeof r / sizeof *r, err) < 0)
+        return -1;
+    if (v->port == v->grpc_port)
+        return sb_fail(err, SB_E_CONFIG, "%s: server.grpc_port: must differ from server.port", file);
+    if (log_parse_level(v->log_level) < 0)
+        return sb_fail(err, SB_E_CONFIG, "%s: server.log_level: '%s' is not debug, info, warn "
+                       "or error", file, v->log_level);
+    for (size_t i = 0; i < v->n_keys; i++) {
+        if (!key_id_ok(v->keys[i].id))
+            return sb_fail(err, SB_E_CONFIG, "%s: server.auth.keys[%zu].id: use 1-64 of "
+                           "A-Z a-z 0-9 _ - .", file, i);
+        if (strspn(v->keys[i].sha256, "0123456789abcdef") != 64)
+            return sb_fail(err, SB_E_CONFIG, "%s: server.auth.keys[%zu].sha256: must be 64 "
+                           "lower-case hex digits (printf %%s SECRET | sha256sum)", file, i);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(v->keys[i].id, v->keys[j].id))
+                return sb_fail(err, SB_E_CONFIG, "%s: server.auth.keys: id '%s' appears twice",
+                               file, v->keys[i].id);
+    }
+    if (v->auth_enabled && v->n_keys == 0)
+        return sb_fail(err, SB_E_CONFIG, "%s: server.auth: enabled without keys (add "
+                       "server.auth.keys or SOULBOX_API_KEYS)", file);
+    if (v->rate_per_second && v->rate_burst == 0)
+        return sb_fail(err, SB_E_CONFIG, "%s: server.rate_limit.burst: must be at least 1 when "
+                       "requests_per_second is set", file);
+    return 0;
+}
+
+int config_add_env_keys(struct sb_config *c, const char *spec, struct sb_error *err)
+{
+    struct sb_server_config *v = &c->server;
+    char *copy = strdup(spec), *save = NULL;
+    if (!copy)
+        return sb_fail(err, SB_E_INTERNAL, "out of memory");
+    int rc = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(tok, ':');
+        if (!colon || colon == tok || !colon[1]) {
+            rc = sb_fail(err, SB_E_CONFIG, "SOULBOX_API_KEYS: entries must be id:secret");
+            break;
+        }
+        *colon = '\0';
+        struct sb_api_key *k = realloc(v->keys, (v->n_keys + 1) * sizeof *k);
+        if (!k || !(k[v->n_keys].id = strdup(tok))) {
+            if (k)
+                v->keys = k;
+            rc = sb_fail(err, SB_E_INTERNAL, "out of memory");
+            break;
+        }
+        v->keys = k;
+        sha256_hex(colon + 1, strlen(colon + 1), k[v->n_keys].sha256);
+        explicit_bzero(colon + 1, strlen(colon + 1));
+        v->n_keys++;
+    }
+    explicit_bzero(copy, strlen(spec));
+    free(copy);
+    if (rc == 0)
+        v->auth_enabled = true;
+    return rc;
+}
+
 int config_validate(const struct sb_config *c, struct sb_error *err)
 {
+    if (check_server(c, err) < 0)
+        return -1;
     const char *file = c->path ? c->path : "built-in config";
     uint64_t wall_max = c->security.execution_timeout * 1000;
     const struct range r[] = {

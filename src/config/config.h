@@ -26,8 +26,44 @@ struct sb_str_list {
     size_t n;
 };
 
+struct sb_api_key {
+    char *id;                       /* shown in logs and the audit, never the secret */
+    char sha256[65];                /* hex SHA-256 of the secret */
+};
+
+struct sb_server_config {
+    char *listen;                   /* address to bind */
+    uint64_t port;
+    uint64_t grpc_port;
+    char *data_dir;                 /* SQLite store */
+    uint64_t max_concurrent;        /* sandboxes running at once */
+    uint64_t max_queue;             /* executions waiting for a slot; more -> 503 */
+    uint64_t max_connections;
+    uint64_t max_body_kb;
+    uint64_t max_header_kb;
+    uint64_t header_timeout_ms;     /* request line + headers must arrive within */
+    uint64_t body_timeout_ms;       /* longest silence while a body arrives */
+    uint64_t idle_timeout_ms;       /* keep-alive connection with no request */
+    uint64_t shutdown_grace_ms;     /* in-flight runs get this long on SIGTERM */
+    uint64_t max_files;             /* files per request */
+    uint64_t max_args;              /* args and env entries per request */
+    char *log_level;
+    bool allow_unauthenticated_remote;
+    bool auth_enabled;
+    struct sb_api_key *keys;
+    size_t n_keys;
+    uint64_t rate_per_second;       /* per API key (or client address); 0 = off */
+    uint64_t rate_burst;
+    bool metrics_public;
+    char *audit_log;                /* also append audit records here ("" = off) */
+    bool callbacks_allow_private;   /* loopback/private/link-local destinations */
+    uint64_t callback_timeout_ms;
+    uint64_t callback_attempts;
+};
+
 struct sb_config {
     char *path;                     /* file it came from, or NULL for built-ins */
+    struct sb_server_config server;
     struct {
         bool enable_network;
         uint64_t max_memory_mb;     /* ceiling of limits.memory_mb */
@@ -65,6 +101,10 @@ int config_defaults(struct sb_config *c);
 /* Loads path over the defaults. Unknown keys, wrong types and out-of-range
  * values fail with err naming the file, the key and the reason. */
 int config_load(const char *path, struct sb_config *c, struct sb_error *err);
+
+/* Adds keys from "id:secret,id2:secret2" (SOULBOX_API_KEYS), hashing each
+ * secret; turns auth on. Returns 0 or -1 with err naming the bad entry. */
+int config_add_env_keys(struct sb_config *c, const char *spec, struct sb_error *err);
 
 /* Checks ranges and cross-field rules of an assembled config. */
 int config_validate(const struct sb_config *c, struct sb_error *err);

@@ -8,6 +8,26 @@
 
 #include "runner/limits.h"
 
+void runner_engine_cfg(const struct sb_config *cfg, struct sbx_engine_cfg *out)
+{
+    memset(out, 0, sizeof *out);
+    out->state_dir = cfg->state_dir;
+    out->cgroup_root = cfg->cgroup_root;
+    out->uid_base = (uint32_t)cfg->uid_base;
+    out->uid_count = (uint32_t)cfg->uid_count;
+    out->allowed_syscalls = (const char *const *)cfg->security.allowed_syscalls.v;
+    out->n_allowed_syscalls = cfg->security.allowed_syscalls.n;
+    out->layout.system = (const char *const *)cfg->system_dirs.v;
+    out->layout.n_system = cfg->system_dirs.n;
+    out->layout.etc = (const char *const *)cfg->etc.v;
+    out->layout.n_etc = cfg->etc.n;
+    out->layout.binds = (const char *const *)cfg->binds.v;
+    out->layout.n_binds = cfg->binds.n;
+    out->layout.hostname = cfg->hostname;
+    out->layout.workdir = cfg->workdir;
+    out->layout.inodes = cfg->max_inodes;
+}
+
 static const char *const base_env[] = {
     "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "TMPDIR=/tmp", "LANG=C.UTF-8",
     "USER=sandbox", "LOGNAME=sandbox",
@@ -155,6 +175,12 @@ static void start_stage(struct job *j, const struct sbx_spec *spec, sbx_done_cb 
     }
 }
 
+/* argv[i], with "{entry}" standing for the entry file. */
+static const char *arg_of(const struct job *j, const char *a)
+{
+    return strcmp(a, "{entry}") ? a : j->files[0].path;
+}
+
 static void start_run(struct job *j)
 {
     const struct lang *l = j->lang;
@@ -172,7 +198,7 @@ static void start_run(struct job *j)
     }
     size_t argc = 0, nfiles = 0;
     for (size_t i = 0; i < nrun; i++)
-        argv[argc++] = l->run[i];
+        argv[argc++] = arg_of(j, l->run[i]);
     for (size_t i = 0; i < j->nargs; i++)
         argv[argc++] = j->args[i];
     for (size_t i = 0; i < j->nfiles; i++)
@@ -227,8 +253,16 @@ static void start_compile(struct job *j)
     size_t argc = 0;
     while (l->compile[argc])
         argc++;
+    const char **argv = calloc(argc + 1, sizeof *argv);
+    if (!argv) {
+        j->res.failed = true;
+        sb_fail(&j->res.error, SB_E_INTERNAL, "out of memory");
+        return finish(j);
+    }
+    for (size_t i = 0; i < argc; i++)
+        argv[i] = arg_of(j, l->compile[i]);
     struct sbx_spec spec = {
-        .argv = l->compile, .argc = argc, .env = (const char *const *)j->env, .envc = j->nenv,
+        .argv = argv, .argc = argc, .env = (const char *const *)j->env, .envc = j->nenv,
         .files = j->files, .nfiles = j->nfiles, .limits = j->compile_limits,
         .fetch_path = NULL, .fetch_max = j->compile_limits.file_size_kb * 1024,
     };
@@ -236,6 +270,7 @@ static void start_compile(struct job *j)
     snprintf(path, sizeof path, "%s/%s", j->rn->cfg->workdir, l->artifact);
     spec.fetch_path = path;
     start_stage(j, &spec, on_compile_done, false);
+    free(argv);
 }
 
 static void free_copies(struct job *j)
@@ -332,12 +367,12 @@ json_t *job_result_json(const struct job_result *r)
     if (r->ran) {
         stage_to_json(&r->run, o);
     } else {
-        json_object_set_new(o, "status", json_string(sb_status_name(r->status)));
         json_object_set_new(o, "stdout", json_string(""));
         json_object_set_new(o, "stderr", json_string(""));
         json_object_set_new(o, "exit_code", json_null());
-        json_object_set_new(o, "signal", json_null());
         json_object_set_new(o, "execution_time", json_string("0ms"));
+        json_object_set_new(o, "status", json_string(sb_status_name(r->status)));
+        json_object_set_new(o, "signal", json_null());
         json_object_set_new(o, "wall_time_ms", json_integer(0));
         json_object_set_new(o, "cpu_time_ms", json_integer(0));
         json_object_set_new(o, "memory_kb", json_integer(0));

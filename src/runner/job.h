@@ -16,6 +16,9 @@ struct runner {
     const struct sb_config *cfg;
 };
 
+/* The sandbox engine's settings from the config (pointers into cfg). */
+void runner_engine_cfg(const struct sb_config *cfg, struct sbx_engine_cfg *out);
+
 struct job_file {
     const char *name;      /* validated relative path; files[0] is the entry point */
     const char *data;

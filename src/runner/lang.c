@@ -9,26 +9,29 @@ static const struct lang python = {
     .name = "python",
     .aliases = LIST("python3", "py"),
     .source = "main.py",
-    .run = LIST("/usr/bin/python3", "main.py"),
+    .run = LIST("/usr/bin/python3", "{entry}"),
     .env = LIST("PYTHONDONTWRITEBYTECODE=1", "PYTHONIOENCODING=utf-8"),
+    .version = LIST("/usr/bin/python3", "--version"),
 };
 
 static const struct lang bash = {
     .name = "bash",
     .aliases = LIST("sh"),
     .source = "main.sh",
-    .run = LIST("/bin/bash", "main.sh"),
+    .run = LIST("/bin/bash", "{entry}"),
     .env = LIST("SHELL=/bin/bash"),
+    .version = LIST("/bin/bash", "--version"),
 };
 
 static const struct lang c = {
     .name = "c",
     .aliases = LIST("gcc"),
     .source = "main.c",
-    .compile = LIST("/usr/bin/gcc", "-std=gnu17", "-O2", "-pipe", "-o", "main", "main.c", "-lm"),
+    .compile = LIST("/usr/bin/gcc", "-std=gnu17", "-O2", "-pipe", "-o", "main", "{entry}", "-lm"),
     .artifact = "main",
     .run = LIST("./main"),
     .env = LIST("LANG=C.UTF-8"),
+    .version = LIST("/usr/bin/gcc", "-dumpfullversion"),
 };
 
 static const struct lang *const all[] = {&python, &bash, &c, NULL};

@@ -156,14 +156,15 @@ static void set_new(json_t *obj, const char *key, json_t *v)
 
 void stage_to_json(const struct stage_result *st, json_t *obj)
 {
+    /* The brief's field order: stdout, stderr, exit_code, execution_time, ... */
     char t[32];
-    set_new(obj, "status", json_string(sb_status_name(st->status)));
     set_new(obj, "stdout", json_bytes(st->out.data, st->out.len, NULL));
     set_new(obj, "stderr", json_bytes(st->err.data, st->err.len, NULL));
     set_new(obj, "exit_code", st->exited && !st->signal ? json_integer(st->exit_code) : json_null());
-    set_new(obj, "signal", st->signal ? json_integer(st->signal) : json_null());
     snprintf(t, sizeof t, "%llums", (unsigned long long)st->wall_ms);
     set_new(obj, "execution_time", json_string(t));
+    set_new(obj, "status", json_string(sb_status_name(st->status)));
+    set_new(obj, "signal", st->signal ? json_integer(st->signal) : json_null());
     set_new(obj, "wall_time_ms", json_integer((json_int_t)st->wall_ms));
     set_new(obj, "cpu_time_ms", json_integer((json_int_t)st->cpu_ms));
     set_new(obj, "memory_kb", json_integer((json_int_t)st->memory_kb));

@@ -1,0 +1,764 @@
+/* HTTP/1.1 connections: http-parser drives a small state machine per connection. */
+#include "server/http.h"
+
+#include <ctype.h>
+#include <http_parser.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+#define MAX_HEADERS 100
+#define MAX_PIPELINED (1u << 20)
+#define DRAIN_MARK (256u << 10)
+
+enum conn_state {
+    C_IDLE,        /* waiting for a request (keep-alive) */
+    C_HEADERS,     /* request line / headers arriving */
+    C_BODY,        /* body arriving */
+    C_HANDLING,    /* the handler owns the request */
+    C_STREAMING,   /* chunked response in progress */
+    C_CLOSING,
+};
+
+struct http_server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    bool listening;
+    struct http_server_cfg cfg;
+    http_handler handler;
+    void *arg;
+    struct http_conn *conns;
+    unsigned nconns;
+    bool closing;
+    void (*closed)(void *);
+    void *closed_arg;
+    int port;
+};
+
+struct http_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    struct http_server *srv;
+    http_parser parser;
+    struct http_request req;
+    enum conn_state state;
+    size_t header_bytes;
+    bool in_value;          /* last header callback was a value */
+    bool aborted;           /* the client went away mid-request */
+    bool close_after;       /* close once the current response is written */
+    bool upgraded;
+    struct sb_buf pending;  /* bytes read but not parsed (pipelining) */
+    int handles;            /* tcp + timer still open */
+    int writes;             /* uv_write requests in flight */
+    size_t queued_bytes;
+    void (*on_abort)(void *);
+    void *abort_arg;
+    void (*on_drain)(void *);
+    void *drain_arg;
+    struct http_conn *next, *prev;
+};
+
+struct write_req {
+    uv_write_t w;
+    struct http_conn *c;
+    size_t len;
+    char data[];
+};
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 426: return "Upgrade Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default:  return "Status";
+    }
+}
+
+/* ---- lifetime ---- */
+
+static void conn_free_request(struct http_request *r)
+{
+    sb_buf_free(&r->url);
+    sb_buf_free(&r->body);
+    free(r->path);
+    free(r->query);
+    for (size_t i = 0; i < r->nheaders; i++) {
+        free(r->headers[i].name);
+        free(r->headers[i].value);
+    }
+    free(r->headers);
+    char peer[64];
+    memcpy(peer, r->peer, sizeof peer);
+    memset(r, 0, sizeof *r);
+    memcpy(r->peer, peer, sizeof peer);
+}
+
+static void maybe_free(struct http_conn *c)
+{
+    if (c->handles || c->writes || (c->state == C_HANDLING || c->state == C_STREAMING))
+        return;
+    struct http_server *s = c->srv;
+    conn_free_request(&c->req);
+    sb_buf_free(&c->pending);
+    free(c);
+    if (s->closing && s->nconns == 0 && !s->listening && s->closed) {
+        void (*done)(void *) = s->closed;
+        s->closed = NULL;
+        done(s->closed_arg);
+    }
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct http_conn *c = h->data;
+    c->handles--;
+    maybe_free(c);
+}
+
+static void conn_close(struct http_conn *c)
+{
+    if (c->handles == 0 || uv_is_closing((uv_handle_t *)&c->timer))
+        return;
+    struct http_server *s = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    bool handling = c->state == C_HANDLING || c->state == C_STREAMING;
+    if (handling && !c->aborted) {
+        c->aborted = true;
+        if (c->on_abort)
+            c->on_abort(c->abort_arg);
+    }
+    if (!handling)
+        c->state = C_CLOSING;
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    if (!c->upgraded)
+        uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    else
+        c->handles--;
+}
+
+/* ---- writing ---- */
+
+static void on_written(uv_write_t *w, int status)
+{
+    struct write_req *wr = (struct write_req *)w;
+    struct http_conn *c = wr->c;
+    c->writes--;
+    c->queued_bytes -= wr->len;
+    free(wr);
+    if (status < 0) {
+        conn_close(c);
+    } else if (c->on_drain && c->queued_bytes < DRAIN_MARK) {
+        c->on_drain(c->drain_arg);
+    }
+    maybe_free(c);
+}
+
+static int write_raw(struct http_conn *c, const char *head, size_t hlen, const char *body,
+                     size_t blen)
+{
+    if (c->state == C_CLOSING || c->handles == 0 || uv_is_closing((uv_handle_t *)&c->tcp))
+        return -1;
+    struct write_req *wr = malloc(sizeof *wr + hlen + blen);
+    if (!wr)
+        return -1;
+    memcpy(wr->data, head, hlen);
+    if (blen)
+        memcpy(wr->data + hlen, body, blen);
+    wr->c = c;
+    wr->len = hlen + blen;
+    uv_buf_t b = uv_buf_init(wr->data, (unsigned)(hlen + blen));
+    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
+        free(wr);
+        return -1;
+    }
+    c->writes++;
+    c->queued_bytes += wr->len;
+    return 0;
+}
+
+static int format_head(struct http_conn *c, char *buf, size_t len, int status,
+                       const char *content_type, const char *extra, long content_length)
+{
+    int n = snprintf(buf, len, "HTTP/1.1 %d %s\r\nServer: soulbox\r\nX-Request-Id: %s\r\n",
+                     status, reason(status), c->req.request_id[0] ? c->req.request_id : "-");
+    if (content_type)
+        n += snprintf(buf + n, len - (size_t)n, "Content-Type: %s\r\n", content_type);
+    if (content_length >= 0)
+        n += snprintf(buf + n, len - (size_t)n, "Content-Length: %ld\r\n", content_length);
+    else
+        n += snprintf(buf + n, len - (size_t)n, "Transfer-Encoding: chunked\r\n");
+    n += snprintf(buf + n, len - (size_t)n, "Connection: %s\r\n%s\r\n",
+                  c->close_after || !c->req.keep_alive ? "close" : "keep-alive",
+                  extra ? extra : "");
+    return n < (int)len ? n : (int)len - 1;
+}
+
+static void start_timer(struct http_conn *c, uint64_t ms);
+static void parse_more(struct http_conn *c);
+
+/* The shutdown completes after every queued write: then close. */
+static void on_shutdown(uv_shutdown_t *sh, int status)
+{
+    (void)status;
+    struct http_conn *c = sh->handle->data;
+    free(sh);
+    conn_close(c);
+}
+
+/* After a complete response: next request, or close. */
+static void response_done(struct http_conn *c)
+{
+    bool keep = c->req.keep_alive && !c->close_after && !c->aborted;
+    conn_free_request(&c->req);
+    c->on_abort = NULL;
+    c->on_drain = NULL;
+    if (c->aborted || c->handles == 0) {
+        c->state = C_CLOSING;
+        maybe_free(c);
+        return;
+    }
+    if (!keep) {
+        c->state = C_CLOSING;
+        start_timer(c, c->srv->cfg.idle_timeout_ms); /* a client that never reads */
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        uv_shutdown_t *sh = malloc(sizeof *sh);
+        if (!sh || uv_shutdown(sh, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
+            free(sh);
+            conn_close(c);
+        }
+        return;
+    }
+    c->state = C_IDLE;
+    c->header_bytes = 0;
+    c->in_value = false;
+    http_parser_pause(&c->parser, 0);
+    start_timer(c, c->srv->cfg.idle_timeout_ms);
+    parse_more(c);
+}
+
+void http_respond(struct http_conn *c, int status, const char *content_type, const char *body,
+                  size_t len, const char *extra_headers)
+{
+    if (c->state != C_HANDLING)
+        return;
+    char head[2048];
+    int n = format_head(c, head, sizeof head, status, content_type, extra_headers, (long)len);
+    if (!c->aborted)
+        write_raw(c, head, (size_t)n, c->req.head ? NULL : body, c->req.head ? 0 : len);
+    c->state = C_IDLE;
+    response_done(c);
+}
+
+void http_respond_error(struct http_conn *c, enum sb_code code, const char *message,
+                        const char *extra_headers)
+{
+    json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", sb_code_name(code), "message",
+                          message);
+    char *body = e ? json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(e);
+    const char *b = body ? body : "{\"error\":{\"code\":\"internal_error\",\"message\":\"\"}}";
+    http_respond(c, sb_code_http(code), "application/json", b, strlen(b), extra_headers);
+    free(body);
+}
+
+void http_stream_start(struct http_conn *c, int status, const char *content_type,
+                       const char *extra_headers)
+{
+    if (c->state != C_HANDLING)
+        return;
+    char head[2048];
+    int n = format_head(c, head, sizeof head, status, content_type, extra_headers, -1);
+    c->state = C_STREAMING;
+    if (!c->aborted)
+        write_raw(c, head, (size_t)n, NULL, 0);
+}
+
+ssize_t http_stream_write(struct http_conn *c, const char *data, size_t len)
+{
+    if (c->state != C_STREAMING || c->aborted)
+        return -1;
+    if (len == 0)
+        return (ssize_t)c->queued_bytes;
+    char head[32];
+    int n = snprintf(head, sizeof head, "%zx\r\n", len);
+    /* chunk = size line, data, CRLF; the trailing CRLF goes with the data */
+    char *tmp = malloc(len + 2);
+    if (!tmp)
+        return -1;
+    memcpy(tmp, data, len);
+    memcpy(tmp + len, "\r\n", 2);
+    int rc = write_raw(c, head, (size_t)n, tmp, len + 2);
+    free(tmp);
+    return rc < 0 ? -1 : (ssize_t)c->queued_bytes;
+}
+
+void http_stream_end(struct http_conn *c)
+{
+    if (c->state != C_STREAMING)
+        return;
+    if (!c->aborted)
+        write_raw(c, "0\r\n\r\n", 5, NULL, 0);
+    c->state = C_IDLE;
+    response_done(c);
+}
+
+void http_conn_on_abort(struct http_conn *c, void (*cb)(void *), void *arg)
+{
+    c->on_abort = cb;
+    c->abort_arg = arg;
+}
+
+void http_conn_on_drain(struct http_conn *c, void (*cb)(void *), void *arg)
+{
+    c->on_drain = cb;
+    c->drain_arg = arg;
+}
+
+bool http_conn_aborted(const struct http_conn *c)
+{
+    return c->aborted;
+}
+
+/* Protocol-level failure before a handler saw the request: answer and close. */
+static void fail_request(struct http_conn *c, enum sb_code code, const char *message)
+{
+    c->close_after = true;
+    if (!c->req.request_id[0]) {
+        unsigned char b[16];
+        util_random(b, sizeof b);
+        util_hex(b, sizeof b, c->req.request_id);
+    }
+    c->state = C_HANDLING;
+    http_respond_error(c, code, message, NULL);
+}
+
+/* ---- timers ---- */
+
+static void on_timer(uv_timer_t *t)
+{
+    struct http_conn *c = t->data;
+    switch (c->state) {
+    case C_HEADERS:
+    case C_BODY:
+        fail_request(c, SB_E_REQUEST_TIMEOUT, c->state == C_HEADERS
+                         ? "request headers did not arrive in time"
+                         : "request body stalled");
+        break;
+    case C_IDLE:
+    case C_CLOSING:
+        conn_close(c);
+        break;
+    default:
+        break;
+    }
+}
+
+static void start_timer(struct http_conn *c, uint64_t ms)
+{
+    if (!uv_is_closing((uv_handle_t *)&c->timer))
+        uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+/* ---- parsing ---- */
+
+static struct http_conn *conn_of(http_parser *p)
+{
+    return p->data;
+}
+
+static int count_header_bytes(struct http_conn *c, size_t n)
+{
+    c->header_bytes += n;
+    return c->header_bytes > c->srv->cfg.max_header_bytes ? -1 : 0;
+}
+
+static int on_message_begin(http_parser *p)
+{
+    struct http_conn *c = conn_of(p);
+    conn_free_request(&c->req);
+    c->req.t_start_ns = util_mono_ns();
+    c->state = C_HEADERS;
+    c->header_bytes = 0;
+    c->in_value = false;
+    start_timer(c, c->srv->cfg.header_timeout_ms);
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n)
+{
+    struct http_conn *c = conn_of(p);
+    if (count_header_bytes(c, n) < 0)
+        return -1;
+    return sb_buf_append(&c->req.url, at, n);
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+    struct http_conn *c = conn_of(p);
+    struct http_request *r = &c->req;
+    if (count_header_bytes(c, n) < 0)
+        return -1;
+    if (c->in_value || r->nheaders == 0) {
+        if (r->nheaders >= MAX_HEADERS)
+            return -1;
+        struct http_header *h = realloc(r->headers, (r->nheaders + 1) * sizeof *h);
+        if (!h)
+            return -1;
+        r->headers = h;
+        h[r->nheaders].name = calloc(1, 1);
+        h[r->nheaders].value = calloc(1, 1);
+        if (!h[r->nheaders].name || !h[r->nheaders].value)
+            return -1;
+        r->nheaders++;
+        c->in_value = false;
+    }
+    struct http_header *h = &r->headers[r->nheaders - 1];
+    size_t old = strlen(h->name);
+    char *name = realloc(h->name, old + n + 1);
+    if (!name)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        name[old + i] = (char)tolower((unsigned char)at[i]);
+    name[old + n] = '\0';
+    h->name = name;
+    return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+    struct http_conn *c = conn_of(p);
+    struct http_request *r = &c->req;
+    if (count_header_bytes(c, n) < 0 || r->nheaders == 0)
+        return -1;
+    c->in_value = true;
+    struct http_header *h = &r->headers[r->nheaders - 1];
+    size_t old = strlen(h->value);
+    char *v = realloc(h->value, old + n + 1);
+    if (!v)
+        return -1;
+    memcpy(v + old, at, n);
+    v[old + n] = '\0';
+    h->value = v;
+    return 0;
+}
+
+static bool request_id_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 128)
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("._:-", *s))
+            return false;
+    return true;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    struct http_conn *c = conn_of(p);
+    struct http_request *r = &c->req;
+    r->method = http_method_str((enum http_method)p->method);
+    r->head = p->method == HTTP_HEAD;
+    r->keep_alive = http_should_keep_alive(p) != 0;
+    const char *url = r->url.data ? r->url.data : "/";
+    const char *q = strchr(url, '?');
+    r->path = q ? strndup(url, (size_t)(q - url)) : strdup(url);
+    r->query = strdup(q ? q + 1 : "");
+    const char *rid = http_header(r, "x-request-id");
+    if (rid && request_id_ok(rid)) {
+        snprintf(r->request_id, sizeof r->request_id, "%s", rid);
+    } else {
+        unsigned char b[16];
+        util_random(b, sizeof b);
+        util_hex(b, sizeof b, r->request_id);
+    }
+    if (!r->path || !r->query)
+        return -1;
+    if (p->content_length != ULLONG_MAX && p->content_length > c->srv->cfg.max_body_bytes) {
+        /* Refuse before reading a byte of it. */
+        c->state = C_HANDLING;
+        c->close_after = true;
+        return 2; /* "no body": http-parser stops here; we answer 413 */
+    }
+    const char *expect = http_header(r, "expect");
+    if (expect && !strcasecmp(expect, "100-continue") && !p->upgrade)
+        write_raw(c, "HTTP/1.1 100 Continue\r\n\r\n", 25, NULL, 0);
+    c->state = C_BODY;
+    start_timer(c, c->srv->cfg.body_timeout_ms);
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+    struct http_conn *c = conn_of(p);
+    if (c->req.body.len + n > c->srv->cfg.max_body_bytes)
+        return -1;
+    start_timer(c, c->srv->cfg.body_timeout_ms);
+    return sb_buf_append(&c->req.body, at, n);
+}
+
+static int on_message_complete(http_parser *p)
+{
+    struct http_conn *c = conn_of(p);
+    if (c->state == C_HANDLING)
+        return 0; /* refused in on_headers_complete */
+    uv_timer_stop(&c->timer);
+    c->state = C_HANDLING;
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+static const http_parser_settings parser_settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+static void dispatch(struct http_conn *c)
+{
+    if (!c->req.body.data)
+        sb_buf_append(&c->req.body, "", 0);
+    c->srv->handler(c, &c->req, c->srv->arg);
+}
+
+/* Feeds pending bytes to the parser until a request is complete or the
+ * input runs out; dispatches complete requests. */
+static void parse_more(struct http_conn *c)
+{
+    while (c->state == C_IDLE || c->state == C_HEADERS || c->state == C_BODY) {
+        if (c->pending.len == 0)
+            return;
+        size_t n = http_parser_execute(&c->parser, &parser_settings, c->pending.data,
+                                       c->pending.len);
+        enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+        memmove(c->pending.data, c->pending.data + n, c->pending.len - n);
+        c->pending.len -= n;
+        if (c->state == C_HANDLING && c->close_after && e != HPE_PAUSED) {
+            c->pending.len = 0;
+            return fail_request(c, SB_E_PAYLOAD_TOO_LARGE, "request body is too large");
+        }
+        if (c->parser.upgrade && c->state == C_HANDLING) {
+            /* The handler may take the socket over (WebSocket); otherwise
+             * the connection ends with this response. */
+            c->close_after = true;
+            return dispatch(c);
+        }
+        if (e == HPE_PAUSED && c->state == C_HANDLING)
+            return dispatch(c);
+        if (e != HPE_OK) {
+            c->pending.len = 0;
+            if (c->header_bytes > c->srv->cfg.max_header_bytes && c->state == C_HEADERS)
+                return fail_request(c, SB_E_HEADERS_TOO_LARGE, "request headers are too large");
+            if (c->state == C_BODY && c->req.body.len >= c->srv->cfg.max_body_bytes)
+                return fail_request(c, SB_E_PAYLOAD_TOO_LARGE, "request body is too large");
+            char msg[160];
+            snprintf(msg, sizeof msg, "malformed HTTP request: %s", http_errno_description(e));
+            return fail_request(c, SB_E_INVALID_ARGUMENT, msg);
+        }
+        if (n == 0)
+            return;
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    (void)h;
+    (void)hint;
+    static char chunk[65536];
+    buf->base = chunk;
+    buf->len = sizeof chunk;
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    struct http_conn *c = st->data;
+    if (n < 0) {
+        conn_close(c); /* EOF or error: a handler still working gets an abort */
+        return;
+    }
+    if (n == 0 || c->state == C_CLOSING)
+        return;
+    if (c->pending.len + (size_t)n > MAX_PIPELINED) {
+        conn_close(c);
+        return;
+    }
+    sb_buf_append(&c->pending, buf->base, (size_t)n);
+    if (c->pending.oom) {
+        conn_close(c);
+        return;
+    }
+    parse_more(c);
+}
+
+/* ---- accepting ---- */
+
+static void peer_name(uv_tcp_t *t, char *out, size_t len)
+{
+    struct sockaddr_storage ss;
+    int sl = sizeof ss;
+    snprintf(out, len, "unknown");
+    if (uv_tcp_getpeername(t, (struct sockaddr *)&ss, &sl) < 0)
+        return;
+    if (ss.ss_family == AF_INET)
+        uv_ip4_name((struct sockaddr_in *)&ss, out, len);
+    else if (ss.ss_family == AF_INET6)
+        uv_ip6_name((struct sockaddr_in6 *)&ss, out, len);
+}
+
+static void on_connection(uv_stream_t *l, int status)
+{
+    struct http_server *s = l->data;
+    if (status < 0)
+        return;
+    struct http_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return;
+    c->srv = s;
+    uv_tcp_init(s->loop, &c->tcp);
+    uv_timer_init(s->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->handles = 2;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    if (uv_accept(l, (uv_stream_t *)&c->tcp) < 0) {
+        conn_close(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    peer_name(&c->tcp, c->req.peer, sizeof c->req.peer);
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    if (s->nconns > s->cfg.max_connections) {
+        fail_request(c, SB_E_UNAVAILABLE, "too many connections");
+        return;
+    }
+    c->state = C_IDLE;
+    start_timer(c, s->cfg.header_timeout_ms);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+int http_server_start(struct http_server **out, uv_loop_t *loop, const char *host, int port,
+                      const struct http_server_cfg *cfg, http_handler handler, void *arg,
+                      struct sb_error *err)
+{
+    struct http_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return sb_fail(err, SB_E_INTERNAL, "out of memory");
+    s->loop = loop;
+    s->cfg = *cfg;
+    s->handler = handler;
+    s->arg = arg;
+    struct sockaddr_storage addr;
+    int rc = strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr)
+                               : uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
+    if (rc < 0) {
+        free(s);
+        return sb_fail(err, SB_E_CONFIG, "listen address '%s' is not an IP address", host);
+    }
+    uv_tcp_init(loop, &s->listener);
+    s->listener.data = s;
+    if ((rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0)) < 0 ||
+        (rc = uv_listen((uv_stream_t *)&s->listener, 4096, on_connection)) < 0) {
+        uv_close((uv_handle_t *)&s->listener, (uv_close_cb)free);
+        return sb_fail(err, SB_E_INTERNAL, "listen on %s:%d: %s", host, port, uv_strerror(rc));
+    }
+    struct sockaddr_storage bound;
+    int blen = sizeof bound;
+    uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &blen);
+    s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                               : ((struct sockaddr_in *)&bound)->sin_port);
+    s->listening = true;
+    *out = s;
+    return 0;
+}
+
+int http_server_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    struct http_server *s = h->data;
+    if (s->closing && s->nconns == 0 && s->closed) {
+        void (*done)(void *) = s->closed;
+        s->closed = NULL;
+        done(s->closed_arg);
+    }
+}
+
+void http_server_stop_accepting(struct http_server *s)
+{
+    if (!s->listening)
+        return;
+    s->listening = false;
+    uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+}
+
+unsigned http_server_connections(const struct http_server *s)
+{
+    return s->nconns;
+}
+
+void http_server_close(struct http_server *s, void (*done)(void *), void *arg)
+{
+    s->closing = true;
+    s->closed = done;
+    s->closed_arg = arg;
+    bool was_listening = s->listening;
+    http_server_stop_accepting(s);
+    while (s->conns)
+        conn_close(s->conns);
+    if (!was_listening && s->nconns == 0 && s->closed) {
+        s->closed = NULL;
+        done(arg);
+    }
+}
+
+uv_tcp_t *http_conn_tcp(struct http_conn *c)
+{
+    return &c->tcp;
+}
+
+const char *http_header(const struct http_request *req, const char *lname)
+{
+    for (size_t i = 0; i < req->nheaders; i++)
+        if (!strcmp(req->headers[i].name, lname))
+            return req->headers[i].value;
+    return NULL;
+}

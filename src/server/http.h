@@ -1,0 +1,90 @@
+/* HTTP/1.1 server on libuv: keep-alive, pipelining, chunked bodies, size limits, timeouts. */
+#ifndef SB_SERVER_HTTP_H
+#define SB_SERVER_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+
+struct http_header {
+    char *name;            /* lower-cased */
+    char *value;
+};
+
+struct http_request {
+    const char *method;    /* "GET", "POST", ... */
+    struct sb_buf url;
+    char *path;            /* url up to '?' */
+    char *query;           /* after '?', or "" */
+    struct http_header *headers;
+    size_t nheaders;
+    struct sb_buf body;
+    bool keep_alive;
+    bool head;             /* HEAD: answer without a body */
+    char request_id[129];  /* the client's X-Request-Id if sane, else generated */
+    char peer[64];         /* client address */
+    uint64_t t_start_ns;
+};
+
+struct http_server_cfg {
+    size_t max_header_bytes;
+    size_t max_body_bytes;
+    uint64_t header_timeout_ms;
+    uint64_t body_timeout_ms;
+    uint64_t idle_timeout_ms;
+    unsigned max_connections;
+};
+
+struct http_conn;
+struct http_server;
+
+/* Called once per complete request. The handler answers with http_respond
+ * (now or later, from the loop) or, for a streamed answer, http_stream_*. */
+typedef void (*http_handler)(struct http_conn *c, struct http_request *req, void *arg);
+
+/* Binds host:port and starts accepting. Returns 0 or -1 with err. */
+int http_server_start(struct http_server **out, uv_loop_t *loop, const char *host, int port,
+                      const struct http_server_cfg *cfg, http_handler handler, void *arg,
+                      struct sb_error *err);
+/* Stops accepting; connections already open carry on. */
+void http_server_stop_accepting(struct http_server *s);
+unsigned http_server_connections(const struct http_server *s);
+/* Closes every connection (handlers still holding one get aborts) and frees
+ * the server once all are gone; then calls done. */
+void http_server_close(struct http_server *s, void (*done)(void *arg), void *arg);
+int http_server_port(const struct http_server *s);
+
+/* Value of a header by lower-case name, or NULL. */
+const char *http_header(const struct http_request *req, const char *lname);
+
+/* Sends a whole response. extra_headers: zero or more "Name: value\r\n" lines.
+ * After this the request and its connection belong to the HTTP layer again. */
+void http_respond(struct http_conn *c, int status, const char *content_type, const char *body,
+                  size_t len, const char *extra_headers);
+/* {"error": {"code": ..., "message": ...}} with the code's HTTP status. */
+void http_respond_error(struct http_conn *c, enum sb_code code, const char *message,
+                        const char *extra_headers);
+
+/* Streaming (chunked transfer encoding): start, any number of writes, end. */
+void http_stream_start(struct http_conn *c, int status, const char *content_type,
+                       const char *extra_headers);
+/* Returns bytes queued on the socket (for backpressure), or -1 if the client is gone. */
+ssize_t http_stream_write(struct http_conn *c, const char *data, size_t len);
+void http_stream_end(struct http_conn *c);
+
+/* Called if the client goes away before the response is complete: cancel the
+ * work. The handler must still call http_respond/http_stream_end (ignored). */
+void http_conn_on_abort(struct http_conn *c, void (*cb)(void *arg), void *arg);
+/* Called when queued output drains below the backpressure mark (streaming). */
+void http_conn_on_drain(struct http_conn *c, void (*cb)(void *arg), void *arg);
+bool http_conn_aborted(const struct http_conn *c);
+
+/* Hands the connection's socket to an upgraded protocol (WebSocket): the HTTP
+ * layer stops parsing and returns the stream and any bytes already read. */
+uv_tcp_t *http_conn_tcp(struct http_conn *c);
+
+#endif

@@ -1,0 +1,128 @@
+/* Counters, a duration histogram and their Prometheus rendering. */
+#include "server/metrics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const double buckets[METRICS_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                1, 2.5, 5, 10, 30, 60, 300};
+
+void metrics_init(struct metrics *m)
+{
+    memset(m, 0, sizeof *m);
+}
+
+void metrics_free(struct metrics *m)
+{
+    free(m->executions.v);
+    free(m->http.v);
+    free(m->rejected.v);
+    memset(m, 0, sizeof *m);
+}
+
+/* Label values are escaped per the exposition format: \\ \" \n. */
+static void escape(char *out, size_t len, const char *in)
+{
+    size_t o = 0;
+    for (; *in && o + 3 < len; in++) {
+        if (*in == '\\' || *in == '"') {
+            out[o++] = '\\';
+            out[o++] = *in;
+        } else if (*in == '\n') {
+            out[o++] = '\\';
+            out[o++] = 'n';
+        } else {
+            out[o++] = *in;
+        }
+    }
+    out[o] = '\0';
+}
+
+static void bump(struct metric_family *f, const char *labels)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (!strcmp(f->v[i].labels, labels)) {
+            f->v[i].value++;
+            return;
+        }
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 16;
+        struct metric_counter *v = realloc(f->v, cap * sizeof *v);
+        if (!v)
+            return;
+        f->v = v;
+        f->cap = cap;
+    }
+    snprintf(f->v[f->n].labels, sizeof f->v[f->n].labels, "%s", labels);
+    f->v[f->n++].value = 1;
+}
+
+void metrics_execution(struct metrics *m, const char *language, const char *status, double s)
+{
+    char a[64], b[64], labels[160];
+    escape(a, sizeof a, language);
+    escape(b, sizeof b, status);
+    snprintf(labels, sizeof labels, "language=\"%s\",status=\"%s\"", a, b);
+    bump(&m->executions, labels);
+    for (int i = 0; i < METRICS_BUCKETS; i++)
+        if (s <= buckets[i])
+            m->dur_buckets[i]++;
+    m->dur_sum += s;
+    m->dur_count++;
+}
+
+void metrics_http(struct metrics *m, const char *route, int code)
+{
+    char a[96], labels[160];
+    escape(a, sizeof a, route);
+    snprintf(labels, sizeof labels, "route=\"%s\",code=\"%d\"", a, code);
+    bump(&m->http, labels);
+}
+
+void metrics_rejected(struct metrics *m, const char *reason)
+{
+    char a[96], labels[160];
+    escape(a, sizeof a, reason);
+    snprintf(labels, sizeof labels, "reason=\"%s\"", a);
+    bump(&m->rejected, labels);
+}
+
+static void family(struct sb_buf *o, const char *name, const char *help,
+                   const struct metric_family *f)
+{
+    sb_buf_printf(o, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    for (size_t i = 0; i < f->n; i++)
+        sb_buf_printf(o, "%s{%s} %llu\n", name, f->v[i].labels,
+                      (unsigned long long)f->v[i].value);
+}
+
+int metrics_render(const struct metrics *m, const struct metrics_gauges *g, struct sb_buf *o)
+{
+    family(o, "soulbox_executions_total", "Executions finished, by language and status.",
+           &m->executions);
+    const char *h = "soulbox_execution_duration_seconds";
+    sb_buf_printf(o, "# HELP %s Wall time of the run stage of finished executions.\n"
+                  "# TYPE %s histogram\n", h, h);
+    for (int i = 0; i < METRICS_BUCKETS; i++)
+        sb_buf_printf(o, "%s_bucket{le=\"%g\"} %llu\n", h, buckets[i],
+                      (unsigned long long)m->dur_buckets[i]);
+    sb_buf_printf(o, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", h,
+                  (unsigned long long)m->dur_count, h, m->dur_sum, h,
+                  (unsigned long long)m->dur_count);
+    sb_buf_printf(o, "# HELP soulbox_active_sandboxes Sandboxes that exist right now.\n"
+                  "# TYPE soulbox_active_sandboxes gauge\nsoulbox_active_sandboxes %u\n",
+                  g->active_sandboxes);
+    sb_buf_printf(o, "# HELP soulbox_queue_depth Executions waiting for a free slot.\n"
+                  "# TYPE soulbox_queue_depth gauge\nsoulbox_queue_depth %u\n", g->queue_depth);
+    sb_buf_printf(o, "# HELP soulbox_http_connections Open HTTP connections.\n"
+                  "# TYPE soulbox_http_connections gauge\nsoulbox_http_connections %u\n",
+                  g->connections);
+    sb_buf_printf(o, "# HELP soulbox_uptime_seconds Seconds since the server started.\n"
+                  "# TYPE soulbox_uptime_seconds gauge\nsoulbox_uptime_seconds %.3f\n",
+                  g->uptime_seconds);
+    family(o, "soulbox_http_requests_total", "HTTP requests, by route and status code.",
+           &m->http);
+    family(o, "soulbox_rejected_requests_total", "Requests refused, by reason.", &m->rejected);
+    return o->oom ? -1 : 0;
+}

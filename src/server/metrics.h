@@ -1,0 +1,47 @@
+/* Service metrics in the Prometheus text exposition format. */
+#ifndef SB_SERVER_METRICS_H
+#define SB_SERVER_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+
+#define METRICS_BUCKETS 14
+
+struct metric_counter {
+    char labels[160];           /* rendered label set, e.g. language="python",status="ok" */
+    uint64_t value;
+};
+
+struct metric_family {
+    struct metric_counter *v;
+    size_t n, cap;
+};
+
+struct metrics {
+    struct metric_family executions;     /* language, status */
+    struct metric_family http;           /* route, code */
+    struct metric_family rejected;       /* reason */
+    uint64_t dur_buckets[METRICS_BUCKETS];
+    double dur_sum;
+    uint64_t dur_count;
+};
+
+void metrics_init(struct metrics *m);
+void metrics_free(struct metrics *m);
+void metrics_execution(struct metrics *m, const char *language, const char *status, double seconds);
+void metrics_http(struct metrics *m, const char *route, int code);
+void metrics_rejected(struct metrics *m, const char *reason);
+
+/* Gauges are sampled by the caller at render time. */
+struct metrics_gauges {
+    unsigned active_sandboxes;
+    unsigned queue_depth;
+    unsigned connections;
+    double uptime_seconds;
+};
+
+int metrics_render(const struct metrics *m, const struct metrics_gauges *g, struct sb_buf *out);
+
+#endif

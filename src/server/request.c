@@ -1,0 +1,376 @@
+/* Execute request decoding and validation. Every check names the offending field. */
+#include "server/request.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/base64.h"
+#include "common/sha256.h"
+#include "sandbox/plan.h"
+#include "server/netpolicy.h"
+
+#define MAX_ARG_BYTES 65536
+#define MAX_ENV_NAME 256
+
+static int bad(struct sb_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int bad(struct sb_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err->code = SB_E_INVALID_ARGUMENT;
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* A JSON string without NUL bytes (json_string_length counts them, strlen stops). */
+static bool plain_string(json_t *v)
+{
+    return json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v);
+}
+
+static int check_keys(json_t *obj, const char *const *allowed, const char *where,
+                      struct sb_error *err)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        bool ok = false;
+        for (const char *const *a = allowed; *a; a++)
+            ok |= !strcmp(key, *a);
+        if (!ok)
+            return bad(err, "%s%s: unknown field", where, key);
+    }
+    return 0;
+}
+
+static int add_file(struct exec_req *r, const char *name, const char *data, size_t len, bool copy)
+{
+    struct job_file *f = &r->files[r->nfiles];
+    f->name = strdup(name);
+    f->data = copy ? malloc(len + 1) : data;
+    if (!f->name || !f->data)
+        return -1;
+    if (copy) {
+        memcpy((char *)f->data, data, len);
+        ((char *)f->data)[len] = '\0';
+    }
+    f->len = len;
+    r->nfiles++;
+    return 0;
+}
+
+static int parse_file(json_t *f, size_t i, struct exec_req *r, struct sb_error *err)
+{
+    static const char *const keys[] = {"name", "content", "encoding", NULL};
+    char where[48];
+    snprintf(where, sizeof where, "files[%zu].", i);
+    if (!json_is_object(f))
+        return bad(err, "files[%zu]: must be an object", i);
+    if (check_keys(f, keys, where, err) < 0)
+        return -1;
+    json_t *name = json_object_get(f, "name"), *content = json_object_get(f, "content");
+    json_t *enc = json_object_get(f, "encoding");
+    if (!plain_string(name))
+        return bad(err, "files[%zu].name: must be a string without NUL", i);
+    const char *n = json_string_value(name);
+    if (!plan_relpath_ok(n))
+        return bad(err, "files[%zu].name: '%s' must be a relative path without '..', '.', "
+                   "empty components or a leading '/'", i, n);
+    for (size_t j = 0; j < r->nfiles; j++)
+        if (!strcmp(r->files[j].name, n))
+            return bad(err, "files[%zu].name: '%s' appears twice", i, n);
+    if (!json_is_string(content))
+        return bad(err, "files[%zu].content: must be a string", i);
+    const char *e = enc ? (json_is_string(enc) ? json_string_value(enc) : "") : "utf8";
+    if (!strcmp(e, "utf8") || !strcmp(e, "utf-8"))
+        return add_file(r, n, json_string_value(content), json_string_length(content), true) < 0
+                   ? bad(err, "out of memory") : 0;
+    if (strcmp(e, "base64"))
+        return bad(err, "files[%zu].encoding: must be \"utf8\" or \"base64\"", i);
+    size_t dlen;
+    char *data = base64_decode(json_string_value(content), json_string_length(content), &dlen);
+    if (!data)
+        return bad(err, "files[%zu].content: not valid base64", i);
+    if (add_file(r, n, data, dlen, false) < 0) {
+        free(data);
+        return bad(err, "out of memory");
+    }
+    return 0;
+}
+
+static int parse_source(json_t *root, const struct sb_config *cfg, struct exec_req *r,
+                        struct sb_error *err)
+{
+    json_t *code = json_object_get(root, "code"), *files = json_object_get(root, "files");
+    if (code && files)
+        return bad(err, "code, files: give one, not both");
+    if (!code && !files)
+        return bad(err, "code: required (or files)");
+    if (code) {
+        if (!json_is_string(code))
+            return bad(err, "code: must be a string");
+        r->files = calloc(1, sizeof *r->files);
+        if (!r->files || add_file(r, r->lang->source, json_string_value(code),
+                                  json_string_length(code), true) < 0)
+            return bad(err, "out of memory");
+        sha256_hex(json_string_value(code), json_string_length(code), r->code_sha256);
+        return 0;
+    }
+    if (!json_is_array(files) || json_array_size(files) == 0)
+        return bad(err, "files: must be a non-empty array");
+    if (json_array_size(files) > cfg->server.max_files)
+        return bad(err, "files: %zu files, at most %llu allowed", json_array_size(files),
+                   (unsigned long long)cfg->server.max_files);
+    r->files = calloc(json_array_size(files), sizeof *r->files);
+    if (!r->files)
+        return bad(err, "out of memory");
+    size_t i;
+    json_t *f;
+    json_array_foreach(files, i, f) {
+        if (parse_file(f, i, r, err) < 0)
+            return -1;
+    }
+    struct sha256 h;
+    uint8_t d[32];
+    sha256_init(&h);
+    for (size_t k = 0; k < r->nfiles; k++) {
+        sha256_update(&h, r->files[k].name, strlen(r->files[k].name) + 1);
+        sha256_update(&h, r->files[k].data, r->files[k].len);
+        sha256_update(&h, "", 1);
+    }
+    sha256_final(&h, d);
+    for (int k = 0; k < 32; k++)
+        snprintf(r->code_sha256 + 2 * k, 3, "%02x", d[k]);
+    return 0;
+}
+
+static int parse_args(json_t *args, const struct sb_config *cfg, struct exec_req *r,
+                      struct sb_error *err)
+{
+    if (!args)
+        return 0;
+    if (!json_is_array(args))
+        return bad(err, "args: must be an array of strings");
+    if (json_array_size(args) > cfg->server.max_args)
+        return bad(err, "args: at most %llu allowed", (unsigned long long)cfg->server.max_args);
+    r->args = calloc(json_array_size(args) + 1, sizeof *r->args);
+    if (!r->args)
+        return bad(err, "out of memory");
+    size_t i;
+    json_t *a;
+    json_array_foreach(args, i, a) {
+        if (!plain_string(a) || json_string_length(a) > MAX_ARG_BYTES)
+            return bad(err, "args[%zu]: must be a string without NUL, at most %d bytes", i,
+                       MAX_ARG_BYTES);
+        if (!(r->args[r->nargs] = strdup(json_string_value(a))))
+            return bad(err, "out of memory");
+        r->nargs++;
+    }
+    return 0;
+}
+
+static bool env_name_ok(const char *k)
+{
+    if (!*k || strlen(k) > MAX_ENV_NAME || isdigit((unsigned char)*k))
+        return false;
+    for (; *k; k++)
+        if (!isalnum((unsigned char)*k) && *k != '_')
+            return false;
+    return true;
+}
+
+static int parse_env(json_t *env, const struct sb_config *cfg, struct exec_req *r,
+                     struct sb_error *err)
+{
+    if (!env)
+        return 0;
+    if (!json_is_object(env))
+        return bad(err, "env: must be an object of string values");
+    if (json_object_size(env) > cfg->server.max_args)
+        return bad(err, "env: at most %llu variables allowed",
+                   (unsigned long long)cfg->server.max_args);
+    r->env = calloc(json_object_size(env) + 1, sizeof *r->env);
+    if (!r->env)
+        return bad(err, "out of memory");
+    const char *k;
+    json_t *v;
+    json_object_foreach(env, k, v) {
+        if (!env_name_ok(k))
+            return bad(err, "env.%s: names are letters, digits and '_', not starting with a digit",
+                       k);
+        if (!plain_string(v) || json_string_length(v) > MAX_ARG_BYTES)
+            return bad(err, "env.%s: must be a string without NUL, at most %d bytes", k,
+                       MAX_ARG_BYTES);
+        size_t n = strlen(k) + json_string_length(v) + 2;
+        char *kv = malloc(n);
+        if (!kv)
+            return bad(err, "out of memory");
+        snprintf(kv, n, "%s=%s", k, json_string_value(v));
+        r->env[r->nenv++] = kv;
+    }
+    return 0;
+}
+
+static int parse_limits(json_t *lim, const struct sb_config *cfg, struct exec_req *r,
+                        struct sb_error *err)
+{
+    struct limit_request lr;
+    limit_request_init(&lr);
+    if (lim) {
+        if (!json_is_object(lim))
+            return bad(err, "limits: must be an object");
+        static const struct { const char *name; size_t off; } f[] = {
+            {"wall_time_ms", offsetof(struct limit_request, wall_time_ms)},
+            {"cpu_time_ms", offsetof(struct limit_request, cpu_time_ms)},
+            {"memory_mb", offsetof(struct limit_request, memory_mb)},
+            {"disk_mb", offsetof(struct limit_request, disk_mb)},
+            {"processes", offsetof(struct limit_request, processes)},
+            {"output_kb", offsetof(struct limit_request, output_kb)},
+            {"file_size_kb", offsetof(struct limit_request, file_size_kb)},
+            {"open_files", offsetof(struct limit_request, open_files)},
+            {"stack_kb", offsetof(struct limit_request, stack_kb)},
+        };
+        const char *k;
+        json_t *v;
+        json_object_foreach(lim, k, v) {
+            size_t i = 0;
+            while (i < sizeof f / sizeof *f && strcmp(f[i].name, k))
+                i++;
+            if (i == sizeof f / sizeof *f)
+                return bad(err, "limits.%s: unknown limit", k);
+            if (!json_is_integer(v) || json_integer_value(v) < 0)
+                return bad(err, "limits.%s: must be a non-negative integer", k);
+            *(uint64_t *)((char *)&lr + f[i].off) = (uint64_t)json_integer_value(v);
+        }
+    }
+    if (limits_resolve(cfg, &lr, "limits.", &r->limits, err) < 0)
+        return -1;
+    json_t *j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+                          "wall_time_ms", (json_int_t)r->limits.wall_ms,
+                          "cpu_time_ms", (json_int_t)r->limits.cpu_ms,
+                          "memory_mb", (json_int_t)(r->limits.memory_kb / 1024),
+                          "disk_mb", (json_int_t)(r->limits.disk_kb / 1024),
+                          "processes", (json_int_t)r->limits.processes,
+                          "output_kb", (json_int_t)(r->limits.output_bytes / 1024),
+                          "file_size_kb", (json_int_t)r->limits.file_size_kb,
+                          "open_files", (json_int_t)r->limits.open_files,
+                          "stack_kb", (json_int_t)r->limits.stack_kb);
+    r->limits_json = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    return r->limits_json ? 0 : bad(err, "out of memory");
+}
+
+static int parse_callback(json_t *cb, const struct sb_config *cfg, enum req_kind kind,
+                          struct exec_req *r, struct sb_error *err)
+{
+    if (!cb)
+        return 0;
+    if (kind != REQ_ASYNC)
+        return bad(err, "callback_url: only for POST /api/executions");
+    if (!plain_string(cb) || json_string_length(cb) > 2048)
+        return bad(err, "callback_url: must be a string of at most 2048 bytes");
+    struct http_url u;
+    const char *why;
+    if (url_parse(json_string_value(cb), &u, &why) < 0)
+        return bad(err, "callback_url: %s", why);
+    if (literal_host_allowed(u.host, cfg->server.callbacks_allow_private, &why) == 0)
+        return bad(err, "callback_url: %s is a %s, refused by server.callbacks", u.host, why);
+    if (!cfg->server.callbacks_allow_private && !strcmp(u.host, "localhost"))
+        return bad(err, "callback_url: localhost is refused by server.callbacks");
+    r->callback_url = strdup(json_string_value(cb));
+    return r->callback_url ? 0 : bad(err, "out of memory");
+}
+
+static int parse_root(json_t *root, const struct sb_config *cfg, enum req_kind kind,
+                      struct exec_req *r, struct sb_error *err)
+{
+    static const char *const keys[] = {"language", "code", "files", "stdin", "args", "env",
+                                       "limits", "callback_url", NULL};
+    if (!json_is_object(root))
+        return bad(err, "body: must be a JSON object");
+    if (check_keys(root, keys, "", err) < 0)
+        return -1;
+    json_t *lang = json_object_get(root, "language");
+    if (!lang)
+        return bad(err, "language: required");
+    if (!plain_string(lang))
+        return bad(err, "language: must be a string");
+    r->lang = lang_find(json_string_value(lang));
+    if (!r->lang) {
+        err->code = SB_E_UNKNOWN_LANGUAGE;
+        snprintf(err->msg, sizeof err->msg, "language: '%.64s' is not available (see GET "
+                 "/api/languages)", json_string_value(lang));
+        return -1;
+    }
+    if (parse_source(root, cfg, r, err) < 0)
+        return -1;
+    json_t *in = json_object_get(root, "stdin");
+    if (in && !json_is_null(in)) {
+        if (!json_is_string(in))
+            return bad(err, "stdin: must be a string");
+        r->stdin_len = json_string_length(in);
+        if (!(r->stdin_data = malloc(r->stdin_len + 1)))
+            return bad(err, "out of memory");
+        memcpy(r->stdin_data, json_string_value(in), r->stdin_len + 1);
+    }
+    if (parse_args(json_object_get(root, "args"), cfg, r, err) < 0 ||
+        parse_env(json_object_get(root, "env"), cfg, r, err) < 0 ||
+        parse_limits(json_object_get(root, "limits"), cfg, r, err) < 0 ||
+        parse_callback(json_object_get(root, "callback_url"), cfg, kind, r, err) < 0)
+        return -1;
+    return 0;
+}
+
+int exec_req_parse(const char *body, size_t len, const struct sb_config *cfg, enum req_kind kind,
+                   struct exec_req *out, struct sb_error *err)
+{
+    memset(out, 0, sizeof *out);
+    json_error_t je;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+    if (!root)
+        return bad(err, "body: invalid JSON at line %d column %d: %s", je.line, je.column,
+                   je.text);
+    int rc = parse_root(root, cfg, kind, out, err);
+    json_decref(root);
+    if (rc < 0)
+        exec_req_free(out);
+    return rc;
+}
+
+void exec_req_free(struct exec_req *r)
+{
+    for (size_t i = 0; i < r->nfiles; i++) {
+        free((char *)r->files[i].name);
+        free((char *)r->files[i].data);
+    }
+    free(r->files);
+    for (size_t i = 0; i < r->nargs; i++)
+        free(r->args[i]);
+    free(r->args);
+    for (size_t i = 0; i < r->nenv; i++)
+        free(r->env[i]);
+    free(r->env);
+    free(r->stdin_data);
+    free(r->callback_url);
+    free(r->limits_json);
+    memset(r, 0, sizeof *r);
+}
+
+void exec_req_job(const struct exec_req *r, struct job_request *jr)
+{
+    memset(jr, 0, sizeof *jr);
+    jr->lang = r->lang;
+    jr->files = r->files;
+    jr->nfiles = r->nfiles;
+    jr->stdin_data = r->stdin_data;
+    jr->stdin_len = r->stdin_len;
+    jr->args = (const char *const *)r->args;
+    jr->nargs = r->nargs;
+    jr->env = (const char *const *)r->env;
+    jr->nenv = r->nenv;
+    jr->limits = r->limits;
+}

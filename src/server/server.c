@@ -1,0 +1,194 @@
+/* Service lifecycle: start everything in order, serve, and shut down gracefully on a signal. */
+#include "server/server.h"
+
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "server/execution.h"
+
+/* Thousands of clients and sandboxes need thousands of descriptors. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static bool is_loopback(const char *addr)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, addr, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, addr, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    return false;
+}
+
+/* ---- shutdown ---- */
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void after_http_closed(void *arg)
+{
+    struct server *s = arg;
+    store_close(s->store);
+    s->store = NULL;
+    sbx_engine_close(&s->engine);
+    uv_close((uv_handle_t *)&s->sigint, on_handle_closed);
+    uv_close((uv_handle_t *)&s->sigterm, on_handle_closed);
+    uv_close((uv_handle_t *)&s->grace, on_handle_closed);
+    log_msg(LOG_INFO, "stopped");
+}
+
+static void close_all(struct server *s)
+{
+    if (s->closed)
+        return;
+    s->closed = true;
+    uv_timer_stop(&s->grace);
+    callback_shutdown();
+    if (s->http)
+        http_server_close(s->http, after_http_closed, s);
+    else
+        after_http_closed(s);
+}
+
+void server_execution_ended(struct server *s)
+{
+    if (s->stopping && s->ninflight == 0)
+        close_all(s);
+}
+
+static void on_grace_over(uv_timer_t *t)
+{
+    struct server *s = t->data;
+    log_event(LOG_WARN, "shutdown grace period over",
+              json_pack("{s:i}", "cancelling", (int)s->ninflight));
+    execution_cancel_all(s, "cancelled: the server shut down before it finished");
+    server_execution_ended(s);
+}
+
+static void on_signal(uv_signal_t *h, int sig)
+{
+    struct server *s = h->data;
+    if (s->stopping) {
+        /* A second signal: do not wait for the grace period. */
+        on_grace_over(&s->grace);
+        return;
+    }
+    s->stopping = true;
+    log_event(LOG_INFO, "shutting down",
+              json_pack("{s:s,s:i}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                        "in_flight", (int)s->ninflight));
+    if (s->http)
+        http_server_stop_accepting(s->http);
+    uv_timer_start(&s->grace, on_grace_over, s->cfg->server.shutdown_grace_ms, 0);
+    server_execution_ended(s);
+}
+
+/* ---- startup ---- */
+
+static void start_listening(struct server *s)
+{
+    if (s->stopping)
+        return;
+    const struct sb_server_config *v = &s->cfg->server;
+    struct http_server_cfg hc = {
+        .max_header_bytes = v->max_header_kb * 1024, .max_body_bytes = v->max_body_kb * 1024,
+        .header_timeout_ms = v->header_timeout_ms, .body_timeout_ms = v->body_timeout_ms,
+        .idle_timeout_ms = v->idle_timeout_ms, .max_connections = (unsigned)v->max_connections,
+    };
+    struct sb_error err;
+    if (http_server_start(&s->http, s->loop, v->listen, (int)v->port, &hc, router_handle, s,
+                          &err) < 0) {
+        log_msg(LOG_ERROR, "%s", err.msg);
+        s->exit_code = 1;
+        s->stopping = true;
+        close_all(s);
+        return;
+    }
+    size_t available = 0;
+    for (size_t i = 0; i < s->nlangs; i++)
+        available += s->langs[i].available;
+    log_event(LOG_INFO, "listening",
+              json_pack("{s:s,s:i,s:s,s:i,s:b}", "address", v->listen,
+                        "port", http_server_port(s->http), "data_dir", v->data_dir,
+                        "languages", (int)available, "auth", v->auth_enabled));
+}
+
+static void on_languages_probed(struct server *s)
+{
+    start_listening(s);
+}
+
+static int init(struct server *s, const struct sb_config *cfg, struct sb_error *err)
+{
+    const struct sb_server_config *v = &cfg->server;
+    if (!is_loopback(v->listen) && !v->auth_enabled && !v->allow_unauthenticated_remote)
+        return sb_fail(err, SB_E_CONFIG,
+                       "refusing to serve %s without authentication: anyone who can reach it "
+                       "could run code here. Enable server.auth (or SOULBOX_API_KEYS), or set "
+                       "server.allow_unauthenticated_remote: true", v->listen);
+    s->cfg = cfg;
+    s->loop = uv_default_loop();
+    s->started_ms = util_now_ms();
+    struct sbx_engine_cfg ecfg;
+    runner_engine_cfg(cfg, &ecfg);
+    if (sbx_engine_init(&s->engine, s->loop, &ecfg, err) < 0)
+        return -1;
+    s->runner.engine = &s->engine;
+    s->runner.cfg = cfg;
+    int recovered = 0;
+    if (store_open(&s->store, s->loop, v->data_dir, v->audit_log, &recovered, err) < 0) {
+        sbx_engine_close(&s->engine);
+        return -1;
+    }
+    if (recovered)
+        log_event(LOG_WARN, "marked interrupted executions internal_error",
+                  json_pack("{s:i}", "count", recovered));
+    sched_init(&s->sched, (unsigned)v->max_concurrent, (unsigned)v->max_queue);
+    metrics_init(&s->metrics);
+    auth_init(&s->auth, v);
+    s->cbcfg.allow_private = v->callbacks_allow_private;
+    s->cbcfg.timeout_ms = v->callback_timeout_ms;
+    s->cbcfg.attempts = (unsigned)v->callback_attempts;
+    uv_signal_init(s->loop, &s->sigint);
+    uv_signal_init(s->loop, &s->sigterm);
+    uv_timer_init(s->loop, &s->grace);
+    s->sigint.data = s->sigterm.data = s->grace.data = s;
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    return 0;
+}
+
+int server_run(const struct sb_config *cfg)
+{
+    static struct server s;
+    struct sb_error err;
+    log_set_level((enum log_level)log_parse_level(cfg->server.log_level));
+    raise_nofile();
+    if (init(&s, cfg, &err) < 0) {
+        log_msg(LOG_ERROR, "%s", err.msg);
+        fprintf(stderr, "soulbox: %s\n", err.msg);
+        return 1;
+    }
+    languages_probe(&s, on_languages_probed);
+    uv_run(s.loop, UV_RUN_DEFAULT);
+    metrics_free(&s.metrics);
+    auth_free(&s.auth);
+    free(s.langs);
+    uv_loop_close(s.loop);
+    return s.exit_code;
+}

@@ -1,0 +1,85 @@
+/* The SoulBox service: HTTP API over the runner, with store, admission, auth, metrics. */
+#ifndef SB_SERVER_SERVER_H
+#define SB_SERVER_SERVER_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "config/config.h"
+#include "runner/job.h"
+#include "sandbox/sandbox.h"
+#include "scheduler/sched.h"
+#include "server/auth.h"
+#include "server/callback.h"
+#include "server/http.h"
+#include "server/metrics.h"
+#include "server/request.h"
+#include "store/store.h"
+
+/* What the startup probe found out about a language. */
+struct lang_status {
+    const struct lang *lang;
+    bool available;
+    char version[64];
+    char why[256];              /* when unavailable */
+};
+
+struct execution;
+
+struct server {
+    uv_loop_t *loop;
+    const struct sb_config *cfg;
+    struct sbx_engine engine;
+    struct runner runner;
+    struct store *store;
+    struct sched sched;
+    struct http_server *http;
+    struct metrics metrics;
+    struct auth auth;
+    struct callback_cfg cbcfg;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t grace;
+    uint64_t started_ms;
+    bool stopping;
+    bool closed;
+    struct execution *inflight;
+    unsigned ninflight;
+    struct lang_status *langs;
+    size_t nlangs;
+    unsigned probes_left;
+    int exit_code;
+};
+
+/* Runs the service until SIGTERM/SIGINT and a graceful shutdown. Returns the
+ * process exit code (0 after a clean shutdown). */
+int server_run(const struct sb_config *cfg);
+
+/* An execution ended (execution.c): during shutdown, maybe the last one. */
+void server_execution_ended(struct server *s);
+
+/* The HTTP entry point (router.c). */
+void router_handle(struct http_conn *c, struct http_request *req, void *arg);
+/* Route table for `soulbox routes` and the OpenAPI check: "METHOD PATH" lines. */
+void router_print(void);
+
+/* Replies that also log the request and count it in the metrics. */
+void reply_json(struct server *s, struct http_conn *c, struct http_request *req,
+                const char *route, int status, json_t *body, const char *extra_headers);
+void reply_error(struct server *s, struct http_conn *c, struct http_request *req,
+                 const char *route, enum sb_code code, const char *message,
+                 const char *extra_headers);
+
+/* Handlers (api.c). */
+void api_health(struct server *s, struct http_conn *c, struct http_request *req, const char *key);
+void api_languages(struct server *s, struct http_conn *c, struct http_request *req, const char *key);
+void api_metrics(struct server *s, struct http_conn *c, struct http_request *req, const char *key);
+void api_execute(struct server *s, struct http_conn *c, struct http_request *req, const char *key);
+void api_submit(struct server *s, struct http_conn *c, struct http_request *req, const char *key);
+void api_list(struct server *s, struct http_conn *c, struct http_request *req, const char *key);
+void api_get(struct server *s, struct http_conn *c, struct http_request *req, const char *key);
+
+/* Probing languages at startup (languages.c). */
+void languages_probe(struct server *s, void (*done)(struct server *s));
+const struct lang_status *languages_find(const struct server *s, const struct lang *l);
+
+#endif
