@@ -25,6 +25,7 @@
     X(INTERNAL,          "internal_error",      500, 13)     \
     X(SANDBOX_SETUP,     "sandbox_setup_failed",500, 13)     \
     X(UNAVAILABLE,       "unavailable",         503, 14)     \
+    X(HTTP_VERSION,      "http_version_not_supported", 505, 12) \
     X(CONFIG,            "invalid_config",      500, 9)
 
 enum sb_code {

@@ -13,6 +13,8 @@
 #define MAX_HEADERS 100
 #define MAX_PIPELINED (1u << 20)
 #define DRAIN_MARK (256u << 10)
+#define LINGER_MS 2000
+#define LINGER_BYTES (4u << 20)
 
 enum conn_state {
     C_IDLE,        /* waiting for a request (keep-alive) */
@@ -50,6 +52,7 @@ struct http_conn {
     bool aborted;           /* the client went away mid-request */
     bool close_after;       /* close once the current response is written */
     bool upgraded;
+    bool version_bad;
     struct sb_buf pending;  /* bytes read but not parsed (pipelining) */
     int handles;            /* tcp + timer still open */
     int writes;             /* uv_write requests in flight */
@@ -92,6 +95,7 @@ static const char *reason(int status)
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
     default:  return "Status";
     }
 }
@@ -224,13 +228,16 @@ static int format_head(struct http_conn *c, char *buf, size_t len, int status,
 static void start_timer(struct http_conn *c, uint64_t ms);
 static void parse_more(struct http_conn *c);
 
-/* The shutdown completes after every queued write: then close. */
+/* The shutdown sends FIN after every queued write. The socket stays open,
+ * reading and discarding, until the client closes or LINGER_MS passes: a
+ * client still sending a body we refused then reads our answer instead of a
+ * connection reset (lingering close). */
 static void on_shutdown(uv_shutdown_t *sh, int status)
 {
-    (void)status;
     struct http_conn *c = sh->handle->data;
     free(sh);
-    conn_close(c);
+    if (status < 0)
+        conn_close(c);
 }
 
 /* After a complete response: next request, or close. */
@@ -247,8 +254,9 @@ static void response_done(struct http_conn *c)
     }
     if (!keep) {
         c->state = C_CLOSING;
-        start_timer(c, c->srv->cfg.idle_timeout_ms); /* a client that never reads */
-        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->pending.len = 0;
+        c->header_bytes = 0; /* counts discarded bytes from here on */
+        start_timer(c, LINGER_MS);
         uv_shutdown_t *sh = malloc(sizeof *sh);
         if (!sh || uv_shutdown(sh, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
             free(sh);
@@ -485,6 +493,10 @@ static int on_headers_complete(http_parser *p)
 {
     struct http_conn *c = conn_of(p);
     struct http_request *r = &c->req;
+    if (p->http_major != 1 || p->http_minor > 1) {
+        c->version_bad = true;
+        return -1;
+    }
     r->method = http_method_str((enum http_method)p->method);
     r->head = p->method == HTTP_HEAD;
     r->keep_alive = http_should_keep_alive(p) != 0;
@@ -579,6 +591,9 @@ static void parse_more(struct http_conn *c)
             return dispatch(c);
         if (e != HPE_OK) {
             c->pending.len = 0;
+            if (c->version_bad)
+                return fail_request(c, SB_E_HTTP_VERSION, "only HTTP/1.0 and HTTP/1.1 are served "
+                                    "here (gRPC has its own port)");
             if (c->header_bytes > c->srv->cfg.max_header_bytes && c->state == C_HEADERS)
                 return fail_request(c, SB_E_HEADERS_TOO_LARGE, "request headers are too large");
             if (c->state == C_BODY && c->req.body.len >= c->srv->cfg.max_body_bytes)
@@ -608,8 +623,14 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
         conn_close(c); /* EOF or error: a handler still working gets an abort */
         return;
     }
-    if (n == 0 || c->state == C_CLOSING)
+    if (n == 0)
         return;
+    if (c->state == C_CLOSING) {
+        c->header_bytes += (size_t)n;
+        if (c->header_bytes > LINGER_BYTES)
+            conn_close(c);
+        return;
+    }
     if (c->pending.len + (size_t)n > MAX_PIPELINED) {
         conn_close(c);
         return;

@@ -144,15 +144,19 @@ bool addr_allowed(const struct sockaddr *sa, bool allow_private, const char **wh
 
 int literal_host_allowed(const char *host, bool allow_private, const char **why)
 {
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1)
-        v4->sin_family = AF_INET;
-    else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1)
-        v6->sin6_family = AF_INET6;
+    /* A union, so the family written through one view is read through another. */
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in v4;
+        struct sockaddr_in6 v6;
+        struct sockaddr_storage ss;
+    } a;
+    memset(&a, 0, sizeof a);
+    if (inet_pton(AF_INET, host, &a.v4.sin_addr) == 1)
+        a.v4.sin_family = AF_INET;
+    else if (inet_pton(AF_INET6, host, &a.v6.sin6_addr) == 1)
+        a.v6.sin6_family = AF_INET6;
     else
         return -1;
-    return addr_allowed((struct sockaddr *)&ss, allow_private, why) ? 1 : 0;
+    return addr_allowed(&a.sa, allow_private, why) ? 1 : 0;
 }

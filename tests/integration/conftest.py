@@ -52,18 +52,18 @@ def sandbox_cgroups():
 
 
 def sandbox_processes():
-    """Host processes running as a sandbox uid."""
+    """Live host processes running as a sandbox uid. Zombies are left out: they
+    run nothing, and after a kill -9 of the server its orphaned agents are
+    reaped by the host's init, on its own schedule."""
     procs = []
     for status in glob.glob("/proc/[0-9]*/status"):
         try:
             with open(status) as f:
-                for line in f:
-                    if line.startswith("Uid:"):
-                        uid = int(line.split()[1])
-                        if UID_BASE <= uid < UID_BASE + UID_COUNT:
-                            procs.append(status)
-                        break
-        except OSError:
+                fields = dict(l.split(":", 1) for l in f if ":" in l)
+            uid = int(fields["Uid"].split()[0])
+            if UID_BASE <= uid < UID_BASE + UID_COUNT and not fields["State"].strip().startswith("Z"):
+                procs.append(status)
+        except (OSError, KeyError, ValueError):
             pass
     return procs
 

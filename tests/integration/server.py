@@ -1,0 +1,108 @@
+"""Starts the real `soulbox serve` for tests: own port, config and data dir."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import requests
+
+from conftest import SOULBOX
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Server:
+    def __init__(self, config_yaml="", env=None, data_dir=None, extra_args=()):
+        self.tmp = tempfile.mkdtemp(prefix="soulbox-test-")
+        self.data_dir = data_dir or os.path.join(self.tmp, "data")
+        self.port = free_port()
+        self.config = os.path.join(self.tmp, "soulbox.yaml")
+        with open(self.config, "w") as f:
+            f.write(config_yaml)
+        self.env = dict(os.environ, **(env or {}))
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.log = os.path.join(self.tmp, "server.log")
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout=30):
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            [SOULBOX, "serve", "--config", self.config, "--port", str(self.port),
+             "--data-dir", self.data_dir, *self.extra_args],
+            stdout=self.logf, stderr=subprocess.STDOUT, env=self.env)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited {self.proc.returncode}: {self.read_log()}")
+            try:
+                if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("server did not start: " + self.read_log())
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        finally:
+            self.logf.close()
+        return rc
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.logf.close()
+
+    def read_log(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def log_lines(self):
+        out = []
+        for line in self.read_log().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+    # ---- requests ----
+
+    def post(self, path, body=None, headers=None, **kw):
+        h = {"Content-Type": "application/json"}
+        h.update(headers or {})
+        data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        return requests.post(self.url + path, data=data, headers=h, timeout=kw.pop("timeout", 60), **kw)
+
+    def get(self, path, **kw):
+        return requests.get(self.url + path, timeout=kw.pop("timeout", 30), **kw)
+
+    def execute(self, body, **kw):
+        return self.post("/api/execute", body, **kw)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        rc = self.stop()
+        assert rc == 0, f"server exit code {rc}\n{self.read_log()[-3000:]}"
