@@ -131,19 +131,19 @@ void config_free(struct sb_config *c)
 /* ---- raw tree: every scalar is a pointer, NULL when the key is absent ---- */
 
 struct raw_limits {
-    uint64_t *wall_time_ms, *cpu_time_ms, *memory_mb, *disk_mb, *processes, *output_kb,
+    char *wall_time_ms, *cpu_time_ms, *memory_mb, *disk_mb, *processes, *output_kb,
         *file_size_kb, *open_files, *stack_kb;
 };
 
 struct raw_security {
-    bool *enable_network;
-    uint64_t *max_memory_mb, *max_cpu_percent, *max_disk_mb, *execution_timeout;
+    char *enable_network;
+    char *max_memory_mb, *max_cpu_percent, *max_disk_mb, *execution_timeout;
     char **allowed_syscalls;
     unsigned allowed_syscalls_count;
 };
 
 struct raw_compile {
-    uint64_t *wall_time_ms, *cpu_time_ms, *memory_mb, *processes, *output_kb, *disk_mb,
+    char *wall_time_ms, *cpu_time_ms, *memory_mb, *processes, *output_kb, *disk_mb,
         *artifact_mb;
 };
 
@@ -162,7 +162,7 @@ struct raw_sandbox {
     struct raw_limits *maximums;
     struct raw_compile *compile;
     struct raw_rootfs *rootfs;
-    uint64_t *uid_base, *uid_count, *max_inodes;
+    char *uid_base, *uid_count, *max_inodes;
     char *state_dir, *cgroup_root, *hostname, *workdir;
 };
 
@@ -172,26 +172,26 @@ struct raw_key {
 };
 
 struct raw_auth {
-    bool *enabled;
+    char *enabled;
     struct raw_key *keys;
     unsigned keys_count;
 };
 
 struct raw_rate {
-    uint64_t *requests_per_second, *burst;
+    char *requests_per_second, *burst;
 };
 
 struct raw_callbacks {
-    bool *allow_private;
-    uint64_t *timeout_ms, *max_attempts;
+    char *allow_private;
+    char *timeout_ms, *max_attempts;
 };
 
 struct raw_server {
     char *listen, *data_dir, *log_level, *audit_log;
-    uint64_t *port, *grpc_port, *max_concurrent, *max_queue, *max_connections, *max_body_kb,
+    char *port, *grpc_port, *max_concurrent, *max_queue, *max_connections, *max_body_kb,
         *max_header_kb, *header_timeout_ms, *body_timeout_ms, *idle_timeout_ms,
         *shutdown_grace_ms, *max_files, *max_args;
-    bool *allow_unauthenticated_remote, *metrics_public;
+    char *allow_unauthenticated_remote, *metrics_public;
     struct raw_auth *auth;
     struct raw_rate *rate_limit;
     struct raw_callbacks *callbacks;
@@ -203,7 +203,12 @@ struct raw_top {
 };
 
 #define OPT (CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL)
-#define U64(key, type, member) CYAML_FIELD_UINT_PTR(key, OPT, type, member)
+/* Numbers and booleans are read as strings and parsed here: libcyaml 1.3's
+ * integer reader ignores what follows the digits and wraps negatives ("1e4"
+ * loaded as 1, "512M" as 512, "-18446744073709551615" as 1) and its boolean
+ * reader takes anything but a few false words as true ("maybe", "flase"). */
+#define U64(key, type, member) CYAML_FIELD_STRING_PTR(key, OPT, type, member, 1, 64)
+#define BOOL(key, type, member) CYAML_FIELD_STRING_PTR(key, OPT, type, member, 1, 64)
 
 static const cyaml_schema_value_t str_entry = {
     CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, 4095),
@@ -218,8 +223,20 @@ static const cyaml_schema_value_t str_entry = {
 
 static const cyaml_schema_field_t limits_fields[] = {LIMIT_FIELDS(struct raw_limits)};
 
+/* The memory, disk and wall ceilings live in `security`; accepting them here
+ * too would silently ignore a ceiling the operator believes is set. */
+static const cyaml_schema_field_t maximums_fields[] = {
+    U64("cpu_time_ms", struct raw_limits, cpu_time_ms),
+    U64("processes", struct raw_limits, processes),
+    U64("output_kb", struct raw_limits, output_kb),
+    U64("file_size_kb", struct raw_limits, file_size_kb),
+    U64("open_files", struct raw_limits, open_files),
+    U64("stack_kb", struct raw_limits, stack_kb),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t security_fields[] = {
-    CYAML_FIELD_BOOL_PTR("enable_network", OPT, struct raw_security, enable_network),
+    BOOL("enable_network", struct raw_security, enable_network),
     U64("max_memory_mb", struct raw_security, max_memory_mb),
     U64("max_cpu_percent", struct raw_security, max_cpu_percent),
     U64("max_disk_mb", struct raw_security, max_disk_mb),
@@ -241,8 +258,10 @@ static const cyaml_schema_field_t compile_fields[] = {
 };
 
 static const cyaml_schema_field_t rootfs_fields[] = {
-    CYAML_FIELD_SEQUENCE("system", OPT, struct raw_rootfs, system, &str_entry, 0, 64),
-    CYAML_FIELD_SEQUENCE("etc", OPT, struct raw_rootfs, etc, &str_entry, 0, 64),
+    /* At least one entry: libcyaml loads `[]` exactly like an absent key, so an
+     * empty list would silently keep the non-empty defaults. */
+    CYAML_FIELD_SEQUENCE("system", OPT, struct raw_rootfs, system, &str_entry, 1, 64),
+    CYAML_FIELD_SEQUENCE("etc", OPT, struct raw_rootfs, etc, &str_entry, 1, 64),
     CYAML_FIELD_SEQUENCE("binds", OPT, struct raw_rootfs, binds, &str_entry, 0, 64),
     CYAML_FIELD_END,
 };
@@ -250,7 +269,7 @@ static const cyaml_schema_field_t rootfs_fields[] = {
 static const cyaml_schema_field_t sandbox_fields[] = {
     CYAML_FIELD_MAPPING_PTR("security", OPT, struct raw_sandbox, security, security_fields),
     CYAML_FIELD_MAPPING_PTR("defaults", OPT, struct raw_sandbox, defaults, limits_fields),
-    CYAML_FIELD_MAPPING_PTR("maximums", OPT, struct raw_sandbox, maximums, limits_fields),
+    CYAML_FIELD_MAPPING_PTR("maximums", OPT, struct raw_sandbox, maximums, maximums_fields),
     CYAML_FIELD_MAPPING_PTR("compile", OPT, struct raw_sandbox, compile, compile_fields),
     CYAML_FIELD_MAPPING_PTR("rootfs", OPT, struct raw_sandbox, rootfs, rootfs_fields),
     U64("uid_base", struct raw_sandbox, uid_base),
@@ -274,7 +293,7 @@ static const cyaml_schema_value_t key_entry = {
 };
 
 static const cyaml_schema_field_t auth_fields[] = {
-    CYAML_FIELD_BOOL_PTR("enabled", OPT, struct raw_auth, enabled),
+    BOOL("enabled", struct raw_auth, enabled),
     CYAML_FIELD_SEQUENCE("keys", OPT, struct raw_auth, keys, &key_entry, 0, 1024),
     CYAML_FIELD_END,
 };
@@ -286,7 +305,7 @@ static const cyaml_schema_field_t rate_fields[] = {
 };
 
 static const cyaml_schema_field_t callback_fields[] = {
-    CYAML_FIELD_BOOL_PTR("allow_private", OPT, struct raw_callbacks, allow_private),
+    BOOL("allow_private", struct raw_callbacks, allow_private),
     U64("timeout_ms", struct raw_callbacks, timeout_ms),
     U64("max_attempts", struct raw_callbacks, max_attempts),
     CYAML_FIELD_END,
@@ -309,9 +328,8 @@ static const cyaml_schema_field_t server_fields[] = {
     U64("max_files", struct raw_server, max_files),
     U64("max_args", struct raw_server, max_args),
     CYAML_FIELD_STRING_PTR("log_level", OPT, struct raw_server, log_level, 1, 16),
-    CYAML_FIELD_BOOL_PTR("allow_unauthenticated_remote", OPT, struct raw_server,
-                         allow_unauthenticated_remote),
-    CYAML_FIELD_BOOL_PTR("metrics_public", OPT, struct raw_server, metrics_public),
+    BOOL("allow_unauthenticated_remote", struct raw_server, allow_unauthenticated_remote),
+    BOOL("metrics_public", struct raw_server, metrics_public),
     CYAML_FIELD_STRING_PTR("audit_log", OPT, struct raw_server, audit_log, 0, 1024),
     CYAML_FIELD_MAPPING_PTR("auth", OPT, struct raw_server, auth, auth_fields),
     CYAML_FIELD_MAPPING_PTR("rate_limit", OPT, struct raw_server, rate_limit, rate_fields),
@@ -366,25 +384,64 @@ static void log_fn(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
 
 /* ---- merge raw over defaults ---- */
 
-static void set_u64(uint64_t *dst, const uint64_t *src)
+/* The first value that failed to parse: its key, text (in the raw tree) and
+ * what it should have been. */
+struct bad_value {
+    const char *section, *key, *text, *want;
+};
+
+/* Plain decimal only: no sign, suffix, exponent, base prefix or leading zero. */
+static int parse_u64(const char *s, uint64_t *out)
 {
-    if (src)
-        *dst = *src;
+    uint64_t v = 0;
+    if (!*s || (s[0] == '0' && s[1]))
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return 0;
 }
 
-static void merge_limits(struct sb_limits *dst, const struct raw_limits *r)
+static void set_u64(uint64_t *dst, const char *src, const char *section, const char *key,
+                    struct bad_value *bad)
+{
+    if (src && parse_u64(src, dst) < 0 && !bad->text)
+        *bad = (struct bad_value){section, key, src, "a plain decimal integer"};
+}
+
+static void set_bool(bool *dst, const char *src, const char *section, const char *key,
+                     struct bad_value *bad)
+{
+    if (!src)
+        return;
+    if (!strcmp(src, "true") || !strcmp(src, "True") || !strcmp(src, "TRUE"))
+        *dst = true;
+    else if (!strcmp(src, "false") || !strcmp(src, "False") || !strcmp(src, "FALSE"))
+        *dst = false;
+    else if (!bad->text)
+        *bad = (struct bad_value){section, key, src, "true or false"};
+}
+
+#define SET_U64(dst, raw, section, field) \
+    set_u64(&(dst)->field, (raw)->field, section, #field, bad)
+
+static void merge_limits(struct sb_limits *dst, const struct raw_limits *r, const char *section,
+                         struct bad_value *bad)
 {
     if (!r)
         return;
-    set_u64(&dst->wall_time_ms, r->wall_time_ms);
-    set_u64(&dst->cpu_time_ms, r->cpu_time_ms);
-    set_u64(&dst->memory_mb, r->memory_mb);
-    set_u64(&dst->disk_mb, r->disk_mb);
-    set_u64(&dst->processes, r->processes);
-    set_u64(&dst->output_kb, r->output_kb);
-    set_u64(&dst->file_size_kb, r->file_size_kb);
-    set_u64(&dst->open_files, r->open_files);
-    set_u64(&dst->stack_kb, r->stack_kb);
+    SET_U64(dst, r, section, wall_time_ms);
+    SET_U64(dst, r, section, cpu_time_ms);
+    SET_U64(dst, r, section, memory_mb);
+    SET_U64(dst, r, section, disk_mb);
+    SET_U64(dst, r, section, processes);
+    SET_U64(dst, r, section, output_kb);
+    SET_U64(dst, r, section, file_size_kb);
+    SET_U64(dst, r, section, open_files);
+    SET_U64(dst, r, section, stack_kb);
 }
 
 static int merge_list(struct sb_str_list *dst, char **v, unsigned n, bool present)
@@ -393,12 +450,6 @@ static int merge_list(struct sb_str_list *dst, char **v, unsigned n, bool presen
         return 0;
     list_free(dst);
     return list_set(dst, (const char *const *)v, n);
-}
-
-static void set_bool(bool *dst, const bool *src)
-{
-    if (src)
-        *dst = *src;
 }
 
 static int merge_keys(struct sb_server_config *v, const struct raw_auth *a)
@@ -416,7 +467,8 @@ static int merge_keys(struct sb_server_config *v, const struct raw_auth *a)
     return 0;
 }
 
-static int merge_server(struct sb_server_config *v, const struct raw_server *r)
+static int merge_server(struct sb_server_config *v, const struct raw_server *r,
+                        struct bad_value *bad)
 {
     int rc = 0;
     if (r->listen)
@@ -427,40 +479,45 @@ static int merge_server(struct sb_server_config *v, const struct raw_server *r)
         rc |= str_set(&v->log_level, r->log_level);
     if (r->audit_log)
         rc |= str_set(&v->audit_log, r->audit_log);
-    set_u64(&v->port, r->port);
-    set_u64(&v->grpc_port, r->grpc_port);
-    set_u64(&v->max_concurrent, r->max_concurrent);
-    set_u64(&v->max_queue, r->max_queue);
-    set_u64(&v->max_connections, r->max_connections);
-    set_u64(&v->max_body_kb, r->max_body_kb);
-    set_u64(&v->max_header_kb, r->max_header_kb);
-    set_u64(&v->header_timeout_ms, r->header_timeout_ms);
-    set_u64(&v->body_timeout_ms, r->body_timeout_ms);
-    set_u64(&v->idle_timeout_ms, r->idle_timeout_ms);
-    set_u64(&v->shutdown_grace_ms, r->shutdown_grace_ms);
-    set_u64(&v->max_files, r->max_files);
-    set_u64(&v->max_args, r->max_args);
-    set_bool(&v->allow_unauthenticated_remote, r->allow_unauthenticated_remote);
-    set_bool(&v->metrics_public, r->metrics_public);
+    SET_U64(v, r, "server.", port);
+    SET_U64(v, r, "server.", grpc_port);
+    SET_U64(v, r, "server.", max_concurrent);
+    SET_U64(v, r, "server.", max_queue);
+    SET_U64(v, r, "server.", max_connections);
+    SET_U64(v, r, "server.", max_body_kb);
+    SET_U64(v, r, "server.", max_header_kb);
+    SET_U64(v, r, "server.", header_timeout_ms);
+    SET_U64(v, r, "server.", body_timeout_ms);
+    SET_U64(v, r, "server.", idle_timeout_ms);
+    SET_U64(v, r, "server.", shutdown_grace_ms);
+    SET_U64(v, r, "server.", max_files);
+    SET_U64(v, r, "server.", max_args);
+    set_bool(&v->allow_unauthenticated_remote, r->allow_unauthenticated_remote, "server.",
+             "allow_unauthenticated_remote", bad);
+    set_bool(&v->metrics_public, r->metrics_public, "server.", "metrics_public", bad);
     if (r->auth) {
-        set_bool(&v->auth_enabled, r->auth->enabled);
+        set_bool(&v->auth_enabled, r->auth->enabled, "server.auth.", "enabled", bad);
         rc |= merge_keys(v, r->auth);
     }
     if (r->rate_limit) {
-        set_u64(&v->rate_per_second, r->rate_limit->requests_per_second);
-        set_u64(&v->rate_burst, r->rate_limit->burst);
+        set_u64(&v->rate_per_second, r->rate_limit->requests_per_second, "server.rate_limit.",
+                "requests_per_second", bad);
+        set_u64(&v->rate_burst, r->rate_limit->burst, "server.rate_limit.", "burst", bad);
     }
     if (r->callbacks) {
-        set_bool(&v->callbacks_allow_private, r->callbacks->allow_private);
-        set_u64(&v->callback_timeout_ms, r->callbacks->timeout_ms);
-        set_u64(&v->callback_attempts, r->callbacks->max_attempts);
+        set_bool(&v->callbacks_allow_private, r->callbacks->allow_private, "server.callbacks.",
+                 "allow_private", bad);
+        set_u64(&v->callback_timeout_ms, r->callbacks->timeout_ms, "server.callbacks.",
+                "timeout_ms", bad);
+        set_u64(&v->callback_attempts, r->callbacks->max_attempts, "server.callbacks.",
+                "max_attempts", bad);
     }
     return rc;
 }
 
-static int merge(struct sb_config *c, const struct raw_top *t)
+static int merge(struct sb_config *c, const struct raw_top *t, struct bad_value *bad)
 {
-    if (t && t->server && merge_server(&c->server, t->server) < 0)
+    if (t && t->server && merge_server(&c->server, t->server, bad) < 0)
         return -1;
     const struct raw_sandbox *s = t ? t->sandbox : NULL;
     if (!s)
@@ -468,25 +525,25 @@ static int merge(struct sb_config *c, const struct raw_top *t)
     int rc = 0;
     if (s->security) {
         const struct raw_security *q = s->security;
-        if (q->enable_network)
-            c->security.enable_network = *q->enable_network;
-        set_u64(&c->security.max_memory_mb, q->max_memory_mb);
-        set_u64(&c->security.max_cpu_percent, q->max_cpu_percent);
-        set_u64(&c->security.max_disk_mb, q->max_disk_mb);
-        set_u64(&c->security.execution_timeout, q->execution_timeout);
+        set_bool(&c->security.enable_network, q->enable_network, "sandbox.security.",
+                 "enable_network", bad);
+        SET_U64(&c->security, q, "sandbox.security.", max_memory_mb);
+        SET_U64(&c->security, q, "sandbox.security.", max_cpu_percent);
+        SET_U64(&c->security, q, "sandbox.security.", max_disk_mb);
+        SET_U64(&c->security, q, "sandbox.security.", execution_timeout);
         rc |= merge_list(&c->security.allowed_syscalls, q->allowed_syscalls,
                          q->allowed_syscalls_count, q->allowed_syscalls != NULL);
     }
-    merge_limits(&c->defaults, s->defaults);
-    merge_limits(&c->maximums, s->maximums);
+    merge_limits(&c->defaults, s->defaults, "sandbox.defaults.", bad);
+    merge_limits(&c->maximums, s->maximums, "sandbox.maximums.", bad);
     if (s->compile) {
-        set_u64(&c->compile.wall_time_ms, s->compile->wall_time_ms);
-        set_u64(&c->compile.cpu_time_ms, s->compile->cpu_time_ms);
-        set_u64(&c->compile.memory_mb, s->compile->memory_mb);
-        set_u64(&c->compile.processes, s->compile->processes);
-        set_u64(&c->compile.output_kb, s->compile->output_kb);
-        set_u64(&c->compile.disk_mb, s->compile->disk_mb);
-        set_u64(&c->compile.artifact_mb, s->compile->artifact_mb);
+        SET_U64(&c->compile, s->compile, "sandbox.compile.", wall_time_ms);
+        SET_U64(&c->compile, s->compile, "sandbox.compile.", cpu_time_ms);
+        SET_U64(&c->compile, s->compile, "sandbox.compile.", memory_mb);
+        SET_U64(&c->compile, s->compile, "sandbox.compile.", processes);
+        SET_U64(&c->compile, s->compile, "sandbox.compile.", output_kb);
+        SET_U64(&c->compile, s->compile, "sandbox.compile.", disk_mb);
+        SET_U64(&c->compile, s->compile, "sandbox.compile.", artifact_mb);
     }
     if (s->rootfs) {
         const struct raw_rootfs *r = s->rootfs;
@@ -494,9 +551,9 @@ static int merge(struct sb_config *c, const struct raw_top *t)
         rc |= merge_list(&c->etc, r->etc, r->etc_count, r->etc != NULL);
         rc |= merge_list(&c->binds, r->binds, r->binds_count, r->binds != NULL);
     }
-    set_u64(&c->uid_base, s->uid_base);
-    set_u64(&c->uid_count, s->uid_count);
-    set_u64(&c->max_inodes, s->max_inodes);
+    SET_U64(c, s, "sandbox.", uid_base);
+    SET_U64(c, s, "sandbox.", uid_count);
+    SET_U64(c, s, "sandbox.", max_inodes);
     if (s->state_dir)
         rc |= str_set(&c->state_dir, s->state_dir);
     if (s->cgroup_root)
@@ -523,10 +580,16 @@ int config_load(const char *path, struct sb_config *c, struct sb_error *err)
         return sb_fail(err, SB_E_CONFIG, "%s: %s%s%s", path, lc.where[0] ? lc.where : "",
                        lc.where[0] ? ": " : "", lc.msg[0] ? lc.msg : cyaml_strerror(e));
     }
-    int rc = merge(c, raw);
+    struct bad_value bad = {0};
+    int rc = merge(c, raw, &bad);
+    if (rc == 0 && bad.text)
+        sb_fail(err, SB_E_CONFIG, "%s: %s%s: '%s' is not %s", path, bad.section, bad.key,
+                bad.text, bad.want);
     cyaml_free(&cfg, &top_schema, raw, 0);
     if (rc < 0)
         return sb_fail(err, SB_E_INTERNAL, "out of memory loading %s", path);
+    if (bad.text)
+        return -1;
     if (str_set(&c->path, path) < 0)
         return sb_fail(err, SB_E_INTERNAL, "out of memory");
     return config_validate(c, err);

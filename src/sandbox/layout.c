@@ -66,7 +66,10 @@ static void build_etc(struct builder *b, const struct layout_cfg *cfg,
     if (cfg->n_etc > sizeof m->etc_paths / sizeof m->etc_paths[0])
         b->overflow = 1;
     for (size_t i = 0; i < cfg->n_etc && i < sizeof m->etc_paths / sizeof m->etc_paths[0]; i++) {
-        snprintf(m->etc_paths[i], sizeof m->etc_paths[i], "/etc/%s", cfg->etc[i]);
+        /* A truncated name would expose a different file: refuse instead. */
+        if (snprintf(m->etc_paths[i], sizeof m->etc_paths[i], "/etc/%s", cfg->etc[i]) >=
+            (int)sizeof m->etc_paths[i])
+            b->overflow = 1;
         add_src(b, PLAN_OP_EXPOSE, m->etc_paths[i], m->etc_paths[i], PLAN_F_OPTIONAL);
     }
     snprintf(m->passwd, sizeof m->passwd,

@@ -33,7 +33,9 @@ struct layout_req {
 
 /* Storage for ops and generated files; lives until the plan is encoded. */
 struct layout_mem {
-    struct plan_op ops[160];
+    /* The config allows 64 entries in each of system, binds and etc, plus
+     * ~24 fixed ops: 160 made the largest valid config fail every run. */
+    struct plan_op ops[256];
     char passwd[512];
     char group[256];
     char hosts[256];

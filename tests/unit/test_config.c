@@ -1,0 +1,416 @@
+/* Unit tests for src/config/config.c: defaults, YAML loading and validation messages. */
+#include <criterion/criterion.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+
+static char dir[64];
+static char file[128];
+
+static void make_dir(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/sbx-config-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(file, sizeof file, "%s/soulbox.yaml", dir);
+}
+
+static void remove_dir(void)
+{
+    unlink(file);
+    rmdir(dir);
+}
+
+TestSuite(config, .init = make_dir, .fini = remove_dir);
+
+static void write_file(const char *yaml)
+{
+    FILE *f = fopen(file, "w");
+    cr_assert_not_null(f);
+    fputs(yaml, f);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* Loads yaml over the defaults; returns config_load's result. c must be freed. */
+static int load(const char *yaml, struct sb_config *c, struct sb_error *e)
+{
+    write_file(yaml);
+    cr_assert_eq(config_defaults(c), 0);
+    memset(e, 0, sizeof *e);
+    return config_load(file, c, e);
+}
+
+/* Asserts that yaml is rejected with "<file>: <where>" followed by rest
+ * (exact) or, when rest is NULL, by anything mentioning needle: that form is
+ * for libcyaml's own wording, which may change between its versions. */
+static void reject(const char *yaml, const char *where, const char *rest, const char *needle)
+{
+    struct sb_config c;
+    struct sb_error e;
+    char prefix[700];
+    cr_assert_eq(load(yaml, &c, &e), -1, "accepted:\n%s", yaml);
+    cr_assert_eq(e.code, SB_E_CONFIG, "%s", e.msg);
+    snprintf(prefix, sizeof prefix, "%s: %s%s", file, where, rest ? rest : "");
+    if (rest) {
+        cr_assert_str_eq(e.msg, prefix);
+    } else {
+        cr_assert_eq(strncmp(e.msg, prefix, strlen(prefix)), 0, "'%s' is not '%s...'", e.msg,
+                     prefix);
+        cr_assert_not_null(strstr(e.msg + strlen(prefix), needle), "'%s' lacks '%s'", e.msg,
+                           needle);
+    }
+    config_free(&c);
+}
+#define expect_reject(yaml, want) reject(yaml, "", want, NULL)
+#define expect_reject_at(yaml, where, needle) reject(yaml, where, NULL, needle)
+
+Test(config, defaults_validate_and_match_the_documented_values)
+{
+    struct sb_config c;
+    struct sb_error e = {0};
+    cr_assert_eq(config_defaults(&c), 0);
+    cr_assert_eq(config_validate(&c, &e), 0, "%s", e.msg);
+    cr_assert_null(c.path);
+    cr_assert_not(c.security.enable_network);
+    cr_assert_eq(c.security.max_memory_mb, 2048);
+    cr_assert_eq(c.defaults.memory_mb, 256);
+    cr_assert_eq(c.uid_base, 2100000000);
+    cr_assert_str_eq(c.workdir, "/workspace");
+    cr_assert_eq(c.system_dirs.n, 5);
+    cr_assert_eq(c.etc.n, 10);
+    cr_assert_eq(c.security.allowed_syscalls.n, 0);
+    config_free(&c);
+}
+
+Test(config, shipped_file_equals_the_built_in_defaults)
+{
+    struct sb_config d, c;
+    struct sb_error e = {0};
+    cr_assert_eq(config_defaults(&d), 0);
+    cr_assert_eq(config_defaults(&c), 0);
+    /* make unit runs from the repository root. */
+    cr_assert_eq(config_load("config/soulbox.yaml", &c, &e), 0, "%s", e.msg);
+    cr_assert_eq(c.security.enable_network, d.security.enable_network);
+    cr_assert_eq(memcmp(&c.security.max_memory_mb, &d.security.max_memory_mb,
+                        4 * sizeof(uint64_t)), 0, "security");
+    cr_assert_eq(memcmp(&c.defaults, &d.defaults, sizeof d.defaults), 0, "defaults");
+    cr_assert_eq(memcmp(&c.maximums, &d.maximums, sizeof d.maximums), 0, "maximums");
+    cr_assert_eq(memcmp(&c.compile, &d.compile, sizeof d.compile), 0, "compile");
+    cr_assert_eq(c.uid_base, d.uid_base);
+    cr_assert_eq(c.uid_count, d.uid_count);
+    cr_assert_eq(c.max_inodes, d.max_inodes);
+    cr_assert_str_eq(c.state_dir, d.state_dir);
+    cr_assert_str_eq(c.cgroup_root, d.cgroup_root);
+    cr_assert_str_eq(c.hostname, d.hostname);
+    cr_assert_str_eq(c.workdir, d.workdir);
+    const struct sb_str_list *a[] = {&c.system_dirs, &c.etc, &c.binds, &c.security.allowed_syscalls};
+    const struct sb_str_list *b[] = {&d.system_dirs, &d.etc, &d.binds, &d.security.allowed_syscalls};
+    for (int k = 0; k < 4; k++) {
+        cr_assert_eq(a[k]->n, b[k]->n, "list %d", k);
+        for (size_t i = 0; i < a[k]->n; i++)
+            cr_assert_str_eq(a[k]->v[i], b[k]->v[i]);
+    }
+    config_free(&c);
+    config_free(&d);
+}
+
+Test(config, empty_file_keeps_defaults_and_records_the_path)
+{
+    struct sb_config c;
+    struct sb_error e;
+    cr_assert_eq(load("", &c, &e), 0, "%s", e.msg);
+    cr_assert_str_eq(c.path, file);
+    cr_assert_eq(c.security.max_memory_mb, 2048);
+    config_free(&c);
+}
+
+Test(config, valid_override_applies_and_keeps_the_rest)
+{
+    struct sb_config c;
+    struct sb_error e;
+    int rc = load("sandbox:\n"
+                  "  security:\n"
+                  "    max_memory_mb: 4096\n"
+                  "    allowed_syscalls: [read, write, exit_group]\n"
+                  "  defaults:\n"
+                  "    memory_mb: \"512\"\n"
+                  "  maximums:\n"
+                  "    processes: 2048\n"
+                  "  compile:\n"
+                  "    artifact_mb: 64\n"
+                  "  rootfs:\n"
+                  "    system: [/usr]\n"
+                  "    etc: [ssl]\n"
+                  "    binds: [/opt/tools]\n"
+                  "  uid_count: 100\n"
+                  "  hostname: judge-1\n"
+                  "  workdir: /box\n",
+                  &c, &e);
+    cr_assert_eq(rc, 0, "%s", e.msg);
+    cr_assert_eq(c.security.max_memory_mb, 4096);
+    cr_assert_eq(c.security.allowed_syscalls.n, 3);
+    cr_assert_str_eq(c.security.allowed_syscalls.v[2], "exit_group");
+    cr_assert_eq(c.defaults.memory_mb, 512);
+    cr_assert_eq(c.maximums.processes, 2048);
+    cr_assert_eq(c.compile.artifact_mb, 64);
+    cr_assert_eq(c.system_dirs.n, 1);
+    cr_assert_str_eq(c.system_dirs.v[0], "/usr");
+    cr_assert_eq(c.etc.n, 1);
+    cr_assert_str_eq(c.etc.v[0], "ssl");
+    cr_assert_eq(c.binds.n, 1);
+    cr_assert_str_eq(c.binds.v[0], "/opt/tools");
+    cr_assert_eq(c.uid_count, 100);
+    cr_assert_str_eq(c.hostname, "judge-1");
+    cr_assert_str_eq(c.workdir, "/box");
+    /* untouched keys keep their defaults */
+    cr_assert_eq(c.security.max_disk_mb, 1024);
+    cr_assert_eq(c.defaults.cpu_time_ms, 10000);
+    cr_assert_eq(c.compile.memory_mb, 1024);
+    cr_assert_eq(c.uid_base, 2100000000);
+    cr_assert_str_eq(c.state_dir, "/run/soulbox");
+    config_free(&c);
+}
+
+Test(config, unknown_keys_are_rejected_naming_file_and_key)
+{
+    expect_reject_at("sandbox:\n  security:\n    max_memory_mb: 4096\n    frobnicate: 1\n",
+                     "sandbox.security: ", "frobnicate");
+    expect_reject_at("sandbox:\n  bogus_key: 1\n", "sandbox: ", "bogus_key");
+    expect_reject_at("top_level_typo: 1\n", "", "top_level_typo");
+    /* The memory/disk/wall ceilings are in `security`; here they would do nothing. */
+    expect_reject_at("sandbox:\n  maximums:\n    memory_mb: 4096\n", "sandbox.maximums: ",
+                     "memory_mb");
+    expect_reject_at("sandbox:\n  maximums:\n    wall_time_ms: 1\n", "sandbox.maximums: ",
+                     "wall_time_ms");
+}
+
+Test(config, wrong_types_are_rejected)
+{
+    expect_reject("sandbox:\n  uid_count: hello\n",
+                  "sandbox.uid_count: 'hello' is not a plain decimal integer");
+    expect_reject_at("sandbox:\n  compile:\n    memory_mb: [1]\n",
+                     "sandbox.compile.memory_mb: ", "SEQUENCE");
+    expect_reject_at("sandbox:\n  rootfs:\n    etc: ssl\n", "sandbox.rootfs.etc: ", "SEQUENCE");
+    /* libcyaml alone reads any word but a few false ones as true. */
+    expect_reject("sandbox:\n  security:\n    enable_network: maybe\n",
+                  "sandbox.security.enable_network: 'maybe' is not true or false");
+    expect_reject("sandbox:\n  security:\n    enable_network: flase\n",
+                  "sandbox.security.enable_network: 'flase' is not true or false");
+}
+
+Test(config, numbers_must_be_plain_decimals)
+{
+    /* libcyaml alone would load these as -5 wrapped, 1, 512, 1 and 16. */
+    static const char *bad[] = {"-5", "1e4", "512M", "1.5", "0x10", "+7", "010",
+                                "-18446744073709551615", "18446744073709551616"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char yaml[200], want[200];
+        snprintf(yaml, sizeof yaml, "sandbox:\n  defaults:\n    wall_time_ms: %s\n", bad[i]);
+        snprintf(want, sizeof want,
+                 "sandbox.defaults.wall_time_ms: '%s' is not a plain decimal integer", bad[i]);
+        expect_reject(yaml, want);
+    }
+}
+
+/* libcyaml loads `[]` like an absent key: an empty list must not silently
+ * keep the non-empty defaults. */
+Test(config, empty_rootfs_lists_are_rejected)
+{
+    expect_reject_at("sandbox:\n  rootfs:\n    etc: []\n", "sandbox.rootfs.etc: ", "min");
+    expect_reject_at("sandbox:\n  rootfs:\n    system: []\n", "sandbox.rootfs.system: ", "min");
+    /* Lists whose default is empty may be written empty. */
+    struct sb_config c;
+    struct sb_error e;
+    cr_assert_eq(load("sandbox:\n  security:\n    allowed_syscalls: []\n"
+                      "  rootfs:\n    binds: []\n", &c, &e), 0, "%s", e.msg);
+    cr_assert_eq(c.binds.n, 0);
+    cr_assert_eq(c.security.allowed_syscalls.n, 0);
+    config_free(&c);
+}
+
+Test(config, out_of_range_messages)
+{
+    expect_reject("sandbox:\n  security:\n    max_memory_mb: 4\n",
+                  "sandbox.security.max_memory_mb: 4 is out of range [8, 1048576]");
+    expect_reject("sandbox:\n  security:\n    execution_timeout: 0\n",
+                  "sandbox.security.execution_timeout: 0 is out of range [1, 86400]");
+    expect_reject("sandbox:\n  uid_base: 0\n",
+                  "sandbox.uid_base: 0 is out of range [10000, 2147483647]");
+    expect_reject("sandbox:\n  uid_count: 18446744073709551615\n",
+                  "sandbox.uid_count: 18446744073709551615 is out of range [1, 1000000]");
+}
+
+/* Every range, both sides: one below the minimum and one above the maximum
+ * (maxima of defaults.* are the default ceilings they depend on). */
+Test(config, every_range_is_enforced_on_both_sides)
+{
+    static const struct { const char *section, *key; unsigned long long min, max; } r[] = {
+        {"security", "max_memory_mb", 8, 1048576}, {"security", "max_cpu_percent", 1, 25600},
+        {"security", "max_disk_mb", 1, 1048576}, {"security", "execution_timeout", 1, 86400},
+        {"maximums", "cpu_time_ms", 1, 86400000}, {"maximums", "processes", 1, 65536},
+        {"maximums", "output_kb", 1, 1048576}, {"maximums", "file_size_kb", 1, 1073741824},
+        {"maximums", "open_files", 8, 1048576}, {"maximums", "stack_kb", 64, 1073741824},
+        {"defaults", "wall_time_ms", 1, 60000}, {"defaults", "cpu_time_ms", 1, 60000},
+        {"defaults", "memory_mb", 8, 2048}, {"defaults", "disk_mb", 1, 1024},
+        {"defaults", "processes", 1, 1024}, {"defaults", "output_kb", 1, 65536},
+        {"defaults", "file_size_kb", 1, 1048576}, {"defaults", "open_files", 8, 4096},
+        {"defaults", "stack_kb", 64, 1048576},
+        {"compile", "wall_time_ms", 100, 3600000}, {"compile", "cpu_time_ms", 100, 3600000},
+        {"compile", "memory_mb", 64, 1048576}, {"compile", "processes", 4, 65536},
+        {"compile", "output_kb", 1, 1048576}, {"compile", "disk_mb", 16, 1048576},
+        {"compile", "artifact_mb", 1, 4096},
+        {NULL, "uid_base", 10000, 2147483647}, {NULL, "uid_count", 1, 1000000},
+        {NULL, "max_inodes", 64, 16777216},
+    };
+    for (size_t i = 0; i < sizeof r / sizeof *r; i++) {
+        unsigned long long v[2] = {r[i].min - 1, r[i].max + 1};
+        for (int k = 0; k < 2; k++) {
+            char yaml[200], want[200], key[64];
+            if (r[i].section) {
+                snprintf(yaml, sizeof yaml, "sandbox:\n  %s:\n    %s: %llu\n", r[i].section,
+                         r[i].key, v[k]);
+                snprintf(key, sizeof key, "sandbox.%s.%s", r[i].section, r[i].key);
+            } else {
+                snprintf(yaml, sizeof yaml, "sandbox:\n  %s: %llu\n", r[i].key, v[k]);
+                snprintf(key, sizeof key, "sandbox.%s", r[i].key);
+            }
+            snprintf(want, sizeof want, "%s: %llu is out of range [%llu, %llu]", key, v[k],
+                     r[i].min, r[i].max);
+            expect_reject(yaml, want);
+        }
+    }
+}
+
+Test(config, defaults_above_their_ceiling_are_rejected)
+{
+    expect_reject("sandbox:\n  defaults:\n    memory_mb: 4096\n",
+                  "sandbox.defaults.memory_mb: 4096 is out of range [8, 2048]");
+    expect_reject("sandbox:\n  security:\n    execution_timeout: 5\n",
+                  "sandbox.defaults.wall_time_ms: 10000 is out of range [1, 5000]");
+    expect_reject("sandbox:\n  maximums:\n    processes: 32\n",
+                  "sandbox.defaults.processes: 64 is out of range [1, 32]");
+    /* Raising the ceiling in the same file makes the default valid. */
+    struct sb_config c;
+    struct sb_error e;
+    cr_assert_eq(load("sandbox:\n  security:\n    max_memory_mb: 8192\n"
+                      "  defaults:\n    memory_mb: 4096\n", &c, &e), 0, "%s", e.msg);
+    cr_assert_eq(c.defaults.memory_mb, 4096);
+    config_free(&c);
+}
+
+Test(config, uid_range_must_stay_below_2_31)
+{
+    expect_reject("sandbox:\n  uid_base: 2147483000\n  uid_count: 1000\n",
+                  "sandbox.uid_base + uid_count must stay below 2^31");
+    struct sb_config c;
+    struct sb_error e;
+    cr_assert_eq(load("sandbox:\n  uid_base: 2147482648\n  uid_count: 1000\n", &c, &e), 0,
+                 "%s", e.msg);
+    config_free(&c);
+}
+
+Test(config, enable_network_true_is_rejected)
+{
+    expect_reject("sandbox:\n  security:\n    enable_network: true\n",
+                  "sandbox.security.enable_network: true is not supported by this version: "
+                  "sandboxes get loopback only");
+    struct sb_config c;
+    struct sb_error e;
+    cr_assert_eq(load("sandbox:\n  security:\n    enable_network: false\n", &c, &e), 0);
+    config_free(&c);
+}
+
+Test(config, allowed_syscalls_are_checked)
+{
+    expect_reject("sandbox:\n  security:\n    allowed_syscalls: [read, frobnicate]\n",
+                  "sandbox.security.allowed_syscalls: unknown syscall 'frobnicate'");
+    expect_reject("sandbox:\n  security:\n    allowed_syscalls: [read, ptrace]\n",
+                  "sandbox.security.allowed_syscalls: syscall 'ptrace' is always denied by "
+                  "SoulBox");
+    expect_reject("sandbox:\n  security:\n    allowed_syscalls: [reboot]\n",
+                  "sandbox.security.allowed_syscalls: syscall 'reboot' is always denied by "
+                  "SoulBox");
+}
+
+Test(config, paths_are_checked)
+{
+    expect_reject("sandbox:\n  workdir: /etc\n", "sandbox.workdir: /etc is reserved");
+    expect_reject("sandbox:\n  workdir: /tmp\n", "sandbox.workdir: /tmp is reserved");
+    expect_reject("sandbox:\n  workdir: /usr\n", "sandbox.workdir: /usr is reserved");
+    expect_reject("sandbox:\n  workdir: work\n",
+                  "sandbox.workdir: must be an absolute normalised path");
+    expect_reject("sandbox:\n  workdir: /a/../b\n",
+                  "sandbox.workdir: must be an absolute normalised path");
+    expect_reject("sandbox:\n  rootfs:\n    etc: [ssl/certs]\n",
+                  "sandbox.rootfs.etc: 'ssl/certs' must be a name directly under /etc");
+    expect_reject("sandbox:\n  rootfs:\n    etc: [../shadow]\n",
+                  "sandbox.rootfs.etc: '../shadow' must be a name directly under /etc");
+    expect_reject("sandbox:\n  rootfs:\n    system: [/usr, /]\n",
+                  "sandbox.rootfs.system: '/' is not an absolute normalised path");
+    expect_reject("sandbox:\n  rootfs:\n    binds: [opt]\n",
+                  "sandbox.rootfs.binds: 'opt' is not an absolute normalised path");
+    expect_reject("sandbox:\n  state_dir: /\n",
+                  "sandbox.state_dir: must be an absolute normalised path");
+    expect_reject("sandbox:\n  cgroup_root: ../escape\n",
+                  "sandbox.cgroup_root: must be a relative path without '..'");
+    expect_reject("sandbox:\n  hostname: Judge\n", "sandbox.hostname: only a-z, 0-9 and '-'");
+}
+
+Test(config, unreadable_and_malformed_files)
+{
+    struct sb_config c;
+    struct sb_error e = {0};
+    char missing[160];
+    snprintf(missing, sizeof missing, "%s/nope.yaml", dir);
+    cr_assert_eq(config_defaults(&c), 0);
+    cr_assert_eq(config_load(missing, &c, &e), -1);
+    char want[200];
+    snprintf(want, sizeof want, "%s: cannot open the file", missing);
+    cr_assert_str_eq(e.msg, want);
+    config_free(&c);
+    expect_reject_at("sandbox: [1, 2\n", "", "");
+}
+
+Test(config, validate_names_the_built_in_config)
+{
+    struct sb_config c;
+    struct sb_error e = {0};
+    cr_assert_eq(config_defaults(&c), 0);
+    c.security.max_memory_mb = 4;
+    cr_assert_eq(config_validate(&c, &e), -1);
+    cr_assert_str_eq(e.msg, "built-in config: sandbox.security.max_memory_mb: 4 is out of "
+                            "range [8, 1048576]");
+    config_free(&c);
+}
+
+/* Loads, rejections and frees leave the heap as they found it. Measured with
+ * mallinfo2 in the normal build (a sanitizer build also checks with LSan). */
+Test(config, load_and_free_leave_no_leak)
+{
+    static const char *const yamls[] = {
+        "sandbox:\n  security:\n    allowed_syscalls: [read, write]\n"
+        "  rootfs:\n    system: [/usr, /opt]\n    etc: [ssl]\n    binds: [/srv]\n"
+        "  hostname: leak-test\n  workdir: /box\n  state_dir: /run/x\n",
+        "sandbox:\n  security:\n    frobnicate: 1\n",
+        "sandbox:\n  defaults:\n    memory_mb: 1e4\n  rootfs:\n    etc: [a, b]\n",
+        "sandbox:\n  rootfs:\n    etc: [a/b]\n",
+        "sandbox: [1, 2\n",
+    };
+    for (int round = 0; round < 2; round++) {
+        size_t before = mallinfo2().uordblks;
+        for (int n = 0; n < 20; n++)
+            for (size_t i = 0; i < sizeof yamls / sizeof *yamls; i++) {
+                struct sb_config c;
+                struct sb_error e;
+                load(yamls[i], &c, &e);
+                config_free(&c);
+            }
+        size_t after = mallinfo2().uordblks;
+        /* Round 0 warms up stdio and libyaml; round 1 must balance exactly. */
+        if (round == 1)
+            cr_assert_eq(after, before, "leaked %zd bytes", (ssize_t)(after - before));
+    }
+}
