@@ -191,8 +191,17 @@ static void try_exec(const struct plan_exec *e, int *err)
     }
 }
 
-static void __attribute__((noreturn)) child_exec(const struct plan_exec *e, int report)
+struct child_arg {
+    const struct plan_exec *e;
+    struct exec_report r;        /* written by the child, read after it execs or dies */
+};
+
+/* Runs in the agent's memory (vfork-style) until execve: plain syscalls only. */
+static int child_exec(void *arg)
 {
+    struct child_arg *ca = arg;
+    const struct plan_exec *e = ca->e;
+    struct exec_report *rp = &ca->r;
     struct exec_report r;
     memset(&r, 0, sizeof r);
     sigset_t none;
@@ -214,8 +223,7 @@ static void __attribute__((noreturn)) child_exec(const struct plan_exec *e, int 
         try_exec(e, &r.err);
         r.step = STEP_EXEC;
     }
-    if (write(report, &r, sizeof r) < 0)
-        _exit(127);
+    *rp = r;
     _exit(127);
 }
 
@@ -225,30 +233,23 @@ static void start_program(struct state *s)
     int rc = rootfs_write_files(s->exec, why, sizeof why);
     if (rc < 0)
         setup_failed(-rc, "%s", why);
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) < 0)
-        setup_failed(errno, "pipe2: %s", sb_errno_name(errno));
+    /* vfork semantics: no page tables are copied (costly on virtual machines)
+     * and this thread resumes once the child has exec'd or failed. */
+    static char stack[64 * 1024] __attribute__((aligned(16)));
+    static struct child_arg ca;
+    memset(&ca, 0, sizeof ca);
+    ca.e = s->exec;
     s->t_start = now_ns();
-    pid_t pid = fork();
+    pid_t pid = clone(child_exec, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &ca);
     if (pid < 0)
-        setup_failed(errno, "fork: %s", sb_errno_name(errno));
-    if (pid == 0) {
-        close(pfd[0]);
-        child_exec(s->exec, pfd[1]);
-    }
-    close(pfd[1]);
-    struct exec_report r;
-    ssize_t n;
-    do
-        n = read(pfd[0], &r, sizeof r);
-    while (n < 0 && errno == EINTR);
-    close(pfd[0]);
-    if (n == (ssize_t)sizeof r) {
+        setup_failed(errno, "clone: %s", sb_errno_name(errno));
+    if (ca.r.step) {
         static const char *steps[] = {"", "setsid", "setrlimit", "chdir", "execve"};
-        const char *obj = r.step == STEP_EXEC ? s->exec->args[0]
-                        : r.step == STEP_CHDIR ? s->exec->cwd : r.what;
-        setup_failed(r.err, "%s %s: %s", steps[r.step >= 1 && r.step <= 4 ? r.step : 0], obj,
-                     sb_errno_name(r.err));
+        const struct exec_report *r = &ca.r;
+        const char *obj = r->step == STEP_EXEC ? s->exec->args[0]
+                        : r->step == STEP_CHDIR ? s->exec->cwd : r->what;
+        setup_failed(r->err, "%s %s: %s", steps[r->step >= 1 && r->step <= 4 ? r->step : 0], obj,
+                     sb_errno_name(r->err));
     }
     s->main_pid = pid;
     /* The agent keeps no copy of the program's stdio: EOF on the host's

@@ -302,7 +302,6 @@ int cg_create(const struct cg_ctx *ctx, const char *name, const struct cg_limits
 {
     memset(cg, 0, sizeof *cg);
     cg->ctx = ctx;
-    cg->dirfd = -1;
     for (int i = 0; i < CG__NCTRL; i++)
         cg->procs_fd[i] = -1;
     snprintf(cg->name, sizeof cg->name, "%s", name);
@@ -335,20 +334,20 @@ int cg_create(const struct cg_ctx *ctx, const char *name, const struct cg_limits
             return sb_fail_errno(err, SB_E_SANDBOX_SETUP, e, "open %s", path);
         }
     }
-    if (ctx->version == CG_V2) {
-        cg_path(cg, 0, dir);
-        cg->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    }
     return 0;
 }
 
-int cg_attach(const struct cg *cg, pid_t pid)
+int cg_attach(struct cg *cg, pid_t pid)
 {
     char v[32];
     int n = snprintf(v, sizeof v, "%d", (int)pid);
     for (int i = 0; i < cg->nprocs; i++)
         if (write(cg->procs_fd[i], v, (size_t)n) != n)
             return -errno;
+    for (int i = 0; i < cg->nprocs; i++) {
+        close(cg->procs_fd[i]);
+        cg->procs_fd[i] = -1;
+    }
     return 0;
 }
 
@@ -447,9 +446,6 @@ int cg_destroy(struct cg *cg, struct sb_error *err)
             close(cg->procs_fd[i]);
         cg->procs_fd[i] = -1;
     }
-    if (cg->dirfd >= 0)
-        close(cg->dirfd);
-    cg->dirfd = -1;
     for (int i = 0; i < cg->made; i++) {
         char dir[PATH_MAX];
         cg_path(cg, i, dir);

@@ -34,10 +34,9 @@ struct cg_limits {
 struct cg {
     const struct cg_ctx *ctx;
     char name[64];
-    int procs_fd[CG__NCTRL];   /* cgroup.procs per distinct dir, for attach */
+    int procs_fd[CG__NCTRL];   /* cgroup.procs per distinct dir, until attached */
     int nprocs;                /* = ctx->ndirs once created */
     int made;                  /* directories created so far */
-    int dirfd;                 /* v2: the cgroup directory (CLONE_INTO_CGROUP) */
 };
 
 struct cg_stats {
@@ -58,8 +57,9 @@ int cg_init(struct cg_ctx *ctx, const char *root, struct sb_error *err);
 int cg_create(const struct cg_ctx *ctx, const char *name, const struct cg_limits *lim,
               struct cg *cg, struct sb_error *err);
 
-/* Moves process pid (and its threads) into the cgroup. Returns 0 or -errno. */
-int cg_attach(const struct cg *cg, pid_t pid);
+/* Moves process pid (and its threads) into the cgroup, then closes the
+ * cgroup.procs fds (a sandbox is attached once). Returns 0 or -errno. */
+int cg_attach(struct cg *cg, pid_t pid);
 
 /* CPU used by the cgroup so far, in nanoseconds. Returns 0 or -errno. */
 int cg_cpu_ns(const struct cg *cg, uint64_t *ns);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sandbox/namespaces.h"
 #include "sandbox/sandbox.h"
 
 /* The static agent, linked in by agent_blob.S, and its content hash. */
@@ -162,7 +163,7 @@ int sbx_engine_init(struct sbx_engine *e, uv_loop_t *loop, const struct sbx_engi
     e->uids.fd = -1;
     /* Writes to a pipe whose reader died must fail with EPIPE, not kill us. */
     signal(SIGPIPE, SIG_IGN);
-    if (check_root(err) < 0 || make_dir(cfg->state_dir, 0700, err) < 0)
+    if (check_root(err) < 0 || ns_init(err) < 0 || make_dir(cfg->state_dir, 0700, err) < 0)
         return -1;
     if (snprintf(e->staging, sizeof e->staging, "%s/root", cfg->state_dir) >= (int)sizeof e->staging)
         return sb_fail(err, SB_E_CONFIG, "state_dir is too long");

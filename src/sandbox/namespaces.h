@@ -15,6 +15,10 @@ struct ns_spawn_req {
     bool share_net;      /* keep the host's network namespace (never by default) */
 };
 
+/* Reserves the low descriptor slots spawns use; call early, while few fds
+ * are open. Returns 0 or -1 with err. */
+int ns_init(struct sb_error *err);
+
 /*
  * clone()s with new pid, mount, ipc, uts and net namespaces (vfork-style:
  * the caller's thread waits only until the exec), arms the parent-death

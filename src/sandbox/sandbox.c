@@ -22,7 +22,6 @@
 
 #define SETUP_TIMEOUT_MS 30000
 #define CPU_POLL_MIN_MS 5
-#define CPU_POLL_MAX_MS 100
 
 struct sbx {
     struct sbx_engine *e;
@@ -114,16 +113,16 @@ static void on_cpu_poll(uv_timer_t *t)
         kill_agent(s);
         return;
     }
-    /* CPU runs at most `cores` times faster than the clock: check again no
-     * later than the earliest moment the limit could be reached. */
+    /* CPU time grows at most `cores` times faster than the clock, so the
+     * limit cannot be reached before (limit - used) / cores: check then. The
+     * intervals shrink as the limit nears; the overrun is at most
+     * CPU_POLL_MIN_MS x cores, and idle or short programs are never polled. */
     unsigned cores = s->e->cg.ncpus;
     if (s->lim.cpu_percent && s->lim.cpu_percent < 100 * cores)
         cores = (s->lim.cpu_percent + 99) / 100;
     uint64_t next = (limit - used) / 1000000u / (cores ? cores : 1);
     if (next < CPU_POLL_MIN_MS)
         next = CPU_POLL_MIN_MS;
-    if (next > CPU_POLL_MAX_MS)
-        next = CPU_POLL_MAX_MS;
     uv_timer_start(&s->cpu_timer, on_cpu_poll, next, 0);
 }
 

@@ -27,6 +27,7 @@ struct execution {
     struct job *job;
     json_t *result;
     bool engine_failed;
+    double queued_ms, setup_ms, teardown_ms;   /* for the log */
     char cancel_why[128];
     struct execution *next, *prev;
 };
@@ -145,9 +146,12 @@ static void audit_and_count(struct execution *ex, const char *status)
     double wall = (double)json_integer_value(json_object_get(ex->result, "wall_time_ms")) / 1000.0;
     metrics_execution(&s->metrics, ex->req.lang->name, status, wall);
     log_event(LOG_INFO, "execution",
-              json_pack("{s:s,s:s,s:s,s:s,s:I}", "id", ex->id, "request_id", ex->request_id,
-                        "language", ex->req.lang->name, "status", status, "wall_time_ms",
-                        json_integer_value(json_object_get(ex->result, "wall_time_ms"))));
+              json_pack("{s:s,s:s,s:s,s:s,s:I,s:f,s:f,s:f}", "id", ex->id, "request_id",
+                        ex->request_id, "language", ex->req.lang->name, "status", status,
+                        "wall_time_ms",
+                        json_integer_value(json_object_get(ex->result, "wall_time_ms")),
+                        "queued_ms", ex->queued_ms, "setup_ms", ex->setup_ms,
+                        "teardown_ms", ex->teardown_ms));
 }
 
 /* The end of every execution, whichever way it went. */
@@ -201,6 +205,13 @@ static void on_job_done(struct job *j, void *arg)
     } else {
         ex->result = job_result_json(r);
         ex->engine_failed = r->failed;
+        if (r->ran) {
+            const struct stage_result *st = &r->run;
+            if (st->t_started > st->t_start)
+                ex->setup_ms = (double)(st->t_started - st->t_start) / 1e6;
+            if (st->t_finished > st->t_exited && st->t_exited)
+                ex->teardown_ms = (double)(st->t_finished - st->t_exited) / 1e6;
+        }
         if (r->failed)
             log_event(LOG_ERROR, "execution failed",
                       json_pack("{s:s,s:s}", "id", ex->id, "error", r->error.msg));
@@ -216,6 +227,7 @@ static void start(struct sched_item *it)
     struct server *s = ex->srv;
     ex->state = EX_RUNNING;
     ex->started_ms = util_now_ms();
+    ex->queued_ms = (double)(ex->started_ms - ex->created_ms);
     store_exec_started(s->store, ex->id, ex->started_ms);
     struct job_request jr;
     exec_req_job(&ex->req, &jr);
