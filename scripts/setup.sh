@@ -7,7 +7,7 @@ set -eu
 BUILD_PKGS="gcc make pkg-config libc6-dev libuv1-dev libjansson-dev libcyaml-dev libyaml-dev
 libseccomp-dev libcriterion-dev libsqlite3-dev libhttp-parser-dev zlib1g-dev"
 # What tests and the default languages use.
-TEST_PKGS="python3 python3-pytest python3-requests bash coreutils procps iproute2"
+TEST_PKGS="python3 python3-pytest python3-requests python3-yaml curl bash coreutils procps iproute2"
 
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS; do

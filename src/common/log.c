@@ -42,7 +42,7 @@ void log_event(enum log_level l, const char *msg, json_t *fields)
         json_object_update(o, fields);
         json_decref(fields);
     }
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
     json_decref(o);
     if (!s)
         return;

@@ -570,3 +570,44 @@ def test_client_disconnect_mid_run_kills_the_sandbox(srv):
         assert time.time() < deadline, "sandbox survived its client"
         time.sleep(0.05)
     assert srv.get("/health").json()["active_sandboxes"] == 0
+
+
+# ---- audit ----
+
+def test_audit_log_records_executions_and_security_events(tmp_path):
+    audit_file = tmp_path / "audit.jsonl"
+    with Server(f"server:\n  audit_log: {audit_file}\n", env={"SOULBOX_API_KEYS": "ops:topsecret"}) as s:
+        h = {"X-API-Key": "topsecret"}
+        code = "print(1)"
+        s.execute({"language": "python", "code": code}, headers=h)
+        s.execute({"language": "bash", "code": "sleep 5", "limits": {"wall_time_ms": 200}}, headers=h)
+        s.execute({"language": "python", "code": "import ctypes\nctypes.CDLL(None).syscall(169, 0, 0, 0, 0)"},
+                  headers=h)
+        s.execute({"language": "python", "code": code}, headers={"X-API-Key": "wrong"})
+        time.sleep(0.3)
+        out = subprocess.run([SOULBOX, "audit", "--data-dir", s.data_dir, "--json"],
+                             capture_output=True, text=True, check=True).stdout
+    rows = [json.loads(l) for l in out.splitlines()]
+    events = [r["event"] for r in rows]
+    assert events.count("execution") == 3
+    assert "limit_exceeded" in events and "seccomp_kill" in events and "auth_failure" in events
+    first = next(r for r in rows if r["event"] == "execution")
+    assert first["code_sha256"] == hashlib.sha256(code.encode()).hexdigest()
+    assert first["key_id"] == "ops" and first["client"] == "127.0.0.1"
+    assert first["limits"]["memory_mb"] == 256 and first["status"] == "ok"
+    kill = next(r for r in rows if r["event"] == "seccomp_kill")
+    assert "reboot" in kill["detail"]
+    assert "topsecret" not in out
+    # the same records, as JSON lines in the configured file
+    filed = [json.loads(l) for l in audit_file.read_text().splitlines()]
+    assert [r["event"] for r in filed] == events
+    # --since in the future: nothing; an age: everything
+    later = subprocess.run([SOULBOX, "audit", "--data-dir", s.data_dir, "--since", "2099-01-01"],
+                           capture_output=True, text=True, check=True).stdout
+    assert later == ""
+    recent = subprocess.run([SOULBOX, "audit", "--data-dir", s.data_dir, "--since", "1h"],
+                            capture_output=True, text=True, check=True).stdout
+    assert len(recent.splitlines()) == len(rows)
+    bad = subprocess.run([SOULBOX, "audit", "--data-dir", s.data_dir, "--since", "yesterday"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "--since" in bad.stderr
