@@ -39,7 +39,7 @@ endif
 # The agent is pid 1 of every sandbox: static, libc only, never sanitized.
 AGENT_SRC := src/sandbox/agent.c src/sandbox/plan.c src/sandbox/proto.c \
              src/sandbox/rootfs.c src/sandbox/creds.c src/sandbox/net.c \
-             src/sandbox/rlimits.c src/common/error.c
+             src/sandbox/rlimits.c src/common/error.c src/common/util.c
 AGENT_OBJ := $(AGENT_SRC:src/%.c=$(BUILD)/agent/%.o)
 
 # Everything but the binary's front end: what unit tests link against.

@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "common/buf.h"
+#include "common/util.h"
 #include "config/config.h"
 #include "runner/job.h"
 #include "runner/limits.h"
@@ -220,13 +221,6 @@ static void on_signal(uv_signal_t *h, int sig)
     job_cancel(rs->job);
 }
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* SOULBOX_TRACE=1: where the time of a run went, in ms from soulbox's start. */
 static void trace(const struct stage_result *st, uint64_t t_main, uint64_t t_engine)
 {
@@ -239,7 +233,7 @@ static void trace(const struct stage_result *st, uint64_t t_main, uint64_t t_eng
     for (size_t i = 0; i < sizeof p / sizeof *p; i++)
         if (p[i].t)
             fprintf(stderr, " %s=%.2f", p[i].name, (double)(p[i].t - t_main) / 1e6);
-    fprintf(stderr, " exit=%.2f\n", (double)(mono_ns() - t_main) / 1e6);
+    fprintf(stderr, " exit=%.2f\n", (double)(util_mono_ns() - t_main) / 1e6);
 }
 
 /* Maps the result to soulbox's exit code, printing what a terminal user needs. */
@@ -281,7 +275,7 @@ static int report(const struct job_result *r, const struct run_opts *o, int caug
 static int execute(struct run_opts *o, struct sb_config *cfg, const struct lang *lang,
                    struct job_request *req)
 {
-    uint64_t t_main = mono_ns();
+    uint64_t t_main = util_mono_ns();
     uv_loop_t *loop = uv_default_loop();
     struct sbx_engine engine;
     struct sb_error err;
@@ -292,7 +286,7 @@ static int execute(struct run_opts *o, struct sb_config *cfg, const struct lang 
         return CLI_EXIT_INTERNAL;
     }
     (void)lang;
-    uint64_t t_engine = mono_ns();
+    uint64_t t_engine = util_mono_ns();
     struct runner rn = {&engine, cfg};
     struct run_state rs = {.o = o};
     uv_signal_init(loop, &rs.sigint);

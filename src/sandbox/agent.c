@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/util.h"
 #include "sandbox/creds.h"
 #include "sandbox/net.h"
 #include "sandbox/plan.h"
@@ -49,13 +50,6 @@ struct state {
     uint32_t seccomp_arch;
     int exited_sent;
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void send_msg(struct agent_msg *m, int fd)
 {
@@ -239,7 +233,7 @@ static void start_program(struct state *s)
     static struct child_arg ca;
     memset(&ca, 0, sizeof ca);
     ca.e = s->exec;
-    s->t_start = now_ns();
+    s->t_start = util_mono_ns();
     pid_t pid = clone(child_exec, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &ca);
     if (pid < 0)
         setup_failed(errno, "clone: %s", sb_errno_name(errno));
@@ -308,7 +302,7 @@ static void on_sigchld(struct state *s)
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
         if (pid == s->main_pid && !s->exited_sent) {
-            report_exit(s, status, now_ns());
+            report_exit(s, status, util_mono_ns());
             return;
         }
     }

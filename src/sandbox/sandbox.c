@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "sandbox/namespaces.h"
 #include "sandbox/plan.h"
 #include "sandbox/proto.h"
@@ -52,13 +53,6 @@ struct sbx {
     bool have_agent_cpu;
     int open_handles;
 };
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void maybe_finish(struct sbx *s);
 
@@ -224,7 +218,7 @@ static void close_control(struct sbx *s)
 static void on_started(struct sbx *s)
 {
     s->started = true;
-    s->t_started = s->r.t.started = mono_ns();
+    s->t_started = s->r.t.started = util_mono_ns();
     uv_timer_stop(&s->setup_timer);
     cg_cpu_ns(&s->cg, &s->cpu_base_ns);
     set_oom_adj(s->pid);
@@ -235,7 +229,7 @@ static void on_started(struct sbx *s)
 static void on_exited(struct sbx *s, const struct agent_msg *m)
 {
     s->r.exited = true;
-    s->r.t.exited = mono_ns();
+    s->r.t.exited = util_mono_ns();
     stop_timers(s);
     if (WIFSIGNALED(m->status))
         s->r.term_signal = WTERMSIG(m->status);
@@ -302,7 +296,7 @@ static void on_control(uv_poll_t *p, int status, int events)
         }
         switch (m.type) {
         case AGENT_READY:
-            s->r.t.ready = mono_ns();
+            s->r.t.ready = util_mono_ns();
             break;
         case AGENT_STARTED:
             on_started(s);
@@ -338,7 +332,7 @@ static void on_agent_exit(uv_poll_t *p, int status, int events)
     if (waitid((idtype_t)P_PIDFD, (id_t)s->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
         return;
     s->agent_done = true;
-    s->r.t.reaped = mono_ns();
+    s->r.t.reaped = util_mono_ns();
     stop_timers(s);
     close_handle(s, (uv_handle_t *)&s->pid_poll, &s->pid_poll_on);
     /* Read what the agent still had queued, then stop listening. */
@@ -366,7 +360,7 @@ static void collect_stats(struct sbx *s)
     s->r.memory_peak = st.memory_peak;
     s->r.oom_killed = st.oom_kills > 0;
     if (!s->r.exited && s->started)
-        s->r.wall_ns = mono_ns() - s->t_started;
+        s->r.wall_ns = util_mono_ns() - s->t_started;
     if (s->r.cpu_ns >= s->lim.cpu_ms * 1000000u && s->started)
         s->r.cpu_exceeded = true;
     if (!s->r.exited && s->killed)
@@ -399,7 +393,7 @@ static void finish(struct sbx *s)
     close_handle(s, (uv_handle_t *)&s->wall_timer, &t2);
     close_handle(s, (uv_handle_t *)&s->cpu_timer, &t3);
     s->e->active--;
-    s->r.t.finished = mono_ns();
+    s->r.t.finished = util_mono_ns();
 }
 
 static void maybe_finish(struct sbx *s)
@@ -544,7 +538,7 @@ static int launch(struct sbx *s, const struct sbx_spec *spec)
     };
     if (ns_spawn(&req, &s->pid, &s->pidfd, err) < 0)
         goto out;
-    s->r.t.spawned = mono_ns();
+    s->r.t.spawned = util_mono_ns();
     s->ctl = sp[0], sp[0] = -1;
     /* The cgroup is made while the agent builds the root filesystem. */
     if (join_cgroup(s, err) < 0) {
@@ -556,7 +550,7 @@ static int launch(struct sbx *s, const struct sbx_spec *spec)
         s->pidfd = -1;
         goto out;
     }
-    s->r.t.attached = mono_ns();
+    s->r.t.attached = util_mono_ns();
     fcntl(s->ctl, F_SETFL, O_NONBLOCK);
     uv_pipe_init(e->loop, &s->out_pipe, 0);
     uv_pipe_init(e->loop, &s->err_pipe, 0);
@@ -628,7 +622,7 @@ struct sbx *sbx_start(struct sbx_engine *e, const struct sbx_spec *spec, sbx_don
     uv_timer_init(e->loop, &s->cpu_timer);
     s->setup_timer.data = s->wall_timer.data = s->cpu_timer.data = s;
     e->active++;
-    s->r.t.start = mono_ns();
+    s->r.t.start = util_mono_ns();
     if (launch(s, spec) < 0) {
         s->r.failed = true;
         /* Report from the loop, never from inside sbx_start. */

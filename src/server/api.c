@@ -99,28 +99,39 @@ static void sync_finished(struct execution *ex, void *arg)
     free(p);
 }
 
-void api_execute(struct server *s, struct http_conn *c, struct http_request *req, const char *key)
+/* Decodes the body and creates the execution with hooks whose arg is the
+ * pending request. Returns it, or NULL after replying. */
+static struct pending *submit(struct server *s, struct http_conn *c, struct http_request *req,
+                              const char *key, const char *route, enum req_kind kind,
+                              struct exec_hooks hooks)
 {
-    const char *route = "/api/execute";
     struct exec_req er;
-    if (decode(s, c, req, route, REQ_SYNC, &er) < 0)
-        return;
+    if (decode(s, c, req, route, kind, &er) < 0)
+        return NULL;
     struct pending *p = pending_new(s, c, req, route);
     if (!p) {
         exec_req_free(&er);
         reply_error(s, c, req, route, SB_E_INTERNAL, "out of memory", NULL);
-        return;
+        return NULL;
     }
     struct exec_meta meta = {req->request_id, req->peer, key};
-    struct exec_hooks hooks = {.persisted = sync_persisted, .finished = sync_finished, .arg = p};
     struct sb_error err;
-    p->ex = execution_create(s, &er, REQ_SYNC, &meta, &hooks, &err);
+    hooks.arg = p;
+    p->ex = execution_create(s, &er, kind, &meta, &hooks, &err);
     if (!p->ex) {
         free(p);
         refused(s, c, req, route, &err);
-        return;
+        return NULL;
     }
-    http_conn_on_abort(c, sync_abort, p);
+    return p;
+}
+
+void api_execute(struct server *s, struct http_conn *c, struct http_request *req, const char *key)
+{
+    struct exec_hooks hooks = {.persisted = sync_persisted, .finished = sync_finished};
+    struct pending *p = submit(s, c, req, key, "/api/execute", REQ_SYNC, hooks);
+    if (p)
+        http_conn_on_abort(c, sync_abort, p);
 }
 
 /* ---- POST /api/executions ---- */
@@ -144,23 +155,8 @@ static void async_persisted(struct execution *ex, int rc, const struct sb_error 
 
 void api_submit(struct server *s, struct http_conn *c, struct http_request *req, const char *key)
 {
-    const char *route = "/api/executions";
-    struct exec_req er;
-    if (decode(s, c, req, route, REQ_ASYNC, &er) < 0)
-        return;
-    struct pending *p = pending_new(s, c, req, route);
-    if (!p) {
-        exec_req_free(&er);
-        reply_error(s, c, req, route, SB_E_INTERNAL, "out of memory", NULL);
-        return;
-    }
-    struct exec_meta meta = {req->request_id, req->peer, key};
-    struct exec_hooks hooks = {.persisted = async_persisted, .arg = p};
-    struct sb_error err;
-    if (!execution_create(s, &er, REQ_ASYNC, &meta, &hooks, &err)) {
-        free(p);
-        refused(s, c, req, route, &err);
-    }
+    struct exec_hooks hooks = {.persisted = async_persisted};
+    submit(s, c, req, key, "/api/executions", REQ_ASYNC, hooks);
 }
 
 /* ---- GET /api/executions[/{id}] ---- */
