@@ -47,7 +47,8 @@ LIB_SRC := $(filter-out src/sandbox/agent.c src/sandbox/seccomp_gen.c, \
              $(wildcard src/common/*.c src/config/*.c src/sandbox/*.c src/runner/*.c \
                         src/scheduler/*.c src/store/*.c src/server/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/agent_blob.o \
-           $(BUILD)/obj/seccomp_blob.o
+           $(BUILD)/obj/seccomp_blob.o $(BUILD)/obj/languages_blob.o
+LANG_FILES := $(sort $(wildcard languages/*.yaml))
 CLI_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/cli/*.c))
 GEN_OBJ := $(BUILD)/obj/sandbox/seccomp.o $(BUILD)/obj/common/error.o
 
@@ -87,6 +88,16 @@ $(BUILD)/obj/seccomp_blob.o: src/sandbox/seccomp_blob.S $(BUILD)/seccomp-notify.
 	@mkdir -p $(dir $@)
 	$(CC) -c -DBPF_NOTIFY='"$(BUILD)/seccomp-notify.bpf"' \
 	    -DBPF_KILL='"$(BUILD)/seccomp-kill.bpf"' -o $@ $<
+
+# Every language file, each behind "\0SOULBOX-LANG <name>\n", for embedding.
+$(BUILD)/languages.bundle: $(LANG_FILES)
+	@mkdir -p $(dir $@)
+	@: > $@; for f in $(LANG_FILES); do printf '\000SOULBOX-LANG %s\n' "$${f##*/}" >> $@; \
+	    cat "$$f" >> $@; done
+
+$(BUILD)/obj/languages_blob.o: src/runner/languages_blob.S $(BUILD)/languages.bundle
+	@mkdir -p $(dir $@)
+	$(CC) -c -DLANG_BUNDLE='"$(BUILD)/languages.bundle"' -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -28,7 +28,7 @@ static const char run_usage[] =
     "Runs one program in a fresh, single-use sandbox and exits with its exit code\n"
     "(128+N when killed by signal N). A limit breach prints one line to stderr.\n"
     "\n"
-    "  -l, --language LANG     python, bash or c (aliases: python3, py, sh, gcc)\n"
+    "  -l, --language LANG     a language name or alias (soulbox languages lists them)\n"
     "  -c, --code CODE         program text instead of FILE\n"
     "      --stdin FILE        program's standard input (- for soulbox's own; default: empty)\n"
     "      --time-limit SEC    wall-clock limit (decimals allowed)\n"
@@ -287,7 +287,13 @@ static int execute(struct run_opts *o, struct sb_config *cfg, const struct lang 
     }
     (void)lang;
     uint64_t t_engine = util_mono_ns();
-    struct runner rn = {&engine, cfg};
+    struct runner rn = {&engine, cfg, NULL, NULL};
+    if (cfg->compile_cache_mb && lang->compile &&
+        cache_open(&rn.cache, loop, cfg->compile_cache_dir, cfg->compile_cache_mb << 20, &err) < 0) {
+        fprintf(stderr, "soulbox: %s\n", err.msg);
+        sbx_engine_close(&engine);
+        return CLI_EXIT_INTERNAL;
+    }
     struct run_state rs = {.o = o};
     uv_signal_init(loop, &rs.sigint);
     uv_signal_init(loop, &rs.sigterm);
@@ -301,6 +307,8 @@ static int execute(struct run_opts *o, struct sb_config *cfg, const struct lang 
         return CLI_EXIT_INTERNAL;
     }
     uv_run(loop, UV_RUN_DEFAULT);
+    cache_close(rn.cache);
+    uv_run(loop, UV_RUN_DEFAULT); /* the cache's last write, if any */
     const struct job_result *res = job_result(rs.job);
     if (getenv("SOULBOX_TRACE") && res->ran)
         trace(&res->run, t_main, t_engine);
@@ -327,15 +335,28 @@ int cmd_run(int argc, char **argv)
         config_free(&cfg);
         return CLI_EXIT_USAGE;
     }
-    const struct lang *lang = lang_find(o.lang);
+    struct lang_registry reg = {0};
+    if (lang_registry_load(cfg.languages_dir, &reg, &err) < 0) {
+        fprintf(stderr, "soulbox: %s\n", err.msg);
+        config_free(&cfg);
+        return CLI_EXIT_USAGE;
+    }
+    if (lang_registry_keep(&reg, cfg.languages.v, cfg.languages.n, &err) < 0) {
+        fprintf(stderr, "soulbox: %s\n", err.msg);
+        lang_registry_free(&reg);
+        config_free(&cfg);
+        return CLI_EXIT_USAGE;
+    }
+    lang_registry_set_global(&reg);
+    const struct lang *lang = lang_find(&reg, o.lang);
     struct job_request req = {.lang = lang};
     struct sb_buf src = {0}, in = {0};
     int code = CLI_EXIT_USAGE;
     if (!lang) {
-        cli_usage_error("unknown language '%s' (python, bash, c)", o.lang);
+        cli_usage_error("unknown language '%s' (soulbox languages lists them)", o.lang);
         goto out;
     }
-    if (limits_resolve(&cfg, &o.lim, "", &req.limits, &err) < 0) {
+    if (limits_resolve(&cfg, &lang->limits, &o.lim, "", &req.limits, &err) < 0) {
         cli_usage_error("%s", err.msg);
         goto out;
     }
@@ -355,6 +376,7 @@ int cmd_run(int argc, char **argv)
 out:
     sb_buf_free(&src);
     sb_buf_free(&in);
+    lang_registry_free(&reg);
     config_free(&cfg);
     return code;
 }

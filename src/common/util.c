@@ -82,6 +82,20 @@ int util_random(void *buf, size_t n)
     return 0;
 }
 
+int util_parse_u64(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (!*s || (s[0] == '0' && s[1]))
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return 0;
+}
+
 void util_hex(const void *data, size_t n, char *out)
 {
     static const char digits[] = "0123456789abcdef";

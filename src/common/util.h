@@ -20,4 +20,8 @@ int util_random(void *buf, size_t n);
 void util_uuid(char out[37]);
 void util_hex(const void *data, size_t n, char *out); /* out: 2n + 1 */
 
+/* A plain decimal (no sign, suffix, exponent, base prefix or leading zero)
+ * that fits in 64 bits. Returns 0 and sets *out, or -1. */
+int util_parse_u64(const char *s, uint64_t *out);
+
 #endif

@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "common/sha256.h"
+#include "common/util.h"
 #include "sandbox/plan.h"
 #include "sandbox/seccomp.h"
 
@@ -84,21 +85,26 @@ int config_defaults(struct sb_config *c)
     v->idle_timeout_ms = 60000;
     v->shutdown_grace_ms = 10000;
     v->max_files = 256;
+    v->max_test_cases = 64;
     v->max_args = 256;
     v->rate_per_second = 0;
     v->rate_burst = 0;
     v->metrics_public = true;
     v->callback_timeout_ms = 10000;
     v->callback_attempts = 5;
+    c->compile_cache_mb = 1024;
     c->uid_base = 2100000000;
     c->uid_count = 65536;
     c->max_inodes = 16384;
     if (str_set(&c->state_dir, "/run/soulbox") < 0 || str_set(&c->cgroup_root, "soulbox") < 0 ||
         str_set(&c->hostname, "soulbox") < 0 || str_set(&c->workdir, "/workspace") < 0 ||
+        str_set(&c->languages_dir, "") < 0 ||
+        str_set(&c->compile_cache_dir, "/var/cache/soulbox") < 0 ||
         list_set(&c->system_dirs, default_system, sizeof default_system / sizeof *default_system) < 0 ||
         list_set(&c->etc, default_etc, sizeof default_etc / sizeof *default_etc) < 0 ||
         list_set(&c->security.allowed_syscalls, NULL, 0) < 0 ||
-        list_set(&c->binds, NULL, 0) < 0 || str_set(&v->listen, "127.0.0.1") < 0 ||
+        list_set(&c->binds, NULL, 0) < 0 || list_set(&c->languages, NULL, 0) < 0 ||
+        str_set(&v->listen, "127.0.0.1") < 0 ||
         str_set(&v->data_dir, "./data") < 0 || str_set(&v->log_level, "info") < 0 ||
         str_set(&v->audit_log, "") < 0) {
         config_free(c);
@@ -118,6 +124,8 @@ void config_free(struct sb_config *c)
         free(c->server.keys[i].id);
     free(c->server.keys);
     free(c->state_dir);
+    free(c->languages_dir);
+    free(c->compile_cache_dir);
     free(c->cgroup_root);
     free(c->hostname);
     free(c->workdir);
@@ -125,6 +133,7 @@ void config_free(struct sb_config *c)
     list_free(&c->system_dirs);
     list_free(&c->etc);
     list_free(&c->binds);
+    list_free(&c->languages);
     memset(c, 0, sizeof *c);
 }
 
@@ -163,7 +172,10 @@ struct raw_sandbox {
     struct raw_compile *compile;
     struct raw_rootfs *rootfs;
     char *uid_base, *uid_count, *max_inodes;
-    char *state_dir, *cgroup_root, *hostname, *workdir;
+    char *state_dir, *cgroup_root, *hostname, *workdir, *languages_dir, *compile_cache_dir;
+    char *compile_cache_mb;
+    char **languages;
+    unsigned languages_count;
 };
 
 struct raw_key {
@@ -190,7 +202,7 @@ struct raw_server {
     char *listen, *data_dir, *log_level, *audit_log;
     char *port, *grpc_port, *max_concurrent, *max_queue, *max_connections, *max_body_kb,
         *max_header_kb, *header_timeout_ms, *body_timeout_ms, *idle_timeout_ms,
-        *shutdown_grace_ms, *max_files, *max_args;
+        *shutdown_grace_ms, *max_files, *max_args, *max_test_cases;
     char *allow_unauthenticated_remote, *metrics_public;
     struct raw_auth *auth;
     struct raw_rate *rate_limit;
@@ -279,6 +291,11 @@ static const cyaml_schema_field_t sandbox_fields[] = {
     CYAML_FIELD_STRING_PTR("cgroup_root", OPT, struct raw_sandbox, cgroup_root, 1, 200),
     CYAML_FIELD_STRING_PTR("hostname", OPT, struct raw_sandbox, hostname, 1, 63),
     CYAML_FIELD_STRING_PTR("workdir", OPT, struct raw_sandbox, workdir, 2, 200),
+    CYAML_FIELD_STRING_PTR("languages_dir", OPT, struct raw_sandbox, languages_dir, 0, 1024),
+    CYAML_FIELD_STRING_PTR("compile_cache_dir", OPT, struct raw_sandbox, compile_cache_dir, 2,
+                           1024),
+    U64("compile_cache_mb", struct raw_sandbox, compile_cache_mb),
+    CYAML_FIELD_SEQUENCE("languages", OPT, struct raw_sandbox, languages, &str_entry, 0, 256),
     CYAML_FIELD_END,
 };
 
@@ -327,6 +344,7 @@ static const cyaml_schema_field_t server_fields[] = {
     U64("shutdown_grace_ms", struct raw_server, shutdown_grace_ms),
     U64("max_files", struct raw_server, max_files),
     U64("max_args", struct raw_server, max_args),
+    U64("max_test_cases", struct raw_server, max_test_cases),
     CYAML_FIELD_STRING_PTR("log_level", OPT, struct raw_server, log_level, 1, 16),
     BOOL("allow_unauthenticated_remote", struct raw_server, allow_unauthenticated_remote),
     BOOL("metrics_public", struct raw_server, metrics_public),
@@ -390,25 +408,11 @@ struct bad_value {
     const char *section, *key, *text, *want;
 };
 
-/* Plain decimal only: no sign, suffix, exponent, base prefix or leading zero. */
-static int parse_u64(const char *s, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (!*s || (s[0] == '0' && s[1]))
-        return -1;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
-    *out = v;
-    return 0;
-}
 
 static void set_u64(uint64_t *dst, const char *src, const char *section, const char *key,
                     struct bad_value *bad)
 {
-    if (src && parse_u64(src, dst) < 0 && !bad->text)
+    if (src && util_parse_u64(src, dst) < 0 && !bad->text)
         *bad = (struct bad_value){section, key, src, "a plain decimal integer"};
 }
 
@@ -492,6 +496,7 @@ static int merge_server(struct sb_server_config *v, const struct raw_server *r,
     SET_U64(v, r, "server.", shutdown_grace_ms);
     SET_U64(v, r, "server.", max_files);
     SET_U64(v, r, "server.", max_args);
+    SET_U64(v, r, "server.", max_test_cases);
     set_bool(&v->allow_unauthenticated_remote, r->allow_unauthenticated_remote, "server.",
              "allow_unauthenticated_remote", bad);
     set_bool(&v->metrics_public, r->metrics_public, "server.", "metrics_public", bad);
@@ -553,6 +558,7 @@ static int merge(struct sb_config *c, const struct raw_top *t, struct bad_value 
     }
     SET_U64(c, s, "sandbox.", uid_base);
     SET_U64(c, s, "sandbox.", uid_count);
+    SET_U64(c, s, "sandbox.", compile_cache_mb);
     SET_U64(c, s, "sandbox.", max_inodes);
     if (s->state_dir)
         rc |= str_set(&c->state_dir, s->state_dir);
@@ -562,6 +568,11 @@ static int merge(struct sb_config *c, const struct raw_top *t, struct bad_value 
         rc |= str_set(&c->hostname, s->hostname);
     if (s->workdir)
         rc |= str_set(&c->workdir, s->workdir);
+    if (s->languages_dir)
+        rc |= str_set(&c->languages_dir, s->languages_dir);
+    rc |= merge_list(&c->languages, s->languages, s->languages_count, s->languages != NULL);
+    if (s->compile_cache_dir)
+        rc |= str_set(&c->compile_cache_dir, s->compile_cache_dir);
     return rc ? -1 : 0;
 }
 
@@ -623,6 +634,13 @@ static int check_paths(const struct sb_config *c, struct sb_error *err)
     if (!plan_path_ok(c->state_dir) || !strcmp(c->state_dir, "/"))
         return sb_fail(err, SB_E_CONFIG, "%s: sandbox.state_dir: must be an absolute "
                        "normalised path", file);
+    if (!plan_path_ok(c->compile_cache_dir) || !strcmp(c->compile_cache_dir, "/"))
+        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.compile_cache_dir: must be an absolute "
+                       "normalised path", file);
+    if (c->languages_dir[0] && !plan_path_ok(c->languages_dir) &&
+        !plan_relpath_ok(c->languages_dir))
+        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.languages_dir: must be a normalised path",
+                       file);
     if (!plan_relpath_ok(c->cgroup_root))
         return sb_fail(err, SB_E_CONFIG, "%s: sandbox.cgroup_root: must be a relative path "
                        "without '..'", file);
@@ -680,6 +698,7 @@ static int check_server(const struct sb_config *c, struct sb_error *err)
         {"server.shutdown_grace_ms", &v->shutdown_grace_ms, 0, 3600000},
         {"server.max_files", &v->max_files, 1, 100000},
         {"server.max_args", &v->max_args, 0, 100000},
+        {"server.max_test_cases", &v->max_test_cases, 1, 10000},
         {"server.rate_limit.requests_per_second", &v->rate_per_second, 0, 1000000},
         {"server.rate_limit.burst", &v->rate_burst, 0, 10000000},
         {"server.callbacks.timeout_ms", &v->callback_timeout_ms, 100, 600000},
@@ -782,6 +801,7 @@ int config_validate(const struct sb_config *c, struct sb_error *err)
         {"sandbox.uid_base", &c->uid_base, 10000, 2147483647},
         {"sandbox.uid_count", &c->uid_count, 1, 1000000},
         {"sandbox.max_inodes", &c->max_inodes, 64, 1u << 24},
+        {"sandbox.compile_cache_mb", &c->compile_cache_mb, 0, 1u << 20},
     };
     if (check_ranges(c, r, sizeof r / sizeof *r, err) < 0)
         return -1;

@@ -46,6 +46,7 @@ struct sb_server_config {
     uint64_t idle_timeout_ms;       /* keep-alive connection with no request */
     uint64_t shutdown_grace_ms;     /* in-flight runs get this long on SIGTERM */
     uint64_t max_files;             /* files per request */
+    uint64_t max_test_cases;        /* test cases per request */
     uint64_t max_args;              /* args and env entries per request */
     char *log_level;
     bool allow_unauthenticated_remote;
@@ -83,6 +84,10 @@ struct sb_config {
         uint64_t disk_mb;
         uint64_t artifact_mb;       /* largest compiled artifact accepted */
     } compile;
+    char *languages_dir;            /* "" = the languages built into the binary */
+    struct sb_str_list languages;   /* names to offer; empty = every language found */
+    char *compile_cache_dir;
+    uint64_t compile_cache_mb;      /* 0 = no compile cache */
     uint64_t uid_base;
     uint64_t uid_count;
     uint64_t max_inodes;

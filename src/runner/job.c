@@ -1,12 +1,19 @@
-/* Job stages: compile in one sandbox, hand the artifact to a fresh sandbox, run. */
-#include "runner/job.h"
-
+/* Jobs: request copies, the run stage (or one sandbox per test case), verdicts and the result JSON. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner/argv.h"
+#include "runner/job_internal.h"
 #include "runner/limits.h"
+
+#define MAX_ARTIFACT_FILES 10000
+
+static const char *const base_env[] = {
+    "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "TMPDIR=/tmp", "LANG=C.UTF-8",
+    "USER=sandbox", "LOGNAME=sandbox",
+};
 
 void runner_engine_cfg(const struct sb_config *cfg, struct sbx_engine_cfg *out)
 {
@@ -28,34 +35,7 @@ void runner_engine_cfg(const struct sb_config *cfg, struct sbx_engine_cfg *out)
     out->layout.inodes = cfg->max_inodes;
 }
 
-static const char *const base_env[] = {
-    "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "TMPDIR=/tmp", "LANG=C.UTF-8",
-    "USER=sandbox", "LOGNAME=sandbox",
-};
-
-struct job {
-    struct runner *rn;
-    job_done_cb done;
-    job_output_cb output;
-    void *arg;
-    const struct lang *lang;
-    /* owned copies of the request */
-    struct sbx_file *files;
-    size_t nfiles;
-    char *stdin_data;
-    size_t stdin_len;
-    bool has_stdin;
-    char **args;
-    size_t nargs;
-    char **env;               /* merged: base, language, request */
-    size_t nenv;
-    struct sbx_limits limits, compile_limits;
-    uint8_t *artifact;
-    size_t artifact_len;
-    struct sbx *cur;
-    bool cancelled;
-    struct job_result res;
-};
+/* ---- request copies ---- */
 
 static char *dup_bytes(const char *p, size_t n)
 {
@@ -67,27 +47,68 @@ static char *dup_bytes(const char *p, size_t n)
     return d;
 }
 
-/* Appends KEY=VALUE, replacing an earlier entry with the same key. */
-static int env_put(struct job *j, const char *kv)
+/* Appends KEY=VALUE to an env list, replacing an earlier entry with the same key. */
+static int env_put(char ***env, size_t *n, const char *kv)
 {
     size_t klen = strcspn(kv, "=");
-    for (size_t i = 0; i < j->nenv; i++) {
-        if (!strncmp(j->env[i], kv, klen) && j->env[i][klen] == '=') {
-            char *d = strdup(kv);
-            if (!d)
-                return -1;
-            free(j->env[i]);
-            j->env[i] = d;
+    char *d = strdup(kv);
+    if (!d)
+        return -1;
+    for (size_t i = 0; i < *n; i++) {
+        if (!strncmp((*env)[i], kv, klen) && (*env)[i][klen] == '=') {
+            free((*env)[i]);
+            (*env)[i] = d;
             return 0;
         }
     }
-    char **v = realloc(j->env, (j->nenv + 1) * sizeof *v);
-    if (!v)
+    char **v = realloc(*env, (*n + 2) * sizeof *v);
+    if (!v) {
+        free(d);
         return -1;
-    j->env = v;
-    if (!(j->env[j->nenv] = strdup(kv)))
+    }
+    *env = v;
+    v[(*n)++] = d;
+    v[*n] = NULL;
+    return 0;
+}
+
+static int build_envs(struct job *j, const struct job_request *req)
+{
+    for (size_t i = 0; i < sizeof base_env / sizeof *base_env; i++)
+        if (env_put(&j->compile_env, &j->ncompile_env, base_env[i]) < 0 ||
+            env_put(&j->run_env, &j->nrun_env, base_env[i]) < 0)
+            return -1;
+    for (char **e = j->lang->env; e && *e; e++)
+        if (env_put(&j->compile_env, &j->ncompile_env, *e) < 0 ||
+            env_put(&j->run_env, &j->nrun_env, *e) < 0)
+            return -1;
+    /* The request's env reaches the program, never the compiler: the
+     * compile stays a function of the sources (and its cache key honest). */
+    for (size_t i = 0; i < req->nenv; i++)
+        if (env_put(&j->run_env, &j->nrun_env, req->env[i]) < 0)
+            return -1;
+    return 0;
+}
+
+static int copy_cases(struct job *j, const struct job_request *req)
+{
+    if (!req->ncases)
+        return 0;
+    j->cases = calloc(req->ncases, sizeof *j->cases);
+    j->res.cases = calloc(req->ncases, sizeof *j->res.cases);
+    if (!j->cases || !j->res.cases)
         return -1;
-    j->nenv++;
+    for (size_t i = 0; i < req->ncases; i++, j->ncases++) {
+        const struct job_case *c = &req->cases[i];
+        j->cases[i].stdin_len = c->stdin_len;
+        if (!(j->cases[i].stdin_data = dup_bytes(c->stdin_data ? c->stdin_data : "", c->stdin_len)))
+            return -1;
+        if (c->expected) {
+            j->cases[i].expected_len = c->expected_len;
+            if (!(j->cases[i].expected = dup_bytes(c->expected, c->expected_len)))
+                return -1;
+        }
+    }
     return 0;
 }
 
@@ -114,163 +135,9 @@ static int copy_request(struct job *j, const struct job_request *req)
         if (!(j->stdin_data = dup_bytes(req->stdin_data, req->stdin_len)))
             return -1;
     }
-    for (size_t i = 0; i < sizeof base_env / sizeof *base_env; i++)
-        if (env_put(j, base_env[i]) < 0)
-            return -1;
-    for (const char *const *e = j->lang->env; e && *e; e++)
-        if (env_put(j, *e) < 0)
-            return -1;
-    for (size_t i = 0; i < req->nenv; i++)
-        if (env_put(j, req->env[i]) < 0)
-            return -1;
+    if (build_envs(j, req) < 0 || copy_cases(j, req) < 0)
+        return -1;
     return 0;
-}
-
-static void finish(struct job *j)
-{
-    j->cur = NULL;
-    j->done(j, j->arg);
-}
-
-static void engine_failed(struct job *j, struct sbx *s)
-{
-    j->res.failed = true;
-    j->res.error = sbx_result(s)->error;
-    j->res.status = SB_ST_INTERNAL_ERROR;
-    sbx_free(s);
-    finish(j);
-}
-
-static void on_output(struct sbx *s, int stream, const char *data, size_t len, void *arg)
-{
-    (void)s;
-    struct job *j = arg;
-    if (j->output)
-        j->output(j, stream, data, len, j->arg);
-}
-
-static void on_run_done(struct sbx *s, void *arg)
-{
-    struct job *j = arg;
-    struct sbx_result *r = sbx_result_mut(s);
-    if (r->failed && !j->cancelled)
-        return engine_failed(j, s);
-    stage_classify(&j->res.run, r, &j->limits);
-    j->res.ran = true;
-    j->res.status = j->res.run.status;
-    sbx_free(s);
-    finish(j);
-}
-
-static void start_stage(struct job *j, const struct sbx_spec *spec, sbx_done_cb done,
-                        bool stream)
-{
-    struct sb_error err;
-    j->cur = sbx_start(j->rn->engine, spec, done, stream ? on_output : NULL, j, &err);
-    if (!j->cur) {
-        j->res.failed = true;
-        j->res.error = err;
-        j->res.status = SB_ST_INTERNAL_ERROR;
-        finish(j);
-    }
-}
-
-/* argv[i], with "{entry}" standing for the entry file. */
-static const char *arg_of(const struct job *j, const char *a)
-{
-    return strcmp(a, "{entry}") ? a : j->files[0].path;
-}
-
-static void start_run(struct job *j)
-{
-    const struct lang *l = j->lang;
-    size_t nrun = 0;
-    while (l->run[nrun])
-        nrun++;
-    const char **argv = calloc(nrun + j->nargs + 1, sizeof *argv);
-    struct sbx_file *files = calloc(j->nfiles + 1, sizeof *files);
-    if (!argv || !files) {
-        free(argv);
-        free(files);
-        j->res.failed = true;
-        sb_fail(&j->res.error, SB_E_INTERNAL, "out of memory");
-        return finish(j);
-    }
-    size_t argc = 0, nfiles = 0;
-    for (size_t i = 0; i < nrun; i++)
-        argv[argc++] = arg_of(j, l->run[i]);
-    for (size_t i = 0; i < j->nargs; i++)
-        argv[argc++] = j->args[i];
-    for (size_t i = 0; i < j->nfiles; i++)
-        if (!l->artifact || strcmp(j->files[i].path, l->artifact))
-            files[nfiles++] = j->files[i];
-    if (j->artifact)
-        files[nfiles++] = (struct sbx_file){l->artifact, j->artifact, j->artifact_len, 0755};
-    struct sbx_spec spec = {
-        .argv = argv, .argc = argc, .env = (const char *const *)j->env, .envc = j->nenv,
-        .files = files, .nfiles = nfiles, .limits = j->limits,
-        .stdin_data = j->has_stdin ? j->stdin_data : NULL, .stdin_len = j->stdin_len,
-    };
-    start_stage(j, &spec, on_run_done, true);
-    free(argv);
-    free(files);
-}
-
-static void on_compile_done(struct sbx *s, void *arg)
-{
-    struct job *j = arg;
-    struct sbx_result *r = sbx_result_mut(s);
-    if (r->failed && !j->cancelled)
-        return engine_failed(j, s);
-    j->res.has_compile = true;
-    stage_classify(&j->res.compile, r, &j->compile_limits);
-    struct stage_result *c = &j->res.compile;
-    if (c->status == SB_ST_OK && r->artifact) {
-        j->artifact = r->artifact;
-        j->artifact_len = r->artifact_len;
-        r->artifact = NULL;
-    } else if (c->status == SB_ST_OK) {
-        c->status = SB_ST_COMPILE_ERROR;
-        snprintf(c->message, sizeof c->message, "the compiler left no %s (%s)",
-                 j->lang->artifact, r->artifact_errno == EFBIG ? "too large" : "missing");
-    } else {
-        char why[sizeof c->message];
-        snprintf(why, sizeof why, "%s", c->message);
-        snprintf(c->message, sizeof c->message, "compilation failed: %s", why);
-        c->status = SB_ST_COMPILE_ERROR;
-    }
-    sbx_free(s);
-    if (c->status != SB_ST_OK || j->cancelled) {
-        j->res.status = SB_ST_COMPILE_ERROR;
-        return finish(j);
-    }
-    start_run(j);
-}
-
-static void start_compile(struct job *j)
-{
-    const struct lang *l = j->lang;
-    size_t argc = 0;
-    while (l->compile[argc])
-        argc++;
-    const char **argv = calloc(argc + 1, sizeof *argv);
-    if (!argv) {
-        j->res.failed = true;
-        sb_fail(&j->res.error, SB_E_INTERNAL, "out of memory");
-        return finish(j);
-    }
-    for (size_t i = 0; i < argc; i++)
-        argv[i] = arg_of(j, l->compile[i]);
-    struct sbx_spec spec = {
-        .argv = argv, .argc = argc, .env = (const char *const *)j->env, .envc = j->nenv,
-        .files = j->files, .nfiles = j->nfiles, .limits = j->compile_limits,
-        .fetch_path = NULL, .fetch_max = j->compile_limits.file_size_kb * 1024,
-    };
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", j->rn->cfg->workdir, l->artifact);
-    spec.fetch_path = path;
-    start_stage(j, &spec, on_compile_done, false);
-    free(argv);
 }
 
 static void free_copies(struct job *j)
@@ -280,24 +147,200 @@ static void free_copies(struct job *j)
         free((void *)j->files[i].data);
     }
     free(j->files);
-    for (size_t i = 0; i < j->nargs; i++)
-        free(j->args[i]);
-    free(j->args);
-    for (size_t i = 0; i < j->nenv; i++)
-        free(j->env[i]);
-    free(j->env);
+    argv_free(j->args);
+    argv_free(j->run_env);
+    argv_free(j->compile_env);
+    for (size_t i = 0; i < j->ncases; i++) {
+        free((char *)j->cases[i].stdin_data);
+        free((char *)j->cases[i].expected);
+    }
+    free(j->cases);
     free(j->stdin_data);
     free(j->artifact);
+    tar_free(&j->unpacked);
 }
+
+char **job_argv(const struct job *j, char *const *tmpl, size_t *argc)
+{
+    const char **names = calloc(j->nfiles + 1, sizeof *names);
+    if (!names)
+        return NULL;
+    for (size_t i = 0; i < j->nfiles; i++)
+        names[i] = j->files[i].path;
+    struct argv_ctx ctx = {
+        .entry = j->files[0].path, .files = names, .nfiles = j->nfiles,
+        .source_ext = (const char *const *)j->lang->source_ext,
+        .memory_mb = j->limits.memory_kb / 1024,
+    };
+    char **argv = argv_expand(tmpl, &ctx, argc);
+    free(names);
+    return argv;
+}
+
+/* ---- finishing ---- */
+
+void job_finish(struct job *j)
+{
+    j->cur = NULL;
+    j->done(j, j->arg);
+}
+
+void job_engine_failed(struct job *j, const struct sb_error *err)
+{
+    j->res.failed = true;
+    j->res.error = *err;
+    j->res.status = SB_ST_INTERNAL_ERROR;
+    job_finish(j);
+}
+
+/* ---- the run stage ---- */
+
+static void on_output(struct sbx *s, int stream, const char *data, size_t len, void *arg)
+{
+    (void)s;
+    struct job *j = arg;
+    if (j->output && j->ncases == 0)
+        j->output(j, stream, data, len, j->arg);
+}
+
+static void run_next(struct job *j);
+
+static void on_run_done(struct sbx *s, void *arg)
+{
+    struct job *j = arg;
+    j->cur = NULL;
+    struct sbx_result *r = sbx_result_mut(s);
+    if (r->failed && !j->cancelled) {
+        struct sb_error e = r->error;
+        sbx_free(s);
+        job_engine_failed(j, &e);
+        return;
+    }
+    if (j->ncases == 0) {
+        stage_classify(&j->res.run, r, &j->limits);
+        j->res.ran = true;
+        j->res.status = j->res.run.status;
+        sbx_free(s);
+        job_finish(j);
+        return;
+    }
+    struct case_result *cr = &j->res.cases[j->next_case];
+    const struct job_case *c = &j->cases[j->next_case];
+    stage_classify(&cr->run, r, &j->limits);
+    j->res.ncases = ++j->next_case;
+    if (c->expected && cr->run.status == SB_ST_OK) {
+        cr->judged = true;
+        cr->accepted = output_matches(cr->run.out.data, cr->run.out.len, c->expected,
+                                      c->expected_len);
+    }
+    sbx_free(s);
+    if (j->cancelled || j->next_case == j->ncases) {
+        j->res.ran = true;
+        j->res.status = SB_ST_OK;
+        job_finish(j);
+        return;
+    }
+    run_next(j);
+}
+
+/* The run sandbox's files: the request's, without its sources when an
+ * artifact replaces them, plus the artifact (or its unpacked files). */
+static struct sbx_file *run_files(struct job *j, size_t *n)
+{
+    const struct lang *l = j->lang;
+    struct sbx_file *files = calloc(j->nfiles + j->unpacked.n + 2, sizeof *files);
+    if (!files)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < j->nfiles; i++) {
+        bool replaced = l->artifact && !strcmp(j->files[i].path, l->artifact);
+        for (size_t u = 0; u < j->unpacked.n && !replaced; u++)
+            replaced = !strcmp(j->files[i].path, j->unpacked.v[u].name);
+        if (!replaced)
+            files[k++] = j->files[i];
+    }
+    if (l->artifact_tar) {
+        for (size_t u = 0; u < j->unpacked.n; u++)
+            files[k++] = (struct sbx_file){j->unpacked.v[u].name, j->unpacked.v[u].data,
+                                           j->unpacked.v[u].len, j->unpacked.v[u].mode};
+    } else if (j->artifact) {
+        files[k++] = (struct sbx_file){l->artifact, j->artifact, j->artifact_len, 0755};
+    }
+    *n = k;
+    return files;
+}
+
+static void run_next(struct job *j)
+{
+    size_t nrun, nfiles;
+    char **run = job_argv(j, j->lang->run, &nrun);
+    struct sbx_file *files = run_files(j, &nfiles);
+    const char **argv = calloc(nrun + j->nargs + 1, sizeof *argv);
+    struct sb_error err;
+    if (!run || !files || !argv) {
+        argv_free(run);
+        free(files);
+        free(argv);
+        sb_fail(&err, SB_E_INTERNAL, "out of memory");
+        return job_engine_failed(j, &err);
+    }
+    size_t argc = 0;
+    for (size_t i = 0; i < nrun; i++)
+        argv[argc++] = run[i];
+    for (size_t i = 0; i < j->nargs; i++)
+        argv[argc++] = j->args[i];
+    struct sbx_spec spec = {
+        .argv = argv, .argc = argc, .env = (const char *const *)j->run_env,
+        .envc = j->nrun_env, .files = files, .nfiles = nfiles, .limits = j->limits,
+        .stdin_data = j->has_stdin ? j->stdin_data : NULL, .stdin_len = j->stdin_len,
+        .extra_etc = (const char *const *)j->lang->etc,
+        .extra_binds = (const char *const *)j->lang->binds,
+    };
+    if (j->ncases) {
+        spec.stdin_data = j->cases[j->next_case].stdin_data;
+        spec.stdin_len = j->cases[j->next_case].stdin_len;
+    }
+    j->cur = sbx_start(j->rn->engine, &spec, on_run_done, on_output, j, &err);
+    argv_free(run);
+    free(files);
+    free(argv);
+    if (!j->cur)
+        job_engine_failed(j, &err);
+}
+
+void job_compiled(struct job *j)
+{
+    const struct stage_result *c = &j->res.compile;
+    if (c->status != SB_ST_OK || j->cancelled) {
+        j->res.status = SB_ST_COMPILE_ERROR;
+        return job_finish(j);
+    }
+    if (j->lang->artifact_tar) {
+        const char *why;
+        if (tar_parse(j->artifact, j->artifact_len, MAX_ARTIFACT_FILES, &j->unpacked, &why) < 0) {
+            j->res.compile.status = SB_ST_COMPILE_ERROR;
+            snprintf(j->res.compile.message, sizeof j->res.compile.message, "%s", why);
+            j->res.status = SB_ST_COMPILE_ERROR;
+            return job_finish(j);
+        }
+    }
+    run_next(j);
+}
+
+/* ---- starting ---- */
 
 static void on_start(uv_timer_t *t)
 {
     struct job *j = t->data;
     uv_close((uv_handle_t *)t, (uv_close_cb)free);
+    if (j->cancelled) {
+        j->res.status = SB_ST_INTERNAL_ERROR;
+        return job_finish(j);
+    }
     if (j->lang->compile)
-        start_compile(j);
+        compile_begin(j);
     else
-        start_run(j);
+        run_next(j);
 }
 
 struct job *job_start(struct runner *rn, const struct job_request *req, job_done_cb done,
@@ -305,10 +348,10 @@ struct job *job_start(struct runner *rn, const struct job_request *req, job_done
 {
     struct job *j = calloc(1, sizeof *j);
     uv_timer_t *t = malloc(sizeof *t);
-    if (!j || !t) {
+    if (!j || !t || req->nfiles == 0) {
         free(j);
         free(t);
-        return sb_fail(err, SB_E_INTERNAL, "out of memory"), NULL;
+        return sb_fail(err, SB_E_INTERNAL, req->nfiles ? "out of memory" : "no files"), NULL;
     }
     j->rn = rn;
     j->done = done;
@@ -316,9 +359,10 @@ struct job *job_start(struct runner *rn, const struct job_request *req, job_done
     j->arg = arg;
     j->lang = req->lang;
     j->limits = req->limits;
-    limits_compile(rn->cfg, &j->compile_limits);
+    limits_compile(rn->cfg, &req->lang->compile_limits, &j->compile_limits);
     if (copy_request(j, req) < 0) {
         free_copies(j);
+        free(j->res.cases);
         free(j);
         free(t);
         return sb_fail(err, SB_E_INTERNAL, "out of memory"), NULL;
@@ -330,11 +374,31 @@ struct job *job_start(struct runner *rn, const struct job_request *req, job_done
     return j;
 }
 
+static void on_cancelled(uv_timer_t *t)
+{
+    struct job *j = t->data;
+    uv_close((uv_handle_t *)t, (uv_close_cb)free);
+    j->res.status = SB_ST_INTERNAL_ERROR;
+    job_finish(j);
+}
+
 void job_cancel(struct job *j)
 {
+    if (j->cancelled)
+        return;
     j->cancelled = true;
-    if (j->cur)
+    if (j->flight) {
+        /* Waiting for a shared compile: leave it, and report from the loop. */
+        compile_leave(j);
+        uv_timer_t *t = malloc(sizeof *t);
+        if (!t)
+            return; /* cannot happen in practice; the compile's end would report */
+        uv_timer_init(j->rn->engine->loop, t);
+        t->data = j;
+        uv_timer_start(t, on_cancelled, 0, 0);
+    } else if (j->cur) {
         sbx_cancel(j->cur);
+    }
 }
 
 const struct job_result *job_result(const struct job *j)
@@ -349,9 +413,117 @@ void job_free(struct job *j)
     free_copies(j);
     if (j->res.has_compile)
         stage_free(&j->res.compile);
-    if (j->res.ran)
+    if (j->res.ran && !j->ncases)
         stage_free(&j->res.run);
+    for (size_t i = 0; i < j->res.ncases; i++)
+        stage_free(&j->res.cases[i].run);
+    free(j->res.cases);
     free(j);
+}
+
+/* ---- results ---- */
+
+/* Lines without trailing spaces, tabs and CRs; trailing empty lines dropped. */
+static size_t next_line(const char *s, size_t len, size_t *pos, size_t *end)
+{
+    size_t start = *pos;
+    size_t nl = start;
+    while (nl < len && s[nl] != '\n')
+        nl++;
+    size_t e = nl;
+    while (e > start && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r'))
+        e--;
+    *end = e;
+    *pos = nl < len ? nl + 1 : len;
+    return start;
+}
+
+static size_t content_end(const char *s, size_t len)
+{
+    /* Length without trailing whitespace-only lines. */
+    size_t e = len;
+    while (e > 0 && (s[e - 1] == '\n' || s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r'))
+        e--;
+    return e;
+}
+
+bool output_matches(const char *got, size_t got_len, const char *want, size_t want_len)
+{
+    got_len = content_end(got ? got : "", got_len);
+    want_len = content_end(want ? want : "", want_len);
+    size_t gp = 0, wp = 0;
+    while (gp < got_len || wp < want_len) {
+        if (gp >= got_len || wp >= want_len)
+            return false;
+        size_t ge, we;
+        size_t gs = next_line(got, got_len, &gp, &ge);
+        size_t ws = next_line(want, want_len, &wp, &we);
+        if (ge - gs != we - ws || memcmp(got + gs, want + ws, ge - gs))
+            return false;
+    }
+    return true;
+}
+
+static void compile_json(const struct job_result *r, json_t *o)
+{
+    json_t *c = json_object();
+    stage_to_json(&r->compile, c);
+    struct sb_buf both = {0};
+    sb_buf_append(&both, r->compile.out.data, r->compile.out.len);
+    sb_buf_append(&both, r->compile.err.data, r->compile.err.len);
+    json_object_set_new(o, "compile_output", json_bytes(both.data, both.len, NULL));
+    sb_buf_free(&both);
+    json_object_set_new(o, "compile_cached", json_boolean(r->compile_cached));
+    json_object_set_new(o, "compile", c);
+}
+
+static const char *case_verdict(const struct case_result *c)
+{
+    if (c->run.status != SB_ST_OK)
+        return sb_status_name(c->run.status);
+    if (!c->judged)
+        return "ok";
+    return c->accepted ? "accepted" : "wrong_answer";
+}
+
+static void cases_json(const struct job_result *r, json_t *o)
+{
+    json_t *arr = json_array();
+    size_t accepted = 0;
+    const char *overall = "accepted";
+    for (size_t i = 0; i < r->ncases; i++) {
+        const struct case_result *c = &r->cases[i];
+        json_t *cj = json_object();
+        const char *v = case_verdict(c);
+        json_object_set_new(cj, "index", json_integer((json_int_t)i));
+        json_object_set_new(cj, "verdict", json_string(v));
+        stage_to_json(&c->run, cj);
+        json_array_append_new(arr, cj);
+        if (!strcmp(v, "accepted"))
+            accepted++;
+        else if (!strcmp(overall, "accepted"))
+            overall = v;
+    }
+    json_object_set_new(o, "test_cases", arr);
+    json_object_set_new(o, "summary", json_pack("{s:i,s:i,s:s}", "total", (int)r->ncases,
+                                                "accepted", (int)accepted, "verdict", overall));
+}
+
+/* A result without a run (compile failed): the same fields, empty. */
+static void empty_run_json(const struct job_result *r, json_t *o)
+{
+    json_object_set_new(o, "stdout", json_string(""));
+    json_object_set_new(o, "stderr", json_string(""));
+    json_object_set_new(o, "exit_code", json_null());
+    json_object_set_new(o, "execution_time", json_string("0ms"));
+    json_object_set_new(o, "status", json_string(sb_status_name(r->status)));
+    json_object_set_new(o, "signal", json_null());
+    json_object_set_new(o, "wall_time_ms", json_integer(0));
+    json_object_set_new(o, "cpu_time_ms", json_integer(0));
+    json_object_set_new(o, "memory_kb", json_integer(0));
+    json_object_set_new(o, "truncated", json_false());
+    if (r->has_compile && r->compile.message[0])
+        json_object_set_new(o, "message", json_string(r->compile.message));
 }
 
 json_t *job_result_json(const struct job_result *r)
@@ -364,32 +536,15 @@ json_t *job_result_json(const struct job_result *r)
         json_object_set_new(o, "message", json_string(r->error.msg));
         return o;
     }
-    if (r->ran) {
+    if (r->ncases && r->ran) {
+        json_object_set_new(o, "status", json_string(sb_status_name(r->status)));
+        cases_json(r, o);
+    } else if (r->ran) {
         stage_to_json(&r->run, o);
     } else {
-        json_object_set_new(o, "stdout", json_string(""));
-        json_object_set_new(o, "stderr", json_string(""));
-        json_object_set_new(o, "exit_code", json_null());
-        json_object_set_new(o, "execution_time", json_string("0ms"));
-        json_object_set_new(o, "status", json_string(sb_status_name(r->status)));
-        json_object_set_new(o, "signal", json_null());
-        json_object_set_new(o, "wall_time_ms", json_integer(0));
-        json_object_set_new(o, "cpu_time_ms", json_integer(0));
-        json_object_set_new(o, "memory_kb", json_integer(0));
-        json_object_set_new(o, "truncated", json_false());
-        if (r->has_compile && r->compile.message[0])
-            json_object_set_new(o, "message", json_string(r->compile.message));
+        empty_run_json(r, o);
     }
-    if (r->has_compile) {
-        json_t *c = json_object();
-        stage_to_json(&r->compile, c);
-        /* compile_output: what a user reads first when a build fails. */
-        struct sb_buf both = {0};
-        sb_buf_append(&both, r->compile.out.data, r->compile.out.len);
-        sb_buf_append(&both, r->compile.err.data, r->compile.err.len);
-        json_object_set_new(o, "compile_output", json_bytes(both.data, both.len, NULL));
-        sb_buf_free(&both);
-        json_object_set_new(o, "compile", c);
-    }
+    if (r->has_compile)
+        compile_json(r, o);
     return o;
 }

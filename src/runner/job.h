@@ -1,4 +1,4 @@
-/* A job: an optional compile stage in one sandbox, then the run in a fresh one. */
+/* A job: an optional compile stage (cached, single-flight), then one run or one run per test case. */
 #ifndef SB_RUNNER_JOB_H
 #define SB_RUNNER_JOB_H
 
@@ -7,13 +7,18 @@
 #include <stddef.h>
 
 #include "config/config.h"
+#include "runner/cache.h"
 #include "runner/lang.h"
 #include "runner/result.h"
 #include "sandbox/sandbox.h"
 
+struct flight;
+
 struct runner {
     struct sbx_engine *engine;
     const struct sb_config *cfg;
+    struct compile_cache *cache;   /* NULL: every compile runs */
+    struct flight *flights;        /* compiles in progress, shared by identical requests */
 };
 
 /* The sandbox engine's settings from the config (pointers into cfg). */
@@ -25,6 +30,14 @@ struct job_file {
     size_t len;
 };
 
+/* One test case: stdin, and the output it must produce (if judged). */
+struct job_case {
+    const char *stdin_data;
+    size_t stdin_len;
+    const char *expected;  /* NULL: run only, no verdict */
+    size_t expected_len;
+};
+
 /* A validated request; job_start copies what it needs. */
 struct job_request {
     const struct lang *lang;
@@ -34,9 +47,17 @@ struct job_request {
     size_t stdin_len;
     const char *const *args;
     size_t nargs;
-    const char *const *env;    /* "KEY=VALUE" */
+    const char *const *env;    /* "KEY=VALUE", for the run stage only */
     size_t nenv;
     struct sbx_limits limits;  /* the run stage's exact limits */
+    const struct job_case *cases;  /* test cases: compile once, one fresh sandbox each */
+    size_t ncases;
+};
+
+struct case_result {
+    struct stage_result run;
+    bool judged;
+    bool accepted;
 };
 
 struct job_result {
@@ -44,9 +65,12 @@ struct job_result {
     struct sb_error error;
     enum sb_status status;     /* overall verdict */
     bool has_compile;
+    bool compile_cached;       /* the compile stage was skipped */
     struct stage_result compile;
     bool ran;
-    struct stage_result run;
+    struct stage_result run;   /* without test cases */
+    struct case_result *cases;
+    size_t ncases;
 };
 
 struct job;
@@ -62,7 +86,12 @@ void job_cancel(struct job *j);
 const struct job_result *job_result(const struct job *j);
 void job_free(struct job *j);
 
-/* The result object every API returns (stdout, stderr, status, timings, compile...). */
+/* The result object every API returns (stdout, stderr, status, timings,
+ * compile..., or test_cases and summary). */
 json_t *job_result_json(const struct job_result *r);
+
+/* Output comparison for test cases: equal after removing trailing spaces,
+ * tabs and carriage returns at line ends and trailing empty lines. */
+bool output_matches(const char *got, size_t got_len, const char *want, size_t want_len);
 
 #endif

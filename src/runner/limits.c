@@ -16,28 +16,59 @@ struct field {
     uint64_t *out;
 };
 
-int limits_resolve(const struct sb_config *cfg, const struct limit_request *req,
-                   const char *prefix, struct sbx_limits *out, struct sb_error *err)
+/* The config's defaults with the language's overrides on top. */
+static struct sb_limits defaults_for(const struct sb_config *cfg, const struct lang_limits *l)
+{
+    struct sb_limits d = cfg->defaults;
+    if (!l)
+        return d;
+    const uint64_t *src[] = {&l->wall_time_ms, &l->cpu_time_ms, &l->memory_mb, &l->disk_mb,
+                             &l->processes, &l->output_kb, &l->file_size_kb, &l->open_files,
+                             &l->stack_kb};
+    uint64_t *dst[] = {&d.wall_time_ms, &d.cpu_time_ms, &d.memory_mb, &d.disk_mb,
+                       &d.processes, &d.output_kb, &d.file_size_kb, &d.open_files, &d.stack_kb};
+    for (size_t i = 0; i < sizeof src / sizeof *src; i++)
+        if (*src[i])
+            *dst[i] = *src[i];
+    return d;
+}
+
+int limits_check_lang(const struct sb_config *cfg, const struct lang_limits *lang,
+                      struct sb_error *err)
+{
+    struct sbx_limits out;
+    struct sb_limits d = defaults_for(cfg, lang);
+    /* Resolving the language's defaults as if requested checks them all. */
+    struct limit_request as_req = {d.wall_time_ms, d.cpu_time_ms, d.memory_mb, d.disk_mb,
+                                   d.processes, d.output_kb, d.file_size_kb, d.open_files,
+                                   d.stack_kb};
+    return limits_resolve(cfg, NULL, &as_req, "limits.", &out, err);
+}
+
+int limits_resolve(const struct sb_config *cfg, const struct lang_limits *lang,
+                   const struct limit_request *req, const char *prefix,
+                   struct sbx_limits *out, struct sb_error *err)
 {
     uint64_t v[9];
+    const struct sb_limits dflt = defaults_for(cfg, lang);
     const struct field f[] = {
-        {"wall_time_ms", req->wall_time_ms, cfg->defaults.wall_time_ms, 1,
+        {"wall_time_ms", req->wall_time_ms, dflt.wall_time_ms, 1,
          cfg->security.execution_timeout * 1000, "sandbox.security.execution_timeout", &v[0]},
-        {"cpu_time_ms", req->cpu_time_ms, cfg->defaults.cpu_time_ms, 1,
+        {"cpu_time_ms", req->cpu_time_ms, dflt.cpu_time_ms, 1,
          cfg->maximums.cpu_time_ms, "sandbox.maximums.cpu_time_ms", &v[1]},
-        {"memory_mb", req->memory_mb, cfg->defaults.memory_mb, 8,
+        {"memory_mb", req->memory_mb, dflt.memory_mb, 8,
          cfg->security.max_memory_mb, "sandbox.security.max_memory_mb", &v[2]},
-        {"disk_mb", req->disk_mb, cfg->defaults.disk_mb, 1, cfg->security.max_disk_mb,
+        {"disk_mb", req->disk_mb, dflt.disk_mb, 1, cfg->security.max_disk_mb,
          "sandbox.security.max_disk_mb", &v[3]},
-        {"processes", req->processes, cfg->defaults.processes, 1, cfg->maximums.processes,
+        {"processes", req->processes, dflt.processes, 1, cfg->maximums.processes,
          "sandbox.maximums.processes", &v[4]},
-        {"output_kb", req->output_kb, cfg->defaults.output_kb, 1, cfg->maximums.output_kb,
+        {"output_kb", req->output_kb, dflt.output_kb, 1, cfg->maximums.output_kb,
          "sandbox.maximums.output_kb", &v[5]},
-        {"file_size_kb", req->file_size_kb, cfg->defaults.file_size_kb, 1,
+        {"file_size_kb", req->file_size_kb, dflt.file_size_kb, 1,
          cfg->maximums.file_size_kb, "sandbox.maximums.file_size_kb", &v[6]},
-        {"open_files", req->open_files, cfg->defaults.open_files, 8, cfg->maximums.open_files,
+        {"open_files", req->open_files, dflt.open_files, 8, cfg->maximums.open_files,
          "sandbox.maximums.open_files", &v[7]},
-        {"stack_kb", req->stack_kb, cfg->defaults.stack_kb, 64, cfg->maximums.stack_kb,
+        {"stack_kb", req->stack_kb, dflt.stack_kb, 64, cfg->maximums.stack_kb,
          "sandbox.maximums.stack_kb", &v[8]},
     };
     for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
@@ -69,16 +100,20 @@ int limits_resolve(const struct sb_config *cfg, const struct limit_request *req,
     return 0;
 }
 
-void limits_compile(const struct sb_config *cfg, struct sbx_limits *out)
+void limits_compile(const struct sb_config *cfg, const struct lang_limits *l,
+                    struct sbx_limits *out)
 {
-    out->wall_ms = cfg->compile.wall_time_ms;
-    out->cpu_ms = cfg->compile.cpu_time_ms;
-    out->memory_kb = cfg->compile.memory_mb * 1024;
-    out->disk_kb = cfg->compile.disk_mb * 1024;
-    out->processes = (uint32_t)cfg->compile.processes;
-    out->output_bytes = cfg->compile.output_kb * 1024;
+    struct lang_limits none = {0};
+    if (!l)
+        l = &none;
+    out->wall_ms = l->wall_time_ms ? l->wall_time_ms : cfg->compile.wall_time_ms;
+    out->cpu_ms = l->cpu_time_ms ? l->cpu_time_ms : cfg->compile.cpu_time_ms;
+    out->memory_kb = (l->memory_mb ? l->memory_mb : cfg->compile.memory_mb) * 1024;
+    out->disk_kb = (l->disk_mb ? l->disk_mb : cfg->compile.disk_mb) * 1024;
+    out->processes = (uint32_t)(l->processes ? l->processes : cfg->compile.processes);
+    out->output_bytes = (l->output_kb ? l->output_kb : cfg->compile.output_kb) * 1024;
     out->file_size_kb = cfg->compile.artifact_mb * 1024;
-    out->open_files = 1024;
-    out->stack_kb = 65536;
+    out->open_files = (uint32_t)(l->open_files ? l->open_files : 1024);
+    out->stack_kb = l->stack_kb ? l->stack_kb : 65536;
     out->cpu_percent = (uint32_t)cfg->security.max_cpu_percent;
 }

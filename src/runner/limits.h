@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "runner/lang.h"
 #include "sandbox/sandbox.h"
 
 #define LIMIT_UNSET UINT64_MAX
@@ -21,10 +22,18 @@ void limit_request_init(struct limit_request *r);
  * above it is an error naming the field (prefix + name, e.g. "limits.memory_mb"),
  * never a silent clamp. Returns 0 or -1 with err (SB_E_LIMIT_EXCEEDS_MAX or
  * SB_E_INVALID_ARGUMENT). */
-int limits_resolve(const struct sb_config *cfg, const struct limit_request *req,
-                   const char *prefix, struct sbx_limits *out, struct sb_error *err);
+int limits_resolve(const struct sb_config *cfg, const struct lang_limits *lang,
+                   const struct limit_request *req, const char *prefix,
+                   struct sbx_limits *out, struct sb_error *err);
 
-/* Limits of the compile stage, from the config. */
-void limits_compile(const struct sb_config *cfg, struct sbx_limits *out);
+/* A language's own defaults (JVMs and GHC want more memory and threads) must
+ * fit the server's maximums, or the language is unavailable. Returns 0, or -1
+ * with why naming the limit and the maximum. */
+int limits_check_lang(const struct sb_config *cfg, const struct lang_limits *lang,
+                      struct sb_error *err);
+
+/* Limits of the compile stage: the config's, with the language's overrides. */
+void limits_compile(const struct sb_config *cfg, const struct lang_limits *lang,
+                    struct sbx_limits *out);
 
 #endif

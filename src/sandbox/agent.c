@@ -115,6 +115,13 @@ static void setup_sandbox(struct state *s)
      * the sandbox's cgroup, so /proc/self/cgroup shows "/" only. */
     if (unshare(CLONE_NEWCGROUP) < 0)
         setup_failed(errno, "unshare CLONE_NEWCGROUP: %s", sb_errno_name(errno));
+    /* The host made the stdio pipes as root: give them to the sandbox uid so
+     * the program may reopen /dev/stdin (/proc/self/fd/0) like anywhere else. */
+    for (int fd = 0; fd <= 2; fd++) {
+        struct stat st;
+        if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && fchown(fd, s->plan.uid, s->plan.gid) < 0)
+            setup_failed(errno, "fchown stdio %d: %s", fd, sb_errno_name(errno));
+    }
     if ((rc = creds_drop(s->plan.uid, s->plan.gid, why, sizeof why)) < 0)
         setup_failed(-rc, "%s", why);
     /* Changing credentials cleared the parent-death signal: re-arm it. */

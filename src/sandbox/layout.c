@@ -63,11 +63,13 @@ static void build_etc(struct builder *b, const struct layout_cfg *cfg,
 {
     struct layout_mem *m = b->mem;
     add_dir(b, "/etc", 0755, 0);
-    if (cfg->n_etc > sizeof m->etc_paths / sizeof m->etc_paths[0])
+    size_t cap = sizeof m->etc_paths / sizeof m->etc_paths[0];
+    if (cfg->n_etc + req->n_extra_etc > cap)
         b->overflow = 1;
-    for (size_t i = 0; i < cfg->n_etc && i < sizeof m->etc_paths / sizeof m->etc_paths[0]; i++) {
+    for (size_t i = 0; i < cfg->n_etc + req->n_extra_etc && i < cap; i++) {
+        const char *name = i < cfg->n_etc ? cfg->etc[i] : req->extra_etc[i - cfg->n_etc];
         /* A truncated name would expose a different file: refuse instead. */
-        if (snprintf(m->etc_paths[i], sizeof m->etc_paths[i], "/etc/%s", cfg->etc[i]) >=
+        if (snprintf(m->etc_paths[i], sizeof m->etc_paths[i], "/etc/%s", name) >=
             (int)sizeof m->etc_paths[i])
             b->overflow = 1;
         add_src(b, PLAN_OP_EXPOSE, m->etc_paths[i], m->etc_paths[i], PLAN_F_OPTIONAL);
@@ -138,6 +140,8 @@ int layout_build(const struct layout_cfg *cfg, const struct layout_req *req,
         add_src(&b, PLAN_OP_EXPOSE, cfg->system[i], cfg->system[i], PLAN_F_OPTIONAL);
     for (size_t i = 0; i < cfg->n_binds; i++)
         add_src(&b, PLAN_OP_BIND, cfg->binds[i], cfg->binds[i], PLAN_F_OPTIONAL);
+    for (size_t i = 0; i < req->n_extra_binds; i++)
+        add_src(&b, PLAN_OP_BIND, req->extra_binds[i], req->extra_binds[i], PLAN_F_OPTIONAL);
     build_etc(&b, cfg, req);
     add(&b, PLAN_OP_PROC, "/proc", 0);
     build_dev(&b, req->disk_bytes);

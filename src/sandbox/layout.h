@@ -29,18 +29,23 @@ struct layout_req {
     const uint8_t *bpf;
     uint32_t bpf_len;
     bool seccomp_notify;
+    /* Per-run additions (the language's): /etc names and host paths. */
+    const char *const *extra_etc;
+    size_t n_extra_etc;
+    const char *const *extra_binds;
+    size_t n_extra_binds;
 };
 
 /* Storage for ops and generated files; lives until the plan is encoded. */
 struct layout_mem {
     /* The config allows 64 entries in each of system, binds and etc, plus
      * ~24 fixed ops: 160 made the largest valid config fail every run. */
-    struct plan_op ops[256];
+    struct plan_op ops[320];
     char passwd[512];
     char group[256];
     char hosts[256];
     char hostname[128];
-    char etc_paths[64][96];
+    char etc_paths[96][96];      /* 64 from the config + 32 from the language */
     char data_tmp[300], data_work[300];
 };
 

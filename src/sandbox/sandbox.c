@@ -441,8 +441,13 @@ static int encode_plan(struct sbx *s, const struct sbx_spec *spec, struct sb_err
     struct layout_req req = {
         .uid = s->uid, .gid = s->uid, .disk_bytes = s->lim.disk_kb * 1024,
         .new_net = !e->cfg.share_net, .bpf = e->seccomp.bpf, .bpf_len = e->seccomp.len,
-        .seccomp_notify = e->seccomp.notify,
+        .seccomp_notify = e->seccomp.notify, .extra_etc = spec->extra_etc,
+        .extra_binds = spec->extra_binds,
     };
+    while (req.extra_etc && req.extra_etc[req.n_extra_etc])
+        req.n_extra_etc++;
+    while (req.extra_binds && req.extra_binds[req.n_extra_binds])
+        req.n_extra_binds++;
     if (layout_build(&e->cfg.layout, &req, &p, mem) < 0) {
         sb_fail(err, SB_E_CONFIG, "sandbox layout has too many entries");
         goto out;

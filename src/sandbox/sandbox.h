@@ -48,6 +48,8 @@ struct sbx_spec {
     struct sbx_limits limits;
     const char *fetch_path;  /* regular file to hand back after exit (artifact), or NULL */
     uint64_t fetch_max;      /* bytes */
+    const char *const *extra_etc;    /* NULL-terminated /etc names, or NULL */
+    const char *const *extra_binds;  /* NULL-terminated host paths, or NULL */
 };
 
 /* Process-wide engine: config, cgroup hierarchy, uid pool, agent binary, filter. */

@@ -46,7 +46,7 @@ static int decode(struct server *s, struct http_conn *c, struct http_request *re
         return -1;
     }
     const struct lang_status *ls = languages_find(s, out->lang);
-    if (ls && !ls->available) {
+    if (ls && ls->probed && !ls->available) {
         char msg[400];
         snprintf(msg, sizeof msg, "language: '%s' is unavailable on this server: %s",
                  out->lang->name, ls->why);
@@ -271,12 +271,13 @@ void api_list(struct server *s, struct http_conn *c, struct http_request *req, c
 void api_health(struct server *s, struct http_conn *c, struct http_request *req, const char *key)
 {
     (void)key;
-    json_t *o = json_pack("{s:s,s:s,s:I,s:i,s:i,s:i,s:s}", "status",
+    json_t *o = json_pack("{s:s,s:s,s:I,s:i,s:i,s:i,s:s,s:b}", "status",
                           s->stopping ? "stopping" : "ok", "version", VERSION, "uptime_s",
                           (json_int_t)((util_now_ms() - s->started_ms) / 1000),
                           "active_sandboxes", (int)s->engine.active,
                           "running", (int)s->sched.running, "queued", (int)s->sched.queued,
-                          "cgroup", s->engine.cg.version == CG_V2 ? "v2" : "v1");
+                          "cgroup", s->engine.cg.version == CG_V2 ? "v2" : "v1",
+                          "languages_ready", s->langs_ready);
     reply_json(s, c, req, "/health", s->stopping ? 503 : 200, o, NULL);
 }
 
@@ -284,23 +285,28 @@ void api_languages(struct server *s, struct http_conn *c, struct http_request *r
                    const char *key)
 {
     (void)key;
-    json_t *ok = json_array(), *bad = json_array();
+    json_t *ok = json_array(), *bad = json_array(), *probing = json_array();
     for (size_t i = 0; i < s->nlangs; i++) {
         const struct lang_status *ls = &s->langs[i];
+        if (!ls->probed) {
+            json_array_append_new(probing, json_string(ls->lang->name));
+            continue;
+        }
         if (!ls->available) {
             json_array_append_new(bad, json_pack("{s:s,s:s}", "name", ls->lang->name,
                                                  "reason", ls->why));
             continue;
         }
         json_t *aliases = json_array();
-        for (const char *const *a = ls->lang->aliases; a && *a; a++)
+        for (char **a = ls->lang->aliases; a && *a; a++)
             json_array_append_new(aliases, json_string(*a));
         json_array_append_new(ok, json_pack("{s:s,s:o,s:s,s:b}", "name", ls->lang->name,
                                             "aliases", aliases, "version", ls->version,
                                             "compiled", ls->lang->compile != NULL));
     }
     reply_json(s, c, req, "/api/languages", 200,
-               json_pack("{s:o,s:o}", "languages", ok, "unavailable", bad), NULL);
+               json_pack("{s:o,s:o,s:o}", "languages", ok, "unavailable", bad, "probing",
+                         probing), NULL);
 }
 
 void api_metrics(struct server *s, struct http_conn *c, struct http_request *req, const char *key)

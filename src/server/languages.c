@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "runner/limits.h"
@@ -11,8 +12,9 @@
 struct probe {
     struct server *s;
     struct lang_status *ls;
-    void (*done)(struct server *);
 };
+
+static void probe_more(struct server *s);
 
 /* The first "N.N[.N...]" in the text. */
 static void find_version(const char *text, char *out, size_t len)
@@ -31,6 +33,14 @@ static void find_version(const char *text, char *out, size_t len)
         }
     }
     snprintf(out, len, "unknown");
+}
+
+static void probed(struct lang_status *ls)
+{
+    ls->probed = true;
+    if (!ls->available)
+        log_event(LOG_WARN, "language unavailable",
+                  json_pack("{s:s,s:s}", "language", ls->lang->name, "reason", ls->why));
 }
 
 static void on_probed(struct sbx *sb, void *arg)
@@ -52,53 +62,105 @@ static void on_probed(struct sbx *sb, void *arg)
         sb_buf_free(&both);
         ls->available = true;
     }
-    if (!ls->available)
-        log_event(LOG_WARN, "language unavailable",
-                  json_pack("{s:s,s:s}", "language", ls->lang->name, "reason", ls->why));
     sbx_free(sb);
     struct server *s = p->s;
-    void (*done)(struct server *) = p->done;
     free(p);
-    if (--s->probes_left == 0)
-        done(s);
+    s->probes_running--;
+    probed(ls);
+    probe_more(s);
 }
 
-void languages_probe(struct server *s, void (*done)(struct server *))
+/* Checks that need no sandbox: limits that fit the server, an installed binary. */
+static bool precheck(struct server *s, struct lang_status *ls)
 {
-    const struct lang *const *all = lang_all();
-    size_t n = 0;
-    while (all[n])
-        n++;
-    s->langs = calloc(n, sizeof *s->langs);
-    s->nlangs = n;
-    s->probes_left = (unsigned)n;
+    const struct lang *l = ls->lang;
+    struct sb_error err;
+    if (limits_check_lang(s->cfg, &l->limits, &err) < 0) {
+        snprintf(ls->why, sizeof ls->why, "its default %s", err.msg);
+        return false;
+    }
+    if (access(l->version[0], X_OK) < 0) {
+        char pkgs[160] = "";
+        for (char **p = l->packages; p && *p; p++)
+            snprintf(pkgs + strlen(pkgs), sizeof pkgs - strlen(pkgs), "%s%s", pkgs[0] ? " " : "",
+                     *p);
+        snprintf(ls->why, sizeof ls->why, "not installed: %s is missing (Debian packages: %s; "
+                 "scripts/setup.sh installs them)", l->version[0], pkgs);
+        return false;
+    }
+    return true;
+}
+
+static void start_probe(struct server *s, struct lang_status *ls)
+{
+    static const char *const env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp",
+                                      "LANG=C.UTF-8"};
+    const struct lang *l = ls->lang;
     struct sbx_limits lim;
     struct limit_request lr;
     limit_request_init(&lr);
-    limits_resolve(s->cfg, &lr, "", &lim, NULL);
-    lim.wall_ms = 20000;
-    lim.cpu_ms = 20000;
-    static const char *const env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp",
-                                      "LANG=C.UTF-8"};
-    for (size_t i = 0; i < n; i++) {
-        s->langs[i].lang = all[i];
-        struct probe *p = calloc(1, sizeof *p);
-        size_t argc = 0;
-        while (all[i]->version[argc])
-            argc++;
-        struct sbx_spec spec = {.argv = all[i]->version, .argc = argc, .env = env, .envc = 3,
-                                .limits = lim};
-        struct sb_error err;
-        p->s = s;
-        p->ls = &s->langs[i];
-        p->done = done;
-        if (!sbx_start(&s->engine, &spec, on_probed, NULL, p, &err)) {
-            snprintf(s->langs[i].why, sizeof s->langs[i].why, "%s", err.msg);
-            free(p);
-            if (--s->probes_left == 0)
-                done(s);
-        }
+    limits_resolve(s->cfg, NULL, &lr, "", &lim, NULL);
+    lim.wall_ms = 60000;
+    lim.cpu_ms = 60000;
+    lim.processes = 256;
+    lim.memory_kb = s->cfg->security.max_memory_mb * 1024;
+    size_t argc = 0;
+    while (l->version[argc])
+        argc++;
+    struct sbx_spec spec = {.argv = (const char *const *)l->version, .argc = argc, .env = env,
+                            .envc = 3, .limits = lim,
+                            .extra_etc = (const char *const *)l->etc,
+                            .extra_binds = (const char *const *)l->binds};
+    struct probe *p = calloc(1, sizeof *p);
+    struct sb_error err;
+    if (!p) {
+        snprintf(ls->why, sizeof ls->why, "out of memory");
+        probed(ls);
+        return;
     }
+    p->s = s;
+    p->ls = ls;
+    s->probes_running++;
+    if (!sbx_start(&s->engine, &spec, on_probed, NULL, p, &err)) {
+        s->probes_running--;
+        snprintf(ls->why, sizeof ls->why, "%s", err.msg);
+        free(p);
+        probed(ls);
+    }
+}
+
+/* Keeps at most one probe per CPU running, so startup does not starve the
+ * executions the server already accepts. */
+static void probe_more(struct server *s)
+{
+    unsigned max = s->engine.cg.ncpus ? s->engine.cg.ncpus : 1;
+    while (!s->stopping && s->probe_next < s->nlangs && s->probes_running < max) {
+        struct lang_status *ls = &s->langs[s->probe_next++];
+        if (precheck(s, ls))
+            start_probe(s, ls);
+        else
+            probed(ls);
+    }
+    if (s->probes_running == 0 && !s->langs_ready &&
+        (s->probe_next == s->nlangs || s->stopping)) {
+        s->langs_ready = true;
+        size_t ok = 0;
+        for (size_t i = 0; i < s->nlangs; i++)
+            ok += s->langs[i].available;
+        log_event(LOG_INFO, "languages probed",
+                  json_pack("{s:i,s:i}", "available", (int)ok, "unavailable", (int)(s->nlangs - ok)));
+        server_execution_ended(s); /* a shutdown may have waited for the probes */
+    }
+}
+
+void languages_probe(struct server *s)
+{
+    const struct lang_registry *reg = lang_registry_global();
+    s->nlangs = reg->n;
+    s->langs = calloc(reg->n ? reg->n : 1, sizeof *s->langs);
+    for (size_t i = 0; i < reg->n; i++)
+        s->langs[i].lang = reg->v[i];
+    probe_more(s);
 }
 
 const struct lang_status *languages_find(const struct server *s, const struct lang *l)

@@ -247,7 +247,7 @@ static int parse_limits(json_t *lim, const struct sb_config *cfg, struct exec_re
             *(uint64_t *)((char *)&lr + f[i].off) = (uint64_t)json_integer_value(v);
         }
     }
-    if (limits_resolve(cfg, &lr, "limits.", &r->limits, err) < 0)
+    if (limits_resolve(cfg, &r->lang->limits, &lr, "limits.", &r->limits, err) < 0)
         return -1;
     json_t *j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
                           "wall_time_ms", (json_int_t)r->limits.wall_ms,
@@ -285,11 +285,62 @@ static int parse_callback(json_t *cb, const struct sb_config *cfg, enum req_kind
     return r->callback_url ? 0 : bad(err, "out of memory");
 }
 
+static char *dup_json_string(json_t *v, size_t *len)
+{
+    *len = json_string_length(v);
+    char *d = malloc(*len + 1);
+    if (d)
+        memcpy(d, json_string_value(v), *len + 1);
+    return d;
+}
+
+static int parse_cases(json_t *cases, const struct sb_config *cfg, struct exec_req *r,
+                       struct sb_error *err)
+{
+    static const char *const keys[] = {"stdin", "expected_output", NULL};
+    if (!cases)
+        return 0;
+    if (!json_is_array(cases) || json_array_size(cases) == 0)
+        return bad(err, "test_cases: must be a non-empty array");
+    if (json_array_size(cases) > cfg->server.max_test_cases)
+        return bad(err, "test_cases: %zu cases, at most %llu allowed", json_array_size(cases),
+                   (unsigned long long)cfg->server.max_test_cases);
+    if (r->stdin_data)
+        return bad(err, "stdin: not with test_cases (each case has its own stdin)");
+    r->cases = calloc(json_array_size(cases), sizeof *r->cases);
+    if (!r->cases)
+        return bad(err, "out of memory");
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c) {
+        char where[48];
+        snprintf(where, sizeof where, "test_cases[%zu].", i);
+        if (!json_is_object(c))
+            return bad(err, "test_cases[%zu]: must be an object", i);
+        if (check_keys(c, keys, where, err) < 0)
+            return -1;
+        json_t *in = json_object_get(c, "stdin"), *want = json_object_get(c, "expected_output");
+        if ((in && !json_is_string(in)) || (want && !json_is_string(want)))
+            return bad(err, "test_cases[%zu]: stdin and expected_output must be strings", i);
+        struct job_case *jc = &r->cases[r->ncases++];
+        size_t len = 0;
+        jc->stdin_data = in ? dup_json_string(in, &len) : strdup("");
+        jc->stdin_len = len;
+        if (want) {
+            jc->expected = dup_json_string(want, &len);
+            jc->expected_len = len;
+        }
+        if (!jc->stdin_data || (want && !jc->expected))
+            return bad(err, "out of memory");
+    }
+    return 0;
+}
+
 static int parse_root(json_t *root, const struct sb_config *cfg, enum req_kind kind,
                       struct exec_req *r, struct sb_error *err)
 {
     static const char *const keys[] = {"language", "code", "files", "stdin", "args", "env",
-                                       "limits", "callback_url", NULL};
+                                       "limits", "callback_url", "test_cases", NULL};
     if (!json_is_object(root))
         return bad(err, "body: must be a JSON object");
     if (check_keys(root, keys, "", err) < 0)
@@ -299,7 +350,7 @@ static int parse_root(json_t *root, const struct sb_config *cfg, enum req_kind k
         return bad(err, "language: required");
     if (!plain_string(lang))
         return bad(err, "language: must be a string");
-    r->lang = lang_find(json_string_value(lang));
+    r->lang = lang_find(lang_registry_global(), json_string_value(lang));
     if (!r->lang) {
         err->code = SB_E_UNKNOWN_LANGUAGE;
         snprintf(err->msg, sizeof err->msg, "language: '%.64s' is not available (see GET "
@@ -320,7 +371,8 @@ static int parse_root(json_t *root, const struct sb_config *cfg, enum req_kind k
     if (parse_args(json_object_get(root, "args"), cfg, r, err) < 0 ||
         parse_env(json_object_get(root, "env"), cfg, r, err) < 0 ||
         parse_limits(json_object_get(root, "limits"), cfg, r, err) < 0 ||
-        parse_callback(json_object_get(root, "callback_url"), cfg, kind, r, err) < 0)
+        parse_callback(json_object_get(root, "callback_url"), cfg, kind, r, err) < 0 ||
+        parse_cases(json_object_get(root, "test_cases"), cfg, r, err) < 0)
         return -1;
     return 0;
 }
@@ -355,6 +407,11 @@ void exec_req_free(struct exec_req *r)
         free(r->env[i]);
     free(r->env);
     free(r->stdin_data);
+    for (size_t i = 0; i < r->ncases; i++) {
+        free((char *)r->cases[i].stdin_data);
+        free((char *)r->cases[i].expected);
+    }
+    free(r->cases);
     free(r->callback_url);
     free(r->limits_json);
     memset(r, 0, sizeof *r);
@@ -373,4 +430,6 @@ void exec_req_job(const struct exec_req *r, struct job_request *jr)
     jr->env = (const char *const *)r->env;
     jr->nenv = r->nenv;
     jr->limits = r->limits;
+    jr->cases = r->cases;
+    jr->ncases = r->ncases;
 }

@@ -21,6 +21,8 @@ struct exec_req {
     char **env;                  /* "KEY=VALUE" */
     size_t nenv;
     struct sbx_limits limits;    /* resolved against the config */
+    struct job_case *cases;      /* test_cases (owned strings) */
+    size_t ncases;
     char *callback_url;          /* async only */
     char code_sha256[65];        /* of `code`, or of the files (name NUL content NUL ...) */
     char *limits_json;           /* the resolved limits, for the store and the audit */

@@ -45,6 +45,8 @@ static void after_http_closed(void *arg)
     struct server *s = arg;
     store_close(s->store);
     s->store = NULL;
+    cache_close(s->runner.cache);
+    s->runner.cache = NULL;
     sbx_engine_close(&s->engine);
     uv_close((uv_handle_t *)&s->sigint, on_handle_closed);
     uv_close((uv_handle_t *)&s->sigterm, on_handle_closed);
@@ -67,7 +69,7 @@ static void close_all(struct server *s)
 
 void server_execution_ended(struct server *s)
 {
-    if (s->stopping && s->ninflight == 0)
+    if (s->stopping && s->ninflight == 0 && s->probes_running == 0)
         close_all(s);
 }
 
@@ -119,18 +121,10 @@ static void start_listening(struct server *s)
         close_all(s);
         return;
     }
-    size_t available = 0;
-    for (size_t i = 0; i < s->nlangs; i++)
-        available += s->langs[i].available;
     log_event(LOG_INFO, "listening",
               json_pack("{s:s,s:i,s:s,s:i,s:b}", "address", v->listen,
                         "port", http_server_port(s->http), "data_dir", v->data_dir,
-                        "languages", (int)available, "auth", v->auth_enabled));
-}
-
-static void on_languages_probed(struct server *s)
-{
-    start_listening(s);
+                        "languages", (int)lang_registry_global()->n, "auth", v->auth_enabled));
 }
 
 static int init(struct server *s, const struct sb_config *cfg, struct sb_error *err)
@@ -150,6 +144,22 @@ static int init(struct server *s, const struct sb_config *cfg, struct sb_error *
         return -1;
     s->runner.engine = &s->engine;
     s->runner.cfg = cfg;
+    if (lang_registry_load(cfg->languages_dir, &s->registry, err) < 0) {
+        sbx_engine_close(&s->engine);
+        return -1;
+    }
+    if (lang_registry_keep(&s->registry, cfg->languages.v, cfg->languages.n, err) < 0) {
+        lang_registry_free(&s->registry);
+        sbx_engine_close(&s->engine);
+        return -1;
+    }
+    lang_registry_set_global(&s->registry);
+    if (cfg->compile_cache_mb &&
+        cache_open(&s->runner.cache, s->loop, cfg->compile_cache_dir,
+                   cfg->compile_cache_mb << 20, err) < 0) {
+        sbx_engine_close(&s->engine);
+        return -1;
+    }
     int recovered = 0;
     if (store_open(&s->store, s->loop, v->data_dir, v->audit_log, &recovered, err) < 0) {
         sbx_engine_close(&s->engine);
@@ -184,11 +194,14 @@ int server_run(const struct sb_config *cfg)
         fprintf(stderr, "soulbox: %s\n", err.msg);
         return 1;
     }
-    languages_probe(&s, on_languages_probed);
+    start_listening(&s);
+    languages_probe(&s);
     uv_run(s.loop, UV_RUN_DEFAULT);
     metrics_free(&s.metrics);
     auth_free(&s.auth);
     free(s.langs);
+    lang_registry_set_global(NULL);
+    lang_registry_free(&s.registry);
     uv_loop_close(s.loop);
     return s.exit_code;
 }

@@ -19,6 +19,7 @@
 /* What the startup probe found out about a language. */
 struct lang_status {
     const struct lang *lang;
+    bool probed;
     bool available;
     char version[64];
     char why[256];              /* when unavailable */
@@ -44,9 +45,12 @@ struct server {
     bool closed;
     struct execution *inflight;
     unsigned ninflight;
+    struct lang_registry registry;
     struct lang_status *langs;
     size_t nlangs;
-    unsigned probes_left;
+    size_t probe_next;          /* next language to probe */
+    unsigned probes_running;
+    bool langs_ready;           /* every language probed */
     int exit_code;
 };
 
@@ -78,8 +82,8 @@ void api_submit(struct server *s, struct http_conn *c, struct http_request *req,
 void api_list(struct server *s, struct http_conn *c, struct http_request *req, const char *key);
 void api_get(struct server *s, struct http_conn *c, struct http_request *req, const char *key);
 
-/* Probing languages at startup (languages.c). */
-void languages_probe(struct server *s, void (*done)(struct server *s));
+/* Probing languages at startup, in the background (languages.c). */
+void languages_probe(struct server *s);
 const struct lang_status *languages_find(const struct server *s, const struct lang *l);
 
 #endif

@@ -20,14 +20,27 @@ def free_port():
     return port
 
 
+# Most test servers offer a few languages: probing all of them at every start
+# would only cost time. Tests about languages pass all_languages=True.
+FEW_LANGUAGES = "  languages: [python, bash, c]\n"
+
+
+def with_languages(config_yaml, all_languages):
+    if all_languages:
+        return config_yaml
+    if "sandbox:" in config_yaml:
+        return config_yaml.replace("sandbox:\n", "sandbox:\n" + FEW_LANGUAGES, 1)
+    return config_yaml + "\nsandbox:\n" + FEW_LANGUAGES
+
+
 class Server:
-    def __init__(self, config_yaml="", env=None, data_dir=None, extra_args=()):
+    def __init__(self, config_yaml="", env=None, data_dir=None, extra_args=(), all_languages=False):
         self.tmp = tempfile.mkdtemp(prefix="soulbox-test-")
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
         self.port = free_port()
         self.config = os.path.join(self.tmp, "soulbox.yaml")
         with open(self.config, "w") as f:
-            f.write(config_yaml)
+            f.write(with_languages(config_yaml, all_languages))
         self.env = dict(os.environ, **(env or {}))
         self.extra_args = list(extra_args)
         self.proc = None
@@ -54,6 +67,14 @@ class Server:
                 pass
             time.sleep(0.05)
         raise RuntimeError("server did not start: " + self.read_log())
+
+    def wait_languages(self, timeout=120):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.get("/health").json().get("languages_ready"):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("languages were not probed in time")
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
         if not self.proc or self.proc.poll() is not None:

@@ -53,11 +53,14 @@ def test_c_compile_error_reports_compiler_message(c_program):
 
 
 def test_c_compile_and_run_stages_reported(c_program):
-    src = c_program('int main(void){ return 0; }\n')
+    import time
+    src = c_program(f'int main(void){{ return 0; }} /* {time.time_ns()} */\n')
     res = run_json("c", None, file=src)
     assert res["status"] == "ok"
-    assert res["compile"]["status"] == "ok"
+    assert res["compile"]["status"] == "ok" and res["compile_cached"] is False
     assert res["compile"]["wall_time_ms"] > 0
+    again = run_json("c", None, file=src)      # same source: the cache answers
+    assert again["compile_cached"] is True and again["compile"]["wall_time_ms"] == 0
 
 
 def test_exit_code_passes_through():

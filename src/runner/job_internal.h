@@ -1,0 +1,53 @@
+/* Internals shared by job.c (runs, cases, results) and compile.c (compile stage, cache, flights). */
+#ifndef SB_RUNNER_JOB_INTERNAL_H
+#define SB_RUNNER_JOB_INTERNAL_H
+
+#include "runner/job.h"
+#include "runner/tar.h"
+
+struct job {
+    struct runner *rn;
+    job_done_cb done;
+    job_output_cb output;
+    void *arg;
+    const struct lang *lang;
+    /* owned copies of the request */
+    struct sbx_file *files;
+    size_t nfiles;
+    char *stdin_data;
+    size_t stdin_len;
+    bool has_stdin;
+    char **args;
+    size_t nargs;
+    char **run_env;            /* base, language, request */
+    size_t nrun_env;
+    char **compile_env;        /* base, language */
+    size_t ncompile_env;
+    struct job_case *cases;
+    size_t ncases, next_case;
+    struct sbx_limits limits, compile_limits;
+    /* compile output */
+    uint8_t *artifact;
+    size_t artifact_len;
+    struct tar_list unpacked;  /* artifact_tar languages */
+    struct flight *flight;     /* while waiting for a compile */
+    struct sbx *cur;           /* the run sandbox in progress */
+    bool cancelled;
+    struct job_result res;
+    struct job *next_waiter;   /* in the flight's list */
+};
+
+/* compile.c */
+void compile_begin(struct job *j);
+/* A job leaving before its compile finished (cancelled). */
+void compile_leave(struct job *j);
+
+/* job.c */
+void job_finish(struct job *j);
+void job_engine_failed(struct job *j, const struct sb_error *err);
+/* Called by compile.c once the artifact is in j (or the compile failed). */
+void job_compiled(struct job *j);
+/* Expands argv for this job; NULL on allocation failure. */
+char **job_argv(const struct job *j, char *const *tmpl, size_t *argc);
+
+#endif
