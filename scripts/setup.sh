@@ -1,23 +1,44 @@
 #!/bin/sh
-# Installs the Debian packages SoulBox needs to build, run and test.
-# Idempotent and quiet when everything is present. Run as root (or via sudo).
+# Installs the Debian packages SoulBox needs to build, run and test, and the
+# language runtimes listed in languages/*.yaml. Idempotent and quiet when
+# everything is present. Run as root (or via sudo).
+#
+#   scripts/setup.sh                          build deps + every language
+#   SOULBOX_LANGUAGES="python c go" scripts/setup.sh   only those languages
+#   SOULBOX_LANGUAGES=none scripts/setup.sh   build and test deps only
 set -eu
+cd "$(dirname "$0")/.."
 
 # Build and library dependencies.
 BUILD_PKGS="gcc make pkg-config libc6-dev libuv1-dev libjansson-dev libcyaml-dev libyaml-dev
 libseccomp-dev libcriterion-dev libsqlite3-dev libhttp-parser-dev zlib1g-dev"
-# What tests and the default languages use.
-TEST_PKGS="python3 python3-pytest python3-requests python3-yaml curl bash coreutils procps iproute2"
+# What tests use.
+TEST_PKGS="python3 python3-pytest python3-requests python3-yaml python3-jsonschema curl bash coreutils procps
+iproute2 tar"
 
-missing=""
-for p in $BUILD_PKGS $TEST_PKGS; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-        missing="$missing $p"
-    fi
-done
+# The `packages: [a, b]` line of each selected language file.
+lang_pkgs() {
+    want="${SOULBOX_LANGUAGES:-all}"
+    [ "$want" = none ] && return 0
+    for f in languages/*.yaml; do
+        name=$(sed -n 's/^name: *//p' "$f")
+        if [ "$want" != all ]; then
+            case " $want " in *" $name "*) ;; *) continue ;; esac
+        fi
+        sed -n 's/^packages: *\[\(.*\)\]/\1/p' "$f" | tr ',' ' '
+    done
+}
+
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+# One dpkg-query for all of them (a per-package loop takes seconds).
+dpkg-query -W -f='${Package} ${Status}\n' $BUILD_PKGS $TEST_PKGS $(lang_pkgs) 2>/dev/null |
+    awk '$NF == "installed" && $(NF-1) == "ok" {print $1}' | sort -u > "$tmp"
+missing=$(printf '%s\n' $BUILD_PKGS $TEST_PKGS $(lang_pkgs) | sort -u | comm -23 - "$tmp" |
+          tr '\n' ' ')
 [ -z "$missing" ] && exit 0
 
-echo "setup: installing$missing" >&2
+echo "setup: installing $missing" >&2
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive

@@ -336,14 +336,9 @@ int cmd_run(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     struct lang_registry reg = {0};
-    if (lang_registry_load(cfg.languages_dir, &reg, &err) < 0) {
+    if (lang_registry_open(cfg.languages_dir, cfg.languages.v, cfg.languages.n, &reg,
+                           &err) < 0) {
         fprintf(stderr, "soulbox: %s\n", err.msg);
-        config_free(&cfg);
-        return CLI_EXIT_USAGE;
-    }
-    if (lang_registry_keep(&reg, cfg.languages.v, cfg.languages.n, &err) < 0) {
-        fprintf(stderr, "soulbox: %s\n", err.msg);
-        lang_registry_free(&reg);
         config_free(&cfg);
         return CLI_EXIT_USAGE;
     }

@@ -17,6 +17,7 @@ static const char usage[] =
     "  run       run one program in a fresh sandbox (soulbox run --help)\n"
     "  serve     serve the HTTP API (soulbox serve --help)\n"
     "  audit     print the audit log (soulbox audit --help)\n"
+    "  languages list the languages this configuration offers\n"
     "  routes    list the HTTP routes this build serves\n"
     "  version   print the version\n";
 
@@ -57,6 +58,8 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "audit"))
         return cmd_audit(argc - 1, argv + 1);
+    if (!strcmp(cmd, "languages"))
+        return cmd_languages(argc - 1, argv + 1);
     if (!strcmp(cmd, "routes"))
         return cmd_routes(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {

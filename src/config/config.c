@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/sha256.h"
 #include "common/util.h"
+#include "common/yamlerr.h"
 #include "sandbox/plan.h"
 #include "sandbox/seccomp.h"
 
@@ -367,39 +368,6 @@ static const cyaml_schema_value_t top_schema = {
 
 /* ---- libcyaml's messages, kept for the error we report ---- */
 
-struct log_ctx {
-    char msg[400];
-    char where[200];
-};
-
-static void log_fn(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
-{
-    struct log_ctx *l = ctx;
-    char line[400];
-    if (level < CYAML_LOG_ERROR)
-        return;
-    vsnprintf(line, sizeof line, fmt, args);
-    line[strcspn(line, "\n")] = '\0';
-    const char *s = line;
-    if (!strncmp(s, "Load: ", 6))
-        s += 6;
-    if (!strncmp(s, "Backtrace:", 10) || !*s)
-        return;
-    if (!strncmp(s, "  in mapping field: ", 20) || !strncmp(s, "  in mapping field '", 20)) {
-        /* Backtrace lines come innermost first: prepend to build a.b.c. */
-        char field[128], tmp[200];
-        snprintf(field, sizeof field, "%s", s + 20);
-        field[strcspn(field, "'")] = '\0';
-        snprintf(tmp, sizeof tmp, "%s%s%s", field, l->where[0] ? "." : "", l->where);
-        snprintf(l->where, sizeof l->where, "%s", tmp);
-        return;
-    }
-    if (!strncmp(s, "  ", 2))
-        return;
-    if (!l->msg[0])
-        snprintf(l->msg, sizeof l->msg, "%s", s);
-}
-
 /* ---- merge raw over defaults ---- */
 
 /* The first value that failed to parse: its key, text (in the raw tree) and
@@ -578,9 +546,9 @@ static int merge(struct sb_config *c, const struct raw_top *t, struct bad_value 
 
 int config_load(const char *path, struct sb_config *c, struct sb_error *err)
 {
-    struct log_ctx lc = {{0}, {0}};
+    struct yaml_err lc = {{0}, {0}};
     cyaml_config_t cfg = {
-        .log_fn = log_fn, .log_ctx = &lc, .mem_fn = cyaml_mem,
+        .log_fn = yaml_err_log, .log_ctx = &lc, .mem_fn = cyaml_mem,
         .log_level = CYAML_LOG_ERROR, .flags = CYAML_CFG_NO_ALIAS,
     };
     struct raw_top *raw = NULL;

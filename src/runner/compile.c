@@ -163,7 +163,11 @@ static void on_compiled(struct sbx *s, void *arg)
         char why[sizeof st.message];
         snprintf(why, sizeof why, "%s", st.message);
         snprintf(st.message, sizeof st.message, "compilation failed: %s", why);
-        st.status = SB_ST_COMPILE_ERROR;
+        /* The compiler refusing the program is a compile error; a limit the
+         * compile broke keeps its own status in `compile` (the request's
+         * status is compile_error either way). */
+        if (st.status == SB_ST_RUNTIME_ERROR)
+            st.status = SB_ST_COMPILE_ERROR;
     }
     deliver(f, &st, artifact, len, NULL);
     stage_free(&st);

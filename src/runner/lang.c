@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "common/yamlerr.h"
 #include "sandbox/plan.h"
 
 /* The languages directory joined by the build: "\0SOULBOX-LANG <file>\n<text>", ... */
@@ -126,22 +127,24 @@ static int bad(struct sb_error *err, const char *file, const char *fmt, ...)
     return sb_fail(err, SB_E_CONFIG, "%s: %s", file, msg);
 }
 
+static void free_list(char **v)
+{
+    for (char **p = v; p && *p; p++)
+        free(*p);
+    free(v);
+}
+
 static char **dup_list(char **v, unsigned n)
 {
     char **out = calloc(n + 1, sizeof *out);
     if (!out)
         return NULL;
     for (unsigned i = 0; i < n; i++)
-        if (!(out[i] = strdup(v[i])))
-            return NULL; /* leaks the partial list; only on allocation failure */
+        if (!(out[i] = strdup(v[i]))) {
+            free_list(out);
+            return NULL;
+        }
     return out;
-}
-
-static void free_list(char **v)
-{
-    for (char **p = v; p && *p; p++)
-        free(*p);
-    free(v);
 }
 
 static bool name_ok(const char *s)
@@ -151,6 +154,18 @@ static bool name_ok(const char *s)
         return false;
     for (; *s; s++)
         if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && !strchr("+-_#", *s))
+            return false;
+    return true;
+}
+
+/* Debian package names: [a-z0-9][a-z0-9+.-]+ (they reach apt-get in setup.sh). */
+static bool package_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 2 || n > 64 || !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
+        return false;
+    for (; *s; s++)
+        if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && !strchr("+.-", *s))
             return false;
     return true;
 }
@@ -199,6 +214,10 @@ static int check_raw(const struct raw_lang *r, const char *file, struct sb_error
         if (!name_ok(r->aliases[i]))
             return bad(err, file, "aliases[%u]: '%s' must be 1-32 of a-z 0-9 + - _ #", i,
                        r->aliases[i]);
+    for (unsigned i = 0; i < r->packages_count; i++)
+        if (!package_ok(r->packages[i]))
+            return bad(err, file, "packages[%u]: '%s' is not a Debian package name", i,
+                       r->packages[i]);
     if (!plan_relpath_ok(r->source) || strchr(r->source, '/'))
         return bad(err, file, "source: '%s' must be a plain file name", r->source);
     if (check_argv(r->version, r->version_count, file, "version", false, err) < 0 ||
@@ -222,6 +241,9 @@ static int check_raw(const struct raw_lang *r, const char *file, struct sb_error
         if (!eq || eq == r->env[i])
             return bad(err, file, "env[%u]: '%s' must be KEY=VALUE", i, r->env[i]);
     }
+    if (r->etc_count > LANG_MAX_ETC || r->binds_count > LANG_MAX_BINDS)
+        return bad(err, file, "etc and binds: at most %d and %d entries", LANG_MAX_ETC,
+                   LANG_MAX_BINDS);
     for (unsigned i = 0; i < r->etc_count; i++)
         if (!plan_relpath_ok(r->etc[i]) || strchr(r->etc[i], '/'))
             return bad(err, file, "etc[%u]: '%s' must be a name directly under /etc", i,
@@ -301,37 +323,18 @@ static struct lang *convert(const struct raw_lang *r, const char *file, struct s
 
 /* ---- loading ---- */
 
-struct log_ctx {
-    char msg[300];
-    char where[120];
-};
-
-static void log_fn(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
-{
-    struct log_ctx *lc = ctx;
-    char line[300];
-    if (level < CYAML_LOG_ERROR)
-        return;
-    vsnprintf(line, sizeof line, fmt, args);
-    line[strcspn(line, "\n")] = '\0';
-    const char *s = !strncmp(line, "Load: ", 6) ? line + 6 : line;
-    if (!strncmp(s, "  in mapping field: ", 20) && !lc->where[0])
-        snprintf(lc->where, sizeof lc->where, "%s: ", s + 20);
-    else if (strncmp(s, "Backtrace", 9) && strncmp(s, "  ", 2) && !lc->msg[0])
-        snprintf(lc->msg, sizeof lc->msg, "%s", s);
-}
-
 static int add(struct lang_registry *reg, const char *file, const char *text, size_t len,
                struct sb_error *err)
 {
-    struct log_ctx lc = {{0}, {0}};
-    cyaml_config_t cfg = {.log_fn = log_fn, .log_ctx = &lc, .mem_fn = cyaml_mem,
+    struct yaml_err lc = {{0}, {0}};
+    cyaml_config_t cfg = {.log_fn = yaml_err_log, .log_ctx = &lc, .mem_fn = cyaml_mem,
                           .log_level = CYAML_LOG_ERROR, .flags = CYAML_CFG_NO_ALIAS};
     struct raw_lang *raw = NULL;
     cyaml_err_t e = cyaml_load_data((const uint8_t *)text, len, &cfg, &lang_schema,
                                     (cyaml_data_t **)&raw, NULL);
     if (e != CYAML_OK)
-        return bad(err, file, "%s%s", lc.where, lc.msg[0] ? lc.msg : cyaml_strerror(e));
+        return bad(err, file, "%s%s%s", lc.where, lc.where[0] ? ": " : "",
+                   lc.msg[0] ? lc.msg : cyaml_strerror(e));
     int rc = check_raw(raw, file, err);
     struct lang *l = rc == 0 ? convert(raw, file, err) : NULL;
     cyaml_free(&cfg, &lang_schema, raw, 0);
@@ -445,6 +448,18 @@ int lang_registry_keep(struct lang_registry *reg, char *const *names, size_t n,
             lang_free(reg->v[k]);
     }
     reg->n = kept;
+    return 0;
+}
+
+int lang_registry_open(const char *dir, char *const *names, size_t n, struct lang_registry *reg,
+                       struct sb_error *err)
+{
+    if (lang_registry_load(dir, reg, err) < 0)
+        return -1;
+    if (lang_registry_keep(reg, names, n, err) < 0) {
+        lang_registry_free(reg);
+        return -1;
+    }
     return 0;
 }
 

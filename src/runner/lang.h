@@ -22,6 +22,10 @@ struct lang_limits {
  *   {sources}      every file whose name ends in one of `source_ext` (one argv each)
  *   {memory_mb}    the run's memory limit in MB
  */
+/* What a sandbox layout has room for beyond the config's own entries. */
+#define LANG_MAX_ETC 32
+#define LANG_MAX_BINDS 32
+
 struct lang {
     char *name;
     char **aliases;            /* NULL-terminated, may be empty */
@@ -55,6 +59,10 @@ struct lang_registry {
  * time. Each file is validated: unknown keys, missing fields, unsafe paths,
  * duplicate names/aliases fail with the file and the reason. */
 int lang_registry_load(const char *dir, struct lang_registry *reg, struct sb_error *err);
+
+/* lang_registry_load, then lang_registry_keep(names) when n > 0. */
+int lang_registry_open(const char *dir, char *const *names, size_t n, struct lang_registry *reg,
+                       struct sb_error *err);
 
 /* Keeps only the named languages (names, not aliases); an unknown name fails. */
 int lang_registry_keep(struct lang_registry *reg, char *const *names, size_t n,

@@ -326,12 +326,15 @@ static void on_notify(struct state *s)
         s->seccomp_nr = req.data.nr;
         s->seccomp_arch = req.data.arch;
     }
+    /* A forbidden call is an attack or a bug: the whole program goes. Kill
+     * first: the caller is blocked in the call, and SIGKILL ends it there. An
+     * answer sent before the kill would let it run on ("after the call") for
+     * as long as the signal takes to land. */
+    kill_all();
     memset(&resp, 0, sizeof resp);
     resp.id = req.id;
     resp.error = -EPERM;
-    ioctl(s->notifyfd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-    /* A forbidden call is an attack or a bug: the whole program goes. */
-    kill_all();
+    ioctl(s->notifyfd, SECCOMP_IOCTL_NOTIF_SEND, &resp); /* ENOENT once it is gone */
 }
 
 static void on_fetch(const char *path)

@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "runner/cache.h"
 #include "server/execution.h"
 #include "server/server.h"
 
@@ -318,6 +319,12 @@ void api_metrics(struct server *s, struct http_conn *c, struct http_request *req
         .connections = http_server_connections(s->http),
         .uptime_seconds = (double)(util_now_ms() - s->started_ms) / 1000.0,
     };
+    if (s->runner.cache) {
+        struct cache_stats st;
+        cache_stats(s->runner.cache, &st);
+        g.cache_entries = st.entries, g.cache_bytes = st.bytes, g.cache_hits = st.hits;
+        g.cache_misses = st.misses, g.cache_evictions = st.evictions;
+    }
     metrics_http(&s->metrics, "/metrics", 200); /* count this scrape before rendering */
     if (metrics_render(&s->metrics, &g, &b) < 0) {
         sb_buf_free(&b);

@@ -16,12 +16,15 @@ struct probe {
 
 static void probe_more(struct server *s);
 
-/* The first "N.N[.N...]" in the text. */
+/* The first "N.N[.N...]" in the text (also glued to a word, as in "go1.19.8"
+ * or "v20.1.0"), else the first standalone whole number (Erlang reports its
+ * OTP release as "25"). */
 static void find_version(const char *text, char *out, size_t len)
 {
+    const char *number = NULL, *number_end = NULL;
     for (const char *p = text; *p; p++) {
-        if (!isdigit((unsigned char)*p) || (p > text && (isalnum((unsigned char)p[-1]) ||
-                                                          p[-1] == '.')))
+        char prev = p > text ? p[-1] : ' ';
+        if (!isdigit((unsigned char)*p) || isdigit((unsigned char)prev) || prev == '.')
             continue;
         const char *e = p;
         int dots = 0;
@@ -31,8 +34,13 @@ static void find_version(const char *text, char *out, size_t len)
             snprintf(out, len, "%.*s", (int)(e - p), p);
             return;
         }
+        if (!number && !isalnum((unsigned char)prev) && !isalnum((unsigned char)*e))
+            number = p, number_end = e;
     }
-    snprintf(out, len, "unknown");
+    if (number)
+        snprintf(out, len, "%.*s", (int)(number_end - number), number);
+    else
+        snprintf(out, len, "unknown");
 }
 
 static void probed(struct lang_status *ls)

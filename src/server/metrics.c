@@ -121,6 +121,20 @@ int metrics_render(const struct metrics *m, const struct metrics_gauges *g, stru
     sb_buf_printf(o, "# HELP soulbox_uptime_seconds Seconds since the server started.\n"
                   "# TYPE soulbox_uptime_seconds gauge\nsoulbox_uptime_seconds %.3f\n",
                   g->uptime_seconds);
+    const struct { const char *name, *type, *help; unsigned long long v; } cache[] = {
+        {"entries", "gauge", "Artifacts in the compile cache.", g->cache_entries},
+        {"bytes", "gauge", "Bytes the compile cache holds.", g->cache_bytes},
+        {"hits_total", "counter", "Compile cache lookups that found a verified artifact.",
+         g->cache_hits},
+        {"misses_total", "counter", "Compile cache lookups that found nothing usable.",
+         g->cache_misses},
+        {"evictions_total", "counter", "Artifacts evicted to keep the cache in its bound.",
+         g->cache_evictions},
+    };
+    for (size_t i = 0; i < sizeof cache / sizeof cache[0]; i++)
+        sb_buf_printf(o, "# HELP soulbox_compile_cache_%s %s\n# TYPE soulbox_compile_cache_%s %s\n"
+                      "soulbox_compile_cache_%s %llu\n", cache[i].name, cache[i].help,
+                      cache[i].name, cache[i].type, cache[i].name, cache[i].v);
     family(o, "soulbox_http_requests_total", "HTTP requests, by route and status code.",
            &m->http);
     family(o, "soulbox_rejected_requests_total", "Requests refused, by reason.", &m->rejected);

@@ -40,6 +40,8 @@ struct metrics_gauges {
     unsigned queue_depth;
     unsigned connections;
     double uptime_seconds;
+    /* The compile cache (all zero when it is off). */
+    unsigned long long cache_entries, cache_bytes, cache_hits, cache_misses, cache_evictions;
 };
 
 int metrics_render(const struct metrics *m, const struct metrics_gauges *g, struct sb_buf *out);

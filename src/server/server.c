@@ -144,12 +144,8 @@ static int init(struct server *s, const struct sb_config *cfg, struct sb_error *
         return -1;
     s->runner.engine = &s->engine;
     s->runner.cfg = cfg;
-    if (lang_registry_load(cfg->languages_dir, &s->registry, err) < 0) {
-        sbx_engine_close(&s->engine);
-        return -1;
-    }
-    if (lang_registry_keep(&s->registry, cfg->languages.v, cfg->languages.n, err) < 0) {
-        lang_registry_free(&s->registry);
+    if (lang_registry_open(cfg->languages_dir, cfg->languages.v, cfg->languages.n,
+                           &s->registry, err) < 0) {
         sbx_engine_close(&s->engine);
         return -1;
     }

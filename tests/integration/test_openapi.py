@@ -49,3 +49,50 @@ def test_error_codes_in_the_spec_match_the_engine_table():
     src = open(os.path.join(ROOT, "src", "common", "error.h")).read()
     table = set(re.findall(r'X\(\w+,\s*"(\w+)"', src)) - {"ok", "invalid_config"}
     assert codes == table
+
+
+# ---- real responses validate against the spec's schemas ----
+
+def validator(name):
+    import jsonschema
+    doc = spec()
+    return jsonschema.Draft202012Validator(
+        {"$ref": f"#/components/schemas/{name}"},
+        resolver=jsonschema.RefResolver.from_schema(doc))
+
+
+def test_responses_match_their_schemas():
+    with Server("") as s:
+        s.wait_languages()
+        validator("Health").validate(s.get("/health").json())
+        validator("Languages").validate(s.get("/api/languages").json())
+        bodies = [
+            {"language": "python", "code": "print(1)"},
+            {"language": "python", "code": "import sys; sys.exit(3)"},
+            {"language": "c", "code": "int main(void){return 0;}"},
+            {"language": "c", "code": "int main(void){return 0;}"},   # cached
+            {"language": "c", "code": "nope"},
+            {"language": "python", "code": "print(input())",
+             "test_cases": [{"stdin": "a", "expected_output": "a"},
+                            {"stdin": "b", "expected_output": "c"}, {"stdin": ""}]},
+        ]
+        for body in bodies:
+            r = s.execute(body).json()
+            validator("Result").validate(r)
+            validator("Execution").validate(s.get(f"/api/executions/{r['id']}").json())
+        err = s.execute({"language": "cobra", "code": "x"})
+        assert err.status_code == 422
+        validator("Error").validate(err.json())
+        validator("Error").validate(s.execute({"language": 1}).json())
+
+
+def test_the_validator_rejects_what_the_spec_forbids():
+    import jsonschema
+    bad = {"stdout": "", "stderr": "", "exit_code": 0, "execution_time": "3 ms",
+           "status": "fine", "signal": None, "wall_time_ms": 1, "cpu_time_ms": 1,
+           "memory_kb": 1, "truncated": False}
+    try:
+        validator("Result").validate(bad)
+    except jsonschema.ValidationError:
+        return
+    raise AssertionError("an invalid result passed validation")

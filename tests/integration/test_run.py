@@ -288,3 +288,27 @@ def test_sigterm_to_soulbox_kills_the_sandbox():
 def test_help():
     proc = subprocess.run([SOULBOX, "run", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "--time-limit" in proc.stdout
+
+
+def test_languages_subcommand_lists_the_configured_languages(tmp_path):
+    import json
+    out = subprocess.run([SOULBOX, "languages", "--json"], capture_output=True, text=True,
+                         check=True).stdout
+    langs = {j["name"]: j for j in map(json.loads, out.splitlines())}
+    assert len(langs) >= 25
+    assert langs["python"]["installed"] and not langs["python"]["compiled"]
+    assert langs["c"]["compiled"] and "gcc" in langs["c"]["aliases"]
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("sandbox:\n  languages: [c, bash]\n")
+    text = subprocess.run([SOULBOX, "languages", "--config", str(cfg)], capture_output=True,
+                          text=True, check=True).stdout
+    assert [l.split()[0] for l in text.splitlines()] == ["bash", "c"]
+    cfg.write_text("sandbox:\n  languages: [cobra]\n")
+    p = subprocess.run([SOULBOX, "languages", "--config", str(cfg)], capture_output=True,
+                       text=True)
+    assert p.returncode == 2 and "no language named 'cobra'" in p.stderr
+    # and `run` says the same about a language the config leaves out
+    cfg.write_text("sandbox:\n  languages: [bash]\n")
+    p = subprocess.run([SOULBOX, "run", "--config", str(cfg), "-l", "python", "-c", "print(1)"],
+                       capture_output=True, text=True)
+    assert p.returncode == 2 and "unknown language 'python'" in p.stderr

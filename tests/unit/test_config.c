@@ -106,6 +106,11 @@ Test(config, shipped_file_equals_the_built_in_defaults)
     cr_assert_str_eq(c.cgroup_root, d.cgroup_root);
     cr_assert_str_eq(c.hostname, d.hostname);
     cr_assert_str_eq(c.workdir, d.workdir);
+    cr_assert_str_eq(c.languages_dir, d.languages_dir);
+    cr_assert_str_eq(c.compile_cache_dir, d.compile_cache_dir);
+    cr_assert_eq(c.compile_cache_mb, d.compile_cache_mb);
+    cr_assert_eq(c.server.max_test_cases, d.server.max_test_cases);
+    cr_assert_eq(c.languages.n, 0);
     const struct sb_str_list *a[] = {&c.system_dirs, &c.etc, &c.binds, &c.security.allowed_syscalls};
     const struct sb_str_list *b[] = {&d.system_dirs, &d.etc, &d.binds, &d.security.allowed_syscalls};
     for (int k = 0; k < 4; k++) {

@@ -263,16 +263,38 @@ Test(layout, plan_survives_the_codec)
 
 Test(layout, too_many_etc_entries_fail)
 {
-    static const char *many[65];
-    for (int i = 0; i < 65; i++)
+    /* the config's 64 and a language's 32 (LANG_MAX_ETC) fit, one more does not */
+    static const char *many[97];
+    for (int i = 0; i < 97; i++)
         many[i] = "ssl";
     struct layout_cfg c = cfg();
     struct layout_req r = req();
     c.etc = many;
     c.n_etc = 64;
-    cr_assert_eq(layout_build(&c, &r, &p, mem), 0, "64 etc entries fit");
-    c.n_etc = 65;
+    r.extra_etc = many;
+    r.n_extra_etc = 32;
+    cr_assert_eq(layout_build(&c, &r, &p, mem), 0, "96 etc entries fit");
+    r.n_extra_etc = 33;
     cr_assert_eq(layout_build(&c, &r, &p, mem), -1);
+}
+
+Test(layout, the_largest_valid_config_and_language_fit)
+{
+    static const char *sys[64], *etc[96], *binds[96];
+    for (int i = 0; i < 96; i++) {
+        etc[i] = "ssl";
+        binds[i] = "/opt";
+        if (i < 64)
+            sys[i] = "/usr";
+    }
+    struct layout_cfg c = cfg();
+    struct layout_req r = req();
+    c.system = sys, c.n_system = 64;
+    c.etc = etc, c.n_etc = 64;
+    c.binds = binds, c.n_binds = 64;
+    r.extra_etc = etc + 64, r.n_extra_etc = 32;
+    r.extra_binds = binds + 64, r.n_extra_binds = 32;
+    cr_assert_eq(layout_build(&c, &r, &p, mem), 0);
 }
 
 Test(layout, too_many_ops_fail)

@@ -71,7 +71,7 @@ Test(limits, unset_fields_take_the_defaults_in_sandbox_units)
     struct sbx_limits out;
     struct sb_error e = {0};
     limit_request_init(&r);
-    cr_assert_eq(limits_resolve(&cfg, &r, "limits.", &out, &e), 0, "%s", e.msg);
+    cr_assert_eq(limits_resolve(&cfg, NULL, &r, "limits.", &out, &e), 0, "%s", e.msg);
     cr_assert_eq(out.wall_ms, 10000);
     cr_assert_eq(out.cpu_ms, 10000);
     cr_assert_eq(out.memory_kb, 256 * 1024);
@@ -93,7 +93,7 @@ Test(limits, defaults_follow_the_config)
     cfg.defaults.output_kb = 7;
     cfg.security.max_cpu_percent = 250;
     limit_request_init(&r);
-    cr_assert_eq(limits_resolve(&cfg, &r, "", &out, &e), 0, "%s", e.msg);
+    cr_assert_eq(limits_resolve(&cfg, NULL, &r, "", &out, &e), 0, "%s", e.msg);
     cr_assert_eq(out.memory_kb, 100 * 1024);
     cr_assert_eq(out.output_bytes, 7 * 1024);
     cr_assert_eq(out.cpu_percent, 250);
@@ -114,7 +114,7 @@ Test(limits, requested_values_are_converted_exactly)
     r.file_size_kb = 9;
     r.open_files = 16;
     r.stack_kb = 128;
-    cr_assert_eq(limits_resolve(&cfg, &r, "limits.", &out, &e), 0, "%s", e.msg);
+    cr_assert_eq(limits_resolve(&cfg, NULL, &r, "limits.", &out, &e), 0, "%s", e.msg);
     cr_assert_eq(out.wall_ms, 1500);
     cr_assert_eq(out.cpu_ms, 700);
     cr_assert_eq(out.memory_kb, 102400);
@@ -136,7 +136,7 @@ Test(limits, minimum_and_maximum_are_both_allowed)
             struct sb_error e = {0};
             limit_request_init(&r);
             *req_field(&r, i) = v[k];
-            cr_assert_eq(limits_resolve(&cfg, &r, "limits.", &out, &e), 0, "%s=%llu: %s",
+            cr_assert_eq(limits_resolve(&cfg, NULL, &r, "limits.", &out, &e), 0, "%s=%llu: %s",
                          fields[i].name, (unsigned long long)v[k], e.msg);
         }
     }
@@ -152,7 +152,7 @@ Test(limits, above_the_ceiling_is_an_error_naming_field_and_config_key)
         uint64_t v = default_max(i) + 1;
         limit_request_init(&r);
         *req_field(&r, i) = v;
-        cr_assert_eq(limits_resolve(&cfg, &r, "limits.", &out, &e), -1, "%s", fields[i].name);
+        cr_assert_eq(limits_resolve(&cfg, NULL, &r, "limits.", &out, &e), -1, "%s", fields[i].name);
         cr_assert_eq(e.code, SB_E_LIMIT_EXCEEDS_MAX);
         snprintf(want, sizeof want, "limits.%s: %llu is above the maximum %llu (%s)",
                  fields[i].name, (unsigned long long)v, (unsigned long long)default_max(i),
@@ -168,16 +168,16 @@ Test(limits, memory_example_with_and_without_prefix)
     struct sb_error e = {0};
     limit_request_init(&r);
     r.memory_mb = 4096;
-    cr_assert_eq(limits_resolve(&cfg, &r, "limits.", &out, &e), -1);
+    cr_assert_eq(limits_resolve(&cfg, NULL, &r, "limits.", &out, &e), -1);
     cr_assert_eq(e.code, SB_E_LIMIT_EXCEEDS_MAX);
     cr_assert_str_eq(e.msg, "limits.memory_mb: 4096 is above the maximum 2048 "
                             "(sandbox.security.max_memory_mb)");
-    cr_assert_eq(limits_resolve(&cfg, &r, "", &out, &e), -1);
+    cr_assert_eq(limits_resolve(&cfg, NULL, &r, "", &out, &e), -1);
     cr_assert_str_eq(e.msg, "memory_mb: 4096 is above the maximum 2048 "
                             "(sandbox.security.max_memory_mb)");
     /* The ceiling comes from the config, not a constant. */
     cfg.security.max_memory_mb = 4096;
-    cr_assert_eq(limits_resolve(&cfg, &r, "limits.", &out, &e), 0, "%s", e.msg);
+    cr_assert_eq(limits_resolve(&cfg, NULL, &r, "limits.", &out, &e), 0, "%s", e.msg);
     cr_assert_eq(out.memory_kb, 4096 * 1024);
 }
 
@@ -189,11 +189,11 @@ Test(limits, wall_ceiling_is_execution_timeout_in_ms)
     cfg.security.execution_timeout = 5;
     limit_request_init(&r);
     r.wall_time_ms = 5001;
-    cr_assert_eq(limits_resolve(&cfg, &r, "limits.", &out, &e), -1);
+    cr_assert_eq(limits_resolve(&cfg, NULL, &r, "limits.", &out, &e), -1);
     cr_assert_str_eq(e.msg, "limits.wall_time_ms: 5001 is above the maximum 5000 "
                             "(sandbox.security.execution_timeout)");
     r.wall_time_ms = 5000;
-    cr_assert_eq(limits_resolve(&cfg, &r, "limits.", &out, &e), 0, "%s", e.msg);
+    cr_assert_eq(limits_resolve(&cfg, NULL, &r, "limits.", &out, &e), 0, "%s", e.msg);
     cr_assert_eq(out.wall_ms, 5000);
 }
 
@@ -207,7 +207,7 @@ Test(limits, below_the_minimum_is_an_invalid_argument)
         uint64_t v = fields[i].min - 1;
         limit_request_init(&r);
         *req_field(&r, i) = v;
-        cr_assert_eq(limits_resolve(&cfg, &r, "limits.", &out, &e), -1, "%s", fields[i].name);
+        cr_assert_eq(limits_resolve(&cfg, NULL, &r, "limits.", &out, &e), -1, "%s", fields[i].name);
         cr_assert_eq(e.code, SB_E_INVALID_ARGUMENT);
         snprintf(want, sizeof want, "limits.%s: %llu is below the minimum %llu", fields[i].name,
                  (unsigned long long)v, (unsigned long long)fields[i].min);
@@ -222,7 +222,7 @@ Test(limits, huge_request_is_refused_not_clamped)
     struct sb_error e = {0};
     limit_request_init(&r);
     r.memory_mb = LIMIT_UNSET - 1; /* would overflow memory_mb * 1024 */
-    cr_assert_eq(limits_resolve(&cfg, &r, "limits.", &out, &e), -1);
+    cr_assert_eq(limits_resolve(&cfg, NULL, &r, "limits.", &out, &e), -1);
     cr_assert_eq(e.code, SB_E_LIMIT_EXCEEDS_MAX);
 }
 
@@ -230,7 +230,7 @@ Test(limits, compile_stage_uses_the_compile_section)
 {
     struct sbx_limits out;
     memset(&out, 0xa5, sizeof out);
-    limits_compile(&cfg, &out);
+    limits_compile(&cfg, NULL, &out);
     cr_assert_eq(out.wall_ms, 30000);
     cr_assert_eq(out.cpu_ms, 30000);
     cr_assert_eq(out.memory_kb, 1024 * 1024);
@@ -248,7 +248,7 @@ Test(limits, compile_stage_uses_the_compile_section)
     cfg.compile.artifact_mb = 2;
     cfg.compile.processes = 4;
     cfg.security.max_cpu_percent = 300;
-    limits_compile(&cfg, &out);
+    limits_compile(&cfg, NULL, &out);
     cr_assert_eq(out.wall_ms, 1234);
     cr_assert_eq(out.memory_kb, 64 * 1024);
     cr_assert_eq(out.disk_kb, 16 * 1024);
@@ -257,4 +257,48 @@ Test(limits, compile_stage_uses_the_compile_section)
     cr_assert_eq(out.cpu_percent, 300);
     /* The run defaults do not leak into the compile stage. */
     cr_assert_neq(out.memory_kb, cfg.defaults.memory_mb * 1024);
+}
+
+Test(limits, language_defaults_replace_the_config_defaults)
+{
+    struct lang_limits jvm = {.memory_mb = 1024, .processes = 64};
+    struct limit_request r;
+    struct sbx_limits out;
+    struct sb_error e = {0};
+    limit_request_init(&r);
+    cr_assert_eq(limits_resolve(&cfg, &jvm, &r, "limits.", &out, &e), 0, "%s", e.msg);
+    cr_assert_eq(out.memory_kb, 1024 * 1024);
+    cr_assert_eq(out.processes, 64);
+    cr_assert_eq(out.wall_ms, cfg.defaults.wall_time_ms); /* not overridden */
+    /* a request still lowers or raises them within the maximums */
+    r.memory_mb = 300;
+    cr_assert_eq(limits_resolve(&cfg, &jvm, &r, "limits.", &out, &e), 0, "%s", e.msg);
+    cr_assert_eq(out.memory_kb, 300 * 1024);
+    r.memory_mb = 4096;
+    cr_assert_eq(limits_resolve(&cfg, &jvm, &r, "limits.", &out, &e), -1);
+}
+
+Test(limits, a_language_whose_defaults_exceed_the_maximums_is_refused)
+{
+    struct lang_limits big = {.memory_mb = 1536};
+    struct sb_error e = {0};
+    cr_assert_eq(limits_check_lang(&cfg, &big, &e), 0, "%s", e.msg);
+    cfg.security.max_memory_mb = 1024;
+    cr_assert_eq(limits_check_lang(&cfg, &big, &e), -1);
+    cr_assert_str_eq(e.msg, "limits.memory_mb: 1536 is above the maximum 1024 "
+                            "(sandbox.security.max_memory_mb)");
+    struct lang_limits none = {0};
+    cr_assert_eq(limits_check_lang(&cfg, &none, &e), 0, "%s", e.msg);
+}
+
+Test(limits, language_compile_limits_override_the_compile_section)
+{
+    struct lang_limits ghc = {.memory_mb = 2048, .wall_time_ms = 60000, .processes = 256};
+    struct sbx_limits out;
+    limits_compile(&cfg, &ghc, &out);
+    cr_assert_eq(out.memory_kb, 2048 * 1024);
+    cr_assert_eq(out.wall_ms, 60000);
+    cr_assert_eq(out.processes, 256);
+    cr_assert_eq(out.cpu_ms, cfg.compile.cpu_time_ms);
+    cr_assert_eq(out.file_size_kb, cfg.compile.artifact_mb * 1024);
 }
