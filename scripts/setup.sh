@@ -10,7 +10,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 # Build and library dependencies.
-BUILD_PKGS="gcc make pkg-config libc6-dev libuv1-dev libjansson-dev libcyaml-dev libyaml-dev
+BUILD_PKGS="gcc make pkg-config libc6-dev libuv1-dev libjansson-dev libcyaml-dev libyaml-dev libwslay-dev
 libseccomp-dev libcriterion-dev libsqlite3-dev libhttp-parser-dev zlib1g-dev"
 # What tests use.
 TEST_PKGS="python3 python3-pytest python3-requests python3-yaml python3-jsonschema curl bash coreutils procps

@@ -20,6 +20,7 @@
     X(PAYLOAD_TOO_LARGE, "payload_too_large",   413, 8)      \
     X(UNSUPPORTED_MEDIA, "unsupported_media_type", 415, 3)   \
     X(UNKNOWN_LANGUAGE,  "unknown_language",    422, 3)      \
+    X(UPGRADE_REQUIRED,  "upgrade_required",    426, 3)      \
     X(RATE_LIMITED,      "rate_limited",        429, 8)      \
     X(HEADERS_TOO_LARGE, "headers_too_large",   431, 8)      \
     X(INTERNAL,          "internal_error",      500, 13)     \

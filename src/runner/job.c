@@ -181,6 +181,7 @@ char **job_argv(const struct job *j, char *const *tmpl, size_t *argc)
 
 void job_finish(struct job *j)
 {
+    j->finished = true;
     j->cur = NULL;
     j->done(j, j->arg);
 }
@@ -296,11 +297,13 @@ static void run_next(struct job *j)
         .extra_etc = (const char *const *)j->lang->etc,
         .extra_binds = (const char *const *)j->lang->binds,
     };
+    job_interactive_spec(j, &spec);
     if (j->ncases) {
         spec.stdin_data = j->cases[j->next_case].stdin_data;
         spec.stdin_len = j->cases[j->next_case].stdin_len;
     }
     j->cur = sbx_start(j->rn->engine, &spec, on_run_done, on_output, j, &err);
+    job_interactive_started(j);
     argv_free(run);
     free(files);
     free(argv);
@@ -311,6 +314,8 @@ static void run_next(struct job *j)
 void job_compiled(struct job *j)
 {
     const struct stage_result *c = &j->res.compile;
+    if (j->kill_requested && c->status == SB_ST_OK && !j->cancelled)
+        return job_finish_killed(j);
     if (c->status != SB_ST_OK || j->cancelled) {
         j->res.status = SB_ST_COMPILE_ERROR;
         return job_finish(j);
@@ -337,7 +342,9 @@ static void on_start(uv_timer_t *t)
         j->res.status = SB_ST_INTERNAL_ERROR;
         return job_finish(j);
     }
-    if (j->lang->compile)
+    if (j->kill_requested)
+        job_finish_killed(j);
+    else if (j->lang->compile)
         compile_begin(j);
     else
         run_next(j);
@@ -359,6 +366,7 @@ struct job *job_start(struct runner *rn, const struct job_request *req, job_done
     j->arg = arg;
     j->lang = req->lang;
     j->limits = req->limits;
+    j->interactive = req->interactive && req->ncases == 0;
     limits_compile(rn->cfg, &req->lang->compile_limits, &j->compile_limits);
     if (copy_request(j, req) < 0) {
         free_copies(j);
@@ -366,6 +374,10 @@ struct job *job_start(struct runner *rn, const struct job_request *req, job_done
         free(j);
         free(t);
         return sb_fail(err, SB_E_INTERNAL, "out of memory"), NULL;
+    }
+    if (j->interactive && j->has_stdin) { /* the first thing "typed" */
+        sb_buf_append(&j->early_in, j->stdin_data, j->stdin_len);
+        j->has_stdin = false;
     }
     /* Start from the loop so `done` never runs inside job_start. */
     uv_timer_init(rn->engine->loop, t);
@@ -411,6 +423,7 @@ void job_free(struct job *j)
     if (!j)
         return;
     free_copies(j);
+    sb_buf_free(&j->early_in);
     if (j->res.has_compile)
         stage_free(&j->res.compile);
     if (j->res.ran && !j->ncases)

@@ -52,6 +52,7 @@ struct job_request {
     struct sbx_limits limits;  /* the run stage's exact limits */
     const struct job_case *cases;  /* test cases: compile once, one fresh sandbox each */
     size_t ncases;
+    bool interactive;          /* stdin stays open for job_stdin_write (not with cases) */
 };
 
 struct case_result {
@@ -83,6 +84,16 @@ typedef void (*job_output_cb)(struct job *j, int stream, const char *data, size_
 struct job *job_start(struct runner *rn, const struct job_request *req, job_done_cb done,
                       job_output_cb output, void *arg, struct sb_error *err);
 void job_cancel(struct job *j);
+
+/* Interactive jobs (interact.c). Stdin: 0, -1 when closed or over, -2 when
+ * 1 MiB already waits for the program (try later). */
+int job_stdin_write(struct job *j, const void *data, size_t len);
+void job_stdin_close(struct job *j);
+/* Kills the program at the user's request: runtime_error, signal 9,
+ * "killed on request" (also before it started). */
+void job_kill(struct job *j);
+/* Backpressure: pause = stop reading the program's output. */
+void job_output_pause(struct job *j, bool pause);
 const struct job_result *job_result(const struct job *j);
 void job_free(struct job *j);
 

@@ -33,6 +33,11 @@ struct job {
     struct flight *flight;     /* while waiting for a compile */
     struct sbx *cur;           /* the run sandbox in progress */
     bool cancelled;
+    bool finished;             /* job_finish ran */
+    /* interact.c */
+    bool interactive;          /* the run's stdin stays open */
+    struct sb_buf early_in;    /* stdin typed before the run started */
+    bool stdin_closed, paused, kill_requested, run_started;
     struct job_result res;
     struct job *next_waiter;   /* in the flight's list */
 };
@@ -41,6 +46,11 @@ struct job {
 void compile_begin(struct job *j);
 /* A job leaving before its compile finished (cancelled). */
 void compile_leave(struct job *j);
+
+/* interact.c */
+void job_finish_killed(struct job *j);
+void job_interactive_spec(struct job *j, struct sbx_spec *spec);
+void job_interactive_started(struct job *j);
 
 /* job.c */
 void job_finish(struct job *j);

@@ -67,6 +67,10 @@ void stage_classify(struct stage_result *st, struct sbx_result *r, const struct 
     } else if (r->wall_exceeded) {
         st->status = SB_ST_TIME_LIMIT;
         msg(st, "wall time limit of %llu ms exceeded", (unsigned long long)lim->wall_ms);
+    } else if (r->killed_on_request && !r->exited) {
+        st->status = SB_ST_RUNTIME_ERROR;
+        st->signal = SIGKILL;
+        msg(st, "killed on request");
     } else if (r->term_signal == SIGXFSZ) {
         st->status = SB_ST_RUNTIME_ERROR;
         msg(st, "file size limit of %llu KB exceeded (SIGXFSZ)",

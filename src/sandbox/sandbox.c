@@ -1,5 +1,6 @@
 /* Host side: one sandboxed run on the event loop: spawn, watch limits, capture output, clean up. */
 #include "sandbox/sandbox.h"
+#include "sandbox/sandbox_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,41 +25,11 @@
 #define SETUP_TIMEOUT_MS 30000
 #define CPU_POLL_MIN_MS 5
 
-struct sbx {
-    struct sbx_engine *e;
-    sbx_done_cb done;
-    sbx_output_cb output;
-    void *arg;
-    struct sbx_result r;
-    struct sbx_limits lim;
-    char *stdin_copy;
-    size_t stdin_len;
-    char *fetch_path;
-    uint64_t fetch_max;
 
-    uint32_t uid;
-    bool have_uid;
-    struct cg cg;
-    pid_t pid;
-    int pidfd, ctl;
-
-    uv_timer_t setup_timer, wall_timer, cpu_timer;
-    uv_poll_t pid_poll, ctl_poll;
-    uv_pipe_t out_pipe, err_pipe, in_pipe;
-    uv_write_t in_req;
-    bool pid_poll_on, ctl_poll_on, out_on, err_on, in_on;
-
-    bool started, agent_done, finishing, killed;
-    uint64_t t_started, cpu_base_ns, agent_cpu_ns;
-    bool have_agent_cpu;
-    int open_handles;
-};
-
-static void maybe_finish(struct sbx *s);
 
 /* ---- killing ---- */
 
-static void kill_agent(struct sbx *s)
+void sbx_kill_agent(struct sbx *s)
 {
     if (s->killed || s->agent_done || s->pidfd < 0)
         return;
@@ -82,7 +53,7 @@ static void on_setup_timeout(uv_timer_t *t)
         sb_fail(&s->r.error, SB_E_SANDBOX_SETUP, "sandbox setup timed out after %d ms",
                 SETUP_TIMEOUT_MS);
     }
-    kill_agent(s);
+    sbx_kill_agent(s);
 }
 
 static void on_wall_timeout(uv_timer_t *t)
@@ -91,7 +62,7 @@ static void on_wall_timeout(uv_timer_t *t)
     if (s->r.exited)
         return;
     s->r.wall_exceeded = true;
-    kill_agent(s);
+    sbx_kill_agent(s);
 }
 
 static void on_cpu_poll(uv_timer_t *t)
@@ -104,7 +75,7 @@ static void on_cpu_poll(uv_timer_t *t)
     uint64_t limit = s->lim.cpu_ms * 1000000u;
     if (used >= limit) {
         s->r.cpu_exceeded = true;
-        kill_agent(s);
+        sbx_kill_agent(s);
         return;
     }
     /* CPU time grows at most `cores` times faster than the clock, so the
@@ -120,17 +91,6 @@ static void on_cpu_poll(uv_timer_t *t)
     uv_timer_start(&s->cpu_timer, on_cpu_poll, next, 0);
 }
 
-/* ---- output ---- */
-
-static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-    (void)h;
-    (void)hint;
-    static __thread char chunk[65536];
-    buf->base = chunk;
-    buf->len = sizeof chunk;
-}
-
 static void close_cb(uv_handle_t *h)
 {
     struct sbx *s = h->data;
@@ -138,55 +98,13 @@ static void close_cb(uv_handle_t *h)
         s->done(s, s->arg);
 }
 
-static void close_handle(struct sbx *s, uv_handle_t *h, bool *on)
+void sbx_close_handle(struct sbx *s, uv_handle_t *h, bool *on)
 {
     if (!*on)
         return;
     *on = false;
     s->open_handles++;
     uv_close(h, close_cb);
-}
-
-static void capture(struct sbx *s, int stream, const char *data, size_t n)
-{
-    struct sb_buf *b = stream == 1 ? &s->r.out : &s->r.err;
-    uint64_t used = s->r.out.len + s->r.err.len;
-    size_t keep = n;
-    if (used + n > s->lim.output_bytes) {
-        keep = used < s->lim.output_bytes ? (size_t)(s->lim.output_bytes - used) : 0;
-        if (!s->r.output_exceeded) {
-            s->r.output_exceeded = true;
-            s->r.truncated = true;
-            kill_agent(s);
-        }
-    }
-    if (keep) {
-        sb_buf_append(b, data, keep);
-        if (s->output)
-            s->output(s, stream, data, keep, s->arg);
-    }
-}
-
-static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
-{
-    struct sbx *s = st->data;
-    bool is_out = st == (uv_stream_t *)&s->out_pipe;
-    if (n > 0) {
-        capture(s, is_out ? 1 : 2, buf->base, (size_t)n);
-        return;
-    }
-    if (n == 0)
-        return;
-    /* EOF (or a read error): every writer is gone. */
-    close_handle(s, (uv_handle_t *)st, is_out ? &s->out_on : &s->err_on);
-    maybe_finish(s);
-}
-
-static void on_stdin_written(uv_write_t *req, int status)
-{
-    (void)status; /* EPIPE: the program stopped reading, which is its right */
-    struct sbx *s = req->data;
-    close_handle(s, (uv_handle_t *)&s->in_pipe, &s->in_on);
 }
 
 /* ---- control messages ---- */
@@ -208,7 +126,7 @@ static void set_oom_adj(pid_t pid)
 static void close_control(struct sbx *s)
 {
     if (s->ctl_poll_on)
-        close_handle(s, (uv_handle_t *)&s->ctl_poll, &s->ctl_poll_on);
+        sbx_close_handle(s, (uv_handle_t *)&s->ctl_poll, &s->ctl_poll_on);
     if (s->ctl >= 0) {
         close(s->ctl); /* the agent sees EOF and exits, ending the sandbox */
         s->ctl = -1;
@@ -334,7 +252,7 @@ static void on_agent_exit(uv_poll_t *p, int status, int events)
     s->agent_done = true;
     s->r.t.reaped = util_mono_ns();
     stop_timers(s);
-    close_handle(s, (uv_handle_t *)&s->pid_poll, &s->pid_poll_on);
+    sbx_close_handle(s, (uv_handle_t *)&s->pid_poll, &s->pid_poll_on);
     /* Read what the agent still had queued, then stop listening. */
     if (s->ctl >= 0)
         on_control(&s->ctl_poll, 0, UV_READABLE);
@@ -344,7 +262,7 @@ static void on_agent_exit(uv_poll_t *p, int status, int events)
         sb_fail(&s->r.error, SB_E_INTERNAL, "sandbox agent ended unexpectedly (%s %d)",
                 si.si_code == CLD_EXITED ? "exit" : "signal", si.si_status);
     }
-    maybe_finish(s);
+    sbx_maybe_finish(s);
 }
 
 /* ---- finishing ---- */
@@ -384,19 +302,19 @@ static void finish(struct sbx *s)
         close(s->pidfd);
     s->pidfd = -1;
     close_control(s);
-    close_handle(s, (uv_handle_t *)&s->pid_poll, &s->pid_poll_on);
-    close_handle(s, (uv_handle_t *)&s->out_pipe, &s->out_on);
-    close_handle(s, (uv_handle_t *)&s->err_pipe, &s->err_on);
-    close_handle(s, (uv_handle_t *)&s->in_pipe, &s->in_on);
+    sbx_close_handle(s, (uv_handle_t *)&s->pid_poll, &s->pid_poll_on);
+    sbx_close_handle(s, (uv_handle_t *)&s->out_pipe, &s->out_on);
+    sbx_close_handle(s, (uv_handle_t *)&s->err_pipe, &s->err_on);
+    sbx_close_handle(s, (uv_handle_t *)&s->in_pipe, &s->in_on);
     bool t = true, t2 = true, t3 = true;
-    close_handle(s, (uv_handle_t *)&s->setup_timer, &t);
-    close_handle(s, (uv_handle_t *)&s->wall_timer, &t2);
-    close_handle(s, (uv_handle_t *)&s->cpu_timer, &t3);
+    sbx_close_handle(s, (uv_handle_t *)&s->setup_timer, &t);
+    sbx_close_handle(s, (uv_handle_t *)&s->wall_timer, &t2);
+    sbx_close_handle(s, (uv_handle_t *)&s->cpu_timer, &t3);
     s->e->active--;
     s->r.t.finished = util_mono_ns();
 }
 
-static void maybe_finish(struct sbx *s)
+void sbx_maybe_finish(struct sbx *s)
 {
     if (s->finishing)
         return;
@@ -528,7 +446,7 @@ static int launch(struct sbx *s, const struct sbx_spec *spec)
         sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "socketpair/pipe2");
         goto out;
     }
-    if (s->stdin_copy) {
+    if (s->stdin_copy || s->interactive) {
         if (pipe2(in, O_CLOEXEC) < 0) {
             sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "pipe2 stdin");
             goto out;
@@ -547,7 +465,7 @@ static int launch(struct sbx *s, const struct sbx_spec *spec)
     s->ctl = sp[0], sp[0] = -1;
     /* The cgroup is made while the agent builds the root filesystem. */
     if (join_cgroup(s, err) < 0) {
-        kill_agent(s);
+        sbx_kill_agent(s);
         close(s->ctl);
         s->ctl = -1;
         waitid((idtype_t)P_PIDFD, (id_t)s->pidfd, &(siginfo_t){0}, WEXITED);
@@ -561,17 +479,11 @@ static int launch(struct sbx *s, const struct sbx_spec *spec)
     uv_pipe_init(e->loop, &s->err_pipe, 0);
     uv_pipe_open(&s->out_pipe, out[0]), out[0] = -1, s->out_on = true;
     uv_pipe_open(&s->err_pipe, er[0]), er[0] = -1, s->err_on = true;
-    s->out_pipe.data = s->err_pipe.data = s;
-    uv_read_start((uv_stream_t *)&s->out_pipe, on_alloc, on_read);
-    uv_read_start((uv_stream_t *)&s->err_pipe, on_alloc, on_read);
-    if (s->stdin_copy) {
+    if (in[1] >= 0) {
         uv_pipe_init(e->loop, &s->in_pipe, 0);
         uv_pipe_open(&s->in_pipe, in[1]), in[1] = -1, s->in_on = true;
-        s->in_pipe.data = s->in_req.data = s;
-        uv_buf_t b = uv_buf_init(s->stdin_copy, (unsigned)s->stdin_len);
-        if (uv_write(&s->in_req, (uv_stream_t *)&s->in_pipe, &b, 1, on_stdin_written) < 0)
-            close_handle(s, (uv_handle_t *)&s->in_pipe, &s->in_on);
     }
+    sbx_stdio_start(s);
     uv_poll_init(e->loop, &s->pid_poll, s->pidfd);
     uv_poll_init(e->loop, &s->ctl_poll, s->ctl);
     s->pid_poll.data = s->ctl_poll.data = s;
@@ -590,7 +502,7 @@ out:
 
 static void on_failed_start(uv_timer_t *t)
 {
-    maybe_finish(t->data);
+    sbx_maybe_finish(t->data);
 }
 
 struct sbx *sbx_start(struct sbx_engine *e, const struct sbx_spec *spec, sbx_done_cb done,
@@ -606,6 +518,7 @@ struct sbx *sbx_start(struct sbx_engine *e, const struct sbx_spec *spec, sbx_don
     s->lim = spec->limits;
     s->pidfd = s->ctl = -1;
     s->r.seccomp_nr = -1;
+    s->interactive = spec->interactive;
     if (spec->stdin_data) {
         s->stdin_copy = malloc(spec->stdin_len ? spec->stdin_len : 1);
         if (s->stdin_copy)
@@ -641,7 +554,15 @@ void sbx_cancel(struct sbx *s)
     if (s->finishing)
         return;
     s->r.cancelled = true;
-    kill_agent(s);
+    sbx_kill_agent(s);
+}
+
+void sbx_kill(struct sbx *s)
+{
+    if (s->finishing || s->r.exited)
+        return;
+    s->r.killed_on_request = true;
+    sbx_kill_agent(s);
 }
 
 const struct sbx_result *sbx_result(const struct sbx *s)

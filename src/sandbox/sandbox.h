@@ -43,8 +43,9 @@ struct sbx_spec {
     size_t envc;
     const struct sbx_file *files;
     size_t nfiles;
-    const void *stdin_data;  /* NULL: stdin is /dev/null */
+    const void *stdin_data;  /* NULL: stdin is /dev/null (unless interactive) */
     size_t stdin_len;
+    bool interactive;        /* stdin stays open: sbx_stdin_write, sbx_stdin_close */
     struct sbx_limits limits;
     const char *fetch_path;  /* regular file to hand back after exit (artifact), or NULL */
     uint64_t fetch_max;      /* bytes */
@@ -85,6 +86,7 @@ struct sbx_result {
     int exit_code;           /* valid when exited and !term_signal */
     int term_signal;         /* signal that ended the program, 0 if none */
     bool wall_exceeded, cpu_exceeded, output_exceeded, oom_killed, cancelled;
+    bool killed_on_request;  /* sbx_kill */
     int seccomp_nr;          /* -1 unless killed for a forbidden syscall */
     char seccomp_name[32];
     uint64_t wall_ns, cpu_ns, memory_peak;
@@ -118,6 +120,21 @@ struct sbx *sbx_start(struct sbx_engine *e, const struct sbx_spec *spec, sbx_don
 
 /* Kills the run now (client gone, shutdown); `done` still follows. */
 void sbx_cancel(struct sbx *s);
+/* Kills the program because its user asked (result: killed_on_request). */
+void sbx_kill(struct sbx *s);
+
+/* Interactive runs: queues bytes for the program's stdin. Returns 0; -1 when
+ * stdin is closed (by sbx_stdin_close, or the program closed it) or the run
+ * is not interactive; -2 when 1 MiB is already waiting (the program is not
+ * reading: try again later). */
+int sbx_stdin_write(struct sbx *s, const void *data, size_t len);
+/* End of input, once the queued bytes are written. */
+void sbx_stdin_close(struct sbx *s);
+
+/* Stops / restarts reading the program's output (backpressure: while paused,
+ * the pipes fill and the program blocks on write; its limits keep running). */
+void sbx_output_pause(struct sbx *s);
+void sbx_output_resume(struct sbx *s);
 
 const struct sbx_result *sbx_result(const struct sbx *s);
 /* Gives the result buffers to the caller (they stay valid after sbx_free). */

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "runner/cache.h"
+#include "server/events.h"
 #include "server/execution.h"
 #include "server/server.h"
 
@@ -19,6 +20,9 @@ struct pending {
     struct http_request *req;
     struct execution *ex;
     const char *route;
+    /* Server-Sent Events */
+    struct text_carry carry;
+    bool paused;
 };
 
 static struct pending *pending_new(struct server *s, struct http_conn *c,
@@ -46,13 +50,9 @@ static int decode(struct server *s, struct http_conn *c, struct http_request *re
         reply_error(s, c, req, route, err.code, err.msg, NULL);
         return -1;
     }
-    const struct lang_status *ls = languages_find(s, out->lang);
-    if (ls && ls->probed && !ls->available) {
-        char msg[400];
-        snprintf(msg, sizeof msg, "language: '%s' is unavailable on this server: %s",
-                 out->lang->name, ls->why);
+    if (languages_check(s, out->lang, &err) < 0) {
         exec_req_free(out);
-        reply_error(s, c, req, route, SB_E_UNKNOWN_LANGUAGE, msg, NULL);
+        reply_error(s, c, req, route, err.code, err.msg, NULL);
         return -1;
     }
     return 0;
@@ -127,10 +127,86 @@ static struct pending *submit(struct server *s, struct http_conn *c, struct http
     return p;
 }
 
+/* ---- POST /api/execute with Accept: text/event-stream ---- */
+
+/* Output queued for a slow SSE client: pause the program above, resume below. */
+#define SSE_PAUSE_MARK (256u << 10)
+#define SSE_RESUME_MARK (64u << 10)
+
+static void sse_send(struct pending *p, json_t *ev)
+{
+    if (!ev)
+        return;
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    char *data = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (data) {
+        struct sb_buf b = {0};
+        sb_buf_printf(&b, "event: %s\ndata: %s\n\n", type, data);
+        ssize_t queued = b.oom ? -1 : http_stream_write(p->c, b.data, b.len);
+        if (queued > (ssize_t)SSE_PAUSE_MARK && !p->paused && p->ex) {
+            p->paused = true;
+            execution_output_pause(p->ex, true);
+        }
+        sb_buf_free(&b);
+    }
+    free(data);
+    json_decref(ev);
+}
+
+static void sse_drain(void *arg)
+{
+    struct pending *p = arg;
+    if (p->paused && p->ex) {
+        p->paused = false;
+        execution_output_pause(p->ex, false);
+    }
+}
+
+static void sse_persisted(struct execution *ex, int rc, const struct sb_error *err, void *arg)
+{
+    struct pending *p = arg;
+    if (rc < 0)
+        return sync_persisted(ex, rc, err, arg);
+    http_stream_start(p->c, 200, "text/event-stream", "Cache-Control: no-store\r\n");
+    http_conn_on_drain(p->c, sse_drain, p);
+    sse_send(p, event_started(execution_id(ex)));
+}
+
+static void sse_output(struct execution *ex, int stream, const char *data, size_t len, void *arg)
+{
+    (void)ex;
+    struct pending *p = arg;
+    sse_send(p, event_output(&p->carry, stream, data, len));
+}
+
+static void sse_finished(struct execution *ex, void *arg)
+{
+    struct pending *p = arg;
+    p->ex = NULL;
+    sse_send(p, event_output_flush(&p->carry, 1));
+    sse_send(p, event_output_flush(&p->carry, 2));
+    sse_send(p, event_exit(execution_result(ex)));
+    router_log(p->s, p->req, p->route, 200);
+    http_stream_end(p->c);
+    free(p);
+}
+
+static bool wants_events(const struct http_request *req)
+{
+    const char *accept = http_header(req, "accept");
+    return accept && strstr(accept, "text/event-stream");
+}
+
 void api_execute(struct server *s, struct http_conn *c, struct http_request *req, const char *key)
 {
     struct exec_hooks hooks = {.persisted = sync_persisted, .finished = sync_finished};
-    struct pending *p = submit(s, c, req, key, "/api/execute", REQ_SYNC, hooks);
+    enum req_kind kind = REQ_SYNC;
+    if (wants_events(req)) {
+        hooks = (struct exec_hooks){.persisted = sse_persisted, .finished = sse_finished,
+                                    .output = sse_output};
+        kind = REQ_STREAM;
+    }
+    struct pending *p = submit(s, c, req, key, "/api/execute", kind, hooks);
     if (p)
         http_conn_on_abort(c, sync_abort, p);
 }

@@ -49,23 +49,33 @@ static bool same_hash(const char *a, const char *b)
     return d == 0;
 }
 
-int auth_check(const struct auth *a, const struct http_request *req, const char **key_id,
-               const char **why)
+/* The key a request presents, "" if none, or NULL with why if malformed. */
+static const char *presented(const struct http_request *req, const char **why)
 {
-    *key_id = NULL;
-    if (!a->enabled)
-        return 0;
     const char *key = http_header(req, "x-api-key");
     const char *h = http_header(req, "authorization");
     if (!key && h) {
         if (strncasecmp(h, "Bearer ", 7)) {
             *why = "Authorization must be \"Bearer <key>\"";
-            return -1;
+            return NULL;
         }
         key = h + 7;
         while (*key == ' ')
             key++;
     }
+    return key ? key : "";
+}
+
+bool auth_presented(const struct http_request *req)
+{
+    return http_header(req, "x-api-key") || http_header(req, "authorization");
+}
+
+int auth_check_key(const struct auth *a, const char *key, const char **key_id, const char **why)
+{
+    *key_id = NULL;
+    if (!a->enabled)
+        return 0;
     if (!key || !*key) {
         *why = "an API key is required (Authorization: Bearer <key> or X-API-Key)";
         return -1;
@@ -83,6 +93,16 @@ int auth_check(const struct auth *a, const struct http_request *req, const char 
     }
     *key_id = found;
     return 0;
+}
+
+int auth_check(const struct auth *a, const struct http_request *req, const char **key_id,
+               const char **why)
+{
+    *key_id = NULL;
+    if (!a->enabled)
+        return 0;
+    const char *key = presented(req, why);
+    return key ? auth_check_key(a, key, key_id, why) : -1;
 }
 
 static size_t hash_str(const char *s)

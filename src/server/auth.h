@@ -29,6 +29,11 @@ void auth_free(struct auth *a);
 int auth_check(const struct auth *a, const struct http_request *req, const char **key_id,
                const char **why);
 
+/* The same for a key given another way (a WebSocket "auth" message). */
+int auth_check_key(const struct auth *a, const char *key, const char **key_id, const char **why);
+/* Whether the request carries Authorization or X-API-Key at all. */
+bool auth_presented(const struct http_request *req);
+
 /* Takes one token from subject's bucket. Returns 0, or -1 with the seconds
  * until a token is available in *retry_after. */
 int auth_rate(struct auth *a, const char *subject, uint64_t now_ms, unsigned *retry_after);

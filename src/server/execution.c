@@ -29,6 +29,9 @@ struct execution {
     bool engine_failed;
     double queued_ms, setup_ms, teardown_ms;   /* for the log */
     char cancel_why[128];
+    /* interactive controls that arrived before the job existed */
+    struct sb_buf early_in;
+    bool early_close, paused, kill_requested;
     struct execution *next, *prev;
 };
 
@@ -78,6 +81,7 @@ struct execution *execution_find(struct server *s, const char *id)
 static void free_ex(struct execution *ex)
 {
     exec_req_free(&ex->req);
+    sb_buf_free(&ex->early_in);
     json_decref(ex->result);
     free(ex);
 }
@@ -98,7 +102,7 @@ json_t *execution_view(const struct execution *ex)
     if (!ex->result)
         json_object_set_new(o, "status", json_string(state_name(ex->state)));
     json_object_set_new(o, "language", json_string(ex->req.lang->name));
-    json_object_set_new(o, "mode", json_string(ex->kind == REQ_SYNC ? "sync" : "async"));
+    json_object_set_new(o, "mode", json_string(req_kind_name(ex->kind)));
     set_time(o, "created_at", ex->created_ms);
     if (ex->started_ms)
         set_time(o, "started_at", ex->started_ms);
@@ -188,6 +192,14 @@ static json_t *cancelled_result(const char *why)
                      "truncated", 0, "message", why);
 }
 
+static json_t *killed_result(void)
+{
+    return json_pack("{s:s,s:s,s:n,s:s,s:s,s:i,s:i,s:i,s:i,s:b,s:s}", "stdout", "", "stderr", "",
+                     "exit_code", "execution_time", "0ms", "status", "runtime_error",
+                     "signal", 9, "wall_time_ms", 0, "cpu_time_ms", 0, "memory_kb", 0,
+                     "truncated", 0, "message", "killed on request");
+}
+
 static void on_job_output(struct job *j, int stream, const char *data, size_t len, void *arg)
 {
     (void)j;
@@ -237,7 +249,18 @@ static void start(struct sched_item *it)
         ex->result = cancelled_result(err.msg);
         ex->engine_failed = true;
         finish(ex, true);
+        return;
     }
+    /* What the client did while the execution was queued. */
+    if (ex->early_in.len)
+        job_stdin_write(ex->job, ex->early_in.data, ex->early_in.len);
+    sb_buf_free(&ex->early_in);
+    if (ex->early_close)
+        job_stdin_close(ex->job);
+    if (ex->paused)
+        job_output_pause(ex->job, true);
+    if (ex->kill_requested)
+        job_kill(ex->job);
 }
 
 static void on_persisted(void *arg, int rc, const struct sb_error *err, json_t *data)
@@ -256,9 +279,9 @@ static void on_persisted(void *arg, int rc, const struct sb_error *err, json_t *
     }
     if (!ex->detached && ex->hooks.persisted)
         ex->hooks.persisted(ex, 0, NULL, ex->hooks.arg);
-    if (ex->cancel_why[0]) {
+    if (ex->cancel_why[0] || ex->kill_requested) {
         sched_release(&s->sched);
-        ex->result = cancelled_result(ex->cancel_why);
+        ex->result = ex->cancel_why[0] ? cancelled_result(ex->cancel_why) : killed_result();
         finish(ex, false);
         return;
     }
@@ -301,7 +324,7 @@ struct execution *execution_create(struct server *s, struct exec_req *req, enum 
     }
     link_ex(ex);
     struct exec_record rec = {
-        .id = ex->id, .created_ms = ex->created_ms, .mode = kind == REQ_SYNC ? "sync" : "async",
+        .id = ex->id, .created_ms = ex->created_ms, .mode = req_kind_name(kind),
         .language = ex->req.lang->name, .code_sha256 = ex->req.code_sha256,
         .request_id = ex->request_id, .key_id = meta->key_id, .client = ex->client,
         .limits_json = ex->req.limits_json, .callback_url = ex->req.callback_url,
@@ -322,6 +345,55 @@ void execution_cancel(struct execution *ex, const char *why)
         job_cancel(ex->job);
     }
     /* EX_PERSISTING: on_persisted sees cancel_why and never runs it. */
+}
+
+/* ---- interactive controls ---- */
+
+/* Stdin held for an execution that has not started, like the job's bound. */
+#define EARLY_STDIN_MAX (1u << 20)
+
+int execution_stdin_write(struct execution *ex, const void *data, size_t len)
+{
+    if (ex->state == EX_DONE || !ex->req.interactive || ex->early_close)
+        return -1;
+    if (ex->job)
+        return job_stdin_write(ex->job, data, len);
+    if (ex->state == EX_RUNNING)
+        return -1;
+    if (ex->early_in.len + len > EARLY_STDIN_MAX)
+        return -2;
+    sb_buf_append(&ex->early_in, data, len);
+    return ex->early_in.oom ? -2 : 0;
+}
+
+void execution_stdin_close(struct execution *ex)
+{
+    if (ex->state == EX_DONE || !ex->req.interactive || ex->early_close)
+        return;
+    ex->early_close = true;
+    if (ex->job)
+        job_stdin_close(ex->job);
+}
+
+void execution_output_pause(struct execution *ex, bool pause)
+{
+    ex->paused = pause;
+    if (ex->job)
+        job_output_pause(ex->job, pause);
+}
+
+void execution_kill(struct execution *ex)
+{
+    if (ex->state == EX_DONE || ex->kill_requested || ex->cancel_why[0])
+        return;
+    ex->kill_requested = true;
+    if (ex->job) {
+        job_kill(ex->job);
+    } else if (ex->state == EX_QUEUED && sched_cancel(&ex->srv->sched, &ex->item)) {
+        ex->result = killed_result();
+        finish(ex, false);
+    }
+    /* EX_PERSISTING: on_persisted sees kill_requested and never runs it. */
 }
 
 void execution_detach(struct execution *ex)

@@ -39,6 +39,17 @@ struct execution *execution_create(struct server *s, struct exec_req *req, enum 
 /* Stops the execution (queued: never runs; running: sandbox killed). The
  * result becomes internal_error with `why` unless it already finished. */
 void execution_cancel(struct execution *ex, const char *why);
+/* Interactive executions (WebSocket, gRPC Interact). Stdin typed before the
+ * program starts is kept for it. stdin_write: 0; -1 when stdin is closed or
+ * the execution is over; -2 when 1 MiB already waits unread (try later). */
+int execution_stdin_write(struct execution *ex, const void *data, size_t len);
+void execution_stdin_close(struct execution *ex);
+/* The user stops the program: runtime_error, signal 9, "killed on request". */
+void execution_kill(struct execution *ex);
+/* Backpressure from a slow reader: stop (or restart) reading the program's
+ * output; the program blocks on write meanwhile, its limits still running. */
+void execution_output_pause(struct execution *ex, bool pause);
+
 /* Stops reporting to the hooks' owner (client gone) without cancelling. */
 void execution_detach(struct execution *ex);
 

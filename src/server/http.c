@@ -9,67 +9,8 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "server/http_internal.h"
 
-#define MAX_HEADERS 100
-#define MAX_PIPELINED (1u << 20)
-#define DRAIN_MARK (256u << 10)
-#define LINGER_MS 2000
-#define LINGER_BYTES (4u << 20)
-
-enum conn_state {
-    C_IDLE,        /* waiting for a request (keep-alive) */
-    C_HEADERS,     /* request line / headers arriving */
-    C_BODY,        /* body arriving */
-    C_HANDLING,    /* the handler owns the request */
-    C_STREAMING,   /* chunked response in progress */
-    C_CLOSING,
-};
-
-struct http_server {
-    uv_loop_t *loop;
-    uv_tcp_t listener;
-    bool listening;
-    struct http_server_cfg cfg;
-    http_handler handler;
-    void *arg;
-    struct http_conn *conns;
-    unsigned nconns;
-    bool closing;
-    void (*closed)(void *);
-    void *closed_arg;
-    int port;
-};
-
-struct http_conn {
-    uv_tcp_t tcp;
-    uv_timer_t timer;
-    struct http_server *srv;
-    http_parser parser;
-    struct http_request req;
-    enum conn_state state;
-    size_t header_bytes;
-    bool in_value;          /* last header callback was a value */
-    bool aborted;           /* the client went away mid-request */
-    bool close_after;       /* close once the current response is written */
-    bool upgraded;
-    bool version_bad;
-    struct sb_buf pending;  /* bytes read but not parsed (pipelining) */
-    int handles;            /* tcp + timer still open */
-    int writes;             /* uv_write requests in flight */
-    size_t queued_bytes;
-    void (*on_abort)(void *);
-    void *abort_arg;
-    void (*on_drain)(void *);
-    void *drain_arg;
-    struct http_conn *next, *prev;
-};
-
-struct write_req {
-    uv_write_t w;
-    struct http_conn *c;
-    size_t len;
-    char data[];
-};
 
 static const char *reason(int status)
 {
@@ -102,7 +43,7 @@ static const char *reason(int status)
 
 /* ---- lifetime ---- */
 
-static void conn_free_request(struct http_request *r)
+void http_free_request(struct http_request *r)
 {
     sb_buf_free(&r->url);
     sb_buf_free(&r->body);
@@ -124,7 +65,7 @@ static void maybe_free(struct http_conn *c)
     if (c->handles || c->writes || (c->state == C_HANDLING || c->state == C_STREAMING))
         return;
     struct http_server *s = c->srv;
-    conn_free_request(&c->req);
+    http_free_request(&c->req);
     sb_buf_free(&c->pending);
     free(c);
     if (s->closing && s->nconns == 0 && !s->listening && s->closed) {
@@ -159,13 +100,15 @@ static void conn_close(struct http_conn *c)
         if (c->on_abort)
             c->on_abort(c->abort_arg);
     }
+    if (c->raw) {
+        const struct http_raw_ops *raw = c->raw;
+        c->raw = NULL;
+        raw->closed(c->raw_arg);
+    }
     if (!handling)
         c->state = C_CLOSING;
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
-    if (!c->upgraded)
-        uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
-    else
-        c->handles--;
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
 
 /* ---- writing ---- */
@@ -179,14 +122,17 @@ static void on_written(uv_write_t *w, int status)
     free(wr);
     if (status < 0) {
         conn_close(c);
-    } else if (c->on_drain && c->queued_bytes < DRAIN_MARK) {
-        c->on_drain(c->drain_arg);
+    } else if (c->queued_bytes < DRAIN_MARK) {
+        if (c->raw && c->raw->drain)
+            c->raw->drain(c->raw_arg);
+        else if (c->on_drain)
+            c->on_drain(c->drain_arg);
     }
     maybe_free(c);
 }
 
-static int write_raw(struct http_conn *c, const char *head, size_t hlen, const char *body,
-                     size_t blen)
+int http_write_raw(struct http_conn *c, const char *head, size_t hlen, const char *body,
+                   size_t blen)
 {
     if (c->state == C_CLOSING || c->handles == 0 || uv_is_closing((uv_handle_t *)&c->tcp))
         return -1;
@@ -225,7 +171,6 @@ static int format_head(struct http_conn *c, char *buf, size_t len, int status,
     return n < (int)len ? n : (int)len - 1;
 }
 
-static void start_timer(struct http_conn *c, uint64_t ms);
 static void parse_more(struct http_conn *c);
 
 /* The shutdown sends FIN after every queued write. The socket stays open,
@@ -244,7 +189,7 @@ static void on_shutdown(uv_shutdown_t *sh, int status)
 static void response_done(struct http_conn *c)
 {
     bool keep = c->req.keep_alive && !c->close_after && !c->aborted;
-    conn_free_request(&c->req);
+    http_free_request(&c->req);
     c->on_abort = NULL;
     c->on_drain = NULL;
     if (c->aborted || c->handles == 0) {
@@ -256,7 +201,7 @@ static void response_done(struct http_conn *c)
         c->state = C_CLOSING;
         c->pending.len = 0;
         c->header_bytes = 0; /* counts discarded bytes from here on */
-        start_timer(c, LINGER_MS);
+        http_start_timer(c, LINGER_MS);
         uv_shutdown_t *sh = malloc(sizeof *sh);
         if (!sh || uv_shutdown(sh, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
             free(sh);
@@ -268,7 +213,7 @@ static void response_done(struct http_conn *c)
     c->header_bytes = 0;
     c->in_value = false;
     http_parser_pause(&c->parser, 0);
-    start_timer(c, c->srv->cfg.idle_timeout_ms);
+    http_start_timer(c, c->srv->cfg.idle_timeout_ms);
     parse_more(c);
 }
 
@@ -280,7 +225,7 @@ void http_respond(struct http_conn *c, int status, const char *content_type, con
     char head[2048];
     int n = format_head(c, head, sizeof head, status, content_type, extra_headers, (long)len);
     if (!c->aborted)
-        write_raw(c, head, (size_t)n, c->req.head ? NULL : body, c->req.head ? 0 : len);
+        http_write_raw(c, head, (size_t)n, c->req.head ? NULL : body, c->req.head ? 0 : len);
     c->state = C_IDLE;
     response_done(c);
 }
@@ -306,7 +251,7 @@ void http_stream_start(struct http_conn *c, int status, const char *content_type
     int n = format_head(c, head, sizeof head, status, content_type, extra_headers, -1);
     c->state = C_STREAMING;
     if (!c->aborted)
-        write_raw(c, head, (size_t)n, NULL, 0);
+        http_write_raw(c, head, (size_t)n, NULL, 0);
 }
 
 ssize_t http_stream_write(struct http_conn *c, const char *data, size_t len)
@@ -323,7 +268,7 @@ ssize_t http_stream_write(struct http_conn *c, const char *data, size_t len)
         return -1;
     memcpy(tmp, data, len);
     memcpy(tmp + len, "\r\n", 2);
-    int rc = write_raw(c, head, (size_t)n, tmp, len + 2);
+    int rc = http_write_raw(c, head, (size_t)n, tmp, len + 2);
     free(tmp);
     return rc < 0 ? -1 : (ssize_t)c->queued_bytes;
 }
@@ -333,7 +278,7 @@ void http_stream_end(struct http_conn *c)
     if (c->state != C_STREAMING)
         return;
     if (!c->aborted)
-        write_raw(c, "0\r\n\r\n", 5, NULL, 0);
+        http_write_raw(c, "0\r\n\r\n", 5, NULL, 0);
     c->state = C_IDLE;
     response_done(c);
 }
@@ -389,174 +334,11 @@ static void on_timer(uv_timer_t *t)
     }
 }
 
-static void start_timer(struct http_conn *c, uint64_t ms)
+void http_start_timer(struct http_conn *c, uint64_t ms)
 {
     if (!uv_is_closing((uv_handle_t *)&c->timer))
         uv_timer_start(&c->timer, on_timer, ms, 0);
 }
-
-/* ---- parsing ---- */
-
-static struct http_conn *conn_of(http_parser *p)
-{
-    return p->data;
-}
-
-static int count_header_bytes(struct http_conn *c, size_t n)
-{
-    c->header_bytes += n;
-    return c->header_bytes > c->srv->cfg.max_header_bytes ? -1 : 0;
-}
-
-static int on_message_begin(http_parser *p)
-{
-    struct http_conn *c = conn_of(p);
-    conn_free_request(&c->req);
-    c->req.t_start_ns = util_mono_ns();
-    c->state = C_HEADERS;
-    c->header_bytes = 0;
-    c->in_value = false;
-    start_timer(c, c->srv->cfg.header_timeout_ms);
-    return 0;
-}
-
-static int on_url(http_parser *p, const char *at, size_t n)
-{
-    struct http_conn *c = conn_of(p);
-    if (count_header_bytes(c, n) < 0)
-        return -1;
-    return sb_buf_append(&c->req.url, at, n);
-}
-
-static int on_header_field(http_parser *p, const char *at, size_t n)
-{
-    struct http_conn *c = conn_of(p);
-    struct http_request *r = &c->req;
-    if (count_header_bytes(c, n) < 0)
-        return -1;
-    if (c->in_value || r->nheaders == 0) {
-        if (r->nheaders >= MAX_HEADERS)
-            return -1;
-        struct http_header *h = realloc(r->headers, (r->nheaders + 1) * sizeof *h);
-        if (!h)
-            return -1;
-        r->headers = h;
-        h[r->nheaders].name = calloc(1, 1);
-        h[r->nheaders].value = calloc(1, 1);
-        if (!h[r->nheaders].name || !h[r->nheaders].value)
-            return -1;
-        r->nheaders++;
-        c->in_value = false;
-    }
-    struct http_header *h = &r->headers[r->nheaders - 1];
-    size_t old = strlen(h->name);
-    char *name = realloc(h->name, old + n + 1);
-    if (!name)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        name[old + i] = (char)tolower((unsigned char)at[i]);
-    name[old + n] = '\0';
-    h->name = name;
-    return 0;
-}
-
-static int on_header_value(http_parser *p, const char *at, size_t n)
-{
-    struct http_conn *c = conn_of(p);
-    struct http_request *r = &c->req;
-    if (count_header_bytes(c, n) < 0 || r->nheaders == 0)
-        return -1;
-    c->in_value = true;
-    struct http_header *h = &r->headers[r->nheaders - 1];
-    size_t old = strlen(h->value);
-    char *v = realloc(h->value, old + n + 1);
-    if (!v)
-        return -1;
-    memcpy(v + old, at, n);
-    v[old + n] = '\0';
-    h->value = v;
-    return 0;
-}
-
-static bool request_id_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 128)
-        return false;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && !strchr("._:-", *s))
-            return false;
-    return true;
-}
-
-static int on_headers_complete(http_parser *p)
-{
-    struct http_conn *c = conn_of(p);
-    struct http_request *r = &c->req;
-    if (p->http_major != 1 || p->http_minor > 1) {
-        c->version_bad = true;
-        return -1;
-    }
-    r->method = http_method_str((enum http_method)p->method);
-    r->head = p->method == HTTP_HEAD;
-    r->keep_alive = http_should_keep_alive(p) != 0;
-    const char *url = r->url.data ? r->url.data : "/";
-    const char *q = strchr(url, '?');
-    r->path = q ? strndup(url, (size_t)(q - url)) : strdup(url);
-    r->query = strdup(q ? q + 1 : "");
-    const char *rid = http_header(r, "x-request-id");
-    if (rid && request_id_ok(rid)) {
-        snprintf(r->request_id, sizeof r->request_id, "%s", rid);
-    } else {
-        unsigned char b[16];
-        util_random(b, sizeof b);
-        util_hex(b, sizeof b, r->request_id);
-    }
-    if (!r->path || !r->query)
-        return -1;
-    if (p->content_length != ULLONG_MAX && p->content_length > c->srv->cfg.max_body_bytes) {
-        /* Refuse before reading a byte of it. */
-        c->state = C_HANDLING;
-        c->close_after = true;
-        return 2; /* "no body": http-parser stops here; we answer 413 */
-    }
-    const char *expect = http_header(r, "expect");
-    if (expect && !strcasecmp(expect, "100-continue") && !p->upgrade)
-        write_raw(c, "HTTP/1.1 100 Continue\r\n\r\n", 25, NULL, 0);
-    c->state = C_BODY;
-    start_timer(c, c->srv->cfg.body_timeout_ms);
-    return 0;
-}
-
-static int on_body(http_parser *p, const char *at, size_t n)
-{
-    struct http_conn *c = conn_of(p);
-    if (c->req.body.len + n > c->srv->cfg.max_body_bytes)
-        return -1;
-    start_timer(c, c->srv->cfg.body_timeout_ms);
-    return sb_buf_append(&c->req.body, at, n);
-}
-
-static int on_message_complete(http_parser *p)
-{
-    struct http_conn *c = conn_of(p);
-    if (c->state == C_HANDLING)
-        return 0; /* refused in on_headers_complete */
-    uv_timer_stop(&c->timer);
-    c->state = C_HANDLING;
-    http_parser_pause(p, 1);
-    return 0;
-}
-
-static const http_parser_settings parser_settings = {
-    .on_message_begin = on_message_begin,
-    .on_url = on_url,
-    .on_header_field = on_header_field,
-    .on_header_value = on_header_value,
-    .on_headers_complete = on_headers_complete,
-    .on_body = on_body,
-    .on_message_complete = on_message_complete,
-};
 
 static void dispatch(struct http_conn *c)
 {
@@ -572,7 +354,7 @@ static void parse_more(struct http_conn *c)
     while (c->state == C_IDLE || c->state == C_HEADERS || c->state == C_BODY) {
         if (c->pending.len == 0)
             return;
-        size_t n = http_parser_execute(&c->parser, &parser_settings, c->pending.data,
+        size_t n = http_parser_execute(&c->parser, &http_parser_cbs, c->pending.data,
                                        c->pending.len);
         enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
         memmove(c->pending.data, c->pending.data + n, c->pending.len - n);
@@ -625,6 +407,11 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
     }
     if (n == 0)
         return;
+    if (c->state == C_RAW) {
+        if (c->raw)
+            c->raw->data(c->raw_arg, buf->base, (size_t)n);
+        return;
+    }
     if (c->state == C_CLOSING) {
         c->header_bytes += (size_t)n;
         if (c->header_bytes > LINGER_BYTES)
@@ -689,7 +476,7 @@ static void on_connection(uv_stream_t *l, int status)
         return;
     }
     c->state = C_IDLE;
-    start_timer(c, s->cfg.header_timeout_ms);
+    http_start_timer(c, s->cfg.header_timeout_ms);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
@@ -771,9 +558,77 @@ void http_server_close(struct http_server *s, void (*done)(void *), void *arg)
     }
 }
 
-uv_tcp_t *http_conn_tcp(struct http_conn *c)
+/* ---- upgraded connections ---- */
+
+void http_upgrade(struct http_conn *c, const char *extra_headers, const struct http_raw_ops *ops,
+                  void *arg)
 {
-    return &c->tcp;
+    if (c->state != C_HANDLING)
+        return;
+    char head[2048];
+    int n = snprintf(head, sizeof head, "HTTP/1.1 101 Switching Protocols\r\nServer: soulbox\r\n"
+                     "X-Request-Id: %s\r\n%s\r\n", c->req.request_id, extra_headers);
+    if (n >= (int)sizeof head)
+        n = (int)sizeof head - 1;
+    http_free_request(&c->req);
+    c->on_abort = NULL;
+    c->on_drain = NULL;
+    if (c->aborted) { /* gone already: report it the way the owner expects */
+        c->state = C_CLOSING;
+        ops->closed(arg);
+        maybe_free(c);
+        return;
+    }
+    c->state = C_RAW;
+    c->raw = ops;
+    c->raw_arg = arg;
+    uv_timer_stop(&c->timer); /* the protocol keeps its own time */
+    http_write_raw(c, head, (size_t)n, NULL, 0);
+    if (c->pending.len && c->raw) {
+        /* bytes the client sent right after its request */
+        struct sb_buf early = c->pending;
+        memset(&c->pending, 0, sizeof c->pending);
+        ops->data(arg, early.data, early.len);
+        sb_buf_free(&early);
+    }
+}
+
+ssize_t http_raw_write(struct http_conn *c, const void *data, size_t len)
+{
+    if (c->state != C_RAW || http_write_raw(c, data, len, NULL, 0) < 0)
+        return -1;
+    return (ssize_t)c->queued_bytes;
+}
+
+size_t http_raw_queued(const struct http_conn *c)
+{
+    return c->queued_bytes;
+}
+
+void http_raw_reading(struct http_conn *c, bool on)
+{
+    if (c->state != C_RAW)
+        return;
+    if (on)
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    else
+        uv_read_stop((uv_stream_t *)&c->tcp);
+}
+
+void http_raw_close(struct http_conn *c)
+{
+    if (c->state != C_RAW)
+        return;
+    /* FIN after the queued writes; discard what still arrives (lingering). */
+    c->state = C_CLOSING;
+    c->header_bytes = 0;
+    http_start_timer(c, LINGER_MS);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    uv_shutdown_t *sh = malloc(sizeof *sh);
+    if (!sh || uv_shutdown(sh, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
+        free(sh);
+        conn_close(c);
+    }
 }
 
 const char *http_header(const struct http_request *req, const char *lname)

@@ -83,8 +83,25 @@ void http_conn_on_abort(struct http_conn *c, void (*cb)(void *arg), void *arg);
 void http_conn_on_drain(struct http_conn *c, void (*cb)(void *arg), void *arg);
 bool http_conn_aborted(const struct http_conn *c);
 
-/* Hands the connection's socket to an upgraded protocol (WebSocket): the HTTP
- * layer stops parsing and returns the stream and any bytes already read. */
-uv_tcp_t *http_conn_tcp(struct http_conn *c);
+/* Upgraded connections (WebSocket): raw bytes both ways. */
+struct http_raw_ops {
+    void (*data)(void *arg, const char *buf, size_t len);  /* bytes from the client */
+    void (*drain)(void *arg);   /* queued output fell below the backpressure mark */
+    void (*closed)(void *arg);  /* the connection is gone: exactly once, then never used */
+};
+
+/* Answers 101 Switching Protocols (plus extra_headers, "Name: value\r\n" lines)
+ * and hands the connection to ops. The request is freed: copy what you need
+ * first. Bytes the client sent after the request reach ops->data before this
+ * returns. */
+void http_upgrade(struct http_conn *c, const char *extra_headers, const struct http_raw_ops *ops,
+                  void *arg);
+/* Queues bytes; returns the bytes now queued on the socket, or -1 if it is gone. */
+ssize_t http_raw_write(struct http_conn *c, const void *data, size_t len);
+size_t http_raw_queued(const struct http_conn *c);
+/* Stops or restarts reading from the client. */
+void http_raw_reading(struct http_conn *c, bool on);
+/* Sends what is queued, then FIN, then closes; ops->closed follows. */
+void http_raw_close(struct http_conn *c);
 
 #endif

@@ -178,3 +178,12 @@ const struct lang_status *languages_find(const struct server *s, const struct la
             return &s->langs[i];
     return NULL;
 }
+
+int languages_check(const struct server *s, const struct lang *l, struct sb_error *err)
+{
+    const struct lang_status *ls = languages_find(s, l);
+    if (ls && ls->probed && !ls->available)
+        return sb_fail(err, SB_E_UNKNOWN_LANGUAGE,
+                       "language: '%s' is unavailable on this server: %s", l->name, ls->why);
+    return 0;
+}

@@ -374,7 +374,31 @@ static int parse_root(json_t *root, const struct sb_config *cfg, enum req_kind k
         parse_callback(json_object_get(root, "callback_url"), cfg, kind, r, err) < 0 ||
         parse_cases(json_object_get(root, "test_cases"), cfg, r, err) < 0)
         return -1;
+    if (r->ncases && (kind == REQ_STREAM || kind == REQ_INTERACTIVE))
+        return bad(err, "test_cases: not with streaming (POST /api/execute returns them all)");
+    r->interactive = kind == REQ_INTERACTIVE;
     return 0;
+}
+
+const char *req_kind_name(enum req_kind kind)
+{
+    switch (kind) {
+    case REQ_SYNC:        return "sync";
+    case REQ_ASYNC:       return "async";
+    case REQ_STREAM:      return "stream";
+    case REQ_INTERACTIVE: return "interactive";
+    }
+    return "sync";
+}
+
+int exec_req_from_json(json_t *root, const struct sb_config *cfg, enum req_kind kind,
+                       struct exec_req *out, struct sb_error *err)
+{
+    memset(out, 0, sizeof *out);
+    int rc = parse_root(root, cfg, kind, out, err);
+    if (rc < 0)
+        exec_req_free(out);
+    return rc;
 }
 
 int exec_req_parse(const char *body, size_t len, const struct sb_config *cfg, enum req_kind kind,
@@ -386,10 +410,8 @@ int exec_req_parse(const char *body, size_t len, const struct sb_config *cfg, en
     if (!root)
         return bad(err, "body: invalid JSON at line %d column %d: %s", je.line, je.column,
                    je.text);
-    int rc = parse_root(root, cfg, kind, out, err);
+    int rc = exec_req_from_json(root, cfg, kind, out, err);
     json_decref(root);
-    if (rc < 0)
-        exec_req_free(out);
     return rc;
 }
 
@@ -432,4 +454,5 @@ void exec_req_job(const struct exec_req *r, struct job_request *jr)
     jr->limits = r->limits;
     jr->cases = r->cases;
     jr->ncases = r->ncases;
+    jr->interactive = r->interactive;
 }

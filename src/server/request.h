@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <jansson.h>
 
 #include "common/error.h"
 #include "config/config.h"
@@ -26,9 +27,15 @@ struct exec_req {
     char *callback_url;          /* async only */
     char code_sha256[65];        /* of `code`, or of the files (name NUL content NUL ...) */
     char *limits_json;           /* the resolved limits, for the store and the audit */
+    bool interactive;            /* stdin stays open (WebSocket, gRPC Interact) */
 };
 
-enum req_kind { REQ_SYNC, REQ_ASYNC };
+/* How the result travels: one response, later by id, as a stream of events,
+ * or as a stream with stdin typed while it runs. */
+enum req_kind { REQ_SYNC, REQ_ASYNC, REQ_STREAM, REQ_INTERACTIVE };
+
+/* "sync", "async", "stream", "interactive" (the executions' `mode`). */
+const char *req_kind_name(enum req_kind kind);
 
 /* Parses and validates body (JSON). Unknown fields, wrong types, bad file
  * names, limits above the config maximum and the like fail with err naming
@@ -36,6 +43,9 @@ enum req_kind { REQ_SYNC, REQ_ASYNC };
  * Returns 0 or -1. On failure nothing needs freeing. */
 int exec_req_parse(const char *body, size_t len, const struct sb_config *cfg, enum req_kind kind,
                    struct exec_req *out, struct sb_error *err);
+/* The same from a parsed JSON object (a WebSocket message without its "type"). */
+int exec_req_from_json(json_t *root, const struct sb_config *cfg, enum req_kind kind,
+                       struct exec_req *out, struct sb_error *err);
 void exec_req_free(struct exec_req *r);
 
 /* The job request view of r (pointers into r). */

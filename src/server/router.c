@@ -8,7 +8,9 @@
 #include "common/util.h"
 #include "server/server.h"
 
-enum access { PUBLIC, METRICS, PROTECTED };
+/* WEBSOCKET: like PROTECTED, but a request without any key may upgrade and
+ * authenticate with its first message. */
+enum access { PUBLIC, METRICS, PROTECTED, WEBSOCKET };
 
 typedef void (*handler_fn)(struct server *, struct http_conn *, struct http_request *,
                            const char *key);
@@ -29,6 +31,7 @@ static const struct route routes[] = {
     {"POST", "/api/executions", api_submit, PROTECTED, true},
     {"GET", "/api/executions", api_list, PROTECTED, false},
     {"GET", "/api/executions/{id}", api_get, PROTECTED, false},
+    {"GET", "/api/ws", api_ws, WEBSOCKET, false},
 };
 
 #define NROUTES (sizeof routes / sizeof *routes)
@@ -53,8 +56,7 @@ static bool path_matches(const char *pattern, const char *path)
 
 /* ---- replies ---- */
 
-static void log_request(struct server *s, struct http_request *req, const char *route,
-                        int status)
+void router_log(struct server *s, struct http_request *req, const char *route, int status)
 {
     metrics_http(&s->metrics, route, status);
     double ms = (double)(util_mono_ns() - req->t_start_ns) / 1e6;
@@ -74,7 +76,7 @@ void reply_json(struct server *s, struct http_conn *c, struct http_request *req,
         reply_error(s, c, req, route, SB_E_INTERNAL, "out of memory", NULL);
         return;
     }
-    log_request(s, req, route, status);
+    router_log(s, req, route, status);
     http_respond(c, status, "application/json", text, strlen(text), extra);
     free(text);
 }
@@ -82,7 +84,7 @@ void reply_json(struct server *s, struct http_conn *c, struct http_request *req,
 void reply_error(struct server *s, struct http_conn *c, struct http_request *req,
                  const char *route, enum sb_code code, const char *message, const char *extra)
 {
-    log_request(s, req, route, sb_code_http(code));
+    router_log(s, req, route, sb_code_http(code));
     http_respond_error(c, code, message, extra);
 }
 
@@ -104,7 +106,8 @@ static int gate(struct server *s, struct http_conn *c, struct http_request *req,
 {
     *key = NULL;
     bool needs_key = r->access == PROTECTED ||
-                     (r->access == METRICS && !s->cfg->server.metrics_public);
+                     (r->access == METRICS && !s->cfg->server.metrics_public) ||
+                     (r->access == WEBSOCKET && auth_presented(req));
     if (!needs_key)
         return 0;
     const char *why;
@@ -116,6 +119,8 @@ static int gate(struct server *s, struct http_conn *c, struct http_request *req,
         return -1;
     }
     unsigned retry;
+    if (r->access == WEBSOCKET)
+        return 0; /* each execute message is rate limited */
     if (auth_rate(&s->auth, *key ? *key : req->peer, util_now_ms(), &retry) < 0) {
         char extra[64], msg[96];
         snprintf(extra, sizeof extra, "Retry-After: %u\r\n", retry);
@@ -166,7 +171,7 @@ void router_handle(struct http_conn *c, struct http_request *req, void *arg)
         reply_error(s, c, req, "other", SB_E_NOT_FOUND, "no such endpoint", NULL);
         return;
     }
-    if (http_header(req, "upgrade")) {
+    if (http_header(req, "upgrade") && found->access != WEBSOCKET) {
         reply_error(s, c, req, found->path, SB_E_INVALID_ARGUMENT,
                     "protocol upgrade is not offered on this endpoint", NULL);
         return;

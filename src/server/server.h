@@ -66,6 +66,8 @@ void router_handle(struct http_conn *c, struct http_request *req, void *arg);
 /* Route table for `soulbox routes` and the OpenAPI check: "METHOD PATH" lines. */
 void router_print(void);
 
+/* Logs a request and counts it in the metrics (the replies below do it). */
+void router_log(struct server *s, struct http_request *req, const char *route, int status);
 /* Replies that also log the request and count it in the metrics. */
 void reply_json(struct server *s, struct http_conn *c, struct http_request *req,
                 const char *route, int status, json_t *body, const char *extra_headers);
@@ -85,5 +87,11 @@ void api_get(struct server *s, struct http_conn *c, struct http_request *req, co
 /* Probing languages at startup, in the background (languages.c). */
 void languages_probe(struct server *s);
 const struct lang_status *languages_find(const struct server *s, const struct lang *l);
+/* 0, or -1 with SB_E_UNKNOWN_LANGUAGE when the probe found it unusable. */
+int languages_check(const struct server *s, const struct lang *l, struct sb_error *err);
+
+/* WebSocket endpoint GET /api/ws (ws.c). key: the key id from the upgrade
+ * request's headers, or NULL (then, with auth on, a first "auth" message). */
+void api_ws(struct server *s, struct http_conn *c, struct http_request *req, const char *key);
 
 #endif

@@ -22,6 +22,7 @@ static const struct {
     {SB_E_PAYLOAD_TOO_LARGE, "payload_too_large", 413, 8},
     {SB_E_UNSUPPORTED_MEDIA, "unsupported_media_type", 415, 3},
     {SB_E_UNKNOWN_LANGUAGE, "unknown_language", 422, 3},
+    {SB_E_UPGRADE_REQUIRED, "upgrade_required", 426, 3},
     {SB_E_RATE_LIMITED, "rate_limited", 429, 8},
     {SB_E_HEADERS_TOO_LARGE, "headers_too_large", 431, 8},
     {SB_E_INTERNAL, "internal_error", 500, 13},

@@ -1,0 +1,83 @@
+/* Internals of the HTTP/1.1 server shared by http.c (connections, responses,
+ * upgrades) and http_parse.c (http-parser callbacks). */
+#ifndef SB_SERVER_HTTP_INTERNAL_H
+#define SB_SERVER_HTTP_INTERNAL_H
+
+#include <http_parser.h>
+
+#include "server/http.h"
+
+#define MAX_HEADERS 100
+#define MAX_PIPELINED (1u << 20)
+#define DRAIN_MARK (256u << 10)
+#define LINGER_MS 2000
+#define LINGER_BYTES (4u << 20)
+
+enum conn_state {
+    C_IDLE,        /* waiting for a request (keep-alive) */
+    C_HEADERS,     /* request line / headers arriving */
+    C_BODY,        /* body arriving */
+    C_HANDLING,    /* the handler owns the request */
+    C_STREAMING,   /* chunked response in progress */
+    C_RAW,         /* upgraded (WebSocket): raw bytes both ways */
+    C_CLOSING,
+};
+
+struct http_server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    bool listening;
+    struct http_server_cfg cfg;
+    http_handler handler;
+    void *arg;
+    struct http_conn *conns;
+    unsigned nconns;
+    bool closing;
+    void (*closed)(void *);
+    void *closed_arg;
+    int port;
+};
+
+struct http_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    struct http_server *srv;
+    http_parser parser;
+    struct http_request req;
+    enum conn_state state;
+    size_t header_bytes;
+    bool in_value;          /* last header callback was a value */
+    bool aborted;           /* the client went away mid-request */
+    bool close_after;       /* close once the current response is written */
+    /* C_RAW: the protocol that took the connection over */
+    const struct http_raw_ops *raw;
+    void *raw_arg;
+    bool version_bad;
+    struct sb_buf pending;  /* bytes read but not parsed (pipelining) */
+    int handles;            /* tcp + timer still open */
+    int writes;             /* uv_write requests in flight */
+    size_t queued_bytes;
+    void (*on_abort)(void *);
+    void *abort_arg;
+    void (*on_drain)(void *);
+    void *drain_arg;
+    struct http_conn *next, *prev;
+};
+
+struct write_req {
+    uv_write_t w;
+    struct http_conn *c;
+    size_t len;
+    char data[];
+};
+
+/* http.c */
+int http_write_raw(struct http_conn *c, const char *head, size_t hlen, const char *body,
+                   size_t blen);
+void http_start_timer(struct http_conn *c, uint64_t ms);
+void http_free_request(struct http_request *r);
+
+/* http_parse.c */
+extern const http_parser_settings http_parser_cbs;
+
+#endif

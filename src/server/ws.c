@@ -1,0 +1,481 @@
+/* GET /api/ws: one interactive execution per WebSocket connection (RFC 6455
+ * framing by libwslay). Client messages: auth, execute, stdin, stdin_close,
+ * kill. Server messages: started, stdout, stderr, exit, error. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <wslay/wslay.h>
+
+#include "common/base64.h"
+#include "common/log.h"
+#include "common/sha1.h"
+#include "common/util.h"
+#include "server/events.h"
+#include "server/execution.h"
+#include "server/server.h"
+
+#define ROUTE "/api/ws"
+/* Output waiting for a slow client: above PAUSE the program's output is no
+ * longer read (it blocks on write), below RESUME it is again. */
+#define PAUSE_MARK (256u << 10)
+#define RESUME_MARK (64u << 10)
+/* wslay stops handing frames to the socket above this (the rest waits queued). */
+#define SOCKET_MARK (128u << 10)
+#define PING_MS 25000
+/* Close codes of our own (4000 + the HTTP status of the same error). */
+#define CLOSE_BAD_REQUEST 4400
+#define CLOSE_UNAUTHENTICATED 4401
+#define CLOSE_RATE_LIMITED 4429
+#define CLOSE_UNAVAILABLE 4503
+
+enum ws_state { WS_AUTH, WS_READY, WS_RUNNING, WS_DONE };
+
+struct ws {
+    struct server *s;
+    struct http_conn *c;       /* NULL once the connection is gone */
+    wslay_event_context_ptr ctx;
+    struct sb_buf in;          /* bytes received, not yet taken by wslay */
+    size_t in_off;
+    enum ws_state state;
+    char key_id[65];
+    bool has_key;
+    char peer[64], request_id[129];
+    struct execution *ex;
+    struct text_carry carry;
+    bool paused;
+    uint64_t paused_since_ms;
+    uv_timer_t timer;
+    bool closing;              /* no more messages: close once the queue is sent */
+    bool close_queued;
+    uint16_t close_code;
+    char close_reason[64];
+};
+
+static void ws_flush(struct ws *w);
+static void on_timer(uv_timer_t *t);
+
+/* ---- wslay callbacks ---- */
+
+static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
+                       void *arg)
+{
+    (void)flags;
+    struct ws *w = arg;
+    size_t avail = w->in.len - w->in_off;
+    if (avail == 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
+    size_t n = avail < len ? avail : len;
+    memcpy(buf, w->in.data + w->in_off, n);
+    w->in_off += n;
+    return (ssize_t)n;
+}
+
+static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
+                       void *arg)
+{
+    (void)flags;
+    struct ws *w = arg;
+    if (!w->c) {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    if (http_raw_queued(w->c) > SOCKET_MARK) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
+    if (http_raw_write(w->c, data, len) < 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    return (ssize_t)len;
+}
+
+/* ---- sending ---- */
+
+static size_t backlog(const struct ws *w)
+{
+    return wslay_event_get_queued_msg_length(w->ctx) + (w->c ? http_raw_queued(w->c) : 0);
+}
+
+static void send_json(struct ws *w, json_t *ev)
+{
+    if (!ev)
+        return;
+    char *text = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(ev);
+    if (!text || w->closing || !w->c) {
+        free(text);
+        return;
+    }
+    struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text, strlen(text)};
+    wslay_event_queue_msg(w->ctx, &m); /* copies */
+    free(text);
+}
+
+/* wslay sends control frames ahead of queued messages, so the close frame
+ * is queued only once every message before it has gone out (ws_flush). */
+static void close_with(struct ws *w, uint16_t code, const char *reason)
+{
+    if (w->closing || !w->c)
+        return;
+    w->closing = true;
+    w->close_code = code;
+    snprintf(w->close_reason, sizeof w->close_reason, "%s", reason);
+}
+
+static void fail(struct ws *w, enum sb_code code, const char *msg, uint16_t close_code)
+{
+    send_json(w, event_error(code, msg));
+    if (close_code)
+        close_with(w, close_code, sb_code_name(code));
+}
+
+/* ---- the execution's hooks ---- */
+
+static void on_persisted(struct execution *ex, int rc, const struct sb_error *err, void *arg)
+{
+    struct ws *w = arg;
+    if (rc < 0) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "cannot record the execution: %s", err->msg);
+        w->ex = NULL;
+        w->state = WS_DONE;
+        fail(w, SB_E_UNAVAILABLE, msg, CLOSE_UNAVAILABLE);
+    } else {
+        send_json(w, event_started(execution_id(ex)));
+    }
+    ws_flush(w);
+}
+
+static void on_output(struct execution *ex, int stream, const char *data, size_t len, void *arg)
+{
+    struct ws *w = arg;
+    send_json(w, event_output(&w->carry, stream, data, len));
+    ws_flush(w);
+    if (!w->paused && backlog(w) > PAUSE_MARK) {
+        w->paused = true;
+        w->paused_since_ms = util_now_ms();
+        execution_output_pause(ex, true);
+    }
+}
+
+static void on_finished(struct execution *ex, void *arg)
+{
+    struct ws *w = arg;
+    w->ex = NULL;
+    w->state = WS_DONE;
+    send_json(w, event_output_flush(&w->carry, 1));
+    send_json(w, event_output_flush(&w->carry, 2));
+    send_json(w, event_exit(execution_result(ex)));
+    close_with(w, WSLAY_CODE_NORMAL_CLOSURE, "done");
+    ws_flush(w);
+    /* The client has this long to read the rest and answer the close. */
+    uv_timer_start(&w->timer, on_timer, w->s->cfg->server.idle_timeout_ms, 0);
+}
+
+/* ---- client messages ---- */
+
+static void do_auth(struct ws *w, json_t *msg)
+{
+    const char *key = json_string_value(json_object_get(msg, "key"));
+    const char *id, *why;
+    if (auth_check_key(&w->s->auth, key, &id, &why) < 0) {
+        metrics_rejected(&w->s->metrics, "unauthenticated");
+        struct audit_record a = {.ts_ms = util_now_ms(), .event = "auth_failure",
+                                 .request_id = w->request_id, .client = w->peer, .detail = why};
+        store_audit(w->s->store, &a);
+        return fail(w, SB_E_UNAUTHENTICATED, why, CLOSE_UNAUTHENTICATED);
+    }
+    w->has_key = id != NULL;
+    snprintf(w->key_id, sizeof w->key_id, "%s", id ? id : "");
+    w->state = WS_READY;
+    send_json(w, json_pack("{s:s}", "type", "authenticated"));
+}
+
+static void do_execute(struct ws *w, json_t *msg)
+{
+    struct server *s = w->s;
+    unsigned retry;
+    const char *subject = w->has_key ? w->key_id : w->peer;
+    if (auth_rate(&s->auth, subject, util_now_ms(), &retry) < 0) {
+        char m[96];
+        snprintf(m, sizeof m, "rate limit exceeded; retry in %u s", retry);
+        metrics_rejected(&s->metrics, "rate_limited");
+        return fail(w, SB_E_RATE_LIMITED, m, CLOSE_RATE_LIMITED);
+    }
+    json_object_del(msg, "type");
+    struct exec_req er;
+    struct sb_error err;
+    int rc = exec_req_from_json(msg, s->cfg, REQ_INTERACTIVE, &er, &err);
+    if (rc == 0 && languages_check(s, er.lang, &err) < 0) {
+        exec_req_free(&er);
+        rc = -1;
+    }
+    if (rc < 0) {
+        metrics_rejected(&s->metrics, err.code == SB_E_LIMIT_EXCEEDS_MAX ? "limit_exceeds_max"
+                                                                          : "invalid_request");
+        return fail(w, err.code, err.msg, 0); /* the client may try again */
+    }
+    struct exec_meta meta = {w->request_id, w->peer, w->has_key ? w->key_id : NULL};
+    struct exec_hooks hooks = {.persisted = on_persisted, .finished = on_finished,
+                               .output = on_output, .arg = w};
+    w->state = WS_RUNNING;
+    w->ex = execution_create(s, &er, REQ_INTERACTIVE, &meta, &hooks, &err);
+    if (!w->ex) {
+        w->state = WS_DONE;
+        metrics_rejected(&s->metrics, s->stopping ? "shutting_down" : "queue_full");
+        fail(w, err.code, err.msg, CLOSE_UNAVAILABLE);
+        return;
+    }
+    uv_timer_start(&w->timer, on_timer, PING_MS, 0);
+}
+
+static void do_stdin(struct ws *w, json_t *msg)
+{
+    json_t *data = json_object_get(msg, "data");
+    if (!json_is_string(data))
+        return fail(w, SB_E_INVALID_ARGUMENT, "stdin: data must be a string", 0);
+    int rc = execution_stdin_write(w->ex, json_string_value(data), json_string_length(data));
+    if (rc == -1)
+        fail(w, SB_E_INVALID_ARGUMENT, "stdin: closed (stdin_close was sent, or the program "
+             "closed it)", 0);
+    else if (rc == -2)
+        fail(w, SB_E_RATE_LIMITED, "stdin: 1 MiB is already waiting for the program to read "
+             "it; send more later", 0);
+}
+
+static void on_message(struct ws *w, const char *text, size_t len)
+{
+    json_error_t je;
+    json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    if (!json_is_object(msg) || !type) {
+        char m[300];
+        snprintf(m, sizeof m, "message: a JSON object with a \"type\" is expected%s%s",
+                 msg ? "" : ": ", msg ? "" : je.text);
+        fail(w, SB_E_INVALID_ARGUMENT, m, 0);
+    } else if (!strcmp(type, "auth") && w->state == WS_AUTH) {
+        do_auth(w, msg);
+    } else if (w->state == WS_AUTH) {
+        fail(w, SB_E_UNAUTHENTICATED, "send {\"type\":\"auth\",\"key\":...} first (or the key "
+             "in the upgrade request's Authorization or X-API-Key header)",
+             CLOSE_UNAUTHENTICATED);
+    } else if (!strcmp(type, "execute") && w->state == WS_READY) {
+        do_execute(w, msg);
+    } else if (!strcmp(type, "execute")) {
+        fail(w, SB_E_INVALID_ARGUMENT, "one execution per connection", 0);
+    } else if (!strcmp(type, "stdin") || !strcmp(type, "stdin_close") ||
+               !strcmp(type, "kill")) {
+        if (w->state != WS_RUNNING || !w->ex)
+            fail(w, SB_E_INVALID_ARGUMENT, w->state == WS_DONE ? "the execution has ended"
+                                                               : "nothing is running yet", 0);
+        else if (!strcmp(type, "stdin"))
+            do_stdin(w, msg);
+        else if (!strcmp(type, "stdin_close"))
+            execution_stdin_close(w->ex);
+        else
+            execution_kill(w->ex);
+    } else {
+        char m[160];
+        snprintf(m, sizeof m, "message: unknown type '%.64s' (auth, execute, stdin, "
+                 "stdin_close, kill)", type);
+        fail(w, SB_E_INVALID_ARGUMENT, m, 0);
+    }
+    json_decref(msg);
+}
+
+static void on_msg_recv(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *a,
+                        void *arg)
+{
+    (void)ctx;
+    struct ws *w = arg;
+    if (a->opcode == WSLAY_TEXT_FRAME)
+        on_message(w, (const char *)a->msg, a->msg_length);
+    else if (a->opcode == WSLAY_BINARY_FRAME)
+        close_with(w, WSLAY_CODE_UNSUPPORTED_DATA, "text (JSON) messages only");
+}
+
+static const struct wslay_event_callbacks callbacks = {
+    .recv_callback = recv_cb, .send_callback = send_cb, .on_msg_recv_callback = on_msg_recv,
+};
+
+/* ---- the connection ---- */
+
+static void free_ws(uv_handle_t *h)
+{
+    struct ws *w = h->data;
+    wslay_event_context_free(w->ctx);
+    sb_buf_free(&w->in);
+    free(w);
+}
+
+/* Sends what wslay has queued; ends the connection once both sides closed. */
+static void ws_flush(struct ws *w)
+{
+    if (!w->c)
+        return;
+    if (wslay_event_send(w->ctx) < 0) {
+        http_raw_close(w->c);
+        return;
+    }
+    if (w->closing && !w->close_queued && wslay_event_get_queued_msg_count(w->ctx) == 0) {
+        w->close_queued = true;
+        wslay_event_queue_close(w->ctx, w->close_code, (const uint8_t *)w->close_reason,
+                                strlen(w->close_reason));
+        if (wslay_event_send(w->ctx) < 0) {
+            http_raw_close(w->c);
+            return;
+        }
+    }
+    bool done = (wslay_event_get_close_sent(w->ctx) && wslay_event_get_close_received(w->ctx)) ||
+                (!wslay_event_want_read(w->ctx) && !wslay_event_want_write(w->ctx));
+    if (done && wslay_event_get_queued_msg_count(w->ctx) == 0)
+        http_raw_close(w->c);
+}
+
+static void on_data(void *arg, const char *buf, size_t len)
+{
+    struct ws *w = arg;
+    if (w->in_off == w->in.len)
+        w->in.len = w->in_off = 0;
+    sb_buf_append(&w->in, buf, len);
+    if (w->in.oom || wslay_event_recv(w->ctx) < 0) {
+        http_raw_close(w->c);
+        return;
+    }
+    ws_flush(w);
+}
+
+static void on_drain(void *arg)
+{
+    struct ws *w = arg;
+    ws_flush(w);
+    if (w->paused && w->ex && backlog(w) < RESUME_MARK) {
+        w->paused = false;
+        execution_output_pause(w->ex, false);
+    }
+}
+
+static void on_closed(void *arg)
+{
+    struct ws *w = arg;
+    w->c = NULL;
+    if (w->ex) {
+        /* The client is gone: so is its sandbox. */
+        struct execution *ex = w->ex;
+        w->ex = NULL;
+        execution_detach(ex);
+        execution_cancel(ex, "cancelled: the client disconnected");
+    }
+    uv_close((uv_handle_t *)&w->timer, free_ws);
+}
+
+static const struct http_raw_ops raw_ops = {on_data, on_drain, on_closed};
+
+static void on_timer(uv_timer_t *t)
+{
+    struct ws *w = t->data;
+    if (!w->c)
+        return;
+    uint64_t idle = w->s->cfg->server.idle_timeout_ms;
+    if (w->state == WS_DONE) {
+        http_raw_close(w->c);
+        return;
+    }
+    if (w->state == WS_AUTH || w->state == WS_READY) {
+        fail(w, SB_E_REQUEST_TIMEOUT, "no execute message in time", 1008);
+    } else if (w->paused && util_now_ms() - w->paused_since_ms > idle) {
+        /* The client stopped reading: stop waiting for it. */
+        log_event(LOG_WARN, "websocket client stalled",
+                  json_pack("{s:s}", "request_id", w->request_id));
+        http_raw_close(w->c);
+        return;
+    } else {
+        struct wslay_event_msg ping = {WSLAY_PING, (const uint8_t *)"", 0};
+        wslay_event_queue_msg(w->ctx, &ping);
+        uv_timer_start(&w->timer, on_timer, PING_MS, 0);
+    }
+    ws_flush(w);
+}
+
+/* ---- the handshake ---- */
+
+static bool has_token(const char *list, const char *token)
+{
+    size_t n = strlen(token);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        size_t len = strcspn(p, ", \t");
+        if (len == n && !strncasecmp(p, token, n))
+            return true;
+        p += len;
+    }
+    return false;
+}
+
+/* Returns the Sec-WebSocket-Accept value (malloc'd), or NULL after replying. */
+static char *check_handshake(struct server *s, struct http_conn *c, struct http_request *req)
+{
+    const char *key = http_header(req, "sec-websocket-key");
+    const char *version = http_header(req, "sec-websocket-version");
+    if (!has_token(http_header(req, "upgrade"), "websocket") ||
+        !has_token(http_header(req, "connection"), "upgrade")) {
+        reply_error(s, c, req, ROUTE, SB_E_UPGRADE_REQUIRED,
+                    "GET /api/ws is a WebSocket endpoint (Upgrade: websocket)",
+                    "Upgrade: websocket\r\nConnection: Upgrade\r\n");
+        return NULL;
+    }
+    if (!version || strcmp(version, "13")) {
+        reply_error(s, c, req, ROUTE, SB_E_UPGRADE_REQUIRED, "Sec-WebSocket-Version must be 13",
+                    "Sec-WebSocket-Version: 13\r\n");
+        return NULL;
+    }
+    size_t raw_len = 0;
+    char *raw = key ? base64_decode(key, strlen(key), &raw_len) : NULL;
+    free(raw);
+    if (!raw || raw_len != 16) {
+        reply_error(s, c, req, ROUTE, SB_E_INVALID_ARGUMENT,
+                    "Sec-WebSocket-Key must be 16 bytes in base64", NULL);
+        return NULL;
+    }
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", key);
+    uint8_t digest[20];
+    sha1(buf, strlen(buf), digest);
+    return base64_encode(digest, sizeof digest);
+}
+
+void api_ws(struct server *s, struct http_conn *c, struct http_request *req, const char *key)
+{
+    char *accept = check_handshake(s, c, req);
+    if (!accept)
+        return;
+    struct ws *w = calloc(1, sizeof *w);
+    if (!w || wslay_event_context_server_init(&w->ctx, &callbacks, w) != 0) {
+        free(w);
+        free(accept);
+        reply_error(s, c, req, ROUTE, SB_E_INTERNAL, "out of memory", NULL);
+        return;
+    }
+    w->s = s;
+    w->c = c;
+    wslay_event_config_set_max_recv_msg_length(w->ctx, s->cfg->server.max_body_kb * 1024);
+    w->state = s->auth.enabled && !key ? WS_AUTH : WS_READY;
+    w->has_key = key != NULL;
+    snprintf(w->key_id, sizeof w->key_id, "%s", key ? key : "");
+    snprintf(w->peer, sizeof w->peer, "%s", req->peer);
+    snprintf(w->request_id, sizeof w->request_id, "%s", req->request_id);
+    uv_timer_init(s->loop, &w->timer);
+    w->timer.data = w;
+    uv_timer_start(&w->timer, on_timer, s->cfg->server.idle_timeout_ms, 0);
+    router_log(s, req, ROUTE, 101);
+    char extra[200];
+    snprintf(extra, sizeof extra, "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+             "Sec-WebSocket-Accept: %s\r\n", accept);
+    free(accept);
+    http_upgrade(c, extra, &raw_ops, w); /* may deliver the first messages */
+}
