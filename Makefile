@@ -2,7 +2,7 @@
 # missing, builds, and runs every test suite; `make run` starts the service.
 CC      ?= gcc
 PYTHON  := /usr/bin/python3
-PKGS    := libuv jansson libcyaml libseccomp sqlite3
+PKGS    := libuv jansson libcyaml libseccomp sqlite3 libnghttp2 libprotobuf-c
 
 # Default: Debian's static archives for every library that ships one; libc and
 # libwslay (Debian has no static libwslay) are shared. Loading two shared
@@ -25,12 +25,12 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
 # No strict aliasing: socket address code views one struct through several types.
 BASE    := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -Isrc -fstack-protector-strong -fno-strict-aliasing \
            -D_FORTIFY_SOURCE=2 -fPIE
-CFLAGS  := $(BASE) $(SANFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS  := $(BASE) $(SANFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -I$(BUILD)/gen
 # Tests always link the shared libraries (Criterion has no usable static form).
 TEST_LDLIBS := $(shell pkg-config --libs $(PKGS) criterion 2>/dev/null) -lhttp_parser -lwslay -lm -lpthread
 ifeq ($(LINK),static)
 LDLIBS  := -Wl,-Bstatic $(shell pkg-config --static --libs $(PKGS) 2>/dev/null | \
-             sed 's/-luv /-luv_a /; s/-lpthread//g; s/-ldl//g; s/-lrt//g; s/-lm//g') -lhttp_parser \
+             sed 's/-luv /-luv_a /; s/-lpthread//g; s/-ldl//g; s/-lrt//g; s/-lm\b//g') -lhttp_parser \
            -Wl,-Bdynamic -lwslay -lm -lpthread
 LDFLAGS := -pie -Wl,-z,relro,-z,now,--as-needed
 else
@@ -48,8 +48,14 @@ AGENT_OBJ := $(AGENT_SRC:src/%.c=$(BUILD)/agent/%.o)
 LIB_SRC := $(filter-out src/sandbox/agent.c src/sandbox/seccomp_gen.c, \
              $(wildcard src/common/*.c src/config/*.c src/sandbox/*.c src/runner/*.c \
                         src/scheduler/*.c src/store/*.c src/server/*.c))
+# gRPC: C code generated from proto/ by protoc-c, and the descriptor set for reflection.
+PROTOS  := soulbox/v1/soulbox.proto grpc/health/v1/health.proto \
+           grpc/reflection/v1alpha/reflection.proto
+PB_SRC  := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.c)
+PB_OBJ  := $(PROTOS:%.proto=$(BUILD)/obj/gen/%.pb-c.o)
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/agent_blob.o \
-           $(BUILD)/obj/seccomp_blob.o $(BUILD)/obj/languages_blob.o
+           $(BUILD)/obj/seccomp_blob.o $(BUILD)/obj/languages_blob.o \
+           $(BUILD)/obj/proto_blob.o $(PB_OBJ)
 LANG_FILES := $(sort $(wildcard languages/*.yaml))
 CLI_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/cli/*.c))
 GEN_OBJ := $(BUILD)/obj/sandbox/seccomp.o $(BUILD)/obj/common/error.o
@@ -63,9 +69,25 @@ all: $(BUILD)/soulbox
 $(BUILD)/soulbox: $(LIB_OBJ) $(CLI_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/obj/%.o: src/%.c
+$(BUILD)/obj/%.o: src/%.c | $(PB_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
+	@mkdir -p $(BUILD)/gen
+	cd proto && protoc-c --c_out=$(CURDIR)/$(BUILD)/gen $*.proto
+
+$(BUILD)/obj/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-unused-parameter -c -o $@ $<
+
+$(BUILD)/gen/descriptors.pb: $(addprefix proto/,$(PROTOS))
+	@mkdir -p $(dir $@)
+	cd proto && protoc-c --descriptor_set_out=$(CURDIR)/$@ --include_imports $(PROTOS)
+
+$(BUILD)/obj/proto_blob.o: src/server/proto_blob.S $(BUILD)/gen/descriptors.pb
+	@mkdir -p $(dir $@)
+	$(CC) -c -DPROTO_SET='"$(BUILD)/gen/descriptors.pb"' -o $@ $<
 
 $(BUILD)/agent/%.o: src/%.c
 	@mkdir -p $(dir $@)

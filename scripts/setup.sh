@@ -11,9 +11,11 @@ cd "$(dirname "$0")/.."
 
 # Build and library dependencies.
 BUILD_PKGS="gcc make pkg-config libc6-dev libuv1-dev libjansson-dev libcyaml-dev libyaml-dev libwslay-dev
+libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
 libseccomp-dev libcriterion-dev libsqlite3-dev libhttp-parser-dev zlib1g-dev"
 # What tests use.
-TEST_PKGS="python3 python3-pytest python3-requests python3-yaml python3-jsonschema curl bash coreutils procps
+TEST_PKGS="python3 python3-pytest python3-requests python3-yaml python3-jsonschema python3-websockets
+python3-grpcio python3-grpc-tools curl bash coreutils procps
 iproute2 tar"
 
 # The `packages: [a, b]` line of each selected language file.

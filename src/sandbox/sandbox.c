@@ -555,6 +555,7 @@ void sbx_cancel(struct sbx *s)
         return;
     s->r.cancelled = true;
     sbx_kill_agent(s);
+    sbx_output_resume(s); /* the pipes must drain for the sandbox to end */
 }
 
 void sbx_kill(struct sbx *s)
@@ -563,6 +564,7 @@ void sbx_kill(struct sbx *s)
         return;
     s->r.killed_on_request = true;
     sbx_kill_agent(s);
+    sbx_output_resume(s);
 }
 
 const struct sbx_result *sbx_result(const struct sbx *s)

@@ -362,28 +362,7 @@ void api_languages(struct server *s, struct http_conn *c, struct http_request *r
                    const char *key)
 {
     (void)key;
-    json_t *ok = json_array(), *bad = json_array(), *probing = json_array();
-    for (size_t i = 0; i < s->nlangs; i++) {
-        const struct lang_status *ls = &s->langs[i];
-        if (!ls->probed) {
-            json_array_append_new(probing, json_string(ls->lang->name));
-            continue;
-        }
-        if (!ls->available) {
-            json_array_append_new(bad, json_pack("{s:s,s:s}", "name", ls->lang->name,
-                                                 "reason", ls->why));
-            continue;
-        }
-        json_t *aliases = json_array();
-        for (char **a = ls->lang->aliases; a && *a; a++)
-            json_array_append_new(aliases, json_string(*a));
-        json_array_append_new(ok, json_pack("{s:s,s:o,s:s,s:b}", "name", ls->lang->name,
-                                            "aliases", aliases, "version", ls->version,
-                                            "compiled", ls->lang->compile != NULL));
-    }
-    reply_json(s, c, req, "/api/languages", 200,
-               json_pack("{s:o,s:o,s:o}", "languages", ok, "unavailable", bad, "probing",
-                         probing), NULL);
+    reply_json(s, c, req, "/api/languages", 200, languages_json(s), NULL);
 }
 
 void api_metrics(struct server *s, struct http_conn *c, struct http_request *req, const char *key)

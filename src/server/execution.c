@@ -32,6 +32,7 @@ struct execution {
     /* interactive controls that arrived before the job existed */
     struct sb_buf early_in;
     bool early_close, paused, kill_requested;
+    uv_timer_t *stall;         /* while paused: a reader that never comes back */
     struct execution *next, *prev;
 };
 
@@ -78,8 +79,17 @@ struct execution *execution_find(struct server *s, const char *id)
     return NULL;
 }
 
+static void stop_stall(struct execution *ex)
+{
+    if (ex->stall) {
+        uv_close((uv_handle_t *)ex->stall, (uv_close_cb)free);
+        ex->stall = NULL;
+    }
+}
+
 static void free_ex(struct execution *ex)
 {
+    stop_stall(ex);
     exec_req_free(&ex->req);
     sb_buf_free(&ex->early_in);
     json_decref(ex->result);
@@ -204,7 +214,7 @@ static void on_job_output(struct job *j, int stream, const char *data, size_t le
 {
     (void)j;
     struct execution *ex = arg;
-    if (!ex->detached && ex->hooks.output)
+    if (!ex->detached && !ex->cancel_why[0] && ex->hooks.output)
         ex->hooks.output(ex, stream, data, len, ex->hooks.arg);
 }
 
@@ -375,11 +385,30 @@ void execution_stdin_close(struct execution *ex)
         job_stdin_close(ex->job);
 }
 
+static void on_stall(uv_timer_t *t)
+{
+    struct execution *ex = t->data;
+    log_event(LOG_WARN, "client stopped reading",
+              json_pack("{s:s,s:s}", "id", ex->id, "request_id", ex->request_id));
+    execution_cancel(ex, "cancelled: the client stopped reading the output");
+}
+
 void execution_output_pause(struct execution *ex, bool pause)
 {
+    if (ex->state == EX_DONE || ex->paused == pause)
+        return;
     ex->paused = pause;
     if (ex->job)
         job_output_pause(ex->job, pause);
+    /* A paused program holds a sandbox: a reader gone quiet for as long as an
+     * idle connection may be loses it. */
+    if (!pause) {
+        stop_stall(ex);
+    } else if ((ex->stall = malloc(sizeof *ex->stall))) {
+        uv_timer_init(ex->srv->loop, ex->stall);
+        ex->stall->data = ex;
+        uv_timer_start(ex->stall, on_stall, ex->srv->cfg->server.idle_timeout_ms, 0);
+    }
 }
 
 void execution_kill(struct execution *ex)

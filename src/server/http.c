@@ -432,7 +432,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 
 /* ---- accepting ---- */
 
-static void peer_name(uv_tcp_t *t, char *out, size_t len)
+void http_peer_name(uv_tcp_t *t, char *out, size_t len)
 {
     struct sockaddr_storage ss;
     int sl = sizeof ss;
@@ -468,7 +468,7 @@ static void on_connection(uv_stream_t *l, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    peer_name(&c->tcp, c->req.peer, sizeof c->req.peer);
+    http_peer_name(&c->tcp, c->req.peer, sizeof c->req.peer);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
     if (s->nconns > s->cfg.max_connections) {

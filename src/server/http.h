@@ -58,6 +58,9 @@ unsigned http_server_connections(const struct http_server *s);
 void http_server_close(struct http_server *s, void (*done)(void *arg), void *arg);
 int http_server_port(const struct http_server *s);
 
+/* The peer's address as text ("unknown" if it cannot be had). */
+void http_peer_name(uv_tcp_t *t, char *out, size_t len);
+
 /* Value of a header by lower-case name, or NULL. */
 const char *http_header(const struct http_request *req, const char *lname);
 

@@ -187,3 +187,27 @@ int languages_check(const struct server *s, const struct lang *l, struct sb_erro
                        "language: '%s' is unavailable on this server: %s", l->name, ls->why);
     return 0;
 }
+
+json_t *languages_json(const struct server *s)
+{
+    json_t *ok = json_array(), *bad = json_array(), *probing = json_array();
+    for (size_t i = 0; i < s->nlangs; i++) {
+        const struct lang_status *ls = &s->langs[i];
+        if (!ls->probed) {
+            json_array_append_new(probing, json_string(ls->lang->name));
+            continue;
+        }
+        if (!ls->available) {
+            json_array_append_new(bad, json_pack("{s:s,s:s}", "name", ls->lang->name,
+                                                 "reason", ls->why));
+            continue;
+        }
+        json_t *aliases = json_array();
+        for (char **a = ls->lang->aliases; a && *a; a++)
+            json_array_append_new(aliases, json_string(*a));
+        json_array_append_new(ok, json_pack("{s:s,s:o,s:s,s:b}", "name", ls->lang->name,
+                                            "aliases", aliases, "version", ls->version,
+                                            "compiled", ls->lang->compile != NULL));
+    }
+    return json_pack("{s:o,s:o,s:o}", "languages", ok, "unavailable", bad, "probing", probing);
+}

@@ -18,6 +18,7 @@ void metrics_free(struct metrics *m)
     free(m->executions.v);
     free(m->http.v);
     free(m->rejected.v);
+    free(m->grpc.v);
     memset(m, 0, sizeof *m);
 }
 
@@ -88,6 +89,14 @@ void metrics_rejected(struct metrics *m, const char *reason)
     bump(&m->rejected, labels);
 }
 
+void metrics_grpc(struct metrics *m, const char *method, int code)
+{
+    char a[96], labels[160];
+    escape(a, sizeof a, method);
+    snprintf(labels, sizeof labels, "method=\"%s\",code=\"%d\"", a, code);
+    bump(&m->grpc, labels);
+}
+
 static void family(struct sb_buf *o, const char *name, const char *help,
                    const struct metric_family *f)
 {
@@ -138,5 +147,6 @@ int metrics_render(const struct metrics *m, const struct metrics_gauges *g, stru
     family(o, "soulbox_http_requests_total", "HTTP requests, by route and status code.",
            &m->http);
     family(o, "soulbox_rejected_requests_total", "Requests refused, by reason.", &m->rejected);
+    family(o, "soulbox_grpc_requests_total", "gRPC calls, by method and status code.", &m->grpc);
     return o->oom ? -1 : 0;
 }

@@ -23,6 +23,7 @@ struct metrics {
     struct metric_family executions;     /* language, status */
     struct metric_family http;           /* route, code */
     struct metric_family rejected;       /* reason */
+    struct metric_family grpc;           /* method, code */
     uint64_t dur_buckets[METRICS_BUCKETS];
     double dur_sum;
     uint64_t dur_count;
@@ -33,6 +34,8 @@ void metrics_free(struct metrics *m);
 void metrics_execution(struct metrics *m, const char *language, const char *status, double seconds);
 void metrics_http(struct metrics *m, const char *route, int code);
 void metrics_rejected(struct metrics *m, const char *reason);
+/* A gRPC call ended with this status code. */
+void metrics_grpc(struct metrics *m, const char *method, int code);
 
 /* Gauges are sampled by the caller at render time. */
 struct metrics_gauges {

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "server/execution.h"
+#include "server/grpc.h"
 
 /* Thousands of clients and sandboxes need thousands of descriptors. */
 static void raise_nofile(void)
@@ -54,6 +55,16 @@ static void after_http_closed(void *arg)
     log_msg(LOG_INFO, "stopped");
 }
 
+static void after_grpc_closed(void *arg)
+{
+    struct server *s = arg;
+    s->grpc = NULL;
+    if (s->http)
+        http_server_close(s->http, after_http_closed, s);
+    else
+        after_http_closed(s);
+}
+
 static void close_all(struct server *s)
 {
     if (s->closed)
@@ -61,10 +72,10 @@ static void close_all(struct server *s)
     s->closed = true;
     uv_timer_stop(&s->grace);
     callback_shutdown();
-    if (s->http)
-        http_server_close(s->http, after_http_closed, s);
+    if (s->grpc)
+        grpc_server_close(s->grpc, after_grpc_closed, s);
     else
-        after_http_closed(s);
+        after_grpc_closed(s);
 }
 
 void server_execution_ended(struct server *s)
@@ -96,6 +107,8 @@ static void on_signal(uv_signal_t *h, int sig)
                         "in_flight", (int)s->ninflight));
     if (s->http)
         http_server_stop_accepting(s->http);
+    if (s->grpc)
+        grpc_server_stop_accepting(s->grpc);
     uv_timer_start(&s->grace, on_grace_over, s->cfg->server.shutdown_grace_ms, 0);
     server_execution_ended(s);
 }
@@ -121,9 +134,17 @@ static void start_listening(struct server *s)
         close_all(s);
         return;
     }
+    if (grpc_server_start(&s->grpc, s, v->listen, (int)v->grpc_port, &err) < 0) {
+        log_msg(LOG_ERROR, "%s", err.msg);
+        s->exit_code = 1;
+        s->stopping = true;
+        close_all(s);
+        return;
+    }
     log_event(LOG_INFO, "listening",
-              json_pack("{s:s,s:i,s:s,s:i,s:b}", "address", v->listen,
-                        "port", http_server_port(s->http), "data_dir", v->data_dir,
+              json_pack("{s:s,s:i,s:i,s:s,s:i,s:b}", "address", v->listen,
+                        "port", http_server_port(s->http), "grpc_port",
+                        grpc_server_port(s->grpc), "data_dir", v->data_dir,
                         "languages", (int)lang_registry_global()->n, "auth", v->auth_enabled));
 }
 

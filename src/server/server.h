@@ -26,6 +26,7 @@ struct lang_status {
 };
 
 struct execution;
+struct grpc_server;
 
 struct server {
     uv_loop_t *loop;
@@ -35,6 +36,7 @@ struct server {
     struct store *store;
     struct sched sched;
     struct http_server *http;
+    struct grpc_server *grpc;
     struct metrics metrics;
     struct auth auth;
     struct callback_cfg cbcfg;
@@ -87,6 +89,8 @@ void api_get(struct server *s, struct http_conn *c, struct http_request *req, co
 /* Probing languages at startup, in the background (languages.c). */
 void languages_probe(struct server *s);
 const struct lang_status *languages_find(const struct server *s, const struct lang *l);
+/* {"languages": [...], "unavailable": [...], "probing": [...]} (GET /api/languages). */
+json_t *languages_json(const struct server *s);
 /* 0, or -1 with SB_E_UNKNOWN_LANGUAGE when the probe found it unusable. */
 int languages_check(const struct server *s, const struct lang *l, struct sb_error *err);
 

@@ -44,7 +44,6 @@ struct ws {
     struct execution *ex;
     struct text_carry carry;
     bool paused;
-    uint64_t paused_since_ms;
     uv_timer_t timer;
     bool closing;              /* no more messages: close once the queue is sent */
     bool close_queued;
@@ -157,7 +156,6 @@ static void on_output(struct execution *ex, int stream, const char *data, size_t
     ws_flush(w);
     if (!w->paused && backlog(w) > PAUSE_MARK) {
         w->paused = true;
-        w->paused_since_ms = util_now_ms();
         execution_output_pause(ex, true);
     }
 }
@@ -380,20 +378,13 @@ static void on_timer(uv_timer_t *t)
     struct ws *w = t->data;
     if (!w->c)
         return;
-    uint64_t idle = w->s->cfg->server.idle_timeout_ms;
     if (w->state == WS_DONE) {
         http_raw_close(w->c);
         return;
     }
     if (w->state == WS_AUTH || w->state == WS_READY) {
         fail(w, SB_E_REQUEST_TIMEOUT, "no execute message in time", 1008);
-    } else if (w->paused && util_now_ms() - w->paused_since_ms > idle) {
-        /* The client stopped reading: stop waiting for it. */
-        log_event(LOG_WARN, "websocket client stalled",
-                  json_pack("{s:s}", "request_id", w->request_id));
-        http_raw_close(w->c);
-        return;
-    } else {
+    } else { /* a client that stops reading is the execution's concern */
         struct wslay_event_msg ping = {WSLAY_PING, (const uint8_t *)"", 0};
         wslay_event_queue_msg(w->ctx, &ping);
         uv_timer_start(&w->timer, on_timer, PING_MS, 0);

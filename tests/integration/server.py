@@ -38,6 +38,7 @@ class Server:
         self.tmp = tempfile.mkdtemp(prefix="soulbox-test-")
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
         self.port = free_port()
+        self.grpc_port = free_port()
         self.config = os.path.join(self.tmp, "soulbox.yaml")
         with open(self.config, "w") as f:
             f.write(with_languages(config_yaml, all_languages))
@@ -50,11 +51,16 @@ class Server:
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def grpc_target(self):
+        return f"127.0.0.1:{self.grpc_port}"
+
     def start(self, timeout=30):
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
             [SOULBOX, "serve", "--config", self.config, "--port", str(self.port),
-             "--data-dir", self.data_dir, *self.extra_args],
+             "--grpc-port", str(self.grpc_port), "--data-dir", self.data_dir,
+             *self.extra_args],
             stdout=self.logf, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.time() + timeout
         while time.time() < deadline:

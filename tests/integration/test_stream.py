@@ -412,3 +412,24 @@ def test_sse_client_disconnect_kills_the_sandbox(srv):
         data += s.recv(4096)
     s.close()
     wait_no_sandboxes()
+
+
+def test_a_client_that_stops_reading_loses_its_sandbox():
+    with Server("server:\n  idle_timeout_ms: 1500\n") as s:
+        sock, head = raw_handshake(s.port)
+        assert head.startswith(b"HTTP/1.1 101")
+        msg = json.dumps({"type": "execute", "language": "bash", "code": "yes  # " + "." * 40,
+                          "limits": {"output_kb": 65536, "wall_time_ms": 60000}}).encode()
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(msg))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        assert 125 < len(msg) < 65536  # so the 16-bit length form is the minimal one
+        sock.sendall(b"\x81\xfe" + struct.pack("!H", len(msg)) + mask + masked)
+        time.sleep(0.5)
+        assert sandbox_processes()          # running, blocked on its full pipe
+        wait_no_sandboxes(timeout=15)       # then dropped: ~1.5 s after the pause
+        ex = s.get("/api/executions?limit=1").json()["executions"][0]
+        assert ex["status"] == "internal_error"
+        assert ex["message"] == "cancelled: the client stopped reading the output"
+        sock.close()
+        assert s.execute({"language": "bash", "code": "echo ok"}).json()["stdout"] == "ok\n"

@@ -1,0 +1,81 @@
+/* gRPC over HTTP/2 cleartext (prior knowledge) with nghttp2 on libuv: the
+ * transport (h2.c) and the call API the services (grpc_*.c) are written in. */
+#ifndef SB_SERVER_GRPC_H
+#define SB_SERVER_GRPC_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+struct server;
+struct grpc_call;
+struct grpc_server;
+
+/* gRPC status codes (grpc/doc/statuscodes.md). */
+enum {
+    GRPC_OK = 0, GRPC_CANCELLED = 1, GRPC_UNKNOWN = 2, GRPC_INVALID_ARGUMENT = 3,
+    GRPC_DEADLINE_EXCEEDED = 4, GRPC_NOT_FOUND = 5, GRPC_RESOURCE_EXHAUSTED = 8,
+    GRPC_UNIMPLEMENTED = 12, GRPC_INTERNAL = 13, GRPC_UNAVAILABLE = 14,
+    GRPC_UNAUTHENTICATED = 16,
+};
+
+enum grpc_kind { GRPC_UNARY, GRPC_SERVER_STREAM, GRPC_CLIENT_STREAM, GRPC_BIDI };
+
+struct grpc_method {
+    const char *path;          /* "/package.Service/Method" */
+    enum grpc_kind kind;
+    bool public_;              /* callable without an API key (health checks) */
+    /* A request message. Unary and server-streaming methods get exactly one,
+     * once the client has finished sending; streaming requests get each as
+     * it arrives. */
+    void (*message)(struct grpc_call *c, const uint8_t *data, size_t len);
+    /* Streaming requests: the client finished sending (optional). */
+    void (*half_close)(struct grpc_call *c);
+    /* The call ended without the method: client cancel, deadline, lost
+     * connection, server stop. Release the call's work; do not send. */
+    void (*cancelled)(struct grpc_call *c);
+};
+
+/* The services (grpc_soulbox.c, grpc_std.c): NULL-terminated tables. */
+extern const struct grpc_method *const grpc_soulbox_methods[];
+extern const struct grpc_method *const grpc_std_methods[];
+/* Fully-qualified names of the services served (for health and reflection). */
+extern const char *const grpc_service_names[];
+
+/* ---- the call API ---- */
+
+void grpc_call_set_data(struct grpc_call *c, void *data);
+void *grpc_call_data(const struct grpc_call *c);
+struct server *grpc_call_server(const struct grpc_call *c);
+const char *grpc_call_key(const struct grpc_call *c);   /* API key id, or NULL */
+const char *grpc_call_peer(const struct grpc_call *c);
+const char *grpc_call_request_id(const struct grpc_call *c);
+
+/* Queues a response message. Returns 0, or -1 when the call is over. */
+int grpc_send(struct grpc_call *c, const ProtobufCMessage *msg);
+/* Bytes of response messages not yet taken by the connection. */
+size_t grpc_call_queued(const struct grpc_call *c);
+/* Called when queued output falls below 64 KiB (backpressure). */
+void grpc_call_on_drain(struct grpc_call *c, void (*cb)(struct grpc_call *c));
+/* Ends the call with a status (trailers; trailers-only if nothing was sent).
+ * The call belongs to the transport afterwards: no more use by the method. */
+void grpc_finish(struct grpc_call *c, int status, const char *message);
+/* The same with a SoulBox error: its code picks the gRPC status. */
+void grpc_finish_error(struct grpc_call *c, const struct sb_error *err);
+
+/* ---- the server (h2.c) ---- */
+
+/* Listens on host:port. Returns 0 or -1 with err. */
+int grpc_server_start(struct grpc_server **out, struct server *s, const char *host, int port,
+                      struct sb_error *err);
+int grpc_server_port(const struct grpc_server *g);
+/* Stops accepting; open connections get GOAWAY (calls in flight finish). */
+void grpc_server_stop_accepting(struct grpc_server *g);
+/* Ends every connection (calls get `cancelled`), frees, then calls done. */
+void grpc_server_close(struct grpc_server *g, void (*done)(void *arg), void *arg);
+unsigned grpc_server_connections(const struct grpc_server *g);
+
+#endif

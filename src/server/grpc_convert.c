@@ -1,0 +1,277 @@
+/* Conversions between soulbox.v1 protobuf messages and the JSON API. Messages
+ * built here use malloc for every part, so protobuf-c's free_unpacked frees
+ * them. */
+#include "server/grpc_convert.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/base64.h"
+
+/* ---- request: protobuf -> JSON ---- */
+
+/* Checks that a proto3 string is UTF-8 (jansson refuses anything else). */
+static json_t *utf8(const char *s, const char *field, struct sb_error *err)
+{
+    json_t *j = json_string(s ? s : "");
+    if (!j)
+        sb_fail(err, SB_E_INVALID_ARGUMENT, "%s: not valid UTF-8", field);
+    return j;
+}
+
+static int set(json_t *o, const char *key, json_t *v)
+{
+    return v ? json_object_set_new(o, key, v) : -1;
+}
+
+static int files_to_json(const Soulbox__V1__ExecuteRequest *r, json_t *o, struct sb_error *err)
+{
+    json_t *files = json_array();
+    json_object_set_new(o, "files", files);
+    for (size_t i = 0; i < r->n_files; i++) {
+        char *b64 = base64_encode(r->files[i]->content.data, r->files[i]->content.len);
+        json_t *name = utf8(r->files[i]->name, "files[].name", err);
+        if (!b64 || !name) {
+            free(b64);
+            json_decref(name);
+            return name ? sb_fail(err, SB_E_INTERNAL, "out of memory") : -1;
+        }
+        json_array_append_new(files, json_pack("{s:o,s:s,s:s}", "name", name, "content", b64,
+                                               "encoding", "base64"));
+        free(b64);
+    }
+    return 0;
+}
+
+static void limits_to_json(const Soulbox__V1__Limits *l, json_t *o)
+{
+    if (!l)
+        return;
+    const struct { const char *name; uint64_t v; } f[] = {
+        {"wall_time_ms", l->wall_time_ms}, {"cpu_time_ms", l->cpu_time_ms},
+        {"memory_mb", l->memory_mb}, {"processes", l->processes}, {"output_kb", l->output_kb},
+        {"disk_mb", l->disk_mb}, {"file_size_kb", l->file_size_kb},
+        {"open_files", l->open_files}, {"stack_kb", l->stack_kb},
+    };
+    json_t *lim = json_object();
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++)
+        if (f[i].v)
+            json_object_set_new(lim, f[i].name, json_integer((json_int_t)(f[i].v > INT64_MAX
+                                                                             ? INT64_MAX
+                                                                             : f[i].v)));
+    json_object_set_new(o, "limits", lim);
+}
+
+static int cases_to_json(const Soulbox__V1__ExecuteRequest *r, json_t *o, struct sb_error *err)
+{
+    json_t *cases = json_array();
+    json_object_set_new(o, "test_cases", cases);
+    for (size_t i = 0; i < r->n_test_cases; i++) {
+        const Soulbox__V1__TestCase *tc = r->test_cases[i];
+        json_t *c = json_object();
+        json_array_append_new(cases, c);
+        if (set(c, "stdin", utf8(tc->stdin, "test_cases[].stdin", err)) < 0)
+            return -1;
+        if (tc->_expected_output_case == SOULBOX__V1__TEST_CASE___EXPECTED_OUTPUT_EXPECTED_OUTPUT &&
+            set(c, "expected_output", utf8(tc->expected_output, "test_cases[].expected_output",
+                                           err)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int args_env_to_json(const Soulbox__V1__ExecuteRequest *r, json_t *o,
+                            struct sb_error *err)
+{
+    if (r->n_args) {
+        json_t *args = json_array();
+        json_object_set_new(o, "args", args);
+        for (size_t i = 0; i < r->n_args; i++) {
+            json_t *a = utf8(r->args[i], "args[]", err);
+            if (!a)
+                return -1;
+            json_array_append_new(args, a);
+        }
+    }
+    if (r->n_env) {
+        json_t *env = json_object();
+        json_object_set_new(o, "env", env);
+        for (size_t i = 0; i < r->n_env; i++) {
+            json_t *v = utf8(r->env[i]->value, "env", err);
+            if (!v || !json_string(r->env[i]->key)) {
+                json_decref(v);
+                return sb_fail(err, SB_E_INVALID_ARGUMENT, "env: not valid UTF-8");
+            }
+            json_object_set_new(env, r->env[i]->key, v);
+        }
+    }
+    return 0;
+}
+
+json_t *pb_request_to_json(const Soulbox__V1__ExecuteRequest *r, struct sb_error *err)
+{
+    json_t *o = json_object();
+    if (!o || set(o, "language", utf8(r->language, "language", err)) < 0)
+        goto fail;
+    if (r->code && r->code[0] && set(o, "code", utf8(r->code, "code", err)) < 0)
+        goto fail;
+    if (r->n_files && files_to_json(r, o, err) < 0)
+        goto fail;
+    /* stdin is bytes: not necessarily UTF-8, so not checked */
+    if (r->stdin.len &&
+        set(o, "stdin", json_stringn_nocheck((const char *)r->stdin.data, r->stdin.len)) < 0)
+        goto fail;
+    if (args_env_to_json(r, o, err) < 0)
+        goto fail;
+    limits_to_json(r->limits, o);
+    if (r->n_test_cases && cases_to_json(r, o, err) < 0)
+        goto fail;
+    return o;
+fail:
+    if (!err->msg[0])
+        sb_fail(err, SB_E_INTERNAL, "out of memory");
+    json_decref(o);
+    return NULL;
+}
+
+/* ---- result: JSON -> protobuf ---- */
+
+static char *str_of(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return strdup(s ? s : "");
+}
+
+static uint64_t u64_of(const json_t *o, const char *key)
+{
+    json_int_t v = json_integer_value(json_object_get(o, key));
+    return v > 0 ? (uint64_t)v : 0;
+}
+
+static Soulbox__V1__StageResult *stage_of(const json_t *o)
+{
+    Soulbox__V1__StageResult *st = malloc(sizeof *st);
+    if (!st)
+        return NULL;
+    soulbox__v1__stage_result__init(st);
+    st->status = str_of(o, "status");
+    st->stdout = str_of(o, "stdout");
+    st->stderr = str_of(o, "stderr");
+    st->execution_time = str_of(o, "execution_time");
+    st->message = str_of(o, "message");
+    st->wall_time_ms = u64_of(o, "wall_time_ms");
+    st->cpu_time_ms = u64_of(o, "cpu_time_ms");
+    st->memory_kb = u64_of(o, "memory_kb");
+    st->truncated = json_is_true(json_object_get(o, "truncated"));
+    json_t *code = json_object_get(o, "exit_code"), *sig = json_object_get(o, "signal");
+    if (json_is_integer(code)) {
+        st->_exit_code_case = SOULBOX__V1__STAGE_RESULT___EXIT_CODE_EXIT_CODE;
+        st->exit_code = (int32_t)json_integer_value(code);
+    }
+    if (json_is_integer(sig)) {
+        st->_signal_case = SOULBOX__V1__STAGE_RESULT___SIGNAL_SIGNAL;
+        st->signal = (int32_t)json_integer_value(sig);
+    }
+    return st;
+}
+
+static int cases_of(const json_t *result, Soulbox__V1__ExecuteResult *r)
+{
+    const json_t *cases = json_object_get(result, "test_cases");
+    size_t n = json_array_size(cases);
+    if (!n)
+        return 0;
+    if (!(r->test_cases = calloc(n, sizeof *r->test_cases)))
+        return -1;
+    for (size_t i = 0; i < n; i++, r->n_test_cases++) {
+        const json_t *c = json_array_get(cases, i);
+        Soulbox__V1__TestCaseResult *t = malloc(sizeof *t);
+        if (!t)
+            return -1;
+        soulbox__v1__test_case_result__init(t);
+        r->test_cases[i] = t;
+        t->index = (uint32_t)u64_of(c, "index");
+        t->verdict = str_of(c, "verdict");
+        t->result = stage_of(c);
+    }
+    const json_t *sum = json_object_get(result, "summary");
+    if (sum && (r->summary = malloc(sizeof *r->summary))) {
+        soulbox__v1__summary__init(r->summary);
+        r->summary->total = (uint32_t)u64_of(sum, "total");
+        r->summary->accepted = (uint32_t)u64_of(sum, "accepted");
+        r->summary->verdict = str_of(sum, "verdict");
+    }
+    return 0;
+}
+
+Soulbox__V1__ExecuteResult *pb_result_from_json(const json_t *result)
+{
+    Soulbox__V1__ExecuteResult *r = malloc(sizeof *r);
+    if (!r)
+        return NULL;
+    soulbox__v1__execute_result__init(r);
+    r->id = str_of(result, "id");
+    r->compile_output = str_of(result, "compile_output");
+    if (!json_object_get(result, "test_cases"))
+        r->result = stage_of(result);
+    const json_t *compile = json_object_get(result, "compile");
+    if (compile)
+        r->compile = stage_of(compile);
+    const json_t *cached = json_object_get(result, "compile_cached");
+    if (json_is_boolean(cached)) {
+        r->_compile_cached_case = SOULBOX__V1__EXECUTE_RESULT___COMPILE_CACHED_COMPILE_CACHED;
+        r->compile_cached = json_is_true(cached);
+    }
+    if (cases_of(result, r) < 0) {
+        soulbox__v1__execute_result__free_unpacked(r, NULL);
+        return NULL;
+    }
+    return r;
+}
+
+/* ---- languages ---- */
+
+static char **strings_of(const json_t *arr, size_t *n)
+{
+    *n = json_array_size(arr);
+    char **v = calloc(*n ? *n : 1, sizeof *v);
+    for (size_t i = 0; v && i < *n; i++)
+        v[i] = strdup(json_string_value(json_array_get(arr, i)));
+    return v;
+}
+
+Soulbox__V1__ListLanguagesResponse *pb_languages_from_json(const json_t *langs)
+{
+    Soulbox__V1__ListLanguagesResponse *r = malloc(sizeof *r);
+    if (!r)
+        return NULL;
+    soulbox__v1__list_languages_response__init(r);
+    const json_t *ok = json_object_get(langs, "languages");
+    const json_t *bad = json_object_get(langs, "unavailable");
+    r->languages = calloc(json_array_size(ok) + 1, sizeof *r->languages);
+    r->unavailable = calloc(json_array_size(bad) + 1, sizeof *r->unavailable);
+    r->probing = strings_of(json_object_get(langs, "probing"), &r->n_probing);
+    for (size_t i = 0; r->languages && i < json_array_size(ok); i++) {
+        const json_t *l = json_array_get(ok, i);
+        Soulbox__V1__Language *pl = malloc(sizeof *pl);
+        if (!pl)
+            break;
+        soulbox__v1__language__init(pl);
+        pl->name = str_of(l, "name");
+        pl->version = str_of(l, "version");
+        pl->compiled = json_is_true(json_object_get(l, "compiled"));
+        pl->aliases = strings_of(json_object_get(l, "aliases"), &pl->n_aliases);
+        r->languages[r->n_languages++] = pl;
+    }
+    for (size_t i = 0; r->unavailable && i < json_array_size(bad); i++) {
+        const json_t *u = json_array_get(bad, i);
+        Soulbox__V1__UnavailableLanguage *pu = malloc(sizeof *pu);
+        if (!pu)
+            break;
+        soulbox__v1__unavailable_language__init(pu);
+        pu->name = str_of(u, "name");
+        pu->reason = str_of(u, "reason");
+        r->unavailable[r->n_unavailable++] = pu;
+    }
+    return r;
+}

@@ -1,0 +1,25 @@
+/* soulbox.v1 messages <-> the JSON API's objects, so gRPC requests go through
+ * exactly the same validation and results carry exactly the same values. */
+#ifndef SB_SERVER_GRPC_CONVERT_H
+#define SB_SERVER_GRPC_CONVERT_H
+
+#include <jansson.h>
+
+#include "common/error.h"
+#include "soulbox/v1/soulbox.pb-c.h"
+
+/* The JSON request body equivalent to r (files as base64, limits left out
+ * when 0, expected_output only when set). NULL with err when a string field
+ * is not UTF-8 (proto3 requires it) or memory runs out. */
+json_t *pb_request_to_json(const Soulbox__V1__ExecuteRequest *r, struct sb_error *err);
+
+/* The result message for a JSON result object (as POST /api/execute returns
+ * it); free with soulbox__v1__execute_result__free_unpacked(res, NULL). NULL
+ * when memory runs out. */
+Soulbox__V1__ExecuteResult *pb_result_from_json(const json_t *result);
+
+/* ListLanguages from GET /api/languages' object; free with
+ * soulbox__v1__list_languages_response__free_unpacked(r, NULL). */
+Soulbox__V1__ListLanguagesResponse *pb_languages_from_json(const json_t *langs);
+
+#endif
