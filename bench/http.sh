@@ -9,9 +9,11 @@ SECS="${1:-10}"
 command -v wrk >/dev/null || apt-get install -y -qq --no-install-recommends wrk >/dev/null
 make -s build/soulbox
 TMP=$(mktemp -d)
-PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+set -- $(/usr/bin/python3 -c 'import sys; sys.path.insert(0, "bench/lib"); from ports import free_ports; print(*free_ports(2))')
+PORT=$1 GPORT=$2
 printf 'server:\n  max_concurrent: 64\n  max_queue: 4096\n  log_level: warn\n' > "$TMP/c.yaml"
-build/soulbox serve --config "$TMP/c.yaml" --port "$PORT" --data-dir "$TMP/data" 2>"$TMP/log" &
+build/soulbox serve --config "$TMP/c.yaml" --port "$PORT" --grpc-port "$GPORT" \
+    --data-dir "$TMP/data" 2>"$TMP/log" &
 SRV=$!
 trap 'kill $SRV 2>/dev/null; wait $SRV 2>/dev/null; rm -rf "$TMP"' EXIT
 for i in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done

@@ -15,8 +15,12 @@ libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
 libseccomp-dev libcriterion-dev libsqlite3-dev libhttp-parser-dev zlib1g-dev"
 # What tests use.
 TEST_PKGS="python3 python3-pytest python3-requests python3-yaml python3-jsonschema python3-websockets
-python3-grpcio python3-grpc-tools curl bash coreutils procps
+python3-grpcio python3-grpc-tools python3-h2 curl bash coreutils procps
 iproute2 tar"
+# The Node gRPC client test (tests/grpc_node) runs npm: Debian's (with its
+# nodejs) only when there is no npm at all, so that another node stays.
+NODE_PKGS=""
+command -v npm >/dev/null 2>&1 || NODE_PKGS="npm"
 
 # The `packages: [a, b]` line of each selected language file.
 lang_pkgs() {
@@ -34,11 +38,21 @@ lang_pkgs() {
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 # One dpkg-query for all of them (a per-package loop takes seconds).
-dpkg-query -W -f='${Package} ${Status}\n' $BUILD_PKGS $TEST_PKGS $(lang_pkgs) 2>/dev/null |
+dpkg-query -W -f='${Package} ${Status}\n' $BUILD_PKGS $TEST_PKGS $NODE_PKGS $(lang_pkgs) 2>/dev/null |
     awk '$NF == "installed" && $(NF-1) == "ok" {print $1}' | sort -u > "$tmp"
-missing=$(printf '%s\n' $BUILD_PKGS $TEST_PKGS $(lang_pkgs) | sort -u | comm -23 - "$tmp" |
-          tr '\n' ' ')
-[ -z "$missing" ] && exit 0
+missing=$(printf '%s\n' $BUILD_PKGS $TEST_PKGS $NODE_PKGS $(lang_pkgs) | sort -u |
+          comm -23 - "$tmp" | tr '\n' ' ')
+
+# tests/grpc_node's npm packages, as its package-lock.json pins them; again
+# whenever that file changes (node_modules/.setup-lock: the one installed).
+npm_deps() {
+    d=tests/grpc_node
+    cmp -s "$d/package-lock.json" "$d/node_modules/.setup-lock" 2>/dev/null && return 0
+    echo "setup: npm ci in $d" >&2
+    (cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    cp "$d/package-lock.json" "$d/node_modules/.setup-lock"
+}
+[ -z "$missing" ] && { npm_deps; exit 0; }
 
 echo "setup: installing $missing" >&2
 SUDO=""
@@ -48,3 +62,4 @@ if ! $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>
     $SUDO apt-get update -qq >/dev/null
     $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
+npm_deps

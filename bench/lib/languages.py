@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,15 +19,11 @@ import urllib.request
 
 import yaml
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ports import free_ports  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def http(url, body=None, timeout=300):
@@ -40,7 +35,7 @@ def http(url, body=None, timeout=300):
 
 class Server:
     def __init__(self, soulbox, tmp, name, cache_mb):
-        self.port = free_port()
+        self.port, grpc_port = free_ports(2)
         self.url = f"http://127.0.0.1:{self.port}"
         cfg = os.path.join(tmp, f"{name}.yaml")
         with open(cfg, "w") as f:
@@ -49,6 +44,7 @@ class Server:
                     f"  compile_cache_mb: {cache_mb}\n")
         self.log = open(os.path.join(tmp, f"{name}.log"), "wb")
         self.proc = subprocess.Popen([soulbox, "serve", "--config", cfg, "--port", str(self.port),
+                                      "--grpc-port", str(grpc_port),
                                       "--data-dir", os.path.join(tmp, f"{name}-data")],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 600

@@ -8,7 +8,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -19,17 +18,13 @@ import grpc
 import requests
 import websockets
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ports import free_ports  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIRST = "print('ready', flush=True)\nimport time\ntime.sleep(0.3)\n"
 CHATTY = "import sys\nfor i in range(200000):\n    sys.stdout.write('line %d\\n' % i)\n    sys.stdout.flush()\n"
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def stubs(tmp):
@@ -96,7 +91,7 @@ def main():
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="soulbox-bench-")
     pb, pbg = stubs(tmp)
-    port, gport = free_port(), free_port()
+    port, gport = free_ports(2)
     cfg = os.path.join(tmp, "c.yaml")
     with open(cfg, "w") as f:
         f.write("server:\n  log_level: warn\nsandbox:\n  languages: [python]\n"

@@ -3,17 +3,57 @@
  * them. */
 #include "server/grpc_convert.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/base64.h"
 
+/* ---- an allocator that remembers sizes ----
+ * protobuf-c hands out strings NUL-terminated, without their length: a string
+ * holding a NUL would silently lose its tail. Each block carries its size, so
+ * a string's real length is its block's size minus the terminator. */
+
+struct block {
+    size_t size;
+    max_align_t align[];
+};
+
+static void *sized_alloc(void *arg, size_t size)
+{
+    (void)arg;
+    struct block *b = malloc(sizeof *b + size);
+    if (!b)
+        return NULL;
+    b->size = size;
+    return b->align;
+}
+
+static void sized_free(void *arg, void *p)
+{
+    (void)arg;
+    if (p)
+        free((char *)p - offsetof(struct block, align));
+}
+
+ProtobufCAllocator pb_sized_allocator = {sized_alloc, sized_free, NULL};
+
+/* Length of a string field of a message unpacked with pb_sized_allocator. */
+static size_t pb_strlen(const char *s)
+{
+    if (!s || s == protobuf_c_empty_string)
+        return 0; /* unset: the descriptor's default, never allocated */
+    const struct block *b = (const struct block *)(s - offsetof(struct block, align));
+    return b->size - 1;
+}
+
 /* ---- request: protobuf -> JSON ---- */
 
-/* Checks that a proto3 string is UTF-8 (jansson refuses anything else). */
+/* A proto3 string as a JSON string: UTF-8 is required (jansson refuses
+ * anything else); NUL characters stay, for the JSON API's checks to judge. */
 static json_t *utf8(const char *s, const char *field, struct sb_error *err)
 {
-    json_t *j = json_string(s ? s : "");
+    json_t *j = json_stringn(s ? s : "", pb_strlen(s));
     if (!j)
         sb_fail(err, SB_E_INVALID_ARGUMENT, "%s: not valid UTF-8", field);
     return j;
@@ -98,9 +138,11 @@ static int args_env_to_json(const Soulbox__V1__ExecuteRequest *r, json_t *o,
         json_object_set_new(o, "env", env);
         for (size_t i = 0; i < r->n_env; i++) {
             json_t *v = utf8(r->env[i]->value, "env", err);
-            if (!v || !json_string(r->env[i]->key)) {
+            size_t klen = pb_strlen(r->env[i]->key);
+            if (!v || !json_stringn(r->env[i]->key, klen) || strlen(r->env[i]->key) != klen) {
                 json_decref(v);
-                return sb_fail(err, SB_E_INVALID_ARGUMENT, "env: not valid UTF-8");
+                return sb_fail(err, SB_E_INVALID_ARGUMENT, "env: names must be UTF-8 "
+                               "without NUL");
             }
             json_object_set_new(env, r->env[i]->key, v);
         }
@@ -142,6 +184,19 @@ static char *str_of(const json_t *o, const char *key)
     return strdup(s ? s : "");
 }
 
+/* A JSON string as bytes, NUL characters included. */
+static ProtobufCBinaryData bytes_of(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    size_t n = json_string_length(v);
+    ProtobufCBinaryData b = {0, NULL};
+    if (n && (b.data = malloc(n))) {
+        memcpy(b.data, json_string_value(v), n);
+        b.len = n;
+    }
+    return b;
+}
+
 static uint64_t u64_of(const json_t *o, const char *key)
 {
     json_int_t v = json_integer_value(json_object_get(o, key));
@@ -155,8 +210,8 @@ static Soulbox__V1__StageResult *stage_of(const json_t *o)
         return NULL;
     soulbox__v1__stage_result__init(st);
     st->status = str_of(o, "status");
-    st->stdout = str_of(o, "stdout");
-    st->stderr = str_of(o, "stderr");
+    st->stdout = bytes_of(o, "stdout");
+    st->stderr = bytes_of(o, "stderr");
     st->execution_time = str_of(o, "execution_time");
     st->message = str_of(o, "message");
     st->wall_time_ms = u64_of(o, "wall_time_ms");
@@ -211,7 +266,7 @@ Soulbox__V1__ExecuteResult *pb_result_from_json(const json_t *result)
         return NULL;
     soulbox__v1__execute_result__init(r);
     r->id = str_of(result, "id");
-    r->compile_output = str_of(result, "compile_output");
+    r->compile_output = bytes_of(result, "compile_output");
     if (!json_object_get(result, "test_cases"))
         r->result = stage_of(result);
     const json_t *compile = json_object_get(result, "compile");

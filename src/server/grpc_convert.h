@@ -8,6 +8,10 @@
 #include "common/error.h"
 #include "soulbox/v1/soulbox.pb-c.h"
 
+/* Unpack requests with this allocator (and free them with it): it keeps the
+ * real length of string fields, NUL characters included. */
+extern ProtobufCAllocator pb_sized_allocator;
+
 /* The JSON request body equivalent to r (files as base64, limits left out
  * when 0, expected_output only when set). NULL with err when a string field
  * is not UTF-8 (proto3 requires it) or memory runs out. */

@@ -192,7 +192,8 @@ static struct gexec *gexec_new(struct grpc_call *c, enum gmode mode)
 /* Execute and ExecuteStream: one request message. */
 static void run_one(struct grpc_call *c, const uint8_t *data, size_t len, enum gmode mode)
 {
-    Soulbox__V1__ExecuteRequest *pr = soulbox__v1__execute_request__unpack(NULL, len, data);
+    Soulbox__V1__ExecuteRequest *pr =
+        soulbox__v1__execute_request__unpack(&pb_sized_allocator, len, data);
     if (!pr)
         return grpc_finish(c, GRPC_INVALID_ARGUMENT, "the request is not a valid "
                            "soulbox.v1.ExecuteRequest");
@@ -203,7 +204,7 @@ static void run_one(struct grpc_call *c, const uint8_t *data, size_t len, enum g
         gexec_free(g);
         grpc_finish_error(c, &err);
     }
-    soulbox__v1__execute_request__free_unpacked(pr, NULL);
+    soulbox__v1__execute_request__free_unpacked(pr, &pb_sized_allocator);
 }
 
 static void execute_msg(struct grpc_call *c, const uint8_t *data, size_t len)
@@ -249,7 +250,8 @@ static void interact_event(struct gexec *g, const Soulbox__V1__ClientEvent *ev)
 static void interact_msg(struct grpc_call *c, const uint8_t *data, size_t len)
 {
     struct gexec *g = grpc_call_data(c);
-    Soulbox__V1__ClientEvent *ev = soulbox__v1__client_event__unpack(NULL, len, data);
+    Soulbox__V1__ClientEvent *ev =
+        soulbox__v1__client_event__unpack(&pb_sized_allocator, len, data);
     if (!ev) {
         if (g && g->ex) { /* keep the program: tell the client what was wrong */
             send_error_event(g, SB_E_INVALID_ARGUMENT, "not a valid soulbox.v1.ClientEvent");
@@ -272,7 +274,7 @@ static void interact_msg(struct grpc_call *c, const uint8_t *data, size_t len)
     } else {
         interact_event(g, ev);
     }
-    soulbox__v1__client_event__free_unpacked(ev, NULL);
+    soulbox__v1__client_event__free_unpacked(ev, &pb_sized_allocator);
 }
 
 static void interact_half_close(struct grpc_call *c)

@@ -12,12 +12,19 @@ import requests
 from conftest import SOULBOX
 
 
+def free_ports(n):
+    """n distinct free ports (held open together while picked)."""
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return free_ports(1)[0]
 
 
 # Most test servers offer a few languages: probing all of them at every start
@@ -37,8 +44,7 @@ class Server:
     def __init__(self, config_yaml="", env=None, data_dir=None, extra_args=(), all_languages=False):
         self.tmp = tempfile.mkdtemp(prefix="soulbox-test-")
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
-        self.port = free_port()
-        self.grpc_port = free_port()
+        self.port, self.grpc_port = free_ports(2)
         self.config = os.path.join(self.tmp, "soulbox.yaml")
         with open(self.config, "w") as f:
             f.write(with_languages(config_yaml, all_languages))
