@@ -53,6 +53,7 @@ PROTOS  := soulbox/v1/soulbox.proto grpc/health/v1/health.proto \
            grpc/reflection/v1alpha/reflection.proto
 PB_SRC  := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.c)
 PB_OBJ  := $(PROTOS:%.proto=$(BUILD)/obj/gen/%.pb-c.o)
+.SECONDARY: $(PB_SRC) $(PB_SRC:.c=.h)
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/agent_blob.o \
            $(BUILD)/obj/seccomp_blob.o $(BUILD)/obj/languages_blob.o \
            $(BUILD)/obj/proto_blob.o $(PB_OBJ)
