@@ -49,6 +49,48 @@ static int str_set(char **dst, const char *s)
     return *dst ? 0 : -1;
 }
 
+static void pools_free(struct sb_config *c)
+{
+    for (size_t i = 0; i < c->n_pools; i++) {
+        free(c->pools[i].language);
+        list_free(&c->pools[i].preload);
+    }
+    free(c->pools);
+    c->pools = NULL;
+    c->n_pools = 0;
+}
+
+static int add_pool(struct sb_config *c, const char *lang, uint64_t size, char **preload,
+                    unsigned npreload)
+{
+    struct sb_pool_cfg *v = realloc(c->pools, (c->n_pools + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    c->pools = v;
+    struct sb_pool_cfg *p = &v[c->n_pools];
+    memset(p, 0, sizeof *p);
+    p->size = size;
+    if (!(p->language = strdup(lang)) ||
+        list_set(&p->preload, (const char *const *)preload, npreload) < 0) {
+        free(p->language);
+        return -1;
+    }
+    c->n_pools++;
+    return 0;
+}
+
+/* Small pools of the languages most requests use (skipped where not offered). */
+static int default_pools(struct sb_config *c)
+{
+    static const struct { const char *lang; uint64_t size; } d[] = {
+        {"python", 2}, {"javascript", 1}, {"bash", 1}, {"c", 1},
+    };
+    for (size_t i = 0; i < sizeof d / sizeof *d; i++)
+        if (add_pool(c, d[i].lang, d[i].size, NULL, 0) < 0)
+            return -1;
+    return 0;
+}
+
 int config_defaults(struct sb_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -94,6 +136,7 @@ int config_defaults(struct sb_config *c)
     v->callback_timeout_ms = 10000;
     v->callback_attempts = 5;
     c->compile_cache_mb = 1024;
+    c->pool_memory_mb = 1024;
     c->uid_base = 2100000000;
     c->uid_count = 65536;
     c->max_inodes = 16384;
@@ -107,7 +150,7 @@ int config_defaults(struct sb_config *c)
         list_set(&c->binds, NULL, 0) < 0 || list_set(&c->languages, NULL, 0) < 0 ||
         str_set(&v->listen, "127.0.0.1") < 0 ||
         str_set(&v->data_dir, "./data") < 0 || str_set(&v->log_level, "info") < 0 ||
-        str_set(&v->audit_log, "") < 0) {
+        str_set(&v->audit_log, "") < 0 || default_pools(c) < 0) {
         config_free(c);
         return -1;
     }
@@ -116,6 +159,7 @@ int config_defaults(struct sb_config *c)
 
 void config_free(struct sb_config *c)
 {
+    pools_free(c);
     free(c->path);
     free(c->server.listen);
     free(c->server.data_dir);
@@ -166,6 +210,13 @@ struct raw_rootfs {
     unsigned binds_count;
 };
 
+struct raw_pool {
+    char *language;
+    char *size;
+    char **preload;
+    unsigned preload_count;
+};
+
 struct raw_sandbox {
     struct raw_security *security;
     struct raw_limits *defaults;
@@ -174,9 +225,11 @@ struct raw_sandbox {
     struct raw_rootfs *rootfs;
     char *uid_base, *uid_count, *max_inodes;
     char *state_dir, *cgroup_root, *hostname, *workdir, *languages_dir, *compile_cache_dir;
-    char *compile_cache_mb;
+    char *compile_cache_mb, *pool_memory_mb;
     char **languages;
     unsigned languages_count;
+    struct raw_pool *pools;
+    unsigned pools_count;
 };
 
 struct raw_key {
@@ -279,6 +332,17 @@ static const cyaml_schema_field_t rootfs_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t pool_fields[] = {
+    CYAML_FIELD_STRING_PTR("language", CYAML_FLAG_POINTER, struct raw_pool, language, 1, 32),
+    U64("size", struct raw_pool, size),
+    CYAML_FIELD_SEQUENCE("preload", OPT, struct raw_pool, preload, &str_entry, 0, 64),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_value_t pool_entry = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct raw_pool, pool_fields),
+};
+
 static const cyaml_schema_field_t sandbox_fields[] = {
     CYAML_FIELD_MAPPING_PTR("security", OPT, struct raw_sandbox, security, security_fields),
     CYAML_FIELD_MAPPING_PTR("defaults", OPT, struct raw_sandbox, defaults, limits_fields),
@@ -297,6 +361,8 @@ static const cyaml_schema_field_t sandbox_fields[] = {
                            1024),
     U64("compile_cache_mb", struct raw_sandbox, compile_cache_mb),
     CYAML_FIELD_SEQUENCE("languages", OPT, struct raw_sandbox, languages, &str_entry, 0, 256),
+    CYAML_FIELD_SEQUENCE("pools", OPT, struct raw_sandbox, pools, &pool_entry, 0, 64),
+    U64("pool_memory_mb", struct raw_sandbox, pool_memory_mb),
     CYAML_FIELD_END,
 };
 
@@ -527,6 +593,18 @@ static int merge(struct sb_config *c, const struct raw_top *t, struct bad_value 
     SET_U64(c, s, "sandbox.", uid_base);
     SET_U64(c, s, "sandbox.", uid_count);
     SET_U64(c, s, "sandbox.", compile_cache_mb);
+    SET_U64(c, s, "sandbox.", pool_memory_mb);
+    if (s->pools) { /* the list replaces the default pools */
+        pools_free(c);
+        for (unsigned i = 0; i < s->pools_count; i++) {
+            uint64_t size = 1;
+            if (s->pools[i].size && util_parse_u64(s->pools[i].size, &size) < 0 && !bad->text)
+                *bad = (struct bad_value){"sandbox.pools[].", "size", s->pools[i].size,
+                                          "a plain decimal integer"};
+            rc |= add_pool(c, s->pools[i].language, size, s->pools[i].preload,
+                           s->pools[i].preload_count);
+        }
+    }
     SET_U64(c, s, "sandbox.", max_inodes);
     if (s->state_dir)
         rc |= str_set(&c->state_dir, s->state_dir);
@@ -574,219 +652,3 @@ int config_load(const char *path, struct sb_config *c, struct sb_error *err)
     return config_validate(c, err);
 }
 
-/* ---- validation ---- */
-
-struct range {
-    const char *key;
-    const uint64_t *v;
-    uint64_t min, max;
-};
-
-static int check_ranges(const struct sb_config *c, const struct range *r, size_t n,
-                        struct sb_error *err)
-{
-    const char *file = c->path ? c->path : "built-in config";
-    for (size_t i = 0; i < n; i++)
-        if (*r[i].v < r[i].min || *r[i].v > r[i].max)
-            return sb_fail(err, SB_E_CONFIG, "%s: %s: %llu is out of range [%llu, %llu]", file,
-                           r[i].key, (unsigned long long)*r[i].v,
-                           (unsigned long long)r[i].min, (unsigned long long)r[i].max);
-    return 0;
-}
-
-static int check_paths(const struct sb_config *c, struct sb_error *err)
-{
-    const char *file = c->path ? c->path : "built-in config";
-    static const char *const reserved[] = {"/", "/usr", "/etc", "/proc", "/dev", "/tmp", "/bin",
-                                           "/sbin", "/lib", "/lib64"};
-    if (!plan_path_ok(c->state_dir) || !strcmp(c->state_dir, "/"))
-        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.state_dir: must be an absolute "
-                       "normalised path", file);
-    if (!plan_path_ok(c->compile_cache_dir) || !strcmp(c->compile_cache_dir, "/"))
-        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.compile_cache_dir: must be an absolute "
-                       "normalised path", file);
-    if (c->languages_dir[0] && !plan_path_ok(c->languages_dir) &&
-        !plan_relpath_ok(c->languages_dir))
-        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.languages_dir: must be a normalised path",
-                       file);
-    if (!plan_relpath_ok(c->cgroup_root))
-        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.cgroup_root: must be a relative path "
-                       "without '..'", file);
-    if (!plan_path_ok(c->workdir))
-        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.workdir: must be an absolute "
-                       "normalised path", file);
-    for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
-        if (!strcmp(c->workdir, reserved[i]))
-            return sb_fail(err, SB_E_CONFIG, "%s: sandbox.workdir: %s is reserved", file,
-                           c->workdir);
-    for (const char *h = c->hostname; *h; h++)
-        if (!((*h >= 'a' && *h <= 'z') || (*h >= '0' && *h <= '9') || *h == '-'))
-            return sb_fail(err, SB_E_CONFIG, "%s: sandbox.hostname: only a-z, 0-9 and '-'",
-                           file);
-    const struct sb_str_list *abs[] = {&c->system_dirs, &c->binds};
-    const char *absname[] = {"sandbox.rootfs.system", "sandbox.rootfs.binds"};
-    for (int k = 0; k < 2; k++)
-        for (size_t i = 0; i < abs[k]->n; i++)
-            if (!plan_path_ok(abs[k]->v[i]) || !strcmp(abs[k]->v[i], "/"))
-                return sb_fail(err, SB_E_CONFIG, "%s: %s: '%s' is not an absolute "
-                               "normalised path", file, absname[k], abs[k]->v[i]);
-    for (size_t i = 0; i < c->etc.n; i++)
-        if (!plan_relpath_ok(c->etc.v[i]) || strchr(c->etc.v[i], '/'))
-            return sb_fail(err, SB_E_CONFIG, "%s: sandbox.rootfs.etc: '%s' must be a name "
-                           "directly under /etc", file, c->etc.v[i]);
-    return 0;
-}
-
-static bool key_id_ok(const char *id)
-{
-    if (!*id || strlen(id) > 64)
-        return false;
-    for (const char *p = id; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '_' || *p == '-' || *p == '.'))
-            return false;
-    return true;
-}
-
-static int check_server(const struct sb_config *c, struct sb_error *err)
-{
-    const char *file = c->path ? c->path : "built-in config";
-    const struct sb_server_config *v = &c->server;
-    const struct range r[] = {
-        {"server.port", &v->port, 1, 65535},
-        {"server.grpc_port", &v->grpc_port, 1, 65535},
-        {"server.max_concurrent", &v->max_concurrent, 1, 100000},
-        {"server.max_queue", &v->max_queue, 0, 1000000},
-        {"server.max_connections", &v->max_connections, 1, 1000000},
-        {"server.max_body_kb", &v->max_body_kb, 1, 1u << 20},
-        {"server.max_header_kb", &v->max_header_kb, 1, 1024},
-        {"server.header_timeout_ms", &v->header_timeout_ms, 100, 3600000},
-        {"server.body_timeout_ms", &v->body_timeout_ms, 100, 3600000},
-        {"server.idle_timeout_ms", &v->idle_timeout_ms, 100, 86400000},
-        {"server.shutdown_grace_ms", &v->shutdown_grace_ms, 0, 3600000},
-        {"server.max_files", &v->max_files, 1, 100000},
-        {"server.max_args", &v->max_args, 0, 100000},
-        {"server.max_test_cases", &v->max_test_cases, 1, 10000},
-        {"server.rate_limit.requests_per_second", &v->rate_per_second, 0, 1000000},
-        {"server.rate_limit.burst", &v->rate_burst, 0, 10000000},
-        {"server.callbacks.timeout_ms", &v->callback_timeout_ms, 100, 600000},
-        {"server.callbacks.max_attempts", &v->callback_attempts, 1, 100},
-    };
-    if (check_ranges(c, r, sizeof r / sizeof *r, err) < 0)
-        return -1;
-    if (v->port == v->grpc_port)
-        return sb_fail(err, SB_E_CONFIG, "%s: server.grpc_port: must differ from server.port", file);
-    if (log_parse_level(v->log_level) < 0)
-        return sb_fail(err, SB_E_CONFIG, "%s: server.log_level: '%s' is not debug, info, warn "
-                       "or error", file, v->log_level);
-    for (size_t i = 0; i < v->n_keys; i++) {
-        if (!key_id_ok(v->keys[i].id))
-            return sb_fail(err, SB_E_CONFIG, "%s: server.auth.keys[%zu].id: use 1-64 of "
-                           "A-Z a-z 0-9 _ - .", file, i);
-        if (strspn(v->keys[i].sha256, "0123456789abcdef") != 64)
-            return sb_fail(err, SB_E_CONFIG, "%s: server.auth.keys[%zu].sha256: must be 64 "
-                           "lower-case hex digits (printf %%s SECRET | sha256sum)", file, i);
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(v->keys[i].id, v->keys[j].id))
-                return sb_fail(err, SB_E_CONFIG, "%s: server.auth.keys: id '%s' appears twice",
-                               file, v->keys[i].id);
-    }
-    if (v->auth_enabled && v->n_keys == 0)
-        return sb_fail(err, SB_E_CONFIG, "%s: server.auth: enabled without keys (add "
-                       "server.auth.keys or SOULBOX_API_KEYS)", file);
-    if (v->rate_per_second && v->rate_burst == 0)
-        return sb_fail(err, SB_E_CONFIG, "%s: server.rate_limit.burst: must be at least 1 when "
-                       "requests_per_second is set", file);
-    return 0;
-}
-
-int config_add_env_keys(struct sb_config *c, const char *spec, struct sb_error *err)
-{
-    struct sb_server_config *v = &c->server;
-    char *copy = strdup(spec), *save = NULL;
-    if (!copy)
-        return sb_fail(err, SB_E_INTERNAL, "out of memory");
-    int rc = 0;
-    for (char *tok = strtok_r(copy, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
-        char *colon = strchr(tok, ':');
-        if (!colon || colon == tok || !colon[1]) {
-            rc = sb_fail(err, SB_E_CONFIG, "SOULBOX_API_KEYS: entries must be id:secret");
-            break;
-        }
-        *colon = '\0';
-        struct sb_api_key *k = realloc(v->keys, (v->n_keys + 1) * sizeof *k);
-        if (!k || !(k[v->n_keys].id = strdup(tok))) {
-            if (k)
-                v->keys = k;
-            rc = sb_fail(err, SB_E_INTERNAL, "out of memory");
-            break;
-        }
-        v->keys = k;
-        sha256_hex(colon + 1, strlen(colon + 1), k[v->n_keys].sha256);
-        explicit_bzero(colon + 1, strlen(colon + 1));
-        v->n_keys++;
-    }
-    explicit_bzero(copy, strlen(spec));
-    free(copy);
-    if (rc == 0)
-        v->auth_enabled = true;
-    return rc;
-}
-
-int config_validate(const struct sb_config *c, struct sb_error *err)
-{
-    if (check_server(c, err) < 0)
-        return -1;
-    const char *file = c->path ? c->path : "built-in config";
-    uint64_t wall_max = c->security.execution_timeout * 1000;
-    const struct range r[] = {
-        {"sandbox.security.max_memory_mb", &c->security.max_memory_mb, 8, 1u << 20},
-        {"sandbox.security.max_cpu_percent", &c->security.max_cpu_percent, 1, 25600},
-        {"sandbox.security.max_disk_mb", &c->security.max_disk_mb, 1, 1u << 20},
-        {"sandbox.security.execution_timeout", &c->security.execution_timeout, 1, 86400},
-        {"sandbox.maximums.cpu_time_ms", &c->maximums.cpu_time_ms, 1, 86400000},
-        {"sandbox.maximums.processes", &c->maximums.processes, 1, 65536},
-        {"sandbox.maximums.output_kb", &c->maximums.output_kb, 1, 1u << 20},
-        {"sandbox.maximums.file_size_kb", &c->maximums.file_size_kb, 1, 1ull << 30},
-        {"sandbox.maximums.open_files", &c->maximums.open_files, 8, 1u << 20},
-        {"sandbox.maximums.stack_kb", &c->maximums.stack_kb, 64, 1ull << 30},
-        {"sandbox.defaults.wall_time_ms", &c->defaults.wall_time_ms, 1, wall_max},
-        {"sandbox.defaults.cpu_time_ms", &c->defaults.cpu_time_ms, 1, c->maximums.cpu_time_ms},
-        {"sandbox.defaults.memory_mb", &c->defaults.memory_mb, 8, c->security.max_memory_mb},
-        {"sandbox.defaults.disk_mb", &c->defaults.disk_mb, 1, c->security.max_disk_mb},
-        {"sandbox.defaults.processes", &c->defaults.processes, 1, c->maximums.processes},
-        {"sandbox.defaults.output_kb", &c->defaults.output_kb, 1, c->maximums.output_kb},
-        {"sandbox.defaults.file_size_kb", &c->defaults.file_size_kb, 1, c->maximums.file_size_kb},
-        {"sandbox.defaults.open_files", &c->defaults.open_files, 8, c->maximums.open_files},
-        {"sandbox.defaults.stack_kb", &c->defaults.stack_kb, 64, c->maximums.stack_kb},
-        {"sandbox.compile.wall_time_ms", &c->compile.wall_time_ms, 100, 3600000},
-        {"sandbox.compile.cpu_time_ms", &c->compile.cpu_time_ms, 100, 3600000},
-        {"sandbox.compile.memory_mb", &c->compile.memory_mb, 64, 1u << 20},
-        {"sandbox.compile.processes", &c->compile.processes, 4, 65536},
-        {"sandbox.compile.output_kb", &c->compile.output_kb, 1, 1u << 20},
-        {"sandbox.compile.disk_mb", &c->compile.disk_mb, 16, 1u << 20},
-        {"sandbox.compile.artifact_mb", &c->compile.artifact_mb, 1, 4096},
-        {"sandbox.uid_base", &c->uid_base, 10000, 2147483647},
-        {"sandbox.uid_count", &c->uid_count, 1, 1000000},
-        {"sandbox.max_inodes", &c->max_inodes, 64, 1u << 24},
-        {"sandbox.compile_cache_mb", &c->compile_cache_mb, 0, 1u << 20},
-    };
-    if (check_ranges(c, r, sizeof r / sizeof *r, err) < 0)
-        return -1;
-    if (c->uid_base + c->uid_count > 2147483648ull)
-        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.uid_base + uid_count must stay below "
-                       "2^31", file);
-    if (c->security.enable_network)
-        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.security.enable_network: true is not "
-                       "supported by this version: sandboxes get loopback only", file);
-    if (check_paths(c, err) < 0)
-        return -1;
-    if (c->security.allowed_syscalls.n &&
-        seccomp_validate_allowlist((const char *const *)c->security.allowed_syscalls.v,
-                                   c->security.allowed_syscalls.n, err) < 0) {
-        char why[sizeof err->msg];
-        snprintf(why, sizeof why, "%s", err->msg);
-        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.security.allowed_syscalls: %s", file, why);
-    }
-    return 0;
-}

@@ -62,6 +62,14 @@ struct sb_server_config {
     uint64_t callback_attempts;
 };
 
+/* A warm pool: ready sandboxes of one language (a started interpreter for
+ * languages that have one), each used once. */
+struct sb_pool_cfg {
+    char *language;
+    uint64_t size;
+    struct sb_str_list preload;     /* modules the warm interpreter imports first */
+};
+
 struct sb_config {
     char *path;                     /* file it came from, or NULL for built-ins */
     struct sb_server_config server;
@@ -88,6 +96,9 @@ struct sb_config {
     struct sb_str_list languages;   /* names to offer; empty = every language found */
     char *compile_cache_dir;
     uint64_t compile_cache_mb;      /* 0 = no compile cache */
+    struct sb_pool_cfg *pools;      /* by language; languages not offered are skipped */
+    size_t n_pools;
+    uint64_t pool_memory_mb;        /* all pooled sandboxes together */
     uint64_t uid_base;
     uint64_t uid_count;
     uint64_t max_inodes;

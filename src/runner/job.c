@@ -72,6 +72,17 @@ static int env_put(char ***env, size_t *n, const char *kv)
     return 0;
 }
 
+int runner_lang_env(const struct lang *l, char ***env, size_t *n)
+{
+    for (size_t i = 0; i < sizeof base_env / sizeof *base_env; i++)
+        if (env_put(env, n, base_env[i]) < 0)
+            return -1;
+    for (char **e = l->env; e && *e; e++)
+        if (env_put(env, n, *e) < 0)
+            return -1;
+    return 0;
+}
+
 static int build_envs(struct job *j, const struct job_request *req)
 {
     for (size_t i = 0; i < sizeof base_env / sizeof *base_env; i++)
@@ -86,6 +97,11 @@ static int build_envs(struct job *j, const struct job_request *req)
      * compile stays a function of the sources (and its cache key honest). */
     for (size_t i = 0; i < req->nenv; i++)
         if (env_put(&j->run_env, &j->nrun_env, req->env[i]) < 0)
+            return -1;
+    if (req->nenv && !(j->req_env = calloc(req->nenv + 1, sizeof *j->req_env)))
+        return -1;
+    for (size_t i = 0; i < req->nenv; i++, j->nreq_env++)
+        if (!(j->req_env[i] = strdup(req->env[i])))
             return -1;
     return 0;
 }
@@ -149,6 +165,7 @@ static void free_copies(struct job *j)
     free(j->files);
     argv_free(j->args);
     argv_free(j->run_env);
+    argv_free(j->req_env);
     argv_free(j->compile_env);
     for (size_t i = 0; i < j->ncases; i++) {
         free((char *)j->cases[i].stdin_data);
@@ -219,6 +236,7 @@ static void on_run_done(struct sbx *s, void *arg)
     }
     if (j->ncases == 0) {
         stage_classify(&j->res.run, r, &j->limits);
+        j->res.run.warm = j->cur_warm;
         j->res.ran = true;
         j->res.status = j->res.run.status;
         sbx_free(s);
@@ -228,6 +246,7 @@ static void on_run_done(struct sbx *s, void *arg)
     struct case_result *cr = &j->res.cases[j->next_case];
     const struct job_case *c = &j->cases[j->next_case];
     stage_classify(&cr->run, r, &j->limits);
+    cr->run.warm = j->cur_warm;
     j->res.ncases = ++j->next_case;
     if (c->expected && cr->run.status == SB_ST_OK) {
         cr->judged = true;
@@ -302,7 +321,10 @@ static void run_next(struct job *j)
         spec.stdin_data = j->cases[j->next_case].stdin_data;
         spec.stdin_len = j->cases[j->next_case].stdin_len;
     }
-    j->cur = sbx_start(j->rn->engine, &spec, on_run_done, on_output, j, &err);
+    j->cur = job_claim_pooled(j, &spec, on_run_done, on_output);
+    j->cur_warm = j->cur != NULL;
+    if (!j->cur)
+        j->cur = sbx_start(j->rn->engine, &spec, on_run_done, on_output, j, &err);
     job_interactive_started(j);
     argv_free(run);
     free(files);
@@ -511,6 +533,7 @@ static void cases_json(const struct job_result *r, json_t *o)
         json_object_set_new(cj, "index", json_integer((json_int_t)i));
         json_object_set_new(cj, "verdict", json_string(v));
         stage_to_json(&c->run, cj);
+        json_object_set_new(cj, "warm", json_boolean(c->run.warm));
         json_array_append_new(arr, cj);
         if (!strcmp(v, "accepted"))
             accepted++;
@@ -554,6 +577,7 @@ json_t *job_result_json(const struct job_result *r)
         cases_json(r, o);
     } else if (r->ran) {
         stage_to_json(&r->run, o);
+        json_object_set_new(o, "warm", json_boolean(r->run.warm));
     } else {
         empty_run_json(r, o);
     }

@@ -32,6 +32,9 @@ struct job {
     struct tar_list unpacked;  /* artifact_tar languages */
     struct flight *flight;     /* while waiting for a compile */
     struct sbx *cur;           /* the run sandbox in progress */
+    bool cur_warm;             /* ... a pooled one */
+    char **req_env;            /* the request's own variables (NULL-terminated) */
+    size_t nreq_env;
     bool cancelled;
     bool finished;             /* job_finish ran */
     /* interact.c */
@@ -42,10 +45,18 @@ struct job {
     struct job *next_waiter;   /* in the flight's list */
 };
 
+/* warm.c: a pooled sandbox started with spec's program, or NULL (run cold). */
+struct sbx *job_claim_pooled(struct job *j, const struct sbx_spec *spec, sbx_done_cb done,
+                             sbx_output_cb output);
+
 /* compile.c */
 void compile_begin(struct job *j);
 /* A job leaving before its compile finished (cancelled). */
 void compile_leave(struct job *j);
+
+/* warm.c: a pooled sandbox started with spec's program, or NULL (run cold). */
+struct sbx *job_claim_pooled(struct job *j, const struct sbx_spec *spec, sbx_done_cb done,
+                             sbx_output_cb output);
 
 /* interact.c */
 void job_finish_killed(struct job *j);

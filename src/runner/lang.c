@@ -45,6 +45,13 @@ struct raw_test {
 
 #define LIST(name) char **name; unsigned name##_count
 
+struct raw_warm {
+    char **run;
+    unsigned run_count;
+    char **cold_env;
+    unsigned cold_env_count;
+};
+
 struct raw_lang {
     char *name;
     LIST(aliases);
@@ -62,6 +69,7 @@ struct raw_lang {
     struct raw_limits *limits;
     struct raw_limits *compile_limits;
     struct raw_test *test;
+    struct raw_warm *warm;
 };
 
 #define OPT (CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL)
@@ -89,6 +97,12 @@ static const cyaml_schema_field_t test_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t warm_fields[] = {
+    CYAML_FIELD_SEQUENCE("run", CYAML_FLAG_POINTER, struct raw_warm, run, &str_entry, 1, 256),
+    CYAML_FIELD_SEQUENCE("cold_env", OPT, struct raw_warm, cold_env, &str_entry, 0, 32),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t lang_fields[] = {
     STR("name", REQ, name),
     SEQ("aliases", OPT, aliases, 0),
@@ -106,6 +120,7 @@ static const cyaml_schema_field_t lang_fields[] = {
     CYAML_FIELD_MAPPING_PTR("limits", OPT, struct raw_lang, limits, limit_fields),
     CYAML_FIELD_MAPPING_PTR("compile_limits", OPT, struct raw_lang, compile_limits, limit_fields),
     CYAML_FIELD_MAPPING_PTR("test", REQ, struct raw_lang, test, test_fields),
+    CYAML_FIELD_MAPPING_PTR("warm", OPT, struct raw_lang, warm, warm_fields),
     CYAML_FIELD_END,
 };
 
@@ -222,8 +237,13 @@ static int check_raw(const struct raw_lang *r, const char *file, struct sb_error
         return bad(err, file, "source: '%s' must be a plain file name", r->source);
     if (check_argv(r->version, r->version_count, file, "version", false, err) < 0 ||
         check_argv(r->compile, r->compile_count, file, "compile", false, err) < 0 ||
-        check_argv(r->run, r->run_count, file, "run", true, err) < 0)
+        check_argv(r->run, r->run_count, file, "run", true, err) < 0 ||
+        (r->warm && check_argv(r->warm->run, r->warm->run_count, file, "warm.run", false,
+                               err) < 0))
         return -1;
+    if (r->warm && r->compile)
+        return bad(err, file, "warm: only for interpreted languages (compiled ones get "
+                   "pooled sandboxes without it)");
     if (r->compile && !r->artifact)
         return bad(err, file, "artifact: required with compile");
     if (r->artifact && (!plan_relpath_ok(r->artifact) || strchr(r->artifact, '/')))
@@ -271,6 +291,8 @@ static void lang_free(struct lang *l)
     free_list(l->compile);
     free(l->artifact);
     free_list(l->run);
+    free_list(l->warm_run);
+    free_list(l->warm_cold_env);
     free_list(l->env);
     free_list(l->etc);
     free_list(l->binds);
@@ -297,6 +319,8 @@ static struct lang *convert(const struct raw_lang *r, const char *file, struct s
     l->artifact = r->artifact ? strdup(r->artifact) : NULL;
     l->artifact_tar = r->artifact_tar && !strcmp(r->artifact_tar, "true");
     l->run = dup_list(r->run, r->run_count);
+    l->warm_run = r->warm ? dup_list(r->warm->run, r->warm->run_count) : NULL;
+    l->warm_cold_env = r->warm ? dup_list(r->warm->cold_env, r->warm->cold_env_count) : NULL;
     l->env = dup_list(r->env, r->env_count);
     l->etc = dup_list(r->etc, r->etc_count);
     l->binds = dup_list(r->binds, r->binds_count);
@@ -308,6 +332,7 @@ static struct lang *convert(const struct raw_lang *r, const char *file, struct s
     l->file = strdup(file);
     if (!l->name || !l->aliases || !l->packages || !l->version || !l->source ||
         !l->source_ext || (r->compile && !l->compile) || !l->run || !l->env || !l->etc ||
+        (r->warm && (!l->warm_run || !l->warm_cold_env)) ||
         !l->binds || !l->test_program || !l->file) {
         lang_free(l);
         sb_fail(err, SB_E_INTERNAL, "out of memory");

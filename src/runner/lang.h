@@ -37,6 +37,12 @@ struct lang {
     char *artifact;            /* what the compile stage leaves in the workdir */
     bool artifact_tar;         /* ... a tar archive to unpack into the run's workdir */
     char **run;
+    /* Warm pools: an interpreter started before the request (NULL: none).
+     * It gets the pool's preload modules as extra arguments, imports them,
+     * reads {"argv": [...], "env": [...]} (the run's) from fd 3 until EOF,
+     * closes fd 3 and runs the program exactly as `run` would. */
+    char **warm_run;
+    char **warm_cold_env;      /* request variables with these prefixes run cold */
     char **env;                /* "KEY=VALUE" */
     char **etc;                /* extra /etc entries exposed read-only */
     char **binds;              /* extra host paths bound read-only */

@@ -39,6 +39,7 @@ struct stage_result {
     uint64_t wall_ms, cpu_ms, memory_kb;
     struct sb_buf out, err;
     bool truncated;
+    bool warm;                /* run stage: served by a pooled sandbox */
     uint64_t t_start, t_spawned, t_attached, t_ready, t_started, t_exited, t_reaped, t_finished;
 };
 

@@ -49,6 +49,7 @@ struct state {
     int seccomp_nr;
     uint32_t seccomp_arch;
     int exited_sent;
+    int go_pipe;                 /* warm start: write end of the program's fd 3 */
 };
 
 static void send_msg(struct agent_msg *m, int fd)
@@ -194,6 +195,7 @@ static void try_exec(const struct plan_exec *e, int *err)
 
 struct child_arg {
     const struct plan_exec *e;
+    int fd3;                     /* becomes the program's fd 3 (warm start), or -1 */
     struct exec_report r;        /* written by the child, read after it execs or dies */
 };
 
@@ -210,10 +212,12 @@ static int child_exec(void *arg)
     sigprocmask(SIG_SETMASK, &none, NULL);
     /* Every fd but 0-2 is close-on-exec: the program inherits nothing else. */
     syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (ca->fd3 >= 0 && dup2(ca->fd3, 3) < 0) /* dup2 leaves 3 open across exec */
+        r.err = errno;
     const char *what = "";
     int rc;
-    if (setsid() < 0) {
-        r.step = STEP_SETSID, r.err = errno;
+    if (r.err || setsid() < 0) {
+        r.step = STEP_SETSID, r.err = r.err ? r.err : errno;
     } else if ((rc = rlimits_apply(e, &what)) < 0) {
         r.step = STEP_RLIMIT, r.err = -rc;
         snprintf(r.what, sizeof r.what, "%s", what);
@@ -228,7 +232,9 @@ static int child_exec(void *arg)
     _exit(127);
 }
 
-static void start_program(struct state *s)
+/* Starts s->exec (with fd3 as its fd 3 unless -1); reports STARTED unless
+ * it is a warm program, which starts for real at GO. */
+static void start_program(struct state *s, int fd3)
 {
     char why[512];
     int rc = rootfs_write_files(s->exec, why, sizeof why);
@@ -240,6 +246,7 @@ static void start_program(struct state *s)
     static struct child_arg ca;
     memset(&ca, 0, sizeof ca);
     ca.e = s->exec;
+    ca.fd3 = fd3;
     s->t_start = util_mono_ns();
     pid_t pid = clone(child_exec, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &ca);
     if (pid < 0)
@@ -253,6 +260,8 @@ static void start_program(struct state *s)
                      sb_errno_name(r->err));
     }
     s->main_pid = pid;
+    if (fd3 >= 0)
+        close(fd3);
     /* The agent keeps no copy of the program's stdio: EOF on the host's
      * pipes then means every process holding them is gone. */
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -261,10 +270,67 @@ static void start_program(struct state *s)
         if (null > 2)
             close(null);
     }
+    if (s->go_pipe >= 0)
+        return;
     struct agent_msg m;
     memset(&m, 0, sizeof m);
     m.type = AGENT_STARTED;
     m.pid = pid;
+    send_msg(&m, -1);
+}
+
+/* CPU seconds (rounded up) a process has used, from /proc/<pid>/stat. */
+static uint64_t cpu_seconds_of(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                     &st) != 2)
+        return 0;
+    long hz = sysconf(_SC_CLK_TCK);
+    return hz > 0 ? (ut + st + (unsigned long long)hz - 1) / (unsigned long long)hz : 0;
+}
+
+/* GO for a warm program: its files, its limits, its input; then it runs. */
+static void warm_go(struct state *s)
+{
+    char why[512];
+    int rc = rootfs_write_files(&s->go_exec, why, sizeof why);
+    if (rc < 0)
+        setup_failed(-rc, "%s", why);
+    uint64_t used = cpu_seconds_of(s->main_pid);
+    for (uint32_t i = 0; i < s->go_exec.n_rlimits; i++) {
+        const struct plan_rlimit *r = &s->go_exec.rlimits[i];
+        struct rlimit rl = {r->cur, r->max};
+        if (r->resource == RLIMIT_CPU) /* counts the start-up too */
+            rl.rlim_cur += used, rl.rlim_max += used;
+        if (prlimit(s->main_pid, (int)r->resource, &rl, NULL) < 0)
+            setup_failed(errno, "prlimit %u: %s", r->resource, sb_errno_name(errno));
+    }
+    s->t_start = util_mono_ns();
+    for (uint64_t off = 0; off < s->go_exec.input_len;) {
+        ssize_t w = write(s->go_pipe, s->go_exec.input + off, s->go_exec.input_len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break; /* the program is gone: its exit is reported as usual */
+        off += (uint64_t)w;
+    }
+    close(s->go_pipe);
+    s->go_pipe = -1;
+    struct agent_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = AGENT_STARTED;
+    m.pid = s->main_pid;
     send_msg(&m, -1);
 }
 
@@ -372,7 +438,7 @@ static int on_control(struct state *s)
         on_fetch(m.text);
         break;
     case HOST_GO: {
-        if (fd < 0 || s->exec)
+        if (fd < 0 || (s->exec && s->go_pipe < 0) || s->go_exec.cwd)
             setup_failed(EPROTO, "GO without an exec request");
         struct stat st;
         void *p;
@@ -443,15 +509,30 @@ int main(void)
     read_plan(&s);
     setup_sandbox(&s);
     setup_signals_and_filter(&s);
+    s.go_pipe = -1;
+    if (s.plan.has_exec && (s.plan.flags & PLAN_WARM_START)) {
+        /* The interpreter starts now and waits on fd 3 for its program. */
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+            setup_failed(errno, "pipe2: %s", sb_errno_name(errno));
+        s.go_pipe = p[1];
+        s.exec = &s.plan.exec;
+        start_program(&s, p[0]);
+    }
     struct agent_msg m;
     memset(&m, 0, sizeof m);
     m.type = AGENT_READY;
     send_msg(&m, -1);
-    if (s.plan.has_exec)
-        s.exec = &s.plan.exec;
-    else
+    if (s.go_pipe >= 0) {
         loop(&s, 1);
-    start_program(&s);
+        warm_go(&s);
+    } else {
+        if (s.plan.has_exec)
+            s.exec = &s.plan.exec;
+        else
+            loop(&s, 1);
+        start_program(&s, -1);
+    }
     loop(&s, 0);
     return 0;
 }

@@ -268,6 +268,8 @@ static int set_limits_v1(const struct cg *cg, const struct cg_limits *lim, const
     snprintf(v, sizeof v, "%u", lim->pids);
     if ((rc = cg_write(pids, *what = "pids.max", v)) < 0)
         return rc;
+    if ((rc = cg_write(cpu, *what = "cpu.shares", lim->background ? "2" : "1024")) < 0)
+        return rc;
     if (lim->cpu_percent && lim->cpu_percent < 100 * cg->ctx->ncpus) {
         snprintf(v, sizeof v, "%u", lim->cpu_percent * 1000);
         if ((rc = cg_write(cpu, *what = "cpu.cfs_period_us", "100000")) < 0 ||
@@ -288,6 +290,8 @@ static int set_limits_v2(const struct cg *cg, const struct cg_limits *lim, const
         return rc;
     snprintf(v, sizeof v, "%u", lim->pids);
     if ((rc = cg_write(dir, *what = "pids.max", v)) < 0)
+        return rc;
+    if ((rc = cg_write(dir, *what = "?cpu.weight", lim->background ? "1" : "100")) < 0)
         return rc;
     if (lim->cpu_percent && lim->cpu_percent < 100 * cg->ctx->ncpus) {
         snprintf(v, sizeof v, "%u 100000", lim->cpu_percent * 1000);
@@ -349,6 +353,45 @@ int cg_attach(struct cg *cg, pid_t pid)
         cg->procs_fd[i] = -1;
     }
     return 0;
+}
+
+int cg_update(const struct cg *cg, const struct cg_limits *lim)
+{
+    char mem[PATH_MAX], v[64];
+    cg_path(cg, cg->ctx->dir_of[CG_MEMORY], mem);
+    uint64_t usage = cg_memory_usage(cg);
+    if (usage && usage >= lim->memory_bytes)
+        return -EBUSY; /* the sandbox already holds more than it may */
+    const char *what;
+    if (cg->ctx->version == CG_V2)
+        return set_limits_v2(cg, lim, &what);
+    /* v1: memory.limit_in_bytes may not exceed memsw, so raise memsw first
+     * and lower it last. */
+    snprintf(v, sizeof v, "%llu", (unsigned long long)lim->memory_bytes);
+    if (cg_write(mem, "memory.limit_in_bytes", v) < 0 &&
+        (cg_write(mem, "?memory.memsw.limit_in_bytes", v) < 0 ||
+         cg_write(mem, "memory.limit_in_bytes", v) < 0))
+        return -EINVAL;
+    return set_limits_v1(cg, lim, &what);
+}
+
+uint64_t cg_memory_usage(const struct cg *cg)
+{
+    char mem[PATH_MAX];
+    uint64_t v = 0;
+    cg_path(cg, cg->ctx->dir_of[CG_MEMORY], mem);
+    cg_read_u64(mem, cg->ctx->version == CG_V1 ? "memory.usage_in_bytes" : "memory.current",
+                &v);
+    return v;
+}
+
+int cg_reset_peak(const struct cg *cg)
+{
+    char mem[PATH_MAX];
+    cg_path(cg, cg->ctx->dir_of[CG_MEMORY], mem);
+    /* v1 always; v2 since Linux 6.12 (older kernels refuse the write) */
+    return cg_write(mem, cg->ctx->version == CG_V1 ? "memory.max_usage_in_bytes"
+                                                   : "memory.peak", "0");
 }
 
 int cg_cpu_ns(const struct cg *cg, uint64_t *ns)

@@ -29,6 +29,8 @@ struct cg_limits {
     uint64_t memory_bytes;     /* memory (+swap: none) */
     uint32_t pids;             /* tasks, the agent included */
     uint32_t cpu_percent;      /* 100 = one core; 0 = no quota */
+    bool background;           /* lowest CPU weight: a pooled sandbox warming up
+                                  never takes CPU from running programs */
 };
 
 struct cg {
@@ -63,6 +65,15 @@ int cg_attach(struct cg *cg, pid_t pid);
 
 /* CPU used by the cgroup so far, in nanoseconds. Returns 0 or -errno. */
 int cg_cpu_ns(const struct cg *cg, uint64_t *ns);
+
+/* New limits for a live cgroup (a pooled sandbox claimed by a request with
+ * other limits). Returns 0, -EBUSY when the memory in use is already above
+ * the new limit, or -errno. */
+int cg_update(const struct cg *cg, const struct cg_limits *lim);
+/* Memory in use now (bytes; 0 if unknown). */
+uint64_t cg_memory_usage(const struct cg *cg);
+/* Restarts the peak-memory counter (v1; v2 on Linux 6.12+). 0 or -errno. */
+int cg_reset_peak(const struct cg *cg);
 
 /* Reads final CPU, peak memory and OOM-kill count. Returns 0 or -errno. */
 int cg_stats(const struct cg *cg, struct cg_stats *st);

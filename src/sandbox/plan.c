@@ -12,7 +12,7 @@ enum tag {
     T_UID = 1, T_GID, T_FLAGS, T_HOSTNAME, T_OP, T_BPF, T_EXEC, T_STAGING,
     T_OP_KIND = 20, T_OP_FLAGS, T_OP_SIZE, T_OP_INODES, T_OP_MODE, T_OP_SRC,
     T_OP_DST, T_OP_DATA,
-    T_CWD = 40, T_ARG, T_ENV, T_FILE, T_RLIMIT,
+    T_CWD = 40, T_ARG, T_ENV, T_FILE, T_RLIMIT, T_INPUT,
     T_F_PATH = 60, T_F_MODE, T_F_DATA,
     T_RL_RES = 70, T_RL_CUR, T_RL_MAX,
 };
@@ -100,6 +100,8 @@ static void w_exec(struct wbuf *w, const struct plan_exec *e)
         w_tag_u64(w, T_RL_MAX, e->rlimits[i].max);
         w_end(w, at);
     }
+    if (e->input)
+        w_tlv(w, T_INPUT, e->input, (uint32_t)e->input_len);
 }
 
 static int w_finish(struct wbuf *w, uint8_t **out, size_t *len)
@@ -348,6 +350,12 @@ static int decode_exec_body(struct rbuf *r, struct plan_exec *e, const char **wh
             rc = decode_file(v, vn, &f[e->n_files - 1]);
             break;
         }
+        case T_INPUT:
+            if (e->input)
+                return *why = "two inputs", -1;
+            e->input = v;
+            e->input_len = vn;
+            break;
         case T_RLIMIT: {
             struct plan_rlimit *rl = r_grow(e->rlimits, &e->n_rlimits, sizeof *rl,
                                             PLAN_MAX_RLIMITS);

@@ -53,6 +53,11 @@ enum plan_flags {
     PLAN_WAIT_GO     = 1u << 2, /* do not start: wait for a GO message (warm pool) */
     PLAN_LINGER      = 1u << 4, /* after EXITED, serve FETCH until the host closes */
     PLAN_SECCOMP_NOTIFY = 1u << 3, /* filter returns USER_NOTIF for kill-listed calls */
+    /* Start the plan's exec at once (a warm interpreter) with fd 3 = a pipe
+     * that stays silent until GO: GO's files are written, its rlimits
+     * applied to the program, its input written to the pipe and the pipe
+     * closed, and only then does the run count as started. */
+    PLAN_WARM_START  = 1u << 5,
 };
 
 struct plan_op {
@@ -91,6 +96,9 @@ struct plan_exec {
     struct plan_file *files;
     uint32_t n_rlimits;
     struct plan_rlimit *rlimits;
+    /* PLAN_WARM_START GO: bytes for the waiting program's fd 3 (then EOF). */
+    const uint8_t *input;
+    uint64_t input_len;
 };
 
 struct plan {

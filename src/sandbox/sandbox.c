@@ -215,6 +215,12 @@ static void on_control(uv_poll_t *p, int status, int events)
         switch (m.type) {
         case AGENT_READY:
             s->r.t.ready = util_mono_ns();
+            if (s->pooled && s->waiting && !s->ready) {
+                s->ready = true;
+                uv_timer_stop(&s->setup_timer); /* it may wait as long as it likes */
+                if (s->ready_cb)
+                    s->ready_cb(s, s->arg);
+            }
             break;
         case AGENT_STARTED:
             on_started(s);
@@ -273,7 +279,9 @@ static void collect_stats(struct sbx *s)
     if (!s->cg.ctx || !s->cg.made)
         return;
     cg_stats(&s->cg, &st);
-    uint64_t base = s->have_agent_cpu ? s->agent_cpu_ns : s->cpu_base_ns;
+    /* Cold: the cgroup's CPU minus the agent's own. Warm: minus everything
+     * before the program was handed its code (the interpreter's start). */
+    uint64_t base = s->have_agent_cpu && !s->warm ? s->agent_cpu_ns : s->cpu_base_ns;
     s->r.cpu_ns = st.cpu_ns > base ? st.cpu_ns - base : 0;
     s->r.memory_peak = st.memory_peak;
     s->r.oom_killed = st.oom_kills > 0;
@@ -383,6 +391,12 @@ static int encode_plan(struct sbx *s, const struct sbx_spec *spec, struct sb_err
         .open_files = s->lim.open_files, .stack_kb = s->lim.stack_kb,
         .processes = s->lim.processes + 1, /* the agent runs as the same uid */
     };
+    if (s->pooled && !s->warm) {
+        p.has_exec = false; /* the program comes with GO */
+        goto encode;
+    }
+    if (s->warm)
+        p.flags |= PLAN_WARM_START;
     p.has_exec = true;
     p.exec.cwd = e->cfg.layout.workdir;
     p.exec.args = (const char **)spec->argv;
@@ -393,6 +407,7 @@ static int encode_plan(struct sbx *s, const struct sbx_spec *spec, struct sb_err
     p.exec.n_files = (uint32_t)spec->nfiles;
     p.exec.rlimits = rl;
     p.exec.n_rlimits = rlimits_build(&rs, rl);
+encode:;
     uint8_t *buf;
     size_t len;
     if (plan_encode(&p, &buf, &len) < 0) {
@@ -415,6 +430,7 @@ static int join_cgroup(struct sbx *s, struct sb_error *err)
         .memory_bytes = s->lim.memory_kb * 1024,
         .pids = s->lim.processes + 1,
         .cpu_percent = s->lim.cpu_percent,
+        .background = s->pooled,
     };
     if (cg_create(&s->e->cg, name, &cl, &s->cg, err) < 0)
         return -1;
@@ -446,7 +462,7 @@ static int launch(struct sbx *s, const struct sbx_spec *spec)
         sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "socketpair/pipe2");
         goto out;
     }
-    if (s->stdin_copy || s->interactive) {
+    if (s->stdin_copy || s->interactive || s->pooled) {
         if (pipe2(in, O_CLOEXEC) < 0) {
             sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "pipe2 stdin");
             goto out;
@@ -519,6 +535,9 @@ struct sbx *sbx_start(struct sbx_engine *e, const struct sbx_spec *spec, sbx_don
     s->pidfd = s->ctl = -1;
     s->r.seccomp_nr = -1;
     s->interactive = spec->interactive;
+    s->pooled = spec->pooled;
+    s->warm = spec->pooled && spec->warm;
+    s->waiting = spec->pooled;
     if (spec->stdin_data) {
         s->stdin_copy = malloc(spec->stdin_len ? spec->stdin_len : 1);
         if (s->stdin_copy)
@@ -556,6 +575,91 @@ void sbx_cancel(struct sbx *s)
     s->r.cancelled = true;
     sbx_kill_agent(s);
     sbx_output_resume(s); /* the pipes must drain for the sandbox to end */
+}
+
+/* ---- pooled sandboxes ---- */
+
+void sbx_on_ready(struct sbx *s, sbx_ready_cb ready)
+{
+    s->ready_cb = ready;
+}
+
+bool sbx_is_ready(const struct sbx *s)
+{
+    return s->ready && s->waiting && !s->finishing && !s->r.failed && !s->r.exited;
+}
+
+uint64_t sbx_memory(const struct sbx *s)
+{
+    return s->cg.made ? cg_memory_usage(&s->cg) : 0;
+}
+
+/* The GO message: the program's files, limits and (warm) input. */
+static int send_go(struct sbx *s, const struct sbx_go *go, struct sb_error *err)
+{
+    struct plan_file *files = calloc(go->nfiles ? go->nfiles : 1, sizeof *files);
+    if (!files)
+        return sb_fail(err, SB_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < go->nfiles; i++)
+        files[i] = (struct plan_file){go->files[i].path, go->files[i].mode,
+                                      go->files[i].data, go->files[i].len};
+    struct plan_rlimit rl[PLAN_MAX_RLIMITS];
+    struct rlimits_spec rs = {
+        .cpu_ms = go->limits.cpu_ms, .file_size_kb = go->limits.file_size_kb,
+        .open_files = go->limits.open_files, .stack_kb = go->limits.stack_kb,
+        .processes = go->limits.processes + 1,
+    };
+    struct plan_exec pe = {
+        .cwd = s->e->cfg.layout.workdir, .args = (const char **)go->argv,
+        .n_args = (uint32_t)go->argc, .env = (const char **)go->env, .n_env = (uint32_t)go->envc,
+        .files = files, .n_files = (uint32_t)go->nfiles, .rlimits = rl,
+        .n_rlimits = rlimits_build(&rs, rl), .input = go->input, .input_len = go->input_len,
+    };
+    uint8_t *buf;
+    size_t len;
+    int rc = plan_exec_encode(&pe, &buf, &len);
+    free(files);
+    if (rc < 0)
+        return sb_fail(err, SB_E_INTERNAL, "out of memory encoding the program");
+    int fd = make_memfd("soulbox-go", buf, len, err);
+    free(buf);
+    if (fd < 0)
+        return -1;
+    struct agent_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = HOST_GO;
+    rc = proto_send(s->ctl, &m, fd);
+    close(fd);
+    return rc < 0 ? sb_fail_errno(err, SB_E_SANDBOX_SETUP, -rc, "send GO") : 0;
+}
+
+int sbx_go(struct sbx *s, const struct sbx_go *go, sbx_done_cb done, sbx_output_cb output,
+           void *arg, struct sb_error *err)
+{
+    if (!sbx_is_ready(s) || s->ctl < 0)
+        return sb_fail(err, SB_E_INTERNAL, "the pooled sandbox is not ready");
+    if (go->limits.disk_kb != s->lim.disk_kb)
+        return sb_fail(err, SB_E_INVALID_ARGUMENT, "its disk size is fixed");
+    struct cg_limits cl = {go->limits.memory_kb * 1024, go->limits.processes + 1,
+                           go->limits.cpu_percent};
+    int rc = cg_update(&s->cg, &cl);
+    if (rc < 0)
+        return sb_fail_errno(err, SB_E_SANDBOX_SETUP, -rc, "adjusting its cgroup");
+    if (send_go(s, go, err) < 0)
+        return -1;
+    cg_reset_peak(&s->cg);
+    s->waiting = false;
+    s->done = done;
+    s->output = output;
+    s->arg = arg;
+    s->lim = go->limits;
+    s->interactive = go->interactive;
+    sb_buf_reset(&s->r.out); /* anything a warm interpreter said while waiting */
+    sb_buf_reset(&s->r.err);
+    s->r.t.start = util_mono_ns();
+    uv_timer_start(&s->setup_timer, on_setup_timeout, SETUP_TIMEOUT_MS, 0);
+    sbx_stdio_claimed(s, go->stdin_data, go->stdin_len);
+    return 0;
 }
 
 void sbx_kill(struct sbx *s)

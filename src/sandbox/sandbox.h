@@ -51,6 +51,30 @@ struct sbx_spec {
     uint64_t fetch_max;      /* bytes */
     const char *const *extra_etc;    /* NULL-terminated /etc names, or NULL */
     const char *const *extra_binds;  /* NULL-terminated host paths, or NULL */
+    /* Pooled: set up now, run later (sbx_go). Without `warm` nothing runs
+     * until then; with it, argv/env start at once as a warm program that
+     * reads its real program from fd 3 at GO. files/stdin are not used. */
+    bool pooled;
+    bool warm;
+};
+
+struct sbx;
+typedef void (*sbx_ready_cb)(struct sbx *s, void *arg);
+
+/* What a pooled sandbox runs when it is claimed. */
+struct sbx_go {
+    const char *const *argv; /* the program (a warm sandbox: recorded, not executed) */
+    size_t argc;
+    const char *const *env;
+    size_t envc;
+    const struct sbx_file *files;
+    size_t nfiles;
+    const void *input;       /* warm: what the waiting program reads from fd 3 */
+    size_t input_len;
+    const void *stdin_data;  /* NULL: stdin at EOF (unless interactive) */
+    size_t stdin_len;
+    bool interactive;
+    struct sbx_limits limits; /* disk_kb must be the pooled sandbox's */
 };
 
 /* Process-wide engine: config, cgroup hierarchy, uid pool, agent binary, filter. */
@@ -101,7 +125,6 @@ struct sbx_result {
     int artifact_errno;
 };
 
-struct sbx;
 typedef void (*sbx_done_cb)(struct sbx *s, void *arg);
 /* Optional: called with each chunk of output as it is captured (stream 1 or 2). */
 typedef void (*sbx_output_cb)(struct sbx *s, int stream, const char *data, size_t len, void *arg);
@@ -117,6 +140,19 @@ void sbx_engine_close(struct sbx_engine *e);
  * Returns NULL only if memory is exhausted (err set). */
 struct sbx *sbx_start(struct sbx_engine *e, const struct sbx_spec *spec, sbx_done_cb done,
                       sbx_output_cb output, void *arg, struct sb_error *err);
+
+/* Pooled sandboxes. sbx_start with spec->pooled calls ready (once) when the
+ * sandbox waits for its program; `done` follows if it ends before a claim. */
+void sbx_on_ready(struct sbx *s, sbx_ready_cb ready);
+bool sbx_is_ready(const struct sbx *s);
+/* Memory the sandbox uses now (bytes). */
+uint64_t sbx_memory(const struct sbx *s);
+/* Claims a ready pooled sandbox: its callbacks become done/output/arg, its
+ * limits go->limits (the cgroup adjusted), and the program starts. Returns 0,
+ * or -1 with err when it cannot serve these limits (the caller cancels it
+ * and starts cold). */
+int sbx_go(struct sbx *s, const struct sbx_go *go, sbx_done_cb done, sbx_output_cb output,
+           void *arg, struct sb_error *err);
 
 /* Kills the run now (client gone, shutdown); `done` still follows. */
 void sbx_cancel(struct sbx *s);

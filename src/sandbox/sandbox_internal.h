@@ -15,6 +15,9 @@ struct sbx {
     char *stdin_copy;
     size_t stdin_len;
     bool interactive;        /* stdin stays open for sbx_stdin_write */
+    /* pooled: set up ahead of a request (sbx_go hands it one) */
+    bool pooled, warm, waiting, ready;
+    sbx_ready_cb ready_cb;
     bool stdin_closing;      /* close once the queued writes are done */
     size_t stdin_pending;    /* bytes queued, not yet taken by the pipe */
     bool output_paused;
@@ -46,5 +49,7 @@ void sbx_maybe_finish(struct sbx *s);
 /* stdio.c: starts reading the output pipes and, with a stdin pipe, writes the
  * initial stdin (closing it after unless interactive). */
 void sbx_stdio_start(struct sbx *s);
+/* A pooled sandbox was claimed: its stdin data, then EOF unless interactive. */
+void sbx_stdio_claimed(struct sbx *s, const void *data, size_t len);
 
 #endif

@@ -153,6 +153,16 @@ void sbx_stdin_close(struct sbx *s)
         close_stdin_now(s);
 }
 
+void sbx_stdio_claimed(struct sbx *s, const void *data, size_t len)
+{
+    if (!s->in_on)
+        return;
+    if (len && queue_stdin(s, data, len) < 0)
+        return;
+    if (!s->interactive)
+        sbx_stdin_close(s);
+}
+
 void sbx_stdio_start(struct sbx *s)
 {
     s->out_pipe.data = s->err_pipe.data = s;
@@ -160,6 +170,8 @@ void sbx_stdio_start(struct sbx *s)
     if (!s->in_on)
         return;
     s->in_pipe.data = s;
+    if (s->pooled)
+        return; /* its stdin comes with the request (sbx_stdio_claimed) */
     if (s->stdin_len && queue_stdin(s, s->stdin_copy, s->stdin_len) < 0)
         return;
     free(s->stdin_copy);

@@ -374,6 +374,9 @@ void api_metrics(struct server *s, struct http_conn *c, struct http_request *req
         .connections = http_server_connections(s->http),
         .uptime_seconds = (double)(util_now_ms() - s->started_ms) / 1000.0,
     };
+    struct pool_stats ps[64];
+    g.pools = ps;
+    g.npools = pools_stats(s->runner.pools, ps, 64);
     if (s->runner.cache) {
         struct cache_stats st;
         cache_stats(s->runner.cache, &st);

@@ -43,9 +43,11 @@ static void find_version(const char *text, char *out, size_t len)
         snprintf(out, len, "unknown");
 }
 
-static void probed(struct lang_status *ls)
+static void probed(struct server *s, struct lang_status *ls)
 {
     ls->probed = true;
+    if (ls->available)
+        server_language_usable(s, ls->lang);
     if (!ls->available)
         log_event(LOG_WARN, "language unavailable",
                   json_pack("{s:s,s:s}", "language", ls->lang->name, "reason", ls->why));
@@ -74,7 +76,7 @@ static void on_probed(struct sbx *sb, void *arg)
     struct server *s = p->s;
     free(p);
     s->probes_running--;
-    probed(ls);
+    probed(s, ls);
     probe_more(s);
 }
 
@@ -123,7 +125,7 @@ static void start_probe(struct server *s, struct lang_status *ls)
     struct sb_error err;
     if (!p) {
         snprintf(ls->why, sizeof ls->why, "out of memory");
-        probed(ls);
+        probed(s, ls);
         return;
     }
     p->s = s;
@@ -133,7 +135,7 @@ static void start_probe(struct server *s, struct lang_status *ls)
         s->probes_running--;
         snprintf(ls->why, sizeof ls->why, "%s", err.msg);
         free(p);
-        probed(ls);
+        probed(s, ls);
     }
 }
 
@@ -147,7 +149,7 @@ static void probe_more(struct server *s)
         if (precheck(s, ls))
             start_probe(s, ls);
         else
-            probed(ls);
+            probed(s, ls);
     }
     if (s->probes_running == 0 && !s->langs_ready &&
         (s->probe_next == s->nlangs || s->stopping)) {

@@ -106,6 +106,30 @@ static void family(struct sb_buf *o, const char *name, const char *help,
                       (unsigned long long)f->v[i].value);
 }
 
+static void pools(struct sb_buf *o, const struct metrics_gauges *g)
+{
+    static const struct { const char *name, *type, *help; } f[] = {
+        {"soulbox_pool_ready", "gauge", "Ready sandboxes in the warm pool."},
+        {"soulbox_pool_target", "gauge", "Sandboxes the warm pool keeps ready."},
+        {"soulbox_pool_hits_total", "counter", "Runs served by a pooled sandbox."},
+        {"soulbox_pool_misses_total", "counter", "Runs that found no usable pooled sandbox."},
+        {"soulbox_pool_refills_total", "counter", "Pooled sandboxes made ready."},
+        {"soulbox_pool_refill_seconds_total", "counter",
+         "Time from starting to ready, summed over refills."},
+        {"soulbox_pool_memory_bytes", "gauge", "Memory the ready sandboxes use."},
+    };
+    for (size_t k = 0; k < sizeof f / sizeof *f; k++) {
+        sb_buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", f[k].name, f[k].help, f[k].name,
+                      f[k].type);
+        for (size_t i = 0; i < g->npools; i++) {
+            const struct pool_stats *p = &g->pools[i];
+            double v[] = {p->ready, p->target, (double)p->hits, (double)p->misses,
+                          (double)p->refills, p->refill_seconds, (double)p->memory};
+            sb_buf_printf(o, "%s{language=\"%s\"} %.9g\n", f[k].name, p->language, v[k]);
+        }
+    }
+}
+
 int metrics_render(const struct metrics *m, const struct metrics_gauges *g, struct sb_buf *o)
 {
     family(o, "soulbox_executions_total", "Executions finished, by language and status.",
@@ -144,6 +168,7 @@ int metrics_render(const struct metrics *m, const struct metrics_gauges *g, stru
         sb_buf_printf(o, "# HELP soulbox_compile_cache_%s %s\n# TYPE soulbox_compile_cache_%s %s\n"
                       "soulbox_compile_cache_%s %llu\n", cache[i].name, cache[i].help,
                       cache[i].name, cache[i].type, cache[i].name, cache[i].v);
+    pools(o, g);
     family(o, "soulbox_http_requests_total", "HTTP requests, by route and status code.",
            &m->http);
     family(o, "soulbox_rejected_requests_total", "Requests refused, by reason.", &m->rejected);

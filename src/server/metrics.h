@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "runner/pool.h"
 
 #define METRICS_BUCKETS 14
 
@@ -43,6 +44,9 @@ struct metrics_gauges {
     unsigned queue_depth;
     unsigned connections;
     double uptime_seconds;
+    /* Warm pools, one entry per language that has one. */
+    const struct pool_stats *pools;
+    size_t npools;
     /* The compile cache (all zero when it is off). */
     unsigned long long cache_entries, cache_bytes, cache_hits, cache_misses, cache_evictions;
 };

@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "server/execution.h"
 #include "server/grpc.h"
+#include "runner/pool.h"
 
 /* Thousands of clients and sandboxes need thousands of descriptors. */
 static void raise_nofile(void)
@@ -80,8 +81,25 @@ static void close_all(struct server *s)
 
 void server_execution_ended(struct server *s)
 {
-    if (s->stopping && s->ninflight == 0 && s->probes_running == 0)
+    if (s->stopping && s->ninflight == 0 && s->probes_running == 0 && !s->runner.pools)
         close_all(s);
+}
+
+static void on_pools_closed(void *arg)
+{
+    struct server *s = arg;
+    s->runner.pools = NULL;
+    server_execution_ended(s);
+}
+
+void server_language_usable(struct server *s, const struct lang *l)
+{
+    if (s->stopping || !s->runner.pools)
+        return;
+    struct sb_error err;
+    if (pools_enable(s->runner.pools, l, &err) < 0)
+        log_event(LOG_ERROR, "warm pool", json_pack("{s:s,s:s}", "language", l->name,
+                                                    "error", err.msg));
 }
 
 static void on_grace_over(uv_timer_t *t)
@@ -109,6 +127,10 @@ static void on_signal(uv_signal_t *h, int sig)
         http_server_stop_accepting(s->http);
     if (s->grpc)
         grpc_server_stop_accepting(s->grpc);
+    if (s->runner.pools && !s->pools_closing) {
+        s->pools_closing = true;
+        pools_close(s->runner.pools, on_pools_closed, s);
+    }
     uv_timer_start(&s->grace, on_grace_over, s->cfg->server.shutdown_grace_ms, 0);
     server_execution_ended(s);
 }
@@ -174,6 +196,11 @@ static int init(struct server *s, const struct sb_config *cfg, struct sb_error *
     if (cfg->compile_cache_mb &&
         cache_open(&s->runner.cache, s->loop, cfg->compile_cache_dir,
                    cfg->compile_cache_mb << 20, err) < 0) {
+        sbx_engine_close(&s->engine);
+        return -1;
+    }
+    if (cfg->n_pools && cfg->pool_memory_mb &&
+        pools_open(&s->runner.pools, &s->runner, err) < 0) {
         sbx_engine_close(&s->engine);
         return -1;
     }

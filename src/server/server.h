@@ -53,12 +53,16 @@ struct server {
     size_t probe_next;          /* next language to probe */
     unsigned probes_running;
     bool langs_ready;           /* every language probed */
+    bool pools_closing;
     int exit_code;
 };
 
 /* Runs the service until SIGTERM/SIGINT and a graceful shutdown. Returns the
  * process exit code (0 after a clean shutdown). */
 int server_run(const struct sb_config *cfg);
+
+/* A language passed its probe (languages.c): its warm pool starts filling. */
+void server_language_usable(struct server *s, const struct lang *l);
 
 /* An execution ended (execution.c): during shutdown, maybe the last one. */
 void server_execution_ended(struct server *s);

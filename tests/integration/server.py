@@ -28,26 +28,31 @@ def free_port():
 
 
 # Most test servers offer a few languages: probing all of them at every start
-# would only cost time. Tests about languages pass all_languages=True.
+# would only cost time. Tests about languages pass all_languages=True. Warm
+# pools are off unless a test asks for them (pools=True): idle pooled
+# sandboxes would look like leftovers to the tests that count sandboxes.
 FEW_LANGUAGES = "  languages: [python, bash, c]\n"
+NO_POOLS = "  pool_memory_mb: 0\n"
 
 
-def with_languages(config_yaml, all_languages):
-    if all_languages:
+def with_languages(config_yaml, all_languages, pools=False):
+    extra = ("" if all_languages else FEW_LANGUAGES) + ("" if pools else NO_POOLS)
+    if not extra:
         return config_yaml
     if "sandbox:" in config_yaml:
-        return config_yaml.replace("sandbox:\n", "sandbox:\n" + FEW_LANGUAGES, 1)
-    return config_yaml + "\nsandbox:\n" + FEW_LANGUAGES
+        return config_yaml.replace("sandbox:\n", "sandbox:\n" + extra, 1)
+    return config_yaml + "\nsandbox:\n" + extra
 
 
 class Server:
-    def __init__(self, config_yaml="", env=None, data_dir=None, extra_args=(), all_languages=False):
+    def __init__(self, config_yaml="", env=None, data_dir=None, extra_args=(), all_languages=False,
+                 pools=False):
         self.tmp = tempfile.mkdtemp(prefix="soulbox-test-")
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
         self.port, self.grpc_port = free_ports(2)
         self.config = os.path.join(self.tmp, "soulbox.yaml")
         with open(self.config, "w") as f:
-            f.write(with_languages(config_yaml, all_languages))
+            f.write(with_languages(config_yaml, all_languages, pools))
         self.env = dict(os.environ, **(env or {}))
         self.extra_args = list(extra_args)
         self.proc = None

@@ -111,6 +111,13 @@ Test(config, shipped_file_equals_the_built_in_defaults)
     cr_assert_eq(c.compile_cache_mb, d.compile_cache_mb);
     cr_assert_eq(c.server.max_test_cases, d.server.max_test_cases);
     cr_assert_eq(c.languages.n, 0);
+    cr_assert_eq(c.pool_memory_mb, d.pool_memory_mb);
+    cr_assert_eq(c.n_pools, d.n_pools);
+    for (size_t i = 0; i < d.n_pools; i++) {
+        cr_assert_str_eq(c.pools[i].language, d.pools[i].language);
+        cr_assert_eq(c.pools[i].size, d.pools[i].size);
+        cr_assert_eq(c.pools[i].preload.n, 0);
+    }
     const struct sb_str_list *a[] = {&c.system_dirs, &c.etc, &c.binds, &c.security.allowed_syscalls};
     const struct sb_str_list *b[] = {&d.system_dirs, &d.etc, &d.binds, &d.security.allowed_syscalls};
     for (int k = 0; k < 4; k++) {
@@ -417,5 +424,32 @@ Test(config, load_and_free_leave_no_leak)
         /* Round 0 warms up stdio and libyaml; round 1 must balance exactly. */
         if (round == 1)
             cr_assert_eq(after, before, "leaked %zd bytes", (ssize_t)(after - before));
+    }
+}
+
+Test(config, pools_are_validated_and_replace_the_defaults)
+{
+    struct sb_config c;
+    struct sb_error e;
+    cr_assert_eq(load("sandbox:\n  pools:\n    - {language: python, size: 3, preload: [numpy]}\n"
+                      "  pool_memory_mb: 256\n", &c, &e), 0, "%s", e.msg);
+    cr_assert_eq(c.n_pools, 1);
+    cr_assert_str_eq(c.pools[0].language, "python");
+    cr_assert_eq(c.pools[0].size, 3);
+    cr_assert_str_eq(c.pools[0].preload.v[0], "numpy");
+    cr_assert_eq(c.pool_memory_mb, 256);
+    config_free(&c);
+    const struct { const char *yaml, *needle; } bad[] = {
+        {"sandbox:\n  pools:\n    - {language: python, size: 33}\n", "size: 33 is out of range"},
+        {"sandbox:\n  pools:\n    - {language: python}\n    - {language: python}\n",
+         "python appears twice"},
+        {"sandbox:\n  pools:\n    - {language: python, preload: [\"os; import x\"]}\n",
+         "is not a module name"},
+        {"sandbox:\n  pools:\n    - {language: python, size: two}\n", "size"},
+        {"sandbox:\n  pools:\n    - {size: 1}\n", "language"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cr_assert_eq(load(bad[i].yaml, &c, &e), -1, "%s", bad[i].yaml);
+        cr_assert(strstr(e.msg, bad[i].needle), "%s: %s", bad[i].needle, e.msg);
     }
 }

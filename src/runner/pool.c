@@ -1,0 +1,354 @@
+/* Warm pools: refilled one sandbox at a time per language, within a memory
+ * budget, with a back-off when a language's sandboxes keep failing. */
+#include "runner/pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "runner/argv.h"
+#include "runner/job.h"
+#include "runner/limits.h"
+
+#define MAX_BACKOFF_MS 60000
+
+struct pooled {
+    struct sbx *s;
+    struct pool *p;
+    uint64_t t0;               /* refill start */
+    bool ready;
+    struct pooled *next;
+};
+
+struct pool {
+    struct pools *ps;
+    const struct lang *lang;
+    unsigned target;
+    char **argv, **env;        /* the warm program (argv NULL: no program until GO) */
+    size_t argc, envc;
+    struct sbx_limits lim;     /* the language's defaults: what it is built with */
+    struct pooled *list;       /* starting and ready */
+    unsigned starting, nready;
+    uint64_t hits, misses, refills, refill_ns, memory_each;
+    uint64_t backoff_ms;
+    uv_timer_t retry;
+    bool retry_on;
+};
+
+struct pools {
+    struct runner *rn;
+    struct pool *v;
+    size_t n;
+    uint64_t budget;           /* bytes */
+    unsigned alive;            /* pooled sandboxes not yet finished */
+    bool closing;
+    unsigned timers_open;
+    void (*closed)(void *);
+    void *closed_arg;
+};
+
+static void refill(struct pool *p);
+
+/* ---- bookkeeping ---- */
+
+static uint64_t pools_memory(const struct pools *ps)
+{
+    uint64_t m = 0;
+    for (size_t i = 0; i < ps->n; i++)
+        for (struct pooled *q = ps->v[i].list; q; q = q->next)
+            m += q->ready ? sbx_memory(q->s) : ps->v[i].memory_each;
+    return m;
+}
+
+static void unlink_pooled(struct pooled *q)
+{
+    struct pooled **pp = &q->p->list;
+    while (*pp && *pp != q)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = q->next;
+}
+
+static void maybe_closed(struct pools *ps)
+{
+    if (ps->closing && ps->alive == 0 && ps->timers_open == 0 && ps->closed) {
+        void (*done)(void *) = ps->closed;
+        void *arg = ps->closed_arg;
+        ps->closed = NULL;
+        for (size_t i = 0; i < ps->n; i++) {
+            argv_free(ps->v[i].argv);
+            argv_free(ps->v[i].env);
+        }
+        free(ps->v);
+        free(ps);
+        done(arg);
+    }
+}
+
+/* ---- sandbox callbacks ---- */
+
+static void on_retry(uv_timer_t *t)
+{
+    struct pool *p = t->data;
+    p->retry_on = false;
+    refill(p);
+}
+
+/* A pooled sandbox ended before anyone claimed it (or its claim failed). */
+static void on_pooled_done(struct sbx *s, void *arg)
+{
+    struct pooled *q = arg;
+    struct pool *p = q->p;
+    struct pools *ps = p->ps;
+    const struct sbx_result *r = sbx_result(s);
+    if (!q->ready)
+        p->starting--;
+    else
+        p->nready--;
+    unlink_pooled(q);
+    if (!ps->closing && !r->cancelled) {
+        /* It died on its own: a broken runtime must not spin the refill. */
+        log_event(LOG_WARN, "pooled sandbox ended while waiting",
+                  json_pack("{s:s,s:s}", "language", p->lang->name, "error",
+                            r->failed ? r->error.msg : "its program exited"));
+        p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : 1000;
+        if (p->backoff_ms > MAX_BACKOFF_MS)
+            p->backoff_ms = MAX_BACKOFF_MS;
+        if (!p->retry_on) {
+            p->retry_on = true;
+            uv_timer_start(&p->retry, on_retry, p->backoff_ms, 0);
+        }
+    }
+    sbx_free(s);
+    free(q);
+    ps->alive--;
+    if (!ps->closing && !p->retry_on)
+        refill(p);
+    maybe_closed(ps);
+}
+
+static void on_pooled_ready(struct sbx *s, void *arg)
+{
+    (void)s;
+    struct pooled *q = arg;
+    struct pool *p = q->p;
+    q->ready = true;
+    p->starting--;
+    p->nready++;
+    p->refills++;
+    p->refill_ns += util_mono_ns() - q->t0;
+    p->memory_each = sbx_memory(q->s);
+    p->backoff_ms = 0;
+    refill(p);
+}
+
+/* ---- refilling ---- */
+
+static void start_one(struct pool *p)
+{
+    struct pools *ps = p->ps;
+    struct pooled *q = calloc(1, sizeof *q);
+    if (!q)
+        return;
+    q->p = p;
+    q->t0 = util_mono_ns();
+    struct sbx_spec spec = {
+        .argv = (const char *const *)p->argv, .argc = p->argc,
+        .env = (const char *const *)p->env, .envc = p->envc, .limits = p->lim,
+        .extra_etc = (const char *const *)p->lang->etc,
+        .extra_binds = (const char *const *)p->lang->binds,
+        .pooled = true, .warm = p->argv != NULL,
+    };
+    struct sb_error err;
+    q->s = sbx_start(ps->rn->engine, &spec, on_pooled_done, NULL, q, &err);
+    if (!q->s) {
+        free(q);
+        return;
+    }
+    sbx_on_ready(q->s, on_pooled_ready);
+    q->next = p->list;
+    p->list = q;
+    p->starting++;
+    ps->alive++;
+}
+
+/* One at a time per language, and only within the memory budget. */
+static void refill(struct pool *p)
+{
+    struct pools *ps = p->ps;
+    if (ps->closing || p->retry_on || p->starting || p->nready >= p->target)
+        return;
+    uint64_t each = p->memory_each ? p->memory_each : 16u << 20;
+    if (pools_memory(ps) + each > ps->budget)
+        return;
+    start_one(p);
+}
+
+/* ---- claiming ---- */
+
+struct sbx *pools_claim(struct pools *ps, const struct lang *l, const struct sbx_go *go,
+                        sbx_done_cb done, sbx_output_cb output, void *arg)
+{
+    struct pool *p = NULL;
+    for (size_t i = 0; ps && i < ps->n && !p; i++)
+        if (ps->v[i].lang == l)
+            p = &ps->v[i];
+    if (!p || ps->closing)
+        return NULL;
+    struct pooled *q = p->list;
+    while (q && !(q->ready && sbx_is_ready(q->s)))
+        q = q->next;
+    struct sb_error err;
+    if (!q || go->limits.disk_kb != p->lim.disk_kb) {
+        p->misses++;
+        return NULL;
+    }
+    if (sbx_go(q->s, go, done, output, arg, &err) < 0) {
+        /* It cannot serve these limits: it goes, the request runs cold. */
+        p->misses++;
+        sbx_cancel(q->s);
+        return NULL;
+    }
+    /* The sandbox belongs to the claimer now. */
+    struct sbx *s = q->s;
+    unlink_pooled(q);
+    free(q);
+    p->nready--;
+    p->hits++;
+    ps->alive--;
+    refill(p);
+    maybe_closed(ps);
+    return s;
+}
+
+bool pools_warm(const struct pools *ps, const struct lang *l)
+{
+    for (size_t i = 0; ps && i < ps->n; i++)
+        if (ps->v[i].lang == l)
+            return ps->v[i].argv != NULL;
+    return false;
+}
+
+/* ---- opening and closing ---- */
+
+/* The warm program's argv (warm.run + the preload modules) and env. */
+static int pool_program(struct pool *p, const struct sb_pool_cfg *pc)
+{
+    if (runner_lang_env(p->lang, &p->env, &p->envc) < 0)
+        return -1;
+    if (!p->lang->warm_run)
+        return 0;
+    size_t n = 0;
+    while (p->lang->warm_run[n])
+        n++;
+    if (!(p->argv = calloc(n + pc->preload.n + 1, sizeof *p->argv)))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!(p->argv[p->argc++] = strdup(p->lang->warm_run[i])))
+            return -1;
+    for (size_t i = 0; i < pc->preload.n; i++)
+        if (!(p->argv[p->argc++] = strdup(pc->preload.v[i])))
+            return -1;
+    return 0;
+}
+
+static int pool_init(struct pools *ps, struct pool *p, const struct lang *l,
+                     const struct sb_pool_cfg *pc, struct sb_error *err)
+{
+    p->ps = ps;
+    p->lang = l;
+    p->target = (unsigned)pc->size;
+    struct limit_request none;
+    limit_request_init(&none);
+    const struct sb_config *cfg = ps->rn->cfg;
+    if (limits_resolve(cfg, &l->limits, &none, "limits.", &p->lim, err) < 0)
+        return -1;
+    /* A warm program's rlimits can only be lowered at the claim (it runs as
+     * the sandbox uid): start it with the ceilings, plus a minute of CPU for
+     * its own start-up. The cgroup limits are set to the request's then too. */
+    p->lim.cpu_ms = cfg->maximums.cpu_time_ms + 60000;
+    p->lim.file_size_kb = cfg->maximums.file_size_kb;
+    p->lim.open_files = cfg->maximums.open_files;
+    p->lim.stack_kb = cfg->maximums.stack_kb;
+    p->lim.processes = (uint32_t)cfg->maximums.processes;
+    uv_timer_init(ps->rn->engine->loop, &p->retry);
+    p->retry.data = p;
+    ps->timers_open++;
+    if (pool_program(p, pc) < 0)
+        return sb_fail(err, SB_E_INTERNAL, "out of memory");
+    return 0;
+}
+
+int pools_open(struct pools **out, struct runner *rn, struct sb_error *err)
+{
+    const struct sb_config *cfg = rn->cfg;
+    struct pools *ps = calloc(1, sizeof *ps);
+    if (!ps || !(ps->v = calloc(cfg->n_pools ? cfg->n_pools : 1, sizeof *ps->v))) {
+        free(ps);
+        return sb_fail(err, SB_E_INTERNAL, "out of memory");
+    }
+    ps->rn = rn;
+    ps->budget = cfg->pool_memory_mb << 20;
+    *out = ps;
+    return 0;
+}
+
+int pools_enable(struct pools *ps, const struct lang *l, struct sb_error *err)
+{
+    const struct sb_config *cfg = ps->rn->cfg;
+    if (ps->closing)
+        return 0;
+    for (size_t i = 0; i < ps->n; i++)
+        if (ps->v[i].lang == l)
+            return 0;
+    for (size_t i = 0; i < cfg->n_pools; i++) {
+        if (strcmp(cfg->pools[i].language, l->name) || !cfg->pools[i].size)
+            continue;
+        struct pool *p = &ps->v[ps->n++];
+        if (pool_init(ps, p, l, &cfg->pools[i], err) < 0) {
+            p->target = 0; /* kept (its timer is open) but never filled */
+            return -1;
+        }
+        refill(p);
+        return 0;
+    }
+    return 0; /* no pool configured for it */
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    struct pool *p = h->data;
+    p->ps->timers_open--;
+    maybe_closed(p->ps);
+}
+
+void pools_close(struct pools *ps, void (*done)(void *), void *arg)
+{
+    ps->closing = true;
+    ps->closed = done;
+    ps->closed_arg = arg;
+    for (size_t i = 0; i < ps->n; i++) {
+        struct pool *p = &ps->v[i];
+        if (!uv_is_closing((uv_handle_t *)&p->retry))
+            uv_close((uv_handle_t *)&p->retry, on_timer_closed);
+        for (struct pooled *q = p->list; q; q = q->next)
+            sbx_cancel(q->s);
+    }
+    maybe_closed(ps);
+}
+
+size_t pools_stats(const struct pools *ps, struct pool_stats *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; ps && i < ps->n && n < max; i++, n++) {
+        const struct pool *p = &ps->v[i];
+        uint64_t mem = 0;
+        for (struct pooled *q = p->list; q; q = q->next)
+            mem += q->ready ? sbx_memory(q->s) : 0;
+        out[n] = (struct pool_stats){p->lang->name, p->nready, p->target, p->hits, p->misses,
+                                     p->refills, (double)p->refill_ns / 1e9, mem};
+    }
+    return n;
+}

@@ -1,0 +1,45 @@
+/* Warm pools: per language, sandboxes set up before the requests that use
+ * them (with the interpreter already started where the language has a warm
+ * command). Each serves one execution and is destroyed. */
+#ifndef SB_RUNNER_POOL_H
+#define SB_RUNNER_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runner/lang.h"
+#include "sandbox/sandbox.h"
+
+struct runner;
+struct pools;
+
+struct pool_stats {
+    const char *language;
+    unsigned ready, target;
+    uint64_t hits, misses, refills;
+    double refill_seconds;     /* summed: from start to ready */
+    uint64_t memory;           /* bytes the ready sandboxes use now */
+};
+
+/* An empty set of pools; pools_enable starts the ones the config asks for
+ * as their languages prove usable. Returns 0 or -1 with err. */
+int pools_open(struct pools **out, struct runner *rn, struct sb_error *err);
+/* Starts filling l's pool if the config has one for it (else does nothing). */
+int pools_enable(struct pools *ps, const struct lang *l, struct sb_error *err);
+/* Stops refilling; ready sandboxes are destroyed. done runs when every pooled
+ * sandbox is gone. */
+void pools_close(struct pools *ps, void (*done)(void *arg), void *arg);
+
+/* A ready sandbox of this language, started with go (see sbx_go), or NULL
+ * (none ready, or it cannot serve go's limits: start cold). A taken sandbox
+ * is replaced in the background. */
+struct sbx *pools_claim(struct pools *ps, const struct lang *l, const struct sbx_go *go,
+                        sbx_done_cb done, sbx_output_cb output, void *arg);
+
+/* Whether l's pool starts its interpreter ahead (its go needs `input`). */
+bool pools_warm(const struct pools *ps, const struct lang *l);
+
+/* One entry per pool; returns the count (at most max). */
+size_t pools_stats(const struct pools *ps, struct pool_stats *out, size_t max);
+
+#endif
