@@ -336,8 +336,8 @@ int cmd_run(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     struct lang_registry reg = {0};
-    if (lang_registry_open(cfg.languages_dir, cfg.languages.v, cfg.languages.n, &reg,
-                           &err) < 0) {
+    if (lang_registry_open_for(cfg.languages_dir, o.lang, cfg.languages.v, cfg.languages.n,
+                               &reg, &err) < 0) {
         fprintf(stderr, "soulbox: %s\n", err.msg);
         config_free(&cfg);
         return CLI_EXIT_USAGE;

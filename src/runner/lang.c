@@ -385,7 +385,15 @@ static int add(struct lang_registry *reg, const char *file, const char *text, si
     return 0;
 }
 
-static int load_dir(const char *dir, struct lang_registry *reg, struct sb_error *err)
+/* Whether a file name is "<only>.yaml" (or only is NULL: every file). */
+static bool wanted(const char *file, size_t len, const char *only)
+{
+    return !only || (len == strlen(only) + 5 && !strncmp(file, only, strlen(only)) &&
+                     !strncmp(file + len - 5, ".yaml", 5));
+}
+
+static int load_dir(const char *dir, const char *only, struct lang_registry *reg,
+                    struct sb_error *err)
 {
     struct dirent **names;
     int n = scandir(dir, &names, NULL, alphasort);
@@ -394,7 +402,8 @@ static int load_dir(const char *dir, struct lang_registry *reg, struct sb_error 
     int rc = 0;
     for (int i = 0; i < n; i++) {
         size_t len = strlen(names[i]->d_name);
-        if (rc == 0 && len > 5 && !strcmp(names[i]->d_name + len - 5, ".yaml")) {
+        if (rc == 0 && len > 5 && !strcmp(names[i]->d_name + len - 5, ".yaml") &&
+            wanted(names[i]->d_name, len, only)) {
             char path[4096];
             snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
             FILE *f = fopen(path, "re");
@@ -410,12 +419,12 @@ static int load_dir(const char *dir, struct lang_registry *reg, struct sb_error 
         free(names[i]);
     }
     free(names);
-    if (rc == 0 && reg->n == 0)
+    if (rc == 0 && reg->n == 0 && !only)
         rc = sb_fail(err, SB_E_CONFIG, "languages dir %s has no *.yaml files", dir);
     return rc;
 }
 
-static int load_bundle(struct lang_registry *reg, struct sb_error *err)
+static int load_bundle(const char *only, struct lang_registry *reg, struct sb_error *err)
 {
     static const char mark[] = "\nSOULBOX-LANG ";
     const char *p = sb_languages_bundle, *end = sb_languages_bundle_end;
@@ -433,20 +442,43 @@ static int load_bundle(struct lang_registry *reg, struct sb_error *err)
             next = end;
         char file[256];
         snprintf(file, sizeof file, "%.*s (embedded)", (int)(nl - name), name);
-        if (add(reg, file, text, (size_t)(next - text), err) < 0)
+        if (wanted(name, (size_t)(nl - name), only) &&
+            add(reg, file, text, (size_t)(next - text), err) < 0)
             return -1;
         p = next;
     }
     return 0;
 }
 
-int lang_registry_load(const char *dir, struct lang_registry *reg, struct sb_error *err)
+static int load_some(const char *dir, const char *only, struct lang_registry *reg,
+                     struct sb_error *err)
 {
     memset(reg, 0, sizeof *reg);
-    int rc = dir && *dir ? load_dir(dir, reg, err) : load_bundle(reg, err);
+    int rc = dir && *dir ? load_dir(dir, only, reg, err) : load_bundle(only, reg, err);
     if (rc < 0)
         lang_registry_free(reg);
     return rc;
+}
+
+int lang_registry_load(const char *dir, struct lang_registry *reg, struct sb_error *err)
+{
+    return load_some(dir, NULL, reg, err);
+}
+
+int lang_registry_open_for(const char *dir, const char *name, char *const *names, size_t n,
+                           struct lang_registry *reg, struct sb_error *err)
+{
+    /* Most runs name a language by its own name: its file is all there is to
+     * read. An alias (or a file named otherwise) needs them all. */
+    bool offered = n == 0;
+    for (size_t i = 0; i < n && !offered; i++)
+        offered = !strcmp(names[i], name);
+    if (name && offered && name_ok(name) && load_some(dir, name, reg, err) == 0) {
+        if (reg->n == 1 && !strcmp(reg->v[0]->name, name))
+            return 0;
+        lang_registry_free(reg);
+    }
+    return lang_registry_open(dir, names, n, reg, err);
 }
 
 int lang_registry_keep(struct lang_registry *reg, char *const *names, size_t n,

@@ -70,6 +70,11 @@ int lang_registry_load(const char *dir, struct lang_registry *reg, struct sb_err
 int lang_registry_open(const char *dir, char *const *names, size_t n, struct lang_registry *reg,
                        struct sb_error *err);
 
+/* The same, reading only what `name` needs when it is a language's own name
+ * (the CLI runs one language; validation across files is the server's). */
+int lang_registry_open_for(const char *dir, const char *name, char *const *names, size_t n,
+                           struct lang_registry *reg, struct sb_error *err);
+
 /* Keeps only the named languages (names, not aliases); an unknown name fails. */
 int lang_registry_keep(struct lang_registry *reg, char *const *names, size_t n,
                        struct sb_error *err);

@@ -190,6 +190,22 @@ fail:
     return -1;
 }
 
+void sbx_engine_idle_check(struct sbx_engine *e)
+{
+    if (e->active == 0 && e->idle_cb) {
+        void (*cb)(void *) = e->idle_cb;
+        e->idle_cb = NULL;
+        cb(e->idle_arg);
+    }
+}
+
+void sbx_engine_idle(struct sbx_engine *e, void (*cb)(void *), void *arg)
+{
+    e->idle_cb = cb;
+    e->idle_arg = arg;
+    sbx_engine_idle_check(e);
+}
+
 void sbx_engine_close(struct sbx_engine *e)
 {
     if (e->agent_fd >= 0)

@@ -99,6 +99,8 @@ struct sbx_engine {
     int agent_fd;
     unsigned long seq;
     unsigned active;
+    void (*idle_cb)(void *);
+    void *idle_arg;
 };
 
 /* Outcome of a run. `failed` means SoulBox could not run the program (an
@@ -134,10 +136,15 @@ typedef void (*sbx_output_cb)(struct sbx *s, int stream, const char *data, size_
 int sbx_engine_init(struct sbx_engine *e, uv_loop_t *loop, const struct sbx_engine_cfg *cfg,
                     struct sb_error *err);
 void sbx_engine_close(struct sbx_engine *e);
+/* Calls cb once no sandbox of the engine exists any more (at once if none). */
+void sbx_engine_idle(struct sbx_engine *e, void (*cb)(void *arg), void *arg);
+void sbx_engine_idle_check(struct sbx_engine *e);
 
-/* Starts a run. `done` is always called exactly once, from the loop, after
- * every process, cgroup and fd of the sandbox is gone; then call sbx_free.
- * Returns NULL only if memory is exhausted (err set). */
+/* Starts a run. `done` is called exactly once, from the loop, when the result
+ * is final: after every process of the program is gone and its output is in
+ * (the agent's own exit and the cgroup's removal may still be under way: the
+ * engine finishes them, and sbx_engine_idle says when all are done). Then
+ * call sbx_free. Returns NULL only if memory is exhausted (err set). */
 struct sbx *sbx_start(struct sbx_engine *e, const struct sbx_spec *spec, sbx_done_cb done,
                       sbx_output_cb output, void *arg, struct sb_error *err);
 

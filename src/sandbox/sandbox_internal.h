@@ -17,6 +17,10 @@ struct sbx {
     bool interactive;        /* stdin stays open for sbx_stdin_write */
     /* pooled: set up ahead of a request (sbx_go hands it one) */
     bool pooled, warm, waiting, ready;
+    /* The result goes out as soon as the program is gone (reported); the
+     * agent's exit, cgroup and uid clean-up finish after, and the struct is
+     * freed once both that is done and the caller called sbx_free. */
+    bool reported, released, cleaned;
     sbx_ready_cb ready_cb;
     bool stdin_closing;      /* close once the queued writes are done */
     size_t stdin_pending;    /* bytes queued, not yet taken by the pipe */

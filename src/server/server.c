@@ -42,7 +42,16 @@ static void on_handle_closed(uv_handle_t *h)
     (void)h;
 }
 
+static void after_engine_idle(void *arg);
+
 static void after_http_closed(void *arg)
+{
+    /* Sandboxes whose results went out may still be cleaning up. */
+    struct server *s = arg;
+    sbx_engine_idle(&s->engine, after_engine_idle, s);
+}
+
+static void after_engine_idle(void *arg)
 {
     struct server *s = arg;
     store_close(s->store);
