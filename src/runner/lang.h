@@ -39,8 +39,9 @@ struct lang {
     char **run;
     /* Warm pools: an interpreter started before the request (NULL: none).
      * It gets the pool's preload modules as extra arguments, imports them,
-     * reads {"argv": [...], "env": [...]} (the run's) from fd 3 until EOF,
-     * closes fd 3 and runs the program exactly as `run` would. */
+     * writes one byte to fd 3 (a socket) when ready, reads {"argv": [...],
+     * "env": [...]} (the run's) from fd 3 until EOF, closes fd 3 and runs
+     * the program exactly as `run` would. */
     char **warm_run;
     char **warm_cold_env;      /* request variables with these prefixes run cold */
     char **env;                /* "KEY=VALUE" */

@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -49,7 +50,8 @@ struct state {
     int seccomp_nr;
     uint32_t seccomp_arch;
     int exited_sent;
-    int go_pipe;                 /* warm start: write end of the program's fd 3 */
+    int go_pipe;                 /* warm start: our end of the program's fd 3 */
+    int warm_waiting;            /* ... whose ready byte has not come yet */
 };
 
 static void send_msg(struct agent_msg *m, int fd)
@@ -318,14 +320,15 @@ static void warm_go(struct state *s)
     }
     s->t_start = util_mono_ns();
     for (uint64_t off = 0; off < s->go_exec.input_len;) {
-        ssize_t w = write(s->go_pipe, s->go_exec.input + off, s->go_exec.input_len - off);
+        ssize_t w = send(s->go_pipe, s->go_exec.input + off, s->go_exec.input_len - off,
+                         MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
             break; /* the program is gone: its exit is reported as usual */
         off += (uint64_t)w;
     }
-    close(s->go_pipe);
+    close(s->go_pipe); /* EOF: the request is complete */
     s->go_pipe = -1;
     struct agent_msg m;
     memset(&m, 0, sizeof m);
@@ -460,13 +463,32 @@ static int on_control(struct state *s)
     return 0;
 }
 
+/* A warm program says it is ready (one byte on fd 3) once it has started
+ * and waits for its program: only then is the sandbox ready. */
+static void on_warm_ready(struct state *s)
+{
+    char c;
+    ssize_t n = read(s->go_pipe, &c, 1);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    s->warm_waiting = 0;
+    if (n != 1)
+        return; /* it ended before that: its exit is reported as usual */
+    struct agent_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = AGENT_READY;
+    send_msg(&m, -1);
+}
+
 static void loop(struct state *s, int until_go)
 {
     for (;;) {
-        struct pollfd p[3] = {
+        int warm = s->warm_waiting;
+        struct pollfd p[4] = {
             {ctl, POLLIN, 0}, {s->sigfd, POLLIN, 0}, {s->notifyfd, POLLIN, 0},
+            {warm ? s->go_pipe : -1, POLLIN, 0},
         };
-        int n = poll(p, s->notifyfd >= 0 ? 3 : 2, -1);
+        int n = poll(p, 4, -1);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -476,6 +498,8 @@ static void loop(struct state *s, int until_go)
             on_notify(s);
         if (p[1].revents & POLLIN)
             on_sigchld(s);
+        if (warm && (p[3].revents & (POLLIN | POLLHUP | POLLERR)))
+            on_warm_ready(s);
         if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             if (on_control(s) && until_go)
                 return;
@@ -511,18 +535,21 @@ int main(void)
     setup_signals_and_filter(&s);
     s.go_pipe = -1;
     if (s.plan.has_exec && (s.plan.flags & PLAN_WARM_START)) {
-        /* The interpreter starts now and waits on fd 3 for its program. */
+        /* The interpreter starts now, says so on fd 3 (a stream socket) and
+         * waits there for its program. */
         int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0)
-            setup_failed(errno, "pipe2: %s", sb_errno_name(errno));
-        s.go_pipe = p[1];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
+            setup_failed(errno, "socketpair: %s", sb_errno_name(errno));
+        s.go_pipe = p[0];
+        s.warm_waiting = 1;
         s.exec = &s.plan.exec;
-        start_program(&s, p[0]);
+        start_program(&s, p[1]);
+    } else {
+        struct agent_msg m;
+        memset(&m, 0, sizeof m);
+        m.type = AGENT_READY;
+        send_msg(&m, -1);
     }
-    struct agent_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = AGENT_READY;
-    send_msg(&m, -1);
     if (s.go_pipe >= 0) {
         loop(&s, 1);
         warm_go(&s);
