@@ -125,7 +125,7 @@ static void setup_sandbox(struct state *s)
         if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && fchown(fd, s->plan.uid, s->plan.gid) < 0)
             setup_failed(errno, "fchown stdio %d: %s", fd, sb_errno_name(errno));
     }
-    if ((rc = creds_drop(s->plan.uid, s->plan.gid, why, sizeof why)) < 0)
+    if ((rc = creds_drop(s->plan.uid, s->plan.agent_uid, s->plan.gid, why, sizeof why)) < 0)
         setup_failed(-rc, "%s", why);
     /* Changing credentials cleared the parent-death signal: re-arm it. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
@@ -156,7 +156,7 @@ static void setup_signals_and_filter(struct state *s)
 
 /* ---- the program ---- */
 
-enum exec_step { STEP_SETSID = 1, STEP_RLIMIT, STEP_CHDIR, STEP_EXEC };
+enum exec_step { STEP_SETSID = 1, STEP_RLIMIT, STEP_CHDIR, STEP_EXEC, STEP_SETUID };
 
 struct exec_report {
     int step;
@@ -198,6 +198,7 @@ static void try_exec(const struct plan_exec *e, int *err)
 struct child_arg {
     const struct plan_exec *e;
     int fd3;                     /* becomes the program's fd 3 (warm start), or -1 */
+    uint32_t uid;                /* the program's uid (the agent's real one) */
     struct exec_report r;        /* written by the child, read after it execs or dies */
 };
 
@@ -220,6 +221,8 @@ static int child_exec(void *arg)
     int rc;
     if (r.err || setsid() < 0) {
         r.step = STEP_SETSID, r.err = r.err ? r.err : errno;
+    } else if ((rc = creds_become_program(ca->uid)) < 0) {
+        r.step = STEP_SETUID, r.err = -rc;
     } else if ((rc = rlimits_apply(e, &what)) < 0) {
         r.step = STEP_RLIMIT, r.err = -rc;
         snprintf(r.what, sizeof r.what, "%s", what);
@@ -249,16 +252,17 @@ static void start_program(struct state *s, int fd3)
     memset(&ca, 0, sizeof ca);
     ca.e = s->exec;
     ca.fd3 = fd3;
+    ca.uid = s->plan.uid;
     s->t_start = util_mono_ns();
     pid_t pid = clone(child_exec, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &ca);
     if (pid < 0)
         setup_failed(errno, "clone: %s", sb_errno_name(errno));
     if (ca.r.step) {
-        static const char *steps[] = {"", "setsid", "setrlimit", "chdir", "execve"};
+        static const char *steps[] = {"", "setsid", "setrlimit", "chdir", "execve", "setresuid"};
         const struct exec_report *r = &ca.r;
         const char *obj = r->step == STEP_EXEC ? s->exec->args[0]
                         : r->step == STEP_CHDIR ? s->exec->cwd : r->what;
-        setup_failed(r->err, "%s %s: %s", steps[r->step >= 1 && r->step <= 4 ? r->step : 0], obj,
+        setup_failed(r->err, "%s %s: %s", steps[r->step >= 1 && r->step <= 5 ? r->step : 0], obj,
                      sb_errno_name(r->err));
     }
     s->main_pid = pid;

@@ -8,6 +8,7 @@
 #include <linux/seccomp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -20,10 +21,10 @@ static int fail(char *why, size_t whylen, int err, const char *what)
     return -err;
 }
 
-int creds_drop(uint32_t uid, uint32_t gid, char *why, size_t whylen)
+int creds_drop(uint32_t uid, uint32_t agent_uid, uint32_t gid, char *why, size_t whylen)
 {
-    if (uid == 0 || gid == 0)
-        return fail(why, whylen, EINVAL, "sandbox uid/gid 0");
+    if (uid == 0 || gid == 0 || agent_uid == 0 || agent_uid == uid)
+        return fail(why, whylen, EINVAL, "sandbox uid/gid 0 or agent uid = program uid");
     /* The bounding set can only shrink while we still hold CAP_SETPCAP. */
     for (unsigned long cap = 0; cap <= 63; cap++) {
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
@@ -38,8 +39,12 @@ int creds_drop(uint32_t uid, uint32_t gid, char *why, size_t whylen)
         return fail(why, whylen, errno, "setgroups");
     if (setresgid(gid, gid, gid) < 0)
         return fail(why, whylen, errno, "setresgid");
-    if (setresuid(uid, uid, uid) < 0)
+    /* Real uid: the program's, so the agent may signal its processes and set
+     * their limits; effective and saved: another, so they cannot do the same
+     * to the agent (prlimit and ptrace need all three to match). */
+    if (setresuid(uid, agent_uid, agent_uid) < 0)
         return fail(why, whylen, errno, "setresuid");
+    setfsuid(uid); /* files the agent writes belong to the program */
     /* Leaving uid 0 without keep-caps clears the permitted and effective
      * sets; check rather than trust it. */
     struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
@@ -50,10 +55,18 @@ int creds_drop(uint32_t uid, uint32_t gid, char *why, size_t whylen)
         if (data[i].effective || data[i].permitted || data[i].inheritable)
             return fail(why, whylen, EPERM, "capabilities survived setresuid");
     uid_t r, e, s;
-    if (getresuid(&r, &e, &s) < 0 || r != uid || e != uid || s != uid)
+    if (getresuid(&r, &e, &s) < 0 || r != uid || e != agent_uid || s != agent_uid ||
+        (uint32_t)setfsuid((uid_t)-1) != uid)
         return fail(why, whylen, EPERM, "uid did not change");
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return fail(why, whylen, errno, "prctl PR_SET_NO_NEW_PRIVS");
+    return 0;
+}
+
+int creds_become_program(uint32_t uid)
+{
+    if (syscall(SYS_setresuid, uid, uid, uid) < 0)
+        return -errno;
     return 0;
 }
 

@@ -7,10 +7,17 @@
 
 /*
  * Clears the capability bounding and ambient sets, supplementary groups,
- * switches real/effective/saved uid and gid, verifies that no capability
- * survived, and sets no_new_privs. Returns 0 or -errno with why set.
+ * switches to real uid `uid` with effective and saved uid `agent_uid` (file
+ * access stays `uid`'s through the fsuid), real/effective/saved gid `gid`,
+ * verifies that no capability survived, and sets no_new_privs. Returns 0 or
+ * -errno with why set. The program's process then takes `uid` for all three
+ * with creds_become_program().
  */
-int creds_drop(uint32_t uid, uint32_t gid, char *why, size_t whylen);
+int creds_drop(uint32_t uid, uint32_t agent_uid, uint32_t gid, char *why, size_t whylen);
+
+/* In the program's process (vfork child: raw syscalls only): real,
+ * effective and saved uid all `uid`, the real one. Returns 0 or -errno. */
+int creds_become_program(uint32_t uid);
 
 /* Loads a seccomp BPF program (struct sock_filter[], len bytes). With
  * want_listener, returns the user-notification fd (>= 0); otherwise 0.

@@ -77,8 +77,9 @@ static void build_etc(struct builder *b, const struct layout_cfg *cfg,
     snprintf(m->passwd, sizeof m->passwd,
              "root:x:0:0:root:/root:/usr/sbin/nologin\n"
              "sandbox:x:%u:%u:SoulBox sandbox:%s:/bin/sh\n"
+             "soulbox-agent:x:%u:%u:SoulBox supervisor:/:/usr/sbin/nologin\n"
              "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-             req->uid, req->gid, cfg->workdir);
+             req->uid, req->gid, cfg->workdir, req->agent_uid, req->gid);
     snprintf(m->group, sizeof m->group, "root:x:0:\nsandbox:x:%u:\nnogroup:x:65534:\n",
              req->gid);
     snprintf(m->hostname, sizeof m->hostname, "%s\n", cfg->hostname);
@@ -143,13 +144,14 @@ int layout_build(const struct layout_cfg *cfg, const struct layout_req *req,
     for (size_t i = 0; i < req->n_extra_binds; i++)
         add_src(&b, PLAN_OP_BIND, req->extra_binds[i], req->extra_binds[i], PLAN_F_OPTIONAL);
     build_etc(&b, cfg, req);
-    add(&b, PLAN_OP_PROC, "/proc", 0);
     build_dev(&b, req->disk_bytes);
+    add(&b, PLAN_OP_PROC, "/proc", 0); /* after /dev: it masks files with /dev/null */
     build_data(&b, cfg, req);
     if (b.overflow)
         return -1;
     p->uid = req->uid;
     p->gid = req->gid;
+    p->agent_uid = req->agent_uid;
     p->hostname = cfg->hostname;
     p->staging = cfg->staging;
     p->flags = PLAN_ROOT_RO | (req->new_net ? PLAN_NET_LO_UP : 0) |

@@ -24,6 +24,7 @@ struct layout_cfg {
 
 struct layout_req {
     uint32_t uid, gid;
+    uint32_t agent_uid;          /* the agent's effective uid (plan.agent_uid) */
     uint64_t disk_bytes;         /* combined size of /tmp and the working dir */
     bool new_net;                /* own network namespace: bring lo up */
     const uint8_t *bpf;

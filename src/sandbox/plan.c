@@ -9,7 +9,7 @@
 #define PLAN_VERSION 1u
 
 enum tag {
-    T_UID = 1, T_GID, T_FLAGS, T_HOSTNAME, T_OP, T_BPF, T_EXEC, T_STAGING,
+    T_UID = 1, T_GID, T_FLAGS, T_HOSTNAME, T_OP, T_BPF, T_EXEC, T_STAGING, T_AGENT_UID,
     T_OP_KIND = 20, T_OP_FLAGS, T_OP_SIZE, T_OP_INODES, T_OP_MODE, T_OP_SRC,
     T_OP_DST, T_OP_DATA,
     T_CWD = 40, T_ARG, T_ENV, T_FILE, T_RLIMIT, T_INPUT,
@@ -131,6 +131,7 @@ int plan_encode(const struct plan *p, uint8_t **out, size_t *len)
     w_u32(&w, PLAN_VERSION);
     w_tag_u64(&w, T_UID, p->uid);
     w_tag_u64(&w, T_GID, p->gid);
+    w_tag_u64(&w, T_AGENT_UID, p->agent_uid);
     w_tag_u64(&w, T_FLAGS, p->flags);
     w_tag_str(&w, T_HOSTNAME, p->hostname);
     w_tag_str(&w, T_STAGING, p->staging);
@@ -418,6 +419,7 @@ static int decode_top(struct rbuf *r, struct plan *p, const char **why)
         switch (tag) {
         case T_UID:      rc = r_u32(v, vn, &p->uid); have_uid = true; break;
         case T_GID:      rc = r_u32(v, vn, &p->gid); have_gid = true; break;
+        case T_AGENT_UID: rc = r_u32(v, vn, &p->agent_uid); break;
         case T_FLAGS:    rc = r_u32(v, vn, &p->flags); break;
         case T_HOSTNAME: rc = r_str(v, vn, &p->hostname); break;
         case T_STAGING:  rc = r_str(v, vn, &p->staging); break;
@@ -457,6 +459,8 @@ static int decode_top(struct rbuf *r, struct plan *p, const char **why)
         return *why = "truncated plan", -1;
     if (!have_uid || !have_gid || p->uid == 0 || p->gid == 0)
         return *why = "plan needs a non-root uid and gid", -1;
+    if (p->agent_uid == 0 || p->agent_uid == p->uid)
+        return *why = "plan needs an agent uid other than root and the program's", -1;
     if (!p->staging || !plan_path_ok(p->staging) || !strcmp(p->staging, "/"))
         return *why = "plan needs a staging directory", -1;
     return 0;

@@ -104,6 +104,9 @@ struct plan_exec {
 struct plan {
     uint32_t uid;
     uint32_t gid;
+    /* The agent's effective and saved uid (its real uid is `uid`): not the
+     * program's, so the program cannot prlimit(), ptrace() or renice it. */
+    uint32_t agent_uid;
     uint32_t flags;
     const char *hostname;
     const char *staging;     /* host directory the new root is built on */

@@ -2,6 +2,7 @@
 #include "sandbox/rootfs.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -20,7 +21,13 @@ struct ctx {
     const char *staging;
     char *why;
     size_t whylen;
+    bool have_empty;   /* OVL_EMPTY exists and the cwd is the staged root */
 };
+
+/* The second (empty) layer of every read-only overlay, in the new root.
+ * Named relative to it, so the mount options show no host path. */
+#define OVL_EMPTY ".soulbox-empty"
+
 
 /* Records "<what>: <ERRNO>" and returns -errno. */
 static int fail(struct ctx *c, int err, const char *fmt, ...)
@@ -99,12 +106,48 @@ static unsigned long bind_flags(uint32_t f)
     return fl;
 }
 
+/* A read-only directory from the host is not bound but overlaid: a
+ * lower-only overlayfs of it and an empty directory. Its files are then the
+ * overlay's inodes, private to this sandbox, so file locks (flock, fcntl)
+ * and inotify watches on shared system files reach no other sandbox and no
+ * host process (through a bind they would be the host's own inodes). */
+static int do_overlay(struct ctx *c, const struct plan_op *op, const char *src, const char *dst)
+{
+    if (strpbrk(src, ":,\\"))
+        return fail(c, EINVAL, "%s: ':', ',' and '\\' cannot be in a read-only directory's path",
+                    op->src);
+    if (!c->have_empty) {
+        char empty[PATH_MAX];
+        int rc = full_path(c, "/" OVL_EMPTY, empty);
+        if (rc < 0)
+            return rc;
+        if (mkdir(empty, 0) < 0 && errno != EEXIST)
+            return fail(c, errno, "mkdir /%s", OVL_EMPTY);
+        if (chdir(c->staging) < 0)
+            return fail(c, errno, "chdir %s", c->staging);
+        c->have_empty = true;
+    }
+    char opts[PATH_MAX + 64];
+    if (snprintf(opts, sizeof opts, "lowerdir=%s:%s", src, OVL_EMPTY) >= (int)sizeof opts)
+        return fail(c, ENAMETOOLONG, "overlay %s", op->src);
+    unsigned long fl = MS_RDONLY | MS_NOSUID | (op->flags & PLAN_F_DEV ? 0 : MS_NODEV) |
+                       (op->flags & PLAN_F_EXEC_OFF ? MS_NOEXEC : 0);
+    if (mount("overlay", dst, "overlay", fl, opts) < 0) {
+        int err = errno;
+        return fail(c, err, "overlay %s%s", op->dst,
+                    err == ENODEV ? " (the kernel has no overlayfs: modprobe overlay)" : "");
+    }
+    return 0;
+}
+
 static int do_bind(struct ctx *c, const struct plan_op *op, const char *src, int is_file)
 {
     char dst[PATH_MAX];
     int rc = dst_path(c, op, dst);
     if (rc < 0 || (rc = make_mountpoint(c, dst, is_file)) < 0)
         return rc;
+    if (!is_file && !(op->flags & (PLAN_F_RW | PLAN_F_DST_HOST | PLAN_F_SRC_IN_ROOT)))
+        return do_overlay(c, op, src, dst);
     if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
         return fail(c, errno, "mount %s -> %s", op->src, op->dst);
     if (mount(NULL, dst, NULL, bind_flags(op->flags), NULL) < 0)
@@ -274,6 +317,28 @@ static int op_symlink(struct ctx *c, const struct plan_op *op)
     return 0;
 }
 
+/* proc files that are not namespaced and show other sandboxes: /proc/locks
+ * lists every lock on the host (the server's locks on the uid pool reveal
+ * which sandbox uids are live), sched_debug every task. The sandbox's own
+ * /dev/null is bound over them (read-only): they read as empty. */
+static int mask_proc(struct ctx *c, const char *proc)
+{
+    static const char *const masked[] = {"locks", "sched_debug"};
+    char null[PATH_MAX], path[PATH_MAX];
+    int rc = full_path(c, "/dev/null", null);
+    for (size_t i = 0; rc == 0 && i < sizeof masked / sizeof *masked; i++) {
+        if (snprintf(path, sizeof path, "%s/%s", proc, masked[i]) >= (int)sizeof path)
+            return fail(c, ENAMETOOLONG, "path %s", masked[i]);
+        if (access(path, F_OK) < 0)
+            continue; /* not in this kernel */
+        if (mount(null, path, NULL, MS_BIND, NULL) < 0 ||
+            mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC,
+                  NULL) < 0)
+            return fail(c, errno, "mask /proc/%s", masked[i]);
+    }
+    return rc;
+}
+
 static int op_proc(struct ctx *c, const struct plan_op *op)
 {
     char dst[PATH_MAX];
@@ -282,7 +347,7 @@ static int op_proc(struct ctx *c, const struct plan_op *op)
         return rc;
     if (mount("proc", dst, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
         return fail(c, errno, "mount proc %s", op->dst);
-    return 0;
+    return mask_proc(c, dst);
 }
 
 static int op_mknod(struct ctx *c, const struct plan_op *op)

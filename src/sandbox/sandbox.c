@@ -408,7 +408,9 @@ static int encode_plan(struct sbx *s, const struct sbx_spec *spec, struct sb_err
         goto out;
     }
     struct layout_req req = {
-        .uid = s->uid, .gid = s->uid, .disk_bytes = s->lim.disk_kb * 1024,
+        .uid = s->uid, .gid = s->uid,
+        .agent_uid = e->uids.base - 1, /* outside the pool; config keeps uid_base >= 10000 */
+        .disk_bytes = s->lim.disk_kb * 1024,
         .new_net = !e->cfg.share_net, .bpf = e->seccomp.bpf, .bpf_len = e->seccomp.len,
         .seccomp_notify = e->seccomp.notify, .extra_etc = spec->extra_etc,
         .extra_binds = spec->extra_binds,

@@ -60,7 +60,7 @@ static const char *const agent_needs[] = {
     "setsid", "prlimit64", "setrlimit", "chdir", "umask", "close_range", "dup2", "dup3",
     "openat", "open", "fstat", "newfstatat", "sendmsg", "recvmsg", "mmap", "munmap",
     "getrusage", "clock_gettime", "pipe2", "ioctl", "brk", "mkdirat", "fcntl", "getpid",
-    "seccomp", "socketpair", "sendto",
+    "seccomp", "socketpair", "sendto", "setresuid",
 };
 
 #define NS_FLAGS (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | \

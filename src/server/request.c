@@ -80,6 +80,11 @@ static int parse_file(json_t *f, size_t i, struct exec_req *r, struct sb_error *
     if (!plan_relpath_ok(n))
         return bad(err, "files[%zu].name: '%s' must be a relative path without '..', '.', "
                    "empty components or a leading '/'", i, n);
+    /* Names reach compilers' command lines ({sources}): "-fplugin=x.so" would
+     * be an option there, "@x" a file of options (gcc, javac). */
+    if (n[0] == '-' || n[0] == '@')
+        return bad(err, "files[%zu].name: '%s' must not start with '-' or '@' (it would be read "
+                   "as a compiler option)", i, n);
     for (size_t j = 0; j < r->nfiles; j++)
         if (!strcmp(r->files[j].name, n))
             return bad(err, "files[%zu].name: '%s' appears twice", i, n);

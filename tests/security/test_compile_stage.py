@@ -23,6 +23,7 @@ def src(tmp_path, name, text):
 
 
 def test_including_host_secrets_fails_to_compile(tmp_path):
+    """`#include "/etc/shadow"` to get the host's password hashes into the compiler's error output."""
     r = run_json("c", None, "--config", compile_config(tmp_path), file=src(
         tmp_path, "a.c", '#include "/etc/shadow"\nint main(void){return 0;}\n'))
     assert r["status"] == "compile_error"
@@ -31,6 +32,7 @@ def test_including_host_secrets_fails_to_compile(tmp_path):
 
 
 def test_compiling_dev_zero_hits_the_compile_limits(tmp_path):
+    """`#include "/dev/zero"` keeps the compiler reading forever, to exhaust the host's time or memory at compile time."""
     cfg = compile_config(tmp_path, wall_time_ms=3000, memory_mb=256)
     r = run_json("c", None, "--config", cfg, file=src(
         tmp_path, "a.c", '#include "/dev/zero"\nint main(void){return 0;}\n'), timeout=60)
@@ -42,6 +44,7 @@ def test_compiling_dev_zero_hits_the_compile_limits(tmp_path):
 
 
 def test_compile_time_code_runs_as_the_sandbox_user_and_leaves_nothing(tmp_path):
+    """Nim `staticExec` runs a shell at compile time to read the compile cache and /etc/shadow, write /usr, and plant a file for the run."""
     # Nim runs staticExec at compile time: a shell inside the compile sandbox.
     probe = ("id -u; ls /var/cache/soulbox 2>&1 | head -1; touch /usr/x 2>&1; "
              "echo planted > /workspace/planted && echo wrote; "

@@ -24,15 +24,20 @@ def c_json(tmp_path, src, *opts):
 # ---- processes ----
 
 def test_ps_shows_only_the_sandbox():
-    res = run_json("bash", "ps -eo pid,user,comm --no-headers")
+    """`ps -e` to see host processes or other sandboxes, or an agent (pid 1) whose effective uid is the program's own."""
+    res = run_json("bash", "ps -eo pid,ruser:20,user:20,comm --no-headers")
     lines = [l.split() for l in res["stdout"].strip().splitlines()]
-    comms = {l[2] for l in lines}
+    comms = {l[3] for l in lines}
     assert comms <= {"soulbox-agent", "bash", "ps"}, res["stdout"]
     assert {l[1] for l in lines} == {"sandbox"}
-    assert ["1", "sandbox", "soulbox-agent"] in lines
+    # the agent (pid 1) runs with another effective uid, so the program cannot
+    # prlimit() or ptrace() it
+    assert ["1", "sandbox", "soulbox-agent", "soulbox-agent"] in lines
+    assert {l[2] for l in lines if l[0] != "1"} == {"sandbox"}
 
 
 def test_uid_is_unprivileged_and_unique_per_sandbox():
+    """Run as root or a system uid, with supplementary groups, capabilities, or without no_new_privs and a seccomp filter."""
     res = run_json("bash", "id -u; id -g; id -G; grep Cap /proc/self/status; "
                    "grep NoNewPrivs /proc/self/status; grep Seccomp: /proc/self/status")
     lines = res["stdout"].split("\n")
@@ -45,6 +50,7 @@ def test_uid_is_unprivileged_and_unique_per_sandbox():
 
 
 def test_daemonized_process_does_not_outlive_the_run():
+    """A `setsid` shell backgrounds a marked `sleep 1000` so that it outlives the run on the host."""
     marker = f"soulbox-escape-{os.getpid()}"
     res = run_json("bash", f"setsid bash -c '(exec -a {marker} sleep 1000 &)' ; echo started")
     assert res["stdout"] == "started\n"
@@ -55,6 +61,7 @@ def test_daemonized_process_does_not_outlive_the_run():
 
 
 def test_double_fork_setsid_in_c(tmp_path):
+    """A C double fork with setsid and a cleared PR_SET_PDEATHSIG leaves `sleep 1000` running after the program exits."""
     src = r'''
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +90,7 @@ int main(void) {
 # ---- filesystem ----
 
 def test_host_secrets_are_absent():
+    """Look for /etc/shadow, /etc/gshadow, /etc/sudoers, /root, /home, /var, /sys, /boot, /run, /run/soulbox and the source tree."""
     res = run_json("bash", f"for f in /etc/shadow /root /home /var /sys /boot /run {ROOT} "
                    "/run/soulbox /etc/gshadow /etc/sudoers; do "
                    "if [ -e $f ]; then echo PRESENT $f; else echo absent $f; fi; done")
@@ -90,6 +98,7 @@ def test_host_secrets_are_absent():
 
 
 def test_proc_1_root_does_not_reach_the_host():
+    """Reach the host's files and the agent's environment through /proc/1/root, /proc/1/environ and /proc/1/cwd."""
     res = run_json("bash", "ls /proc/1/root/ 2>&1; cat /proc/1/environ 2>&1; "
                    "ls -la /proc/1/cwd 2>&1 | head -1")
     assert "Permission denied" in res["stdout"]
@@ -97,6 +106,7 @@ def test_proc_1_root_does_not_reach_the_host():
 
 
 def test_writes_outside_tmp_and_workspace_fail():
+    """Create files in /usr, /etc, /, /bin, /dev and /proc, and overwrite /etc/passwd."""
     targets = ["/usr/evil", "/etc/evil", "/evil", "/bin/evil", "/dev/evil", "/proc/evil",
                "/etc/passwd"]
     script = "; ".join(f"(echo x > {t}) 2>/dev/null && echo WROTE {t}" for t in targets)
@@ -107,6 +117,7 @@ def test_writes_outside_tmp_and_workspace_fail():
 
 
 def test_root_and_system_mounts_are_read_only_nosuid_nodev():
+    """Find a writable, setuid- or device-enabled mount (/, /usr, /tmp, /workspace), or a mounted /sys or /run."""
     res = run_json("bash", "cat /proc/self/mounts")
     mounts = {l.split()[1]: l.split()[3].split(",") for l in res["stdout"].splitlines()}
     for m in ("/", "/usr"):
@@ -118,12 +129,14 @@ def test_root_and_system_mounts_are_read_only_nosuid_nodev():
 
 
 def test_mountinfo_does_not_leak_host_paths():
+    """/proc/self/mountinfo names /run/soulbox or the source tree behind the sandbox's mounts."""
     res = run_json("bash", "cat /proc/self/mountinfo")
     assert "/run/soulbox" not in res["stdout"]
     assert ROOT not in res["stdout"]
 
 
 def test_setuid_binaries_do_not_elevate():
+    """`su -c id root` (a setuid-root binary of the host) to become uid 0."""
     res = run_json("bash", "ls -l /usr/bin/su /usr/bin/passwd 2>/dev/null | head -1; "
                    "su -c id root </dev/null 2>&1; echo rc=$?; id -u")
     assert "uid=0" not in res["stdout"]
@@ -131,6 +144,7 @@ def test_setuid_binaries_do_not_elevate():
 
 
 def test_two_sandboxes_cannot_see_each_other(tmp_path):
+    """B searches /tmp, /workspace, /dev/shm, `ps` and every /proc/*/cmdline for a secret that a concurrent sandbox A wrote and put in its argv."""
     marker = f"secret-{os.getpid()}"
     holder = subprocess.Popen(
         [SOULBOX, "run", "-l", "bash", "--json", "-c",
@@ -150,12 +164,14 @@ def test_two_sandboxes_cannot_see_each_other(tmp_path):
 # ---- network ----
 
 def test_only_loopback_exists():
+    """Find a network interface other than loopback (/proc/sys/net/ipv4/conf, /proc/net/dev)."""
     res = run_json("bash", "ls /proc/sys/net/ipv4/conf/; cat /proc/net/dev | tail -n +3 | cut -d: -f1")
     ifaces = set(res["stdout"].split())
     assert ifaces <= {"all", "default", "lo"}, ifaces
 
 
 def test_cannot_reach_a_host_listener():
+    """Connect to a host TCP listener through 127.0.0.1, host and bridge addresses, the cloud metadata address and the internet."""
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("0.0.0.0", 0))
@@ -185,6 +201,7 @@ def test_cannot_reach_a_host_listener():
 
 
 def test_dns_does_not_resolve():
+    """Resolve a name (example.com) through the host's resolver."""
     res = run_json("python", "import socket\ntry:\n    print(socket.gethostbyname('example.com'))\n"
                    "except OSError as e:\n    print('no dns')")
     assert res["stdout"] == "no dns\n"
@@ -239,6 +256,7 @@ int main(void) {
 
 
 def test_dangerous_syscalls_fail(tmp_path):
+    """Twenty dangerous calls in one program: ptrace, mount, unshare, setns, keyctl, bpf, perf, userfaultfd, io_uring, clone3, personality, vsock, setuid(0), rlimits, chroot, pivot_root, mknod, process_vm_readv."""
     res = c_json(tmp_path, SYSCALL_PROBES)
     assert res["status"] == "ok", res
     got = dict(l.split() for l in res["stdout"].splitlines())
@@ -257,6 +275,7 @@ def test_dangerous_syscalls_fail(tmp_path):
     ("init_module", "syscall(SYS_init_module, 0, 0, \"\");"),
 ])
 def test_machine_level_calls_kill_and_are_named(tmp_path, call, src):
+    """reboot, kexec_load or init_module from a C program, to stop or take over the machine."""
     prog = ("#define _GNU_SOURCE\n#include <stdio.h>\n#include <unistd.h>\n#include <sys/syscall.h>\n"
             "int main(void){ puts(\"before\"); fflush(stdout); " + src + " puts(\"after\"); return 0; }\n")
     res = c_json(tmp_path, prog)
@@ -267,6 +286,7 @@ def test_machine_level_calls_kill_and_are_named(tmp_path, call, src):
 
 
 def test_x32_syscall_kills(tmp_path):
+    """The x32 ABI (syscall nr | 0x40000000) to slip past a filter written for x86-64 numbers."""
     src = ("#include <stdio.h>\n#include <unistd.h>\n#include <sys/syscall.h>\n"
            "int main(void){ puts(\"before\"); fflush(stdout);"
            " syscall(0x40000000 | 39); puts(\"after\"); return 0; }\n")
@@ -275,6 +295,7 @@ def test_x32_syscall_kills(tmp_path):
 
 
 def test_i386_int80_kills(tmp_path):
+    """`int 0x80` (the i386 ABI, other syscall numbers) to slip past the filter."""
     src = ("#include <stdio.h>\nint main(void){ puts(\"before\"); fflush(stdout);"
            " long r; __asm__ volatile(\"int $0x80\" : \"=a\"(r) : \"a\"(20)); puts(\"after\"); return 0; }\n")
     res = c_json(tmp_path, src)
@@ -285,6 +306,7 @@ def test_i386_int80_kills(tmp_path):
 
 
 def test_tiocsti_has_no_terminal_to_inject_into(tmp_path):
+    """TIOCSTI on fds 0-2 to push keystrokes into a terminal outside the sandbox."""
     src = ('#define _GNU_SOURCE\n#include <stdio.h>\n#include <errno.h>\n#include <string.h>\n#include <sys/ioctl.h>\n'
            'int main(void){ char c = \'x\'; for (int fd = 0; fd < 3; fd++) {'
            ' int r = ioctl(fd, TIOCSTI, &c); printf("%d %s\\n", r, strerrorname_np(errno)); } return 0; }\n')
@@ -294,12 +316,14 @@ def test_tiocsti_has_no_terminal_to_inject_into(tmp_path):
 
 
 def test_only_stdio_fds_are_inherited():
+    """A descriptor of the host or the agent, beyond fds 0-2, left open in the program."""
     res = run_json("python", "import os\nprint(sorted(os.listdir('/proc/self/fd')))")
     # 0-2 plus the directory fd listdir itself holds open
     assert res["stdout"] == "['0', '1', '2', '3']\n"
 
 
 def test_stale_cgroups_of_dead_owners_are_removed_at_start():
+    """Sandbox cgroups left behind by a SoulBox that died (owner pid gone) stay on the host forever."""
     import glob
     made = []
     for ctrl_dir in glob.glob("/sys/fs/cgroup/*/soulbox") + glob.glob("/sys/fs/cgroup/soulbox"):

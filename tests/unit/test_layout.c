@@ -27,7 +27,7 @@ static struct layout_cfg cfg(void)
 static struct layout_req req(void)
 {
     return (struct layout_req){
-        .uid = UID, .gid = UID, .disk_bytes = DISK, .new_net = true,
+        .uid = UID, .gid = UID, .agent_uid = UID - 8, .disk_bytes = DISK, .new_net = true,
         .bpf = (const uint8_t *)"12345678", .bpf_len = 8, .seccomp_notify = false,
     };
 }
@@ -84,6 +84,7 @@ Test(layout, plan_header)
 {
     build();
     cr_assert_eq(p.uid, UID);
+    cr_assert_eq(p.agent_uid, UID - 8);
     cr_assert_eq(p.gid, UID);
     cr_assert_str_eq(p.hostname, "judge");
     cr_assert_str_eq(p.staging, "/run/soulbox/root");
@@ -163,6 +164,7 @@ Test(layout, etc_is_minimal_and_names_the_sandbox_user)
     cr_assert_eq(pw->data_len, strlen((const char *)pw->data));
     cr_assert(has_text(pw, "\nsandbox:x:2100000007:2100000007:SoulBox sandbox:/workspace:"));
     cr_assert(has_text(pw, "root:x:0:0:"));
+    cr_assert(has_text(pw, "\nsoulbox-agent:x:2099999999:2100000007:SoulBox supervisor:/:"));
     cr_assert_gt(find(PLAN_OP_WRITE, "/etc/passwd"), etc);
     cr_assert(has_text(op(PLAN_OP_WRITE, "/etc/group"), "\nsandbox:x:2100000007:\n"));
     const struct plan_op *hn = op(PLAN_OP_WRITE, "/etc/hostname");
@@ -176,6 +178,8 @@ Test(layout, proc_is_mounted)
     build();
     const struct plan_op *o = op(PLAN_OP_PROC, "/proc");
     cr_assert_eq(o->flags, 0);
+    /* after /dev/null, which is bound over /proc/locks */
+    cr_assert_gt(find(PLAN_OP_PROC, "/proc"), find(PLAN_OP_MKNOD, "/dev/null"));
 }
 
 Test(layout, dev_has_exactly_five_memory_devices)

@@ -18,7 +18,7 @@ static struct plan sample(struct plan_op *ops, struct plan_file *files, struct p
     files[1] = (struct plan_file){"pkg/mod.py", 0600, (const uint8_t *)"", 0};
     rl[0] = (struct plan_rlimit){7, 256, 256};
     struct plan p = {
-        .uid = 2100000001, .gid = 2100000001, .flags = PLAN_ROOT_RO, .hostname = "soulbox",
+        .uid = 2100000001, .gid = 2100000001, .agent_uid = 2099999999, .flags = PLAN_ROOT_RO, .hostname = "soulbox",
         .staging = "/run/soulbox/root", .n_ops = 3, .ops = ops, .bpf = (const uint8_t *)"12345678",
         .bpf_len = 8, .has_exec = true,
         .exec = {.cwd = "/workspace", .n_args = 2, .args = args, .n_env = 2, .env = env,
@@ -39,6 +39,7 @@ Test(plan, round_trip_keeps_every_field)
     cr_assert_eq(plan_encode(&in, &buf, &len), 0);
     cr_assert_eq(plan_decode(buf, len, &out, &why), 0, "%s", why);
     cr_assert_eq(out.uid, in.uid);
+    cr_assert_eq(out.agent_uid, in.agent_uid);
     cr_assert_eq(out.flags, PLAN_ROOT_RO);
     cr_assert_str_eq(out.hostname, "soulbox");
     cr_assert_str_eq(out.staging, "/run/soulbox/root");
@@ -98,6 +99,25 @@ Test(plan, root_uid_is_refused)
     cr_assert_eq(plan_decode(buf, len, &out, &why), -1);
     cr_assert_str_eq(why, "plan needs a non-root uid and gid");
     free(buf);
+}
+
+Test(plan, agent_uid_must_differ_from_the_program_and_root)
+{
+    struct plan_op ops[3];
+    struct plan_file files[2];
+    struct plan_rlimit rl[1];
+    uint32_t bad[] = {0, 2100000001};
+    for (size_t i = 0; i < 2; i++) {
+        struct plan in = sample(ops, files, rl), out;
+        in.agent_uid = bad[i];
+        uint8_t *buf;
+        size_t len;
+        const char *why = NULL;
+        cr_assert_eq(plan_encode(&in, &buf, &len), 0);
+        cr_assert_eq(plan_decode(buf, len, &out, &why), -1);
+        cr_assert_str_eq(why, "plan needs an agent uid other than root and the program's");
+        free(buf);
+    }
 }
 
 Test(plan, unsafe_file_names_are_refused)
