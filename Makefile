@@ -64,7 +64,7 @@ GEN_OBJ := $(BUILD)/obj/sandbox/seccomp.o $(BUILD)/obj/common/error.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test check unit integration setup run clean
+.PHONY: all test check check-san unit integration load setup run clean
 all: $(BUILD)/soulbox
 
 $(BUILD)/soulbox: $(LIB_OBJ) $(CLI_OBJ)
@@ -128,14 +128,28 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_OBJ) -pie $(SANFLAGS) $(TEST_LDLIBS)
 
-# One command for everything: dependencies, build, unit, integration and attack tests.
+# One command for everything: dependencies, build, unit, integration, attack
+# and load tests, then unit, integration and attack tests again under ASan +
+# UBSan (LeakSanitizer at exit), then every fuzz target for a short while.
 test: setup
 	$(MAKE) --no-print-directory check
+	$(MAKE) --no-print-directory check-san
+	$(MAKE) --no-print-directory fuzz-smoke
+
+# The sanitizer run: a leak or undefined behaviour in the server or the CLI
+# makes its process exit non-zero, which fails the test that ran it. A small
+# quarantine keeps memory use (which some tests bound) close to normal.
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=4:thread_local_quarantine_size_kb=64 \
+           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+check-san:
+	$(MAKE) --no-print-directory SANITIZE=1 all unit
+	$(SAN_ENV) SOULBOX=$(CURDIR)/build-san/soulbox $(PYTHON) -m pytest -q -p no:cacheprovider \
+	    tests/integration tests/security
 
 setup:
 	@scripts/setup.sh
 
-check: all unit integration
+check: all unit integration load
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2; done
@@ -144,10 +158,118 @@ integration: all
 	SOULBOX=$(CURDIR)/$(BUILD)/soulbox $(PYTHON) -m pytest -q -p no:cacheprovider \
 	    tests/integration tests/security
 
+# 10,000 mixed requests at concurrency 64 (SOULBOX_LOAD_REQUESTS to change).
+load: all
+	SOULBOX=$(CURDIR)/$(BUILD)/soulbox $(PYTHON) -m pytest -q -s -p no:cacheprovider tests/load
+
 run: setup all
 	$(BUILD)/soulbox serve --config config/soulbox.yaml
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- Fuzzing (tests/fuzz) ----
+# libFuzzer targets for every parser of outside input, built with clang, ASan
+# and UBSan in build-fuzz/ (the project's objects in an archive, so each
+# target links only what it uses; libraries shared, as in the sanitizer
+# build). Needs clang and libclang-rt-dev (scripts/setup.sh).
+#   make fuzz                     every target for FUZZ_SECONDS (default 60) each
+#   make fuzz FUZZ_TARGETS=http   only some
+#   make fuzz-smoke               CI: 10 s each, seeds and regressions first
+# Each run first replays tests/fuzz/regressions/<name> and the seeds in
+# tests/fuzz/corpus/<name>, then fuzzes with both as its starting corpus; new
+# inputs go to build-fuzz/corpus/<name>, crashes to build-fuzz/crashes/<name>.
+FUZZ         := build-fuzz
+FUZZ_CC      := clang
+FUZZ_TARGETS ?= http request websocket grpc config names
+FUZZ_SECONDS ?= 60
+FUZZ_OPTS    ?= -timeout=5 -rss_limit_mb=2048
+# Longest input generated (regressions may be longer: they are replayed whole).
+FUZZ_MAX_LEN ?= 4096
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# BASE without -Werror (clang warns about other things than gcc) and without
+# _FORTIFY_SOURCE (its checked wrappers hide calls from ASan).
+FUZZ_CFLAGS  := $(filter-out -Werror -D_FORTIFY_SOURCE=2 -Wno-format-truncation,$(BASE)) \
+                -fsanitize=fuzzer-no-link \
+                $(FUZZ_SAN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -I$(FUZZ)/gen
+FUZZ_LDFLAGS := -fsanitize=fuzzer $(FUZZ_SAN) -pie
+FUZZ_LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lwslay -lm -lpthread
+FUZZ_PB_SRC  := $(PROTOS:%.proto=$(FUZZ)/gen/%.pb-c.c)
+# The sources the targets link (not all of LIB_SRC: clang 14 refuses some of
+# the sandbox code that gcc takes, and none of it parses outside input).
+FUZZ_SRC     := $(wildcard src/common/*.c src/config/*.c) src/runner/lang.c src/runner/limits.c \
+                src/runner/result.c src/runner/tar.c src/sandbox/plan.c src/sandbox/seccomp.c \
+                src/server/http.c src/server/http_parse.c src/server/request.c \
+                src/server/netpolicy.c src/server/events.c src/server/grpc_convert.c \
+                src/server/pbdesc.c
+FUZZ_LIB_OBJ := $(FUZZ_SRC:src/%.c=$(FUZZ)/obj/%.o) $(PROTOS:%.proto=$(FUZZ)/obj/gen/%.pb-c.o) \
+                $(FUZZ)/obj/languages_blob.o
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ)/fuzz_%)
+.SECONDARY: $(FUZZ_PB_SRC) $(FUZZ_PB_SRC:.c=.h) $(FUZZ_TARGETS:%=$(FUZZ)/tests/fuzz_%.o)
+.PHONY: fuzz fuzz-smoke fuzz-build fuzz-clean
+
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ)/gen/%.pb-c.c $(FUZZ)/gen/%.pb-c.h: proto/%.proto
+	@mkdir -p $(FUZZ)/gen
+	cd proto && protoc-c --c_out=$(CURDIR)/$(FUZZ)/gen $*.proto
+
+$(FUZZ)/obj/gen/%.pb-c.o: $(FUZZ)/gen/%.pb-c.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wno-unused-parameter -c -o $@ $<
+
+$(FUZZ)/obj/%.o: src/%.c | $(FUZZ_PB_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ)/languages.bundle: $(LANG_FILES)
+	@mkdir -p $(dir $@)
+	@: > $@; for f in $(LANG_FILES); do printf '\000SOULBOX-LANG %s\n' "$${f##*/}" >> $@; \
+	    cat "$$f" >> $@; done
+
+$(FUZZ)/obj/languages_blob.o: src/runner/languages_blob.S $(FUZZ)/languages.bundle
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -c -DLANG_BUNDLE='"$(FUZZ)/languages.bundle"' -o $@ $<
+
+$(FUZZ)/libsoulbox.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ)/tests/%.o: tests/fuzz/%.c | $(FUZZ_PB_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/fuzz -MMD -MP -c -o $@ $<
+
+$(FUZZ)/fuzz_%: $(FUZZ)/tests/fuzz_%.o $(FUZZ)/libsoulbox.a
+	$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $^ $(FUZZ_LDLIBS)
+
+# Per target: replay regressions and seeds (one run each), then fuzz. Every
+# target runs; the recipe fails at the end if any crashed, leaked or hung.
+fuzz: $(FUZZ_BINS)
+	@failed=""; for t in $(FUZZ_TARGETS); do \
+	    bin=$(FUZZ)/fuzz_$$t; seeds=tests/fuzz/corpus/$$t; regs=tests/fuzz/regressions/$$t; \
+	    mkdir -p $(FUZZ)/corpus/$$t $(FUZZ)/crashes/$$t; \
+	    dirs=$$(for d in $$regs $$seeds; do [ -d $$d ] && echo $$d; done); \
+	    files=$$([ -n "$$dirs" ] && find $$dirs -type f ! -name '.*' | sort); \
+	    echo "== fuzz_$$t: replaying $$(echo $$files | wc -w) inputs"; \
+	    if [ -n "$$files" ] && ! $$bin $(FUZZ_OPTS) $$files >$(FUZZ)/fuzz_$$t.replay.log 2>&1; then \
+	        tail -n 40 $(FUZZ)/fuzz_$$t.replay.log; failed="$$failed $$t"; continue; fi; \
+	    echo "== fuzz_$$t: fuzzing for $(FUZZ_SECONDS) s"; \
+	    $$bin $(FUZZ_OPTS) -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ)/crashes/$$t/ \
+	        $$([ -f tests/fuzz/$$t.dict ] && echo -dict=tests/fuzz/$$t.dict) \
+	        $(FUZZ)/corpus/$$t $$dirs >$(FUZZ)/fuzz_$$t.log 2>&1; rc=$$?; \
+	    grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::average_exec_per_sec)' \
+	        $(FUZZ)/fuzz_$$t.log | tr '\n' ' '; echo; \
+	    if [ $$rc -ne 0 ]; then tail -n 60 $(FUZZ)/fuzz_$$t.log; failed="$$failed $$t"; fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: FAILED:$$failed (logs in $(FUZZ)/, inputs in $(FUZZ)/crashes/)"; exit 1; fi
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10 FUZZ_OPTS="-timeout=5 -rss_limit_mb=2048"
+
+fuzz-clean:
+	rm -rf $(FUZZ)
+
+-include $(shell find $(FUZZ) -name '*.d' 2>/dev/null)

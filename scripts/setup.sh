@@ -9,10 +9,12 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-# Build and library dependencies.
+# Build and library dependencies (clang and libclang-rt-dev, its libFuzzer and
+# sanitizer runtimes, for `make fuzz`).
 BUILD_PKGS="gcc make pkg-config libc6-dev libuv1-dev libjansson-dev libcyaml-dev libyaml-dev libwslay-dev
 libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
-libseccomp-dev libcriterion-dev libsqlite3-dev libhttp-parser-dev zlib1g-dev"
+libseccomp-dev libcriterion-dev libsqlite3-dev libhttp-parser-dev zlib1g-dev
+clang libclang-rt-dev"
 # What tests use.
 TEST_PKGS="python3 python3-pytest python3-requests python3-yaml python3-jsonschema python3-websockets
 python3-grpcio python3-grpc-tools python3-h2 curl bash coreutils procps

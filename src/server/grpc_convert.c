@@ -139,11 +139,14 @@ static int args_env_to_json(const Soulbox__V1__ExecuteRequest *r, json_t *o,
         for (size_t i = 0; i < r->n_env; i++) {
             json_t *v = utf8(r->env[i]->value, "env", err);
             size_t klen = pb_strlen(r->env[i]->key);
-            if (!v || !json_stringn(r->env[i]->key, klen) || strlen(r->env[i]->key) != klen) {
+            json_t *k = json_stringn(r->env[i]->key, klen); /* only checks the UTF-8 */
+            if (!v || !k || strlen(r->env[i]->key) != klen) {
                 json_decref(v);
+                json_decref(k);
                 return sb_fail(err, SB_E_INVALID_ARGUMENT, "env: names must be UTF-8 "
                                "without NUL");
             }
+            json_decref(k);
             json_object_set_new(env, r->env[i]->key, v);
         }
     }

@@ -349,7 +349,7 @@ static void dispatch(struct http_conn *c)
 
 /* Feeds pending bytes to the parser until a request is complete or the
  * input runs out; dispatches complete requests. */
-static void parse_more(struct http_conn *c)
+static void parse_pending(struct http_conn *c)
 {
     while (c->state == C_IDLE || c->state == C_HEADERS || c->state == C_BODY) {
         if (c->pending.len == 0)
@@ -369,8 +369,10 @@ static void parse_more(struct http_conn *c)
             c->close_after = true;
             return dispatch(c);
         }
-        if (e == HPE_PAUSED && c->state == C_HANDLING)
-            return dispatch(c);
+        if (e == HPE_PAUSED && c->state == C_HANDLING) {
+            dispatch(c);
+            continue; /* answered at once (keep-alive): the next request */
+        }
         if (e != HPE_OK) {
             c->pending.len = 0;
             if (c->version_bad)
@@ -387,6 +389,18 @@ static void parse_more(struct http_conn *c)
         if (n == 0)
             return;
     }
+}
+
+/* A handler that answers at once ends in response_done, which calls this
+ * again: the loop already running goes on with the next pipelined request
+ * instead of nesting, so a read full of them cannot overflow the stack. */
+static void parse_more(struct http_conn *c)
+{
+    if (c->parsing)
+        return;
+    c->parsing = true;
+    parse_pending(c);
+    c->parsing = false;
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)

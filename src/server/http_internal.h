@@ -49,6 +49,7 @@ struct http_conn {
     bool in_value;          /* last header callback was a value */
     bool aborted;           /* the client went away mid-request */
     bool close_after;       /* close once the current response is written */
+    bool parsing;           /* parse_more is running (further up the stack) */
     /* C_RAW: the protocol that took the connection over */
     const struct http_raw_ops *raw;
     void *raw_arg;

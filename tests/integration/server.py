@@ -66,12 +66,15 @@ class Server:
     def grpc_target(self):
         return f"127.0.0.1:{self.grpc_port}"
 
+    def argv(self):
+        return [SOULBOX, "serve", "--config", self.config, "--port", str(self.port),
+                "--grpc-port", str(self.grpc_port), "--data-dir", self.data_dir,
+                *self.extra_args]
+
     def start(self, timeout=30):
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [SOULBOX, "serve", "--config", self.config, "--port", str(self.port),
-             "--grpc-port", str(self.grpc_port), "--data-dir", self.data_dir,
-             *self.extra_args],
+            self.argv(),
             stdout=self.logf, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -1807,6 +1807,9 @@ def test_flock_on_shared_read_only_files(srv):
     host_target = os.path.realpath("/usr/lib/os-release")
     a = Background(srv, c_body(IPC_C, "flock_hold", target))
     a.started()
+    with open(target) as f:   # the host does not see A's lock either
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(f, fcntl.LOCK_UN)
     with open(host_target) as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         try:
@@ -1819,6 +1822,27 @@ def test_flock_on_shared_read_only_files(srv):
         assert b["stdout"] == "flock free\nflock free\n", b["stdout"]
     finally:
         intact(srv)
+
+
+def test_inotify_on_shared_read_only_files(srv):
+    """A watches a shared system file with inotify to learn when B, or the host, opens or reads it."""
+    watch = ("import ctypes, select\n"
+             "libc = ctypes.CDLL(None, use_errno=True)\n"
+             "fd = libc.inotify_init1(0)\n"
+             "wd = libc.inotify_add_watch(fd, b'/usr/bin/env', 0x1 | 0x20)  # IN_ACCESS | IN_OPEN\n"
+             "print('watching', wd >= 0, flush=True)\n"
+             "r, _, _ = select.select([fd], [], [], 2.5)\n"
+             "print('event' if r else 'quiet')\n")
+    a = Background(srv, {"language": "python", "code": watch})
+    a.started()
+    b = run(srv, "bash", "for i in 1 2 3; do cat /usr/bin/env > /dev/null; done; echo read")
+    for _ in range(3):
+        with open("/usr/bin/env", "rb") as f:
+            f.read(64)
+    ra = a.finish()
+    assert b["stdout"] == "read\n", b
+    assert ra["status"] == "ok" and ra["stdout"] == "watching True\nquiet\n", ra
+    intact(srv)
 
 
 def test_proc_locks_does_not_reveal_other_sandboxes(srv):

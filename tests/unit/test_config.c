@@ -450,6 +450,7 @@ Test(config, pools_are_validated_and_replace_the_defaults)
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         cr_assert_eq(load(bad[i].yaml, &c, &e), -1, "%s", bad[i].yaml);
+        config_free(&c);
         cr_assert(strstr(e.msg, bad[i].needle), "%s: %s", bad[i].needle, e.msg);
     }
 }
