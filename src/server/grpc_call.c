@@ -1,6 +1,5 @@
 /* One gRPC call per HTTP/2 stream: request headers (method, auth, deadline),
  * length-prefixed messages in and out, status trailers. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "server/grpc_frame.h"
 #include "server/grpc_internal.h"
 #include "server/server.h"
 
@@ -56,29 +56,6 @@ static const struct grpc_method *find_method(const char *path)
             if (!strcmp((*m)->path, path))
                 return *m;
     return NULL;
-}
-
-/* "100m" -> ms; a malformed value is ignored (no deadline). */
-static bool parse_timeout(const char *v, uint64_t *ms)
-{
-    size_t n = strlen(v);
-    if (n < 2 || n > 9)
-        return false;
-    uint64_t x = 0;
-    for (size_t i = 0; i + 1 < n; i++) {
-        if (!isdigit((unsigned char)v[i]))
-            return false;
-        x = x * 10 + (uint64_t)(v[i] - '0');
-    }
-    switch (v[n - 1]) {
-    case 'H': *ms = x * 3600000; return true;
-    case 'M': *ms = x * 60000; return true;
-    case 'S': *ms = x * 1000; return true;
-    case 'm': *ms = x; return true;
-    case 'u': *ms = (x + 999) / 1000; return true;
-    case 'n': *ms = (x + 999999) / 1000000; return true;
-    default:  return false;
-    }
 }
 
 /* ---- the call API ---- */
@@ -346,7 +323,7 @@ void grpc_call_begin(struct grpc_call *c)
     if (admit(c) < 0)
         return;
     uint64_t ms;
-    if (c->timeout[0] && parse_timeout(c->timeout, &ms)) {
+    if (c->timeout[0] && grpc_parse_timeout(c->timeout, &ms)) {
         uv_timer_init(c->conn->g->loop, &c->deadline);
         c->deadline.data = c;
         c->deadline_on = true;
@@ -372,20 +349,22 @@ void grpc_call_data_in(struct grpc_call *c, const uint8_t *data, size_t len)
     size_t max = grpc_call_server(c)->cfg->server.max_body_kb * 1024;
     sb_buf_append(&c->in, (const char *)data, len);
     size_t off = 0;
-    while (!c->done && c->in.len - off >= 5) {
-        const uint8_t *h = (const uint8_t *)c->in.data + off;
-        size_t n = (size_t)h[1] << 24 | (size_t)h[2] << 16 | (size_t)h[3] << 8 | h[4];
-        if (h[0] & 1)
+    while (!c->done) {
+        const uint8_t *m;
+        size_t n;
+        enum grpc_frame_rc rc = grpc_frame_next((const uint8_t *)c->in.data + off,
+                                                c->in.len - off, max, &m, &n);
+        if (rc == GRPC_FRAME_MORE)
+            break;
+        if (rc == GRPC_FRAME_COMPRESSED)
             return cancel(c, GRPC_INTERNAL, "a compressed message without grpc-encoding");
-        if (n > max) {
+        if (rc == GRPC_FRAME_TOO_LARGE) {
             char msg[128];
             snprintf(msg, sizeof msg, "request message of %zu bytes is larger than %zu "
                      "(server.max_body_kb)", n, max);
             return cancel(c, GRPC_RESOURCE_EXHAUSTED, msg);
         }
-        if (c->in.len - off - 5 < n)
-            break;
-        deliver(c, h + 5, n);
+        deliver(c, m, n);
         off += 5 + n;
     }
     memmove(c->in.data, c->in.data + off, c->in.len - off);

@@ -14,6 +14,7 @@
 #include "server/events.h"
 #include "server/execution.h"
 #include "server/server.h"
+#include "server/ws_msg.h"
 
 #define ROUTE "/api/ws"
 /* Output waiting for a slow client: above PAUSE the program's output is no
@@ -247,40 +248,33 @@ static void do_stdin(struct ws *w, json_t *msg)
 
 static void on_message(struct ws *w, const char *text, size_t len)
 {
-    json_error_t je;
-    json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    const char *type = json_string_value(json_object_get(msg, "type"));
-    if (!json_is_object(msg) || !type) {
-        char m[300];
-        snprintf(m, sizeof m, "message: a JSON object with a \"type\" is expected%s%s",
-                 msg ? "" : ": ", msg ? "" : je.text);
-        fail(w, SB_E_INVALID_ARGUMENT, m, 0);
-    } else if (!strcmp(type, "auth") && w->state == WS_AUTH) {
+    enum ws_msg_type type;
+    char why[300];
+    json_t *msg = ws_msg_parse(text, len, &type, why, sizeof why);
+    if (!msg) {
+        fail(w, SB_E_INVALID_ARGUMENT, why, 0);
+    } else if (type == WS_MSG_AUTH && w->state == WS_AUTH) {
         do_auth(w, msg);
     } else if (w->state == WS_AUTH) {
         fail(w, SB_E_UNAUTHENTICATED, "send {\"type\":\"auth\",\"key\":...} first (or the key "
              "in the upgrade request's Authorization or X-API-Key header)",
              CLOSE_UNAUTHENTICATED);
-    } else if (!strcmp(type, "execute") && w->state == WS_READY) {
+    } else if (type == WS_MSG_EXECUTE && w->state == WS_READY) {
         do_execute(w, msg);
-    } else if (!strcmp(type, "execute")) {
+    } else if (type == WS_MSG_EXECUTE) {
         fail(w, SB_E_INVALID_ARGUMENT, "one execution per connection", 0);
-    } else if (!strcmp(type, "stdin") || !strcmp(type, "stdin_close") ||
-               !strcmp(type, "kill")) {
-        if (w->state != WS_RUNNING || !w->ex)
-            fail(w, SB_E_INVALID_ARGUMENT, w->state == WS_DONE ? "the execution has ended"
-                                                               : "nothing is running yet", 0);
-        else if (!strcmp(type, "stdin"))
-            do_stdin(w, msg);
-        else if (!strcmp(type, "stdin_close"))
-            execution_stdin_close(w->ex);
-        else
-            execution_kill(w->ex);
+    } else if (type == WS_MSG_AUTH) {
+        fail(w, SB_E_INVALID_ARGUMENT, "auth: not expected now (already authenticated, or "
+             "authentication is off)", 0);
+    } else if (w->state != WS_RUNNING || !w->ex) {
+        fail(w, SB_E_INVALID_ARGUMENT, w->state == WS_DONE ? "the execution has ended"
+                                                           : "nothing is running yet", 0);
+    } else if (type == WS_MSG_STDIN) {
+        do_stdin(w, msg);
+    } else if (type == WS_MSG_STDIN_CLOSE) {
+        execution_stdin_close(w->ex);
     } else {
-        char m[160];
-        snprintf(m, sizeof m, "message: unknown type '%.64s' (auth, execute, stdin, "
-                 "stdin_close, kill)", type);
-        fail(w, SB_E_INVALID_ARGUMENT, m, 0);
+        execution_kill(w->ex);
     }
     json_decref(msg);
 }

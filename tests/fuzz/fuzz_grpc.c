@@ -2,13 +2,16 @@
  * decodes, the way src/server/grpc_soulbox.c does it: protobuf-c unpacking
  * with pb_sized_allocator, pb_request_to_json, then the JSON API's own
  * validation (exec_req_from_json). The same bytes are read as an
- * ExecuteRequest (Execute, ExecuteStream), as a ClientEvent (Interact) and as
- * a FileDescriptorSet (pbdesc_parse, the reflection service's reader). */
+ * ExecuteRequest (Execute, ExecuteStream), as a ClientEvent (Interact), as
+ * a FileDescriptorSet (pbdesc_parse, the reflection service's reader), as a
+ * request stream of length-prefixed messages (grpc_frame_next, as
+ * grpc_call.c reads it) and as a grpc-timeout header value. */
 #include <stdint.h>
 #include <string.h>
 
 #include "fuzz_common.h"
 #include "server/grpc_convert.h"
+#include "server/grpc_frame.h"
 #include "server/pbdesc.h"
 #include "server/request.h"
 
@@ -118,10 +121,53 @@ static void descriptor_set(const uint8_t *data, size_t size)
     pbdesc_free(&d);
 }
 
+/* A stream of framed messages, each an Interact ClientEvent, read the way
+ * grpc_call_data_in does, with a small limit so the limit is reached too. */
+static void framed_stream(const uint8_t *data, size_t size)
+{
+    const size_t max = 1024;
+    size_t off = 0;
+    for (;;) {
+        const uint8_t *m = NULL;
+        size_t n = 0;
+        enum grpc_frame_rc rc = grpc_frame_next(data + off, size - off, max, &m, &n);
+        if (rc == GRPC_FRAME_MORE) {
+            if (size - off >= 5 && size - off - 5 >= n)
+                abort(); /* a whole message was there */
+            return;
+        }
+        if (rc == GRPC_FRAME_TOO_LARGE && n <= max)
+            abort();
+        if (rc != GRPC_FRAME_MESSAGE)
+            return;
+        if (m != data + off + 5 || n > max || n > size - off - 5)
+            abort();
+        client_event(m, n);
+        off += 5 + n;
+    }
+}
+
+static void timeout_header(const uint8_t *data, size_t size)
+{
+    char v[16];
+    if (size >= sizeof v)
+        return;
+    memcpy(v, data, size);
+    v[size] = '\0';
+    uint64_t ms = 0;
+    if (!grpc_parse_timeout(v, &ms))
+        return;
+    size_t n = strlen(v);
+    if (n < 2 || n > 9 || !strchr("HMSmun", v[n - 1]) || ms > 99999999ull * 3600000)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     execute_request(data, size);
     client_event(data, size);
     descriptor_set(data, size);
+    framed_stream(data, size);
+    timeout_header(data, size);
     return 0;
 }

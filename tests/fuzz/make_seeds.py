@@ -203,6 +203,14 @@ def grpc(repo):
         "event-stdin": ld(2, b"hello\n"),
         "event-close-kill": ld(3, b"") + ld(4, b""),
         "truncated": execute_request(code="print(1)")[:-3],
+        # a request stream: length-prefixed messages (flag byte, 4-byte length)
+        "framed-interact": b"".join(b"\0" + struct.pack(">I", len(m)) + m for m in
+                                    (ld(1, execute_request(code="print(input())")),
+                                     ld(2, b"hi\n"), ld(3, b""))),
+        "framed-compressed": b"\1" + struct.pack(">I", 3) + b"abc",
+        "framed-too-large": b"\0" + struct.pack(">I", 1 << 20) + b"x" * 8,
+        "timeout-ms": "100m",
+        "timeout-hours": "99999999H",
     }
     # a small FileDescriptorSet, as protoc writes it (the health service)
     with tempfile.TemporaryDirectory() as tmp:

@@ -212,20 +212,27 @@ def test_bad_messages_get_errors_and_the_connection_carries_on(srv):
                       json.dumps({"type": "stdin", "data": "x"}),
                       json.dumps({"type": "execute", "language": "cobra", "code": "x"}),
                       json.dumps({"type": "execute", "language": "python", "code": "x",
-                                  "test_cases": [{"stdin": ""}]})]:
+                                  "test_cases": [{"stdin": ""}]}),
+                      json.dumps({"type": "auth", "key": "k"}),
+                      '{"type": "kill", "type": "stdin"}']:
                 await ws.send(m)
                 replies.append(json.loads(await ws.recv()))
             await ws.send(json.dumps({"type": "execute", "language": "bash", "code": "echo ok"}))
             evs = await events(ws)
             return replies, evs
     replies, evs = run(go())
-    assert [r["type"] for r in replies] == ["error"] * 6
+    assert [r["type"] for r in replies] == ["error"] * 8
     codes = [r["error"]["code"] for r in replies]
     assert codes == ["invalid_argument"] * 3 + ["invalid_argument", "unknown_language",
-                                                "invalid_argument"]
+                                                "invalid_argument"] + ["invalid_argument"] * 2
     assert "unknown type 'dance'" in replies[2]["error"]["message"]
     assert "nothing is running" in replies[3]["error"]["message"]
     assert "not with streaming" in replies[5]["error"]["message"]
+    assert replies[6]["error"]["message"] == ("auth: not expected now (already authenticated, "
+                                              "or authentication is off)")
+    msg = replies[7]["error"]["message"]
+    assert msg.startswith('message: a JSON object with a "type" is expected: ') and \
+        "duplicate object key" in msg, msg
     assert evs[-1][1]["stdout"] == "ok\n"
 
 
