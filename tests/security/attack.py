@@ -1,0 +1,267 @@
+"""Shared by the attack suite (tests/security/test_attack_*.py): the server
+the attacks go to, the host's canaries, and what "intact" means.
+
+Every program in the suite is hostile, and goes in over HTTP
+(`POST /api/execute`) like any client's code. Each test asserts two things:
+the attack failed (the exact status, errno or output), and the host and the
+other sandboxes are unchanged afterwards (`intact`: host canary files and
+system files untouched, no sandbox process left, the server healthy and still
+running a neighbour's `print(6*7)`). Resource attacks also run a neighbour
+*while* they are running.
+
+An attack that currently succeeds would be marked `xfail(strict=True)` with a
+reason starting `VULNERABILITY` or `LEAK`: the test asserts the secure
+behaviour and turns into a failure (XPASS) once the hole is closed, so the
+marker must then go. None is marked today; see docs/security.md.
+"""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from conftest import ROOT, UID_BASE, sandbox_processes  # noqa: E402,F401 (ROOT, UID_BASE: for the tests)
+from server import Server  # noqa: E402
+
+SECRET_ENV = "SOULBOX_ATTACK_TEST_SECRET"
+SECRET = "host-secret-" + uuid.uuid4().hex
+RUN_ID = uuid.uuid4().hex[:10]
+
+
+def marker(name):
+    """A string unique to this test run, for `pgrep -f` on the host."""
+    return f"sbx-attack-{name}-{RUN_ID}"
+
+
+# ---- the server, the host's canaries, and what "intact" means ----
+
+def _file_state(path):
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    digest = None
+    if os.path.isfile(path) and not os.path.islink(path):
+        with open(path, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+    return (digest, st.st_mode, st.st_uid, st.st_gid, st.st_size, st.st_mtime_ns)
+
+
+def host_state(s):
+    """What no sandbox may change: canaries, system files, the server's config,
+    the compile cache (no symlinks in it), and the top of the host tree."""
+    files = [s.host_canary, s.private_canary, s.config, "/etc/passwd", "/etc/shadow",
+             "/etc/group", "/etc/hostname", "/etc/hosts"]
+    state = {p: _file_state(p) for p in files}
+    for d in ("/", "/usr", "/etc", s.tmp, s.data_dir):
+        state["ls " + d] = sorted(os.listdir(d))
+    links = []
+    for dirpath, dirnames, filenames in os.walk(s.cache_dir):
+        links += [os.path.join(dirpath, n) for n in dirnames + filenames
+                  if os.path.islink(os.path.join(dirpath, n))]
+    state["cache symlinks"] = links
+    with open("/proc/sys/kernel/core_pattern") as f:
+        state["core_pattern"] = f.read()
+    with open("/proc/sys/kernel/hostname") as f:
+        state["hostname"] = f.read()
+    return state
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    base = tmp_path_factory.mktemp("attacks")
+    cache = base / "cache"
+    s = Server(f"server:\n  max_concurrent: 8\nsandbox:\n  compile_cache_dir: {cache}\n",
+               env={SECRET_ENV: SECRET})
+    s.cache_dir = str(cache)
+    # A host file where sandboxes write their own files (/tmp), under a name an
+    # attack can guess, and one next to the server's config and data.
+    s.host_canary = f"/tmp/soulbox-canary-{RUN_ID}"
+    with open(s.host_canary, "w") as f:
+        f.write("#!/bin/sh\necho HOST FILE FOLLOWED\n")
+    os.chmod(s.host_canary, 0o755)
+    s.private_canary = os.path.join(s.tmp, "canary")
+    with open(s.private_canary, "w") as f:
+        f.write(SECRET + "\n")
+    with s:
+        s.wait_languages()
+        s.baseline = host_state(s)
+        yield s
+    os.unlink(s.host_canary)
+
+
+def _ancestry(pid):
+    """(pid, comm) from the process up to init."""
+    chain = []
+    while pid > 1 and len(chain) < 64:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                data = f.read()
+        except OSError:
+            break
+        comm = data[data.index("(") + 1:data.rindex(")")]
+        chain.append((pid, comm))
+        pid = int(data[data.rindex(")") + 2:].split()[1])
+    return chain
+
+
+def leftovers(s):
+    """Live processes with a sandbox uid that belong to this server, or to no
+    SoulBox at all (an escapee is re-parented away from its server). Other
+    SoulBox instances on the same machine (other test sessions) are theirs."""
+    mine = []
+    for status in sandbox_processes():
+        pid = int(status.split("/")[2])
+        chain = _ancestry(pid)[1:]
+        owner = next((p for p, comm in chain if comm.startswith("soulbox") and
+                      comm != "soulbox-agent"), None)
+        if owner is None or owner == s.proc.pid:
+            mine.append(status)
+    return mine
+
+
+def wait_until(pred, timeout=10.0, step=0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(step)
+
+
+def host_pids(pattern):
+    """Host processes whose command line contains pattern (pgrep -f)."""
+    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def assert_gone(pattern):
+    """Nothing with this marker survives on the host (polled up to 10 s)."""
+    left = wait_until(lambda: host_pids(pattern) == [], timeout=10)
+    assert left, f"survivors on the host: {host_pids(pattern)} ({pattern})"
+
+
+def neighbour(s, limit_s=5.0):
+    """Another client's ordinary run: correct output, in sane time."""
+    t0 = time.monotonic()
+    r = s.execute({"language": "python", "code": "print(6*7)"})
+    took = time.monotonic() - t0
+    assert r.status_code == 200, r.text
+    res = r.json()
+    assert (res["status"], res["stdout"], res["exit_code"]) == ("ok", "42\n", 0), res
+    assert took < limit_s, f"neighbour took {took:.2f} s"
+    return took
+
+
+def intact(s, *markers):
+    """The host and the service are unchanged by the attack that just ran."""
+    for m in markers:
+        assert_gone(m)
+    left = wait_until(lambda: leftovers(s) == [], timeout=10)
+    assert left, f"sandbox processes left: {leftovers(s)}"
+    assert host_state(s) == s.baseline
+    assert s.proc.poll() is None, "the server died"
+    h = s.get("/health")
+    assert h.status_code == 200 and h.json()["status"] == "ok", h.text
+    neighbour(s)
+
+
+def run(s, language, code=None, limits=None, files=None, args=None, **extra):
+    body = {"language": language, **extra}
+    if code is not None:
+        body["code"] = code
+    if files is not None:
+        body["files"] = files
+    if limits:
+        body["limits"] = limits
+    if args:
+        body["args"] = args
+    r = s.execute(body)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+class Background:
+    """An execution started in a thread. With sse (the default) it streams
+    Server-Sent Events, so `started()` returns once the program has printed its
+    first output: from then on it is certainly running."""
+
+    def __init__(self, s, body, sse=True):
+        self.result = None
+        self.error = None
+        self.output = threading.Event()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sse if sse else self._sync,
+                                       args=(s, body), daemon=True)
+        self.thread.start()
+
+    def _sse(self, s, body):
+        try:
+            with requests.post(s.url + "/api/execute", data=json.dumps(body), stream=True,
+                               headers={"Content-Type": "application/json",
+                                        "Accept": "text/event-stream"}, timeout=90) as r:
+                assert r.status_code == 200, r.text
+                event = None
+                for line in r.iter_lines():
+                    line = line.decode()
+                    if line.startswith("event: "):
+                        event = line[7:]
+                    elif line.startswith("data: "):
+                        if event in ("stdout", "stderr"):
+                            self.output.set()
+                        elif event == "exit":
+                            self.result = json.loads(line[6:])
+        except Exception as e:  # reported by finish()
+            self.error = e
+        finally:
+            self.done.set()
+            self.output.set()
+
+    def _sync(self, s, body):
+        try:
+            r = s.execute(body, timeout=90)
+            assert r.status_code == 200, r.text
+            self.result = r.json()
+        except Exception as e:
+            self.error = e
+        finally:
+            self.done.set()
+
+    def started(self, timeout=30):
+        assert self.output.wait(timeout), "the attack printed nothing"
+        assert not self.done.is_set(), f"the attack already ended: {self.result or self.error}"
+        return self
+
+    def running(self):
+        return not self.done.is_set()
+
+    def finish(self, timeout=90):
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "the attack's request never returned"
+        if self.error:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+
+def neighbour_during(s, attack, still_running_after=True):
+    """While `attack` runs, a neighbour's request still completes correctly."""
+    attack.started()
+    took = neighbour(s)
+    if still_running_after:
+        assert attack.running(), "the attack ended before the neighbour: nothing was tested"
+    return took
+
+
+def c_body(src, *args, limits=None, **extra):
+    body = {"language": "c", "code": src, "args": list(args), **extra}
+    if limits:
+        body["limits"] = limits
+    return body
