@@ -193,51 +193,44 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 # _FORTIFY_SOURCE (its checked wrappers hide calls from ASan).
 FUZZ_CFLAGS  := $(filter-out -Werror -D_FORTIFY_SOURCE=2 -Wno-format-truncation,$(BASE)) \
                 -fsanitize=fuzzer-no-link \
-                $(FUZZ_SAN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -I$(FUZZ)/gen
+                $(FUZZ_SAN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -I$(BUILD)/gen
 FUZZ_LDFLAGS := -fsanitize=fuzzer $(FUZZ_SAN) -pie
 FUZZ_LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lwslay -lm -lpthread
-FUZZ_PB_SRC  := $(PROTOS:%.proto=$(FUZZ)/gen/%.pb-c.c)
 # The sources the targets link (not all of LIB_SRC: clang 14 refuses some of
 # the sandbox code that gcc takes, and none of it parses outside input).
 FUZZ_SRC     := $(wildcard src/common/*.c src/config/*.c) src/runner/lang.c src/runner/limits.c \
                 src/runner/result.c src/runner/tar.c src/sandbox/plan.c src/sandbox/seccomp.c \
                 src/server/http.c src/server/http_parse.c src/server/request.c \
-                src/server/netpolicy.c src/server/events.c src/server/grpc_convert.c src/server/grpc_frame.c src/server/ws_msg.c \
+                src/server/netpolicy.c src/server/events.c src/server/grpc_convert.c \
+                src/server/grpc_frame.c src/server/ws_msg.c \
                 src/server/pbdesc.c
 FUZZ_LIB_OBJ := $(FUZZ_SRC:src/%.c=$(FUZZ)/obj/%.o) $(PROTOS:%.proto=$(FUZZ)/obj/gen/%.pb-c.o) \
                 $(FUZZ)/obj/languages_blob.o
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ)/fuzz_%)
-.SECONDARY: $(FUZZ_PB_SRC) $(FUZZ_PB_SRC:.c=.h) $(FUZZ_TARGETS:%=$(FUZZ)/tests/fuzz_%.o)
+.SECONDARY: $(FUZZ_TARGETS:%=$(FUZZ)/tests/fuzz_%.o)
 .PHONY: fuzz fuzz-smoke fuzz-build fuzz-clean
 
 fuzz-build: $(FUZZ_BINS)
 
-$(FUZZ)/gen/%.pb-c.c $(FUZZ)/gen/%.pb-c.h: proto/%.proto
-	@mkdir -p $(FUZZ)/gen
-	cd proto && protoc-c --c_out=$(CURDIR)/$(FUZZ)/gen $*.proto
-
-$(FUZZ)/obj/gen/%.pb-c.o: $(FUZZ)/gen/%.pb-c.c
+# The generated protobuf sources and the language bundle are the main
+# build's ($(BUILD)/gen, $(BUILD)/languages.bundle): only the compiler differs.
+$(FUZZ)/obj/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wno-unused-parameter -c -o $@ $<
 
-$(FUZZ)/obj/%.o: src/%.c | $(FUZZ_PB_SRC)
+$(FUZZ)/obj/%.o: src/%.c | $(PB_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(FUZZ)/languages.bundle: $(LANG_FILES)
+$(FUZZ)/obj/languages_blob.o: src/runner/languages_blob.S $(BUILD)/languages.bundle
 	@mkdir -p $(dir $@)
-	@: > $@; for f in $(LANG_FILES); do printf '\000SOULBOX-LANG %s\n' "$${f##*/}" >> $@; \
-	    cat "$$f" >> $@; done
-
-$(FUZZ)/obj/languages_blob.o: src/runner/languages_blob.S $(FUZZ)/languages.bundle
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -c -DLANG_BUNDLE='"$(FUZZ)/languages.bundle"' -o $@ $<
+	$(FUZZ_CC) -c -DLANG_BUNDLE='"$(BUILD)/languages.bundle"' -o $@ $<
 
 $(FUZZ)/libsoulbox.a: $(FUZZ_LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(FUZZ)/tests/%.o: tests/fuzz/%.c | $(FUZZ_PB_SRC)
+$(FUZZ)/tests/%.o: tests/fuzz/%.c | $(PB_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/fuzz -MMD -MP -c -o $@ $<
 

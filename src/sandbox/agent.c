@@ -262,7 +262,8 @@ static void start_program(struct state *s, int fd3)
         const struct exec_report *r = &ca.r;
         const char *obj = r->step == STEP_EXEC ? s->exec->args[0]
                         : r->step == STEP_CHDIR ? s->exec->cwd : r->what;
-        setup_failed(r->err, "%s %s: %s", steps[r->step >= 1 && r->step <= 5 ? r->step : 0], obj,
+        int known = r->step >= 1 && r->step < (int)(sizeof steps / sizeof *steps);
+        setup_failed(r->err, "%s %s: %s", steps[known ? r->step : 0], obj,
                      sb_errno_name(r->err));
     }
     s->main_pid = pid;

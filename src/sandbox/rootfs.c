@@ -2,10 +2,10 @@
 #include "sandbox/rootfs.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -27,7 +27,6 @@ struct ctx {
 /* The second (empty) layer of every read-only overlay, in the new root.
  * Named relative to it, so the mount options show no host path. */
 #define OVL_EMPTY ".soulbox-empty"
-
 
 /* Records "<what>: <ERRNO>" and returns -errno. */
 static int fail(struct ctx *c, int err, const char *fmt, ...)
@@ -130,8 +129,8 @@ static int do_overlay(struct ctx *c, const struct plan_op *op, const char *src, 
     char opts[PATH_MAX + 64];
     if (snprintf(opts, sizeof opts, "lowerdir=%s:%s", src, OVL_EMPTY) >= (int)sizeof opts)
         return fail(c, ENAMETOOLONG, "overlay %s", op->src);
-    unsigned long fl = MS_RDONLY | MS_NOSUID | (op->flags & PLAN_F_DEV ? 0 : MS_NODEV) |
-                       (op->flags & PLAN_F_EXEC_OFF ? MS_NOEXEC : 0);
+    /* the flags a read-only bind would get (do_bind only overlays those) */
+    unsigned long fl = bind_flags(op->flags) & ~(MS_BIND | MS_REMOUNT);
     if (mount("overlay", dst, "overlay", fl, opts) < 0) {
         int err = errno;
         return fail(c, err, "overlay %s%s", op->dst,
@@ -332,8 +331,7 @@ static int mask_proc(struct ctx *c, const char *proc)
         if (access(path, F_OK) < 0)
             continue; /* not in this kernel */
         if (mount(null, path, NULL, MS_BIND, NULL) < 0 ||
-            mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC,
-                  NULL) < 0)
+            mount(NULL, path, NULL, bind_flags(PLAN_F_DEV | PLAN_F_EXEC_OFF), NULL) < 0)
             return fail(c, errno, "mask /proc/%s", masked[i]);
     }
     return rc;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/uvbuf.h"
 #include "sandbox/sandbox_internal.h"
 
 /* Stdin queued in the host, not yet taken by the pipe: beyond this a write is
@@ -19,15 +20,6 @@ struct stdin_write {
 };
 
 /* ---- output ---- */
-
-static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-    (void)h;
-    (void)hint;
-    static __thread char chunk[65536];
-    buf->base = chunk;
-    buf->len = sizeof chunk;
-}
 
 static void capture(struct sbx *s, int stream, const char *data, size_t n)
 {
@@ -72,7 +64,7 @@ static void read_on(struct sbx *s, bool on)
         if (!open[i])
             continue;
         if (on)
-            uv_read_start(pipes[i], on_alloc, on_read);
+            uv_read_start(pipes[i], sb_uv_alloc_scratch, on_read);
         else
             uv_read_stop(pipes[i]);
     }

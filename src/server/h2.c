@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "common/uvbuf.h"
 #include "server/grpc_internal.h"
 #include "server/server.h"
 
@@ -202,15 +203,6 @@ static nghttp2_session_callbacks *callbacks(void)
 
 /* ---- reading ---- */
 
-static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-    (void)h;
-    (void)hint;
-    static char chunk[65536];
-    buf->base = chunk;
-    buf->len = sizeof chunk;
-}
-
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
     struct h2_conn *c = st->data;
@@ -296,7 +288,7 @@ static void on_connection(uv_stream_t *l, int status)
     http_peer_name(&c->tcp, c->peer, sizeof c->peer);
     uint64_t idle = g->s->cfg->server.idle_timeout_ms;
     uv_timer_start(&c->timer, on_conn_timer, idle, idle);
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    uv_read_start((uv_stream_t *)&c->tcp, sb_uv_alloc_scratch, on_read);
     h2_flush(c); /* our SETTINGS */
 }
 

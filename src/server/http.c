@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "common/uvbuf.h"
 #include "server/http_internal.h"
 
 
@@ -403,15 +404,6 @@ static void parse_more(struct http_conn *c)
     c->parsing = false;
 }
 
-static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-    (void)h;
-    (void)hint;
-    static char chunk[65536];
-    buf->base = chunk;
-    buf->len = sizeof chunk;
-}
-
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
     struct http_conn *c = st->data;
@@ -491,7 +483,7 @@ static void on_connection(uv_stream_t *l, int status)
     }
     c->state = C_IDLE;
     http_start_timer(c, s->cfg.header_timeout_ms);
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    uv_read_start((uv_stream_t *)&c->tcp, sb_uv_alloc_scratch, on_read);
 }
 
 int http_server_start(struct http_server **out, uv_loop_t *loop, const char *host, int port,
@@ -624,7 +616,7 @@ void http_raw_reading(struct http_conn *c, bool on)
     if (c->state != C_RAW)
         return;
     if (on)
-        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+        uv_read_start((uv_stream_t *)&c->tcp, sb_uv_alloc_scratch, on_read);
     else
         uv_read_stop((uv_stream_t *)&c->tcp);
 }
@@ -637,7 +629,7 @@ void http_raw_close(struct http_conn *c)
     c->state = C_CLOSING;
     c->header_bytes = 0;
     http_start_timer(c, LINGER_MS);
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    uv_read_start((uv_stream_t *)&c->tcp, sb_uv_alloc_scratch, on_read);
     uv_shutdown_t *sh = malloc(sizeof *sh);
     if (!sh || uv_shutdown(sh, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
         free(sh);
