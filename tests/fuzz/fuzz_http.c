@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,10 +265,30 @@ static void client_closed(uv_handle_t *h)
     cl->closed = true;
 }
 
+/* connect(), which libFuzzer's timer signal (-timeout) may interrupt: the
+ * connection then goes on in the background, so wait for it to finish. */
+static int connect_to_server(int fd)
+{
+    if (connect(fd, (struct sockaddr *)&server_addr, sizeof server_addr) == 0)
+        return 0;
+    if (errno != EINTR)
+        return -1;
+    struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+    int err = 0;
+    socklen_t len = sizeof err;
+    while (poll(&pfd, 1, -1) < 0)
+        if (errno != EINTR)
+            return -1;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        return -1;
+    errno = err;
+    return err ? -1 : 0;
+}
+
 static void run_server(const uint8_t *data, size_t size, size_t chunk)
 {
     struct client cl = {.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-    if (cl.fd < 0 || connect(cl.fd, (struct sockaddr *)&server_addr, sizeof server_addr) < 0) {
+    if (cl.fd < 0 || connect_to_server(cl.fd) < 0) {
         perror("fuzz_http: connect");
         abort();
     }
