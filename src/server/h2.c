@@ -292,6 +292,12 @@ static void on_connection(uv_stream_t *l, int status)
     h2_flush(c); /* our SETTINGS */
 }
 
+/* The listener is not the first member: free its owner, not the handle. */
+static void free_listener_owner(uv_handle_t *h)
+{
+    free(h->data);
+}
+
 int grpc_server_start(struct grpc_server **out, struct server *s, const char *host, int port,
                       struct sb_error *err)
 {
@@ -311,7 +317,7 @@ int grpc_server_start(struct grpc_server **out, struct server *s, const char *ho
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&g->listener, 1024, on_connection);
     if (rc < 0) {
-        uv_close((uv_handle_t *)&g->listener, (uv_close_cb)free);
+        uv_close((uv_handle_t *)&g->listener, free_listener_owner);
         return sb_fail(err, SB_E_CONFIG, "gRPC: cannot listen on %s:%d: %s", host, port,
                        uv_strerror(rc));
     }

@@ -486,6 +486,12 @@ static void on_connection(uv_stream_t *l, int status)
     uv_read_start((uv_stream_t *)&c->tcp, sb_uv_alloc_scratch, on_read);
 }
 
+/* The listener is not the first member: free its owner, not the handle. */
+static void free_listener_owner(uv_handle_t *h)
+{
+    free(h->data);
+}
+
 int http_server_start(struct http_server **out, uv_loop_t *loop, const char *host, int port,
                       const struct http_server_cfg *cfg, http_handler handler, void *arg,
                       struct sb_error *err)
@@ -508,7 +514,7 @@ int http_server_start(struct http_server **out, uv_loop_t *loop, const char *hos
     s->listener.data = s;
     if ((rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0)) < 0 ||
         (rc = uv_listen((uv_stream_t *)&s->listener, 4096, on_connection)) < 0) {
-        uv_close((uv_handle_t *)&s->listener, (uv_close_cb)free);
+        uv_close((uv_handle_t *)&s->listener, free_listener_owner);
         return sb_fail(err, SB_E_INTERNAL, "listen on %s:%d: %s", host, port, uv_strerror(rc));
     }
     struct sockaddr_storage bound;

@@ -146,37 +146,55 @@ static void on_signal(uv_signal_t *h, int sig)
 
 /* ---- startup ---- */
 
-static void start_listening(struct server *s)
+static void noop_done(void *arg)
 {
-    if (s->stopping)
-        return;
+    (void)arg;
+}
+
+/* Start-up failed part way: close what was opened, in reverse, and let the
+ * loop finish the closes, so the process exits with only its message. */
+static void abort_start(struct server *s)
+{
+    s->stopping = true;
+    if (s->grpc)
+        grpc_server_close(s->grpc, noop_done, NULL);
+    s->grpc = NULL;
+    if (s->http)
+        http_server_close(s->http, noop_done, NULL);
+    s->http = NULL;
+    if (s->store)
+        store_close(s->store);
+    s->store = NULL;
+    if (s->runner.pools)
+        pools_close(s->runner.pools, noop_done, NULL);
+    s->runner.pools = NULL;
+    cache_close(s->runner.cache);
+    s->runner.cache = NULL;
+    if (s->registry_open) {
+        lang_registry_set_global(NULL);
+        lang_registry_free(&s->registry);
+    }
+    if (s->engine_open)
+        sbx_engine_close(&s->engine);
+    uv_run(s->loop, UV_RUN_DEFAULT);
+    metrics_free(&s->metrics);
+    auth_free(&s->auth);
+    uv_loop_close(s->loop);
+}
+
+/* Both ports first: a port in use ends the start before anything else is set up. */
+static int start_listening(struct server *s, struct sb_error *err)
+{
     const struct sb_server_config *v = &s->cfg->server;
     struct http_server_cfg hc = {
         .max_header_bytes = v->max_header_kb * 1024, .max_body_bytes = v->max_body_kb * 1024,
         .header_timeout_ms = v->header_timeout_ms, .body_timeout_ms = v->body_timeout_ms,
         .idle_timeout_ms = v->idle_timeout_ms, .max_connections = (unsigned)v->max_connections,
     };
-    struct sb_error err;
     if (http_server_start(&s->http, s->loop, v->listen, (int)v->port, &hc, router_handle, s,
-                          &err) < 0) {
-        log_msg(LOG_ERROR, "%s", err.msg);
-        s->exit_code = 1;
-        s->stopping = true;
-        close_all(s);
-        return;
-    }
-    if (grpc_server_start(&s->grpc, s, v->listen, (int)v->grpc_port, &err) < 0) {
-        log_msg(LOG_ERROR, "%s", err.msg);
-        s->exit_code = 1;
-        s->stopping = true;
-        close_all(s);
-        return;
-    }
-    log_event(LOG_INFO, "listening",
-              json_pack("{s:s,s:i,s:i,s:s,s:i,s:b}", "address", v->listen,
-                        "port", http_server_port(s->http), "grpc_port",
-                        grpc_server_port(s->grpc), "data_dir", v->data_dir,
-                        "languages", (int)lang_registry_global()->n, "auth", v->auth_enabled));
+                          err) < 0)
+        return -1;
+    return grpc_server_start(&s->grpc, s, v->listen, (int)v->grpc_port, err);
 }
 
 static int init(struct server *s, const struct sb_config *cfg, struct sb_error *err)
@@ -187,43 +205,37 @@ static int init(struct server *s, const struct sb_config *cfg, struct sb_error *
                        "refusing to serve %s without authentication: anyone who can reach it "
                        "could run code here. Enable server.auth (or SOULBOX_API_KEYS), or set "
                        "server.allow_unauthenticated_remote: true", v->listen);
-    s->cfg = cfg;
-    s->loop = uv_default_loop();
     s->started_ms = util_now_ms();
+    metrics_init(&s->metrics);
+    auth_init(&s->auth, v);
+    if (start_listening(s, err) < 0)
+        return -1;
     struct sbx_engine_cfg ecfg;
     runner_engine_cfg(cfg, &ecfg);
     if (sbx_engine_init(&s->engine, s->loop, &ecfg, err) < 0)
         return -1;
+    s->engine_open = true;
     s->runner.engine = &s->engine;
     s->runner.cfg = cfg;
     if (lang_registry_open(cfg->languages_dir, cfg->languages.v, cfg->languages.n,
-                           &s->registry, err) < 0) {
-        sbx_engine_close(&s->engine);
+                           &s->registry, err) < 0)
         return -1;
-    }
+    s->registry_open = true;
     lang_registry_set_global(&s->registry);
     if (cfg->compile_cache_mb &&
         cache_open(&s->runner.cache, s->loop, cfg->compile_cache_dir,
-                   cfg->compile_cache_mb << 20, err) < 0) {
-        sbx_engine_close(&s->engine);
+                   cfg->compile_cache_mb << 20, err) < 0)
         return -1;
-    }
     if (cfg->n_pools && cfg->pool_memory_mb &&
-        pools_open(&s->runner.pools, &s->runner, err) < 0) {
-        sbx_engine_close(&s->engine);
+        pools_open(&s->runner.pools, &s->runner, err) < 0)
         return -1;
-    }
     int recovered = 0;
-    if (store_open(&s->store, s->loop, v->data_dir, v->audit_log, &recovered, err) < 0) {
-        sbx_engine_close(&s->engine);
+    if (store_open(&s->store, s->loop, v->data_dir, v->audit_log, &recovered, err) < 0)
         return -1;
-    }
     if (recovered)
         log_event(LOG_WARN, "marked interrupted executions internal_error",
                   json_pack("{s:i}", "count", recovered));
     sched_init(&s->sched, (unsigned)v->max_concurrent, (unsigned)v->max_queue);
-    metrics_init(&s->metrics);
-    auth_init(&s->auth, v);
     s->cbcfg.allow_private = v->callbacks_allow_private;
     s->cbcfg.timeout_ms = v->callback_timeout_ms;
     s->cbcfg.attempts = (unsigned)v->callback_attempts;
@@ -242,12 +254,19 @@ int server_run(const struct sb_config *cfg)
     struct sb_error err;
     log_set_level((enum log_level)log_parse_level(cfg->server.log_level));
     raise_nofile();
+    s.cfg = cfg;
+    s.loop = uv_default_loop();
     if (init(&s, cfg, &err) < 0) {
-        log_msg(LOG_ERROR, "%s", err.msg);
+        abort_start(&s);
         fprintf(stderr, "soulbox: %s\n", err.msg);
         return 1;
     }
-    start_listening(&s);
+    const struct sb_server_config *v = &cfg->server;
+    log_event(LOG_INFO, "listening",
+              json_pack("{s:s,s:i,s:i,s:s,s:i,s:b}", "address", v->listen,
+                        "port", http_server_port(s.http), "grpc_port",
+                        grpc_server_port(s.grpc), "data_dir", v->data_dir,
+                        "languages", (int)lang_registry_global()->n, "auth", v->auth_enabled));
     languages_probe(&s);
     uv_run(s.loop, UV_RUN_DEFAULT);
     metrics_free(&s.metrics);

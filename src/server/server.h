@@ -54,6 +54,7 @@ struct server {
     unsigned probes_running;
     bool langs_ready;           /* every language probed */
     bool pools_closing;
+    bool engine_open, registry_open;   /* for an orderly exit from a failed start */
     int exit_code;
 };
 
