@@ -1,9 +1,11 @@
-/* Clocks, time formatting, randomness. */
+/* Clocks, time formatting, randomness, numbers with units. */
 #include "common/util.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -82,18 +84,98 @@ int util_random(void *buf, size_t n)
     return 0;
 }
 
+/* Reads the plain decimal at the start of *s and moves *s past it. Returns 0,
+ * UTIL_QTY_FORM (no digit, or a leading zero) or UTIL_QTY_OVERFLOW. */
+static int parse_digits(const char **s, uint64_t *out)
+{
+    const char *p = *s;
+    uint64_t v = 0;
+    bool big = false;
+    if (p[0] == '0' && p[1] >= '0' && p[1] <= '9')
+        return UTIL_QTY_FORM;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        big |= v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (p == *s)
+        return UTIL_QTY_FORM;
+    *s = p;
+    *out = v;
+    return big ? UTIL_QTY_OVERFLOW : 0;
+}
+
 int util_parse_u64(const char *s, uint64_t *out)
 {
-    uint64_t v = 0;
-    if (!*s || (s[0] == '0' && s[1]))
+    uint64_t v;
+    if (parse_digits(&s, &v) < 0 || *s)
         return -1;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
     *out = v;
     return 0;
+}
+
+/* A unit and its size in the quantity's base (ms, bytes). Within one table
+ * every size divides every larger one, so a conversion is one multiplication
+ * or one exact division. */
+struct unit {
+    const char *suffix;
+    uint64_t size;
+};
+
+static const struct unit duration_units[] = {
+    {"ms", 1}, {"s", 1000}, {"m", 60 * 1000}, {"h", 60 * 60 * 1000}, {NULL, 0},
+};
+
+static const struct unit size_units[] = {
+    {"B", 1},
+    {"K", 1ull << 10}, {"KB", 1ull << 10}, {"KiB", 1ull << 10},
+    {"M", 1ull << 20}, {"MB", 1ull << 20}, {"MiB", 1ull << 20},
+    {"G", 1ull << 30}, {"GB", 1ull << 30}, {"GiB", 1ull << 30},
+    {NULL, 0},
+};
+
+static const struct unit *unit_find(const struct unit *u, const char *suffix, bool fold)
+{
+    for (; u->suffix; u++)
+        if (!(fold ? strcasecmp(u->suffix, suffix) : strcmp(u->suffix, suffix)))
+            return u;
+    return NULL;
+}
+
+/* "<decimal>", "<decimal><unit>" or "<decimal> <unit>", converted to `unit`. */
+static int parse_quantity(const char *s, const struct unit *units, bool fold, const char *unit,
+                          uint64_t *out)
+{
+    const struct unit *want = unit_find(units, unit, fold), *got = want;
+    uint64_t n;
+    int rc = parse_digits(&s, &n);
+    if (!want || rc == UTIL_QTY_FORM)
+        return UTIL_QTY_FORM;
+    if (*s && !(got = unit_find(units, s + (*s == ' '), fold)))
+        return UTIL_QTY_FORM;
+    if (rc < 0)
+        return rc;
+    if (got->size >= want->size) {
+        uint64_t factor = got->size / want->size;
+        if (n > UINT64_MAX / factor)
+            return UTIL_QTY_OVERFLOW;
+        *out = n * factor;
+    } else {
+        uint64_t divisor = want->size / got->size;
+        if (n % divisor)
+            return UTIL_QTY_INEXACT;
+        *out = n / divisor;
+    }
+    return 0;
+}
+
+int util_parse_duration(const char *s, const char *unit, uint64_t *out)
+{
+    return parse_quantity(s, duration_units, false, unit, out);
+}
+
+int util_parse_size(const char *s, const char *unit, uint64_t *out)
+{
+    return parse_quantity(s, size_units, true, unit, out);
 }
 
 void util_hex(const void *data, size_t n, char *out)

@@ -1,4 +1,4 @@
-/* Small shared helpers: clocks, ISO 8601 times, random ids, hex. */
+/* Small shared helpers: clocks, ISO 8601 times, random ids, hex, numbers with units. */
 #ifndef SB_COMMON_UTIL_H
 #define SB_COMMON_UTIL_H
 
@@ -23,5 +23,23 @@ void util_hex(const void *data, size_t n, char *out); /* out: 2n + 1 */
 /* A plain decimal (no sign, suffix, exponent, base prefix or leading zero)
  * that fits in 64 bits. Returns 0 and sets *out, or -1. */
 int util_parse_u64(const char *s, uint64_t *out);
+
+/* Why util_parse_duration or util_parse_size refused a text. */
+enum util_qty_err {
+    UTIL_QTY_FORM = -1,     /* not "<plain decimal>[ ]<unit>" */
+    UTIL_QTY_INEXACT = -2,  /* not a whole number of the wanted unit */
+    UTIL_QTY_OVERFLOW = -3, /* the number, or it in the wanted unit, exceeds 64 bits */
+};
+
+/* A duration: a plain decimal as util_parse_u64 takes it, then optionally one
+ * space and one of ms, s, m, h (case-sensitive). A bare number is already in
+ * `unit` ("ms" or any other of those). Sets *out to the duration in `unit`
+ * and returns 0, or returns a util_qty_err and leaves *out alone: "1500ms"
+ * in "s" is UTIL_QTY_INEXACT, never rounded. */
+int util_parse_duration(const char *s, const char *unit, uint64_t *out);
+
+/* A size, the same way: units B, K/KB/KiB, M/MB/MiB, G/GB/GiB, all
+ * 1024-based and case-insensitive; `unit` is one of them ("KB", "MB"). */
+int util_parse_size(const char *s, const char *unit, uint64_t *out);
 
 #endif

@@ -272,7 +272,9 @@ struct raw_top {
 /* Numbers and booleans are read as strings and parsed here: libcyaml 1.3's
  * integer reader ignores what follows the digits and wraps negatives ("1e4"
  * loaded as 1, "512M" as 512, "-18446744073709551615" as 1) and its boolean
- * reader takes anything but a few false words as true ("maybe", "flase"). */
+ * reader takes anything but a few false words as true ("maybe", "flase").
+ * Reading strings also lets durations and sizes carry units ("30s", "16MB"):
+ * each number's kind (enum num_kind) is named where it is merged. */
 #define U64(key, type, member) CYAML_FIELD_STRING_PTR(key, OPT, type, member, 1, 64)
 #define BOOL(key, type, member) CYAML_FIELD_STRING_PTR(key, OPT, type, member, 1, 64)
 
@@ -442,12 +444,43 @@ struct bad_value {
     const char *section, *key, *text, *want;
 };
 
+/* How a number in the file is read. Every numeric key names one: a bare
+ * number is in the key's own unit, and a unit converts to it exactly. */
+enum num_kind { NUM_COUNT, NUM_MS, NUM_S, NUM_KB, NUM_MB };
 
-static void set_u64(uint64_t *dst, const char *src, const char *section, const char *key,
-                    struct bad_value *bad)
+static int parse_count(const char *s, const char *unit, uint64_t *out)
 {
-    if (src && util_parse_u64(src, dst) < 0 && !bad->text)
-        *bad = (struct bad_value){section, key, src, "a plain decimal integer"};
+    (void)unit;
+    return util_parse_u64(s, out) < 0 ? UTIL_QTY_FORM : 0;
+}
+
+#define DURATION "a duration (e.g. 500ms, 30s, 2m, 1h)"
+#define SIZE "a size (e.g. 512KB, 256MB, 2GB)"
+
+/* Per kind: the parser, the key's unit, and what a refused text "is not",
+ * indexed by -util_qty_err - 1 (wrong form, inexact, overflow). */
+static const struct {
+    int (*parse)(const char *s, const char *unit, uint64_t *out);
+    const char *unit;
+    const char *want[3];
+} num_kinds[] = {
+    [NUM_COUNT] = {parse_count, "", {"a plain decimal integer"}},
+    [NUM_MS] = {util_parse_duration, "ms", {DURATION, "a whole number of milliseconds",
+                                             "a duration that fits in 64 bits"}},
+    [NUM_S] = {util_parse_duration, "s", {DURATION, "a whole number of seconds",
+                                           "a duration that fits in 64 bits"}},
+    [NUM_KB] = {util_parse_size, "KB", {SIZE, "a whole number of KB",
+                                         "a size that fits in 64 bits"}},
+    [NUM_MB] = {util_parse_size, "MB", {SIZE, "a whole number of MB",
+                                         "a size that fits in 64 bits"}},
+};
+
+static void set_num(uint64_t *dst, const char *src, enum num_kind kind, const char *section,
+                    const char *key, struct bad_value *bad)
+{
+    int rc = src ? num_kinds[kind].parse(src, num_kinds[kind].unit, dst) : 0;
+    if (rc < 0 && !bad->text)
+        *bad = (struct bad_value){section, key, src, num_kinds[kind].want[-rc - 1]};
 }
 
 static void set_bool(bool *dst, const char *src, const char *section, const char *key,
@@ -463,23 +496,23 @@ static void set_bool(bool *dst, const char *src, const char *section, const char
         *bad = (struct bad_value){section, key, src, "true or false"};
 }
 
-#define SET_U64(dst, raw, section, field) \
-    set_u64(&(dst)->field, (raw)->field, section, #field, bad)
+#define SET_NUM(dst, raw, section, field, kind) \
+    set_num(&(dst)->field, (raw)->field, kind, section, #field, bad)
 
 static void merge_limits(struct sb_limits *dst, const struct raw_limits *r, const char *section,
                          struct bad_value *bad)
 {
     if (!r)
         return;
-    SET_U64(dst, r, section, wall_time_ms);
-    SET_U64(dst, r, section, cpu_time_ms);
-    SET_U64(dst, r, section, memory_mb);
-    SET_U64(dst, r, section, disk_mb);
-    SET_U64(dst, r, section, processes);
-    SET_U64(dst, r, section, output_kb);
-    SET_U64(dst, r, section, file_size_kb);
-    SET_U64(dst, r, section, open_files);
-    SET_U64(dst, r, section, stack_kb);
+    SET_NUM(dst, r, section, wall_time_ms, NUM_MS);
+    SET_NUM(dst, r, section, cpu_time_ms, NUM_MS);
+    SET_NUM(dst, r, section, memory_mb, NUM_MB);
+    SET_NUM(dst, r, section, disk_mb, NUM_MB);
+    SET_NUM(dst, r, section, processes, NUM_COUNT);
+    SET_NUM(dst, r, section, output_kb, NUM_KB);
+    SET_NUM(dst, r, section, file_size_kb, NUM_KB);
+    SET_NUM(dst, r, section, open_files, NUM_COUNT);
+    SET_NUM(dst, r, section, stack_kb, NUM_KB);
 }
 
 static int merge_list(struct sb_str_list *dst, char **v, unsigned n, bool present)
@@ -517,20 +550,20 @@ static int merge_server(struct sb_server_config *v, const struct raw_server *r,
         rc |= str_set(&v->log_level, r->log_level);
     if (r->audit_log)
         rc |= str_set(&v->audit_log, r->audit_log);
-    SET_U64(v, r, "server.", port);
-    SET_U64(v, r, "server.", grpc_port);
-    SET_U64(v, r, "server.", max_concurrent);
-    SET_U64(v, r, "server.", max_queue);
-    SET_U64(v, r, "server.", max_connections);
-    SET_U64(v, r, "server.", max_body_kb);
-    SET_U64(v, r, "server.", max_header_kb);
-    SET_U64(v, r, "server.", header_timeout_ms);
-    SET_U64(v, r, "server.", body_timeout_ms);
-    SET_U64(v, r, "server.", idle_timeout_ms);
-    SET_U64(v, r, "server.", shutdown_grace_ms);
-    SET_U64(v, r, "server.", max_files);
-    SET_U64(v, r, "server.", max_args);
-    SET_U64(v, r, "server.", max_test_cases);
+    SET_NUM(v, r, "server.", port, NUM_COUNT);
+    SET_NUM(v, r, "server.", grpc_port, NUM_COUNT);
+    SET_NUM(v, r, "server.", max_concurrent, NUM_COUNT);
+    SET_NUM(v, r, "server.", max_queue, NUM_COUNT);
+    SET_NUM(v, r, "server.", max_connections, NUM_COUNT);
+    SET_NUM(v, r, "server.", max_body_kb, NUM_KB);
+    SET_NUM(v, r, "server.", max_header_kb, NUM_KB);
+    SET_NUM(v, r, "server.", header_timeout_ms, NUM_MS);
+    SET_NUM(v, r, "server.", body_timeout_ms, NUM_MS);
+    SET_NUM(v, r, "server.", idle_timeout_ms, NUM_MS);
+    SET_NUM(v, r, "server.", shutdown_grace_ms, NUM_MS);
+    SET_NUM(v, r, "server.", max_files, NUM_COUNT);
+    SET_NUM(v, r, "server.", max_args, NUM_COUNT);
+    SET_NUM(v, r, "server.", max_test_cases, NUM_COUNT);
     set_bool(&v->allow_unauthenticated_remote, r->allow_unauthenticated_remote, "server.",
              "allow_unauthenticated_remote", bad);
     set_bool(&v->metrics_public, r->metrics_public, "server.", "metrics_public", bad);
@@ -539,17 +572,18 @@ static int merge_server(struct sb_server_config *v, const struct raw_server *r,
         rc |= merge_keys(v, r->auth);
     }
     if (r->rate_limit) {
-        set_u64(&v->rate_per_second, r->rate_limit->requests_per_second, "server.rate_limit.",
-                "requests_per_second", bad);
-        set_u64(&v->rate_burst, r->rate_limit->burst, "server.rate_limit.", "burst", bad);
+        set_num(&v->rate_per_second, r->rate_limit->requests_per_second, NUM_COUNT,
+                "server.rate_limit.", "requests_per_second", bad);
+        set_num(&v->rate_burst, r->rate_limit->burst, NUM_COUNT, "server.rate_limit.", "burst",
+                bad);
     }
     if (r->callbacks) {
         set_bool(&v->callbacks_allow_private, r->callbacks->allow_private, "server.callbacks.",
                  "allow_private", bad);
-        set_u64(&v->callback_timeout_ms, r->callbacks->timeout_ms, "server.callbacks.",
+        set_num(&v->callback_timeout_ms, r->callbacks->timeout_ms, NUM_MS, "server.callbacks.",
                 "timeout_ms", bad);
-        set_u64(&v->callback_attempts, r->callbacks->max_attempts, "server.callbacks.",
-                "max_attempts", bad);
+        set_num(&v->callback_attempts, r->callbacks->max_attempts, NUM_COUNT,
+                "server.callbacks.", "max_attempts", bad);
     }
     return rc;
 }
@@ -566,23 +600,23 @@ static int merge(struct sb_config *c, const struct raw_top *t, struct bad_value 
         const struct raw_security *q = s->security;
         set_bool(&c->security.enable_network, q->enable_network, "sandbox.security.",
                  "enable_network", bad);
-        SET_U64(&c->security, q, "sandbox.security.", max_memory_mb);
-        SET_U64(&c->security, q, "sandbox.security.", max_cpu_percent);
-        SET_U64(&c->security, q, "sandbox.security.", max_disk_mb);
-        SET_U64(&c->security, q, "sandbox.security.", execution_timeout);
+        SET_NUM(&c->security, q, "sandbox.security.", max_memory_mb, NUM_MB);
+        SET_NUM(&c->security, q, "sandbox.security.", max_cpu_percent, NUM_COUNT);
+        SET_NUM(&c->security, q, "sandbox.security.", max_disk_mb, NUM_MB);
+        SET_NUM(&c->security, q, "sandbox.security.", execution_timeout, NUM_S);
         rc |= merge_list(&c->security.allowed_syscalls, q->allowed_syscalls,
                          q->allowed_syscalls_count, q->allowed_syscalls != NULL);
     }
     merge_limits(&c->defaults, s->defaults, "sandbox.defaults.", bad);
     merge_limits(&c->maximums, s->maximums, "sandbox.maximums.", bad);
     if (s->compile) {
-        SET_U64(&c->compile, s->compile, "sandbox.compile.", wall_time_ms);
-        SET_U64(&c->compile, s->compile, "sandbox.compile.", cpu_time_ms);
-        SET_U64(&c->compile, s->compile, "sandbox.compile.", memory_mb);
-        SET_U64(&c->compile, s->compile, "sandbox.compile.", processes);
-        SET_U64(&c->compile, s->compile, "sandbox.compile.", output_kb);
-        SET_U64(&c->compile, s->compile, "sandbox.compile.", disk_mb);
-        SET_U64(&c->compile, s->compile, "sandbox.compile.", artifact_mb);
+        SET_NUM(&c->compile, s->compile, "sandbox.compile.", wall_time_ms, NUM_MS);
+        SET_NUM(&c->compile, s->compile, "sandbox.compile.", cpu_time_ms, NUM_MS);
+        SET_NUM(&c->compile, s->compile, "sandbox.compile.", memory_mb, NUM_MB);
+        SET_NUM(&c->compile, s->compile, "sandbox.compile.", processes, NUM_COUNT);
+        SET_NUM(&c->compile, s->compile, "sandbox.compile.", output_kb, NUM_KB);
+        SET_NUM(&c->compile, s->compile, "sandbox.compile.", disk_mb, NUM_MB);
+        SET_NUM(&c->compile, s->compile, "sandbox.compile.", artifact_mb, NUM_MB);
     }
     if (s->rootfs) {
         const struct raw_rootfs *r = s->rootfs;
@@ -590,22 +624,20 @@ static int merge(struct sb_config *c, const struct raw_top *t, struct bad_value 
         rc |= merge_list(&c->etc, r->etc, r->etc_count, r->etc != NULL);
         rc |= merge_list(&c->binds, r->binds, r->binds_count, r->binds != NULL);
     }
-    SET_U64(c, s, "sandbox.", uid_base);
-    SET_U64(c, s, "sandbox.", uid_count);
-    SET_U64(c, s, "sandbox.", compile_cache_mb);
-    SET_U64(c, s, "sandbox.", pool_memory_mb);
+    SET_NUM(c, s, "sandbox.", uid_base, NUM_COUNT);
+    SET_NUM(c, s, "sandbox.", uid_count, NUM_COUNT);
+    SET_NUM(c, s, "sandbox.", compile_cache_mb, NUM_MB);
+    SET_NUM(c, s, "sandbox.", pool_memory_mb, NUM_MB);
     if (s->pools) { /* the list replaces the default pools */
         pools_free(c);
         for (unsigned i = 0; i < s->pools_count; i++) {
             uint64_t size = 1;
-            if (s->pools[i].size && util_parse_u64(s->pools[i].size, &size) < 0 && !bad->text)
-                *bad = (struct bad_value){"sandbox.pools[].", "size", s->pools[i].size,
-                                          "a plain decimal integer"};
+            set_num(&size, s->pools[i].size, NUM_COUNT, "sandbox.pools[].", "size", bad);
             rc |= add_pool(c, s->pools[i].language, size, s->pools[i].preload,
                            s->pools[i].preload_count);
         }
     }
-    SET_U64(c, s, "sandbox.", max_inodes);
+    SET_NUM(c, s, "sandbox.", max_inodes, NUM_COUNT);
     if (s->state_dir)
         rc |= str_set(&c->state_dir, s->state_dir);
     if (s->cgroup_root)

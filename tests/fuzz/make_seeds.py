@@ -257,6 +257,10 @@ def config():
         "not-a-map": "- 1\n- 2\n",
         "bad-yaml": "server: [\n",
         "port-clash": "server: {port: 9000, grpc_port: 9000}\n",
+        "units": "server:\n  max_body_kb: 16MB\n  header_timeout_ms: 10 s\n"
+                 "sandbox:\n  security:\n    execution_timeout: 30s\n    max_memory_mb: 1GiB\n"
+                 "  defaults: {wall_time_ms: 2m, memory_mb: 512mb, stack_kb: 8388608B}\n"
+                 "  compile: {artifact_mb: 1536KB}\n",
     }
     for k, v in seeds.items():
         write("config", k, v)

@@ -1,6 +1,7 @@
-/* Unit tests for src/config/config.c: defaults, YAML loading and validation messages. */
+/* Unit tests for src/config/config.c: defaults, YAML loading, units and validation messages. */
 #include <criterion/criterion.h>
 #include <malloc.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,18 +214,251 @@ Test(config, wrong_types_are_rejected)
                   "sandbox.security.enable_network: 'flase' is not true or false");
 }
 
-Test(config, numbers_must_be_plain_decimals)
+Test(config, counts_must_be_plain_decimals)
 {
     /* libcyaml alone would load these as -5 wrapped, 1, 512, 1 and 16. */
     static const char *bad[] = {"-5", "1e4", "512M", "1.5", "0x10", "+7", "010",
-                                "-18446744073709551615", "18446744073709551616"};
+                                "-18446744073709551615", "18446744073709551616",
+                                /* a count takes no unit */
+                                "64s", "1K", "64 KB"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char yaml[200], want[200];
-        snprintf(yaml, sizeof yaml, "sandbox:\n  defaults:\n    wall_time_ms: %s\n", bad[i]);
+        snprintf(yaml, sizeof yaml, "sandbox:\n  defaults:\n    processes: %s\n", bad[i]);
         snprintf(want, sizeof want,
-                 "sandbox.defaults.wall_time_ms: '%s' is not a plain decimal integer", bad[i]);
+                 "sandbox.defaults.processes: '%s' is not a plain decimal integer", bad[i]);
         expect_reject(yaml, want);
     }
+}
+
+#define DURATION "a duration (e.g. 500ms, 30s, 2m, 1h)"
+#define SIZE "a size (e.g. 512KB, 256MB, 2GB)"
+
+/* Every duration and size key, given with a unit, lands in the key's unit. */
+Test(config, every_duration_and_size_key_takes_units)
+{
+#define AT(member) offsetof(struct sb_config, member)
+    static const struct { const char *yaml; size_t at; uint64_t want; } k[] = {
+        {"server:\n  max_body_kb: 16MB\n", AT(server.max_body_kb), 16384},
+        {"server:\n  max_header_kb: 1 MiB\n", AT(server.max_header_kb), 1024},
+        {"server:\n  header_timeout_ms: 10s\n", AT(server.header_timeout_ms), 10000},
+        {"server:\n  body_timeout_ms: 1m\n", AT(server.body_timeout_ms), 60000},
+        {"server:\n  idle_timeout_ms: 1h\n", AT(server.idle_timeout_ms), 3600000},
+        {"server:\n  shutdown_grace_ms: 500ms\n", AT(server.shutdown_grace_ms), 500},
+        {"server:\n  callbacks:\n    timeout_ms: 2 s\n", AT(server.callback_timeout_ms), 2000},
+        {"sandbox:\n  security:\n    max_memory_mb: 4GB\n", AT(security.max_memory_mb), 4096},
+        {"sandbox:\n  security:\n    max_disk_mb: 2g\n", AT(security.max_disk_mb), 2048},
+        {"sandbox:\n  security:\n    execution_timeout: 30s\n",
+         AT(security.execution_timeout), 30},
+        {"sandbox:\n  security:\n    execution_timeout: 2m\n",
+         AT(security.execution_timeout), 120},
+        {"sandbox:\n  security:\n    execution_timeout: 1h\n",
+         AT(security.execution_timeout), 3600},
+        {"sandbox:\n  security:\n    execution_timeout: 45000ms\n",
+         AT(security.execution_timeout), 45},
+        {"sandbox:\n  defaults:\n    wall_time_ms: 1m\n", AT(defaults.wall_time_ms), 60000},
+        {"sandbox:\n  defaults:\n    cpu_time_ms: 2500ms\n", AT(defaults.cpu_time_ms), 2500},
+        {"sandbox:\n  defaults:\n    memory_mb: 1GB\n", AT(defaults.memory_mb), 1024},
+        {"sandbox:\n  defaults:\n    disk_mb: 65536KB\n", AT(defaults.disk_mb), 64},
+        {"sandbox:\n  defaults:\n    output_kb: 1MB\n", AT(defaults.output_kb), 1024},
+        {"sandbox:\n  defaults:\n    file_size_kb: 64M\n", AT(defaults.file_size_kb), 65536},
+        {"sandbox:\n  defaults:\n    stack_kb: 8388608B\n", AT(defaults.stack_kb), 8192},
+        {"sandbox:\n  maximums:\n    cpu_time_ms: 2m\n", AT(maximums.cpu_time_ms), 120000},
+        {"sandbox:\n  maximums:\n    output_kb: 64MB\n", AT(maximums.output_kb), 65536},
+        {"sandbox:\n  maximums:\n    file_size_kb: 1GB\n", AT(maximums.file_size_kb), 1048576},
+        {"sandbox:\n  maximums:\n    stack_kb: 1gib\n", AT(maximums.stack_kb), 1048576},
+        {"sandbox:\n  compile:\n    wall_time_ms: 30s\n", AT(compile.wall_time_ms), 30000},
+        {"sandbox:\n  compile:\n    cpu_time_ms: 1m\n", AT(compile.cpu_time_ms), 60000},
+        {"sandbox:\n  compile:\n    memory_mb: 1GB\n", AT(compile.memory_mb), 1024},
+        {"sandbox:\n  compile:\n    output_kb: 2MB\n", AT(compile.output_kb), 2048},
+        {"sandbox:\n  compile:\n    disk_mb: 256MB\n", AT(compile.disk_mb), 256},
+        {"sandbox:\n  compile:\n    artifact_mb: 1G\n", AT(compile.artifact_mb), 1024},
+        {"sandbox:\n  compile_cache_mb: 2GB\n", AT(compile_cache_mb), 2048},
+        {"sandbox:\n  pool_memory_mb: 512MB\n", AT(pool_memory_mb), 512},
+        /* a bare number keeps the key's unit */
+        {"sandbox:\n  security:\n    execution_timeout: 30\n",
+         AT(security.execution_timeout), 30},
+        {"server:\n  header_timeout_ms: 10000\n", AT(server.header_timeout_ms), 10000},
+        {"server:\n  max_body_kb: 16384\n", AT(server.max_body_kb), 16384},
+        {"sandbox:\n  defaults:\n    memory_mb: 1024\n", AT(defaults.memory_mb), 1024},
+    };
+#undef AT
+    for (size_t i = 0; i < sizeof k / sizeof *k; i++) {
+        struct sb_config c;
+        struct sb_error e;
+        cr_assert_eq(load(k[i].yaml, &c, &e), 0, "%s%s", k[i].yaml, e.msg);
+        uint64_t got;
+        memcpy(&got, (const char *)&c + k[i].at, sizeof got);
+        cr_assert_eq(got, k[i].want, "%s-> %llu, want %llu", k[i].yaml,
+                     (unsigned long long)got, (unsigned long long)k[i].want);
+        config_free(&c);
+    }
+}
+
+/* The brief's own security example, as printed there. */
+Test(config, the_briefs_security_block_loads)
+{
+    struct sb_config c;
+    struct sb_error e;
+    cr_assert_eq(load("sandbox:\n"
+                      "  security:\n"
+                      "    enable_network: false\n"
+                      "    max_memory_mb: 512\n"
+                      "    max_cpu_percent: 50\n"
+                      "    max_disk_mb: 100\n"
+                      "    execution_timeout: 30s\n"
+                      "    allowed_syscalls:\n"
+                      "      - read\n"
+                      "      - write\n"
+                      "      - open\n"
+                      "      - close\n", &c, &e), 0, "%s", e.msg);
+    cr_assert_eq(c.security.execution_timeout, 30);
+    cr_assert_eq(c.security.max_memory_mb, 512);
+    cr_assert_eq(c.security.max_disk_mb, 100);
+    cr_assert_eq(c.security.allowed_syscalls.n, 4);
+    /* the built-in defaults sit under the lowered ceilings: nothing is clamped */
+    cr_assert_eq(c.defaults.memory_mb, 256);
+    cr_assert_eq(c.defaults.disk_mb, 64);
+    cr_assert_eq(c.defaults.wall_time_ms, 10000);
+    config_free(&c);
+}
+
+Test(config, units_must_convert_exactly)
+{
+    expect_reject("sandbox:\n  security:\n    execution_timeout: 1500ms\n",
+                  "sandbox.security.execution_timeout: '1500ms' is not a whole number of "
+                  "seconds");
+    expect_reject("sandbox:\n  compile:\n    artifact_mb: 1536KB\n",
+                  "sandbox.compile.artifact_mb: '1536KB' is not a whole number of MB");
+    expect_reject("sandbox:\n  defaults:\n    memory_mb: 1000000B\n",
+                  "sandbox.defaults.memory_mb: '1000000B' is not a whole number of MB");
+    expect_reject("server:\n  max_body_kb: 1000B\n",
+                  "server.max_body_kb: '1000B' is not a whole number of KB");
+}
+
+Test(config, units_that_overflow_are_rejected)
+{
+    expect_reject("sandbox:\n  defaults:\n    wall_time_ms: 18446744073709552s\n",
+                  "sandbox.defaults.wall_time_ms: '18446744073709552s' is not a duration that "
+                  "fits in 64 bits");
+    expect_reject("sandbox:\n  defaults:\n    wall_time_ms: 18446744073709551616\n",
+                  "sandbox.defaults.wall_time_ms: '18446744073709551616' is not a duration "
+                  "that fits in 64 bits");
+    expect_reject("server:\n  max_body_kb: 17592186044416GB\n",
+                  "server.max_body_kb: '17592186044416GB' is not a size that fits in 64 bits");
+    /* Converted values that fit are checked against the key's range as before. */
+    expect_reject("sandbox:\n  security:\n    execution_timeout: 25h\n",
+                  "sandbox.security.execution_timeout: 90000 is out of range [1, 86400]");
+    expect_reject("server:\n  max_body_kb: 2GB\n",
+                  "server.max_body_kb: 2097152 is out of range [1, 1048576]");
+    expect_reject("server:\n  header_timeout_ms: 50ms\n",
+                  "server.header_timeout_ms: 50 is out of range [100, 3600000]");
+}
+
+Test(config, bad_durations_and_sizes_name_the_key)
+{
+    static const char *dur[] = {"-5", "1e4", "1.5s", "-1s", "1e3ms", "30sec", "0x10",
+                                "+7", "010", "30  s", "30S", "1d", "1h30m", "30us", "512M"};
+    for (size_t i = 0; i < sizeof dur / sizeof *dur; i++) {
+        char yaml[200], want[200];
+        snprintf(yaml, sizeof yaml, "sandbox:\n  defaults:\n    wall_time_ms: \"%s\"\n", dur[i]);
+        snprintf(want, sizeof want, "sandbox.defaults.wall_time_ms: '%s' is not " DURATION,
+                 dur[i]);
+        expect_reject(yaml, want);
+        snprintf(yaml, sizeof yaml, "sandbox:\n  security:\n    execution_timeout: \"%s\"\n",
+                 dur[i]);
+        snprintf(want, sizeof want, "sandbox.security.execution_timeout: '%s' is not " DURATION,
+                 dur[i]);
+        expect_reject(yaml, want);
+    }
+    static const char *size[] = {"-5", "1e4", "1.5GB", "-1KB", "1TB", "16 MBs", "16  MB",
+                                 "16MB/s", "0x10", "010", "1kbit", "30s"};
+    for (size_t i = 0; i < sizeof size / sizeof *size; i++) {
+        char yaml[200], want[200];
+        snprintf(yaml, sizeof yaml, "server:\n  max_body_kb: \"%s\"\n", size[i]);
+        snprintf(want, sizeof want, "server.max_body_kb: '%s' is not " SIZE, size[i]);
+        expect_reject(yaml, want);
+        snprintf(yaml, sizeof yaml, "sandbox:\n  compile:\n    memory_mb: \"%s\"\n", size[i]);
+        snprintf(want, sizeof want, "sandbox.compile.memory_mb: '%s' is not " SIZE, size[i]);
+        expect_reject(yaml, want);
+    }
+}
+
+/* Every numeric key of the file, with the kind its text is read as: a key
+ * added to the schema belongs here too. "1x" fits no kind, so the message
+ * shows which one the key declares. */
+Test(config, every_numeric_key_declares_its_kind)
+{
+#define COUNT "a plain decimal integer"
+    static const struct { const char *section, *key, *what; } k[] = {
+        {"server", "port", COUNT}, {"server", "grpc_port", COUNT},
+        {"server", "max_concurrent", COUNT}, {"server", "max_queue", COUNT},
+        {"server", "max_connections", COUNT}, {"server", "max_body_kb", SIZE},
+        {"server", "max_header_kb", SIZE}, {"server", "header_timeout_ms", DURATION},
+        {"server", "body_timeout_ms", DURATION}, {"server", "idle_timeout_ms", DURATION},
+        {"server", "shutdown_grace_ms", DURATION}, {"server", "max_files", COUNT},
+        {"server", "max_args", COUNT}, {"server", "max_test_cases", COUNT},
+        {"server.rate_limit", "requests_per_second", COUNT},
+        {"server.rate_limit", "burst", COUNT},
+        {"server.callbacks", "timeout_ms", DURATION},
+        {"server.callbacks", "max_attempts", COUNT},
+        {"sandbox.security", "max_memory_mb", SIZE},
+        {"sandbox.security", "max_cpu_percent", COUNT},
+        {"sandbox.security", "max_disk_mb", SIZE},
+        {"sandbox.security", "execution_timeout", DURATION},
+        {"sandbox.defaults", "wall_time_ms", DURATION},
+        {"sandbox.defaults", "cpu_time_ms", DURATION},
+        {"sandbox.defaults", "memory_mb", SIZE}, {"sandbox.defaults", "disk_mb", SIZE},
+        {"sandbox.defaults", "processes", COUNT}, {"sandbox.defaults", "output_kb", SIZE},
+        {"sandbox.defaults", "file_size_kb", SIZE}, {"sandbox.defaults", "open_files", COUNT},
+        {"sandbox.defaults", "stack_kb", SIZE},
+        {"sandbox.maximums", "cpu_time_ms", DURATION},
+        {"sandbox.maximums", "processes", COUNT}, {"sandbox.maximums", "output_kb", SIZE},
+        {"sandbox.maximums", "file_size_kb", SIZE}, {"sandbox.maximums", "open_files", COUNT},
+        {"sandbox.maximums", "stack_kb", SIZE},
+        {"sandbox.compile", "wall_time_ms", DURATION},
+        {"sandbox.compile", "cpu_time_ms", DURATION}, {"sandbox.compile", "memory_mb", SIZE},
+        {"sandbox.compile", "processes", COUNT}, {"sandbox.compile", "output_kb", SIZE},
+        {"sandbox.compile", "disk_mb", SIZE}, {"sandbox.compile", "artifact_mb", SIZE},
+        {"sandbox", "uid_base", COUNT}, {"sandbox", "uid_count", COUNT},
+        {"sandbox", "max_inodes", COUNT}, {"sandbox", "compile_cache_mb", SIZE},
+        {"sandbox", "pool_memory_mb", SIZE},
+    };
+#undef COUNT
+    for (size_t i = 0; i < sizeof k / sizeof *k; i++) {
+        char yaml[200], want[200];
+        const char *dot = strchr(k[i].section, '.');
+        if (dot)
+            snprintf(yaml, sizeof yaml, "%.*s:\n  %s:\n    %s: 1x\n", (int)(dot - k[i].section),
+                     k[i].section, dot + 1, k[i].key);
+        else
+            snprintf(yaml, sizeof yaml, "%s:\n  %s: 1x\n", k[i].section, k[i].key);
+        snprintf(want, sizeof want, "%s.%s: '1x' is not %s", k[i].section, k[i].key, k[i].what);
+        expect_reject(yaml, want);
+    }
+}
+
+Test(config, counts_refuse_units_everywhere)
+{
+    static const struct { const char *yaml, *want; } k[] = {
+        {"server:\n  port: 8080s\n", "server.port: '8080s' is not a plain decimal integer"},
+        {"server:\n  max_concurrent: 1K\n",
+         "server.max_concurrent: '1K' is not a plain decimal integer"},
+        {"server:\n  rate_limit:\n    burst: 10s\n",
+         "server.rate_limit.burst: '10s' is not a plain decimal integer"},
+        {"server:\n  callbacks:\n    max_attempts: 5s\n",
+         "server.callbacks.max_attempts: '5s' is not a plain decimal integer"},
+        {"sandbox:\n  security:\n    max_cpu_percent: 50%\n",
+         "sandbox.security.max_cpu_percent: '50%' is not a plain decimal integer"},
+        {"sandbox:\n  maximums:\n    open_files: 4K\n",
+         "sandbox.maximums.open_files: '4K' is not a plain decimal integer"},
+        {"sandbox:\n  uid_count: 64K\n", "sandbox.uid_count: '64K' is not a plain decimal integer"},
+        {"sandbox:\n  max_inodes: 16K\n",
+         "sandbox.max_inodes: '16K' is not a plain decimal integer"},
+        {"sandbox:\n  pools:\n    - {language: python, size: 2K}\n",
+         "sandbox.pools[].size: '2K' is not a plain decimal integer"},
+    };
+    for (size_t i = 0; i < sizeof k / sizeof *k; i++)
+        expect_reject(k[i].yaml, k[i].want);
 }
 
 /* libcyaml loads `[]` like an absent key: an empty list must not silently
