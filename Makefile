@@ -39,13 +39,13 @@ LDFLAGS := -pie -Wl,-z,relro,-z,now $(SANFLAGS)
 endif
 
 # The agent is pid 1 of every sandbox: static, libc only, never sanitized.
-AGENT_SRC := src/sandbox/agent.c src/sandbox/plan.c src/sandbox/proto.c \
-             src/sandbox/rootfs.c src/sandbox/creds.c src/sandbox/net.c \
+AGENT_SRC := $(wildcard src/sandbox/agent/*.c) src/sandbox/plan.c src/sandbox/proto.c \
+             src/sandbox/tlv.c src/sandbox/rootfs.c src/sandbox/creds.c src/sandbox/net.c \
              src/sandbox/rlimits.c src/common/error.c src/common/util.c
 AGENT_OBJ := $(AGENT_SRC:src/%.c=$(BUILD)/agent/%.o)
 
 # Everything but the binary's front end: what unit tests link against.
-LIB_SRC := $(filter-out src/sandbox/agent.c src/sandbox/seccomp_gen.c, \
+LIB_SRC := $(filter-out src/sandbox/seccomp_gen.c, \
              $(wildcard src/common/*.c src/config/*.c src/sandbox/*.c src/runner/*.c \
                         src/scheduler/*.c src/store/*.c src/server/*.c))
 # gRPC: C code generated from proto/ by protoc-c, and the descriptor set for reflection.
@@ -183,7 +183,7 @@ clean:
 # inputs go to build-fuzz/corpus/<name>, crashes to build-fuzz/crashes/<name>.
 FUZZ         := build-fuzz
 FUZZ_CC      := clang
-FUZZ_TARGETS ?= http request websocket grpc config names
+FUZZ_TARGETS ?= http request websocket grpc config names agent
 FUZZ_SECONDS ?= 60
 FUZZ_OPTS    ?= -timeout=5 -rss_limit_mb=2048
 # Longest input generated (regressions may be longer: they are replayed whole).
@@ -200,6 +200,7 @@ FUZZ_LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lw
 # the sandbox code that gcc takes, and none of it parses outside input).
 FUZZ_SRC     := $(wildcard src/common/*.c src/config/*.c) src/runner/lang.c src/runner/limits.c \
                 src/runner/result.c src/runner/tar.c src/sandbox/plan.c src/sandbox/seccomp.c \
+                src/sandbox/tlv.c src/sandbox/proto.c \
                 src/server/http.c src/server/http_parse.c src/server/request.c \
                 src/server/netpolicy.c src/server/events.c src/server/grpc_convert.c \
                 src/server/grpc_frame.c src/server/ws_msg.c \

@@ -15,7 +15,7 @@ struct flight {
     struct runner *rn;
     char key[65];
     struct job *waiters;       /* subscribers; the first one's inputs start the compile */
-    struct sbx *sbx;           /* the compile sandbox, once started */
+    struct sbx_run *sbx;           /* the compile sandbox, once started */
     struct sbx_limits limits;
     struct flight *next;
 };
@@ -128,38 +128,38 @@ static void deliver(struct flight *f, const struct stage_result *compile, const 
     free(f);
 }
 
-static void on_compiled(struct sbx *s, void *arg)
+static void on_compiled(struct sbx_run *s, void *arg)
 {
     struct flight *f = arg;
     f->sbx = NULL;
-    struct sbx_result *r = sbx_result_mut(s);
+    struct sbx_result *r = sbx_run_result_mut(s);
     if (!f->waiters) { /* everyone left: nothing to report */
         unlink_flight(f);
-        sbx_free(s);
+        sbx_run_free(s);
         free(f);
         return;
     }
     if (r->failed && !r->cancelled) {
         struct sb_error e = r->error;
-        sbx_free(s);
+        sbx_run_free(s);
         deliver(f, NULL, NULL, 0, &e);
         return;
     }
     struct stage_result st;
     stage_classify(&st, r, &f->limits);
-    const uint8_t *artifact = NULL;
     size_t len = 0;
-    if (st.status == SB_ST_OK && r->artifact) {
-        artifact = r->artifact;
-        len = r->artifact_len;
+    int artifact_errno;
+    const uint8_t *artifact = sbx_run_artifact(s, &len, &artifact_errno);
+    if (st.status == SB_ST_OK && artifact) {
         if (f->rn->cache)
             cache_put(f->rn->cache, f->key, artifact, len);
     } else if (st.status == SB_ST_OK) {
         st.status = SB_ST_COMPILE_ERROR;
         snprintf(st.message, sizeof st.message, "the compiler left no %s (%s)",
                  f->waiters->lang->artifact,
-                 r->artifact_errno == EFBIG ? "larger than the artifact limit" : "missing");
+                 artifact_errno == EFBIG ? "larger than the artifact limit" : "missing");
     } else {
+        artifact = NULL;
         char why[sizeof st.message];
         snprintf(why, sizeof why, "%s", st.message);
         snprintf(st.message, sizeof st.message, "compilation failed: %s", why);
@@ -171,7 +171,7 @@ static void on_compiled(struct sbx *s, void *arg)
     }
     deliver(f, &st, artifact, len, NULL);
     stage_free(&st);
-    sbx_free(s);
+    sbx_run_free(s);
 }
 
 static void start_compile(struct flight *f)
@@ -189,14 +189,14 @@ static void start_compile(struct flight *f)
         return;
     }
     f->limits = j->compile_limits;
-    struct sbx_spec spec = {
+    struct sbx_run_spec spec = {
         .argv = (const char *const *)argv, .argc = argc,
         .env = (const char *const *)j->compile_env, .envc = j->ncompile_env,
         .files = j->files, .nfiles = j->nfiles, .limits = f->limits,
         .fetch_path = path, .fetch_max = f->limits.file_size_kb * 1024,
         .extra_etc = (const char *const *)l->etc, .extra_binds = (const char *const *)l->binds,
     };
-    f->sbx = sbx_start(f->rn->engine, &spec, on_compiled, NULL, f, &err);
+    f->sbx = sbx_run_start(f->rn->engine, &spec, on_compiled, NULL, f, &err);
     argv_free(argv);
     if (!f->sbx)
         deliver(f, NULL, NULL, 0, &err);
@@ -267,5 +267,5 @@ void compile_leave(struct job *j)
     j->next_waiter = NULL;
     /* Nobody else wants it: stop the compiler (the callback frees the flight). */
     if (!f->waiters && f->sbx)
-        sbx_cancel(f->sbx);
+        sbx_run_cancel(f->sbx);
 }

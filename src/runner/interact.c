@@ -15,7 +15,7 @@ int job_stdin_write(struct job *j, const void *data, size_t len)
     if (!j->interactive || j->stdin_closed || j->finished)
         return -1;
     if (j->cur)
-        return sbx_stdin_write(j->cur, data, len);
+        return sbx_run_stdin_write(j->cur, data, len);
     if (j->run_started)
         return -1; /* the run is over */
     if (j->early_in.len + len > EARLY_STDIN_MAX)
@@ -30,7 +30,7 @@ void job_stdin_close(struct job *j)
         return;
     j->stdin_closed = true;
     if (j->cur)
-        sbx_stdin_close(j->cur);
+        sbx_run_stdin_close(j->cur);
 }
 
 void job_output_pause(struct job *j, bool pause)
@@ -39,9 +39,9 @@ void job_output_pause(struct job *j, bool pause)
     if (!j->cur)
         return;
     if (pause)
-        sbx_output_pause(j->cur);
+        sbx_run_output_pause(j->cur);
     else
-        sbx_output_resume(j->cur);
+        sbx_run_output_resume(j->cur);
 }
 
 /* The result of a job killed before its program started. */
@@ -69,7 +69,7 @@ void job_kill(struct job *j)
         return;
     j->kill_requested = true;
     if (j->cur) {
-        sbx_kill(j->cur);
+        sbx_run_kill(j->cur);
         return;
     }
     if (!j->flight)
@@ -85,7 +85,7 @@ void job_kill(struct job *j)
 }
 
 /* run_next's side: the spec's stdin, and what to apply once it runs. */
-void job_interactive_spec(struct job *j, struct sbx_spec *spec)
+void job_interactive_spec(struct job *j, struct sbx_run_spec *spec)
 {
     if (!j->interactive)
         return;
@@ -101,7 +101,7 @@ void job_interactive_started(struct job *j)
     if (!j->cur)
         return;
     if (j->stdin_closed)
-        sbx_stdin_close(j->cur);
+        sbx_run_stdin_close(j->cur);
     if (j->paused)
-        sbx_output_pause(j->cur);
+        sbx_run_output_pause(j->cur);
 }

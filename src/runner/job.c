@@ -213,7 +213,7 @@ void job_engine_failed(struct job *j, const struct sb_error *err)
 
 /* ---- the run stage ---- */
 
-static void on_output(struct sbx *s, int stream, const char *data, size_t len, void *arg)
+static void on_output(struct sbx_run *s, int stream, const char *data, size_t len, void *arg)
 {
     (void)s;
     struct job *j = arg;
@@ -223,14 +223,14 @@ static void on_output(struct sbx *s, int stream, const char *data, size_t len, v
 
 static void run_next(struct job *j);
 
-static void on_run_done(struct sbx *s, void *arg)
+static void on_run_done(struct sbx_run *s, void *arg)
 {
     struct job *j = arg;
     j->cur = NULL;
-    struct sbx_result *r = sbx_result_mut(s);
+    struct sbx_result *r = sbx_run_result_mut(s);
     if (r->failed && !j->cancelled) {
         struct sb_error e = r->error;
-        sbx_free(s);
+        sbx_run_free(s);
         job_engine_failed(j, &e);
         return;
     }
@@ -239,7 +239,7 @@ static void on_run_done(struct sbx *s, void *arg)
         j->res.run.warm = j->cur_warm;
         j->res.ran = true;
         j->res.status = j->res.run.status;
-        sbx_free(s);
+        sbx_run_free(s);
         job_finish(j);
         return;
     }
@@ -253,7 +253,7 @@ static void on_run_done(struct sbx *s, void *arg)
         cr->accepted = output_matches(cr->run.out.data, cr->run.out.len, c->expected,
                                       c->expected_len);
     }
-    sbx_free(s);
+    sbx_run_free(s);
     if (j->cancelled || j->next_case == j->ncases) {
         j->res.ran = true;
         j->res.status = SB_ST_OK;
@@ -265,10 +265,10 @@ static void on_run_done(struct sbx *s, void *arg)
 
 /* The run sandbox's files: the request's, without its sources when an
  * artifact replaces them, plus the artifact (or its unpacked files). */
-static struct sbx_file *run_files(struct job *j, size_t *n)
+static struct sbx_file_in *run_files(struct job *j, size_t *n)
 {
     const struct lang *l = j->lang;
-    struct sbx_file *files = calloc(j->nfiles + j->unpacked.n + 2, sizeof *files);
+    struct sbx_file_in *files = calloc(j->nfiles + j->unpacked.n + 2, sizeof *files);
     if (!files)
         return NULL;
     size_t k = 0;
@@ -281,10 +281,10 @@ static struct sbx_file *run_files(struct job *j, size_t *n)
     }
     if (l->artifact_tar) {
         for (size_t u = 0; u < j->unpacked.n; u++)
-            files[k++] = (struct sbx_file){j->unpacked.v[u].name, j->unpacked.v[u].data,
+            files[k++] = (struct sbx_file_in){j->unpacked.v[u].name, j->unpacked.v[u].data,
                                            j->unpacked.v[u].len, j->unpacked.v[u].mode};
     } else if (j->artifact) {
-        files[k++] = (struct sbx_file){l->artifact, j->artifact, j->artifact_len, 0755};
+        files[k++] = (struct sbx_file_in){l->artifact, j->artifact, j->artifact_len, 0755};
     }
     *n = k;
     return files;
@@ -294,7 +294,7 @@ static void run_next(struct job *j)
 {
     size_t nrun, nfiles;
     char **run = job_argv(j, j->lang->run, &nrun);
-    struct sbx_file *files = run_files(j, &nfiles);
+    struct sbx_file_in *files = run_files(j, &nfiles);
     const char **argv = calloc(nrun + j->nargs + 1, sizeof *argv);
     struct sb_error err;
     if (!run || !files || !argv) {
@@ -309,7 +309,7 @@ static void run_next(struct job *j)
         argv[argc++] = run[i];
     for (size_t i = 0; i < j->nargs; i++)
         argv[argc++] = j->args[i];
-    struct sbx_spec spec = {
+    struct sbx_run_spec spec = {
         .argv = argv, .argc = argc, .env = (const char *const *)j->run_env,
         .envc = j->nrun_env, .files = files, .nfiles = nfiles, .limits = j->limits,
         .stdin_data = j->has_stdin ? j->stdin_data : NULL, .stdin_len = j->stdin_len,
@@ -324,7 +324,7 @@ static void run_next(struct job *j)
     j->cur = job_claim_pooled(j, &spec, on_run_done, on_output);
     j->cur_warm = j->cur != NULL;
     if (!j->cur)
-        j->cur = sbx_start(j->rn->engine, &spec, on_run_done, on_output, j, &err);
+        j->cur = sbx_run_start(j->rn->engine, &spec, on_run_done, on_output, j, &err);
     job_interactive_started(j);
     argv_free(run);
     free(files);
@@ -431,7 +431,7 @@ void job_cancel(struct job *j)
         t->data = j;
         uv_timer_start(t, on_cancelled, 0, 0);
     } else if (j->cur) {
-        sbx_cancel(j->cur);
+        sbx_run_cancel(j->cur);
     }
 }
 

@@ -10,7 +10,7 @@
 #include "runner/cache.h"
 #include "runner/lang.h"
 #include "runner/result.h"
-#include "sandbox/sandbox.h"
+#include "sandbox/run.h"
 
 struct flight;
 struct pools;

@@ -12,7 +12,7 @@ struct job {
     void *arg;
     const struct lang *lang;
     /* owned copies of the request */
-    struct sbx_file *files;
+    struct sbx_file_in *files;
     size_t nfiles;
     char *stdin_data;
     size_t stdin_len;
@@ -31,7 +31,7 @@ struct job {
     size_t artifact_len;
     struct tar_list unpacked;  /* artifact_tar languages */
     struct flight *flight;     /* while waiting for a compile */
-    struct sbx *cur;           /* the run sandbox in progress */
+    struct sbx_run *cur;           /* the run sandbox in progress */
     bool cur_warm;             /* ... a pooled one */
     char **req_env;            /* the request's own variables (NULL-terminated) */
     size_t nreq_env;
@@ -46,8 +46,8 @@ struct job {
 };
 
 /* warm.c: a pooled sandbox started with spec's program, or NULL (run cold). */
-struct sbx *job_claim_pooled(struct job *j, const struct sbx_spec *spec, sbx_done_cb done,
-                             sbx_output_cb output);
+struct sbx_run *job_claim_pooled(struct job *j, const struct sbx_run_spec *spec, sbx_run_done_cb done,
+                             sbx_run_output_cb output);
 
 /* compile.c */
 void compile_begin(struct job *j);
@@ -55,12 +55,12 @@ void compile_begin(struct job *j);
 void compile_leave(struct job *j);
 
 /* warm.c: a pooled sandbox started with spec's program, or NULL (run cold). */
-struct sbx *job_claim_pooled(struct job *j, const struct sbx_spec *spec, sbx_done_cb done,
-                             sbx_output_cb output);
+struct sbx_run *job_claim_pooled(struct job *j, const struct sbx_run_spec *spec, sbx_run_done_cb done,
+                             sbx_run_output_cb output);
 
 /* interact.c */
 void job_finish_killed(struct job *j);
-void job_interactive_spec(struct job *j, struct sbx_spec *spec);
+void job_interactive_spec(struct job *j, struct sbx_run_spec *spec);
 void job_interactive_started(struct job *j);
 
 /* job.c */

@@ -15,7 +15,7 @@
 #define MAX_BACKOFF_MS 60000
 
 struct pooled {
-    struct sbx *s;
+    struct sbx_run *s;
     struct pool *p;
     uint64_t t0;               /* refill start */
     bool ready;
@@ -58,7 +58,7 @@ static uint64_t pools_memory(const struct pools *ps)
     uint64_t m = 0;
     for (size_t i = 0; i < ps->n; i++)
         for (struct pooled *q = ps->v[i].list; q; q = q->next)
-            m += q->ready ? sbx_memory(q->s) : ps->v[i].memory_each;
+            m += q->ready ? sbx_run_memory(q->s) : ps->v[i].memory_each;
     return m;
 }
 
@@ -97,12 +97,12 @@ static void on_retry(uv_timer_t *t)
 }
 
 /* A pooled sandbox ended before anyone claimed it (or its claim failed). */
-static void on_pooled_done(struct sbx *s, void *arg)
+static void on_pooled_done(struct sbx_run *s, void *arg)
 {
     struct pooled *q = arg;
     struct pool *p = q->p;
     struct pools *ps = p->ps;
-    const struct sbx_result *r = sbx_result(s);
+    const struct sbx_result *r = sbx_run_result(s);
     if (!q->ready)
         p->starting--;
     else
@@ -121,7 +121,7 @@ static void on_pooled_done(struct sbx *s, void *arg)
             uv_timer_start(&p->retry, on_retry, p->backoff_ms, 0);
         }
     }
-    sbx_free(s);
+    sbx_run_free(s);
     free(q);
     ps->alive--;
     if (!ps->closing && !p->retry_on)
@@ -129,7 +129,7 @@ static void on_pooled_done(struct sbx *s, void *arg)
     maybe_closed(ps);
 }
 
-static void on_pooled_ready(struct sbx *s, void *arg)
+static void on_pooled_ready(struct sbx_run *s, void *arg)
 {
     (void)s;
     struct pooled *q = arg;
@@ -139,7 +139,7 @@ static void on_pooled_ready(struct sbx *s, void *arg)
     p->nready++;
     p->refills++;
     p->refill_ns += util_mono_ns() - q->t0;
-    p->memory_each = sbx_memory(q->s);
+    p->memory_each = sbx_run_memory(q->s);
     p->backoff_ms = 0;
     refill(p);
 }
@@ -154,7 +154,7 @@ static void start_one(struct pool *p)
         return;
     q->p = p;
     q->t0 = util_mono_ns();
-    struct sbx_spec spec = {
+    struct sbx_run_spec spec = {
         .argv = (const char *const *)p->argv, .argc = p->argc,
         .env = (const char *const *)p->env, .envc = p->envc, .limits = p->lim,
         .extra_etc = (const char *const *)p->lang->etc,
@@ -162,12 +162,12 @@ static void start_one(struct pool *p)
         .pooled = true, .warm = p->argv != NULL,
     };
     struct sb_error err;
-    q->s = sbx_start(ps->rn->engine, &spec, on_pooled_done, NULL, q, &err);
+    q->s = sbx_run_start(ps->rn->engine, &spec, on_pooled_done, NULL, q, &err);
     if (!q->s) {
         free(q);
         return;
     }
-    sbx_on_ready(q->s, on_pooled_ready);
+    sbx_run_on_ready(q->s, on_pooled_ready);
     q->next = p->list;
     p->list = q;
     p->starting++;
@@ -188,8 +188,8 @@ static void refill(struct pool *p)
 
 /* ---- claiming ---- */
 
-struct sbx *pools_claim(struct pools *ps, const struct lang *l, const struct sbx_go *go,
-                        sbx_done_cb done, sbx_output_cb output, void *arg)
+struct sbx_run *pools_claim(struct pools *ps, const struct lang *l, const struct sbx_run_go *go,
+                        sbx_run_done_cb done, sbx_run_output_cb output, void *arg)
 {
     struct pool *p = NULL;
     for (size_t i = 0; ps && i < ps->n && !p; i++)
@@ -198,21 +198,21 @@ struct sbx *pools_claim(struct pools *ps, const struct lang *l, const struct sbx
     if (!p || ps->closing)
         return NULL;
     struct pooled *q = p->list;
-    while (q && !(q->ready && sbx_is_ready(q->s)))
+    while (q && !(q->ready && sbx_run_is_ready(q->s)))
         q = q->next;
     struct sb_error err;
     if (!q || go->limits.disk_kb != p->lim.disk_kb) {
         p->misses++;
         return NULL;
     }
-    if (sbx_go(q->s, go, done, output, arg, &err) < 0) {
+    if (sbx_run_go(q->s, go, done, output, arg, &err) < 0) {
         /* It cannot serve these limits: it goes, the request runs cold. */
         p->misses++;
-        sbx_cancel(q->s);
+        sbx_run_cancel(q->s);
         return NULL;
     }
     /* The sandbox belongs to the claimer now. */
-    struct sbx *s = q->s;
+    struct sbx_run *s = q->s;
     unlink_pooled(q);
     free(q);
     p->nready--;
@@ -334,7 +334,7 @@ void pools_close(struct pools *ps, void (*done)(void *), void *arg)
         if (!uv_is_closing((uv_handle_t *)&p->retry))
             uv_close((uv_handle_t *)&p->retry, on_timer_closed);
         for (struct pooled *q = p->list; q; q = q->next)
-            sbx_cancel(q->s);
+            sbx_run_cancel(q->s);
     }
     maybe_closed(ps);
 }
@@ -346,7 +346,7 @@ size_t pools_stats(const struct pools *ps, struct pool_stats *out, size_t max)
         const struct pool *p = &ps->v[i];
         uint64_t mem = 0;
         for (struct pooled *q = p->list; q; q = q->next)
-            mem += q->ready ? sbx_memory(q->s) : 0;
+            mem += q->ready ? sbx_run_memory(q->s) : 0;
         out[n] = (struct pool_stats){p->lang->name, p->nready, p->target, p->hits, p->misses,
                                      p->refills, (double)p->refill_ns / 1e9, mem};
     }

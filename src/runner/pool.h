@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "runner/lang.h"
-#include "sandbox/sandbox.h"
+#include "sandbox/run.h"
 
 struct runner;
 struct pools;
@@ -33,8 +33,8 @@ void pools_close(struct pools *ps, void (*done)(void *arg), void *arg);
 /* A ready sandbox of this language, started with go (see sbx_go), or NULL
  * (none ready, or it cannot serve go's limits: start cold). A taken sandbox
  * is replaced in the background. */
-struct sbx *pools_claim(struct pools *ps, const struct lang *l, const struct sbx_go *go,
-                        sbx_done_cb done, sbx_output_cb output, void *arg);
+struct sbx_run *pools_claim(struct pools *ps, const struct lang *l, const struct sbx_run_go *go,
+                        sbx_run_done_cb done, sbx_run_output_cb output, void *arg);
 
 /* Whether l's pool starts its interpreter ahead (its go needs `input`). */
 bool pools_warm(const struct pools *ps, const struct lang *l);

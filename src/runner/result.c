@@ -67,7 +67,7 @@ void stage_classify(struct stage_result *st, struct sbx_result *r, const struct 
     } else if (r->wall_exceeded) {
         st->status = SB_ST_TIME_LIMIT;
         msg(st, "wall time limit of %llu ms exceeded", (unsigned long long)lim->wall_ms);
-    } else if (r->killed_on_request && !r->exited) {
+    } else if (r->killed_on_request && (!r->exited || r->term_signal == SIGKILL)) {
         st->status = SB_ST_RUNTIME_ERROR;
         st->signal = SIGKILL;
         msg(st, "killed on request");

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sandbox/sandbox.h"
+#include "sandbox/run.h"
 
 /* Program verdicts. Engine faults are sb_error codes, never one of these,
  * except INTERNAL_ERROR for a result that must be stored (e.g. a job lost in a crash). */

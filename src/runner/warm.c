@@ -19,7 +19,7 @@ static bool env_allows_warm(const struct job *j)
 }
 
 /* {"argv": [...], "env": [...]}: what the warm interpreter reads from fd 3. */
-static char *warm_input(const struct sbx_spec *spec, size_t *len)
+static char *warm_input(const struct sbx_run_spec *spec, size_t *len)
 {
     json_t *argv = json_array(), *env = json_array();
     for (size_t i = 0; i < spec->argc; i++)
@@ -34,8 +34,8 @@ static char *warm_input(const struct sbx_spec *spec, size_t *len)
     return text;
 }
 
-struct sbx *job_claim_pooled(struct job *j, const struct sbx_spec *spec, sbx_done_cb done,
-                             sbx_output_cb output)
+struct sbx_run *job_claim_pooled(struct job *j, const struct sbx_run_spec *spec, sbx_run_done_cb done,
+                             sbx_run_output_cb output)
 {
     struct pools *ps = j->rn->pools;
     if (!ps)
@@ -43,7 +43,7 @@ struct sbx *job_claim_pooled(struct job *j, const struct sbx_spec *spec, sbx_don
     bool warm = pools_warm(ps, j->lang);
     if (warm && !env_allows_warm(j))
         return NULL;
-    struct sbx_go go = {
+    struct sbx_run_go go = {
         .argv = spec->argv, .argc = spec->argc, .env = spec->env, .envc = spec->envc,
         .files = spec->files, .nfiles = spec->nfiles, .stdin_data = spec->stdin_data,
         .stdin_len = spec->stdin_len, .interactive = spec->interactive, .limits = spec->limits,
@@ -55,7 +55,7 @@ struct sbx *job_claim_pooled(struct job *j, const struct sbx_spec *spec, sbx_don
             return NULL;
         go.input = input;
     }
-    struct sbx *s = pools_claim(ps, j->lang, &go, done, output, j);
+    struct sbx_run *s = pools_claim(ps, j->lang, &go, done, output, j);
     free(input);
     return s;
 }

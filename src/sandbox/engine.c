@@ -159,7 +159,7 @@ int sbx_engine_init(struct sbx_engine *e, uv_loop_t *loop, const struct sbx_engi
     memset(e, 0, sizeof *e);
     e->loop = loop;
     e->cfg = *cfg;
-    e->agent_fd = -1;
+    e->agent_fd = e->null_fd = -1;
     e->uids.fd = -1;
     /* Writes to a pipe whose reader died must fail with EPIPE, not kill us. */
     signal(SIGPIPE, SIG_IGN);
@@ -184,6 +184,10 @@ int sbx_engine_init(struct sbx_engine *e, uv_loop_t *loop, const struct sbx_engi
         goto fail;
     if ((e->agent_fd = load_agent(cfg->state_dir, err)) < 0)
         goto fail;
+    if ((e->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+        sb_fail_errno(err, SB_E_INTERNAL, errno, "open /dev/null");
+        goto fail;
+    }
     return 0;
 fail:
     sbx_engine_close(e);
@@ -210,7 +214,9 @@ void sbx_engine_close(struct sbx_engine *e)
 {
     if (e->agent_fd >= 0)
         close(e->agent_fd);
-    e->agent_fd = -1;
+    if (e->null_fd >= 0)
+        close(e->null_fd);
+    e->agent_fd = e->null_fd = -1;
     seccomp_prog_free(&e->seccomp);
     if (e->uids.fd >= 0)
         uidpool_close(&e->uids);

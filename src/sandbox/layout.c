@@ -95,7 +95,7 @@ static void build_etc(struct builder *b, const struct layout_cfg *cfg,
 /* /dev is a root-owned tmpfs holding five character devices made with mknod
  * (the memory devices have fixed numbers on Linux); the program cannot add
  * any: it has no CAP_MKNOD and the directory is not writable to it. */
-static void build_dev(struct builder *b, uint64_t shm_bytes)
+static void build_dev(struct builder *b, const struct layout_req *req)
 {
     static const struct { const char *path; unsigned minor; } nodes[] = {
         {"/dev/null", 3}, {"/dev/zero", 5}, {"/dev/full", 7}, {"/dev/random", 8},
@@ -111,7 +111,11 @@ static void build_dev(struct builder *b, uint64_t shm_bytes)
     add_src(b, PLAN_OP_SYMLINK, "/proc/self/fd/0", "/dev/stdin", 0);
     add_src(b, PLAN_OP_SYMLINK, "/proc/self/fd/1", "/dev/stdout", 0);
     add_src(b, PLAN_OP_SYMLINK, "/proc/self/fd/2", "/dev/stderr", 0);
-    add_tmpfs(b, "/dev/shm", shm_bytes, 1024, 01777, PLAN_F_EXEC_OFF);
+    add_tmpfs(b, "/dev/shm", req->disk_bytes, 1024, 01777, PLAN_F_EXEC_OFF);
+    if (req->pty) {
+        add(b, PLAN_OP_DEVPTS, "/dev/pts", 0)->size = req->gid;
+        add_src(b, PLAN_OP_SYMLINK, "pts/ptmx", "/dev/ptmx", 0);
+    }
 }
 
 /* /tmp and the working dir share one tmpfs, so the disk limit is their sum.
@@ -144,7 +148,7 @@ int layout_build(const struct layout_cfg *cfg, const struct layout_req *req,
     for (size_t i = 0; i < req->n_extra_binds; i++)
         add_src(&b, PLAN_OP_BIND, req->extra_binds[i], req->extra_binds[i], PLAN_F_OPTIONAL);
     build_etc(&b, cfg, req);
-    build_dev(&b, req->disk_bytes);
+    build_dev(&b, req);
     add(&b, PLAN_OP_PROC, "/proc", 0); /* after /dev: it masks files with /dev/null */
     build_data(&b, cfg, req);
     if (b.overflow)

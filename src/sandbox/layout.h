@@ -30,6 +30,7 @@ struct layout_req {
     const uint8_t *bpf;
     uint32_t bpf_len;
     bool seccomp_notify;
+    bool pty;                    /* a private devpts: processes may get a terminal */
     /* Per-run additions (the language's): /etc names and host paths. */
     const char *const *extra_etc;
     size_t n_extra_etc;

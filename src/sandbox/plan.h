@@ -17,7 +17,6 @@
 #define PLAN_MAX_OPS      512
 #define PLAN_MAX_ARGS     4096
 #define PLAN_MAX_ENV      4096
-#define PLAN_MAX_FILES    1024
 #define PLAN_MAX_RLIMITS  16
 #define PLAN_MAX_PATH     4096
 
@@ -32,6 +31,7 @@ enum plan_op_kind {
     PLAN_OP_PROC,      /* mount a fresh proc at dst */
     PLAN_OP_UMOUNT,    /* detach the mount at dst and remove the directory */
     PLAN_OP_MKNOD,     /* character device dst (mode), device number in `size` */
+    PLAN_OP_DEVPTS,    /* a private devpts instance at dst (ptys owned by gid `size`) */
     PLAN_OP__MAX
 };
 
@@ -50,14 +50,20 @@ enum plan_op_flags {
 enum plan_flags {
     PLAN_NET_LO_UP   = 1u << 0, /* bring the loopback interface up */
     PLAN_ROOT_RO     = 1u << 1, /* remount the new root read-only after pivot */
-    PLAN_WAIT_GO     = 1u << 2, /* do not start: wait for a GO message (warm pool) */
-    PLAN_LINGER      = 1u << 4, /* after EXITED, serve FETCH until the host closes */
     PLAN_SECCOMP_NOTIFY = 1u << 3, /* filter returns USER_NOTIF for kill-listed calls */
-    /* Start the plan's exec at once (a warm interpreter) with fd 3 = a pipe
-     * that stays silent until GO: GO's files are written, its rlimits
-     * applied to the program, its input written to the pipe and the pipe
-     * closed, and only then does the run count as started. */
-    PLAN_WARM_START  = 1u << 5,
+};
+
+/* How a process of the sandbox runs (plan_exec.flags). */
+enum plan_exec_flags {
+    /* The sandbox exists for this process: when it ends, everything in the
+     * sandbox is killed before its exit is reported (a single run). */
+    PEXEC_SOLE = 1u << 0,
+    /* A warm program: it starts now with fd 3 = a socket on which it says
+     * it is ready (one byte) and then reads its real program; GO brings
+     * its rlimits and that input, and only then does it count as started. */
+    PEXEC_WARM = 1u << 1,
+    /* stdio is a new pseudo-terminal (rows, cols) instead of attached fds. */
+    PEXEC_PTY = 1u << 2,
 };
 
 struct plan_op {
@@ -72,12 +78,6 @@ struct plan_op {
     uint64_t data_len;
 };
 
-struct plan_file {
-    const char *path;   /* relative to the working directory, validated */
-    uint32_t mode;
-    const uint8_t *data;
-    uint64_t len;
-};
 
 struct plan_rlimit {
     uint32_t resource;
@@ -85,18 +85,19 @@ struct plan_rlimit {
     uint64_t max;
 };
 
-/* The program to run: sent with the plan (cold) or later with GO (warm). */
+/* A process to start (EXEC), or a warm process's real request (GO: only
+ * rlimits and input). */
 struct plan_exec {
+    uint32_t flags;          /* enum plan_exec_flags */
     const char *cwd;
     uint32_t n_args;
     const char **args;       /* args[0] is the executable (absolute or PATH-searched) */
     uint32_t n_env;
     const char **env;
-    uint32_t n_files;
-    struct plan_file *files;
     uint32_t n_rlimits;
     struct plan_rlimit *rlimits;
-    /* PLAN_WARM_START GO: bytes for the waiting program's fd 3 (then EOF). */
+    uint16_t rows, cols;     /* PEXEC_PTY: the terminal's size */
+    /* GO of a warm process: bytes for its fd 3 (then EOF). */
     const uint8_t *input;
     uint64_t input_len;
 };
@@ -114,20 +115,19 @@ struct plan {
     struct plan_op *ops;
     const uint8_t *bpf;      /* struct sock_filter[], seccomp program */
     uint32_t bpf_len;        /* bytes */
-    bool has_exec;
-    struct plan_exec exec;
 };
 
-/* Serialises a plan, or just an exec part, into a malloc'd buffer.
- * Returns 0 and sets *out and *len, or -1 on allocation failure. */
+/* Serialise a plan or an exec into a malloc'd buffer. Return 0 and set
+ * *out and *len, or -1 on allocation failure. */
 int plan_encode(const struct plan *p, uint8_t **out, size_t *len);
 int plan_exec_encode(const struct plan_exec *e, uint8_t **out, size_t *len);
 
 /* Parses and validates buf. Strings and data point into buf, which must stay
  * alive as long as the plan; arrays are malloc'd (free with plan_free).
- * Returns 0, or -1 with a static reason in *why. */
+ * Returns 0, or -1 with a static reason in *why. An exec for GO
+ * (go = true) may lack cwd and program. */
 int plan_decode(const uint8_t *buf, size_t len, struct plan *p, const char **why);
-int plan_exec_decode(const uint8_t *buf, size_t len, struct plan_exec *e,
+int plan_exec_decode(const uint8_t *buf, size_t len, bool go, struct plan_exec *e,
                      const char **why);
 void plan_free(struct plan *p);
 void plan_exec_free(struct plan_exec *e);

@@ -361,6 +361,21 @@ static int op_mknod(struct ctx *c, const struct plan_op *op)
     return 0;
 }
 
+/* A private devpts instance: ptys opened here are this sandbox's alone,
+ * owned by its group (gid in `size`), and /dev/ptmx points into it. */
+static int op_devpts(struct ctx *c, const struct plan_op *op)
+{
+    char dst[PATH_MAX], opts[96];
+    int rc = dst_path(c, op, dst);
+    if (rc < 0 || (rc = make_mountpoint(c, dst, 0)) < 0)
+        return rc;
+    snprintf(opts, sizeof opts, "newinstance,ptmxmode=0666,mode=0620,gid=%llu",
+             (unsigned long long)op->size);
+    if (mount("devpts", dst, "devpts", MS_NOSUID | MS_NOEXEC, opts) < 0)
+        return fail(c, errno, "mount devpts %s", op->dst);
+    return 0;
+}
+
 static int op_umount(struct ctx *c, const struct plan_op *op)
 {
     char dst[PATH_MAX];
@@ -386,6 +401,7 @@ static int run_op(struct ctx *c, const struct plan_op *op)
     case PLAN_OP_PROC:    return op_proc(c, op);
     case PLAN_OP_UMOUNT:  return op_umount(c, op);
     case PLAN_OP_MKNOD:   return op_mknod(c, op);
+    case PLAN_OP_DEVPTS:  return op_devpts(c, op);
     }
     return fail(c, EINVAL, "op kind %u", op->kind);
 }
@@ -421,69 +437,4 @@ int rootfs_setup(const struct plan *p, const char *staging, char *why, size_t wh
             return rc;
     }
     return enter_root(&c);
-}
-
-/* Opens (creating if needed) each directory of rel below dirfd without
- * following symlinks; returns an fd for the last parent and sets *base. */
-static int open_parent(int dirfd, const char *rel, const char **base, struct ctx *c)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", rel);
-    /* fcntl, not dup: the agent runs this under the program's seccomp filter. */
-    int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-    if (fd < 0)
-        return fail(c, errno, "fcntl F_DUPFD_CLOEXEC");
-    char *s = tmp;
-    for (char *slash; (slash = strchr(s, '/')); s = slash + 1) {
-        *slash = '\0';
-        if (mkdirat(fd, s, 0755) < 0 && errno != EEXIST) {
-            int err = errno;
-            close(fd);
-            return fail(c, err, "mkdir %s", tmp);
-        }
-        int next = openat(fd, s, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        int err = errno;
-        close(fd);
-        if (next < 0)
-            return fail(c, err, "open %s", tmp);
-        fd = next;
-        *slash = '/';
-    }
-    *base = rel + (s - tmp);
-    return fd;
-}
-
-int rootfs_write_files(const struct plan_exec *e, char *why, size_t whylen)
-{
-    struct ctx c = {NULL, "", why, whylen};
-    int cwd = open(e->cwd, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (cwd < 0)
-        return fail(&c, errno, "open %s", e->cwd);
-    int rc = 0;
-    for (uint32_t i = 0; i < e->n_files && rc == 0; i++) {
-        const struct plan_file *f = &e->files[i];
-        const char *base;
-        int dfd = open_parent(cwd, f->path, &base, &c);
-        if (dfd < 0) {
-            rc = dfd;
-            break;
-        }
-        int fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                        f->mode ? f->mode : 0644);
-        close(dfd);
-        if (fd < 0) {
-            rc = fail(&c, errno, "create %s", f->path);
-            break;
-        }
-        for (uint64_t off = 0; off < f->len && rc == 0;) {
-            ssize_t w = write(fd, f->data + off, f->len - off);
-            if (w < 0)
-                rc = fail(&c, errno, "write %s", f->path);
-            else
-                off += (uint64_t)w;
-        }
-        close(fd);
-    }
-    close(cwd);
-    return rc;
 }

@@ -14,8 +14,4 @@
  */
 int rootfs_setup(const struct plan *p, const char *staging, char *why, size_t whylen);
 
-/* After privileges are dropped: creates the exec's files under its cwd, without
- * following symlinks. Returns 0 or -errno with why set. */
-int rootfs_write_files(const struct plan_exec *e, char *why, size_t whylen);
-
 #endif

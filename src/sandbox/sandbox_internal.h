@@ -1,59 +1,150 @@
-/* Internals of one sandboxed run, shared by sandbox.c (lifecycle) and stdio.c
- * (output capture, stdin). Not for use outside src/sandbox. */
+/* Internals of the sandbox engine shared by sbx.c (lifecycle, channel),
+ * proc.c (processes), stdio.c (their streams), files.c (file requests) and
+ * the backends. Not for use outside src/sandbox. */
 #ifndef SB_SANDBOX_SANDBOX_INTERNAL_H
 #define SB_SANDBOX_SANDBOX_INTERNAL_H
 
+#include "sandbox/backend.h"
+#include "sandbox/proto.h"
 #include "sandbox/sandbox.h"
+
+enum sbx_state {
+    SBX_STARTING,    /* the agent sets up */
+    SBX_READY,       /* processes and files are served */
+    SBX_ENDING,      /* killed or failed: waiting for the agent to be gone */
+    SBX_GONE,        /* agent gone, processes reported: `ended` has run */
+};
+
+enum proc_state {
+    P_QUEUED,        /* the sandbox is not ready: EXEC not sent yet */
+    P_STARTING,      /* EXEC sent */
+    P_WARM,          /* a warm program waits for GO */
+    P_RUNNING,       /* started (STARTED, or GO) */
+    P_EXITED,        /* the agent reported its end: output may still drain */
+    P_DONE,          /* `exited` ran (or it was freed before) */
+};
+
+/* A frame waiting for room in the channel. */
+struct out_frame {
+    struct agent_hdr h;
+    int fds[AGENT_MAX_FDS];
+    int nfds;
+    uint8_t payload[];
+};
+
+/* A file request in flight (its frames are queued or sent). */
+struct file_req {
+    uint32_t id;
+    uint32_t op;
+    sbx_file_cb cb;
+    void *arg;
+    struct sbx_file_result r;
+    size_t cap_entries;
+    size_t cap_data;
+    uint64_t max;
+};
 
 struct sbx {
     struct sbx_engine *e;
-    sbx_done_cb done;
-    sbx_output_cb output;
+    const struct sbx_backend_ops *ops;
+    struct sbx_backend_state be;     /* the backend's own */
+    enum sbx_state state;
+    struct sbx_callbacks cb;
     void *arg;
-    struct sbx_result r;
-    struct sbx_limits lim;
-    char *stdin_copy;
-    size_t stdin_len;
-    bool interactive;        /* stdin stays open for sbx_stdin_write */
-    /* pooled: set up ahead of a request (sbx_go hands it one) */
-    bool pooled, warm, waiting, ready;
-    /* The result goes out as soon as the program is gone (reported); the
-     * agent's exit, cgroup and uid clean-up finish after, and the struct is
-     * freed once both that is done and the caller called sbx_free. */
-    bool reported, released, cleaned;
-    sbx_ready_cb ready_cb;
-    bool stdin_closing;      /* close once the queued writes are done */
-    size_t stdin_pending;    /* bytes queued, not yet taken by the pipe */
-    bool output_paused;
-    char *fetch_path;
-    uint64_t fetch_max;
-
-    uint32_t uid;
-    bool have_uid;
-    struct cg cg;
-    pid_t pid;
-    int pidfd, ctl;
-
-    uv_timer_t setup_timer, wall_timer, cpu_timer;
-    uv_poll_t pid_poll, ctl_poll;
-    uv_pipe_t out_pipe, err_pipe, in_pipe;
-    bool pid_poll_on, ctl_poll_on, out_on, err_on, in_on;
-
-    bool started, agent_done, finishing, killed;
-    uint64_t t_started, cpu_base_ns, agent_cpu_ns;
-    bool have_agent_cpu;
+    struct sbx_limits lim;           /* sandbox-wide */
+    struct sbx_end end;
+    struct sbx_times t;
+    bool freed;                      /* sbx_free came before the end */
+    bool kill_requested;             /* sbx_kill: its end is no surprise */
+    bool torn_down;                  /* the backend released it */
+    bool agent_gone;
+    int ctl;                         /* the channel, -1 when closed */
+    uv_poll_t ctl_poll;
+    bool ctl_poll_on;
+    int ctl_events;
+    uv_timer_t setup_timer;
     int open_handles;
+    uint32_t next_id;
+    /* frames waiting to be sent, oldest first (out[out_head..nout)) */
+    struct out_frame **out;
+    size_t nout, out_head, out_cap;
+    /* processes not yet done, and file requests in flight */
+    struct sbx_proc **procs;
+    size_t nprocs, procs_cap;
+    struct file_req **files;
+    size_t nfiles, files_cap;
 };
 
-/* sandbox.c */
-void sbx_kill_agent(struct sbx *s);
-void sbx_close_handle(struct sbx *s, uv_handle_t *h, bool *on);
-void sbx_maybe_finish(struct sbx *s);
+struct sbx_proc {
+    struct sbx *s;
+    uint32_t id;
+    enum proc_state state;
+    struct sbx_proc_callbacks cb;
+    void *arg;
+    bool freed;                      /* sbx_proc_free came before the end */
+    uint32_t flags;                  /* PEXEC_* */
+    struct sbx_limits lim;
+    struct sbx_result r;
+    /* the EXEC frame and the stdio it carries, kept until the sandbox is ready */
+    uint8_t *exec;
+    uint32_t exec_len;
+    int agent_fds[3];
+    /* stdio (host ends) */
+    uv_pipe_t out_pipe, err_pipe, in_pipe;
+    bool out_on, err_on, in_on;
+    int pty;                         /* pty master (also stdin), or -1 */
+    char *stdin_copy;
+    size_t stdin_len;
+    bool interactive, stdin_closing, output_paused, kill_sent, go_sent;
+    size_t stdin_pending;
+    /* limits and accounting */
+    uv_timer_t wall_timer, cpu_timer, drain_timer;
+    uint64_t t_started, cpu_base_ns, oom_base;
+    int open_handles;
+    bool agent_cpu_known;
+    uint64_t agent_cpu_ns;
+    struct agent_exited exit_msg;
+};
 
-/* stdio.c: starts reading the output pipes and, with a stdin pipe, writes the
- * initial stdin (closing it after unless interactive). */
-void sbx_stdio_start(struct sbx *s);
-/* A pooled sandbox was claimed: its stdin data, then EOF unless interactive. */
-void sbx_stdio_claimed(struct sbx *s, const void *data, size_t len);
+/* sbx.c */
+/* Queues a frame (payload copied, fds owned: closed after sending or on
+ * failure). Returns 0 or -1 (no memory; the fds are closed). */
+int sbx_send(struct sbx *s, uint16_t type, uint32_t id, uint32_t flags, const void *payload,
+             uint32_t len, const int *fds, int nfds);
+void sbx_close_handle(int *counter, uv_handle_t *h, bool *on, uv_close_cb cb);
+/* A handle of s closed (its close callback). */
+void sbx_handle_closed(uv_handle_t *h);
+/* The backend saw the agent end. */
+void sbx_agent_gone(struct sbx *s, const char *how);
+/* Ends the sandbox now: the backend kills it; `ended` follows once gone. */
+void sbx_kill(struct sbx *s, const char *why_failed);
+void sbx_maybe_gone(struct sbx *s);
+
+/* proc.c */
+void proc_ready(struct sbx_proc *p);           /* the sandbox is ready: send EXEC */
+void proc_on_frame(struct sbx_proc *p, const struct agent_hdr *h, const uint8_t *payload,
+                   const int *fds, int nfds);
+void proc_sandbox_gone(struct sbx_proc *p);    /* the agent is gone */
+void proc_maybe_done(struct sbx_proc *p);
+/* Close callback of every handle of a process (its accounting). */
+void proc_handle_closed(uv_handle_t *h);
+/* A limit was hit (or its user asked): kill it, let its output drain. */
+void proc_limit_hit(struct sbx_proc *p);
+struct sbx_proc *proc_find(struct sbx *s, uint32_t id);
+
+/* stdio.c */
+/* Takes the host ends of its pipes (stdin, stdout, stderr), starts reading
+ * and writes the initial stdin. */
+void stdio_open(struct sbx_proc *p, const int host[3]);
+/* A pty's master (p->pty) arrived: the same with the terminal. */
+void stdio_start(struct sbx_proc *p);
+/* A warm process got its run: its stdin data, then EOF unless interactive. */
+void stdio_claimed(struct sbx_proc *p, const void *data, size_t len);
+void stdio_close(struct sbx_proc *p);
+
+/* files.c */
+void files_on_frame(struct sbx *s, const struct agent_hdr *h, const uint8_t *payload);
+/* The agent is gone: every request fails with why. */
+void files_fail_all(struct sbx *s, int err, const char *why);
 
 #endif

@@ -61,6 +61,9 @@ static const char *const agent_needs[] = {
     "openat", "open", "fstat", "newfstatat", "sendmsg", "recvmsg", "mmap", "munmap",
     "getrusage", "clock_gettime", "pipe2", "ioctl", "brk", "mkdirat", "fcntl", "getpid",
     "seccomp", "socketpair", "sendto", "setresuid",
+    /* file operations for the host */
+    "openat2", "unlinkat", "renameat2", "getdents64", "fstatfs", "readlinkat", "lseek",
+    "symlinkat",
 };
 
 #define NS_FLAGS (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | \

@@ -1,9 +1,12 @@
-/* Host side: a run's standard streams. Output is captured up to the output
- * limit and forwarded as it arrives; reading can pause (a slow consumer then
- * blocks the program on write). Stdin is a pipe fed from memory: written once
- * and closed, or, for interactive runs, written piece by piece until closed. */
+/* Host side: a process's standard streams. Output is captured up to the
+ * output limit and forwarded as it arrives; reading can pause (a slow
+ * consumer then blocks the program on write). Stdin is a pipe (or the pty)
+ * fed from memory: written once and closed, or, for interactive processes,
+ * written piece by piece until closed. */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/uvbuf.h"
 #include "sandbox/sandbox_internal.h"
@@ -14,52 +17,59 @@
 
 struct stdin_write {
     uv_write_t req;
-    struct sbx *s;
+    struct sbx_proc *p;
     size_t len;
     char data[];
 };
 
+static void close_one(struct sbx_proc *p, uv_handle_t *h, bool *on)
+{
+    sbx_close_handle(&p->open_handles, h, on, proc_handle_closed);
+}
+
 /* ---- output ---- */
 
-static void capture(struct sbx *s, int stream, const char *data, size_t n)
+static void capture(struct sbx_proc *p, int stream, const char *data, size_t n)
 {
-    struct sb_buf *b = stream == 1 ? &s->r.out : &s->r.err;
-    uint64_t used = s->r.out.len + s->r.err.len;
+    struct sb_buf *b = stream == 1 ? &p->r.out : &p->r.err;
+    uint64_t used = p->r.out.len + p->r.err.len;
     size_t keep = n;
-    if (used + n > s->lim.output_bytes) {
-        keep = used < s->lim.output_bytes ? (size_t)(s->lim.output_bytes - used) : 0;
-        if (!s->r.output_exceeded) {
-            s->r.output_exceeded = true;
-            s->r.truncated = true;
-            sbx_kill_agent(s);
+    if (used + n > p->lim.output_bytes) {
+        keep = used < p->lim.output_bytes ? (size_t)(p->lim.output_bytes - used) : 0;
+        if (!p->r.output_exceeded) {
+            p->r.output_exceeded = true;
+            p->r.truncated = true;
+            proc_limit_hit(p);
         }
     }
     if (keep) {
         sb_buf_append(b, data, keep);
-        if (s->output)
-            s->output(s, stream, data, keep, s->arg);
+        /* A warm interpreter's start-up talk is not its program's output. */
+        if (p->cb.output && (!(p->flags & PEXEC_WARM) || p->go_sent))
+            p->cb.output(p, stream, data, keep, p->arg);
     }
 }
 
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
-    struct sbx *s = st->data;
-    bool is_out = st == (uv_stream_t *)&s->out_pipe;
+    struct sbx_proc *p = st->data;
+    bool is_out = st == (uv_stream_t *)&p->out_pipe;
     if (n > 0) {
-        capture(s, is_out ? 1 : 2, buf->base, (size_t)n);
+        capture(p, is_out ? 1 : 2, buf->base, (size_t)n);
         return;
     }
     if (n == 0)
         return;
-    /* EOF (or a read error): every writer is gone. */
-    sbx_close_handle(s, (uv_handle_t *)st, is_out ? &s->out_on : &s->err_on);
-    sbx_maybe_finish(s);
+    /* EOF (a pty: EIO once the terminal's last holder is gone), or a read
+     * error: every writer is gone. */
+    close_one(p, (uv_handle_t *)st, is_out ? &p->out_on : &p->err_on);
+    proc_maybe_done(p);
 }
 
-static void read_on(struct sbx *s, bool on)
+static void read_on(struct sbx_proc *p, bool on)
 {
-    uv_stream_t *pipes[] = {(uv_stream_t *)&s->out_pipe, (uv_stream_t *)&s->err_pipe};
-    bool open[] = {s->out_on, s->err_on};
+    uv_stream_t *pipes[] = {(uv_stream_t *)&p->out_pipe, (uv_stream_t *)&p->err_pipe};
+    bool open[] = {p->out_on, p->err_on};
     for (int i = 0; i < 2; i++) {
         if (!open[i])
             continue;
@@ -70,104 +80,146 @@ static void read_on(struct sbx *s, bool on)
     }
 }
 
-void sbx_output_pause(struct sbx *s)
+void sbx_proc_output_pause(struct sbx_proc *p)
 {
-    if (s->output_paused || s->finishing)
+    if (p->output_paused || p->state == P_DONE)
         return;
-    s->output_paused = true;
-    read_on(s, false);
+    p->output_paused = true;
+    read_on(p, false);
 }
 
-void sbx_output_resume(struct sbx *s)
+void sbx_proc_output_resume(struct sbx_proc *p)
 {
-    if (!s->output_paused || s->finishing)
+    if (!p->output_paused || p->state == P_DONE)
         return;
-    s->output_paused = false;
-    read_on(s, true);
+    p->output_paused = false;
+    read_on(p, true);
 }
 
 /* ---- stdin ---- */
 
-static void close_stdin_now(struct sbx *s)
+static void close_stdin_now(struct sbx_proc *p)
 {
-    sbx_close_handle(s, (uv_handle_t *)&s->in_pipe, &s->in_on);
+    close_one(p, (uv_handle_t *)&p->in_pipe, &p->in_on);
 }
 
 static void on_stdin_written(uv_write_t *req, int status)
 {
     struct stdin_write *w = (struct stdin_write *)req;
-    struct sbx *s = w->s;
-    s->stdin_pending -= w->len;
+    struct sbx_proc *p = w->p;
+    p->stdin_pending -= w->len;
     free(w);
     if (status == UV_ECANCELED)
         return; /* the handle is closing */
     /* EPIPE: the program closed its stdin, which is its right: stop feeding it. */
-    if (status < 0 || (s->stdin_closing && s->stdin_pending == 0))
-        close_stdin_now(s);
+    if (status < 0 || (p->stdin_closing && p->stdin_pending == 0))
+        close_stdin_now(p);
 }
 
-static int queue_stdin(struct sbx *s, const void *data, size_t len)
+static int queue_stdin(struct sbx_proc *p, const void *data, size_t len)
 {
     struct stdin_write *w = malloc(sizeof *w + (len ? len : 1));
     if (!w)
         return -1;
-    w->s = s;
+    w->p = p;
     w->len = len;
     memcpy(w->data, data, len);
     uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
-    s->stdin_pending += len;
-    if (uv_write(&w->req, (uv_stream_t *)&s->in_pipe, &b, 1, on_stdin_written) < 0) {
-        s->stdin_pending -= len;
+    p->stdin_pending += len;
+    if (uv_write(&w->req, (uv_stream_t *)&p->in_pipe, &b, 1, on_stdin_written) < 0) {
+        p->stdin_pending -= len;
         free(w);
-        close_stdin_now(s);
+        close_stdin_now(p);
         return -1;
     }
     return 0;
 }
 
-int sbx_stdin_write(struct sbx *s, const void *data, size_t len)
+int sbx_proc_stdin_write(struct sbx_proc *p, const void *data, size_t len)
 {
-    if (!s->interactive || !s->in_on || s->stdin_closing || s->finishing)
+    if (!p->interactive || !p->in_on || p->stdin_closing || p->state >= P_EXITED)
         return -1;
     if (len == 0)
         return 0;
-    if (len > STDIN_MAX_PENDING || s->stdin_pending + len > STDIN_MAX_PENDING)
+    if (len > STDIN_MAX_PENDING || p->stdin_pending + len > STDIN_MAX_PENDING)
         return -2;
-    return queue_stdin(s, data, len);
+    return queue_stdin(p, data, len);
 }
 
-void sbx_stdin_close(struct sbx *s)
+void sbx_proc_stdin_close(struct sbx_proc *p)
 {
-    if (!s->in_on || s->stdin_closing)
+    if (!p->in_on || p->stdin_closing)
         return;
-    s->stdin_closing = true;
-    if (s->stdin_pending == 0)
-        close_stdin_now(s);
+    p->stdin_closing = true;
+    if (p->stdin_pending == 0)
+        close_stdin_now(p);
 }
 
-void sbx_stdio_claimed(struct sbx *s, const void *data, size_t len)
+/* The stdin the process was given: written, then EOF unless interactive
+ * (a pty's stdin is its terminal: it is never closed, only written). */
+static void feed_stdin(struct sbx_proc *p, const void *data, size_t len)
 {
-    if (!s->in_on)
+    if (!p->in_on)
         return;
-    if (len && queue_stdin(s, data, len) < 0)
+    if (len && queue_stdin(p, data, len) < 0)
         return;
-    if (!s->interactive)
-        sbx_stdin_close(s);
+    if (!p->interactive && p->pty < 0)
+        sbx_proc_stdin_close(p);
 }
 
-void sbx_stdio_start(struct sbx *s)
+void stdio_claimed(struct sbx_proc *p, const void *data, size_t len)
 {
-    s->out_pipe.data = s->err_pipe.data = s;
-    read_on(s, true);
-    if (!s->in_on)
+    feed_stdin(p, data, len);
+}
+
+/* ---- opening and closing ---- */
+
+static void open_pipe(struct sbx_proc *p, uv_pipe_t *pipe, int fd, bool *on)
+{
+    uv_pipe_init(p->s->e->loop, pipe, 0);
+    pipe->data = p;
+    if (uv_pipe_open(pipe, fd) < 0) {
+        close(fd);
+        p->open_handles++;
+        *on = true;
+        close_one(p, (uv_handle_t *)pipe, on);
         return;
-    s->in_pipe.data = s;
-    if (s->pooled)
-        return; /* its stdin comes with the request (sbx_stdio_claimed) */
-    if (s->stdin_len && queue_stdin(s, s->stdin_copy, s->stdin_len) < 0)
-        return;
-    free(s->stdin_copy);
-    s->stdin_copy = NULL;
-    if (!s->interactive)
-        sbx_stdin_close(s);
+    }
+    *on = true;
+}
+
+static void begin(struct sbx_proc *p)
+{
+    read_on(p, !p->output_paused);
+    if (p->flags & PEXEC_WARM)
+        return; /* its stdin comes with its run (stdio_claimed) */
+    feed_stdin(p, p->stdin_copy, p->stdin_len);
+    free(p->stdin_copy);
+    p->stdin_copy = NULL;
+}
+
+void stdio_open(struct sbx_proc *p, const int host[3])
+{
+    open_pipe(p, &p->in_pipe, host[0], &p->in_on);
+    open_pipe(p, &p->out_pipe, host[1], &p->out_on);
+    open_pipe(p, &p->err_pipe, host[2], &p->err_on);
+    begin(p);
+}
+
+void stdio_start(struct sbx_proc *p)
+{
+    /* One terminal, two handles (libuv watches a descriptor once): output
+     * on the master, input on a duplicate of it. */
+    int in = fcntl(p->pty, F_DUPFD_CLOEXEC, 3);
+    open_pipe(p, &p->out_pipe, p->pty, &p->out_on);
+    if (in >= 0)
+        open_pipe(p, &p->in_pipe, in, &p->in_on);
+    begin(p);
+}
+
+void stdio_close(struct sbx_proc *p)
+{
+    close_one(p, (uv_handle_t *)&p->out_pipe, &p->out_on);
+    close_one(p, (uv_handle_t *)&p->err_pipe, &p->err_on);
+    close_one(p, (uv_handle_t *)&p->in_pipe, &p->in_on);
 }

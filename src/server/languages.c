@@ -53,10 +53,10 @@ static void probed(struct server *s, struct lang_status *ls)
                   json_pack("{s:s,s:s}", "language", ls->lang->name, "reason", ls->why));
 }
 
-static void on_probed(struct sbx *sb, void *arg)
+static void on_probed(struct sbx_run *sb, void *arg)
 {
     struct probe *p = arg;
-    const struct sbx_result *r = sbx_result(sb);
+    const struct sbx_result *r = sbx_run_result(sb);
     struct lang_status *ls = p->ls;
     if (r->failed) {
         snprintf(ls->why, sizeof ls->why, "%s", r->error.msg);
@@ -72,7 +72,7 @@ static void on_probed(struct sbx *sb, void *arg)
         sb_buf_free(&both);
         ls->available = true;
     }
-    sbx_free(sb);
+    sbx_run_free(sb);
     struct server *s = p->s;
     free(p);
     s->probes_running--;
@@ -117,7 +117,7 @@ static void start_probe(struct server *s, struct lang_status *ls)
     size_t argc = 0;
     while (l->version[argc])
         argc++;
-    struct sbx_spec spec = {.argv = (const char *const *)l->version, .argc = argc, .env = env,
+    struct sbx_run_spec spec = {.argv = (const char *const *)l->version, .argc = argc, .env = env,
                             .envc = 3, .limits = lim,
                             .extra_etc = (const char *const *)l->etc,
                             .extra_binds = (const char *const *)l->binds};
@@ -131,7 +131,7 @@ static void start_probe(struct server *s, struct lang_status *ls)
     p->s = s;
     p->ls = ls;
     s->probes_running++;
-    if (!sbx_start(&s->engine, &spec, on_probed, NULL, p, &err)) {
+    if (!sbx_run_start(&s->engine, &spec, on_probed, NULL, p, &err)) {
         s->probes_running--;
         snprintf(ls->why, sizeof ls->why, "%s", err.msg);
         free(p);

@@ -266,7 +266,7 @@ def config():
         write("config", k, v)
 
 
-# ---- names: file names, tar archives, plan and exec encodings ----
+# ---- names: file names and tar archives; agent: plan and agent messages ----
 
 def tlv(tag, data):
     if isinstance(data, str):
@@ -278,11 +278,10 @@ def u64(tag, n):
     return tlv(tag, struct.pack("<Q", n))
 
 
-def exec_body():
-    f = tlv(43, tlv(60, "main.py") + u64(61, 0o644) + tlv(62, b"print(1)\n"))
+def exec_body(flags=1):
     rl = tlv(44, u64(70, 7) + u64(71, 64) + u64(72, 128))
-    return (tlv(40, "/workspace") + tlv(41, "/usr/bin/python3") + tlv(41, "main.py") +
-            tlv(42, "PATH=/usr/bin") + f + rl + tlv(45, b"{}"))
+    return (u64(46, flags) + tlv(40, "/workspace") + tlv(41, "/usr/bin/python3") +
+            tlv(41, "main.py") + tlv(42, "PATH=/usr/bin") + rl)
 
 
 def plan():
@@ -290,9 +289,54 @@ def plan():
     op_bind = tlv(5, u64(20, 3) + u64(21, 8) + tlv(25, "/usr") + tlv(26, "/usr"))
     op_write = tlv(5, u64(20, 6) + tlv(26, "/etc/hostname") + tlv(27, b"box\n"))
     op_link = tlv(5, u64(20, 5) + tlv(25, "usr/bin") + tlv(26, "/bin"))
-    return (b"SBPL" + struct.pack("<I", 1) + u64(1, 1000) + u64(2, 1000) + u64(9, 999) + u64(3, 3) +
+    op_pts = tlv(5, u64(20, 10) + u64(22, 1000) + tlv(26, "/dev/pts"))
+    return (b"SBPL" + struct.pack("<I", 2) + u64(1, 1000) + u64(2, 1000) + u64(9, 999) + u64(3, 3) +
             tlv(4, "soulbox") + tlv(8, "/run/soulbox/s1") + op_dir + op_bind + op_write +
-            op_link + tlv(6, b"\x06\0\0\0\0\0\xff\x7f") + tlv(7, exec_body()))
+            op_link + op_pts + tlv(6, b"\x06\0\0\0\0\0\xff\x7f"))
+
+
+def file_req(op, path, flags=0, path2=None, data=None, mode=0, mx=0):
+    b = u64(1, op) + u64(2, flags) + u64(3, mode) + u64(4, mx) + tlv(5, path)
+    if path2:
+        b += tlv(6, path2)
+    if data is not None:
+        b += tlv(7, data)
+    return b
+
+
+def entry(name, kind, target=None):
+    b = tlv(21, name) + u64(22, kind) + u64(23, 0o644) + u64(24, 12) + u64(25, 1700000000000)
+    if target:
+        b += tlv(26, target)
+    return tlv(20, b)
+
+
+def header(kind, ident, ln, magic=b"SBBX", flags=0):
+    return magic + struct.pack("<HHIiII", 2, kind, ident, 0, flags, ln)
+
+
+def agent():
+    """First byte: 0 plan, 1 exec, 2 go, 3 file request, 4 reply, 5 frame header."""
+    seeds = {
+        "plan": b"\0" + plan(),
+        "plan-bad-op": b"\0SBPL" + struct.pack("<I", 2) + u64(1, 1) + u64(2, 1) +
+                       tlv(8, "/s") + tlv(5, u64(20, 3) + tlv(26, "/a/./b")),
+        "exec": b"\1" + exec_body(),
+        "exec-pty": b"\1" + exec_body(flags=4) + u64(47, 24) + u64(48, 80),
+        "go": b"\2" + tlv(44, u64(70, 0) + u64(71, 5) + u64(72, 5)) + tlv(45, b'{"argv":[]}'),
+        "file-write": b"\3" + file_req(1, "/workspace/a.txt", mode=0o600, data=b"hello"),
+        "file-move": b"\3" + file_req(5, "/tmp/a", flags=4, path2="/workspace/b"),
+        "file-bad-path": b"\3" + file_req(2, "/workspace/../etc/passwd"),
+        "file-relative": b"\3" + file_req(4, "a/b"),
+        "reply-list": b"\4" + entry("a.txt", 1) + entry("dir", 2) + entry("l", 3, "/etc"),
+        "reply-data": b"\4" + entry("/workspace/x", 1) + tlv(40, b"data\0\xff"),
+        "reply-error": b"\4" + tlv(41, "open /nope: ENOENT"),
+        "header-ok": b"\5" + header(5, 7, 3) + b"abc",
+        "header-magic": b"\5" + header(5, 7, 0, magic=b"SBBY"),
+        "header-long": b"\5" + header(5, 7, 1 << 20) + b"x",
+    }
+    for k, v in seeds.items():
+        write("agent", k, v)
 
 
 def tar(entries):
@@ -324,10 +368,6 @@ def names():
         "dotdot": "a/../b",
         "root": "/",
         "trailing": "a/b/",
-        "plan": plan(),
-        "exec": b"SBEX" + struct.pack("<I", 1) + exec_body(),
-        "plan-bad-op": b"SBPL" + struct.pack("<I", 1) + u64(1, 1) + u64(2, 1) +
-                       tlv(8, "/s") + tlv(5, u64(20, 3) + tlv(26, "/a/./b")),
         "tar-files": tar([("./", "dir", b""), ("./bin/", "dir", b""), ("./bin/app", "exe", b"\x7fELF"),
                           ("./data.txt", "file", b"x" * 100)]),
         "tar-longname": tar([("d/" + "n" * 120, "file", b"1")]),
@@ -346,3 +386,4 @@ if __name__ == "__main__":
     grpc(repo)
     config()
     names()
+    agent()

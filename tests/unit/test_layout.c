@@ -93,7 +93,6 @@ Test(layout, plan_header)
     cr_assert_gt(p.n_ops, 20);
     cr_assert_eq(p.bpf_len, 8);
     cr_assert_eq(memcmp(p.bpf, "12345678", 8), 0);
-    cr_assert_not(p.has_exec, "the exec part is the caller's");
 }
 
 Test(layout, flags_follow_the_request)
@@ -353,4 +352,29 @@ Test(layout, overlong_etc_name_fails)
     c.etc = etc;
     c.n_etc = 2;
     cr_assert_eq(layout_build(&c, &r, &p, mem), -1);
+}
+
+Test(layout, a_terminal_needs_its_own_devpts)
+{
+    struct layout_cfg c = cfg();
+    struct layout_req r = req();
+    cr_assert_eq(layout_build(&c, &r, &p, mem), 0);
+    for (uint32_t i = 0; i < p.n_ops; i++)
+        cr_assert_neq(p.ops[i].kind, PLAN_OP_DEVPTS, "no pty was asked for");
+    r.pty = true;
+    cr_assert_eq(layout_build(&c, &r, &p, mem), 0);
+    bool devpts = false, ptmx = false;
+    for (uint32_t i = 0; i < p.n_ops; i++) {
+        if (p.ops[i].kind == PLAN_OP_DEVPTS) {
+            cr_assert_str_eq(p.ops[i].dst, "/dev/pts");
+            cr_assert_eq(p.ops[i].size, r.gid, "ptys belong to the sandbox's group");
+            devpts = true;
+        }
+        if (p.ops[i].kind == PLAN_OP_SYMLINK && !strcmp(p.ops[i].dst, "/dev/ptmx")) {
+            cr_assert_str_eq(p.ops[i].src, "pts/ptmx");
+            cr_assert(devpts, "the link follows the mount");
+            ptmx = true;
+        }
+    }
+    cr_assert(devpts && ptmx);
 }

@@ -1,0 +1,258 @@
+/* The namespace backend: a sandbox is an agent in fresh Linux namespaces, a cgroup and a unique uid. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "sandbox/namespaces.h"
+#include "sandbox/plan.h"
+#include "sandbox/sandbox_internal.h"
+
+static int make_memfd(const char *name, const void *data, size_t len, struct sb_error *err)
+{
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    if (fd < 0)
+        return sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "memfd_create %s", name);
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(fd, (const char *)data + off, len - off);
+        if (w < 0) {
+            int e = errno;
+            close(fd);
+            return sb_fail_errno(err, SB_E_SANDBOX_SETUP, e, "write %s", name);
+        }
+        off += (size_t)w;
+    }
+    return fd;
+}
+
+/* The plan (root filesystem, uid, filter) as a memfd for the agent's fd 4. */
+static int encode_plan(struct sbx *s, const struct sbx_spec *spec, struct sb_error *err)
+{
+    struct sbx_engine *e = s->e;
+    struct layout_mem *mem = calloc(1, sizeof *mem);
+    if (!mem)
+        return sb_fail(err, SB_E_INTERNAL, "out of memory");
+    struct layout_req req = {
+        .uid = s->be.uid, .gid = s->be.uid,
+        .agent_uid = e->uids.base - 1, /* outside the pool; config keeps uid_base >= 10000 */
+        .disk_bytes = s->lim.disk_kb * 1024,
+        .new_net = !e->cfg.share_net, .bpf = e->seccomp.bpf, .bpf_len = e->seccomp.len,
+        .seccomp_notify = e->seccomp.notify, .extra_etc = spec->extra_etc,
+        .extra_binds = spec->extra_binds, .pty = spec->pty,
+    };
+    while (req.extra_etc && req.extra_etc[req.n_extra_etc])
+        req.n_extra_etc++;
+    while (req.extra_binds && req.extra_binds[req.n_extra_binds])
+        req.n_extra_binds++;
+    struct plan p;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int fd = -1;
+    if (layout_build(&e->cfg.layout, &req, &p, mem) < 0)
+        sb_fail(err, SB_E_CONFIG, "sandbox layout has too many entries");
+    else if (plan_encode(&p, &buf, &len) < 0)
+        sb_fail(err, SB_E_INTERNAL, "out of memory encoding the plan");
+    else
+        fd = make_memfd("soulbox-plan", buf, len, err);
+    free(buf);
+    free(mem);
+    return fd;
+}
+
+static int join_cgroup(struct sbx *s, const struct sbx_spec *spec, struct sb_error *err)
+{
+    char name[64];
+    cg_make_name(name, sizeof name, ++s->e->seq);
+    struct cg_limits cl = {
+        .memory_bytes = s->lim.memory_kb * 1024,
+        .pids = s->lim.processes + 1,
+        .cpu_percent = s->lim.cpu_percent,
+        .background = spec->background,
+    };
+    if (cg_create(&s->e->cg, name, &cl, &s->be.cg, err) < 0)
+        return -1;
+    int rc = cg_attach(&s->be.cg, s->be.pid);
+    if (rc < 0)
+        return sb_fail_errno(err, SB_E_SANDBOX_SETUP, -rc, "cgroup %s: attach agent", name);
+    return 0;
+}
+
+static void on_agent_exit(uv_poll_t *p, int status, int events)
+{
+    struct sbx *s = p->data;
+    (void)status;
+    (void)events;
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (waitid((idtype_t)P_PIDFD, (id_t)s->be.pidfd, &si, WEXITED | WNOHANG) < 0 ||
+        si.si_pid == 0)
+        return;
+    sbx_close_handle(&s->open_handles, (uv_handle_t *)&s->be.pid_poll, &s->be.pid_poll_on,
+                     sbx_handle_closed);
+    char how[64];
+    snprintf(how, sizeof how, "%s %d", si.si_code == CLD_EXITED ? "exit" : "signal",
+             si.si_status);
+    sbx_agent_gone(s, how);
+}
+
+/* A clone that got as far as the agent but no further: undo it. */
+static void abandon(struct sbx *s)
+{
+    syscall(SYS_pidfd_send_signal, s->be.pidfd, SIGKILL, NULL, 0);
+    waitid((idtype_t)P_PIDFD, (id_t)s->be.pidfd, &(siginfo_t){0}, WEXITED);
+    close(s->be.pidfd);
+    s->be.pidfd = -1;
+}
+
+static int ns_start(struct sbx *s, const struct sbx_spec *spec, struct sb_error *err)
+{
+    struct sbx_engine *e = s->e;
+    int plan_fd = -1, sp[2] = {-1, -1}, rc;
+    s->be.pidfd = -1;
+    if (uidpool_acquire(&e->uids, &s->be.uid, err) < 0)
+        return -1;
+    s->be.have_uid = true;
+    rc = -1;
+    if ((plan_fd = encode_plan(s, spec, err)) < 0)
+        goto out;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+        sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "socketpair");
+        goto out;
+    }
+    struct ns_spawn_req req = {
+        .agent_fd = e->agent_fd, .stdio = {e->null_fd, e->null_fd, e->null_fd},
+        .control_fd = sp[1], .plan_fd = plan_fd, .share_net = e->cfg.share_net,
+    };
+    if (ns_spawn(&req, &s->be.pid, &s->be.pidfd, err) < 0)
+        goto out;
+    s->t.spawned = util_mono_ns();
+    /* The cgroup is made while the agent builds the root filesystem. */
+    if (join_cgroup(s, spec, err) < 0) {
+        abandon(s);
+        rc = -1;
+        goto out;
+    }
+    /* The first frame on an empty channel: it always fits. */
+    if ((rc = proto_send(sp[0], H_ATTACHED, 0, 0, 0, NULL, 0, NULL, 0)) < 0) {
+        sb_fail_errno(err, SB_E_SANDBOX_SETUP, -rc, "send to agent");
+        abandon(s);
+        goto out;
+    }
+    s->t.attached = util_mono_ns();
+    s->ctl = sp[0], sp[0] = -1;
+    fcntl(s->ctl, F_SETFL, O_NONBLOCK);
+    /* Room for the largest frame (an EXEC with a big environment). */
+    int sndbuf = (int)AGENT_PAYLOAD_MAX * 2;
+    setsockopt(s->ctl, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf);
+    uv_poll_init(e->loop, &s->be.pid_poll, s->be.pidfd);
+    s->be.pid_poll.data = s;
+    s->be.pid_poll_on = true;
+    uv_poll_start(&s->be.pid_poll, UV_READABLE, on_agent_exit);
+out:
+    if (rc < 0 && s->be.pidfd < 0) {
+        struct sb_error ignored;
+        cg_destroy(&s->be.cg, &ignored);
+        uidpool_release(&e->uids, s->be.uid);
+        s->be.have_uid = false;
+    }
+    int fds[] = {plan_fd, sp[0], sp[1]};
+    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    return rc;
+}
+
+/* Pipes for a process: stdin, stdout, stderr. The sandbox side belongs to
+ * the program's uid, so it may reopen /dev/stdin (/proc/self/fd/0). */
+static int ns_stdio(struct sbx *s, int agent_fds[3], int host_fds[3], struct sb_error *err)
+{
+    int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+    for (int i = 0; i < 3; i++) {
+        if (pipe2(p[i], O_CLOEXEC) < 0) {
+            sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "pipe2");
+            goto fail;
+        }
+        int theirs = i == 0 ? p[i][0] : p[i][1];
+        if (fchown(theirs, s->be.uid, s->be.uid) < 0) {
+            sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "fchown stdio pipe");
+            goto fail;
+        }
+    }
+    agent_fds[0] = p[0][0], host_fds[0] = p[0][1];
+    agent_fds[1] = p[1][1], host_fds[1] = p[1][0];
+    agent_fds[2] = p[2][1], host_fds[2] = p[2][0];
+    return 0;
+fail:
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 2; j++)
+            if (p[i][j] >= 0)
+                close(p[i][j]);
+    return -1;
+}
+
+static void ns_kill(struct sbx *s)
+{
+    if (s->be.killed || s->be.pidfd < 0 || s->agent_gone)
+        return;
+    s->be.killed = true;
+    /* pid 1 of the namespace: its death takes every sandbox process along. */
+    syscall(SYS_pidfd_send_signal, s->be.pidfd, SIGKILL, NULL, 0);
+}
+
+static int ns_stats(struct sbx *s, struct sbx_stats *st)
+{
+    struct cg_stats cs;
+    if (!s->be.cg.made)
+        return -ENOENT;
+    int rc = cg_stats(&s->be.cg, &cs);
+    st->cpu_ns = cs.cpu_ns;
+    st->memory_peak = cs.memory_peak;
+    st->oom_kills = cs.oom_kills;
+    return rc;
+}
+
+static uint64_t ns_memory(const struct sbx *s)
+{
+    return s->be.cg.made ? cg_memory_usage(&s->be.cg) : 0;
+}
+
+static void ns_reset_peak(struct sbx *s)
+{
+    if (s->be.cg.made)
+        cg_reset_peak(&s->be.cg);
+}
+
+static int ns_set_limits(struct sbx *s, const struct sbx_limits *l, struct sb_error *err)
+{
+    struct cg_limits cl = {l->memory_kb * 1024, l->processes + 1, l->cpu_percent, false};
+    int rc = cg_update(&s->be.cg, &cl);
+    if (rc < 0)
+        return sb_fail_errno(err, SB_E_SANDBOX_SETUP, -rc, "adjusting its cgroup");
+    return 0;
+}
+
+static int ns_release(struct sbx *s, struct sb_error *err)
+{
+    int rc = cg_destroy(&s->be.cg, err);
+    if (s->be.have_uid)
+        uidpool_release(&s->e->uids, s->be.uid);
+    s->be.have_uid = false;
+    if (s->be.pidfd >= 0)
+        close(s->be.pidfd);
+    s->be.pidfd = -1;
+    return rc;
+}
+
+const struct sbx_backend_ops sbx_ns_backend = {
+    .name = "namespaces", .start = ns_start, .stdio = ns_stdio, .kill = ns_kill,
+    .stats = ns_stats, .memory = ns_memory, .reset_peak = ns_reset_peak,
+    .set_limits = ns_set_limits, .release = ns_release,
+};
