@@ -47,7 +47,8 @@ AGENT_OBJ := $(AGENT_SRC:src/%.c=$(BUILD)/agent/%.o)
 # Everything but the binary's front end: what unit tests link against.
 LIB_SRC := $(filter-out src/sandbox/seccomp_gen.c, \
              $(wildcard src/common/*.c src/config/*.c src/sandbox/*.c src/runner/*.c \
-                        src/scheduler/*.c src/store/*.c src/server/*.c))
+                        src/scheduler/*.c src/store/*.c src/server/*.c \
+                        src/transport/*.c))
 # gRPC: C code generated from proto/ by protoc-c, and the descriptor set for reflection.
 PROTOS  := soulbox/v1/soulbox.proto grpc/health/v1/health.proto \
            grpc/reflection/v1alpha/reflection.proto
@@ -201,7 +202,7 @@ FUZZ_LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lw
 FUZZ_SRC     := $(wildcard src/common/*.c src/config/*.c) src/runner/lang.c src/runner/limits.c \
                 src/runner/result.c src/runner/tar.c src/sandbox/plan.c src/sandbox/seccomp.c \
                 src/sandbox/tlv.c src/sandbox/proto.c \
-                src/server/http.c src/server/http_parse.c src/server/request.c \
+                src/transport/http.c src/transport/http_parse.c src/server/request.c \
                 src/server/netpolicy.c src/server/events.c src/server/grpc_convert.c \
                 src/server/grpc_frame.c src/server/ws_msg.c \
                 src/server/pbdesc.c

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "server/http.h"
+#include "transport/http.h"
 
 struct bucket;
 

@@ -11,7 +11,7 @@
 #include "scheduler/sched.h"
 #include "server/auth.h"
 #include "server/callback.h"
-#include "server/http.h"
+#include "transport/http.h"
 #include "server/metrics.h"
 #include "server/request.h"
 #include "store/store.h"

@@ -4,7 +4,7 @@
  * way), the rest is the stream.
  *
  * Parser (high bit clear): http-parser runs with the server's callbacks
- * (http_parser_cbs, src/server/http_parse.c) on a calloc'd struct http_conn
+ * (http_parser_cbs, src/transport/http_parse.c) on a calloc'd struct http_conn
  * whose server has the default limits (16 KiB of headers, 1 MiB of body);
  * the loop below is http.c's parse_more: each complete request is "handled"
  * (its fields read, then freed and the parser resumed for the next pipelined
@@ -32,7 +32,7 @@
 #include <uv.h>
 
 #include "fuzz_common.h"
-#include "server/http_internal.h"
+#include "transport/http_internal.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,11 +1,11 @@
 /* Internals of the HTTP/1.1 server shared by http.c (connections, responses,
  * upgrades) and http_parse.c (http-parser callbacks). */
-#ifndef SB_SERVER_HTTP_INTERNAL_H
-#define SB_SERVER_HTTP_INTERNAL_H
+#ifndef SB_TRANSPORT_HTTP_INTERNAL_H
+#define SB_TRANSPORT_HTTP_INTERNAL_H
 
 #include <http_parser.h>
 
-#include "server/http.h"
+#include "transport/http.h"
 
 #define MAX_HEADERS 100
 #define MAX_PIPELINED (1u << 20)

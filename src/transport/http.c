@@ -1,5 +1,5 @@
 /* HTTP/1.1 connections: http-parser drives a small state machine per connection. */
-#include "server/http.h"
+#include "transport/http.h"
 
 #include <ctype.h>
 #include <http_parser.h>
@@ -10,7 +10,7 @@
 
 #include "common/util.h"
 #include "common/uvbuf.h"
-#include "server/http_internal.h"
+#include "transport/http_internal.h"
 
 
 static const char *reason(int status)

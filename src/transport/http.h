@@ -1,6 +1,6 @@
 /* HTTP/1.1 server on libuv: keep-alive, pipelining, chunked bodies, size limits, timeouts. */
-#ifndef SB_SERVER_HTTP_H
-#define SB_SERVER_HTTP_H
+#ifndef SB_TRANSPORT_HTTP_H
+#define SB_TRANSPORT_HTTP_H
 
 #include <stdbool.h>
 #include <stddef.h>

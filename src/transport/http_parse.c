@@ -6,7 +6,7 @@
 #include <strings.h>
 
 #include "common/util.h"
-#include "server/http_internal.h"
+#include "transport/http_internal.h"
 
 static struct http_conn *conn_of(http_parser *p)
 {
