@@ -202,9 +202,9 @@ FUZZ_LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lw
 FUZZ_SRC     := $(wildcard src/common/*.c src/config/*.c) src/runner/lang.c src/runner/limits.c \
                 src/runner/result.c src/runner/tar.c src/sandbox/plan.c src/sandbox/seccomp.c \
                 src/sandbox/tlv.c src/sandbox/proto.c \
-                src/transport/http.c src/transport/http_parse.c src/server/request.c \
-                src/server/netpolicy.c src/server/events.c src/server/grpc_convert.c \
-                src/server/grpc_frame.c src/server/ws_msg.c \
+                src/transport/tcp.c src/transport/http.c src/transport/http_parse.c \
+                src/server/request.c src/server/netpolicy.c src/server/events.c \
+                src/server/grpc_convert.c src/server/grpc_frame.c src/server/ws_msg.c \
                 src/server/pbdesc.c
 FUZZ_LIB_OBJ := $(FUZZ_SRC:src/%.c=$(FUZZ)/obj/%.o) $(PROTOS:%.proto=$(FUZZ)/obj/gen/%.pb-c.o) \
                 $(FUZZ)/obj/languages_blob.o

@@ -1,5 +1,5 @@
-/* gRPC over HTTP/2 cleartext (prior knowledge) with nghttp2 on libuv: the
- * transport (h2.c) and the call API the services (grpc_*.c) are written in. */
+/* gRPC over HTTP/2 cleartext (prior knowledge): the call API the services
+ * (grpc_*.c) are written in, on the HTTP/2 transport (transport/h2.c). */
 #ifndef SB_SERVER_GRPC_H
 #define SB_SERVER_GRPC_H
 
@@ -12,7 +12,7 @@
 
 struct server;
 struct grpc_call;
-struct grpc_server;
+struct h2_stream_ops;
 
 /* gRPC status codes (grpc/doc/statuscodes.md). */
 enum {
@@ -66,16 +66,10 @@ void grpc_finish(struct grpc_call *c, int status, const char *message);
 /* The same with a SoulBox error: its code picks the gRPC status. */
 void grpc_finish_error(struct grpc_call *c, const struct sb_error *err);
 
-/* ---- the server (h2.c) ---- */
+/* ---- the transport ---- */
 
-/* Listens on host:port. Returns 0 or -1 with err. */
-int grpc_server_start(struct grpc_server **out, struct server *s, const char *host, int port,
-                      struct sb_error *err);
-int grpc_server_port(const struct grpc_server *g);
-/* Stops accepting; open connections get GOAWAY (calls in flight finish). */
-void grpc_server_stop_accepting(struct grpc_server *g);
-/* Ends every connection (calls get `cancelled`), frees, then calls done. */
-void grpc_server_close(struct grpc_server *g, void (*done)(void *arg), void *arg);
-unsigned grpc_server_connections(const struct grpc_server *g);
+/* The call layer (grpc_call.c) as the HTTP/2 transport's stream handler:
+ * pass it to h2_server_start with the struct server as its arg. */
+extern const struct h2_stream_ops grpc_stream_ops;
 
 #endif

@@ -7,15 +7,15 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "server/grpc.h"
 #include "server/grpc_frame.h"
-#include "server/grpc_internal.h"
 #include "server/server.h"
+#include "transport/h2.h"
 
 #define DRAIN_MARK (64u << 10)
 
 struct grpc_call {
-    struct h2_conn *conn;
-    int32_t stream_id;
+    struct h2_stream st;       /* its HTTP/2 stream: connection and id */
     const struct grpc_method *m;
     /* request headers */
     char method[16], path[256], content_type[64], timeout[16], encoding[32];
@@ -43,8 +43,17 @@ struct grpc_call {
     uv_timer_t deadline;
     bool deadline_on;
     void *data;
-    struct grpc_call *next, *prev;
 };
+
+static struct grpc_call *call_of(struct h2_stream *st)
+{
+    return list_entry(st, struct grpc_call, st);
+}
+
+static nghttp2_session *session(const struct grpc_call *c)
+{
+    return h2_session(c->st.conn);
+}
 
 /* ---- lookups ---- */
 
@@ -62,9 +71,9 @@ static const struct grpc_method *find_method(const char *path)
 
 void grpc_call_set_data(struct grpc_call *c, void *data) { c->data = data; }
 void *grpc_call_data(const struct grpc_call *c) { return c->data; }
-struct server *grpc_call_server(const struct grpc_call *c) { return c->conn->g->s; }
+struct server *grpc_call_server(const struct grpc_call *c) { return h2_arg(c->st.conn); }
 const char *grpc_call_key(const struct grpc_call *c) { return c->key_id; }
-const char *grpc_call_peer(const struct grpc_call *c) { return c->conn->peer; }
+const char *grpc_call_peer(const struct grpc_call *c) { return h2_peer(c->st.conn); }
 const char *grpc_call_request_id(const struct grpc_call *c) { return c->request_id; }
 size_t grpc_call_queued(const struct grpc_call *c) { return c->out.len - c->out_off; }
 
@@ -86,7 +95,7 @@ static void submit_headers(struct grpc_call *c)
         {(uint8_t *)"content-type", (uint8_t *)"application/grpc", 12, 16, NGHTTP2_NV_FLAG_NONE},
     };
     nghttp2_data_provider prd = {.source.ptr = c, .read_callback = read_out};
-    nghttp2_submit_response(c->conn->ng, c->stream_id, hdrs, 2, &prd);
+    nghttp2_submit_response(session(c), c->st.id, hdrs, 2, &prd);
 }
 
 int grpc_send(struct grpc_call *c, const ProtobufCMessage *msg)
@@ -103,8 +112,8 @@ int grpc_send(struct grpc_call *c, const ProtobufCMessage *msg)
     protobuf_c_message_pack(msg, (uint8_t *)c->out.data + c->out.len);
     c->out.len += n;
     submit_headers(c);
-    nghttp2_session_resume_data(c->conn->ng, c->stream_id);
-    h2_flush(c->conn);
+    nghttp2_session_resume_data(session(c), c->st.id);
+    h2_flush(c->st.conn);
     return 0;
 }
 
@@ -131,7 +140,7 @@ static void log_call(struct grpc_call *c)
     log_event(c->status == GRPC_INTERNAL ? LOG_WARN : LOG_INFO, "grpc",
               json_pack("{s:s,s:s,s:i,s:f,s:s}", "request_id", c->request_id, "method",
                         c->path, "status", c->status, "duration_ms", ms, "client",
-                        c->conn->peer));
+                        grpc_call_peer(c)));
 }
 
 static void submit_trailers(struct grpc_call *c, bool headers_too)
@@ -150,9 +159,9 @@ static void submit_trailers(struct grpc_call *c, bool headers_too)
     if (msg[0])
         nv[n++] = (nghttp2_nv){(uint8_t *)"grpc-message", (uint8_t *)msg, 12, strlen(msg), 0};
     if (headers_too) /* trailers-only: one HEADERS frame ends the stream */
-        nghttp2_submit_response(c->conn->ng, c->stream_id, nv, n, NULL);
+        nghttp2_submit_response(session(c), c->st.id, nv, n, NULL);
     else
-        nghttp2_submit_trailer(c->conn->ng, c->stream_id, nv, n);
+        nghttp2_submit_trailer(session(c), c->st.id, nv, n);
 }
 
 static ssize_t read_out(nghttp2_session *ng, int32_t stream_id, uint8_t *buf, size_t length,
@@ -194,12 +203,12 @@ void grpc_finish(struct grpc_call *c, int status, const char *message)
     c->message = message ? strdup(message) : NULL;
     if (c->submitted) {
         c->trailers_due = true;
-        nghttp2_session_resume_data(c->conn->ng, c->stream_id);
+        nghttp2_session_resume_data(session(c), c->st.id);
     } else {
         submit_trailers(c, true);
     }
     log_call(c);
-    h2_flush(c->conn);
+    h2_flush(c->st.conn);
 }
 
 void grpc_finish_error(struct grpc_call *c, const struct sb_error *err)
@@ -219,24 +228,21 @@ static void cancel(struct grpc_call *c, int status, const char *message)
 
 /* ---- driven by the transport ---- */
 
-struct grpc_call *grpc_call_new(struct h2_conn *conn, int32_t stream_id)
+static struct h2_stream *stream_open(struct h2_conn *conn, int32_t id)
 {
+    (void)conn;
+    (void)id;
     struct grpc_call *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->conn = conn;
-    c->stream_id = stream_id;
     c->t_start_ns = util_mono_ns();
-    c->next = conn->calls;
-    if (conn->calls)
-        conn->calls->prev = c;
-    conn->calls = c;
-    return c;
+    return &c->st;
 }
 
-void grpc_call_header(struct grpc_call *c, const char *name, size_t nlen, const char *value,
-                      size_t vlen)
+static void stream_header(struct h2_stream *st, const char *name, size_t nlen,
+                          const char *value, size_t vlen)
 {
+    struct grpc_call *c = call_of(st);
     struct server *s = grpc_call_server(c);
     c->header_bytes += nlen + vlen + 32;
     if (c->header_bytes > s->cfg->server.max_header_kb * 1024) {
@@ -288,13 +294,13 @@ static int admit(struct grpc_call *c)
     if (auth_check_key(&s->auth, c->key, &c->key_id, &why) < 0) {
         metrics_rejected(&s->metrics, "unauthenticated");
         struct audit_record a = {.ts_ms = util_now_ms(), .event = "auth_failure",
-                                 .request_id = c->request_id, .client = c->conn->peer,
+                                 .request_id = c->request_id, .client = grpc_call_peer(c),
                                  .detail = why};
         store_audit(s->store, &a);
         return grpc_finish(c, GRPC_UNAUTHENTICATED, why), -1;
     }
     unsigned retry;
-    if (auth_rate(&s->auth, c->key_id ? c->key_id : c->conn->peer, util_now_ms(), &retry) < 0) {
+    if (auth_rate(&s->auth, c->key_id ? c->key_id : grpc_call_peer(c), util_now_ms(), &retry) < 0) {
         char msg[96];
         snprintf(msg, sizeof msg, "rate limit exceeded; retry in %u s", retry);
         metrics_rejected(&s->metrics, "rate_limited");
@@ -303,8 +309,10 @@ static int admit(struct grpc_call *c)
     return 0;
 }
 
-void grpc_call_begin(struct grpc_call *c)
+/* The request headers are complete: admit the call, or answer at once. */
+static void stream_headers_end(struct h2_stream *st)
 {
+    struct grpc_call *c = call_of(st);
     if (c->started || c->done)
         return;
     if (!c->request_id[0]) {
@@ -317,14 +325,14 @@ void grpc_call_begin(struct grpc_call *c)
         c->done = true;
         nghttp2_nv nv = {(uint8_t *)":status", (uint8_t *)(strcmp(c->method, "POST") ? "405"
                          : "415"), 7, 3, 0};
-        nghttp2_submit_response(c->conn->ng, c->stream_id, &nv, 1, NULL);
+        nghttp2_submit_response(session(c), c->st.id, &nv, 1, NULL);
         return;
     }
     if (admit(c) < 0)
         return;
     uint64_t ms;
     if (c->timeout[0] && grpc_parse_timeout(c->timeout, &ms)) {
-        uv_timer_init(c->conn->g->loop, &c->deadline);
+        uv_timer_init(grpc_call_server(c)->loop, &c->deadline);
         c->deadline.data = c;
         c->deadline_on = true;
         uv_timer_start(&c->deadline, on_deadline, ms, 0);
@@ -342,8 +350,9 @@ static void deliver(struct grpc_call *c, const uint8_t *data, size_t len)
     c->m->message(c, data, len);
 }
 
-void grpc_call_data_in(struct grpc_call *c, const uint8_t *data, size_t len)
+static void stream_data(struct h2_stream *st, const uint8_t *data, size_t len)
 {
+    struct grpc_call *c = call_of(st);
     if (!c->started || c->done)
         return;
     size_t max = grpc_call_server(c)->cfg->server.max_body_kb * 1024;
@@ -373,8 +382,9 @@ void grpc_call_data_in(struct grpc_call *c, const uint8_t *data, size_t len)
         cancel(c, GRPC_RESOURCE_EXHAUSTED, "out of memory");
 }
 
-void grpc_call_half_close(struct grpc_call *c)
+static void stream_end(struct h2_stream *st)
 {
+    struct grpc_call *c = call_of(st);
     if (!c->started || c->done)
         return;
     if (c->in.len)
@@ -403,9 +413,10 @@ static void on_deadline_closed(uv_handle_t *h)
     free_call(h->data);
 }
 
-void grpc_call_closed(struct grpc_call *c)
+/* The stream is gone (the transport unlinked it): frees the call. */
+static void stream_closed(struct h2_stream *st)
 {
-    struct h2_conn *conn = c->conn;
+    struct grpc_call *c = call_of(st);
     if (!c->done && c->started && c->m->cancelled) {
         c->done = true; /* the client went away: nobody to tell */
         c->status = GRPC_CANCELLED;
@@ -413,31 +424,28 @@ void grpc_call_closed(struct grpc_call *c)
         log_call(c);
     }
     c->done = true;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        conn->calls = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
     if (c->deadline_on)
         uv_close((uv_handle_t *)&c->deadline, on_deadline_closed);
     else
         free_call(c);
 }
 
-void grpc_calls_abort(struct h2_conn *conn)
+/* After a flush: a call waiting for room hears about it. */
+static void stream_drained(struct h2_stream *st)
 {
-    while (conn->calls)
-        grpc_call_closed(conn->calls);
-}
-
-void grpc_calls_drained(struct h2_conn *conn)
-{
-    for (struct grpc_call *c = conn->calls, *next; c; c = next) {
-        next = c->next;
-        if (c->want_drain && !c->done && c->drain) {
-            c->want_drain = false;
-            c->drain(c);
-        }
+    struct grpc_call *c = call_of(st);
+    if (c->want_drain && !c->done && c->drain) {
+        c->want_drain = false;
+        c->drain(c);
     }
 }
+
+const struct h2_stream_ops grpc_stream_ops = {
+    .open = stream_open,
+    .header = stream_header,
+    .headers_end = stream_headers_end,
+    .data = stream_data,
+    .end = stream_end,
+    .closed = stream_closed,
+    .drained = stream_drained,
+};

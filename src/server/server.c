@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "server/execution.h"
 #include "server/grpc.h"
+#include "transport/h2.h"
 #include "runner/pool.h"
 
 /* Thousands of clients and sandboxes need thousands of descriptors. */
@@ -83,7 +84,7 @@ static void close_all(struct server *s)
     uv_timer_stop(&s->grace);
     callback_shutdown();
     if (s->grpc)
-        grpc_server_close(s->grpc, after_grpc_closed, s);
+        h2_server_close(s->grpc, after_grpc_closed, s);
     else
         after_grpc_closed(s);
 }
@@ -135,7 +136,7 @@ static void on_signal(uv_signal_t *h, int sig)
     if (s->http)
         http_server_stop_accepting(s->http);
     if (s->grpc)
-        grpc_server_stop_accepting(s->grpc);
+        h2_server_stop_accepting(s->grpc);
     if (s->runner.pools && !s->pools_closing) {
         s->pools_closing = true;
         pools_close(s->runner.pools, on_pools_closed, s);
@@ -157,7 +158,7 @@ static void abort_start(struct server *s)
 {
     s->stopping = true;
     if (s->grpc)
-        grpc_server_close(s->grpc, noop_done, NULL);
+        h2_server_close(s->grpc, noop_done, NULL);
     s->grpc = NULL;
     if (s->http)
         http_server_close(s->http, noop_done, NULL);
@@ -194,7 +195,17 @@ static int start_listening(struct server *s, struct sb_error *err)
     if (http_server_start(&s->http, s->loop, v->listen, (int)v->port, &hc, router_handle, s,
                           err) < 0)
         return -1;
-    return grpc_server_start(&s->grpc, s, v->listen, (int)v->grpc_port, err);
+    struct h2_server_cfg gc = {
+        .max_header_bytes = v->max_header_kb * 1024, .idle_timeout_ms = v->idle_timeout_ms,
+        .max_connections = (unsigned)v->max_connections,
+    };
+    if (h2_server_start(&s->grpc, s->loop, v->listen, (int)v->grpc_port, &gc, &grpc_stream_ops,
+                        s, err) < 0) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return sb_fail(err, err->code, "gRPC: %s", why);
+    }
+    return 0;
 }
 
 static int init(struct server *s, const struct sb_config *cfg, struct sb_error *err)
@@ -265,7 +276,7 @@ int server_run(const struct sb_config *cfg)
     log_event(LOG_INFO, "listening",
               json_pack("{s:s,s:i,s:i,s:s,s:i,s:b}", "address", v->listen,
                         "port", http_server_port(s.http), "grpc_port",
-                        grpc_server_port(s.grpc), "data_dir", v->data_dir,
+                        h2_server_port(s.grpc), "data_dir", v->data_dir,
                         "languages", (int)lang_registry_global()->n, "auth", v->auth_enabled));
     languages_probe(&s);
     uv_run(s.loop, UV_RUN_DEFAULT);

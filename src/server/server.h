@@ -26,7 +26,7 @@ struct lang_status {
 };
 
 struct execution;
-struct grpc_server;
+struct h2_server;
 
 struct server {
     uv_loop_t *loop;
@@ -36,7 +36,7 @@ struct server {
     struct store *store;
     struct sched sched;
     struct http_server *http;
-    struct grpc_server *grpc;
+    struct h2_server *grpc;
     struct metrics metrics;
     struct auth auth;
     struct callback_cfg cbcfg;

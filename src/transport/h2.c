@@ -1,86 +1,62 @@
-/* gRPC transport: HTTP/2 connections (nghttp2) on libuv, gRPC message framing,
- * calls with deadlines, auth, status trailers and backpressure. */
-#include <nghttp2/nghttp2.h>
+/* HTTP/2 connections (nghttp2) on the TCP transport base: sessions, socket
+ * backpressure, idle timeout, GOAWAY; streams go to the layer above. */
+#include "transport/h2.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/log.h"
-#include "common/util.h"
-#include "common/uvbuf.h"
-#include "server/grpc_internal.h"
-#include "server/server.h"
+#include "transport/tcp.h"
 
 #define MAX_STREAMS 100
 #define SOCKET_HIGH (512u << 10)   /* stop taking frames from nghttp2 above this */
 
-struct write_req {
-    uv_write_t w;
-    struct h2_conn *conn;
-    size_t len;
-    uint8_t data[];
+struct h2_server {
+    struct tcp_server *tcp;
+    struct h2_server_cfg cfg;
+    const struct h2_stream_ops *ops;
+    void *arg;
+    bool stopped;              /* GOAWAY sent to every connection */
+    void (*closed)(void *);
+    void *closed_arg;
 };
+
+struct h2_conn {
+    struct tcp_conn base;
+    struct h2_server *srv;
+    nghttp2_session *ng;
+    struct list_node streams;  /* open request streams (struct h2_stream) */
+    bool in_recv, flushing, flush_again;
+};
+
+static struct h2_conn *conn_of(struct tcp_conn *t)
+{
+    return tcp_conn_owner(t, struct h2_conn, base);
+}
+
+nghttp2_session *h2_session(struct h2_conn *c)
+{
+    return c->ng;
+}
+
+const char *h2_peer(const struct h2_conn *c)
+{
+    return c->base.peer;
+}
+
+void *h2_arg(const struct h2_conn *c)
+{
+    return c->srv->arg;
+}
 
 /* ---- connection plumbing ---- */
 
-static void conn_close(struct h2_conn *c);
-
-static void maybe_free_conn(struct h2_conn *c)
-{
-    if (c->handles || c->writes)
-        return;
-    struct grpc_server *g = c->g;
-    nghttp2_session_del(c->ng);
-    free(c);
-    g->alive--;
-    grpc_server_maybe_closed(g);
-}
-
-static void on_conn_handle_closed(uv_handle_t *h)
-{
-    struct h2_conn *c = h->data;
-    c->handles--;
-    maybe_free_conn(c);
-}
-
-static void on_written(uv_write_t *w, int status)
-{
-    struct write_req *wr = (struct write_req *)w;
-    struct h2_conn *c = wr->conn;
-    c->writes--;
-    c->queued -= wr->len;
-    free(wr);
-    if (status < 0)
-        conn_close(c);
-    else if (!c->closing)
-        h2_flush(c);
-    maybe_free_conn(c);
-}
-
-static int write_bytes(struct h2_conn *c, const uint8_t *data, size_t len)
-{
-    struct write_req *wr = malloc(sizeof *wr + len);
-    if (!wr)
-        return -1;
-    memcpy(wr->data, data, len);
-    wr->conn = c;
-    wr->len = len;
-    uv_buf_t b = uv_buf_init((char *)wr->data, (unsigned)len);
-    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
-        free(wr);
-        return -1;
-    }
-    c->writes++;
-    c->queued += len;
-    return 0;
-}
-
-/* Hands nghttp2's pending frames to the socket (bounded), then tells calls
+/* Hands nghttp2's pending frames to the socket (bounded), then tells streams
  * that wanted room that there is some. Never runs inside nghttp2 callbacks. */
 void h2_flush(struct h2_conn *c)
 {
-    if (c->closing)
+    if (c->base.closing)
         return;
     if (c->in_recv || c->flushing) {
         c->flush_again = true;
@@ -89,40 +65,33 @@ void h2_flush(struct h2_conn *c)
     c->flushing = true;
     do {
         c->flush_again = false;
-        while (c->queued < SOCKET_HIGH) {
+        while (c->base.queued < SOCKET_HIGH) {
             const uint8_t *data;
             ssize_t n = nghttp2_session_mem_send(c->ng, &data);
-            if (n < 0 || (n > 0 && write_bytes(c, data, (size_t)n) < 0)) {
+            if (n < 0 || (n > 0 && tcp_write(&c->base, data, (size_t)n, NULL, 0) < 0)) {
                 c->flushing = false;
-                conn_close(c);
+                tcp_close(&c->base);
                 return;
             }
             if (n == 0)
                 break;
         }
-        grpc_calls_drained(c);
-    } while (c->flush_again && !c->closing);
+        struct list_node *pos, *tmp;
+        list_foreach_safe(pos, tmp, &c->streams)
+            if (c->srv->ops->drained)
+                c->srv->ops->drained(list_entry(pos, struct h2_stream, node));
+    } while (c->flush_again && !c->base.closing);
     c->flushing = false;
-    if (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng) && !c->writes)
-        conn_close(c);
+    if (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng) &&
+        !c->base.writes)
+        tcp_close(&c->base);
 }
 
-static void conn_close(struct h2_conn *c)
+/* The stream leaves its connection. */
+static void stream_gone(struct h2_conn *c, struct h2_stream *st)
 {
-    if (c->closing)
-        return;
-    c->closing = true;
-    grpc_calls_abort(c); /* every call still open ends with the connection */
-    struct grpc_server *g = c->g;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        g->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    g->nconns--;
-    uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
-    uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
+    list_remove(&st->node);
+    c->srv->ops->closed(st);
 }
 
 /* ---- nghttp2 callbacks ---- */
@@ -132,10 +101,13 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *a
     struct h2_conn *c = arg;
     if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
-    struct grpc_call *call = grpc_call_new(c, f->hd.stream_id);
-    if (!call)
+    struct h2_stream *st = c->srv->ops->open(c, f->hd.stream_id);
+    if (!st)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    nghttp2_session_set_stream_user_data(ng, f->hd.stream_id, call);
+    st->conn = c;
+    st->id = f->hd.stream_id;
+    list_insert_tail(&c->streams, &st->node);
+    nghttp2_session_set_stream_user_data(ng, f->hd.stream_id, st);
     return 0;
 }
 
@@ -144,26 +116,26 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
                      void *arg)
 {
     (void)flags;
-    (void)arg;
+    struct h2_conn *c = arg;
     if (f->hd.type != NGHTTP2_HEADERS)
         return 0;
-    struct grpc_call *call = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
-    if (call)
-        grpc_call_header(call, (const char *)name, namelen, (const char *)value, valuelen);
+    struct h2_stream *st = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+    if (st)
+        c->srv->ops->header(st, (const char *)name, namelen, (const char *)value, valuelen);
     return 0;
 }
 
 static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *arg)
 {
-    (void)arg;
-    struct grpc_call *call = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
-    if (!call)
+    struct h2_conn *c = arg;
+    struct h2_stream *st = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+    if (!st)
         return 0;
     if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST)
-        grpc_call_begin(call);
+        c->srv->ops->headers_end(st);
     if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
         (f->hd.flags & NGHTTP2_FLAG_END_STREAM))
-        grpc_call_half_close(call);
+        c->srv->ops->end(st);
     return 0;
 }
 
@@ -171,20 +143,20 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t stream_id,
                          const uint8_t *data, size_t len, void *arg)
 {
     (void)flags;
-    (void)arg;
-    struct grpc_call *call = nghttp2_session_get_stream_user_data(ng, stream_id);
-    if (call)
-        grpc_call_data_in(call, data, len);
+    struct h2_conn *c = arg;
+    struct h2_stream *st = nghttp2_session_get_stream_user_data(ng, stream_id);
+    if (st)
+        c->srv->ops->data(st, data, len);
     return 0;
 }
 
 static int on_stream_close(nghttp2_session *ng, int32_t stream_id, uint32_t code, void *arg)
 {
     (void)code;
-    (void)arg;
-    struct grpc_call *call = nghttp2_session_get_stream_user_data(ng, stream_id);
-    if (call)
-        grpc_call_closed(call);
+    struct h2_conn *c = arg;
+    struct h2_stream *st = nghttp2_session_get_stream_user_data(ng, stream_id);
+    if (st)
+        stream_gone(c, st);
     return 0;
 }
 
@@ -201,47 +173,78 @@ static nghttp2_session_callbacks *callbacks(void)
     return cbs;
 }
 
-/* ---- reading ---- */
+/* ---- the transport's callbacks ---- */
 
-static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+static void on_data(struct tcp_conn *t, const char *buf, size_t n)
 {
-    struct h2_conn *c = st->data;
-    if (n < 0) {
-        conn_close(c);
-        return;
-    }
-    if (n == 0 || c->closing)
-        return;
-    uv_timer_again(&c->timer);
+    struct h2_conn *c = conn_of(t);
+    tcp_timer_start(t, c->srv->cfg.idle_timeout_ms);
     c->in_recv = true;
-    ssize_t rc = nghttp2_session_mem_recv(c->ng, (const uint8_t *)buf->base, (size_t)n);
+    ssize_t rc = nghttp2_session_mem_recv(c->ng, (const uint8_t *)buf, n);
     c->in_recv = false;
     if (rc < 0) {
         /* Not HTTP/2 or a connection error: say why in a GOAWAY if we can. */
         log_event(LOG_INFO, "grpc connection error",
-                  json_pack("{s:s,s:s}", "client", c->peer, "error", nghttp2_strerror((int)rc)));
+                  json_pack("{s:s,s:s}", "client", t->peer, "error", nghttp2_strerror((int)rc)));
         nghttp2_session_terminate_session(c->ng, NGHTTP2_PROTOCOL_ERROR);
         h2_flush(c);
-        if (!c->closing)
-            uv_read_stop(st);
+        tcp_read_stop(t);
         return;
     }
     h2_flush(c);
 }
 
-static void on_conn_timer(uv_timer_t *t)
+/* Idle (no streams) for idle_timeout_ms: GOAWAY, close. */
+static void goodbye(struct tcp_conn *t)
 {
-    struct h2_conn *c = t->data;
-    if (c->calls) /* busy: an idle connection is one without calls */
-        return;
+    struct h2_conn *c = conn_of(t);
     nghttp2_session_terminate_session(c->ng, NGHTTP2_NO_ERROR);
     h2_flush(c);
-    conn_close(c);
+    tcp_close(t);
 }
 
-/* ---- accepting ---- */
+static void on_timer(struct tcp_conn *t)
+{
+    struct h2_conn *c = conn_of(t);
+    if (!list_empty(&c->streams)) { /* busy: an idle connection is one without streams */
+        tcp_timer_start(t, c->srv->cfg.idle_timeout_ms);
+        return;
+    }
+    goodbye(t);
+}
 
-static int session_new(struct h2_conn *c, const struct server *s)
+/* Flushing (on_drain) also ends a connection nghttp2 is done with. */
+static void on_drain(struct tcp_conn *t)
+{
+    h2_flush(conn_of(t));
+}
+
+/* Every stream still open ends with the connection. */
+static void on_closing(struct tcp_conn *t)
+{
+    struct h2_conn *c = conn_of(t);
+    while (!list_empty(&c->streams))
+        stream_gone(c, list_entry(c->streams.next, struct h2_stream, node));
+}
+
+static void on_free(struct tcp_conn *t)
+{
+    struct h2_conn *c = conn_of(t);
+    nghttp2_session_del(c->ng);
+    free(c);
+}
+
+static struct tcp_conn *on_alloc(void *arg)
+{
+    struct h2_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->srv = arg;
+    list_init(&c->streams);
+    return &c->base;
+}
+
+static int session_new(struct h2_conn *c)
 {
     nghttp2_option *opt;
     if (nghttp2_option_new(&opt) != 0)
@@ -254,131 +257,100 @@ static int session_new(struct h2_conn *c, const struct server *s)
         return -1;
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, MAX_STREAMS},
-        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)(s->cfg->server.max_header_kb * 1024)},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)c->srv->cfg.max_header_bytes},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1u << 20},
     };
     return nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof *iv);
 }
 
-static void on_connection(uv_stream_t *l, int status)
+static void on_open(struct tcp_conn *t)
 {
-    struct grpc_server *g = l->data;
-    if (status < 0)
-        return;
-    struct h2_conn *c = calloc(1, sizeof *c);
-    if (!c)
-        return;
-    c->g = g;
-    g->alive++;
-    uv_tcp_init(g->loop, &c->tcp);
-    uv_timer_init(g->loop, &c->timer);
-    c->tcp.data = c->timer.data = c;
-    c->handles = 2;
-    c->next = g->conns;
-    if (g->conns)
-        g->conns->prev = c;
-    g->conns = c;
-    g->nconns++;
-    if (uv_accept(l, (uv_stream_t *)&c->tcp) < 0 || session_new(c, g->s) < 0 ||
-        g->nconns > g->s->cfg->server.max_connections) {
-        conn_close(c);
+    struct h2_conn *c = conn_of(t);
+    if (session_new(c) < 0) {
+        tcp_close(t);
         return;
     }
-    uv_tcp_nodelay(&c->tcp, 1);
-    http_peer_name(&c->tcp, c->peer, sizeof c->peer);
-    uint64_t idle = g->s->cfg->server.idle_timeout_ms;
-    uv_timer_start(&c->timer, on_conn_timer, idle, idle);
-    uv_read_start((uv_stream_t *)&c->tcp, sb_uv_alloc_scratch, on_read);
+    tcp_timer_start(t, c->srv->cfg.idle_timeout_ms);
+    tcp_read_start(t);
     h2_flush(c); /* our SETTINGS */
 }
 
-/* The listener is not the first member: free its owner, not the handle. */
-static void free_listener_owner(uv_handle_t *h)
-{
-    free(h->data);
-}
+/* A refused connection is closed without a word: no session exists yet. */
+static const struct tcp_ops h2_tcp_ops = {
+    .alloc = on_alloc,
+    .open = on_open,
+    .data = on_data,
+    .timeout = on_timer,
+    .drain = on_drain,
+    .closing = on_closing,
+    .free = on_free,
+};
 
-int grpc_server_start(struct grpc_server **out, struct server *s, const char *host, int port,
-                      struct sb_error *err)
+/* ---- the server ---- */
+
+int h2_server_start(struct h2_server **out, uv_loop_t *loop, const char *host, int port,
+                    const struct h2_server_cfg *cfg, const struct h2_stream_ops *ops,
+                    void *arg, struct sb_error *err)
 {
-    struct grpc_server *g = calloc(1, sizeof *g);
-    if (!g)
+    struct h2_server *s = calloc(1, sizeof *s);
+    if (!s)
         return sb_fail(err, SB_E_INTERNAL, "out of memory");
-    g->s = s;
-    g->loop = s->loop;
-    uv_tcp_init(g->loop, &g->listener);
-    g->listener.data = g;
-    struct sockaddr_storage ss;
-    int rc = uv_ip4_addr(host, port, (struct sockaddr_in *)&ss);
-    if (rc < 0)
-        rc = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss);
-    if (rc == 0)
-        rc = uv_tcp_bind(&g->listener, (struct sockaddr *)&ss, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&g->listener, 1024, on_connection);
-    if (rc < 0) {
-        uv_close((uv_handle_t *)&g->listener, free_listener_owner);
-        return sb_fail(err, SB_E_CONFIG, "gRPC: cannot listen on %s:%d: %s", host, port,
-                       uv_strerror(rc));
+    s->cfg = *cfg;
+    s->ops = ops;
+    s->arg = arg;
+    struct tcp_server_cfg tc = {
+        .max_connections = cfg->max_connections,
+        .drain_mark = SOCKET_HIGH,
+    };
+    if (tcp_server_start(&s->tcp, loop, host, port, &tc, &h2_tcp_ops, s, err) < 0) {
+        free(s);
+        return -1;
     }
-    struct sockaddr_storage bound;
-    int len = sizeof bound;
-    uv_tcp_getsockname(&g->listener, (struct sockaddr *)&bound, &len);
-    g->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
-    g->listening = true;
-    *out = g;
+    *out = s;
     return 0;
 }
 
-int grpc_server_port(const struct grpc_server *g)
+int h2_server_port(const struct h2_server *s)
 {
-    return g->port;
+    return tcp_server_port(s->tcp);
 }
 
-unsigned grpc_server_connections(const struct grpc_server *g)
+unsigned h2_server_connections(const struct h2_server *s)
 {
-    return g->nconns;
+    return tcp_server_connections(s->tcp);
 }
 
-static void on_listener_closed(uv_handle_t *h)
+static void send_goaway(struct tcp_conn *t, void *arg)
 {
-    struct grpc_server *g = h->data;
-    g->listener_closed = true;
-    grpc_server_maybe_closed(g);
+    (void)arg;
+    struct h2_conn *c = conn_of(t);
+    nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->ng),
+                          NGHTTP2_NO_ERROR, NULL, 0);
+    h2_flush(c);
 }
 
-void grpc_server_stop_accepting(struct grpc_server *g)
+void h2_server_stop_accepting(struct h2_server *s)
 {
-    if (!g->listening)
+    if (s->stopped)
         return;
-    g->listening = false;
-    uv_close((uv_handle_t *)&g->listener, on_listener_closed);
-    /* Calls in flight carry on; new ones go elsewhere. */
-    for (struct h2_conn *c = g->conns; c; c = c->next) {
-        nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE,
-                              nghttp2_session_get_last_proc_stream_id(c->ng), NGHTTP2_NO_ERROR,
-                              NULL, 0);
-        h2_flush(c);
-    }
+    s->stopped = true;
+    tcp_server_stop_accepting(s->tcp);
+    /* Streams in flight carry on; new ones go elsewhere. */
+    tcp_server_each(s->tcp, send_goaway, NULL);
 }
 
-void grpc_server_maybe_closed(struct grpc_server *g)
+static void on_closed(void *arg)
 {
-    if (g->closed && g->alive == 0 && g->listener_closed) {
-        void (*done)(void *) = g->closed;
-        void *arg = g->closed_arg;
-        g->closed = NULL;
-        free(g);
-        done(arg);
-    }
+    struct h2_server *s = arg;
+    void (*done)(void *) = s->closed;
+    void *done_arg = s->closed_arg;
+    free(s);
+    done(done_arg);
 }
 
-void grpc_server_close(struct grpc_server *g, void (*done)(void *), void *arg)
+void h2_server_close(struct h2_server *s, void (*done)(void *), void *arg)
 {
-    g->closed = done;
-    g->closed_arg = arg;
-    grpc_server_stop_accepting(g);
-    while (g->conns)
-        conn_close(g->conns);
-    grpc_server_maybe_closed(g);
+    s->closed = done;
+    s->closed_arg = arg;
+    tcp_server_close(s->tcp, on_closed, s);
 }

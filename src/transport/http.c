@@ -1,4 +1,5 @@
-/* HTTP/1.1 connections: http-parser drives a small state machine per connection. */
+/* HTTP/1.1 connections on the TCP transport base: http-parser drives a
+ * small state machine per connection. */
 #include "transport/http.h"
 
 #include <ctype.h>
@@ -9,7 +10,6 @@
 #include <string.h>
 
 #include "common/util.h"
-#include "common/uvbuf.h"
 #include "transport/http_internal.h"
 
 
@@ -42,6 +42,11 @@ static const char *reason(int status)
     }
 }
 
+static struct http_conn *conn_of(struct tcp_conn *t)
+{
+    return tcp_conn_owner(t, struct http_conn, base);
+}
+
 /* ---- lifetime ---- */
 
 void http_free_request(struct http_request *r)
@@ -61,41 +66,27 @@ void http_free_request(struct http_request *r)
     memcpy(r->peer, peer, sizeof peer);
 }
 
-static void maybe_free(struct http_conn *c)
+static bool busy(enum conn_state s)
 {
-    if (c->handles || c->writes || (c->state == C_HANDLING || c->state == C_STREAMING))
-        return;
-    struct http_server *s = c->srv;
-    http_free_request(&c->req);
-    sb_buf_free(&c->pending);
-    free(c);
-    if (s->closing && s->nconns == 0 && !s->listening && s->closed) {
-        void (*done)(void *) = s->closed;
-        s->closed = NULL;
-        done(s->closed_arg);
-    }
+    return s == C_HANDLING || s == C_STREAMING;
 }
 
-static void on_handle_closed(uv_handle_t *h)
+void http_set_state(struct http_conn *c, enum conn_state to)
 {
-    struct http_conn *c = h->data;
-    c->handles--;
-    maybe_free(c);
+    enum conn_state from = c->state;
+    c->state = to;
+    if (busy(to) && !busy(from))
+        tcp_conn_hold(&c->base);
+    else if (busy(from) && !busy(to))
+        tcp_conn_release(&c->base); /* may free c */
 }
 
-static void conn_close(struct http_conn *c)
+/* tcp_close began: a handler still working gets an abort, an upgraded
+ * connection's owner hears that it is gone. */
+static void on_closing(struct tcp_conn *t)
 {
-    if (c->handles == 0 || uv_is_closing((uv_handle_t *)&c->timer))
-        return;
-    struct http_server *s = c->srv;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    s->nconns--;
-    bool handling = c->state == C_HANDLING || c->state == C_STREAMING;
+    struct http_conn *c = conn_of(t);
+    bool handling = busy(c->state);
     if (handling && !c->aborted) {
         c->aborted = true;
         if (c->on_abort)
@@ -107,52 +98,34 @@ static void conn_close(struct http_conn *c)
         raw->closed(c->raw_arg);
     }
     if (!handling)
-        c->state = C_CLOSING;
-    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
-    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+        http_set_state(c, C_CLOSING);
+}
+
+static void on_free(struct tcp_conn *t)
+{
+    struct http_conn *c = conn_of(t);
+    http_free_request(&c->req);
+    sb_buf_free(&c->pending);
+    free(c);
 }
 
 /* ---- writing ---- */
 
-static void on_written(uv_write_t *w, int status)
+static void on_drain(struct tcp_conn *t)
 {
-    struct write_req *wr = (struct write_req *)w;
-    struct http_conn *c = wr->c;
-    c->writes--;
-    c->queued_bytes -= wr->len;
-    free(wr);
-    if (status < 0) {
-        conn_close(c);
-    } else if (c->queued_bytes < DRAIN_MARK) {
-        if (c->raw && c->raw->drain)
-            c->raw->drain(c->raw_arg);
-        else if (c->on_drain)
-            c->on_drain(c->drain_arg);
-    }
-    maybe_free(c);
+    struct http_conn *c = conn_of(t);
+    if (c->raw && c->raw->drain)
+        c->raw->drain(c->raw_arg);
+    else if (c->on_drain)
+        c->on_drain(c->drain_arg);
 }
 
 int http_write_raw(struct http_conn *c, const char *head, size_t hlen, const char *body,
                    size_t blen)
 {
-    if (c->state == C_CLOSING || c->handles == 0 || uv_is_closing((uv_handle_t *)&c->tcp))
+    if (c->state == C_CLOSING)
         return -1;
-    struct write_req *wr = malloc(sizeof *wr + hlen + blen);
-    if (!wr)
-        return -1;
-    memcpy(wr->data, head, hlen);
-    if (blen)
-        memcpy(wr->data + hlen, body, blen);
-    wr->c = c;
-    wr->len = hlen + blen;
-    uv_buf_t b = uv_buf_init(wr->data, (unsigned)(hlen + blen));
-    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
-        free(wr);
-        return -1;
-    }
-    c->writes++;
-    c->queued_bytes += wr->len;
-    return 0;
+    return tcp_write(&c->base, head, hlen, body, blen);
 }
 
 static int format_head(struct http_conn *c, char *buf, size_t len, int status,
@@ -174,43 +147,30 @@ static int format_head(struct http_conn *c, char *buf, size_t len, int status,
 
 static void parse_more(struct http_conn *c);
 
-/* The shutdown sends FIN after every queued write. The socket stays open,
- * reading and discarding, until the client closes or LINGER_MS passes: a
- * client still sending a body we refused then reads our answer instead of a
- * connection reset (lingering close). */
-static void on_shutdown(uv_shutdown_t *sh, int status)
-{
-    struct http_conn *c = sh->handle->data;
-    free(sh);
-    if (status < 0)
-        conn_close(c);
-}
-
-/* After a complete response: next request, or close. */
+/* After a complete response: next request, or close. The shutdown sends FIN
+ * after every queued write. The socket stays open, reading and discarding,
+ * until the client closes or LINGER_MS passes: a client still sending a body
+ * we refused then reads our answer instead of a connection reset (lingering
+ * close). */
 static void response_done(struct http_conn *c)
 {
     bool keep = c->req.keep_alive && !c->close_after && !c->aborted;
     http_free_request(&c->req);
     c->on_abort = NULL;
     c->on_drain = NULL;
-    if (c->aborted || c->handles == 0) {
-        c->state = C_CLOSING;
-        maybe_free(c);
+    if (c->aborted || c->base.closing) {
+        http_set_state(c, C_CLOSING); /* may free c */
         return;
     }
     if (!keep) {
-        c->state = C_CLOSING;
+        http_set_state(c, C_CLOSING);
         c->pending.len = 0;
         c->header_bytes = 0; /* counts discarded bytes from here on */
         http_start_timer(c, LINGER_MS);
-        uv_shutdown_t *sh = malloc(sizeof *sh);
-        if (!sh || uv_shutdown(sh, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
-            free(sh);
-            conn_close(c);
-        }
+        tcp_shutdown(&c->base);
         return;
     }
-    c->state = C_IDLE;
+    http_set_state(c, C_IDLE);
     c->header_bytes = 0;
     c->in_value = false;
     http_parser_pause(&c->parser, 0);
@@ -218,26 +178,62 @@ static void response_done(struct http_conn *c)
     parse_more(c);
 }
 
+/* {"error": {"code": ..., "message": ...}}; free() it. NULL if out of memory. */
+static char *error_body(enum sb_code code, const char *message)
+{
+    json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", sb_code_name(code), "message",
+                          message);
+    char *body = e ? json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(e);
+    return body;
+}
+
+static void send_response(struct http_conn *c, int status, const char *content_type,
+                          const char *body, size_t len, const char *extra_headers)
+{
+    char head[2048];
+    int n = format_head(c, head, sizeof head, status, content_type, extra_headers, (long)len);
+    http_write_raw(c, head, (size_t)n, c->req.head ? NULL : body, c->req.head ? 0 : len);
+}
+
+/* Answers before the request's headers were parsed still carry an id. */
+static void ensure_request_id(struct http_conn *c)
+{
+    if (!c->req.request_id[0]) {
+        unsigned char b[16];
+        util_random(b, sizeof b);
+        util_hex(b, sizeof b, c->req.request_id);
+    }
+}
+
+/* An error answer outside the request cycle (a refused connection):
+ * written, then the transport closes the connection. */
+static void send_error(struct http_conn *c, enum sb_code code, const char *message,
+                       const char *extra_headers)
+{
+    c->close_after = true;
+    ensure_request_id(c);
+    char *body = error_body(code, message);
+    if (body)
+        send_response(c, sb_code_http(code), "application/json", body, strlen(body),
+                      extra_headers);
+    free(body);
+}
+
 void http_respond(struct http_conn *c, int status, const char *content_type, const char *body,
                   size_t len, const char *extra_headers)
 {
     if (c->state != C_HANDLING)
         return;
-    char head[2048];
-    int n = format_head(c, head, sizeof head, status, content_type, extra_headers, (long)len);
     if (!c->aborted)
-        http_write_raw(c, head, (size_t)n, c->req.head ? NULL : body, c->req.head ? 0 : len);
-    c->state = C_IDLE;
+        send_response(c, status, content_type, body, len, extra_headers);
     response_done(c);
 }
 
 void http_respond_error(struct http_conn *c, enum sb_code code, const char *message,
                         const char *extra_headers)
 {
-    json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", sb_code_name(code), "message",
-                          message);
-    char *body = e ? json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(e);
+    char *body = error_body(code, message);
     const char *b = body ? body : "{\"error\":{\"code\":\"internal_error\",\"message\":\"\"}}";
     http_respond(c, sb_code_http(code), "application/json", b, strlen(b), extra_headers);
     free(body);
@@ -250,7 +246,7 @@ void http_stream_start(struct http_conn *c, int status, const char *content_type
         return;
     char head[2048];
     int n = format_head(c, head, sizeof head, status, content_type, extra_headers, -1);
-    c->state = C_STREAMING;
+    http_set_state(c, C_STREAMING);
     if (!c->aborted)
         http_write_raw(c, head, (size_t)n, NULL, 0);
 }
@@ -260,7 +256,7 @@ ssize_t http_stream_write(struct http_conn *c, const char *data, size_t len)
     if (c->state != C_STREAMING || c->aborted)
         return -1;
     if (len == 0)
-        return (ssize_t)c->queued_bytes;
+        return (ssize_t)c->base.queued;
     char head[32];
     int n = snprintf(head, sizeof head, "%zx\r\n", len);
     /* chunk = size line, data, CRLF; the trailing CRLF goes with the data */
@@ -271,7 +267,7 @@ ssize_t http_stream_write(struct http_conn *c, const char *data, size_t len)
     memcpy(tmp + len, "\r\n", 2);
     int rc = http_write_raw(c, head, (size_t)n, tmp, len + 2);
     free(tmp);
-    return rc < 0 ? -1 : (ssize_t)c->queued_bytes;
+    return rc < 0 ? -1 : (ssize_t)c->base.queued;
 }
 
 void http_stream_end(struct http_conn *c)
@@ -280,7 +276,6 @@ void http_stream_end(struct http_conn *c)
         return;
     if (!c->aborted)
         http_write_raw(c, "0\r\n\r\n", 5, NULL, 0);
-    c->state = C_IDLE;
     response_done(c);
 }
 
@@ -305,20 +300,16 @@ bool http_conn_aborted(const struct http_conn *c)
 static void fail_request(struct http_conn *c, enum sb_code code, const char *message)
 {
     c->close_after = true;
-    if (!c->req.request_id[0]) {
-        unsigned char b[16];
-        util_random(b, sizeof b);
-        util_hex(b, sizeof b, c->req.request_id);
-    }
-    c->state = C_HANDLING;
+    ensure_request_id(c);
+    http_set_state(c, C_HANDLING);
     http_respond_error(c, code, message, NULL);
 }
 
 /* ---- timers ---- */
 
-static void on_timer(uv_timer_t *t)
+static void on_timer(struct tcp_conn *t)
 {
-    struct http_conn *c = t->data;
+    struct http_conn *c = conn_of(t);
     switch (c->state) {
     case C_HEADERS:
     case C_BODY:
@@ -328,7 +319,7 @@ static void on_timer(uv_timer_t *t)
         break;
     case C_IDLE:
     case C_CLOSING:
-        conn_close(c);
+        tcp_close(&c->base);
         break;
     default:
         break;
@@ -337,8 +328,7 @@ static void on_timer(uv_timer_t *t)
 
 void http_start_timer(struct http_conn *c, uint64_t ms)
 {
-    if (!uv_is_closing((uv_handle_t *)&c->timer))
-        uv_timer_start(&c->timer, on_timer, ms, 0);
+    tcp_timer_start(&c->base, ms);
 }
 
 static void dispatch(struct http_conn *c)
@@ -404,33 +394,27 @@ static void parse_more(struct http_conn *c)
     c->parsing = false;
 }
 
-static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+static void on_data(struct tcp_conn *t, const char *buf, size_t n)
 {
-    struct http_conn *c = st->data;
-    if (n < 0) {
-        conn_close(c); /* EOF or error: a handler still working gets an abort */
-        return;
-    }
-    if (n == 0)
-        return;
+    struct http_conn *c = conn_of(t);
     if (c->state == C_RAW) {
         if (c->raw)
-            c->raw->data(c->raw_arg, buf->base, (size_t)n);
+            c->raw->data(c->raw_arg, buf, n);
         return;
     }
     if (c->state == C_CLOSING) {
-        c->header_bytes += (size_t)n;
+        c->header_bytes += n;
         if (c->header_bytes > LINGER_BYTES)
-            conn_close(c);
+            tcp_close(&c->base);
         return;
     }
-    if (c->pending.len + (size_t)n > MAX_PIPELINED) {
-        conn_close(c);
+    if (c->pending.len + n > MAX_PIPELINED) {
+        tcp_close(&c->base);
         return;
     }
-    sb_buf_append(&c->pending, buf->base, (size_t)n);
+    sb_buf_append(&c->pending, buf, n);
     if (c->pending.oom) {
-        conn_close(c);
+        tcp_close(&c->base);
         return;
     }
     parse_more(c);
@@ -438,59 +422,42 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 
 /* ---- accepting ---- */
 
-void http_peer_name(uv_tcp_t *t, char *out, size_t len)
+static struct tcp_conn *on_alloc(void *arg)
 {
-    struct sockaddr_storage ss;
-    int sl = sizeof ss;
-    snprintf(out, len, "unknown");
-    if (uv_tcp_getpeername(t, (struct sockaddr *)&ss, &sl) < 0)
-        return;
-    if (ss.ss_family == AF_INET)
-        uv_ip4_name((struct sockaddr_in *)&ss, out, len);
-    else if (ss.ss_family == AF_INET6)
-        uv_ip6_name((struct sockaddr_in6 *)&ss, out, len);
-}
-
-static void on_connection(uv_stream_t *l, int status)
-{
-    struct http_server *s = l->data;
-    if (status < 0)
-        return;
     struct http_conn *c = calloc(1, sizeof *c);
     if (!c)
-        return;
-    c->srv = s;
-    uv_tcp_init(s->loop, &c->tcp);
-    uv_timer_init(s->loop, &c->timer);
-    c->tcp.data = c->timer.data = c;
-    c->handles = 2;
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
-    s->nconns++;
-    if (uv_accept(l, (uv_stream_t *)&c->tcp) < 0) {
-        conn_close(c);
-        return;
-    }
-    uv_tcp_nodelay(&c->tcp, 1);
-    http_peer_name(&c->tcp, c->req.peer, sizeof c->req.peer);
-    http_parser_init(&c->parser, HTTP_REQUEST);
-    c->parser.data = c;
-    if (s->nconns > s->cfg.max_connections) {
-        fail_request(c, SB_E_UNAVAILABLE, "too many connections");
-        return;
-    }
-    c->state = C_IDLE;
-    http_start_timer(c, s->cfg.header_timeout_ms);
-    uv_read_start((uv_stream_t *)&c->tcp, sb_uv_alloc_scratch, on_read);
+        return NULL;
+    c->srv = arg;
+    return &c->base;
 }
 
-/* The listener is not the first member: free its owner, not the handle. */
-static void free_listener_owner(uv_handle_t *h)
+static void on_open(struct tcp_conn *t)
 {
-    free(h->data);
+    struct http_conn *c = conn_of(t);
+    snprintf(c->req.peer, sizeof c->req.peer, "%s", t->peer);
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    c->state = C_IDLE;
+    http_start_timer(c, c->srv->cfg.header_timeout_ms);
+    tcp_read_start(t);
 }
+
+/* Over max_connections: 503, then closed. */
+static void on_refuse(struct tcp_conn *t)
+{
+    send_error(conn_of(t), SB_E_UNAVAILABLE, "too many connections", NULL);
+}
+
+static const struct tcp_ops http_tcp_ops = {
+    .alloc = on_alloc,
+    .open = on_open,
+    .refuse = on_refuse,
+    .data = on_data,
+    .timeout = on_timer,
+    .drain = on_drain,
+    .closing = on_closing,
+    .free = on_free,
+};
 
 int http_server_start(struct http_server **out, uv_loop_t *loop, const char *host, int port,
                       const struct http_server_cfg *cfg, http_handler handler, void *arg,
@@ -499,75 +466,50 @@ int http_server_start(struct http_server **out, uv_loop_t *loop, const char *hos
     struct http_server *s = calloc(1, sizeof *s);
     if (!s)
         return sb_fail(err, SB_E_INTERNAL, "out of memory");
-    s->loop = loop;
     s->cfg = *cfg;
     s->handler = handler;
     s->arg = arg;
-    struct sockaddr_storage addr;
-    int rc = strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr)
-                               : uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
-    if (rc < 0) {
+    struct tcp_server_cfg tc = {
+        .max_connections = cfg->max_connections,
+        .drain_mark = DRAIN_MARK,
+    };
+    if (tcp_server_start(&s->tcp, loop, host, port, &tc, &http_tcp_ops, s, err) < 0) {
         free(s);
-        return sb_fail(err, SB_E_CONFIG, "listen address '%s' is not an IP address", host);
+        return -1;
     }
-    uv_tcp_init(loop, &s->listener);
-    s->listener.data = s;
-    if ((rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0)) < 0 ||
-        (rc = uv_listen((uv_stream_t *)&s->listener, 4096, on_connection)) < 0) {
-        uv_close((uv_handle_t *)&s->listener, free_listener_owner);
-        return sb_fail(err, SB_E_INTERNAL, "listen on %s:%d: %s", host, port, uv_strerror(rc));
-    }
-    struct sockaddr_storage bound;
-    int blen = sizeof bound;
-    uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &blen);
-    s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                               : ((struct sockaddr_in *)&bound)->sin_port);
-    s->listening = true;
     *out = s;
     return 0;
 }
 
 int http_server_port(const struct http_server *s)
 {
-    return s->port;
-}
-
-static void on_listener_closed(uv_handle_t *h)
-{
-    struct http_server *s = h->data;
-    if (s->closing && s->nconns == 0 && s->closed) {
-        void (*done)(void *) = s->closed;
-        s->closed = NULL;
-        done(s->closed_arg);
-    }
+    return tcp_server_port(s->tcp);
 }
 
 void http_server_stop_accepting(struct http_server *s)
 {
-    if (!s->listening)
-        return;
-    s->listening = false;
-    uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+    tcp_server_stop_accepting(s->tcp);
 }
 
 unsigned http_server_connections(const struct http_server *s)
 {
-    return s->nconns;
+    return tcp_server_connections(s->tcp);
+}
+
+static void on_closed(void *arg)
+{
+    struct http_server *s = arg;
+    void (*done)(void *) = s->closed;
+    void *done_arg = s->closed_arg;
+    free(s);
+    done(done_arg);
 }
 
 void http_server_close(struct http_server *s, void (*done)(void *), void *arg)
 {
-    s->closing = true;
     s->closed = done;
     s->closed_arg = arg;
-    bool was_listening = s->listening;
-    http_server_stop_accepting(s);
-    while (s->conns)
-        conn_close(s->conns);
-    if (!was_listening && s->nconns == 0 && s->closed) {
-        s->closed = NULL;
-        done(arg);
-    }
+    tcp_server_close(s->tcp, on_closed, s);
 }
 
 /* ---- upgraded connections ---- */
@@ -586,15 +528,14 @@ void http_upgrade(struct http_conn *c, const char *extra_headers, const struct h
     c->on_abort = NULL;
     c->on_drain = NULL;
     if (c->aborted) { /* gone already: report it the way the owner expects */
-        c->state = C_CLOSING;
         ops->closed(arg);
-        maybe_free(c);
+        http_set_state(c, C_CLOSING); /* may free c */
         return;
     }
-    c->state = C_RAW;
+    http_set_state(c, C_RAW);
     c->raw = ops;
     c->raw_arg = arg;
-    uv_timer_stop(&c->timer); /* the protocol keeps its own time */
+    tcp_timer_stop(&c->base); /* the protocol keeps its own time */
     http_write_raw(c, head, (size_t)n, NULL, 0);
     if (c->pending.len && c->raw) {
         /* bytes the client sent right after its request */
@@ -609,12 +550,12 @@ ssize_t http_raw_write(struct http_conn *c, const void *data, size_t len)
 {
     if (c->state != C_RAW || http_write_raw(c, data, len, NULL, 0) < 0)
         return -1;
-    return (ssize_t)c->queued_bytes;
+    return (ssize_t)c->base.queued;
 }
 
 size_t http_raw_queued(const struct http_conn *c)
 {
-    return c->queued_bytes;
+    return c->base.queued;
 }
 
 void http_raw_reading(struct http_conn *c, bool on)
@@ -622,9 +563,9 @@ void http_raw_reading(struct http_conn *c, bool on)
     if (c->state != C_RAW)
         return;
     if (on)
-        uv_read_start((uv_stream_t *)&c->tcp, sb_uv_alloc_scratch, on_read);
+        tcp_read_start(&c->base);
     else
-        uv_read_stop((uv_stream_t *)&c->tcp);
+        tcp_read_stop(&c->base);
 }
 
 void http_raw_close(struct http_conn *c)
@@ -632,15 +573,11 @@ void http_raw_close(struct http_conn *c)
     if (c->state != C_RAW)
         return;
     /* FIN after the queued writes; discard what still arrives (lingering). */
-    c->state = C_CLOSING;
+    http_set_state(c, C_CLOSING);
     c->header_bytes = 0;
     http_start_timer(c, LINGER_MS);
-    uv_read_start((uv_stream_t *)&c->tcp, sb_uv_alloc_scratch, on_read);
-    uv_shutdown_t *sh = malloc(sizeof *sh);
-    if (!sh || uv_shutdown(sh, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
-        free(sh);
-        conn_close(c);
-    }
+    tcp_read_start(&c->base);
+    tcp_shutdown(&c->base);
 }
 
 const char *http_header(const struct http_request *req, const char *lname)

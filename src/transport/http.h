@@ -1,4 +1,5 @@
-/* HTTP/1.1 server on libuv: keep-alive, pipelining, chunked bodies, size limits, timeouts. */
+/* HTTP/1.1 server on the TCP transport base: keep-alive, pipelining, chunked
+ * bodies, size limits, timeouts, upgrades. */
 #ifndef SB_TRANSPORT_HTTP_H
 #define SB_TRANSPORT_HTTP_H
 
@@ -36,7 +37,7 @@ struct http_server_cfg {
     uint64_t header_timeout_ms;
     uint64_t body_timeout_ms;
     uint64_t idle_timeout_ms;
-    unsigned max_connections;
+    unsigned max_connections;       /* beyond: 503, closed */
 };
 
 struct http_conn;
@@ -57,9 +58,6 @@ unsigned http_server_connections(const struct http_server *s);
  * the server once all are gone; then calls done. */
 void http_server_close(struct http_server *s, void (*done)(void *arg), void *arg);
 int http_server_port(const struct http_server *s);
-
-/* The peer's address as text ("unknown" if it cannot be had). */
-void http_peer_name(uv_tcp_t *t, char *out, size_t len);
 
 /* Value of a header by lower-case name, or NULL. */
 const char *http_header(const struct http_request *req, const char *lname);

@@ -6,6 +6,7 @@
 #include <http_parser.h>
 
 #include "transport/http.h"
+#include "transport/tcp.h"
 
 #define MAX_HEADERS 100
 #define MAX_PIPELINED (1u << 20)
@@ -13,34 +14,28 @@
 #define LINGER_MS 2000
 #define LINGER_BYTES (4u << 20)
 
+/* A connection's states; http_set_state makes every change (see there). */
 enum conn_state {
     C_IDLE,        /* waiting for a request (keep-alive) */
     C_HEADERS,     /* request line / headers arriving */
     C_BODY,        /* body arriving */
-    C_HANDLING,    /* the handler owns the request */
-    C_STREAMING,   /* chunked response in progress */
+    C_HANDLING,    /* the handler owns the request (and holds the connection) */
+    C_STREAMING,   /* chunked response in progress (the handler holds it) */
     C_RAW,         /* upgraded (WebSocket): raw bytes both ways */
-    C_CLOSING,
+    C_CLOSING,     /* answered, lingering until the client closes */
 };
 
 struct http_server {
-    uv_loop_t *loop;
-    uv_tcp_t listener;
-    bool listening;
+    struct tcp_server *tcp;
     struct http_server_cfg cfg;
     http_handler handler;
     void *arg;
-    struct http_conn *conns;
-    unsigned nconns;
-    bool closing;
     void (*closed)(void *);
     void *closed_arg;
-    int port;
 };
 
 struct http_conn {
-    uv_tcp_t tcp;
-    uv_timer_t timer;
+    struct tcp_conn base;
     struct http_server *srv;
     http_parser parser;
     struct http_request req;
@@ -55,24 +50,18 @@ struct http_conn {
     void *raw_arg;
     bool version_bad;
     struct sb_buf pending;  /* bytes read but not parsed (pipelining) */
-    int handles;            /* tcp + timer still open */
-    int writes;             /* uv_write requests in flight */
-    size_t queued_bytes;
     void (*on_abort)(void *);
     void *abort_arg;
     void (*on_drain)(void *);
     void *drain_arg;
-    struct http_conn *next, *prev;
-};
-
-struct write_req {
-    uv_write_t w;
-    struct http_conn *c;
-    size_t len;
-    char data[];
 };
 
 /* http.c */
+/* Moves c to state `to`: takes (entering C_HANDLING/C_STREAMING) or gives
+ * back the handler's hold on the connection. Giving it back frees c if the
+ * connection is closed already: the caller must not use c after leaving
+ * those states for C_CLOSING. */
+void http_set_state(struct http_conn *c, enum conn_state to);
 int http_write_raw(struct http_conn *c, const char *head, size_t hlen, const char *body,
                    size_t blen);
 void http_start_timer(struct http_conn *c, uint64_t ms);

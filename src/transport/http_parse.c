@@ -24,7 +24,7 @@ static int on_message_begin(http_parser *p)
     struct http_conn *c = conn_of(p);
     http_free_request(&c->req);
     c->req.t_start_ns = util_mono_ns();
-    c->state = C_HEADERS;
+    http_set_state(c, C_HEADERS);
     c->header_bytes = 0;
     c->in_value = false;
     http_start_timer(c, c->srv->cfg.header_timeout_ms);
@@ -127,14 +127,14 @@ static int on_headers_complete(http_parser *p)
         return -1;
     if (p->content_length != ULLONG_MAX && p->content_length > c->srv->cfg.max_body_bytes) {
         /* Refuse before reading a byte of it. */
-        c->state = C_HANDLING;
+        http_set_state(c, C_HANDLING);
         c->close_after = true;
         return 2; /* "no body": http-parser stops here; we answer 413 */
     }
     const char *expect = http_header(r, "expect");
     if (expect && !strcasecmp(expect, "100-continue") && !p->upgrade)
         http_write_raw(c, "HTTP/1.1 100 Continue\r\n\r\n", 25, NULL, 0);
-    c->state = C_BODY;
+    http_set_state(c, C_BODY);
     http_start_timer(c, c->srv->cfg.body_timeout_ms);
     return 0;
 }
@@ -153,8 +153,8 @@ static int on_message_complete(http_parser *p)
     struct http_conn *c = conn_of(p);
     if (c->state == C_HANDLING)
         return 0; /* refused in on_headers_complete */
-    uv_timer_stop(&c->timer);
-    c->state = C_HANDLING;
+    tcp_timer_stop(&c->base);
+    http_set_state(c, C_HANDLING);
     http_parser_pause(p, 1);
     return 0;
 }

@@ -14,12 +14,12 @@
  * uv timer and a uv TCP handle on a private loop, never connected, so writes
  * fail (EBADF) without I/O.
  *
- * Server (high bit set): the same bytes through the whole of http.c, over a
- * loopback TCP connection to an http_server_start'ed server: reads,
- * pipelining, responses, errors, upgrades and lingering close. Its handler
- * answers by the path: "/s..." streamed (chunked), "/a..." later (from a
- * timer, so that more requests queue up meanwhile), an upgrade request is
- * upgraded (raw bytes echoed, then closed), anything else at once. */
+ * Server (high bit set): the same bytes through the whole of http.c (on the
+ * TCP base, tcp.c), over a loopback TCP connection to an http_server_start'ed
+ * server: reads, pipelining, responses, errors, upgrades and lingering
+ * close. Its handler answers by the path: "/s..." streamed (chunked), "/a..."
+ * later (from a timer, so that more requests queue up meanwhile), an upgrade
+ * request is upgraded (raw bytes echoed, then closed), anything else at once. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -81,8 +81,8 @@ static void inspect(const struct http_request *r)
 
 static void on_closed(uv_handle_t *h)
 {
-    struct http_conn *c = h->data;
-    c->handles--;
+    struct tcp_conn *t = h->data;
+    t->handles--;
 }
 
 /* http.c's parse_more over pending; returns false once the connection
@@ -111,7 +111,7 @@ static bool parse_more(struct http_conn *c, struct sb_buf *pending)
             if (!c->req.keep_alive || c->close_after)
                 return false;
             http_free_request(&c->req);
-            c->state = C_IDLE;
+            c->state = C_IDLE; /* not http_set_state: this connection has no server */
             c->header_bytes = 0;
             c->in_value = false;
             http_parser_pause(&c->parser, 0);
@@ -133,10 +133,10 @@ static void run_parser(const uint8_t *data, size_t size, size_t chunk)
     if (!c)
         return;
     c->srv = &srv;
-    uv_tcp_init(&loop, &c->tcp);
-    uv_timer_init(&loop, &c->timer);
-    c->tcp.data = c->timer.data = c;
-    c->handles = 2;
+    uv_tcp_init(&loop, &c->base.tcp);
+    uv_timer_init(&loop, &c->base.timer);
+    c->base.tcp.data = c->base.timer.data = &c->base;
+    c->base.handles = 2;
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
     c->state = C_IDLE;
@@ -153,9 +153,9 @@ static void run_parser(const uint8_t *data, size_t size, size_t chunk)
     }
     sb_buf_free(&pending);
     http_free_request(&c->req);
-    uv_close((uv_handle_t *)&c->timer, on_closed);
-    uv_close((uv_handle_t *)&c->tcp, on_closed);
-    while (c->handles)
+    uv_close((uv_handle_t *)&c->base.timer, on_closed);
+    uv_close((uv_handle_t *)&c->base.tcp, on_closed);
+    while (c->base.handles)
         uv_run(&loop, UV_RUN_NOWAIT);
     free(c);
 }
@@ -285,6 +285,16 @@ static int connect_to_server(int fd)
     return err ? -1 : 0;
 }
 
+/* The server's end of the connection closes with a reset. */
+static void reset_on_close(struct tcp_conn *t, void *arg)
+{
+    (void)arg;
+    static const struct linger lg = {1, 0};
+    uv_os_fd_t sfd;
+    if (uv_fileno((uv_handle_t *)&t->tcp, &sfd) == 0)
+        setsockopt(sfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+}
+
 static void run_server(const uint8_t *data, size_t size, size_t chunk)
 {
     struct client cl = {.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
@@ -303,10 +313,8 @@ static void run_server(const uint8_t *data, size_t size, size_t chunk)
      * would run out of ports): the server's end closes with a reset, and the
      * client resets too when the server closed first. http.c sees the same
      * EOF or error either way. */
-    struct linger lg = {1, 0};
-    uv_os_fd_t sfd;
-    if (uv_fileno((uv_handle_t *)&server->conns->tcp, &sfd) == 0)
-        setsockopt(sfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    static const struct linger lg = {1, 0};
+    tcp_server_each(server->tcp, reset_on_close, NULL);
     setsockopt(cl.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     /* each chunk arrives as one read */
     size_t off = 0;
@@ -340,7 +348,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     log_set_level(LOG_ERROR);
     if (uv_loop_init(&loop) < 0)
         abort();
-    srv.loop = &loop;
     srv.cfg = cfg;
     struct sb_error err;
     if (http_server_start(&server, &loop, "127.0.0.1", 0, &cfg, handler, NULL, &err) < 0) {
