@@ -121,6 +121,7 @@ int config_defaults(struct sb_config *c)
     v->max_concurrent = 64;
     v->max_queue = 1024;
     v->max_connections = 4096;
+    v->max_connections_per_client = 256;
     v->max_body_kb = 16384;
     v->max_header_kb = 16;
     v->header_timeout_ms = 10000;
@@ -254,7 +255,8 @@ struct raw_callbacks {
 
 struct raw_server {
     char *listen, *data_dir, *log_level, *audit_log;
-    char *port, *grpc_port, *max_concurrent, *max_queue, *max_connections, *max_body_kb,
+    char *port, *grpc_port, *max_concurrent, *max_queue, *max_connections,
+        *max_connections_per_client, *max_body_kb,
         *max_header_kb, *header_timeout_ms, *body_timeout_ms, *idle_timeout_ms,
         *shutdown_grace_ms, *max_files, *max_args, *max_test_cases;
     char *allow_unauthenticated_remote, *metrics_public;
@@ -405,6 +407,7 @@ static const cyaml_schema_field_t server_fields[] = {
     U64("max_concurrent", struct raw_server, max_concurrent),
     U64("max_queue", struct raw_server, max_queue),
     U64("max_connections", struct raw_server, max_connections),
+    U64("max_connections_per_client", struct raw_server, max_connections_per_client),
     U64("max_body_kb", struct raw_server, max_body_kb),
     U64("max_header_kb", struct raw_server, max_header_kb),
     U64("header_timeout_ms", struct raw_server, header_timeout_ms),
@@ -555,6 +558,7 @@ static int merge_server(struct sb_server_config *v, const struct raw_server *r,
     SET_NUM(v, r, "server.", max_concurrent, NUM_COUNT);
     SET_NUM(v, r, "server.", max_queue, NUM_COUNT);
     SET_NUM(v, r, "server.", max_connections, NUM_COUNT);
+    SET_NUM(v, r, "server.", max_connections_per_client, NUM_COUNT);
     SET_NUM(v, r, "server.", max_body_kb, NUM_KB);
     SET_NUM(v, r, "server.", max_header_kb, NUM_KB);
     SET_NUM(v, r, "server.", header_timeout_ms, NUM_MS);

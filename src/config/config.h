@@ -38,7 +38,8 @@ struct sb_server_config {
     char *data_dir;                 /* SQLite store */
     uint64_t max_concurrent;        /* sandboxes running at once */
     uint64_t max_queue;             /* executions waiting for a slot; more -> 503 */
-    uint64_t max_connections;
+    uint64_t max_connections;       /* per port; when full, idle ones are shed */
+    uint64_t max_connections_per_client; /* per IPv4 address or IPv6 /64, per port */
     uint64_t max_body_kb;
     uint64_t max_header_kb;
     uint64_t header_timeout_ms;     /* request line + headers must arrive within */

@@ -96,6 +96,7 @@ static int check_server(const struct sb_config *c, struct sb_error *err)
         {"server.max_concurrent", &v->max_concurrent, 1, 100000},
         {"server.max_queue", &v->max_queue, 0, 1000000},
         {"server.max_connections", &v->max_connections, 1, 1000000},
+        {"server.max_connections_per_client", &v->max_connections_per_client, 1, 1000000},
         {"server.max_body_kb", &v->max_body_kb, 1, 1u << 20},
         {"server.max_header_kb", &v->max_header_kb, 1, 1024},
         {"server.header_timeout_ms", &v->header_timeout_ms, 100, 3600000},

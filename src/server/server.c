@@ -191,6 +191,7 @@ static int start_listening(struct server *s, struct sb_error *err)
         .max_header_bytes = v->max_header_kb * 1024, .max_body_bytes = v->max_body_kb * 1024,
         .header_timeout_ms = v->header_timeout_ms, .body_timeout_ms = v->body_timeout_ms,
         .idle_timeout_ms = v->idle_timeout_ms, .max_connections = (unsigned)v->max_connections,
+        .max_connections_per_client = (unsigned)v->max_connections_per_client,
     };
     if (http_server_start(&s->http, s->loop, v->listen, (int)v->port, &hc, router_handle, s,
                           err) < 0)
@@ -198,6 +199,7 @@ static int start_listening(struct server *s, struct sb_error *err)
     struct h2_server_cfg gc = {
         .max_header_bytes = v->max_header_kb * 1024, .idle_timeout_ms = v->idle_timeout_ms,
         .max_connections = (unsigned)v->max_connections,
+        .max_connections_per_client = (unsigned)v->max_connections_per_client,
     };
     if (h2_server_start(&s->grpc, s->loop, v->listen, (int)v->grpc_port, &gc, &grpc_stream_ops,
                         s, err) < 0) {

@@ -87,11 +87,13 @@ void h2_flush(struct h2_conn *c)
         tcp_close(&c->base);
 }
 
-/* The stream leaves its connection. */
+/* The stream leaves its connection; one without streams may be shed. */
 static void stream_gone(struct h2_conn *c, struct h2_stream *st)
 {
     list_remove(&st->node);
     c->srv->ops->closed(st);
+    if (list_empty(&c->streams))
+        tcp_conn_sheddable(&c->base, true);
 }
 
 /* ---- nghttp2 callbacks ---- */
@@ -107,6 +109,7 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *a
     st->conn = c;
     st->id = f->hd.stream_id;
     list_insert_tail(&c->streams, &st->node);
+    tcp_conn_sheddable(&c->base, false);
     nghttp2_session_set_stream_user_data(ng, f->hd.stream_id, st);
     return 0;
 }
@@ -194,7 +197,7 @@ static void on_data(struct tcp_conn *t, const char *buf, size_t n)
     h2_flush(c);
 }
 
-/* Idle (no streams) for idle_timeout_ms: GOAWAY, close. */
+/* Idle (no streams) for idle_timeout_ms, or shed to make room: GOAWAY, close. */
 static void goodbye(struct tcp_conn *t)
 {
     struct h2_conn *c = conn_of(t);
@@ -270,6 +273,7 @@ static void on_open(struct tcp_conn *t)
         tcp_close(t);
         return;
     }
+    tcp_conn_sheddable(t, true);
     tcp_timer_start(t, c->srv->cfg.idle_timeout_ms);
     tcp_read_start(t);
     h2_flush(c); /* our SETTINGS */
@@ -279,6 +283,7 @@ static void on_open(struct tcp_conn *t)
 static const struct tcp_ops h2_tcp_ops = {
     .alloc = on_alloc,
     .open = on_open,
+    .shed = goodbye,
     .data = on_data,
     .timeout = on_timer,
     .drain = on_drain,
@@ -300,6 +305,7 @@ int h2_server_start(struct h2_server **out, uv_loop_t *loop, const char *host, i
     s->arg = arg;
     struct tcp_server_cfg tc = {
         .max_connections = cfg->max_connections,
+        .max_connections_per_client = cfg->max_connections_per_client,
         .drain_mark = SOCKET_HIGH,
     };
     if (tcp_server_start(&s->tcp, loop, host, port, &tc, &h2_tcp_ops, s, err) < 0) {

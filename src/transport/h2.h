@@ -19,7 +19,11 @@ struct h2_server;
 struct h2_server_cfg {
     size_t max_header_bytes;      /* SETTINGS_MAX_HEADER_LIST_SIZE */
     uint64_t idle_timeout_ms;     /* a connection without open streams is closed */
-    unsigned max_connections;     /* beyond: closed at once */
+    /* Beyond either limit a new connection first sheds the least recently
+     * active connection without open streams (the client's own, at its
+     * cap); if there is none it is closed at once. */
+    unsigned max_connections;
+    unsigned max_connections_per_client;   /* 0: no cap */
 };
 
 /* One request stream, embedded in the upper layer's object for it. */

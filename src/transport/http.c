@@ -71,10 +71,19 @@ static bool busy(enum conn_state s)
     return s == C_HANDLING || s == C_STREAMING;
 }
 
+/* Shedding one of these costs its client nothing it cannot redo: no request
+ * of it is being handled, and none of its body has been taken. */
+static bool sheddable(enum conn_state s)
+{
+    return s == C_IDLE || s == C_HEADERS || s == C_CLOSING;
+}
+
 void http_set_state(struct http_conn *c, enum conn_state to)
 {
     enum conn_state from = c->state;
     c->state = to;
+    if (sheddable(from) != sheddable(to))
+        tcp_conn_sheddable(&c->base, sheddable(to));
     if (busy(to) && !busy(from))
         tcp_conn_hold(&c->base);
     else if (busy(from) && !busy(to))
@@ -206,7 +215,7 @@ static void ensure_request_id(struct http_conn *c)
     }
 }
 
-/* An error answer outside the request cycle (a refused connection):
+/* An error answer outside the request cycle (a refused or shed connection):
  * written, then the transport closes the connection. */
 static void send_error(struct http_conn *c, enum sb_code code, const char *message,
                        const char *extra_headers)
@@ -438,20 +447,41 @@ static void on_open(struct tcp_conn *t)
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
     c->state = C_IDLE;
+    tcp_conn_sheddable(t, true);
     http_start_timer(c, c->srv->cfg.header_timeout_ms);
     tcp_read_start(t);
 }
 
-/* Over max_connections: 503, then closed. */
-static void on_refuse(struct tcp_conn *t)
+/* Over a connection limit with nothing to shed: 503, then closed. */
+static void on_refuse(struct tcp_conn *t, enum tcp_refusal why)
 {
-    send_error(conn_of(t), SB_E_UNAVAILABLE, "too many connections", NULL);
+    struct http_conn *c = conn_of(t);
+    char msg[128];
+    if (why == TCP_REFUSED_CLIENT_FULL) {
+        char who[64];
+        tcp_client_key_name(&t->key, who, sizeof who);
+        snprintf(msg, sizeof msg, "too many connections from %s", who);
+    } else {
+        snprintf(msg, sizeof msg, "too many connections");
+    }
+    send_error(c, SB_E_UNAVAILABLE, msg, "Retry-After: 1\r\n");
+}
+
+/* Shed to make room: a request half-way through its headers hears why; an
+ * idle or lingering connection just closes, as after its idle timeout. */
+static void on_shed(struct tcp_conn *t)
+{
+    struct http_conn *c = conn_of(t);
+    if (c->state == C_HEADERS)
+        send_error(c, SB_E_UNAVAILABLE, "the server is at its connection limit: this "
+                   "unfinished request was closed to make room", "Retry-After: 1\r\n");
 }
 
 static const struct tcp_ops http_tcp_ops = {
     .alloc = on_alloc,
     .open = on_open,
     .refuse = on_refuse,
+    .shed = on_shed,
     .data = on_data,
     .timeout = on_timer,
     .drain = on_drain,
@@ -471,6 +501,7 @@ int http_server_start(struct http_server **out, uv_loop_t *loop, const char *hos
     s->arg = arg;
     struct tcp_server_cfg tc = {
         .max_connections = cfg->max_connections,
+        .max_connections_per_client = cfg->max_connections_per_client,
         .drain_mark = DRAIN_MARK,
     };
     if (tcp_server_start(&s->tcp, loop, host, port, &tc, &http_tcp_ops, s, err) < 0) {

@@ -37,7 +37,11 @@ struct http_server_cfg {
     uint64_t header_timeout_ms;
     uint64_t body_timeout_ms;
     uint64_t idle_timeout_ms;
-    unsigned max_connections;       /* beyond: 503, closed */
+    /* Beyond either limit a new connection first sheds the least recently
+     * active idle or incomplete connection (the client's own, at its cap);
+     * if there is none it gets 503 with Retry-After: 1 and is closed. */
+    unsigned max_connections;
+    unsigned max_connections_per_client;    /* 0: no cap */
 };
 
 struct http_conn;
@@ -47,7 +51,9 @@ struct http_server;
  * (now or later, from the loop) or, for a streamed answer, http_stream_*. */
 typedef void (*http_handler)(struct http_conn *c, struct http_request *req, void *arg);
 
-/* Binds host:port and starts accepting. Returns 0 or -1 with err. */
+/* Binds host:port and starts accepting. Returns 0 or -1 with err. Idle
+ * connections (waiting for a request, or for the rest of its headers) may
+ * be shed to make room; never one whose request is being handled. */
 int http_server_start(struct http_server **out, uv_loop_t *loop, const char *host, int port,
                       const struct http_server_cfg *cfg, http_handler handler, void *arg,
                       struct sb_error *err);

@@ -16,13 +16,13 @@
 
 /* A connection's states; http_set_state makes every change (see there). */
 enum conn_state {
-    C_IDLE,        /* waiting for a request (keep-alive) */
-    C_HEADERS,     /* request line / headers arriving */
+    C_IDLE,        /* waiting for a request (keep-alive): sheddable */
+    C_HEADERS,     /* request line / headers arriving: sheddable */
     C_BODY,        /* body arriving */
     C_HANDLING,    /* the handler owns the request (and holds the connection) */
     C_STREAMING,   /* chunked response in progress (the handler holds it) */
     C_RAW,         /* upgraded (WebSocket): raw bytes both ways */
-    C_CLOSING,     /* answered, lingering until the client closes */
+    C_CLOSING,     /* answered, lingering until the client closes: sheddable */
 };
 
 struct http_server {
@@ -57,10 +57,10 @@ struct http_conn {
 };
 
 /* http.c */
-/* Moves c to state `to`: takes (entering C_HANDLING/C_STREAMING) or gives
- * back the handler's hold on the connection. Giving it back frees c if the
- * connection is closed already: the caller must not use c after leaving
- * those states for C_CLOSING. */
+/* Moves c to state `to`: tells the transport whether c may be shed, and
+ * takes (entering C_HANDLING/C_STREAMING) or gives back the handler's hold.
+ * Giving it back frees c if the connection is closed already: the caller
+ * must not use c after leaving those states for C_CLOSING. */
 void http_set_state(struct http_conn *c, enum conn_state to);
 int http_write_raw(struct http_conn *c, const char *head, size_t hlen, const char *body,
                    size_t blen);

@@ -1,15 +1,27 @@
-/* The TCP transport base: listener, admission, writes, close and free. */
+/* The TCP transport base: listener, admission (limits, shedding), writes, close and free. */
 #include "transport/tcp.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
+#include "common/util.h"
 #include "common/uvbuf.h"
 
 #define BACKLOG 4096
 #define DISCARD_MAX (64u << 10)  /* unread input dropped before a refusal closes */
+#define LOG_EVERY_MS 10000       /* at most one "connection limit" line this often */
+
+/* The connections of one client key. */
+struct tcp_client {
+    struct list_node bucket;   /* in the server's hash table */
+    struct list_node idle;     /* its sheddable connections, least recently active first */
+    unsigned nconns;
+    struct tcp_client_key key;
+};
 
 struct tcp_server {
     uv_loop_t *loop;
@@ -19,9 +31,16 @@ struct tcp_server {
     void *arg;
     bool listening;            /* the listener is open */
     bool listener_closed;      /* and its close callback has run */
-    struct list_node conns;    /* open */
-    unsigned nconns;
+    struct list_node idle;     /* sheddable connections, least recently active first */
+    struct list_node busy;     /* the other open ones */
+    unsigned nconns;           /* open */
     unsigned alive;            /* allocated, not yet freed */
+    struct list_node *buckets; /* clients by key; NULL without a per-client cap */
+    size_t nbuckets;           /* a power of two */
+    uint64_t seed;
+    unsigned shed, refused;    /* since the last log line */
+    uint64_t logged_ms;
+    char last_client[64];
     int port;
     bool closing;
     void (*done)(void *);
@@ -35,6 +54,73 @@ struct write_req {
     char data[];
 };
 
+/* ---- client keys ---- */
+
+int tcp_client_key(const struct sockaddr *sa, struct tcp_client_key *k)
+{
+    memset(k, 0, sizeof *k);
+    if (sa->sa_family == AF_INET) {
+        k->b[10] = k->b[11] = 0xff;
+        memcpy(k->b + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return 0;
+    }
+    if (sa->sa_family != AF_INET6)
+        return -1;
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(a))
+        memcpy(k->b, a->s6_addr, 16);
+    else
+        memcpy(k->b, a->s6_addr, 8);
+    return 0;
+}
+
+void tcp_client_key_name(const struct tcp_client_key *k, char *out, size_t len)
+{
+    struct in6_addr a;
+    memcpy(a.s6_addr, k->b, 16);
+    char text[INET6_ADDRSTRLEN];
+    if (IN6_IS_ADDR_V4MAPPED(&a)) {
+        inet_ntop(AF_INET, k->b + 12, text, sizeof text);
+        snprintf(out, len, "%s", text);
+    } else {
+        inet_ntop(AF_INET6, &a, text, sizeof text);
+        snprintf(out, len, "%s/64", text);
+    }
+}
+
+static size_t bucket_of(const struct tcp_server *s, const struct tcp_client_key *k)
+{
+    uint64_t h = 14695981039346656037ull ^ s->seed; /* FNV-1a, seeded against flooding */
+    for (size_t i = 0; i < sizeof k->b; i++) {
+        h ^= k->b[i];
+        h *= 1099511628211ull;
+    }
+    return (size_t)(h ^ (h >> 29)) & (s->nbuckets - 1);
+}
+
+static struct tcp_client *client_find(struct tcp_server *s, const struct tcp_client_key *k)
+{
+    struct list_node *head = &s->buckets[bucket_of(s, k)], *pos;
+    list_foreach(pos, head) {
+        struct tcp_client *cl = list_entry(pos, struct tcp_client, bucket);
+        if (!memcmp(cl->key.b, k->b, sizeof k->b))
+            return cl;
+    }
+    return NULL;
+}
+
+/* The client's entry, created on its first connection; NULL if out of memory. */
+static struct tcp_client *client_get(struct tcp_server *s, const struct tcp_client_key *k)
+{
+    struct tcp_client *cl = client_find(s, k);
+    if (cl || !(cl = calloc(1, sizeof *cl)))
+        return cl;
+    cl->key = *k;
+    list_init(&cl->idle);
+    list_insert_tail(&s->buckets[bucket_of(s, k)], &cl->bucket);
+    return cl;
+}
+
 /* ---- freeing ---- */
 
 static void maybe_done(struct tcp_server *s)
@@ -44,6 +130,7 @@ static void maybe_done(struct tcp_server *s)
     void (*done)(void *) = s->done;
     void *arg = s->done_arg;
     s->done = NULL;
+    free(s->buckets);
     free(s);
     done(arg);
 }
@@ -73,7 +160,13 @@ void tcp_close(struct tcp_conn *c)
     struct tcp_server *s = c->srv;
     if (c->admitted) {
         list_remove(&c->node);
+        list_remove(&c->client_node);
         s->nconns--;
+        if (c->client && --c->client->nconns == 0) {
+            list_remove(&c->client->bucket);
+            free(c->client);
+        }
+        c->client = NULL;
         if (s->ops->closing)
             s->ops->closing(c);
     }
@@ -151,6 +244,26 @@ void tcp_shutdown(struct tcp_conn *c)
     }
 }
 
+/* Keeps the lists in order of activity: c becomes the most recent. */
+static void touch(struct tcp_conn *c)
+{
+    if (!c->admitted || c->closing)
+        return;
+    list_move_tail(c->sheddable ? &c->srv->idle : &c->srv->busy, &c->node);
+    if (c->sheddable && c->client)
+        list_move_tail(&c->client->idle, &c->client_node);
+}
+
+void tcp_conn_sheddable(struct tcp_conn *c, bool sheddable)
+{
+    c->sheddable = sheddable;
+    if (!c->admitted || c->closing)
+        return;
+    if (!sheddable)
+        list_remove(&c->client_node);
+    touch(c);
+}
+
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
     struct tcp_conn *c = st->data;
@@ -160,6 +273,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
     }
     if (n == 0 || c->closing)
         return;
+    touch(c);
     c->srv->ops->data(c, buf->base, (size_t)n);
 }
 
@@ -196,6 +310,25 @@ void tcp_timer_stop(struct tcp_conn *c)
 
 /* ---- admission ---- */
 
+/* At most one line per LOG_EVERY_MS, counting what happened since the last. */
+static void note_limit(struct tcp_server *s, const struct tcp_conn *c, bool shed)
+{
+    if (shed)
+        s->shed++;
+    else
+        s->refused++;
+    tcp_client_key_name(&c->key, s->last_client, sizeof s->last_client);
+    uint64_t now = uv_now(s->loop);
+    if (s->logged_ms && now - s->logged_ms < LOG_EVERY_MS)
+        return;
+    log_event(LOG_WARN, "connection limit reached",
+              json_pack("{s:i,s:i,s:i,s:i,s:s}", "port", s->port, "open", (int)s->nconns,
+                        "shed", (int)s->shed, "refused", (int)s->refused, "client",
+                        s->last_client));
+    s->shed = s->refused = 0;
+    s->logged_ms = now ? now : 1;
+}
+
 /* Reads what already arrived, so that closing sends FIN rather than RST
  * (a reset may destroy the answer before the client reads it). */
 static void discard_input(struct tcp_conn *c)
@@ -210,19 +343,48 @@ static void discard_input(struct tcp_conn *c)
         total += (size_t)n;
 }
 
-/* Within max_connections: opens c. Otherwise refuses it. */
+static void shed(struct tcp_conn *victim, const struct tcp_conn *newcomer)
+{
+    struct tcp_server *s = victim->srv;
+    note_limit(s, newcomer, true);
+    discard_input(victim);
+    if (s->ops->shed)
+        s->ops->shed(victim);
+    tcp_close(victim);
+}
+
+static void refuse(struct tcp_conn *c, enum tcp_refusal why)
+{
+    struct tcp_server *s = c->srv;
+    note_limit(s, c, false);
+    discard_input(c);
+    if (s->ops->refuse)
+        s->ops->refuse(c, why);
+    tcp_close(c);
+}
+
+/* Within the limits, or after shedding the least recently active sheddable
+ * connection (the client's own when the client is at its cap): opens c.
+ * Otherwise refuses it. */
 static void admit(struct tcp_server *s, struct tcp_conn *c)
 {
+    unsigned cap = s->cfg.max_connections_per_client;
+    struct tcp_client *cl = s->buckets ? client_find(s, &c->key) : NULL;
+    if (cl && cl->nconns >= cap) {
+        if (list_empty(&cl->idle))
+            return refuse(c, TCP_REFUSED_CLIENT_FULL);
+        shed(list_entry(cl->idle.next, struct tcp_conn, client_node), c);
+    }
     if (s->nconns >= s->cfg.max_connections) {
-        discard_input(c);
-        if (s->ops->refuse)
-            s->ops->refuse(c);
-        tcp_close(c);
-        return;
+        if (list_empty(&s->idle))
+            return refuse(c, TCP_REFUSED_FULL);
+        shed(list_entry(s->idle.next, struct tcp_conn, node), c);
     }
     c->admitted = true;
     s->nconns++;
-    list_insert_tail(&s->conns, &c->node);
+    list_insert_tail(&s->busy, &c->node);
+    if (s->buckets && (c->client = client_get(s, &c->key)))
+        c->client->nconns++;
     s->ops->open(c);
 }
 
@@ -237,6 +399,7 @@ static void on_connection(uv_stream_t *l, int status)
     c->srv = s;
     s->alive++;
     list_init(&c->node);
+    list_init(&c->client_node);
     uv_tcp_init(s->loop, &c->tcp);
     uv_timer_init(s->loop, &c->timer);
     c->tcp.data = c->timer.data = c;
@@ -249,10 +412,11 @@ static void on_connection(uv_stream_t *l, int status)
     struct sockaddr_storage ss;
     int sl = sizeof ss;
     snprintf(c->peer, sizeof c->peer, "unknown");
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0 &&
+        tcp_client_key((struct sockaddr *)&ss, &c->key) == 0) {
         if (ss.ss_family == AF_INET)
             uv_ip4_name((struct sockaddr_in *)&ss, c->peer, sizeof c->peer);
-        else if (ss.ss_family == AF_INET6)
+        else
             uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer, sizeof c->peer);
     }
     admit(s, c);
@@ -263,7 +427,17 @@ static void on_connection(uv_stream_t *l, int status)
 /* The listener is not the first member: free its owner, not the handle. */
 static void free_failed_server(uv_handle_t *h)
 {
-    free(h->data);
+    struct tcp_server *s = h->data;
+    free(s->buckets);
+    free(s);
+}
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t p = 16;
+    while (p < n && p < (1u << 16))
+        p <<= 1;
+    return p;
 }
 
 int tcp_server_start(struct tcp_server **out, uv_loop_t *loop, const char *host, int port,
@@ -282,7 +456,18 @@ int tcp_server_start(struct tcp_server **out, uv_loop_t *loop, const char *host,
     s->cfg = *cfg;
     s->ops = ops;
     s->arg = arg;
-    list_init(&s->conns);
+    list_init(&s->idle);
+    list_init(&s->busy);
+    if (cfg->max_connections_per_client) {
+        s->nbuckets = pow2_at_least(cfg->max_connections / 4);
+        if (!(s->buckets = malloc(s->nbuckets * sizeof *s->buckets))) {
+            free(s);
+            return sb_fail(err, SB_E_INTERNAL, "out of memory");
+        }
+        for (size_t i = 0; i < s->nbuckets; i++)
+            list_init(&s->buckets[i]);
+        util_random(&s->seed, sizeof s->seed);
+    }
     uv_tcp_init(loop, &s->listener);
     s->listener.data = s;
     if ((rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0)) < 0 ||
@@ -325,13 +510,23 @@ void tcp_server_stop_accepting(struct tcp_server *s)
     uv_close((uv_handle_t *)&s->listener, on_listener_closed);
 }
 
-/* fn may close connections (not free them: that waits for the loop), so
- * the next one is taken before each call. */
+/* fn may reorder the lists (a connection that becomes idle moves), so the
+ * connections are collected first; closed ones are not freed before the
+ * loop runs again, so every pointer stays valid. */
 void tcp_server_each(struct tcp_server *s, void (*fn)(struct tcp_conn *c, void *arg), void *arg)
 {
-    struct list_node *pos, *tmp;
-    list_foreach_safe(pos, tmp, &s->conns)
-        fn(list_entry(pos, struct tcp_conn, node), arg);
+    struct tcp_conn **v = malloc((s->nconns + 1) * sizeof *v);
+    if (!v)
+        return;
+    size_t n = 0;
+    struct list_node *lists[] = {&s->idle, &s->busy}, *pos;
+    for (size_t i = 0; i < 2; i++)
+        list_foreach(pos, lists[i])
+            v[n++] = list_entry(pos, struct tcp_conn, node);
+    for (size_t i = 0; i < n; i++)
+        if (!v[i]->closing)
+            fn(v[i], arg);
+    free(v);
 }
 
 void tcp_server_close(struct tcp_server *s, void (*done)(void *), void *arg)
@@ -340,7 +535,9 @@ void tcp_server_close(struct tcp_server *s, void (*done)(void *), void *arg)
     s->done = done;
     s->done_arg = arg;
     tcp_server_stop_accepting(s);
-    while (!list_empty(&s->conns))
-        tcp_close(list_entry(s->conns.next, struct tcp_conn, node));
+    while (!list_empty(&s->idle))
+        tcp_close(list_entry(s->idle.next, struct tcp_conn, node));
+    while (!list_empty(&s->busy))
+        tcp_close(list_entry(s->busy.next, struct tcp_conn, node));
     maybe_done(s);
 }

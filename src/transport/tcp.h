@@ -1,6 +1,6 @@
 /* TCP transport base under HTTP/1.1 and HTTP/2: one listener and its
- * connections, admitted within a limit, written with backpressure
- * accounting, closed and freed libuv-style. */
+ * connections, admitted within limits, written with backpressure accounting,
+ * shed when idle and room is needed, closed and freed libuv-style. */
 #ifndef SB_TRANSPORT_TCP_H
 #define SB_TRANSPORT_TCP_H
 
@@ -13,12 +13,34 @@
 #include "common/error.h"
 #include "common/list.h"
 
+/* Connections are counted per client key: an IPv4 address (also when it
+ * arrives as an IPv4-mapped IPv6 address), or the /64 prefix of an IPv6
+ * address, since one host commonly holds a whole /64 (SLAAC, privacy
+ * addresses) and counting its addresses one by one would limit nobody. */
+struct tcp_client_key {
+    uint8_t b[16];             /* ::ffff:a.b.c.d, or the /64 followed by zeros */
+};
+
+/* The key of a peer address; 0, or -1 for a family that is not IP (all
+ * such peers share the zero key). */
+int tcp_client_key(const struct sockaddr *sa, struct tcp_client_key *k);
+/* The key as text: "192.0.2.1", or "2001:db8::/64". */
+void tcp_client_key_name(const struct tcp_client_key *k, char *out, size_t len);
+
 struct tcp_server_cfg {
     unsigned max_connections;            /* open connections on this listener */
+    unsigned max_connections_per_client; /* from one client key; 0 = no cap */
     size_t drain_mark;                   /* ops->drain once queued output is below */
 };
 
+/* Why a new connection was refused (after trying to shed an idle one). */
+enum tcp_refusal {
+    TCP_REFUSED_FULL,          /* max_connections open, none of them sheddable */
+    TCP_REFUSED_CLIENT_FULL,   /* the client's cap reached, none of its own sheddable */
+};
+
 struct tcp_server;
+struct tcp_client;
 
 /* One connection, embedded in the protocol's connection object (which
  * tcp_conn_owner finds from it). The protocol reads these fields; only tcp.c
@@ -27,14 +49,18 @@ struct tcp_conn {
     uv_tcp_t tcp;              /* .data is this struct */
     uv_timer_t timer;          /* .data is this struct; see tcp_timer_start */
     struct tcp_server *srv;
-    struct list_node node;     /* in srv's open connections */
+    struct tcp_client *client; /* per-key count; NULL unless admitted under a cap */
+    struct list_node node;     /* srv's idle or busy list, least recently active first */
+    struct list_node client_node; /* client's idle list, while sheddable */
     int handles;               /* tcp + timer not yet closed */
     int writes;                /* uv_write requests in flight */
     int holds;                 /* tcp_conn_hold not yet released */
     size_t queued;             /* bytes written but not yet on the wire */
     bool admitted;             /* counted as open: ops->open ran */
+    bool sheddable;
     bool closing;              /* tcp_close ran */
     char peer[64];             /* the peer's address as text, "unknown" if not had */
+    struct tcp_client_key key;
 };
 
 /* The protocol object that embeds tcp_conn c as member `member`. */
@@ -46,12 +72,16 @@ struct tcp_ops {
     /* A connection arrives: a zeroed protocol connection embedding a struct
      * tcp_conn, or NULL (out of memory: the connection is not accepted). */
     struct tcp_conn *(*alloc)(void *arg);
-    /* Admitted (required): set the protocol up and start reading. */
+    /* Admitted (required): set the protocol up, start reading and say
+     * whether the connection is sheddable. */
     void (*open)(struct tcp_conn *c);
-    /* Refused (max_connections are open): may queue a short answer with
-     * tcp_write; what the socket takes without blocking is sent, then the
-     * connection is closed (without ops->closing: it was never opened). */
-    void (*refuse)(struct tcp_conn *c);
+    /* Refused over a limit: may queue a short answer with tcp_write; what
+     * the socket takes without blocking is sent, then the connection is
+     * closed (without ops->closing: it was never opened). */
+    void (*refuse)(struct tcp_conn *c, enum tcp_refusal why);
+    /* Chosen to make room for a new connection (it was sheddable): may
+     * queue a goodbye the same way; tcp_close follows at once. */
+    void (*shed)(struct tcp_conn *c);
     /* n > 0 bytes from the client. EOF or a read error closes the
      * connection instead (ops->closing). */
     void (*data)(struct tcp_conn *c, const char *buf, size_t n);
@@ -100,6 +130,12 @@ void tcp_read_stop(struct tcp_conn *c);
 void tcp_timer_start(struct tcp_conn *c, uint64_t ms);
 void tcp_timer_stop(struct tcp_conn *c);
 
+/* The protocol says whether the connection may be shed to make room: a
+ * sheddable connection costs its client nothing it cannot redo (no request
+ * is being handled). Either way it moves to the most recently active end,
+ * as it does whenever bytes arrive; the least recently active sheddable
+ * connection is the one shed. */
+void tcp_conn_sheddable(struct tcp_conn *c, bool sheddable);
 /* Someone outside the transport (a request handler) holds a pointer to
  * the connection: it is not freed, even once closed, until released.
  * Release may free c: do not use it afterwards. */

@@ -27,6 +27,64 @@ def free_port():
     return free_ports(1)[0]
 
 
+def read_until_closed(sock, timeout=5):
+    """All the server sends, and whether it closed the connection in time
+    (timeout 0: only what has arrived already, without waiting)."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    while True:
+        left = deadline - time.monotonic()
+        if timeout and left <= 0:
+            return data, False
+        sock.settimeout(left if timeout else 0.0)
+        try:
+            chunk = sock.recv(65536)
+        except (socket.timeout, BlockingIOError):
+            return data, False
+        except ConnectionResetError:
+            return data, True
+        if not chunk:
+            return data, True
+        data += chunk
+
+
+def h2_call(port, path, frame, timeout=10, source="127.0.0.1"):
+    """One gRPC call over a raw HTTP/2 connection from the address `source`:
+    the response headers and trailers (merged) and the response body."""
+    import h2.config
+    import h2.connection
+    import h2.events
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True,
+                                                                header_encoding="utf-8"))
+    headers, body = {}, b""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                  source_address=(source, 0)) as sock:
+        conn.initiate_connection()
+        sid = conn.get_next_available_stream_id()
+        conn.send_headers(sid, [(":method", "POST"), (":scheme", "http"), (":path", path),
+                                (":authority", f"127.0.0.1:{port}"),
+                                ("content-type", "application/grpc"), ("te", "trailers")])
+        conn.send_data(sid, frame, end_stream=True)
+        sock.sendall(conn.data_to_send())
+        done = False
+        while not done:
+            data = sock.recv(65536)
+            if not data:
+                break
+            for ev in conn.receive_data(data):
+                if isinstance(ev, (h2.events.ResponseReceived, h2.events.TrailersReceived)):
+                    headers.update(ev.headers)
+                elif isinstance(ev, h2.events.DataReceived):
+                    body += ev.data
+                    conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                elif isinstance(ev, (h2.events.StreamEnded, h2.events.StreamReset)):
+                    done = done or ev.stream_id == sid
+                elif isinstance(ev, h2.events.ConnectionTerminated):
+                    done = True
+            sock.sendall(conn.data_to_send())
+    return headers, body
+
+
 # Most test servers offer a few languages: probing all of them at every start
 # would only cost time. Tests about languages pass all_languages=True. Warm
 # pools are off unless a test asks for them (pools=True): idle pooled

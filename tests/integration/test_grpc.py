@@ -27,7 +27,7 @@ import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 from conftest import ROOT, sandbox_processes
-from server import Server
+from server import Server, h2_call, read_until_closed
 
 PROTOS = ["soulbox/v1/soulbox.proto", "grpc/health/v1/health.proto",
           "grpc/reflection/v1alpha/reflection.proto"]
@@ -864,26 +864,6 @@ JUNK = {
 }
 
 
-def read_until_closed(sock, timeout=5):
-    """All the server sends, and whether it closed the connection in time."""
-    deadline = time.monotonic() + timeout
-    data = b""
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return data, False
-        sock.settimeout(left)
-        try:
-            chunk = sock.recv(65536)
-        except socket.timeout:
-            return data, False
-        except ConnectionResetError:
-            return data, True
-        if not chunk:
-            return data, True
-        data += chunk
-
-
 @pytest.mark.parametrize("name", list(JUNK))
 def test_junk_on_the_grpc_port_closes_that_connection(pb, stub, srv, name):
     with socket.create_connection(("127.0.0.1", srv.grpc_port), timeout=5) as sock:
@@ -896,42 +876,6 @@ def test_junk_on_the_grpc_port_closes_that_connection(pb, stub, srv, name):
     if data.startswith(b"HTTP/"):       # answered in HTTP/1.1: with an error
         assert int(data.split()[1]) >= 400, data[:200]
     assert_serving(pb, stub)
-
-
-def h2_call(port, path, frame, timeout=10):
-    """One gRPC call over a raw HTTP/2 connection: the response headers and
-    trailers (merged) and the response body."""
-    import h2.config
-    import h2.connection
-    import h2.events
-    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True,
-                                                                header_encoding="utf-8"))
-    headers, body = {}, b""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        conn.initiate_connection()
-        sid = conn.get_next_available_stream_id()
-        conn.send_headers(sid, [(":method", "POST"), (":scheme", "http"), (":path", path),
-                                (":authority", f"127.0.0.1:{port}"),
-                                ("content-type", "application/grpc"), ("te", "trailers")])
-        conn.send_data(sid, frame, end_stream=True)
-        sock.sendall(conn.data_to_send())
-        done = False
-        while not done:
-            data = sock.recv(65536)
-            if not data:
-                break
-            for ev in conn.receive_data(data):
-                if isinstance(ev, (h2.events.ResponseReceived, h2.events.TrailersReceived)):
-                    headers.update(ev.headers)
-                elif isinstance(ev, h2.events.DataReceived):
-                    body += ev.data
-                    conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
-                elif isinstance(ev, (h2.events.StreamEnded, h2.events.StreamReset)):
-                    done = done or ev.stream_id == sid
-                elif isinstance(ev, h2.events.ConnectionTerminated):
-                    done = True
-            sock.sendall(conn.data_to_send())
-    return headers, body
 
 
 def test_compressed_flag_without_grpc_encoding(pb, stub, srv):

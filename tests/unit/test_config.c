@@ -83,6 +83,8 @@ Test(config, defaults_validate_and_match_the_documented_values)
     cr_assert_eq(c.system_dirs.n, 5);
     cr_assert_eq(c.etc.n, 10);
     cr_assert_eq(c.security.allowed_syscalls.n, 0);
+    cr_assert_eq(c.server.max_connections, 4096);
+    cr_assert_eq(c.server.max_connections_per_client, 256);
     config_free(&c);
 }
 
@@ -111,6 +113,8 @@ Test(config, shipped_file_equals_the_built_in_defaults)
     cr_assert_str_eq(c.compile_cache_dir, d.compile_cache_dir);
     cr_assert_eq(c.compile_cache_mb, d.compile_cache_mb);
     cr_assert_eq(c.server.max_test_cases, d.server.max_test_cases);
+    cr_assert_eq(c.server.max_connections, d.server.max_connections);
+    cr_assert_eq(c.server.max_connections_per_client, d.server.max_connections_per_client);
     cr_assert_eq(c.languages.n, 0);
     cr_assert_eq(c.pool_memory_mb, d.pool_memory_mb);
     cr_assert_eq(c.n_pools, d.n_pools);
@@ -354,6 +358,23 @@ Test(config, units_that_overflow_are_rejected)
                   "server.header_timeout_ms: 50 is out of range [100, 3600000]");
 }
 
+Test(config, connection_limits_have_ranges)
+{
+    expect_reject("server:\n  max_connections_per_client: 0\n",
+                  "server.max_connections_per_client: 0 is out of range [1, 1000000]");
+    expect_reject("server:\n  max_connections_per_client: 1000001\n",
+                  "server.max_connections_per_client: 1000001 is out of range [1, 1000000]");
+    expect_reject("server:\n  max_connections_per_client: 10s\n",
+                  "server.max_connections_per_client: '10s' is not a plain decimal integer");
+    struct sb_config c;
+    struct sb_error e = {0};
+    cr_assert_eq(load("server:\n  max_connections: 8\n  max_connections_per_client: 100\n",
+                      &c, &e), 0, "%s", e.msg);
+    cr_assert_eq(c.server.max_connections, 8);
+    cr_assert_eq(c.server.max_connections_per_client, 100);
+    config_free(&c);
+}
+
 Test(config, bad_durations_and_sizes_name_the_key)
 {
     static const char *dur[] = {"-5", "1e4", "1.5s", "-1s", "1e3ms", "30sec", "0x10",
@@ -392,7 +413,8 @@ Test(config, every_numeric_key_declares_its_kind)
     static const struct { const char *section, *key, *what; } k[] = {
         {"server", "port", COUNT}, {"server", "grpc_port", COUNT},
         {"server", "max_concurrent", COUNT}, {"server", "max_queue", COUNT},
-        {"server", "max_connections", COUNT}, {"server", "max_body_kb", SIZE},
+        {"server", "max_connections", COUNT},
+        {"server", "max_connections_per_client", COUNT}, {"server", "max_body_kb", SIZE},
         {"server", "max_header_kb", SIZE}, {"server", "header_timeout_ms", DURATION},
         {"server", "body_timeout_ms", DURATION}, {"server", "idle_timeout_ms", DURATION},
         {"server", "shutdown_grace_ms", DURATION}, {"server", "max_files", COUNT},
