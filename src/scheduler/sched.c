@@ -8,14 +8,14 @@ void sched_init(struct sched *s, unsigned max_running, unsigned max_queue)
     s->max_running = max_running;
     s->max_queue = max_queue;
     s->running = s->queued = s->reserved = 0;
-    s->head = s->tail = NULL;
+    list_init(&s->queue);
 }
 
 int sched_submit(struct sched *s, struct sched_item *it)
 {
-    it->next = it->prev = NULL;
+    list_init(&it->node);
     it->queued = false;
-    if (s->running < s->max_running && !s->head) {
+    if (s->running < s->max_running && list_empty(&s->queue)) {
         s->running++;
         it->start(it);
         return 0;
@@ -23,27 +23,14 @@ int sched_submit(struct sched *s, struct sched_item *it)
     if (s->queued >= s->max_queue)
         return -1;
     it->queued = true;
-    it->prev = s->tail;
-    if (s->tail)
-        s->tail->next = it;
-    else
-        s->head = it;
-    s->tail = it;
+    list_insert_tail(&s->queue, &it->node);
     s->queued++;
     return 0;
 }
 
 static void unlink_item(struct sched *s, struct sched_item *it)
 {
-    if (it->prev)
-        it->prev->next = it->next;
-    else
-        s->head = it->next;
-    if (it->next)
-        it->next->prev = it->prev;
-    else
-        s->tail = it->prev;
-    it->next = it->prev = NULL;
+    list_remove(&it->node);
     it->queued = false;
     s->queued--;
 }
@@ -74,8 +61,8 @@ void sched_done(struct sched *s)
 {
     if (s->running)
         s->running--;
-    while (s->head && s->running < s->max_running) {
-        struct sched_item *it = s->head;
+    while (!list_empty(&s->queue) && s->running < s->max_running) {
+        struct sched_item *it = list_first_entry(&s->queue, struct sched_item, node);
         unlink_item(s, it);
         s->running++;
         it->start(it);

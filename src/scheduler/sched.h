@@ -4,9 +4,11 @@
 
 #include <stdbool.h>
 
+#include "common/list.h"
+
 struct sched_item {
     void (*start)(struct sched_item *it);  /* called when the item gets a slot */
-    struct sched_item *next, *prev;
+    struct list_node node;                 /* in the queue, while queued */
     bool queued;
 };
 
@@ -16,7 +18,7 @@ struct sched {
     unsigned running;
     unsigned queued;
     unsigned reserved;     /* admitted, not yet submitted (e.g. being persisted) */
-    struct sched_item *head, *tail;
+    struct list_node queue; /* oldest first */
 };
 
 void sched_init(struct sched *s, unsigned max_running, unsigned max_queue);

@@ -33,7 +33,7 @@ struct execution {
     struct sb_buf early_in;
     bool early_close, paused, kill_requested;
     uv_timer_t *stall;         /* while paused: a reader that never comes back */
-    struct execution *next, *prev;
+    struct list_node node;     /* in the server's in-flight list */
 };
 
 static const char *state_name(enum ex_state s)
@@ -52,30 +52,24 @@ static const char *state_name(enum ex_state s)
 static void link_ex(struct execution *ex)
 {
     struct server *s = ex->srv;
-    ex->next = s->inflight;
-    if (s->inflight)
-        s->inflight->prev = ex;
-    s->inflight = ex;
+    list_insert_head(&s->inflight, &ex->node);
     s->ninflight++;
 }
 
 static void unlink_ex(struct execution *ex)
 {
-    struct server *s = ex->srv;
-    if (ex->prev)
-        ex->prev->next = ex->next;
-    else
-        s->inflight = ex->next;
-    if (ex->next)
-        ex->next->prev = ex->prev;
-    s->ninflight--;
+    list_remove(&ex->node);
+    ex->srv->ninflight--;
 }
 
 struct execution *execution_find(struct server *s, const char *id)
 {
-    for (struct execution *ex = s->inflight; ex; ex = ex->next)
+    struct list_node *pos;
+    list_foreach(pos, &s->inflight) {
+        struct execution *ex = list_entry(pos, struct execution, node);
         if (!strcmp(ex->id, id))
             return ex;
+    }
     return NULL;
 }
 
@@ -432,11 +426,9 @@ void execution_detach(struct execution *ex)
 
 void execution_cancel_all(struct server *s, const char *why)
 {
-    struct execution *ex = s->inflight, *next;
-    for (; ex; ex = next) {
-        next = ex->next;
-        execution_cancel(ex, why); /* may free ex */
-    }
+    struct list_node *pos, *tmp;
+    list_foreach_safe(pos, tmp, &s->inflight)
+        execution_cancel(list_entry(pos, struct execution, node), why); /* may free it */
 }
 
 bool execution_engine_failed(const struct execution *ex)

@@ -219,6 +219,7 @@ static int init(struct server *s, const struct sb_config *cfg, struct sb_error *
                        "could run code here. Enable server.auth (or SOULBOX_API_KEYS), or set "
                        "server.allow_unauthenticated_remote: true", v->listen);
     s->started_ms = util_now_ms();
+    list_init(&s->inflight);
     metrics_init(&s->metrics);
     auth_init(&s->auth, v);
     if (start_listening(s, err) < 0)

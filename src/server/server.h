@@ -5,16 +5,17 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "common/list.h"
 #include "config/config.h"
 #include "runner/job.h"
 #include "sandbox/sandbox.h"
 #include "scheduler/sched.h"
 #include "server/auth.h"
 #include "server/callback.h"
-#include "transport/http.h"
 #include "server/metrics.h"
 #include "server/request.h"
 #include "store/store.h"
+#include "transport/http.h"
 
 /* What the startup probe found out about a language. */
 struct lang_status {
@@ -45,7 +46,7 @@ struct server {
     uint64_t started_ms;
     bool stopping;
     bool closed;
-    struct execution *inflight;
+    struct list_node inflight; /* struct execution, newest first */
     unsigned ninflight;
     struct lang_registry registry;
     struct lang_status *langs;
