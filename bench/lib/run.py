@@ -33,7 +33,10 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         cfg = os.path.join(tmp, name + ".yaml")
         with open(cfg, "w") as f:
+            # 1000 concurrent requests come from one address (the default
+            # per-client cap, 256, is for real clients).
             f.write("server:\n  log_level: warn\n  max_concurrent: 64\n  max_queue: 4096\n"
+                    "  max_connections_per_client: 4096\n"
                     "sandbox:\n  languages: [python, bash]\n" + extra)
         self.proc = subprocess.Popen([soulbox, "serve", "--config", cfg, "--port", str(self.port),
                                       "--grpc-port", str(gport), "--data-dir",
