@@ -28,16 +28,18 @@ NUMPY = "import numpy as np; print(np.zeros(3))"
 
 
 class Server:
-    def __init__(self, soulbox, tmp, name, extra=""):
+    # 1000 concurrent requests come from one address (the default per-client
+    # cap, 256, is for real clients); `server_extra` replaces this line for a
+    # binary that predates the key (bench/lib/versus.py).
+    PER_CLIENT = "  max_connections_per_client: 4096\n"
+
+    def __init__(self, soulbox, tmp, name, extra="", server_extra=PER_CLIENT):
         self.port, gport = free_ports(2)
         self.url = f"http://127.0.0.1:{self.port}"
         cfg = os.path.join(tmp, name + ".yaml")
         with open(cfg, "w") as f:
-            # 1000 concurrent requests come from one address (the default
-            # per-client cap, 256, is for real clients).
-            f.write("server:\n  log_level: warn\n  max_concurrent: 64\n  max_queue: 4096\n"
-                    "  max_connections_per_client: 4096\n"
-                    "sandbox:\n  languages: [python, bash]\n" + extra)
+            f.write("server:\n  log_level: warn\n  max_concurrent: 64\n  max_queue: 4096\n" +
+                    server_extra + "sandbox:\n  languages: [python, bash]\n" + extra)
         self.proc = subprocess.Popen([soulbox, "serve", "--config", cfg, "--port", str(self.port),
                                       "--grpc-port", str(gport), "--data-dir",
                                       os.path.join(tmp, name)], stderr=subprocess.DEVNULL)

@@ -69,14 +69,15 @@ def main():
     servers = []
     try:
         cli = cold_cli(a.base, a.new, a.runs)
-        hot = {"base": Server(a.base, tmp, "hot-base", POOL), "new": Server(a.new, tmp, "hot-new", POOL)}
+        hot = {"base": Server(a.base, tmp, "hot-base", POOL, ""),
+               "new": Server(a.new, tmp, "hot-new", POOL, "")}
         servers += hot.values()
         hot_t = http(hot, a.runs, True)
         for s in hot.values():
             s.stop()
         servers = []
-        cold = {"base": Server(a.base, tmp, "cold-base", "  pool_memory_mb: 0\n"),
-                "new": Server(a.new, tmp, "cold-new", "  pool_memory_mb: 0\n")}
+        cold = {"base": Server(a.base, tmp, "cold-base", "  pool_memory_mb: 0\n", ""),
+                "new": Server(a.new, tmp, "cold-new", "  pool_memory_mb: 0\n", "")}
         servers += cold.values()
         cold_t = http(cold, a.runs, False)
     finally:
