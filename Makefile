@@ -47,8 +47,8 @@ AGENT_OBJ := $(AGENT_SRC:src/%.c=$(BUILD)/agent/%.o)
 # Everything but the binary's front end: what unit tests link against.
 LIB_SRC := $(filter-out src/sandbox/seccomp_gen.c, \
              $(wildcard src/common/*.c src/config/*.c src/sandbox/*.c src/runner/*.c \
-                        src/scheduler/*.c src/store/*.c src/server/*.c \
-                        src/transport/*.c))
+                        src/scheduler/*.c src/store/*.c src/transport/*.c src/service/*.c \
+                        src/frontend/*.c src/frontend/*/*.c))
 # gRPC: C code generated from proto/ by protoc-c, and the descriptor set for reflection.
 PROTOS  := soulbox/v1/soulbox.proto grpc/health/v1/health.proto \
            grpc/reflection/v1alpha/reflection.proto
@@ -87,7 +87,7 @@ $(BUILD)/gen/descriptors.pb: $(addprefix proto/,$(PROTOS))
 	@mkdir -p $(dir $@)
 	cd proto && protoc-c --descriptor_set_out=$(CURDIR)/$@ --include_imports $(PROTOS)
 
-$(BUILD)/obj/proto_blob.o: src/server/proto_blob.S $(BUILD)/gen/descriptors.pb
+$(BUILD)/obj/proto_blob.o: src/frontend/grpc/proto_blob.S $(BUILD)/gen/descriptors.pb
 	@mkdir -p $(dir $@)
 	$(CC) -c -DPROTO_SET='"$(BUILD)/gen/descriptors.pb"' -o $@ $<
 
@@ -203,9 +203,10 @@ FUZZ_SRC     := $(wildcard src/common/*.c src/config/*.c) src/runner/lang.c src/
                 src/runner/result.c src/runner/tar.c src/sandbox/plan.c src/sandbox/seccomp.c \
                 src/sandbox/tlv.c src/sandbox/proto.c \
                 src/transport/tcp.c src/transport/http.c src/transport/http_parse.c \
-                src/server/request.c src/server/netpolicy.c src/server/events.c \
-                src/server/grpc_convert.c src/server/grpc_frame.c src/server/ws_msg.c \
-                src/server/pbdesc.c
+                src/frontend/request.c src/service/callback_policy.c src/frontend/events.c \
+                src/frontend/grpc/grpc_convert.c src/frontend/grpc/grpc_frame.c \
+                src/frontend/ws/ws_msg.c \
+                src/frontend/grpc/pbdesc.c
 FUZZ_LIB_OBJ := $(FUZZ_SRC:src/%.c=$(FUZZ)/obj/%.o) $(PROTOS:%.proto=$(FUZZ)/obj/gen/%.pb-c.o) \
                 $(FUZZ)/obj/languages_blob.o
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ)/fuzz_%)

@@ -6,7 +6,7 @@
 
 #include "cli/cli.h"
 #include "config/config.h"
-#include "server/server.h"
+#include "service/service.h"
 
 static const char serve_usage[] =
     "usage: soulbox serve [--config PATH] [--listen ADDR] [--port N] [--grpc-port N]\n"

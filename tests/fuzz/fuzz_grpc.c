@@ -1,5 +1,5 @@
 /* Fuzz target `grpc`: the soulbox.v1 request messages the gRPC service
- * decodes, the way src/server/grpc_soulbox.c does it: protobuf-c unpacking
+ * decodes, the way src/frontend/grpc/grpc_soulbox.c does it: protobuf-c unpacking
  * with pb_sized_allocator, pb_request_to_json, then the JSON API's own
  * validation (exec_req_from_json). The same bytes are read as an
  * ExecuteRequest (Execute, ExecuteStream), as a ClientEvent (Interact), as
@@ -10,10 +10,10 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "server/grpc_convert.h"
-#include "server/grpc_frame.h"
-#include "server/pbdesc.h"
-#include "server/request.h"
+#include "frontend/grpc/grpc_convert.h"
+#include "frontend/grpc/grpc_frame.h"
+#include "frontend/grpc/pbdesc.h"
+#include "frontend/request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,7 @@
 
 #include "fuzz_common.h"
 #include "sandbox/plan.h"
-#include "server/request.h"
+#include "frontend/request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /* Fuzz target `websocket`: GET /api/ws after the upgrade, the way
- * src/server/ws.c runs it. The input is the byte stream from the client:
+ * src/frontend/ws/ws.c runs it. The input is the byte stream from the client:
  * a wslay server context (the server's callbacks: reads from a buffer until
  * it is empty, then WOULDBLOCK; writes are discarded) takes frames off it, at
  * most 1 MiB a message, and every text message goes through the server's
@@ -11,9 +11,9 @@
 #include <wslay/wslay.h>
 
 #include "fuzz_common.h"
-#include "server/events.h"
-#include "server/request.h"
-#include "server/ws_msg.h"
+#include "frontend/events.h"
+#include "frontend/request.h"
+#include "frontend/ws/ws_msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

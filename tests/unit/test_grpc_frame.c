@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "server/grpc_frame.h"
+#include "frontend/grpc/grpc_frame.h"
 
 static size_t frame(uint8_t *out, uint8_t flag, const char *body, size_t declared)
 {

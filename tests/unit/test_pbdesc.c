@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/pbdesc.h"
+#include "frontend/grpc/pbdesc.h"
 
 /* A tiny protobuf writer. */
 struct pb {

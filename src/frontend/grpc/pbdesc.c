@@ -1,5 +1,5 @@
 /* Hand-written protobuf wire decoding of a FileDescriptorSet: files, dependencies and symbol index. */
-#include "server/pbdesc.h"
+#include "frontend/grpc/pbdesc.h"
 
 #include <stdint.h>
 #include <stdlib.h>

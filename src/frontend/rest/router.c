@@ -6,7 +6,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "server/server.h"
+#include "service/service.h"
 
 /* WEBSOCKET: like PROTECTED, but a request without any key may upgrade and
  * authenticate with its first message. */

@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/execution.h"
-#include "server/grpc.h"
-#include "server/grpc_convert.h"
-#include "server/server.h"
+#include "service/execution.h"
+#include "frontend/grpc/grpc.h"
+#include "frontend/grpc/grpc_convert.h"
+#include "service/service.h"
 
 /* Response bytes waiting for a slow client: pause the program above, resume below. */
 #define PAUSE_MARK (256u << 10)

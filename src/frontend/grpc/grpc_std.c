@@ -8,9 +8,9 @@
 #include "common/log.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "grpc/reflection/v1alpha/reflection.pb-c.h"
-#include "server/grpc.h"
-#include "server/pbdesc.h"
-#include "server/server.h"
+#include "frontend/grpc/grpc.h"
+#include "frontend/grpc/pbdesc.h"
+#include "service/service.h"
 
 /* proto_blob.S: the descriptor set of proto/, made at build time. */
 extern const uint8_t sb_proto_descriptors[], sb_proto_descriptors_end[];

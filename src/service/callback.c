@@ -1,12 +1,12 @@
 /* Outbound HTTP/1.1 POST on libuv for result callbacks. */
-#include "server/callback.h"
+#include "service/callback.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
-#include "server/netpolicy.h"
+#include "service/callback_policy.h"
 
 struct delivery {
     uv_loop_t *loop;

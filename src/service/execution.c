@@ -1,5 +1,5 @@
 /* Execution lifecycle: store first, then admission, the job, the record, the report. */
-#include "server/execution.h"
+#include "service/execution.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,9 +7,9 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "runner/cache.h"
-#include "server/events.h"
-#include "server/execution.h"
-#include "server/server.h"
+#include "frontend/events.h"
+#include "service/execution.h"
+#include "service/service.h"
 
 #define VERSION "0.1.0"
 

@@ -1,5 +1,5 @@
 /* gRPC wire parsers of client input: message framing and grpc-timeout. */
-#include "server/grpc_frame.h"
+#include "frontend/grpc/grpc_frame.h"
 
 #include <ctype.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Service lifecycle: start everything in order, serve, and shut down gracefully on a signal. */
-#include "server/server.h"
+#include "service/service.h"
 
 #include <arpa/inet.h>
 #include <signal.h>
@@ -10,8 +10,8 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "server/execution.h"
-#include "server/grpc.h"
+#include "service/execution.h"
+#include "frontend/grpc/grpc.h"
 #include "transport/h2.h"
 #include "runner/pool.h"
 

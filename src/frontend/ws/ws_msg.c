@@ -1,5 +1,5 @@
 /* WebSocket client messages: envelope checks. */
-#include "server/ws_msg.h"
+#include "frontend/ws/ws_msg.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -11,10 +11,10 @@
 #include "common/log.h"
 #include "common/sha1.h"
 #include "common/util.h"
-#include "server/events.h"
-#include "server/execution.h"
-#include "server/server.h"
-#include "server/ws_msg.h"
+#include "frontend/events.h"
+#include "service/execution.h"
+#include "service/service.h"
+#include "frontend/ws/ws_msg.h"
 
 #define ROUTE "/api/ws"
 /* Output waiting for a slow client: above PAUSE the program's output is no

@@ -5,8 +5,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "server/request.h"
-#include "server/server.h"
+#include "frontend/request.h"
+#include "service/service.h"
 
 struct execution;
 

@@ -7,7 +7,7 @@
 
 #include "common/log.h"
 #include "runner/limits.h"
-#include "server/server.h"
+#include "service/service.h"
 
 struct probe {
     struct server *s;

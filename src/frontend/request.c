@@ -1,5 +1,5 @@
 /* Execute request decoding and validation. Every check names the offending field. */
-#include "server/request.h"
+#include "frontend/request.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -10,7 +10,7 @@
 #include "common/base64.h"
 #include "common/sha256.h"
 #include "sandbox/plan.h"
-#include "server/netpolicy.h"
+#include "service/callback_policy.h"
 
 #define MAX_ARG_BYTES 65536
 #define MAX_ENV_NAME 256

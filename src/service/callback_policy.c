@@ -1,5 +1,5 @@
 /* URL parsing and address classification for outbound callbacks. */
-#include "server/netpolicy.h"
+#include "service/callback_policy.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

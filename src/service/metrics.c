@@ -1,5 +1,5 @@
 /* Counters, a duration histogram and their Prometheus rendering. */
-#include "server/metrics.h"
+#include "service/metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* Streamed execution events as JSON objects. */
-#include "server/events.h"
+#include "frontend/events.h"
 
 #include <stdlib.h>
 #include <string.h>

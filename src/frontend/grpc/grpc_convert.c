@@ -1,7 +1,7 @@
 /* Conversions between soulbox.v1 protobuf messages and the JSON API. Messages
  * built here use malloc for every part, so protobuf-c's free_unpacked frees
  * them. */
-#include "server/grpc_convert.h"
+#include "frontend/grpc/grpc_convert.h"
 
 #include <stddef.h>
 #include <stdlib.h>

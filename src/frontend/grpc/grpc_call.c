@@ -7,9 +7,9 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "server/grpc.h"
-#include "server/grpc_frame.h"
-#include "server/server.h"
+#include "frontend/grpc/grpc.h"
+#include "frontend/grpc/grpc_frame.h"
+#include "service/service.h"
 #include "transport/h2.h"
 
 #define DRAIN_MARK (64u << 10)

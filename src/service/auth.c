@@ -1,5 +1,5 @@
 /* Key checks in constant time, and token buckets keyed by API key or client address. */
-#include "server/auth.h"
+#include "service/auth.h"
 
 #include <math.h>
 #include <stdlib.h>
