@@ -48,7 +48,7 @@ AGENT_OBJ := $(AGENT_SRC:src/%.c=$(BUILD)/agent/%.o)
 LIB_SRC := $(filter-out src/sandbox/seccomp_gen.c, \
              $(wildcard src/common/*.c src/config/*.c src/sandbox/*.c src/runner/*.c \
                         src/scheduler/*.c src/store/*.c src/transport/*.c src/service/*.c \
-                        src/frontend/*.c src/frontend/*/*.c))
+                        src/frontend/*.c src/frontend/*/*.c src/server/*.c))
 # gRPC: C code generated from proto/ by protoc-c, and the descriptor set for reflection.
 PROTOS  := soulbox/v1/soulbox.proto grpc/health/v1/health.proto \
            grpc/reflection/v1alpha/reflection.proto
@@ -201,8 +201,10 @@ FUZZ_LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lw
 # the sandbox code that gcc takes, and none of it parses outside input).
 FUZZ_SRC     := $(wildcard src/common/*.c src/config/*.c) src/runner/lang.c src/runner/limits.c \
                 src/runner/result.c src/runner/tar.c src/sandbox/plan.c src/sandbox/seccomp.c \
-                src/sandbox/tlv.c src/sandbox/proto.c \
+                src/sandbox/tlv.c src/sandbox/proto.c src/sandbox/cause.c \
                 src/transport/tcp.c src/transport/http.c src/transport/http_parse.c \
+                src/transport/http_query.c src/service/result_json.c src/service/exec_req.c \
+                src/runner/argv.c \
                 src/frontend/request.c src/service/callback_policy.c src/frontend/events.c \
                 src/frontend/grpc/grpc_convert.c src/frontend/grpc/grpc_frame.c \
                 src/frontend/ws/ws_msg.c \

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "cli/cli.h"
+#include "service/result_json.h"
 #include "common/buf.h"
 #include "common/util.h"
 #include "config/config.h"
@@ -240,7 +241,7 @@ static void trace(const struct stage_result *st, uint64_t t_main, uint64_t t_eng
 static int report(const struct job_result *r, const struct run_opts *o, int caught)
 {
     if (o->json) {
-        json_t *j = job_result_json(r);
+        json_t *j = result_json(r);
         char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
         if (s)
             printf("%s\n", s);
@@ -342,7 +343,6 @@ int cmd_run(int argc, char **argv)
         config_free(&cfg);
         return CLI_EXIT_USAGE;
     }
-    lang_registry_set_global(&reg);
     const struct lang *lang = lang_find(&reg, o.lang);
     struct job_request req = {.lang = lang};
     struct sb_buf src = {0}, in = {0};

@@ -6,7 +6,7 @@
 
 #include "cli/cli.h"
 #include "config/config.h"
-#include "service/service.h"
+#include "server/server.h"
 
 static const char serve_usage[] =
     "usage: soulbox serve [--config PATH] [--listen ADDR] [--port N] [--grpc-port N]\n"
@@ -14,7 +14,8 @@ static const char serve_usage[] =
     "\n"
     "Serves the REST API (default 127.0.0.1:8080) until SIGTERM or SIGINT, then\n"
     "finishes or cancels in-flight runs within server.shutdown_grace_ms and exits 0.\n"
-    "API keys may also come from SOULBOX_API_KEYS=id:secret,id2:secret2.\n";
+    "API keys may also come from SOULBOX_API_KEYS=id:secret,id2:secret2, and\n"
+    "SOULBOX_ADMIN_KEYS=id,... gives keys the admin role (every key's executions).\n";
 
 static int port_arg(const char *opt, const char *s, uint64_t *out)
 {
@@ -69,6 +70,9 @@ int cmd_serve(int argc, char **argv)
     const char *keys = getenv("SOULBOX_API_KEYS");
     if (keys && *keys && config_add_env_keys(&cfg, keys, &err) < 0)
         goto bad;
+    const char *admins = getenv("SOULBOX_ADMIN_KEYS");
+    if (admins && *admins && config_add_env_admins(&cfg, admins, &err) < 0)
+        goto bad;
     if ((listen && set_str(&cfg.server.listen, listen) < 0) ||
         (data_dir && set_str(&cfg.server.data_dir, data_dir) < 0)) {
         sb_fail(&err, SB_E_INTERNAL, "out of memory");
@@ -93,6 +97,6 @@ int cmd_routes(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    router_print();
+    server_print_routes();
     return 0;
 }

@@ -66,6 +66,20 @@ static inline void list_move_tail(struct list_node *head, struct list_node *n)
     list_insert_tail(head, n);
 }
 
+/* Moves every element of `from` (a head) to the tail of `head`, in order;
+ * `from` is left empty. */
+static inline void list_splice_tail(struct list_node *head, struct list_node *from)
+{
+    if (list_empty(from))
+        return;
+    struct list_node *first = from->next, *last = from->prev;
+    first->prev = head->prev;
+    head->prev->next = first;
+    last->next = head;
+    head->prev = last;
+    list_init(from);
+}
+
 /* The element that embeds node ptr as its member `member`. */
 #define list_entry(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 

@@ -236,6 +236,7 @@ struct raw_sandbox {
 struct raw_key {
     char *id;
     char *sha256;
+    char *role;
 };
 
 struct raw_auth {
@@ -373,6 +374,7 @@ static const cyaml_schema_field_t sandbox_fields[] = {
 static const cyaml_schema_field_t key_fields[] = {
     CYAML_FIELD_STRING_PTR("id", CYAML_FLAG_POINTER, struct raw_key, id, 1, 64),
     CYAML_FIELD_STRING_PTR("sha256", CYAML_FLAG_POINTER, struct raw_key, sha256, 64, 64),
+    CYAML_FIELD_STRING_PTR("role", OPT, struct raw_key, role, 1, 16),
     CYAML_FIELD_END,
 };
 
@@ -526,7 +528,8 @@ static int merge_list(struct sb_str_list *dst, char **v, unsigned n, bool presen
     return list_set(dst, (const char *const *)v, n);
 }
 
-static int merge_keys(struct sb_server_config *v, const struct raw_auth *a)
+static int merge_keys(struct sb_server_config *v, const struct raw_auth *a,
+                      struct bad_value *bad)
 {
     if (!a->keys)
         return 0;
@@ -534,9 +537,13 @@ static int merge_keys(struct sb_server_config *v, const struct raw_auth *a)
     if (!v->keys)
         return -1;
     for (unsigned i = 0; i < a->keys_count; i++, v->n_keys++) {
+        const char *role = a->keys[i].role;
         if (!(v->keys[i].id = strdup(a->keys[i].id)))
             return -1;
         snprintf(v->keys[i].sha256, sizeof v->keys[i].sha256, "%s", a->keys[i].sha256);
+        v->keys[i].admin = role && !strcmp(role, "admin");
+        if (role && strcmp(role, "admin") && strcmp(role, "user") && !bad->text)
+            *bad = (struct bad_value){"server.auth.keys[].", "role", role, "admin or user"};
     }
     return 0;
 }
@@ -573,7 +580,7 @@ static int merge_server(struct sb_server_config *v, const struct raw_server *r,
     set_bool(&v->metrics_public, r->metrics_public, "server.", "metrics_public", bad);
     if (r->auth) {
         set_bool(&v->auth_enabled, r->auth->enabled, "server.auth.", "enabled", bad);
-        rc |= merge_keys(v, r->auth);
+        rc |= merge_keys(v, r->auth, bad);
     }
     if (r->rate_limit) {
         set_num(&v->rate_per_second, r->rate_limit->requests_per_second, NUM_COUNT,

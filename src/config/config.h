@@ -29,6 +29,7 @@ struct sb_str_list {
 struct sb_api_key {
     char *id;                       /* shown in logs and the audit, never the secret */
     char sha256[65];                /* hex SHA-256 of the secret */
+    bool admin;                     /* role admin: sees every key's executions */
 };
 
 struct sb_server_config {
@@ -122,6 +123,9 @@ int config_load(const char *path, struct sb_config *c, struct sb_error *err);
 /* Adds keys from "id:secret,id2:secret2" (SOULBOX_API_KEYS), hashing each
  * secret; turns auth on. Returns 0 or -1 with err naming the bad entry. */
 int config_add_env_keys(struct sb_config *c, const char *spec, struct sb_error *err);
+/* Gives the admin role to the keys named in "id,id2" (SOULBOX_ADMIN_KEYS).
+ * Returns 0 or -1 with err naming an id that is no key. */
+int config_add_env_admins(struct sb_config *c, const char *spec, struct sb_error *err);
 
 /* Checks ranges and cross-field rules of an assembled config. */
 int config_validate(const struct sb_config *c, struct sb_error *err);

@@ -172,6 +172,27 @@ int config_add_env_keys(struct sb_config *c, const char *spec, struct sb_error *
     return rc;
 }
 
+int config_add_env_admins(struct sb_config *c, const char *spec, struct sb_error *err)
+{
+    struct sb_server_config *v = &c->server;
+    char *copy = strdup(spec), *save = NULL;
+    if (!copy)
+        return sb_fail(err, SB_E_INTERNAL, "out of memory");
+    int rc = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
+        size_t i = 0;
+        while (i < v->n_keys && strcmp(v->keys[i].id, tok))
+            i++;
+        if (i == v->n_keys)
+            rc = sb_fail(err, SB_E_CONFIG, "SOULBOX_ADMIN_KEYS: '%.64s' is not the id of an API "
+                         "key", tok);
+        else
+            v->keys[i].admin = true;
+    }
+    free(copy);
+    return rc;
+}
+
 /* A module name as Python or Node would take it: letters, digits, _ . - / @. */
 static bool module_ok(const char *m)
 {

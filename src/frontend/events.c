@@ -1,6 +1,8 @@
 /* Streamed execution events as JSON objects. */
 #include "frontend/events.h"
 
+#include "service/result_json.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +31,7 @@ size_t utf8_complete_prefix(const char *data, size_t len)
 static json_t *output_event(int stream, const char *data, size_t len)
 {
     bool lossy;
-    json_t *text = json_bytes(data, len, &lossy);
+    json_t *text = result_json_bytes(data, len, &lossy);
     if (!text)
         return NULL;
     return json_pack("{s:s,s:o}", "type", stream == 1 ? "stdout" : "stderr", "data", text);
@@ -66,11 +68,15 @@ json_t *event_output_flush(struct text_carry *tc, int stream)
     return ev;
 }
 
-json_t *event_exit(const json_t *result)
+json_t *event_exit(const struct job_result *res, const char *id)
 {
     json_t *ev = json_pack("{s:s}", "type", "exit");
+    json_t *result = result_json(res);
     if (ev && result)
-        json_object_update(ev, (json_t *)result);
+        json_object_update(ev, result);
+    json_decref(result);
+    if (ev)
+        json_object_set_new(ev, "id", json_string(id));
     return ev;
 }
 

@@ -341,7 +341,8 @@ static int parse_cases(json_t *cases, const struct sb_config *cfg, struct exec_r
     return 0;
 }
 
-static int parse_root(json_t *root, const struct sb_config *cfg, enum req_kind kind,
+static int parse_root(json_t *root, const struct sb_config *cfg,
+                      const struct lang_registry *langs, enum req_kind kind,
                       struct exec_req *r, struct sb_error *err)
 {
     static const char *const keys[] = {"language", "code", "files", "stdin", "args", "env",
@@ -355,7 +356,7 @@ static int parse_root(json_t *root, const struct sb_config *cfg, enum req_kind k
         return bad(err, "language: required");
     if (!plain_string(lang))
         return bad(err, "language: must be a string");
-    r->lang = lang_find(lang_registry_global(), json_string_value(lang));
+    r->lang = lang_find(langs, json_string_value(lang));
     if (!r->lang) {
         err->code = SB_E_UNKNOWN_LANGUAGE;
         snprintf(err->msg, sizeof err->msg, "language: '%.64s' is not available (see GET "
@@ -385,28 +386,20 @@ static int parse_root(json_t *root, const struct sb_config *cfg, enum req_kind k
     return 0;
 }
 
-const char *req_kind_name(enum req_kind kind)
-{
-    switch (kind) {
-    case REQ_SYNC:        return "sync";
-    case REQ_ASYNC:       return "async";
-    case REQ_STREAM:      return "stream";
-    case REQ_INTERACTIVE: return "interactive";
-    }
-    return "sync";
-}
 
-int exec_req_from_json(json_t *root, const struct sb_config *cfg, enum req_kind kind,
+int exec_req_from_json(json_t *root, const struct sb_config *cfg,
+                       const struct lang_registry *langs, enum req_kind kind,
                        struct exec_req *out, struct sb_error *err)
 {
     memset(out, 0, sizeof *out);
-    int rc = parse_root(root, cfg, kind, out, err);
+    int rc = parse_root(root, cfg, langs, kind, out, err);
     if (rc < 0)
         exec_req_free(out);
     return rc;
 }
 
-int exec_req_parse(const char *body, size_t len, const struct sb_config *cfg, enum req_kind kind,
+int exec_req_parse(const char *body, size_t len, const struct sb_config *cfg,
+                   const struct lang_registry *langs, enum req_kind kind,
                    struct exec_req *out, struct sb_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -415,49 +408,9 @@ int exec_req_parse(const char *body, size_t len, const struct sb_config *cfg, en
     if (!root)
         return bad(err, "body: invalid JSON at line %d column %d: %s", je.line, je.column,
                    je.text);
-    int rc = exec_req_from_json(root, cfg, kind, out, err);
+    int rc = exec_req_from_json(root, cfg, langs, kind, out, err);
     json_decref(root);
     return rc;
 }
 
-void exec_req_free(struct exec_req *r)
-{
-    for (size_t i = 0; i < r->nfiles; i++) {
-        free((char *)r->files[i].name);
-        free((char *)r->files[i].data);
-    }
-    free(r->files);
-    for (size_t i = 0; i < r->nargs; i++)
-        free(r->args[i]);
-    free(r->args);
-    for (size_t i = 0; i < r->nenv; i++)
-        free(r->env[i]);
-    free(r->env);
-    free(r->stdin_data);
-    for (size_t i = 0; i < r->ncases; i++) {
-        free((char *)r->cases[i].stdin_data);
-        free((char *)r->cases[i].expected);
-    }
-    free(r->cases);
-    free(r->callback_url);
-    free(r->limits_json);
-    memset(r, 0, sizeof *r);
-}
 
-void exec_req_job(const struct exec_req *r, struct job_request *jr)
-{
-    memset(jr, 0, sizeof *jr);
-    jr->lang = r->lang;
-    jr->files = r->files;
-    jr->nfiles = r->nfiles;
-    jr->stdin_data = r->stdin_data;
-    jr->stdin_len = r->stdin_len;
-    jr->args = (const char *const *)r->args;
-    jr->nargs = r->nargs;
-    jr->env = (const char *const *)r->env;
-    jr->nenv = r->nenv;
-    jr->limits = r->limits;
-    jr->cases = r->cases;
-    jr->ncases = r->ncases;
-    jr->interactive = r->interactive;
-}

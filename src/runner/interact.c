@@ -58,9 +58,7 @@ void job_finish_killed(struct job *j)
 
 static void on_killed(uv_timer_t *t)
 {
-    struct job *j = t->data;
-    uv_close((uv_handle_t *)t, (uv_close_cb)free);
-    job_finish_killed(j);
+    job_finish_killed(t->data);
 }
 
 void job_kill(struct job *j)
@@ -76,12 +74,7 @@ void job_kill(struct job *j)
         return; /* not started yet: on_start sees the request */
     /* Waiting for a shared compile: leave it, and report from the loop. */
     compile_leave(j);
-    uv_timer_t *t = malloc(sizeof *t);
-    if (!t)
-        return;
-    uv_timer_init(j->rn->engine->loop, t);
-    t->data = j;
-    uv_timer_start(t, on_killed, 0, 0);
+    job_later(j, on_killed);
 }
 
 /* run_next's side: the spec's stdin, and what to apply once it runs. */

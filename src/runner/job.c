@@ -196,10 +196,14 @@ char **job_argv(const struct job *j, char *const *tmpl, size_t *argc)
 
 /* ---- finishing ---- */
 
+static void on_timer_closed(uv_handle_t *h);
+
 void job_finish(struct job *j)
 {
     j->finished = true;
     j->cur = NULL;
+    if (!uv_is_closing((uv_handle_t *)&j->timer))
+        uv_close((uv_handle_t *)&j->timer, on_timer_closed);
     j->done(j, j->arg);
 }
 
@@ -359,9 +363,8 @@ void job_compiled(struct job *j)
 static void on_start(uv_timer_t *t)
 {
     struct job *j = t->data;
-    uv_close((uv_handle_t *)t, (uv_close_cb)free);
     if (j->cancelled) {
-        j->res.status = SB_ST_INTERNAL_ERROR;
+        job_result_note(&j->res, "cancelled before it started");
         return job_finish(j);
     }
     if (j->kill_requested)
@@ -376,10 +379,8 @@ struct job *job_start(struct runner *rn, const struct job_request *req, job_done
                       job_output_cb output, void *arg, struct sb_error *err)
 {
     struct job *j = calloc(1, sizeof *j);
-    uv_timer_t *t = malloc(sizeof *t);
-    if (!j || !t || req->nfiles == 0) {
+    if (!j || req->nfiles == 0) {
         free(j);
-        free(t);
         return sb_fail(err, SB_E_INTERNAL, req->nfiles ? "out of memory" : "no files"), NULL;
     }
     j->rn = rn;
@@ -394,42 +395,42 @@ struct job *job_start(struct runner *rn, const struct job_request *req, job_done
         free_copies(j);
         free(j->res.cases);
         free(j);
-        free(t);
         return sb_fail(err, SB_E_INTERNAL, "out of memory"), NULL;
     }
     if (j->interactive && j->has_stdin) { /* the first thing "typed" */
         sb_buf_append(&j->early_in, j->stdin_data, j->stdin_len);
         j->has_stdin = false;
     }
-    /* Start from the loop so `done` never runs inside job_start. */
-    uv_timer_init(rn->engine->loop, t);
-    t->data = j;
-    uv_timer_start(t, on_start, 0, 0);
+    /* Start from the loop so `done` never runs inside job_start. The timer
+     * is the job's own: ending from the loop later (a cancel while waiting
+     * for a shared compile) needs no allocation that could fail. */
+    uv_timer_init(rn->engine->loop, &j->timer);
+    j->timer.data = j;
+    uv_timer_start(&j->timer, on_start, 0, 0);
     return j;
 }
 
 static void on_cancelled(uv_timer_t *t)
 {
     struct job *j = t->data;
-    uv_close((uv_handle_t *)t, (uv_close_cb)free);
-    j->res.status = SB_ST_INTERNAL_ERROR;
+    job_result_note(&j->res, "cancelled while waiting for its compile");
     job_finish(j);
+}
+
+void job_later(struct job *j, uv_timer_cb cb)
+{
+    uv_timer_start(&j->timer, cb, 0, 0);
 }
 
 void job_cancel(struct job *j)
 {
-    if (j->cancelled)
+    if (j->cancelled || j->finished)
         return;
     j->cancelled = true;
     if (j->flight) {
         /* Waiting for a shared compile: leave it, and report from the loop. */
         compile_leave(j);
-        uv_timer_t *t = malloc(sizeof *t);
-        if (!t)
-            return; /* cannot happen in practice; the compile's end would report */
-        uv_timer_init(j->rn->engine->loop, t);
-        t->data = j;
-        uv_timer_start(t, on_cancelled, 0, 0);
+        job_later(j, on_cancelled);
     } else if (j->cur) {
         sbx_run_cancel(j->cur);
     }
@@ -440,148 +441,33 @@ const struct job_result *job_result(const struct job *j)
     return &j->res;
 }
 
+void job_take_result(struct job *j, struct job_result *out)
+{
+    *out = j->res;
+    memset(&j->res, 0, sizeof j->res);
+}
+
+static void free_job(struct job *j)
+{
+    free_copies(j);
+    sb_buf_free(&j->early_in);
+    job_result_free(&j->res);
+    free(j);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    struct job *j = h->data;
+    j->timer_closed = true;
+    if (j->released)
+        free_job(j);
+}
+
 void job_free(struct job *j)
 {
     if (!j)
         return;
-    free_copies(j);
-    sb_buf_free(&j->early_in);
-    if (j->res.has_compile)
-        stage_free(&j->res.compile);
-    if (j->res.ran && !j->ncases)
-        stage_free(&j->res.run);
-    for (size_t i = 0; i < j->res.ncases; i++)
-        stage_free(&j->res.cases[i].run);
-    free(j->res.cases);
-    free(j);
-}
-
-/* ---- results ---- */
-
-/* Lines without trailing spaces, tabs and CRs; trailing empty lines dropped. */
-static size_t next_line(const char *s, size_t len, size_t *pos, size_t *end)
-{
-    size_t start = *pos;
-    size_t nl = start;
-    while (nl < len && s[nl] != '\n')
-        nl++;
-    size_t e = nl;
-    while (e > start && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r'))
-        e--;
-    *end = e;
-    *pos = nl < len ? nl + 1 : len;
-    return start;
-}
-
-static size_t content_end(const char *s, size_t len)
-{
-    /* Length without trailing whitespace-only lines. */
-    size_t e = len;
-    while (e > 0 && (s[e - 1] == '\n' || s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r'))
-        e--;
-    return e;
-}
-
-bool output_matches(const char *got, size_t got_len, const char *want, size_t want_len)
-{
-    got_len = content_end(got ? got : "", got_len);
-    want_len = content_end(want ? want : "", want_len);
-    size_t gp = 0, wp = 0;
-    while (gp < got_len || wp < want_len) {
-        if (gp >= got_len || wp >= want_len)
-            return false;
-        size_t ge, we;
-        size_t gs = next_line(got, got_len, &gp, &ge);
-        size_t ws = next_line(want, want_len, &wp, &we);
-        if (ge - gs != we - ws || memcmp(got + gs, want + ws, ge - gs))
-            return false;
-    }
-    return true;
-}
-
-static void compile_json(const struct job_result *r, json_t *o)
-{
-    json_t *c = json_object();
-    stage_to_json(&r->compile, c);
-    struct sb_buf both = {0};
-    sb_buf_append(&both, r->compile.out.data, r->compile.out.len);
-    sb_buf_append(&both, r->compile.err.data, r->compile.err.len);
-    json_object_set_new(o, "compile_output", json_bytes(both.data, both.len, NULL));
-    sb_buf_free(&both);
-    json_object_set_new(o, "compile_cached", json_boolean(r->compile_cached));
-    json_object_set_new(o, "compile", c);
-}
-
-static const char *case_verdict(const struct case_result *c)
-{
-    if (c->run.status != SB_ST_OK)
-        return sb_status_name(c->run.status);
-    if (!c->judged)
-        return "ok";
-    return c->accepted ? "accepted" : "wrong_answer";
-}
-
-static void cases_json(const struct job_result *r, json_t *o)
-{
-    json_t *arr = json_array();
-    size_t accepted = 0;
-    const char *overall = "accepted";
-    for (size_t i = 0; i < r->ncases; i++) {
-        const struct case_result *c = &r->cases[i];
-        json_t *cj = json_object();
-        const char *v = case_verdict(c);
-        json_object_set_new(cj, "index", json_integer((json_int_t)i));
-        json_object_set_new(cj, "verdict", json_string(v));
-        stage_to_json(&c->run, cj);
-        json_object_set_new(cj, "warm", json_boolean(c->run.warm));
-        json_array_append_new(arr, cj);
-        if (!strcmp(v, "accepted"))
-            accepted++;
-        else if (!strcmp(overall, "accepted"))
-            overall = v;
-    }
-    json_object_set_new(o, "test_cases", arr);
-    json_object_set_new(o, "summary", json_pack("{s:i,s:i,s:s}", "total", (int)r->ncases,
-                                                "accepted", (int)accepted, "verdict", overall));
-}
-
-/* A result without a run (compile failed): the same fields, empty. */
-static void empty_run_json(const struct job_result *r, json_t *o)
-{
-    json_object_set_new(o, "stdout", json_string(""));
-    json_object_set_new(o, "stderr", json_string(""));
-    json_object_set_new(o, "exit_code", json_null());
-    json_object_set_new(o, "execution_time", json_string("0ms"));
-    json_object_set_new(o, "status", json_string(sb_status_name(r->status)));
-    json_object_set_new(o, "signal", json_null());
-    json_object_set_new(o, "wall_time_ms", json_integer(0));
-    json_object_set_new(o, "cpu_time_ms", json_integer(0));
-    json_object_set_new(o, "memory_kb", json_integer(0));
-    json_object_set_new(o, "truncated", json_false());
-    if (r->has_compile && r->compile.message[0])
-        json_object_set_new(o, "message", json_string(r->compile.message));
-}
-
-json_t *job_result_json(const struct job_result *r)
-{
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    if (r->failed) {
-        json_object_set_new(o, "status", json_string("internal_error"));
-        json_object_set_new(o, "message", json_string(r->error.msg));
-        return o;
-    }
-    if (r->ncases && r->ran) {
-        json_object_set_new(o, "status", json_string(sb_status_name(r->status)));
-        cases_json(r, o);
-    } else if (r->ran) {
-        stage_to_json(&r->run, o);
-        json_object_set_new(o, "warm", json_boolean(r->run.warm));
-    } else {
-        empty_run_json(r, o);
-    }
-    if (r->has_compile)
-        compile_json(r, o);
-    return o;
+    j->released = true;
+    if (j->timer_closed)
+        free_job(j);
 }

@@ -2,7 +2,6 @@
 #ifndef SB_RUNNER_JOB_H
 #define SB_RUNNER_JOB_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -61,25 +60,6 @@ struct job_request {
     bool interactive;          /* stdin stays open for job_stdin_write (not with cases) */
 };
 
-struct case_result {
-    struct stage_result run;
-    bool judged;
-    bool accepted;
-};
-
-struct job_result {
-    bool failed;               /* engine fault: error says why, no verdict */
-    struct sb_error error;
-    enum sb_status status;     /* overall verdict */
-    bool has_compile;
-    bool compile_cached;       /* the compile stage was skipped */
-    struct stage_result compile;
-    bool ran;
-    struct stage_result run;   /* without test cases */
-    struct case_result *cases;
-    size_t ncases;
-};
-
 struct job;
 typedef void (*job_done_cb)(struct job *j, void *arg);
 /* Run-stage output as it is produced (stream 1 = stdout, 2 = stderr). */
@@ -101,14 +81,8 @@ void job_kill(struct job *j);
 /* Backpressure: pause = stop reading the program's output. */
 void job_output_pause(struct job *j, bool pause);
 const struct job_result *job_result(const struct job *j);
+/* Moves the result out (the job keeps nothing of it). */
+void job_take_result(struct job *j, struct job_result *out);
 void job_free(struct job *j);
-
-/* The result object every API returns (stdout, stderr, status, timings,
- * compile..., or test_cases and summary). */
-json_t *job_result_json(const struct job_result *r);
-
-/* Output comparison for test cases: equal after removing trailing spaces,
- * tabs and carriage returns at line ends and trailing empty lines. */
-bool output_matches(const char *got, size_t got_len, const char *want, size_t want_len);
 
 #endif

@@ -37,6 +37,8 @@ struct job {
     size_t nreq_env;
     bool cancelled;
     bool finished;             /* job_finish ran */
+    uv_timer_t timer;          /* reports from the loop: the start, a cancel or kill */
+    bool timer_closed, released;
     /* interact.c */
     bool interactive;          /* the run's stdin stays open */
     struct sb_buf early_in;    /* stdin typed before the run started */
@@ -65,6 +67,8 @@ void job_interactive_started(struct job *j);
 
 /* job.c */
 void job_finish(struct job *j);
+/* Runs cb from the loop (the job's own timer: nothing to allocate). */
+void job_later(struct job *j, uv_timer_cb cb);
 void job_engine_failed(struct job *j, const struct sb_error *err);
 /* Called by compile.c once the artifact is in j (or the compile failed). */
 void job_compiled(struct job *j);

@@ -18,17 +18,6 @@
 extern const char sb_languages_bundle[];
 extern const char sb_languages_bundle_end[];
 
-static const struct lang_registry *global;
-
-const struct lang_registry *lang_registry_global(void)
-{
-    return global;
-}
-
-void lang_registry_set_global(const struct lang_registry *reg)
-{
-    global = reg;
-}
 
 /* ---- schema: every field a string or a list of strings ---- */
 

@@ -84,8 +84,5 @@ void lang_registry_free(struct lang_registry *reg);
 /* By name or alias (case-sensitive), or NULL. */
 const struct lang *lang_find(const struct lang_registry *reg, const char *name);
 
-/* The registry the process loaded at startup (set by the front end). */
-const struct lang_registry *lang_registry_global(void);
-void lang_registry_set_global(const struct lang_registry *reg);
 
 #endif

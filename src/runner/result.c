@@ -18,6 +18,14 @@ const char *sb_status_name(enum sb_status s)
     return (unsigned)s < SB_ST__COUNT ? status_names[s] : "internal_error";
 }
 
+int sb_status_from_name(const char *name)
+{
+    for (int i = 0; name && i < SB_ST__COUNT; i++)
+        if (!strcmp(status_names[i], name))
+            return i;
+    return -1;
+}
+
 static void msg(struct stage_result *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void msg(struct stage_result *st, const char *fmt, ...)
 {
@@ -27,9 +35,8 @@ static void msg(struct stage_result *st, const char *fmt, ...)
     va_end(ap);
 }
 
-void stage_classify(struct stage_result *st, struct sbx_result *r, const struct sbx_limits *lim)
+static void copy_measurements(struct stage_result *st, struct sbx_result *r)
 {
-    memset(st, 0, sizeof *st);
     st->exited = r->exited;
     st->exit_code = r->exit_code;
     st->signal = r->term_signal;
@@ -49,32 +56,61 @@ void stage_classify(struct stage_result *st, struct sbx_result *r, const struct 
     st->err = r->err;
     memset(&r->out, 0, sizeof r->out);
     memset(&r->err, 0, sizeof r->err);
-    bool clean_exit = r->exited && !r->term_signal && r->exit_code == 0;
-    if (r->seccomp_nr >= 0) {
+}
+
+/* The verdict and message of a run that did not end on its own. */
+static void by_cause(struct stage_result *st, const struct sbx_result *r,
+                     const struct sbx_limits *lim)
+{
+    switch (st->cause) {
+    case SBX_CAUSE_SECCOMP:
         st->status = SB_ST_RUNTIME_ERROR;
         st->signal = SIGSYS;
         st->exited = false;
+        snprintf(st->seccomp_call, sizeof st->seccomp_call, "%s", r->seccomp_name);
         msg(st, "killed by seccomp: forbidden system call %s", r->seccomp_name);
-    } else if (r->output_exceeded) {
+        break;
+    case SBX_CAUSE_OUTPUT:
         st->status = SB_ST_OUTPUT_LIMIT;
         msg(st, "output limit of %llu bytes exceeded", (unsigned long long)lim->output_bytes);
-    } else if (r->oom_killed && !clean_exit) {
+        break;
+    case SBX_CAUSE_MEMORY:
         st->status = SB_ST_MEMORY_LIMIT;
         msg(st, "memory limit of %llu KB exceeded", (unsigned long long)lim->memory_kb);
-    } else if (r->cpu_exceeded || r->term_signal == SIGXCPU) {
+        break;
+    case SBX_CAUSE_CPU:
         st->status = SB_ST_TIME_LIMIT;
         msg(st, "CPU time limit of %llu ms exceeded", (unsigned long long)lim->cpu_ms);
-    } else if (r->wall_exceeded) {
+        break;
+    case SBX_CAUSE_WALL:
         st->status = SB_ST_TIME_LIMIT;
         msg(st, "wall time limit of %llu ms exceeded", (unsigned long long)lim->wall_ms);
-    } else if (r->killed_on_request && (!r->exited || r->term_signal == SIGKILL)) {
+        break;
+    case SBX_CAUSE_KILLED:
         st->status = SB_ST_RUNTIME_ERROR;
         st->signal = SIGKILL;
         msg(st, "killed on request");
-    } else if (r->term_signal == SIGXFSZ) {
+        break;
+    case SBX_CAUSE_FILE_SIZE:
         st->status = SB_ST_RUNTIME_ERROR;
         msg(st, "file size limit of %llu KB exceeded (SIGXFSZ)",
             (unsigned long long)lim->file_size_kb);
+        break;
+    default:
+        break;
+    }
+}
+
+void stage_classify(struct stage_result *st, struct sbx_result *r, const struct sbx_limits *lim)
+{
+    memset(st, 0, sizeof *st);
+    copy_measurements(st, r);
+    st->cause = sbx_result_cause(r);
+    if (st->cause == SBX_CAUSE_CANCELLED)
+        st->cause = SBX_CAUSE_NONE; /* the caller reports a cancellation itself */
+    by_cause(st, r, lim);
+    if (st->cause != SBX_CAUSE_NONE) {
+        /* set by by_cause */
     } else if (r->term_signal) {
         st->status = SB_ST_RUNTIME_ERROR;
         msg(st, "killed by signal %d (%s)", r->term_signal, sigabbrev_np(r->term_signal)
@@ -95,84 +131,134 @@ void stage_free(struct stage_result *st)
     sb_buf_free(&st->err);
 }
 
-/* Length of the valid UTF-8 sequence at s (max n bytes), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+int stage_copy(struct stage_result *dst, const struct stage_result *src)
 {
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    uint32_t cp;
-    if ((c & 0xe0) == 0xc0)
-        len = 2, cp = c & 0x1f;
-    else if ((c & 0xf0) == 0xe0)
-        len = 3, cp = c & 0x0f;
-    else if ((c & 0xf8) == 0xf0)
-        len = 4, cp = c & 0x07;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
+    *dst = *src;
+    memset(&dst->out, 0, sizeof dst->out);
+    memset(&dst->err, 0, sizeof dst->err);
+    sb_buf_append(&dst->out, src->out.data, src->out.len);
+    sb_buf_append(&dst->err, src->err.data, src->err.len);
+    if (dst->out.oom || dst->err.oom) {
+        stage_free(dst);
+        return -1;
     }
-    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
+    return 0;
 }
 
-json_t *json_bytes(const char *data, size_t len, bool *lossy)
+void job_result_free(struct job_result *r)
 {
-    const unsigned char *s = (const unsigned char *)(data ? data : "");
-    struct sb_buf b = {0};
-    size_t i = 0, clean_upto = 0;
-    bool bad = false;
-    while (i < len) {
-        size_t n = utf8_seq(s + i, len - i);
-        if (n) {
-            i += n;
-            continue;
-        }
-        bad = true;
-        sb_buf_append(&b, s + clean_upto, i - clean_upto);
-        sb_buf_append(&b, "\xef\xbf\xbd", 3);
-        i++;
-        clean_upto = i;
+    if (r->has_compile)
+        stage_free(&r->compile);
+    if (r->ran)
+        stage_free(&r->run);
+    for (size_t i = 0; i < r->ncases; i++)
+        stage_free(&r->cases[i].run);
+    free(r->cases);
+    r->cases = NULL;
+    r->ncases = 0;
+}
+
+int job_result_copy(struct job_result *dst, const struct job_result *src)
+{
+    *dst = *src;
+    dst->cases = NULL;
+    dst->ncases = 0;
+    dst->has_compile = dst->ran = false;
+    if (src->has_compile && stage_copy(&dst->compile, &src->compile) < 0)
+        goto oom;
+    dst->has_compile = src->has_compile;
+    if (src->ran && stage_copy(&dst->run, &src->run) < 0)
+        goto oom;
+    dst->ran = src->ran;
+    if (src->ncases && !(dst->cases = calloc(src->ncases, sizeof *dst->cases)))
+        goto oom;
+    for (; dst->ncases < src->ncases; dst->ncases++) {
+        dst->cases[dst->ncases] = src->cases[dst->ncases];
+        if (stage_copy(&dst->cases[dst->ncases].run, &src->cases[dst->ncases].run) < 0)
+            goto oom;
     }
-    if (lossy)
-        *lossy = bad;
-    if (!bad)
-        return json_stringn((const char *)s, len);
-    sb_buf_append(&b, s + clean_upto, len - clean_upto);
-    json_t *j = b.oom ? NULL : json_stringn(b.data, b.len);
-    sb_buf_free(&b);
-    return j;
+    return 0;
+oom:
+    job_result_free(dst);
+    return -1;
 }
 
-static void set_new(json_t *obj, const char *key, json_t *v)
+void job_result_note(struct job_result *r, const char *why)
 {
-    if (v)
-        json_object_set_new(obj, key, v);
+    r->status = SB_ST_INTERNAL_ERROR;
+    snprintf(r->note, sizeof r->note, "%s", why);
 }
 
-void stage_to_json(const struct stage_result *st, json_t *obj)
+const char *case_verdict(const struct case_result *c)
 {
-    /* The brief's field order: stdout, stderr, exit_code, execution_time, ... */
-    char t[32];
-    set_new(obj, "stdout", json_bytes(st->out.data, st->out.len, NULL));
-    set_new(obj, "stderr", json_bytes(st->err.data, st->err.len, NULL));
-    set_new(obj, "exit_code", st->exited && !st->signal ? json_integer(st->exit_code) : json_null());
-    snprintf(t, sizeof t, "%llums", (unsigned long long)st->wall_ms);
-    set_new(obj, "execution_time", json_string(t));
-    set_new(obj, "status", json_string(sb_status_name(st->status)));
-    set_new(obj, "signal", st->signal ? json_integer(st->signal) : json_null());
-    set_new(obj, "wall_time_ms", json_integer((json_int_t)st->wall_ms));
-    set_new(obj, "cpu_time_ms", json_integer((json_int_t)st->cpu_ms));
-    set_new(obj, "memory_kb", json_integer((json_int_t)st->memory_kb));
-    set_new(obj, "truncated", json_boolean(st->truncated));
-    if (st->message[0])
-        set_new(obj, "message", json_string(st->message));
+    if (c->run.status != SB_ST_OK)
+        return sb_status_name(c->run.status);
+    if (!c->judged)
+        return "ok";
+    return c->accepted ? "accepted" : "wrong_answer";
+}
+
+void case_summarize(const struct job_result *r, struct case_summary *out)
+{
+    *out = (struct case_summary){r->ncases, 0, "accepted"};
+    for (size_t i = 0; i < r->ncases; i++) {
+        const char *v = case_verdict(&r->cases[i]);
+        if (!strcmp(v, "accepted"))
+            out->accepted++;
+        else if (!strcmp(out->verdict, "accepted"))
+            out->verdict = v;
+    }
+}
+
+void result_empty_stage(const struct job_result *r, struct stage_result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->status = r->failed ? SB_ST_INTERNAL_ERROR : r->status;
+    const char *why = r->failed ? r->error.msg : r->note[0] ? r->note
+                    : r->has_compile ? r->compile.message : "";
+    snprintf(out->message, sizeof out->message, "%s", why);
+}
+
+/* ---- judging ---- */
+
+
+/* Lines without trailing spaces, tabs and CRs; trailing empty lines dropped. */
+static size_t next_line(const char *s, size_t len, size_t *pos, size_t *end)
+{
+    size_t start = *pos;
+    size_t nl = start;
+    while (nl < len && s[nl] != '\n')
+        nl++;
+    size_t e = nl;
+    while (e > start && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r'))
+        e--;
+    *end = e;
+    *pos = nl < len ? nl + 1 : len;
+    return start;
+}
+
+static size_t content_end(const char *s, size_t len)
+{
+    /* Length without trailing whitespace-only lines. */
+    size_t e = len;
+    while (e > 0 && (s[e - 1] == '\n' || s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r'))
+        e--;
+    return e;
+}
+
+bool output_matches(const char *got, size_t got_len, const char *want, size_t want_len)
+{
+    got_len = content_end(got ? got : "", got_len);
+    want_len = content_end(want ? want : "", want_len);
+    size_t gp = 0, wp = 0;
+    while (gp < got_len || wp < want_len) {
+        if (gp >= got_len || wp >= want_len)
+            return false;
+        size_t ge, we;
+        size_t gs = next_line(got, got_len, &gp, &ge);
+        size_t ws = next_line(want, want_len, &wp, &we);
+        if (ge - gs != we - ws || memcmp(got + gs, want + ws, ge - gs))
+            return false;
+    }
+    return true;
 }

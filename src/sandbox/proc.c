@@ -630,23 +630,3 @@ void sbx_result_free(struct sbx_result *r)
     sb_buf_free(&r->out);
     sb_buf_free(&r->err);
 }
-
-enum sbx_cause sbx_result_cause(const struct sbx_result *r)
-{
-    if (r->seccomp_nr >= 0)
-        return SBX_CAUSE_SECCOMP;
-    if (r->output_exceeded)
-        return SBX_CAUSE_OUTPUT;
-    bool clean_exit = r->exited && !r->term_signal && r->exit_code == 0;
-    if (r->oom_killed && !clean_exit)
-        return SBX_CAUSE_MEMORY;
-    if (r->cpu_exceeded || r->term_signal == SIGXCPU)
-        return SBX_CAUSE_CPU;
-    if (r->wall_exceeded)
-        return SBX_CAUSE_WALL;
-    if (r->killed_on_request && (!r->exited || r->term_signal == SIGKILL))
-        return SBX_CAUSE_KILLED;
-    if (r->cancelled)
-        return SBX_CAUSE_CANCELLED;
-    return SBX_CAUSE_NONE;
-}

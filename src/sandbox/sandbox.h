@@ -161,19 +161,32 @@ struct sbx_proc_callbacks {
     void (*exited)(struct sbx_proc *p, void *arg);
 };
 
-/* Outcome of a process. `failed` means SoulBox could not run it (an engine
- * error in `error`); otherwise the rest describes what it did. */
+/* Why a process ended when it did not end on its own, most specific first:
+ * X(name, wire name). */
+#define SBX_CAUSE_MAP(X)                                              \
+    X(NONE, "none")                /* it ended on its own */          \
+    X(SECCOMP, "seccomp")          /* a forbidden system call */      \
+    X(OUTPUT, "output_limit")      /* its output limit */             \
+    X(MEMORY, "memory_limit")      /* out of memory in its cgroup */  \
+    X(CPU, "cpu_time_limit")       /* its CPU-time limit */           \
+    X(WALL, "wall_time_limit")     /* its wall-time limit */          \
+    X(KILLED, "killed")            /* its user asked */               \
+    X(FILE_SIZE, "file_size_limit") /* SIGXFSZ */                     \
+    X(CANCELLED, "cancelled")      /* its sandbox was destroyed */
+
 enum sbx_cause {
-    SBX_CAUSE_NONE,          /* it ended on its own */
-    SBX_CAUSE_SECCOMP,       /* killed for a forbidden system call (seccomp_name) */
-    SBX_CAUSE_WALL,          /* wall-time limit */
-    SBX_CAUSE_CPU,           /* CPU-time limit */
-    SBX_CAUSE_MEMORY,        /* out of memory in its cgroup */
-    SBX_CAUSE_OUTPUT,        /* output limit */
-    SBX_CAUSE_KILLED,        /* killed at its user's request */
-    SBX_CAUSE_CANCELLED,     /* its sandbox was destroyed (client gone, shutdown) */
+#define SBX_X(name, wire) SBX_CAUSE_##name,
+    SBX_CAUSE_MAP(SBX_X)
+#undef SBX_X
+    SBX_CAUSE__COUNT
 };
 
+const char *sbx_cause_name(enum sbx_cause c);
+/* The cause named `name`, or -1. */
+int sbx_cause_from_name(const char *name);
+
+/* Outcome of a process. `failed` means SoulBox could not run it (an engine
+ * error in `error`); otherwise the rest describes what it did. */
 struct sbx_result {
     bool failed;
     struct sb_error error;

@@ -4,7 +4,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/sha256.h"
 
@@ -49,60 +48,29 @@ static bool same_hash(const char *a, const char *b)
     return d == 0;
 }
 
-/* The key a request presents, "" if none, or NULL with why if malformed. */
-static const char *presented(const struct http_request *req, const char **why)
+int auth_check_key(const struct auth *a, const char *presented, const struct sb_api_key **key,
+                   const char **why)
 {
-    const char *key = http_header(req, "x-api-key");
-    const char *h = http_header(req, "authorization");
-    if (!key && h) {
-        if (strncasecmp(h, "Bearer ", 7)) {
-            *why = "Authorization must be \"Bearer <key>\"";
-            return NULL;
-        }
-        key = h + 7;
-        while (*key == ' ')
-            key++;
-    }
-    return key ? key : "";
-}
-
-bool auth_presented(const struct http_request *req)
-{
-    return http_header(req, "x-api-key") || http_header(req, "authorization");
-}
-
-int auth_check_key(const struct auth *a, const char *key, const char **key_id, const char **why)
-{
-    *key_id = NULL;
+    *key = NULL;
     if (!a->enabled)
         return 0;
-    if (!key || !*key) {
+    if (!presented || !*presented) {
         *why = "an API key is required (Authorization: Bearer <key> or X-API-Key)";
         return -1;
     }
     char hex[65];
-    sha256_hex(key, strlen(key), hex);
-    const char *found = NULL;
+    sha256_hex(presented, strlen(presented), hex);
+    const struct sb_api_key *found = NULL;
     /* Compare against every key so the time taken does not tell which matched. */
     for (size_t i = 0; i < a->nkeys; i++)
         if (same_hash(hex, a->keys[i].sha256) && !found)
-            found = a->keys[i].id;
+            found = &a->keys[i];
     if (!found) {
         *why = "the API key is not valid";
         return -1;
     }
-    *key_id = found;
+    *key = found;
     return 0;
-}
-
-int auth_check(const struct auth *a, const struct http_request *req, const char **key_id,
-               const char **why)
-{
-    *key_id = NULL;
-    if (!a->enabled)
-        return 0;
-    const char *key = presented(req, why);
-    return key ? auth_check_key(a, key, key_id, why) : -1;
 }
 
 static size_t hash_str(const char *s)

@@ -9,6 +9,7 @@
 #include "service/callback_policy.h"
 
 struct delivery {
+    struct callbacks *cbs;
     uv_loop_t *loop;
     struct callback_cfg cfg;
     char *id;
@@ -27,11 +28,8 @@ struct delivery {
     char response[64];
     size_t response_len;
     int handles;              /* open uv handles (timer + tcp) */
-    struct delivery *next, *prev;
+    struct list_node node;    /* in cbs->pending until finished */
 };
-
-static struct delivery *pending;
-static unsigned npending;
 
 static void attempt_start(struct delivery *d);
 
@@ -51,13 +49,10 @@ static void on_closed(uv_handle_t *h)
 
 static void unlink_delivery(struct delivery *d)
 {
-    if (d->prev)
-        d->prev->next = d->next;
-    else
-        pending = d->next;
-    if (d->next)
-        d->next->prev = d->prev;
-    npending--;
+    if (list_empty(&d->node))
+        return;
+    list_remove(&d->node);
+    d->cbs->npending--;
 }
 
 static void close_tcp(struct delivery *d)
@@ -220,9 +215,19 @@ static void attempt_start(struct delivery *d)
     }
 }
 
-void callback_deliver(uv_loop_t *loop, const struct callback_cfg *cfg, const char *exec_id,
-                      const char *url, json_t *payload, callback_state_cb cb, void *arg)
+void callbacks_init(struct callbacks *cbs, uv_loop_t *loop, const struct callback_cfg *cfg)
 {
+    cbs->loop = loop;
+    cbs->cfg = *cfg;
+    list_init(&cbs->pending);
+    cbs->npending = 0;
+}
+
+void callback_deliver(struct callbacks *cbs, const char *exec_id, const char *url,
+                      json_t *payload, callback_state_cb cb, void *arg)
+{
+    uv_loop_t *loop = cbs->loop;
+    const struct callback_cfg *cfg = &cbs->cfg;
     struct delivery *d = calloc(1, sizeof *d);
     char *body = json_dumps(payload, JSON_COMPACT | JSON_PRESERVE_ORDER);
     const char *why = NULL;
@@ -233,8 +238,10 @@ void callback_deliver(uv_loop_t *loop, const struct callback_cfg *cfg, const cha
         free(body);
         return;
     }
+    d->cbs = cbs;
     d->loop = loop;
     d->cfg = *cfg;
+    list_init(&d->node);
     d->id = strdup(exec_id);
     d->cb = cb;
     d->arg = arg;
@@ -258,26 +265,18 @@ void callback_deliver(uv_loop_t *loop, const struct callback_cfg *cfg, const cha
     uv_timer_init(loop, &d->timer);
     d->timer.data = d;
     d->handles = 1;
-    d->next = pending;
-    if (pending)
-        pending->prev = d;
-    pending = d;
-    npending++;
+    list_insert_head(&cbs->pending, &d->node);
+    cbs->npending++;
     attempt_start(d);
 }
 
-void callback_shutdown(void)
+void callbacks_shutdown(struct callbacks *cbs)
 {
-    while (pending) {
-        struct delivery *d = pending;
+    while (!list_empty(&cbs->pending)) {
+        struct delivery *d = list_entry(cbs->pending.next, struct delivery, node);
         if (d->resolving)
             uv_cancel((uv_req_t *)&d->gai);
         d->abandoned = true;
         finish(d, "failed: server shut down");
     }
-}
-
-unsigned callback_pending(void)
-{
-    return npending;
 }

@@ -7,33 +7,43 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "service/result_json.h"
+#include "service/service.h"
 
+/*
+ * PERSISTING -> QUEUED -> RUNNING -> DONE, or PERSISTING -> DONE (cancelled
+ * or killed before it was queued, or not recorded), or QUEUED -> DONE
+ * (cancelled or killed in the queue). Only finish() and refuse() end one.
+ */
 enum ex_state { EX_PERSISTING, EX_QUEUED, EX_RUNNING, EX_DONE };
 
+/* Stdin held for an execution that has not started, like the job's bound. */
+#define EARLY_STDIN_MAX (1u << 20)
+
 struct execution {
-    struct sched_item item;      /* first: the scheduler hands it back */
-    struct server *srv;
+    struct sched_item item;      /* the scheduler hands it back */
+    struct service *svc;
     char id[37];
     enum req_kind kind;
     struct exec_req req;
-    struct exec_hooks hooks;
+    struct exec_events ev;
+    void *arg;
     bool detached;
     enum ex_state state;
-    char request_id[129];
-    char client[64];
-    char key_id[65];
-    bool has_key;
+    struct caller who;
     uint64_t created_ms, started_ms;
     struct job *job;
-    json_t *result;
-    bool engine_failed;
+    struct job_result res;
     double queued_ms, setup_ms, teardown_ms;   /* for the log */
     char cancel_why[128];
     /* interactive controls that arrived before the job existed */
     struct sb_buf early_in;
     bool early_close, paused, kill_requested;
-    uv_timer_t *stall;         /* while paused: a reader that never comes back */
-    struct list_node node;     /* in the server's in-flight list */
+    uv_timer_t stall;          /* while paused: a reader that never comes back */
+    uv_timer_t later;          /* ends it from the loop (a cancel before it runs) */
+    int handles;
+    bool finished;             /* finish() ran: freed once its handles close */
+    struct list_node node;     /* in the service's in-flight list */
 };
 
 static const char *state_name(enum ex_state s)
@@ -47,215 +57,236 @@ static const char *state_name(enum ex_state s)
     return "queued";
 }
 
-/* ---- in-flight list ---- */
-
-static void link_ex(struct execution *ex)
-{
-    struct server *s = ex->srv;
-    list_insert_head(&s->inflight, &ex->node);
-    s->ninflight++;
-}
-
-static void unlink_ex(struct execution *ex)
-{
-    list_remove(&ex->node);
-    ex->srv->ninflight--;
-}
-
-struct execution *execution_find(struct server *s, const char *id)
-{
-    struct list_node *pos;
-    list_foreach(pos, &s->inflight) {
-        struct execution *ex = list_entry(pos, struct execution, node);
-        if (!strcmp(ex->id, id))
-            return ex;
-    }
-    return NULL;
-}
-
-static void stop_stall(struct execution *ex)
-{
-    if (ex->stall) {
-        uv_close((uv_handle_t *)ex->stall, (uv_close_cb)free);
-        ex->stall = NULL;
-    }
-}
-
-static void free_ex(struct execution *ex)
-{
-    stop_stall(ex);
-    exec_req_free(&ex->req);
-    sb_buf_free(&ex->early_in);
-    json_decref(ex->result);
-    free(ex);
-}
-
-/* ---- views ---- */
-
-static void set_time(json_t *o, const char *key, uint64_t ms)
-{
-    char buf[40];
-    util_iso_time(ms, buf, sizeof buf);
-    json_object_set_new(o, key, json_string(buf));
-}
-
-json_t *execution_view(const struct execution *ex)
-{
-    json_t *o = ex->result ? json_deep_copy(ex->result) : json_object();
-    json_object_set_new(o, "id", json_string(ex->id));
-    if (!ex->result)
-        json_object_set_new(o, "status", json_string(state_name(ex->state)));
-    json_object_set_new(o, "language", json_string(ex->req.lang->name));
-    json_object_set_new(o, "mode", json_string(req_kind_name(ex->kind)));
-    set_time(o, "created_at", ex->created_ms);
-    if (ex->started_ms)
-        set_time(o, "started_at", ex->started_ms);
-    return o;
-}
-
 const char *execution_id(const struct execution *ex)
 {
     return ex->id;
 }
 
-json_t *execution_result(const struct execution *ex)
+/* ---- scope ---- */
+
+static struct store_scope scope_of(const struct service *s, const struct caller *who)
 {
-    return ex->result;
+    struct store_scope sc = {!s->auth.enabled || who->admin, who->key_id};
+    return sc;
+}
+
+static bool visible(const struct execution *ex, const struct service *s, const struct caller *who)
+{
+    struct store_scope sc = scope_of(s, who);
+    return sc.all || (ex->who.has_key && who->has_key && !strcmp(ex->who.key_id, who->key_id));
+}
+
+/* ---- freeing ---- */
+
+static void handle_closed(uv_handle_t *h)
+{
+    struct execution *ex = h->data;
+    if (--ex->handles == 0 && ex->finished) {
+        exec_req_free(&ex->req);
+        sb_buf_free(&ex->early_in);
+        job_result_free(&ex->res);
+        free(ex);
+    }
+}
+
+static void release(struct execution *ex)
+{
+    ex->finished = true;
+    uv_close((uv_handle_t *)&ex->stall, handle_closed);
+    uv_close((uv_handle_t *)&ex->later, handle_closed);
+}
+
+/* ---- views ---- */
+
+/* The execution as a store row (its result borrowed, not copied). */
+static void as_row(const struct execution *ex, struct exec_row *row)
+{
+    memset(row, 0, sizeof *row);
+    snprintf(row->id, sizeof row->id, "%s", ex->id);
+    row->created_ms = ex->created_ms;
+    row->started_ms = ex->started_ms;
+    snprintf(row->state, sizeof row->state, "%s", state_name(ex->state));
+    snprintf(row->mode, sizeof row->mode, "%s", req_kind_name(ex->kind));
+    snprintf(row->language, sizeof row->language, "%s", ex->req.lang->name);
+    snprintf(row->key_id, sizeof row->key_id, "%s", ex->who.key_id);
+    row->callback_url = ex->req.callback_url;
+    snprintf(row->callback_state, sizeof row->callback_state, "pending");
+    if (ex->state == EX_DONE) {
+        row->has_result = true;
+        row->result = ex->res;
+        row->finished_ms = util_now_ms();
+    }
 }
 
 /* ---- finishing ---- */
 
 static void on_callback_state(void *arg, const char *id, const char *state, int attempts)
 {
-    struct server *s = arg;
+    struct service *s = arg;
     store_callback_state(s->store, id, state, attempts);
 }
 
-static void audit_and_count(struct execution *ex, const char *status)
+/* The stage that makes this execution a security event, if any: a seccomp
+ * kill first, then a limit. */
+static const struct stage_result *security_stage(const struct job_result *r, const char **event)
 {
-    struct server *s = ex->srv;
-    const char *msg = json_string_value(json_object_get(ex->result, "message"));
+    const struct stage_result *stages[2 + 64];
+    size_t n = 0;
+    if (r->has_compile)
+        stages[n++] = &r->compile;
+    if (r->ran && !r->ncases)
+        stages[n++] = &r->run;
+    for (size_t i = 0; i < r->ncases && n < sizeof stages / sizeof *stages; i++)
+        stages[n++] = &r->cases[i].run;
+    for (size_t i = 0; i < n; i++)
+        if (stages[i]->cause == SBX_CAUSE_SECCOMP)
+            return *event = "seccomp_kill", stages[i];
+    for (size_t i = 0; i < n; i++) {
+        enum sbx_cause c = stages[i]->cause;
+        if (c == SBX_CAUSE_OUTPUT || c == SBX_CAUSE_MEMORY || c == SBX_CAUSE_CPU ||
+            c == SBX_CAUSE_WALL)
+            return *event = "limit_exceeded", stages[i];
+    }
+    return NULL;
+}
+
+static const char *status_of(const struct job_result *r)
+{
+    return r->failed ? "internal_error" : sb_status_name(r->status);
+}
+
+static const char *detail_of(const struct job_result *r)
+{
+    if (r->failed)
+        return r->error.msg;
+    if (r->note[0])
+        return r->note;
+    if (r->ran && !r->ncases && r->run.message[0])
+        return r->run.message;
+    if (r->has_compile && r->compile.message[0])
+        return r->compile.message;
+    return NULL;
+}
+
+static void audit_and_count(struct execution *ex)
+{
+    struct service *s = ex->svc;
+    const char *status = status_of(&ex->res);
     struct audit_record a = {
-        .ts_ms = util_now_ms(), .event = "execution", .request_id = ex->request_id,
-        .key_id = ex->has_key ? ex->key_id : NULL, .client = ex->client,
+        .ts_ms = util_now_ms(), .event = "execution", .request_id = ex->who.request_id,
+        .key_id = ex->who.has_key ? ex->who.key_id : NULL, .client = ex->who.client,
         .language = ex->req.lang->name, .code_sha256 = ex->req.code_sha256,
-        .limits_json = ex->req.limits_json, .status = status, .detail = msg,
+        .limits_json = ex->req.limits_json, .status = status, .detail = detail_of(&ex->res),
     };
     store_audit(s->store, &a);
     /* Security events get a record of their own, so they are easy to find. */
-    if (msg && strstr(msg, "seccomp")) {
-        a.event = "seccomp_kill";
-        store_audit(s->store, &a);
-    } else if (!strcmp(status, "time_limit_exceeded") || !strcmp(status, "memory_limit_exceeded") ||
-               !strcmp(status, "output_limit_exceeded")) {
-        a.event = "limit_exceeded";
+    const char *event;
+    const struct stage_result *st = security_stage(&ex->res, &event);
+    if (st) {
+        a.event = event;
+        a.detail = st->message;
         store_audit(s->store, &a);
     }
-    double wall = (double)json_integer_value(json_object_get(ex->result, "wall_time_ms")) / 1000.0;
-    metrics_execution(&s->metrics, ex->req.lang->name, status, wall);
+    uint64_t wall = ex->res.ran && !ex->res.ncases ? ex->res.run.wall_ms : 0;
+    metrics_execution(&s->metrics, ex->req.lang->name, status, (double)wall / 1000.0);
     log_event(LOG_INFO, "execution",
               json_pack("{s:s,s:s,s:s,s:s,s:I,s:f,s:f,s:f}", "id", ex->id, "request_id",
-                        ex->request_id, "language", ex->req.lang->name, "status", status,
-                        "wall_time_ms",
-                        json_integer_value(json_object_get(ex->result, "wall_time_ms")),
-                        "queued_ms", ex->queued_ms, "setup_ms", ex->setup_ms,
-                        "teardown_ms", ex->teardown_ms));
+                        ex->who.request_id, "language", ex->req.lang->name, "status", status,
+                        "wall_time_ms", (json_int_t)wall, "queued_ms", ex->queued_ms,
+                        "setup_ms", ex->setup_ms, "teardown_ms", ex->teardown_ms));
 }
 
-/* The end of every execution, whichever way it went. */
+static void deliver_callback(struct execution *ex)
+{
+    struct exec_row row;
+    as_row(ex, &row);
+    json_t *view = result_json_execution(&row);
+    if (view)
+        callback_deliver(&ex->svc->callbacks, ex->id, ex->req.callback_url, view,
+                         on_callback_state, ex->svc);
+    json_decref(view);
+}
+
+/* The end of every execution that was recorded, whichever way it went. */
 static void finish(struct execution *ex, bool was_running)
 {
-    struct server *s = ex->srv;
+    struct service *s = ex->svc;
     ex->state = EX_DONE;
-    json_object_set_new(ex->result, "id", json_string(ex->id));
-    const char *status = json_string_value(json_object_get(ex->result, "status"));
-    if (!status)
-        status = "internal_error";
-    store_exec_finished(s->store, ex->id, util_now_ms(), status, ex->result);
-    audit_and_count(ex, status);
-    if (ex->req.callback_url) {
-        json_t *view = execution_view(ex);
-        callback_deliver(s->loop, &s->cbcfg, ex->id, ex->req.callback_url, view,
-                         on_callback_state, s);
-        json_decref(view);
-    }
-    if (!ex->detached && ex->hooks.finished)
-        ex->hooks.finished(ex, ex->hooks.arg);
-    unlink_ex(ex);
-    free_ex(ex);
+    store_exec_finished(s->store, ex->id, util_now_ms(), &ex->res);
+    audit_and_count(ex);
+    if (ex->req.callback_url)
+        deliver_callback(ex);
+    if (!ex->detached && ex->ev.finished)
+        ex->ev.finished(ex, &ex->res, ex->arg);
+    list_remove(&ex->node);
+    s->ninflight--;
+    release(ex);
     if (was_running)
         sched_done(&s->sched);
-    server_execution_ended(s);
+    service_check_drained(s);
 }
 
-static json_t *cancelled_result(const char *why)
+static void finish_noted(struct execution *ex, const char *why, bool was_running)
 {
-    return json_pack("{s:s,s:s,s:n,s:s,s:s,s:n,s:i,s:i,s:i,s:b,s:s}", "stdout", "", "stderr", "",
-                     "exit_code", "execution_time", "0ms", "status", "internal_error",
-                     "signal", "wall_time_ms", 0, "cpu_time_ms", 0, "memory_kb", 0,
-                     "truncated", 0, "message", why);
+    job_result_free(&ex->res);
+    memset(&ex->res, 0, sizeof ex->res);
+    job_result_note(&ex->res, why);
+    finish(ex, was_running);
 }
 
-static json_t *killed_result(void)
+/* Killed before it ran: the same result as a program killed at once. */
+static void finish_killed(struct execution *ex, bool was_running)
 {
-    return json_pack("{s:s,s:s,s:n,s:s,s:s,s:i,s:i,s:i,s:i,s:b,s:s}", "stdout", "", "stderr", "",
-                     "exit_code", "execution_time", "0ms", "status", "runtime_error",
-                     "signal", 9, "wall_time_ms", 0, "cpu_time_ms", 0, "memory_kb", 0,
-                     "truncated", 0, "message", "killed on request");
+    job_result_free(&ex->res);
+    memset(&ex->res, 0, sizeof ex->res);
+    ex->res.ran = true;
+    ex->res.status = ex->res.run.status = SB_ST_RUNTIME_ERROR;
+    ex->res.run.cause = SBX_CAUSE_KILLED;
+    ex->res.run.signal = 9;
+    snprintf(ex->res.run.message, sizeof ex->res.run.message, "killed on request");
+    finish(ex, was_running);
 }
 
 static void on_job_output(struct job *j, int stream, const char *data, size_t len, void *arg)
 {
     (void)j;
     struct execution *ex = arg;
-    if (!ex->detached && !ex->cancel_why[0] && ex->hooks.output)
-        ex->hooks.output(ex, stream, data, len, ex->hooks.arg);
+    if (!ex->detached && !ex->cancel_why[0] && ex->ev.output)
+        ex->ev.output(ex, stream, data, len, ex->arg);
+}
+
+static void note_times(struct execution *ex)
+{
+    const struct stage_result *st = &ex->res.run;
+    if (!ex->res.ran || ex->res.ncases)
+        return;
+    if (st->t_started > st->t_start)
+        ex->setup_ms = (double)(st->t_started - st->t_start) / 1e6;
+    if (st->t_finished > st->t_exited && st->t_exited)
+        ex->teardown_ms = (double)(st->t_finished - st->t_exited) / 1e6;
 }
 
 static void on_job_done(struct job *j, void *arg)
 {
     struct execution *ex = arg;
-    const struct job_result *r = job_result(j);
-    if (ex->cancel_why[0]) {
-        ex->result = cancelled_result(ex->cancel_why);
-    } else {
-        ex->result = job_result_json(r);
-        ex->engine_failed = r->failed;
-        if (r->ran) {
-            const struct stage_result *st = &r->run;
-            if (st->t_started > st->t_start)
-                ex->setup_ms = (double)(st->t_started - st->t_start) / 1e6;
-            if (st->t_finished > st->t_exited && st->t_exited)
-                ex->teardown_ms = (double)(st->t_finished - st->t_exited) / 1e6;
-        }
-        if (r->failed)
-            log_event(LOG_ERROR, "execution failed",
-                      json_pack("{s:s,s:s}", "id", ex->id, "error", r->error.msg));
-    }
+    job_take_result(j, &ex->res);
     job_free(j);
     ex->job = NULL;
+    if (ex->cancel_why[0]) {
+        finish_noted(ex, ex->cancel_why, true);
+        return;
+    }
+    note_times(ex);
+    if (ex->res.failed)
+        log_event(LOG_ERROR, "execution failed",
+                  json_pack("{s:s,s:s}", "id", ex->id, "error", ex->res.error.msg));
     finish(ex, true);
 }
 
-static void start(struct sched_item *it)
+/* ---- starting ---- */
+
+static void apply_early_controls(struct execution *ex)
 {
-    struct execution *ex = (struct execution *)it;
-    struct server *s = ex->srv;
-    ex->state = EX_RUNNING;
-    ex->started_ms = util_now_ms();
-    ex->queued_ms = (double)(ex->started_ms - ex->created_ms);
-    store_exec_started(s->store, ex->id, ex->started_ms);
-    struct job_request jr;
-    exec_req_job(&ex->req, &jr);
-    struct sb_error err;
-    ex->job = job_start(&s->runner, &jr, on_job_done, on_job_output, ex, &err);
-    if (!ex->job) {
-        ex->result = cancelled_result(err.msg);
-        ex->engine_failed = true;
-        finish(ex, true);
-        return;
-    }
-    /* What the client did while the execution was queued. */
     if (ex->early_in.len)
         job_stdin_write(ex->job, ex->early_in.data, ex->early_in.len);
     sb_buf_free(&ex->early_in);
@@ -267,74 +298,152 @@ static void start(struct sched_item *it)
         job_kill(ex->job);
 }
 
-static void on_persisted(void *arg, int rc, const struct sb_error *err, json_t *data)
+static void start(struct sched_item *it)
 {
-    struct execution *ex = arg;
-    json_decref(data);
-    struct server *s = ex->srv;
-    if (rc < 0) {
-        sched_release(&s->sched);
-        if (!ex->detached && ex->hooks.persisted)
-            ex->hooks.persisted(ex, -1, err, ex->hooks.arg);
-        unlink_ex(ex);
-        free_ex(ex);
-        server_execution_ended(s);
+    struct execution *ex = list_entry(it, struct execution, item);
+    struct service *s = ex->svc;
+    ex->state = EX_RUNNING;
+    ex->started_ms = util_now_ms();
+    ex->queued_ms = (double)(ex->started_ms - ex->created_ms);
+    store_exec_started(s->store, ex->id, ex->started_ms);
+    struct job_request jr;
+    exec_req_job(&ex->req, &jr);
+    struct sb_error err;
+    ex->job = job_start(&s->runner, &jr, on_job_done, on_job_output, ex, &err);
+    if (!ex->job) {
+        ex->res.failed = true;
+        ex->res.error = err;
+        ex->res.status = SB_ST_INTERNAL_ERROR;
+        finish(ex, true);
         return;
     }
-    if (!ex->detached && ex->hooks.persisted)
-        ex->hooks.persisted(ex, 0, NULL, ex->hooks.arg);
+    apply_early_controls(ex);
+}
+
+/* It could not be recorded: it never runs, and the front end answers 503. */
+static void refuse(struct execution *ex, const struct sb_error *err)
+{
+    struct service *s = ex->svc;
+    struct refusal r;
+    struct sb_error e;
+    sb_fail(&e, SB_E_UNAVAILABLE, "cannot record the execution: %s", err->msg);
+    gate_refuse(s, &ex->who, REFUSE_STORE_FAILED, &e, &r);
+    sched_release(&s->sched);
+    if (!ex->detached && ex->ev.refused)
+        ex->ev.refused(ex, &r, ex->arg);
+    list_remove(&ex->node);
+    s->ninflight--;
+    ex->state = EX_DONE;
+    release(ex);
+    service_check_drained(s);
+}
+
+static void on_persisted(void *arg, int rc, const struct sb_error *err)
+{
+    struct execution *ex = arg;
+    struct service *s = ex->svc;
+    if (rc < 0) {
+        refuse(ex, err);
+        return;
+    }
+    if (!ex->detached && ex->ev.accepted)
+        ex->ev.accepted(ex, ex->arg);
     if (ex->cancel_why[0] || ex->kill_requested) {
         sched_release(&s->sched);
-        ex->result = ex->cancel_why[0] ? cancelled_result(ex->cancel_why) : killed_result();
-        finish(ex, false);
+        if (ex->cancel_why[0])
+            finish_noted(ex, ex->cancel_why, false);
+        else
+            finish_killed(ex, false);
         return;
     }
     ex->state = EX_QUEUED;
     sched_submit_reserved(&s->sched, &ex->item);
 }
 
-struct execution *execution_create(struct server *s, struct exec_req *req, enum req_kind kind,
-                                   const struct exec_meta *meta, const struct exec_hooks *hooks,
-                                   struct sb_error *err)
+static int admit(struct service *s, const struct caller *who, const struct exec_req *req,
+                 struct refusal *r)
 {
-    if (s->stopping) {
-        exec_req_free(req);
-        return sb_fail(err, SB_E_UNAVAILABLE, "the server is shutting down"), NULL;
+    struct sb_error err;
+    if (lang_probe_check(&s->probe, req->lang, &err) < 0)
+        return gate_refuse(s, who, REFUSE_UNKNOWN_LANGUAGE, &err, r);
+    if (!service_accepting(s)) {
+        sb_fail(&err, SB_E_UNAVAILABLE, "the server is shutting down");
+        return gate_refuse(s, who, REFUSE_SHUTTING_DOWN, &err, r);
     }
     if (sched_reserve(&s->sched) < 0) {
-        exec_req_free(req);
-        return sb_fail(err, SB_E_UNAVAILABLE, "all %u slots and %u queue places are taken",
-                       s->sched.max_running, s->sched.max_queue), NULL;
+        sb_fail(&err, SB_E_UNAVAILABLE, "all %u slots and %u queue places are taken",
+                s->sched.max_running, s->sched.max_queue);
+        return gate_refuse(s, who, REFUSE_QUEUE_FULL, &err, r);
     }
+    return 0;
+}
+
+static struct execution *new_execution(struct service *s, const struct caller *who,
+                                       struct exec_req *req, enum req_kind kind,
+                                       const struct exec_events *ev, void *arg)
+{
     struct execution *ex = calloc(1, sizeof *ex);
-    if (!ex) {
-        sched_release(&s->sched);
-        exec_req_free(req);
-        return sb_fail(err, SB_E_INTERNAL, "out of memory"), NULL;
-    }
-    ex->srv = s;
+    if (!ex)
+        return NULL;
+    ex->svc = s;
     ex->item.start = start;
     ex->kind = kind;
     ex->req = *req;
     memset(req, 0, sizeof *req);
-    ex->hooks = *hooks;
+    ex->ev = *ev;
+    ex->arg = arg;
+    ex->who = *who;
     ex->created_ms = util_now_ms();
     util_uuid(ex->id);
-    snprintf(ex->request_id, sizeof ex->request_id, "%s", meta->request_id ? meta->request_id : "");
-    snprintf(ex->client, sizeof ex->client, "%s", meta->client ? meta->client : "");
-    if (meta->key_id) {
-        ex->has_key = true;
-        snprintf(ex->key_id, sizeof ex->key_id, "%s", meta->key_id);
+    uv_timer_init(s->loop, &ex->stall);
+    uv_timer_init(s->loop, &ex->later);
+    ex->stall.data = ex->later.data = ex;
+    ex->handles = 2;
+    list_insert_head(&s->inflight, &ex->node);
+    s->ninflight++;
+    return ex;
+}
+
+struct execution *execution_submit(struct service *s, const struct caller *who,
+                                   struct exec_req *req, enum req_kind kind,
+                                   const struct exec_events *ev, void *arg, struct refusal *r)
+{
+    if (admit(s, who, req, r) < 0) {
+        exec_req_free(req);
+        return NULL;
     }
-    link_ex(ex);
+    struct execution *ex = new_execution(s, who, req, kind, ev, arg);
+    if (!ex) {
+        sched_release(&s->sched);
+        exec_req_free(req);
+        struct sb_error e;
+        sb_fail(&e, SB_E_UNAVAILABLE, "out of memory");
+        gate_refuse(s, who, REFUSE_QUEUE_FULL, &e, r);
+        return NULL;
+    }
     struct exec_record rec = {
         .id = ex->id, .created_ms = ex->created_ms, .mode = req_kind_name(kind),
         .language = ex->req.lang->name, .code_sha256 = ex->req.code_sha256,
-        .request_id = ex->request_id, .key_id = meta->key_id, .client = ex->client,
-        .limits_json = ex->req.limits_json, .callback_url = ex->req.callback_url,
+        .request_id = who->request_id, .key_id = who->has_key ? who->key_id : NULL,
+        .client = who->client, .limits_json = ex->req.limits_json,
+        .callback_url = ex->req.callback_url,
     };
     store_exec_insert(s->store, &rec, on_persisted, ex);
     return ex;
+}
+
+/* ---- controls ---- */
+
+static void on_later(uv_timer_t *t)
+{
+    struct execution *ex = t->data;
+    if (ex->state != EX_QUEUED)
+        return;
+    sched_cancel(&ex->svc->sched, &ex->item);
+    if (ex->cancel_why[0])
+        finish_noted(ex, ex->cancel_why, false);
+    else
+        finish_killed(ex, false);
 }
 
 void execution_cancel(struct execution *ex, const char *why)
@@ -342,19 +451,12 @@ void execution_cancel(struct execution *ex, const char *why)
     if (ex->state == EX_DONE || ex->cancel_why[0])
         return;
     snprintf(ex->cancel_why, sizeof ex->cancel_why, "%s", why);
-    if (ex->state == EX_QUEUED && sched_cancel(&ex->srv->sched, &ex->item)) {
-        ex->result = cancelled_result(why);
-        finish(ex, false);
-    } else if (ex->state == EX_RUNNING && ex->job) {
+    if (ex->state == EX_QUEUED)
+        uv_timer_start(&ex->later, on_later, 0, 0); /* ends from the loop, not inside this call */
+    else if (ex->state == EX_RUNNING && ex->job)
         job_cancel(ex->job);
-    }
     /* EX_PERSISTING: on_persisted sees cancel_why and never runs it. */
 }
-
-/* ---- interactive controls ---- */
-
-/* Stdin held for an execution that has not started, like the job's bound. */
-#define EARLY_STDIN_MAX (1u << 20)
 
 int execution_stdin_write(struct execution *ex, const void *data, size_t len)
 {
@@ -383,7 +485,7 @@ static void on_stall(uv_timer_t *t)
 {
     struct execution *ex = t->data;
     log_event(LOG_WARN, "client stopped reading",
-              json_pack("{s:s,s:s}", "id", ex->id, "request_id", ex->request_id));
+              json_pack("{s:s,s:s}", "id", ex->id, "request_id", ex->who.request_id));
     execution_cancel(ex, "cancelled: the client stopped reading the output");
 }
 
@@ -396,13 +498,10 @@ void execution_output_pause(struct execution *ex, bool pause)
         job_output_pause(ex->job, pause);
     /* A paused program holds a sandbox: a reader gone quiet for as long as an
      * idle connection may be loses it. */
-    if (!pause) {
-        stop_stall(ex);
-    } else if ((ex->stall = malloc(sizeof *ex->stall))) {
-        uv_timer_init(ex->srv->loop, ex->stall);
-        ex->stall->data = ex;
-        uv_timer_start(ex->stall, on_stall, ex->srv->cfg->server.idle_timeout_ms, 0);
-    }
+    if (pause)
+        uv_timer_start(&ex->stall, on_stall, ex->svc->cfg->server.idle_timeout_ms, 0);
+    else
+        uv_timer_stop(&ex->stall);
 }
 
 void execution_kill(struct execution *ex)
@@ -410,12 +509,10 @@ void execution_kill(struct execution *ex)
     if (ex->state == EX_DONE || ex->kill_requested || ex->cancel_why[0])
         return;
     ex->kill_requested = true;
-    if (ex->job) {
+    if (ex->job)
         job_kill(ex->job);
-    } else if (ex->state == EX_QUEUED && sched_cancel(&ex->srv->sched, &ex->item)) {
-        ex->result = killed_result();
-        finish(ex, false);
-    }
+    else if (ex->state == EX_QUEUED)
+        uv_timer_start(&ex->later, on_later, 0, 0);
     /* EX_PERSISTING: on_persisted sees kill_requested and never runs it. */
 }
 
@@ -424,14 +521,50 @@ void execution_detach(struct execution *ex)
     ex->detached = true;
 }
 
-void execution_cancel_all(struct server *s, const char *why)
+void execution_cancel_all(struct service *s, const char *why)
 {
     struct list_node *pos, *tmp;
     list_foreach_safe(pos, tmp, &s->inflight)
-        execution_cancel(list_entry(pos, struct execution, node), why); /* may free it */
+        execution_cancel(list_entry(pos, struct execution, node), why);
 }
 
-bool execution_engine_failed(const struct execution *ex)
+/* ---- lookups ---- */
+
+static struct execution *find(struct service *s, const char *id, const struct caller *who)
 {
-    return ex->engine_failed;
+    struct list_node *pos;
+    list_foreach(pos, &s->inflight) {
+        struct execution *ex = list_entry(pos, struct execution, node);
+        if (!strcmp(ex->id, id) && ex->state != EX_DONE)
+            return visible(ex, s, who) ? ex : NULL;
+    }
+    return NULL;
+}
+
+void execution_lookup(struct service *s, const char *id, const struct caller *who,
+                      store_row_cb cb, void *arg)
+{
+    struct execution *ex = find(s, id, who);
+    if (!ex) {
+        struct store_scope sc = scope_of(s, who);
+        store_exec_get(s->store, id, &sc, cb, arg);
+        return;
+    }
+    struct exec_row *row = malloc(sizeof *row);
+    struct sb_error err;
+    if (!row) {
+        sb_fail(&err, SB_E_INTERNAL, "out of memory");
+        cb(arg, -1, &err, NULL);
+        return;
+    }
+    as_row(ex, row);
+    row->callback_url = ex->req.callback_url ? strdup(ex->req.callback_url) : NULL;
+    cb(arg, 0, NULL, row);
+}
+
+void execution_list(struct service *s, unsigned limit, uint64_t before_seq,
+                    const struct caller *who, store_list_cb cb, void *arg)
+{
+    struct store_scope sc = scope_of(s, who);
+    store_exec_list(s->store, limit, before_seq, &sc, cb, arg);
 }

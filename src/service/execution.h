@@ -1,43 +1,43 @@
-/* One execution inside the service: persisted, admitted, run, recorded, reported. */
-#ifndef SB_SERVER_EXECUTION_H
-#define SB_SERVER_EXECUTION_H
+/* Executions: the one submit path of every front end. Persisted, admitted, run, recorded, reported. */
+#ifndef SB_SERVICE_EXECUTION_H
+#define SB_SERVICE_EXECUTION_H
 
-#include <jansson.h>
 #include <stdbool.h>
 
-#include "frontend/request.h"
-#include "service/service.h"
+#include "service/exec_req.h"
+#include "service/gate.h"
+#include "store/store.h"
 
+struct service;
 struct execution;
 
-struct exec_meta {
-    const char *request_id;
-    const char *client;
-    const char *key_id;          /* NULL when auth is off */
-};
-
-struct exec_hooks {
-    /* The record is durable (rc 0: the execution is queued next) or could not
-     * be stored (rc -1: the execution is dropped after this returns). */
-    void (*persisted)(struct execution *ex, int rc, const struct sb_error *err, void *arg);
-    /* The result is final (execution_result); the execution is freed after. */
-    void (*finished)(struct execution *ex, void *arg);
-    /* Optional: run-stage output as it is produced. */
+/* What a front end hears about its execution; every callback comes from the
+ * loop, never from inside the call that caused it. */
+struct exec_events {
+    /* Durable and queued: its id is known (optional). */
+    void (*accepted)(struct execution *ex, void *arg);
+    /* Run-stage output as it is produced (optional). */
     void (*output)(struct execution *ex, int stream, const char *data, size_t len, void *arg);
-    void *arg;
+    /* The result is final (borrowed: valid inside the call); the execution
+     * is freed after it returns. */
+    void (*finished)(struct execution *ex, const struct job_result *res, void *arg);
+    /* It could not be recorded (the store failed): it never runs and is
+     * freed after this returns. */
+    void (*refused)(struct execution *ex, const struct refusal *r, void *arg);
 };
 
 /*
- * Takes ownership of req (also on failure). Refuses with SB_E_UNAVAILABLE when
- * the server is stopping or the queue has no room. Returns the execution,
- * whose hooks then fire from the loop, or NULL with err.
+ * Submits an execution for `who`. Takes ownership of req (also on failure).
+ * Refuses (counted, r filled) when the language is unavailable, the service
+ * is draining or the queue has no room. Returns the execution, whose events
+ * then follow, or NULL.
  */
-struct execution *execution_create(struct server *s, struct exec_req *req, enum req_kind kind,
-                                   const struct exec_meta *meta, const struct exec_hooks *hooks,
-                                   struct sb_error *err);
+struct execution *execution_submit(struct service *s, const struct caller *who,
+                                   struct exec_req *req, enum req_kind kind,
+                                   const struct exec_events *ev, void *arg, struct refusal *r);
 
-/* Stops the execution (queued: never runs; running: sandbox killed). The
- * result becomes internal_error with `why` unless it already finished. */
+/* Stops it (queued: never runs; running: sandbox killed). Its result is
+ * internal_error with `why` unless it already finished. */
 void execution_cancel(struct execution *ex, const char *why);
 /* Interactive executions (WebSocket, gRPC Interact). Stdin typed before the
  * program starts is kept for it. stdin_write: 0; -1 when stdin is closed or
@@ -47,22 +47,24 @@ void execution_stdin_close(struct execution *ex);
 /* The user stops the program: runtime_error, signal 9, "killed on request". */
 void execution_kill(struct execution *ex);
 /* Backpressure from a slow reader: stop (or restart) reading the program's
- * output; the program blocks on write meanwhile, its limits still running. */
+ * output; the program blocks on write meanwhile, its limits still running.
+ * A reader paused for longer than the idle timeout loses the execution. */
 void execution_output_pause(struct execution *ex, bool pause);
-
-/* Stops reporting to the hooks' owner (client gone) without cancelling. */
+/* Stops reporting to the front end (its client is gone) without cancelling. */
 void execution_detach(struct execution *ex);
 
 const char *execution_id(const struct execution *ex);
-/* SoulBox itself failed (not the program): the API answers 5xx. */
-bool execution_engine_failed(const struct execution *ex);
-/* The final result object (borrowed), valid inside `finished`. */
-json_t *execution_result(const struct execution *ex);
-/* The execution as GET /api/executions/{id} shows it while in flight. */
-json_t *execution_view(const struct execution *ex);
 
-struct execution *execution_find(struct server *s, const char *id);
+/* Looks an execution up for `who`: in flight, then in the store. cb gets
+ * the row (the callee owns it), or NULL when there is none `who` may see
+ * (another key's is exactly like an unknown id). */
+void execution_lookup(struct service *s, const char *id, const struct caller *who,
+                      store_row_cb cb, void *arg);
+/* Newest first, `who`'s own (all of them for an admin or without auth). */
+void execution_list(struct service *s, unsigned limit, uint64_t before_seq,
+                    const struct caller *who, store_list_cb cb, void *arg);
+
 /* Cancels every execution (shutdown). */
-void execution_cancel_all(struct server *s, const char *why);
+void execution_cancel_all(struct service *s, const char *why);
 
 #endif

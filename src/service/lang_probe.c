@@ -7,14 +7,15 @@
 
 #include "common/log.h"
 #include "runner/limits.h"
-#include "service/service.h"
+#include "sandbox/run.h"
+#include "service/lang_probe.h"
 
 struct probe {
-    struct server *s;
+    struct lang_probe *p;
     struct lang_status *ls;
 };
 
-static void probe_more(struct server *s);
+static void probe_more(struct lang_probe *p);
 
 /* The first "N.N[.N...]" in the text (also glued to a word, as in "go1.19.8"
  * or "v20.1.0"), else the first standalone whole number (Erlang reports its
@@ -43,11 +44,11 @@ static void find_version(const char *text, char *out, size_t len)
         snprintf(out, len, "unknown");
 }
 
-static void probed(struct server *s, struct lang_status *ls)
+static void probed(struct lang_probe *p, struct lang_status *ls)
 {
     ls->probed = true;
-    if (ls->available)
-        server_language_usable(s, ls->lang);
+    if (ls->available && p->usable)
+        p->usable(ls->lang, p->arg);
     if (!ls->available)
         log_event(LOG_WARN, "language unavailable",
                   json_pack("{s:s,s:s}", "language", ls->lang->name, "reason", ls->why));
@@ -55,9 +56,9 @@ static void probed(struct server *s, struct lang_status *ls)
 
 static void on_probed(struct sbx_run *sb, void *arg)
 {
-    struct probe *p = arg;
+    struct probe *pr = arg;
     const struct sbx_result *r = sbx_run_result(sb);
-    struct lang_status *ls = p->ls;
+    struct lang_status *ls = pr->ls;
     if (r->failed) {
         snprintf(ls->why, sizeof ls->why, "%s", r->error.msg);
     } else if (!r->exited || r->term_signal || r->exit_code != 0) {
@@ -73,27 +74,27 @@ static void on_probed(struct sbx_run *sb, void *arg)
         ls->available = true;
     }
     sbx_run_free(sb);
-    struct server *s = p->s;
-    free(p);
-    s->probes_running--;
-    probed(s, ls);
-    probe_more(s);
+    struct lang_probe *p = pr->p;
+    free(pr);
+    p->running--;
+    probed(p, ls);
+    probe_more(p);
 }
 
 /* Checks that need no sandbox: limits that fit the server, an installed binary. */
-static bool precheck(struct server *s, struct lang_status *ls)
+static bool precheck(struct lang_probe *p, struct lang_status *ls)
 {
     const struct lang *l = ls->lang;
     struct sb_error err;
-    if (limits_check_lang(s->cfg, &l->limits, &err) < 0) {
+    if (limits_check_lang(p->cfg, &l->limits, &err) < 0) {
         snprintf(ls->why, sizeof ls->why, "its default %s", err.msg);
         return false;
     }
     if (access(l->version[0], X_OK) < 0) {
         char pkgs[160] = "";
-        for (char **p = l->packages; p && *p; p++)
+        for (char **pk = l->packages; pk && *pk; pk++)
             snprintf(pkgs + strlen(pkgs), sizeof pkgs - strlen(pkgs), "%s%s", pkgs[0] ? " " : "",
-                     *p);
+                     *pk);
         snprintf(ls->why, sizeof ls->why, "not installed: %s is missing (Debian packages: %s; "
                  "scripts/setup.sh installs them)", l->version[0], pkgs);
         return false;
@@ -101,7 +102,7 @@ static bool precheck(struct server *s, struct lang_status *ls)
     return true;
 }
 
-static void start_probe(struct server *s, struct lang_status *ls)
+static void start_probe(struct lang_probe *p, struct lang_status *ls)
 {
     static const char *const env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp",
                                       "LANG=C.UTF-8"};
@@ -109,11 +110,11 @@ static void start_probe(struct server *s, struct lang_status *ls)
     struct sbx_limits lim;
     struct limit_request lr;
     limit_request_init(&lr);
-    limits_resolve(s->cfg, NULL, &lr, "", &lim, NULL);
+    limits_resolve(p->cfg, NULL, &lr, "", &lim, NULL);
     lim.wall_ms = 60000;
     lim.cpu_ms = 60000;
     lim.processes = 256;
-    lim.memory_kb = s->cfg->security.max_memory_mb * 1024;
+    lim.memory_kb = p->cfg->security.max_memory_mb * 1024;
     size_t argc = 0;
     while (l->version[argc])
         argc++;
@@ -121,80 +122,101 @@ static void start_probe(struct server *s, struct lang_status *ls)
                             .envc = 3, .limits = lim,
                             .extra_etc = (const char *const *)l->etc,
                             .extra_binds = (const char *const *)l->binds};
-    struct probe *p = calloc(1, sizeof *p);
+    struct probe *pr = calloc(1, sizeof *pr);
     struct sb_error err;
-    if (!p) {
+    if (!pr) {
         snprintf(ls->why, sizeof ls->why, "out of memory");
-        probed(s, ls);
+        probed(p, ls);
         return;
     }
-    p->s = s;
-    p->ls = ls;
-    s->probes_running++;
-    if (!sbx_run_start(&s->engine, &spec, on_probed, NULL, p, &err)) {
-        s->probes_running--;
+    pr->p = p;
+    pr->ls = ls;
+    p->running++;
+    if (!sbx_run_start(p->engine, &spec, on_probed, NULL, pr, &err)) {
+        p->running--;
         snprintf(ls->why, sizeof ls->why, "%s", err.msg);
-        free(p);
-        probed(s, ls);
+        free(pr);
+        probed(p, ls);
     }
 }
 
 /* Keeps at most one probe per CPU running, so startup does not starve the
  * executions the server already accepts. */
-static void probe_more(struct server *s)
+static void probe_more(struct lang_probe *p)
 {
-    unsigned max = s->engine.cg.ncpus ? s->engine.cg.ncpus : 1;
-    while (!s->stopping && s->probe_next < s->nlangs && s->probes_running < max) {
-        struct lang_status *ls = &s->langs[s->probe_next++];
-        if (precheck(s, ls))
-            start_probe(s, ls);
+    unsigned max = p->engine->cg.ncpus ? p->engine->cg.ncpus : 1;
+    while (!p->stopping && p->next < p->n && p->running < max) {
+        struct lang_status *ls = &p->langs[p->next++];
+        if (precheck(p, ls))
+            start_probe(p, ls);
         else
-            probed(s, ls);
+            probed(p, ls);
     }
-    if (s->probes_running == 0 && !s->langs_ready &&
-        (s->probe_next == s->nlangs || s->stopping)) {
-        s->langs_ready = true;
+    if (p->running == 0 && !p->ready && (p->next == p->n || p->stopping)) {
+        p->ready = true;
         size_t ok = 0;
-        for (size_t i = 0; i < s->nlangs; i++)
-            ok += s->langs[i].available;
+        for (size_t i = 0; i < p->n; i++)
+            ok += p->langs[i].available;
         log_event(LOG_INFO, "languages probed",
-                  json_pack("{s:i,s:i}", "available", (int)ok, "unavailable", (int)(s->nlangs - ok)));
-        server_execution_ended(s); /* a shutdown may have waited for the probes */
+                  json_pack("{s:i,s:i}", "available", (int)ok, "unavailable", (int)(p->n - ok)));
+        if (p->done)
+            p->done(p->arg); /* a shutdown may have waited for the probes */
     }
 }
 
-void languages_probe(struct server *s)
+int lang_probe_init(struct lang_probe *p, struct sbx_engine *e, const struct sb_config *cfg,
+                    const struct lang_registry *reg, struct sb_error *err)
 {
-    const struct lang_registry *reg = lang_registry_global();
-    s->nlangs = reg->n;
-    s->langs = calloc(reg->n ? reg->n : 1, sizeof *s->langs);
+    memset(p, 0, sizeof *p);
+    p->engine = e;
+    p->cfg = cfg;
+    p->n = reg->n;
+    if (!(p->langs = calloc(reg->n ? reg->n : 1, sizeof *p->langs)))
+        return sb_fail(err, SB_E_INTERNAL, "out of memory");
     for (size_t i = 0; i < reg->n; i++)
-        s->langs[i].lang = reg->v[i];
-    probe_more(s);
+        p->langs[i].lang = reg->v[i];
+    return 0;
 }
 
-const struct lang_status *languages_find(const struct server *s, const struct lang *l)
+void lang_probe_start(struct lang_probe *p)
 {
-    for (size_t i = 0; i < s->nlangs; i++)
-        if (s->langs[i].lang == l)
-            return &s->langs[i];
+    probe_more(p);
+}
+
+void lang_probe_stop(struct lang_probe *p)
+{
+    p->stopping = true;
+    probe_more(p);
+}
+
+void lang_probe_free(struct lang_probe *p)
+{
+    free(p->langs);
+    p->langs = NULL;
+}
+
+const struct lang_status *lang_probe_find(const struct lang_probe *p, const struct lang *l)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->langs[i].lang == l)
+            return &p->langs[i];
     return NULL;
 }
 
-int languages_check(const struct server *s, const struct lang *l, struct sb_error *err)
+int lang_probe_check(const struct lang_probe *p, const struct lang *l, struct sb_error *err)
 {
-    const struct lang_status *ls = languages_find(s, l);
+    const struct lang_status *ls = lang_probe_find(p, l);
     if (ls && ls->probed && !ls->available)
         return sb_fail(err, SB_E_UNKNOWN_LANGUAGE,
                        "language: '%s' is unavailable on this server: %s", l->name, ls->why);
     return 0;
 }
 
-json_t *languages_json(const struct server *s)
+json_t *lang_probe_json(const struct lang_probe *p)
 {
     json_t *ok = json_array(), *bad = json_array(), *probing = json_array();
-    for (size_t i = 0; i < s->nlangs; i++) {
-        const struct lang_status *ls = &s->langs[i];
+    for (size_t i = 0; i < p->n; i++) {
+        const struct lang_status *ls = &p->langs[i];
         if (!ls->probed) {
             json_array_append_new(probing, json_string(ls->lang->name));
             continue;

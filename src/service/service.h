@@ -1,6 +1,6 @@
-/* The SoulBox service: HTTP API over the runner, with store, admission, auth, metrics. */
-#ifndef SB_SERVER_SERVER_H
-#define SB_SERVER_SERVER_H
+/* The service core: what every front end calls (executions, the gate, languages, metrics), with its store, runner and sandboxes. */
+#ifndef SB_SERVICE_SERVICE_H
+#define SB_SERVICE_SERVICE_H
 
 #include <stdbool.h>
 #include <uv.h>
@@ -8,100 +8,68 @@
 #include "common/list.h"
 #include "config/config.h"
 #include "runner/job.h"
+#include "runner/lang.h"
 #include "sandbox/sandbox.h"
 #include "scheduler/sched.h"
 #include "service/auth.h"
 #include "service/callback.h"
+#include "service/lang_probe.h"
 #include "service/metrics.h"
-#include "frontend/request.h"
 #include "store/store.h"
-#include "transport/http.h"
 
-/* What the startup probe found out about a language. */
-struct lang_status {
-    const struct lang *lang;
-    bool probed;
-    bool available;
-    char version[64];
-    char why[256];              /* when unavailable */
+enum service_state {
+    SERVICE_RUNNING,   /* takes executions */
+    SERVICE_DRAINING,  /* refuses new ones; in-flight ones finish (or are cancelled) */
+    SERVICE_CLOSED,
 };
 
-struct execution;
-struct h2_server;
-
-struct server {
+struct service {
     uv_loop_t *loop;
     const struct sb_config *cfg;
+    enum service_state state;
     struct sbx_engine engine;
     struct runner runner;
     struct store *store;
     struct sched sched;
-    struct http_server *http;
-    struct h2_server *grpc;
     struct metrics metrics;
     struct auth auth;
-    struct callback_cfg cbcfg;
-    uv_signal_t sigint, sigterm;
-    uv_timer_t grace;
-    uint64_t started_ms;
-    bool stopping;
-    bool closed;
-    struct list_node inflight; /* struct execution, newest first */
-    unsigned ninflight;
+    struct callbacks callbacks;
     struct lang_registry registry;
-    struct lang_status *langs;
-    size_t nlangs;
-    size_t probe_next;          /* next language to probe */
-    unsigned probes_running;
-    bool langs_ready;           /* every language probed */
-    bool pools_closing;
-    bool engine_open, registry_open;   /* for an orderly exit from a failed start */
-    int exit_code;
+    struct lang_probe probe;
+    struct list_node inflight;  /* struct execution, newest first */
+    unsigned ninflight;
+    uint64_t started_ms;
+    bool engine_open, registry_open, pools_closing;
+    void (*drained)(void *arg);
+    void *drained_arg;
+    void (*closed)(void *arg);
+    void *closed_arg;
 };
 
-/* Runs the service until SIGTERM/SIGINT and a graceful shutdown. Returns the
- * process exit code (0 after a clean shutdown). */
-int server_run(const struct sb_config *cfg);
+/* Opens everything an execution needs: sandbox engine, languages, compile
+ * cache, warm pools, store (recovering what a crash left), scheduler.
+ * Returns 0, or -1 with err (then service_abort releases what was opened). */
+int service_open(struct service *s, uv_loop_t *loop, const struct sb_config *cfg,
+                 struct sb_error *err);
+/* After a failed open: releases what was opened (runs the loop to finish). */
+void service_abort(struct service *s);
+/* Starts checking the languages (their warm pools fill as they pass). */
+void service_start(struct service *s);
 
-/* A language passed its probe (languages.c): its warm pool starts filling. */
-void server_language_usable(struct server *s, const struct lang *l);
+/* Stops taking executions; in-flight ones go on. `drained` runs (once, from
+ * the loop) when none is left and no probe or pooled sandbox runs. */
+void service_drain(struct service *s, void (*drained)(void *arg), void *arg);
+/* Cancels every execution still in flight, with why. */
+void service_cancel_all(struct service *s, const char *why);
+/* After draining: closes the store and the engine once every sandbox is
+ * gone; `closed` follows. */
+void service_close(struct service *s, void (*closed)(void *arg), void *arg);
+/* Frees what service_open allocated (after `closed`, or after abort). */
+void service_free(struct service *s);
 
-/* An execution ended (execution.c): during shutdown, maybe the last one. */
-void server_execution_ended(struct server *s);
+bool service_accepting(const struct service *s);
 
-/* The HTTP entry point (router.c). */
-void router_handle(struct http_conn *c, struct http_request *req, void *arg);
-/* Route table for `soulbox routes` and the OpenAPI check: "METHOD PATH" lines. */
-void router_print(void);
-
-/* Logs a request and counts it in the metrics (the replies below do it). */
-void router_log(struct server *s, struct http_request *req, const char *route, int status);
-/* Replies that also log the request and count it in the metrics. */
-void reply_json(struct server *s, struct http_conn *c, struct http_request *req,
-                const char *route, int status, json_t *body, const char *extra_headers);
-void reply_error(struct server *s, struct http_conn *c, struct http_request *req,
-                 const char *route, enum sb_code code, const char *message,
-                 const char *extra_headers);
-
-/* Handlers (api.c). */
-void api_health(struct server *s, struct http_conn *c, struct http_request *req, const char *key);
-void api_languages(struct server *s, struct http_conn *c, struct http_request *req, const char *key);
-void api_metrics(struct server *s, struct http_conn *c, struct http_request *req, const char *key);
-void api_execute(struct server *s, struct http_conn *c, struct http_request *req, const char *key);
-void api_submit(struct server *s, struct http_conn *c, struct http_request *req, const char *key);
-void api_list(struct server *s, struct http_conn *c, struct http_request *req, const char *key);
-void api_get(struct server *s, struct http_conn *c, struct http_request *req, const char *key);
-
-/* Probing languages at startup, in the background (languages.c). */
-void languages_probe(struct server *s);
-const struct lang_status *languages_find(const struct server *s, const struct lang *l);
-/* {"languages": [...], "unavailable": [...], "probing": [...]} (GET /api/languages). */
-json_t *languages_json(const struct server *s);
-/* 0, or -1 with SB_E_UNKNOWN_LANGUAGE when the probe found it unusable. */
-int languages_check(const struct server *s, const struct lang *l, struct sb_error *err);
-
-/* WebSocket endpoint GET /api/ws (ws.c). key: the key id from the upgrade
- * request's headers, or NULL (then, with auth on, a first "auth" message). */
-void api_ws(struct server *s, struct http_conn *c, struct http_request *req, const char *key);
+/* An execution ended or a probe finished: during a drain, maybe the last. */
+void service_check_drained(struct service *s);
 
 #endif

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,40 +13,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
-
-#define SCHEMA_VERSION 1
-
-static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS executions ("
-    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " id TEXT NOT NULL UNIQUE,"
-    " created_ms INTEGER NOT NULL, started_ms INTEGER, finished_ms INTEGER,"
-    " state TEXT NOT NULL, status TEXT, mode TEXT NOT NULL, language TEXT NOT NULL,"
-    " code_sha256 TEXT NOT NULL, request_id TEXT, key_id TEXT, client TEXT, limits TEXT,"
-    " callback_url TEXT, callback_state TEXT, callback_attempts INTEGER DEFAULT 0,"
-    " result TEXT);"
-    "CREATE INDEX IF NOT EXISTS executions_state ON executions(state);"
-    "CREATE TABLE IF NOT EXISTS audit ("
-    " seq INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL, event TEXT NOT NULL,"
-    " request_id TEXT, key_id TEXT, client TEXT, language TEXT, code_sha256 TEXT,"
-    " limits TEXT, status TEXT, detail TEXT);"
-    "CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts_ms);";
-
-enum op_kind { OP_INSERT, OP_STARTED, OP_FINISHED, OP_CALLBACK, OP_AUDIT, OP_GET, OP_LIST };
-
-#define OP_NSTR 10
-
-struct op {
-    enum op_kind kind;
-    char *s[OP_NSTR];
-    uint64_t u[2];
-    store_cb cb;
-    void *arg;
-    int rc;
-    struct sb_error err;
-    json_t *data;
-    struct op *next;
-};
+#include "store/store_internal.h"
 
 struct store {
     sqlite3 *db;
@@ -56,21 +22,16 @@ struct store {
     uv_thread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct op *head, *tail;      /* pending, FIFO */
-    struct op *done;             /* completed, for the loop (LIFO, reversed on drain) */
+    struct list_node pending;    /* queued, FIFO */
+    struct list_node done;       /* completed, for the loop, in order */
     bool stopping;
     int lock_fd;
     int audit_fd;
 };
 
-/* ---- helpers ---- */
+/* ---- sqlite helpers ---- */
 
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
+void store_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
     if (s)
         sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
@@ -78,7 +39,7 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null(st, i);
 }
 
-static int exec_sql(sqlite3 *db, const char *sql, struct sb_error *err, const char *what)
+int store_sql(sqlite3 *db, const char *sql, struct sb_error *err, const char *what)
 {
     char *msg = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -89,9 +50,7 @@ static int exec_sql(sqlite3 *db, const char *sql, struct sb_error *err, const ch
     return 0;
 }
 
-/* Runs a prepared-on-the-fly statement with text/int parameters. */
-
-static int step_done(sqlite3 *db, sqlite3_stmt *st, struct sb_error *err, const char *what)
+int store_step_done(sqlite3 *db, sqlite3_stmt *st, struct sb_error *err, const char *what)
 {
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
@@ -103,7 +62,7 @@ static int step_done(sqlite3 *db, sqlite3_stmt *st, struct sb_error *err, const 
     return 0;
 }
 
-static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, struct sb_error *err)
+sqlite3_stmt *store_prepare(sqlite3 *db, const char *sql, struct sb_error *err)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -113,110 +72,12 @@ static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, struct sb_error *err)
     return st;
 }
 
-/* ---- reading executions back as JSON ---- */
-
-#define EXEC_COLUMNS                                                                   \
-    "seq, id, created_ms, started_ms, finished_ms, state, status, mode, language, "    \
-    "callback_url, callback_state, callback_attempts, result"
-
-static void set_time(json_t *o, const char *key, sqlite3_stmt *st, int col)
+static char *dup_or_null(const char *s)
 {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
-        return;
-    char buf[40];
-    util_iso_time((uint64_t)sqlite3_column_int64(st, col), buf, sizeof buf);
-    json_object_set_new(o, key, json_string(buf));
+    return s ? strdup(s) : NULL;
 }
 
-static const char *col_text(sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    return t ? (const char *)t : NULL;
-}
-
-/* The execution object: the result's fields (when done) plus its metadata. */
-static json_t *row_to_json(sqlite3_stmt *st)
-{
-    const char *result = col_text(st, 12);
-    json_t *o = result ? json_loads(result, 0, NULL) : NULL;
-    if (!o || !json_is_object(o)) {
-        json_decref(o);
-        o = json_object();
-    }
-    const char *state = col_text(st, 5), *status = col_text(st, 6);
-    json_object_set_new(o, "id", json_string(col_text(st, 1)));
-    json_object_set_new(o, "status", json_string(!strcmp(state, "done") && status ? status : state));
-    json_object_set_new(o, "language", json_string(col_text(st, 8)));
-    json_object_set_new(o, "mode", json_string(col_text(st, 7)));
-    set_time(o, "created_at", st, 2);
-    set_time(o, "started_at", st, 3);
-    set_time(o, "finished_at", st, 4);
-    if (col_text(st, 9)) {
-        json_t *cb = json_object();
-        json_object_set_new(cb, "url", json_string(col_text(st, 9)));
-        json_object_set_new(cb, "state", json_string(col_text(st, 10) ? col_text(st, 10) : "pending"));
-        json_object_set_new(cb, "attempts", json_integer(sqlite3_column_int(st, 11)));
-        json_object_set_new(o, "callback", cb);
-    }
-    return o;
-}
-
-static int do_get(struct store *s, struct op *op)
-{
-    sqlite3_stmt *st = prepare(s->db, "SELECT " EXEC_COLUMNS " FROM executions WHERE id = ?",
-                               &op->err);
-    if (!st)
-        return -1;
-    bind_text(st, 1, op->s[0]);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        op->data = row_to_json(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sb_fail(&op->err, SB_E_INTERNAL, "store: get: %s", sqlite3_errmsg(s->db));
-    return 0;
-}
-
-static int do_list(struct store *s, struct op *op)
-{
-    sqlite3_stmt *st = prepare(s->db, "SELECT " EXEC_COLUMNS " FROM executions WHERE seq < ? "
-                               "ORDER BY seq DESC LIMIT ?", &op->err);
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)op->u[1]);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)op->u[0] + 1);
-    json_t *arr = json_array();
-    int rc;
-    uint64_t last = 0, n = 0;
-    bool more = false;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == op->u[0]) {
-            more = true;
-            break;
-        }
-        json_array_append_new(arr, row_to_json(st));
-        last = (uint64_t)sqlite3_column_int64(st, 0);
-        n++;
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        json_decref(arr);
-        return sb_fail(&op->err, SB_E_INTERNAL, "store: list: %s", sqlite3_errmsg(s->db));
-    }
-    json_t *o = json_object();
-    json_object_set_new(o, "executions", arr);
-    if (more) {
-        char cur[32];
-        snprintf(cur, sizeof cur, "%llu", (unsigned long long)last);
-        json_object_set_new(o, "next_cursor", json_string(cur));
-    } else {
-        json_object_set_new(o, "next_cursor", json_null());
-    }
-    op->data = o;
-    return 0;
-}
-
-/* ---- writes ---- */
+/* ---- audit ---- */
 
 static void audit_line(struct store *s, struct op *op)
 {
@@ -245,116 +106,79 @@ static void audit_line(struct store *s, struct op *op)
     }
 }
 
-static int do_write(struct store *s, struct op *op)
+static int do_audit(struct store *s, struct op *op)
 {
-    static const char *const sql[] = {
-        [OP_INSERT] = "INSERT INTO executions(id, created_ms, state, mode, language, "
-                      "code_sha256, request_id, key_id, client, limits, callback_url, "
-                      "callback_state) VALUES(?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, "
-                      "CASE WHEN ? IS NULL THEN NULL ELSE 'pending' END)",
-        [OP_STARTED] = "UPDATE executions SET state = 'running', started_ms = ? WHERE id = ?",
-        [OP_FINISHED] = "UPDATE executions SET state = 'done', finished_ms = ?, status = ?, "
-                        "result = ? WHERE id = ?",
-        [OP_CALLBACK] = "UPDATE executions SET callback_state = ?, callback_attempts = ? "
-                        "WHERE id = ?",
-        [OP_AUDIT] = "INSERT INTO audit(ts_ms, event, request_id, key_id, client, language, "
-                     "code_sha256, limits, status, detail) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    };
-    sqlite3_stmt *st = prepare(s->db, sql[op->kind], &op->err);
+    sqlite3_stmt *st = store_prepare(s->db, "INSERT INTO audit(ts_ms, event, request_id, key_id, "
+                                     "client, language, code_sha256, limits, status, detail) "
+                                     "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &op->err);
     if (!st)
         return -1;
-    switch (op->kind) {
-    case OP_INSERT:
-        bind_text(st, 1, op->s[0]);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)op->u[0]);
-        for (int i = 1; i <= 8; i++)
-            bind_text(st, i + 2, op->s[i]);
-        bind_text(st, 11, op->s[8]);
-        break;
-    case OP_STARTED:
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)op->u[0]);
-        bind_text(st, 2, op->s[0]);
-        break;
-    case OP_FINISHED:
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)op->u[0]);
-        bind_text(st, 2, op->s[1]);
-        bind_text(st, 3, op->s[2]);
-        bind_text(st, 4, op->s[0]);
-        break;
-    case OP_CALLBACK:
-        bind_text(st, 1, op->s[1]);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)op->u[0]);
-        bind_text(st, 3, op->s[0]);
-        break;
-    case OP_AUDIT:
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)op->u[0]);
-        for (int i = 0; i < 9; i++)
-            bind_text(st, i + 2, op->s[i]);
-        audit_line(s, op);
-        break;
-    default:
-        break;
-    }
-    return step_done(s->db, st, &op->err, "write");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)op->u[0]);
+    for (int i = 0; i < 9; i++)
+        store_bind_text(st, i + 2, op->s[i]);
+    audit_line(s, op);
+    return store_step_done(s->db, st, &op->err, "audit");
 }
 
 /* ---- the thread ---- */
 
+static bool is_read(const struct op *op)
+{
+    return op->kind == OP_GET || op->kind == OP_LIST;
+}
+
 static void run_op(struct store *s, struct op *op)
 {
-    switch (op->kind) {
-    case OP_GET:  op->rc = do_get(s, op); break;
-    case OP_LIST: op->rc = do_list(s, op); break;
-    default:      op->rc = do_write(s, op); break;
-    }
-    if (op->rc < 0 && op->kind != OP_GET && op->kind != OP_LIST)
+    op->rc = op->kind == OP_AUDIT ? do_audit(s, op) : store_run_exec_op(s->db, op);
+    if (op->rc < 0 && !is_read(op))
         log_msg(LOG_ERROR, "%s", op->err.msg);
 }
 
-static void finish_batch(struct store *s, struct op *batch)
+/* Group commit: everything queued so far in one transaction. */
+static void run_batch(struct store *s, struct list_node *batch)
 {
-    pthread_mutex_lock(&s->mu);
-    while (batch) {
-        struct op *next = batch->next;
-        batch->next = s->done;
-        s->done = batch;
-        batch = next;
+    struct sb_error err;
+    struct list_node *pos;
+    bool tx = store_sql(s->db, "BEGIN IMMEDIATE", &err, "begin") == 0;
+    list_foreach(pos, batch)
+        run_op(s, list_entry(pos, struct op, node));
+    if (tx && store_sql(s->db, "COMMIT", &err, "commit") < 0) {
+        log_msg(LOG_ERROR, "%s", err.msg);
+        store_sql(s->db, "ROLLBACK", &err, "rollback");
+        list_foreach(pos, batch) {
+            struct op *op = list_entry(pos, struct op, node);
+            if (!is_read(op) && op->rc == 0)
+                op->rc = sb_fail(&op->err, SB_E_UNAVAILABLE, "store: commit failed: %s",
+                                 sqlite3_errmsg(s->db));
+        }
+    } else if (!tx) {
+        list_foreach(pos, batch) {
+            struct op *op = list_entry(pos, struct op, node);
+            if (op->rc == 0 && !is_read(op))
+                op->rc = sb_fail(&op->err, SB_E_UNAVAILABLE, "%s", err.msg);
+        }
     }
-    pthread_mutex_unlock(&s->mu);
-    uv_async_send(&s->async);
 }
 
 static void store_thread(void *arg)
 {
     struct store *s = arg;
     for (;;) {
+        struct list_node batch;
+        list_init(&batch);
         pthread_mutex_lock(&s->mu);
-        while (!s->head && !s->stopping)
+        while (list_empty(&s->pending) && !s->stopping)
             pthread_cond_wait(&s->cv, &s->mu);
-        struct op *batch = s->head;
-        s->head = s->tail = NULL;
-        bool stop = s->stopping && !batch;
+        list_splice_tail(&batch, &s->pending);
+        bool stop = s->stopping && list_empty(&batch);
         pthread_mutex_unlock(&s->mu);
         if (stop)
             return;
-        /* Group commit: everything queued so far in one transaction. */
-        struct sb_error err;
-        bool tx = exec_sql(s->db, "BEGIN IMMEDIATE", &err, "begin") == 0;
-        for (struct op *op = batch; op; op = op->next)
-            run_op(s, op);
-        if (tx && exec_sql(s->db, "COMMIT", &err, "commit") < 0) {
-            log_msg(LOG_ERROR, "%s", err.msg);
-            exec_sql(s->db, "ROLLBACK", &err, "rollback");
-            for (struct op *op = batch; op; op = op->next)
-                if (op->kind != OP_GET && op->kind != OP_LIST && op->rc == 0)
-                    op->rc = sb_fail(&op->err, SB_E_UNAVAILABLE, "store: commit failed: %s",
-                                     sqlite3_errmsg(s->db));
-        } else if (!tx) {
-            for (struct op *op = batch; op; op = op->next)
-                if (op->rc == 0 && op->kind != OP_GET && op->kind != OP_LIST)
-                    op->rc = sb_fail(&op->err, SB_E_UNAVAILABLE, "%s", err.msg);
-        }
-        finish_batch(s, batch);
+        run_batch(s, &batch);
+        pthread_mutex_lock(&s->mu);
+        list_splice_tail(&s->done, &batch);
+        pthread_mutex_unlock(&s->mu);
+        uv_async_send(&s->async);
     }
 }
 
@@ -362,50 +186,62 @@ static void free_op(struct op *op)
 {
     for (int i = 0; i < OP_NSTR; i++)
         free(op->s[i]);
-    json_decref(op->data);
+    if (op->has_result)
+        job_result_free(&op->result);
+    for (size_t i = 0; i < op->nrows; i++)
+        exec_row_free(&op->rows[i]);
+    free(op->rows);
     free(op);
+}
+
+static void complete(struct op *op)
+{
+    switch (op->kind) {
+    case OP_GET:
+        if (op->cb.row) {
+            struct exec_row *row = op->nrows ? op->rows : NULL;
+            op->cb.row(op->arg, op->rc, &op->err, row);
+            if (row)
+                op->rows = NULL, op->nrows = 0; /* the callee's now */
+        }
+        break;
+    case OP_LIST:
+        if (op->cb.list) {
+            op->cb.list(op->arg, op->rc, &op->err, op->rows, op->nrows, op->next_cursor);
+            op->rows = NULL, op->nrows = 0;
+        }
+        break;
+    default:
+        if (op->cb.done)
+            op->cb.done(op->arg, op->rc, &op->err);
+        break;
+    }
+    free_op(op);
 }
 
 static void on_async(uv_async_t *a)
 {
     struct store *s = a->data;
+    struct list_node list, *pos, *tmp;
+    list_init(&list);
     pthread_mutex_lock(&s->mu);
-    struct op *list = s->done;
-    s->done = NULL;
+    list_splice_tail(&list, &s->done);
     pthread_mutex_unlock(&s->mu);
-    /* Reverse into completion order. */
-    struct op *ordered = NULL;
-    while (list) {
-        struct op *next = list->next;
-        list->next = ordered;
-        ordered = list;
-        list = next;
-    }
-    while (ordered) {
-        struct op *next = ordered->next;
-        if (ordered->cb) {
-            json_t *d = ordered->data;
-            ordered->data = NULL;
-            ordered->cb(ordered->arg, ordered->rc, &ordered->err, d);
-        }
-        free_op(ordered);
-        ordered = next;
+    list_foreach_safe(pos, tmp, &list) {
+        list_remove(pos);
+        complete(list_entry(pos, struct op, node));
     }
 }
 
 static void submit(struct store *s, struct op *op)
 {
     pthread_mutex_lock(&s->mu);
-    if (s->tail)
-        s->tail->next = op;
-    else
-        s->head = op;
-    s->tail = op;
+    list_insert_tail(&s->pending, &op->node);
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
 }
 
-static struct op *new_op(enum op_kind kind, store_cb cb, void *arg)
+static struct op *new_op(enum op_kind kind, void *arg)
 {
     struct op *op = calloc(1, sizeof *op);
     if (!op) {
@@ -413,39 +249,42 @@ static struct op *new_op(enum op_kind kind, store_cb cb, void *arg)
         return NULL;
     }
     op->kind = kind;
-    op->cb = cb;
     op->arg = arg;
+    list_init(&op->node);
     return op;
 }
 
-/* Out of memory before queueing: report it the same way, from the loop. */
-static void fail_now(store_cb cb, void *arg)
+/* Out of memory before queueing: reported the same way, on the loop (the
+ * callers are on it). */
+static struct sb_error oom_error(void)
 {
-    if (cb) {
-        struct sb_error err;
-        sb_fail(&err, SB_E_INTERNAL, "store: out of memory");
-        cb(arg, -1, &err, NULL);
-    }
+    struct sb_error err;
+    sb_fail(&err, SB_E_INTERNAL, "store: out of memory");
+    return err;
 }
 
 /* ---- public operations ---- */
 
-void store_exec_insert(struct store *s, const struct exec_record *r, store_cb cb, void *arg)
+void store_exec_insert(struct store *s, const struct exec_record *r, store_done_cb cb, void *arg)
 {
-    struct op *op = new_op(OP_INSERT, cb, arg);
-    if (!op)
-        return fail_now(cb, arg);
+    struct op *op = new_op(OP_INSERT, arg);
     const char *v[] = {r->id, r->mode, r->language, r->code_sha256, r->request_id, r->key_id,
                        r->client, r->limits_json, r->callback_url};
-    for (int i = 0; i < 9; i++)
-        op->s[i] = dup_or_null(v[i]);
-    op->u[0] = r->created_ms;
-    submit(s, op);
+    if (op) {
+        op->cb.done = cb;
+        for (int i = 0; i < 9; i++)
+            op->s[i] = dup_or_null(v[i]);
+        op->u[0] = r->created_ms;
+        submit(s, op);
+    } else if (cb) {
+        struct sb_error err = oom_error();
+        cb(arg, -1, &err);
+    }
 }
 
 void store_exec_started(struct store *s, const char *id, uint64_t ms)
 {
-    struct op *op = new_op(OP_STARTED, NULL, NULL);
+    struct op *op = new_op(OP_STARTED, NULL);
     if (!op)
         return;
     op->s[0] = strdup(id);
@@ -453,22 +292,27 @@ void store_exec_started(struct store *s, const char *id, uint64_t ms)
     submit(s, op);
 }
 
-void store_exec_finished(struct store *s, const char *id, uint64_t ms, const char *status,
-                         json_t *result)
+void store_exec_finished(struct store *s, const char *id, uint64_t ms,
+                         const struct job_result *result)
 {
-    struct op *op = new_op(OP_FINISHED, NULL, NULL);
+    struct op *op = new_op(OP_FINISHED, NULL);
     if (!op)
         return;
     op->s[0] = strdup(id);
-    op->s[1] = strdup(status);
-    op->s[2] = json_dumps(result, JSON_COMPACT | JSON_PRESERVE_ORDER);
     op->u[0] = ms;
+    if (job_result_copy(&op->result, result) < 0) {
+        /* Keep what can be kept: the verdict, not the output. */
+        op->result = (struct job_result){.failed = result->failed, .error = result->error,
+                                         .status = result->status};
+        job_result_note(&op->result, "the result was too large to record");
+    }
+    op->has_result = true;
     submit(s, op);
 }
 
 void store_callback_state(struct store *s, const char *id, const char *state, int attempts)
 {
-    struct op *op = new_op(OP_CALLBACK, NULL, NULL);
+    struct op *op = new_op(OP_CALLBACK, NULL);
     if (!op)
         return;
     op->s[0] = strdup(id);
@@ -479,7 +323,7 @@ void store_callback_state(struct store *s, const char *id, const char *state, in
 
 void store_audit(struct store *s, const struct audit_record *r)
 {
-    struct op *op = new_op(OP_AUDIT, NULL, NULL);
+    struct op *op = new_op(OP_AUDIT, NULL);
     if (!op)
         return;
     const char *v[] = {r->event, r->request_id, r->key_id, r->client, r->language,
@@ -490,26 +334,40 @@ void store_audit(struct store *s, const struct audit_record *r)
     submit(s, op);
 }
 
-void store_exec_get(struct store *s, const char *id, store_cb cb, void *arg)
+void store_exec_get(struct store *s, const char *id, const struct store_scope *scope,
+                    store_row_cb cb, void *arg)
 {
-    struct op *op = new_op(OP_GET, cb, arg);
-    if (!op)
-        return fail_now(cb, arg);
+    struct op *op = new_op(OP_GET, arg);
+    if (!op) {
+        struct sb_error err = oom_error();
+        cb(arg, -1, &err, NULL);
+        return;
+    }
+    op->cb.row = cb;
     op->s[0] = strdup(id);
+    op->s[1] = dup_or_null(scope->key_id);
+    op->scope_all = scope->all;
     submit(s, op);
 }
 
-void store_exec_list(struct store *s, unsigned limit, uint64_t before_seq, store_cb cb, void *arg)
+void store_exec_list(struct store *s, unsigned limit, uint64_t before_seq,
+                     const struct store_scope *scope, store_list_cb cb, void *arg)
 {
-    struct op *op = new_op(OP_LIST, cb, arg);
-    if (!op)
-        return fail_now(cb, arg);
+    struct op *op = new_op(OP_LIST, arg);
+    if (!op) {
+        struct sb_error err = oom_error();
+        cb(arg, -1, &err, NULL, 0, 0);
+        return;
+    }
+    op->cb.list = cb;
     op->u[0] = limit;
     op->u[1] = before_seq ? before_seq : (uint64_t)INT64_MAX;
+    op->s[1] = dup_or_null(scope->key_id);
+    op->scope_all = scope->all;
     submit(s, op);
 }
 
-/* ---- opening, recovery, closing ---- */
+/* ---- opening, closing ---- */
 
 static int make_data_dir(const char *dir, struct sb_error *err)
 {
@@ -558,38 +416,6 @@ static int open_db(const char *dir, int flags, sqlite3 **db, struct sb_error *er
     return 0;
 }
 
-static int migrate(sqlite3 *db, const char *dir, struct sb_error *err)
-{
-    char sql[128];
-    if (exec_sql(db, "PRAGMA journal_mode = WAL", err, "journal_mode") < 0 ||
-        exec_sql(db, "PRAGMA synchronous = NORMAL", err, "synchronous") < 0 ||
-        exec_sql(db, schema, err, "schema") < 0) {
-        char why[sizeof err->msg];
-        snprintf(why, sizeof why, "%s", err->msg);
-        return sb_fail(err, SB_E_INTERNAL, "%s/soulbox.db: %s", dir, why);
-    }
-    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", SCHEMA_VERSION);
-    return exec_sql(db, sql, err, "user_version");
-}
-
-/* A server that died leaves executions queued or running: they will never
- * finish, so they end as internal_error, with a reason, not vanish. */
-static int recover(sqlite3 *db, int *count, struct sb_error *err)
-{
-    sqlite3_stmt *st = prepare(db,
-        "UPDATE executions SET state = 'done', status = 'internal_error', finished_ms = ?, "
-        "result = json_object('status', 'internal_error', 'message', "
-        "'the server stopped while this execution was ' || state, 'stdout', '', 'stderr', '', "
-        "'exit_code', NULL, 'signal', NULL) WHERE state IN ('queued', 'running')", err);
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)util_now_ms());
-    if (step_done(db, st, err, "recover") < 0)
-        return -1;
-    *count = sqlite3_changes(db);
-    return 0;
-}
-
 int store_open(struct store **out, uv_loop_t *loop, const char *data_dir,
                const char *audit_log, int *recovered, struct sb_error *err)
 {
@@ -597,10 +423,12 @@ int store_open(struct store **out, uv_loop_t *loop, const char *data_dir,
     if (!s)
         return sb_fail(err, SB_E_INTERNAL, "out of memory");
     s->lock_fd = s->audit_fd = -1;
+    list_init(&s->pending);
+    list_init(&s->done);
     if (make_data_dir(data_dir, err) < 0 || (s->lock_fd = lock_data_dir(data_dir, err)) < 0)
         goto fail;
     if (open_db(data_dir, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s->db, err) < 0 ||
-        migrate(s->db, data_dir, err) < 0 || recover(s->db, recovered, err) < 0)
+        store_schema(s->db, data_dir, err) < 0 || store_recover(s->db, recovered, err) < 0)
         goto fail;
     if (audit_log && *audit_log) {
         s->audit_fd = open(audit_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -656,12 +484,18 @@ void store_close(struct store *s)
     uv_close((uv_handle_t *)&s->async, free_store);
 }
 
+static const char *col_text(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? (const char *)t : NULL;
+}
+
 json_t *store_read_audit(const char *data_dir, uint64_t since_ms, struct sb_error *err)
 {
     sqlite3 *db = NULL;
     if (open_db(data_dir, SQLITE_OPEN_READONLY, &db, err) < 0)
         return NULL;
-    sqlite3_stmt *st = prepare(db, "SELECT ts_ms, event, request_id, key_id, client, language, "
+    sqlite3_stmt *st = store_prepare(db, "SELECT ts_ms, event, request_id, key_id, client, language, "
                                "code_sha256, limits, status, detail FROM audit "
                                "WHERE ts_ms >= ? ORDER BY seq", err);
     if (!st) {

@@ -1,4 +1,4 @@
-/* Persistent store: executions and audit records in SQLite (WAL), on a thread of its own. */
+/* Persistent store: executions (typed results) and audit records in SQLite (WAL), on a thread of its own. */
 #ifndef SB_STORE_STORE_H
 #define SB_STORE_STORE_H
 
@@ -8,14 +8,15 @@
 #include <uv.h>
 
 #include "common/error.h"
+#include "runner/result.h"
 
 struct store;
 
-/* An execution as stored. Strings are copied by the store. */
+/* A new execution. Strings are copied by the store. */
 struct exec_record {
     const char *id;
     uint64_t created_ms;
-    const char *mode;          /* "sync" | "async" */
+    const char *mode;          /* "sync" | "async" | "stream" | "interactive" */
     const char *language;
     const char *code_sha256;
     const char *request_id;
@@ -23,6 +24,30 @@ struct exec_record {
     const char *client;
     const char *limits_json;
     const char *callback_url;  /* NULL if none */
+};
+
+/* An execution as read back (owned by whoever receives it: exec_row_free). */
+struct exec_row {
+    uint64_t seq;
+    char id[37];
+    uint64_t created_ms, started_ms, finished_ms;   /* 0: not (yet) */
+    char state[16];            /* queued, running, done */
+    char mode[16];
+    char language[64];
+    char key_id[65];           /* "" when none */
+    char *callback_url;        /* NULL if none */
+    char callback_state[300];
+    int callback_attempts;
+    bool has_result;           /* state done */
+    struct job_result result;
+};
+void exec_row_free(struct exec_row *r);
+
+/* Whose executions a read may see: every one (auth off, or an admin key),
+ * or only those created with key_id. */
+struct store_scope {
+    bool all;
+    const char *key_id;
 };
 
 /* One audit record: an execution or a security event. */
@@ -40,15 +65,21 @@ struct audit_record {
     const char *detail;
 };
 
-/* Completion of an operation, on the loop thread. rc is 0 or -1 (err says why);
- * data is a new reference or NULL (the callee owns it). */
-typedef void (*store_cb)(void *arg, int rc, const struct sb_error *err, json_t *data);
+/* Completions run on the loop thread; err says why when rc is -1. */
+typedef void (*store_done_cb)(void *arg, int rc, const struct sb_error *err);
+/* row: the execution (the callee owns it: exec_row_free, then free), or NULL
+ * when there is none the scope may see. */
+typedef void (*store_row_cb)(void *arg, int rc, const struct sb_error *err, struct exec_row *row);
+/* rows[n] newest first (the callee owns them: exec_row_free each, then free
+ * rows); next_cursor 0 when this is the last page. */
+typedef void (*store_list_cb)(void *arg, int rc, const struct sb_error *err, struct exec_row *rows,
+                              size_t n, uint64_t next_cursor);
 
 /*
  * Opens (creating) <data_dir>/soulbox.db, takes the data dir's lock (one
- * server per data dir), migrates the schema and marks executions a crashed
- * server left queued or running as internal_error. *recovered gets their
- * count. Returns 0 or -1 with err naming the cause.
+ * server per data dir), migrates the schema and ends executions a crashed
+ * server left queued or running with an internal_error saying so.
+ * *recovered gets their count. Returns 0 or -1 with err naming the cause.
  */
 int store_open(struct store **out, uv_loop_t *loop, const char *data_dir,
                const char *audit_log, int *recovered, struct sb_error *err);
@@ -58,19 +89,20 @@ void store_close(struct store *s);
 
 /* Records a new execution (state queued). cb (may be NULL) learns whether it
  * is durable; operations run in submission order. */
-void store_exec_insert(struct store *s, const struct exec_record *r, store_cb cb, void *arg);
+void store_exec_insert(struct store *s, const struct exec_record *r, store_done_cb cb, void *arg);
 void store_exec_started(struct store *s, const char *id, uint64_t ms);
-/* result: the execution's result object (borrowed). */
-void store_exec_finished(struct store *s, const char *id, uint64_t ms, const char *status,
-                         json_t *result);
+/* The final result (copied). */
+void store_exec_finished(struct store *s, const char *id, uint64_t ms,
+                         const struct job_result *result);
 /* Callback delivery state: "pending", "delivered", "failed: <why>". */
 void store_callback_state(struct store *s, const char *id, const char *state, int attempts);
 void store_audit(struct store *s, const struct audit_record *r);
 
-/* The execution object (as GET /api/executions/{id} shows it), or data NULL. */
-void store_exec_get(struct store *s, const char *id, store_cb cb, void *arg);
-/* {"executions": [...], "next_cursor": "..."|null}, newest first. */
-void store_exec_list(struct store *s, unsigned limit, uint64_t before_seq, store_cb cb, void *arg);
+void store_exec_get(struct store *s, const char *id, const struct store_scope *scope,
+                    store_row_cb cb, void *arg);
+/* Newest first, before the execution numbered before_seq (0: from the newest). */
+void store_exec_list(struct store *s, unsigned limit, uint64_t before_seq,
+                     const struct store_scope *scope, store_list_cb cb, void *arg);
 
 /* For `soulbox audit`: reads records since since_ms (inclusive) directly,
  * without a server. Returns a JSON array or NULL with err set. */

@@ -589,6 +589,11 @@ size_t http_raw_queued(const struct http_conn *c)
     return c->base.queued;
 }
 
+size_t http_conn_queued(const struct http_conn *c)
+{
+    return c->base.queued;
+}
+
 void http_raw_reading(struct http_conn *c, bool on)
 {
     if (c->state != C_RAW)

@@ -68,6 +68,14 @@ int http_server_port(const struct http_server *s);
 /* Value of a header by lower-case name, or NULL. */
 const char *http_header(const struct http_request *req, const char *lname);
 
+/* The query parameter `name` (percent-decoded, '+' as a space) into out.
+ * Returns 1, 0 when absent, -1 when malformed, too long or holding a NUL. */
+int http_query_get(const struct http_request *req, const char *name, char *out, size_t len);
+/* The same as a decimal integer no larger than max: 1, 0 when absent, -1
+ * when it is not one (buf is scratch space). */
+int http_query_u64(const struct http_request *req, const char *name, char *buf, size_t len,
+                   uint64_t max, uint64_t *out);
+
 /* Sends a whole response. extra_headers: zero or more "Name: value\r\n" lines.
  * After this the request and its connection belong to the HTTP layer again. */
 void http_respond(struct http_conn *c, int status, const char *content_type, const char *body,
@@ -89,6 +97,8 @@ void http_conn_on_abort(struct http_conn *c, void (*cb)(void *arg), void *arg);
 /* Called when queued output drains below the backpressure mark (streaming). */
 void http_conn_on_drain(struct http_conn *c, void (*cb)(void *arg), void *arg);
 bool http_conn_aborted(const struct http_conn *c);
+/* Response bytes handed to the socket and not yet written. */
+size_t http_conn_queued(const struct http_conn *c);
 
 /* Upgraded connections (WebSocket): raw bytes both ways. */
 struct http_raw_ops {

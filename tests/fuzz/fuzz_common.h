@@ -26,7 +26,6 @@ static inline void fuzz_setup_config_and_languages(void)
         fprintf(stderr, "fuzz: embedded languages: %s\n", err.msg);
         abort();
     }
-    lang_registry_set_global(&fuzz_langs);
 }
 
 /* The initialiser of a target that needs only the config and the languages. */

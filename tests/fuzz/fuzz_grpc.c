@@ -34,7 +34,7 @@ static void start(const Soulbox__V1__ExecuteRequest *pr, enum req_kind kind)
      * protobuf, is not UTF-8: a JSON client cannot send that). */
     char *text = json_dumps(body, JSON_COMPACT);
     struct exec_req er;
-    if (exec_req_from_json(body, &fuzz_cfg, kind, &er, &err) == 0) {
+    if (exec_req_from_json(body, &fuzz_cfg, &fuzz_langs, kind, &er, &err) == 0) {
         /* the JSON API must judge the same request the same way */
         struct exec_req again;
         if (!text) {
@@ -43,7 +43,7 @@ static void start(const Soulbox__V1__ExecuteRequest *pr, enum req_kind kind)
             return;
         }
         struct sb_error err2;
-        if (exec_req_parse(text, strlen(text), &fuzz_cfg, kind, &again, &err2) < 0)
+        if (exec_req_parse(text, strlen(text), &fuzz_cfg, &fuzz_langs, kind, &again, &err2) < 0)
             abort();
         if (again.nfiles != er.nfiles || strcmp(again.code_sha256, er.code_sha256) ||
             again.stdin_len != er.stdin_len)

@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct exec_req r;
         struct sb_error err;
         memset(&err, 0, sizeof err);
-        if (exec_req_parse((const char *)data, size, &fuzz_cfg, kinds[k], &r, &err) == 0) {
+        if (exec_req_parse((const char *)data, size, &fuzz_cfg, &fuzz_langs, kinds[k], &r, &err) == 0) {
             check_accepted(&r);
             exec_req_free(&r);
         } else {

@@ -111,7 +111,7 @@ static void on_message(wslay_event_context_ptr ctx, struct conn *c, const char *
     struct exec_req er;
     struct sb_error err;
     memset(&err, 0, sizeof err);
-    if (exec_req_from_json(msg, &fuzz_cfg, REQ_INTERACTIVE, &er, &err) == 0) {
+    if (exec_req_from_json(msg, &fuzz_cfg, &fuzz_langs, REQ_INTERACTIVE, &er, &err) == 0) {
         if (!er.interactive || er.ncases || er.callback_url)
             abort();
         exec_req_free(&er);

@@ -167,3 +167,24 @@ Test(list, foreach_safe_may_unlink_and_free_the_current_element)
     }
     cr_assert(list_empty(&head));
 }
+
+Test(list, splice_moves_everything_in_order)
+{
+    struct list_node a, b;
+    list_init(&a);
+    list_init(&b);
+    struct item it[5];
+    for (int i = 0; i < 5; i++) {
+        it[i].value = i;
+        list_insert_tail(i < 2 ? &a : &b, &it[i].node);
+    }
+    list_splice_tail(&a, &b);
+    cr_assert(list_empty(&b));
+    int want = 0;
+    struct list_node *pos;
+    list_foreach(pos, &a)
+        cr_assert_eq(list_entry(pos, struct item, node)->value, want++);
+    cr_assert_eq(want, 5);
+    list_splice_tail(&a, &b); /* an empty one changes nothing */
+    cr_assert_eq(list_entry(a.prev, struct item, node)->value, 4);
+}

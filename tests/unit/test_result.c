@@ -1,4 +1,4 @@
-/* Unit tests for src/runner/result.c: verdict classification, UTF-8 sanitising and result JSON. */
+/* Unit tests for src/runner/result.c: verdict classification, causes, copies, case summaries. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <string.h>
@@ -201,119 +201,77 @@ Test(result, classify_takes_buffers_and_measurements)
     cr_assert_null(st.out.data);
 }
 
-/* ---- json_bytes ---- */
-
-static void expect_bytes(const char *in, size_t len, const char *want, size_t want_len,
-                         bool want_lossy)
-{
-    bool lossy = !want_lossy;
-    json_t *j = json_bytes(in, len, &lossy);
-    cr_assert_not_null(j);
-    cr_assert_eq(lossy, want_lossy, "lossy for %zu bytes", len);
-    cr_assert_eq(json_string_length(j), want_len);
-    cr_assert_eq(memcmp(json_string_value(j), want, want_len), 0);
-    json_decref(j);
-}
-#define BYTES(in, want, lossy) expect_bytes(in, sizeof in - 1, want, sizeof want - 1, lossy)
-#define FFFD "\xef\xbf\xbd"
-
-Test(result, json_bytes_keeps_valid_utf8)
-{
-    BYTES("", "", false);
-    BYTES("hello\n", "hello\n", false);
-    BYTES("caf\xc3\xa9", "caf\xc3\xa9", false);                /* 2-byte */
-    BYTES("\xe2\x82\xac", "\xe2\x82\xac", false);              /* 3-byte euro */
-    BYTES("\xf0\x9f\x98\x80!", "\xf0\x9f\x98\x80!", false);    /* 4-byte emoji */
-    BYTES("\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf", false);      /* U+10FFFF */
-    BYTES("\xef\xbf\xbf", "\xef\xbf\xbf", false);              /* U+FFFF */
-    BYTES("a\0b", "a\0b", false);                              /* NUL kept */
-    json_t *j = json_bytes(NULL, 0, NULL);
-    cr_assert_str_eq(json_string_value(j), "");
-    json_decref(j);
-}
-
-Test(result, json_bytes_replaces_invalid_bytes)
-{
-    BYTES("\xff", FFFD, true);
-    BYTES("a\xff" "b", "a" FFFD "b", true);
-    BYTES("\x80", FFFD, true);                                 /* lone continuation */
-    BYTES("\xe2\x82", FFFD FFFD, true);                        /* truncated at the end */
-    BYTES("\xe2\x82x", FFFD FFFD "x", true);                   /* truncated in the middle */
-    BYTES("\xc0\xaf", FFFD FFFD, true);                        /* overlong '/' */
-    BYTES("\xe0\x80\xaf", FFFD FFFD FFFD, true);               /* overlong, 3 bytes */
-    BYTES("\xf0\x80\x80\xaf", FFFD FFFD FFFD FFFD, true);      /* overlong, 4 bytes */
-    BYTES("\xed\xa0\x80", FFFD FFFD FFFD, true);               /* surrogate U+D800 */
-    BYTES("\xed\xbf\xbf", FFFD FFFD FFFD, true);               /* surrogate U+DFFF */
-    BYTES("\xf4\x90\x80\x80", FFFD FFFD FFFD FFFD, true);      /* above U+10FFFF */
-    BYTES("\xf8\x88\x80\x80\x80", FFFD FFFD FFFD FFFD FFFD, true);
-    BYTES("ok\xf0\x9f\x98\x80\xff\0end", "ok\xf0\x9f\x98\x80" FFFD "\0end", true);
-}
-
-/* ---- stage_to_json ---- */
-
-static json_t *to_json(struct sbx_result r)
-{
-    struct stage_result st;
-    stage_classify(&st, &r, &lim);
-    json_t *obj = json_object();
-    stage_to_json(&st, obj);
-    stage_free(&st);
-    return obj;
-}
-
-Test(result, json_of_a_clean_run)
+Test(result, the_cause_is_typed)
 {
     struct sbx_result r = exited(0);
-    sb_buf_puts(&r.out, "hi\n");
-    r.wall_ns = 45 * 1000000ull + 123;
-    r.cpu_ns = 30 * 1000000ull;
-    r.memory_peak = 2048 * 1024;
-    json_t *o = to_json(r);
-    cr_assert_str_eq(json_string_value(json_object_get(o, "status")), "ok");
-    cr_assert_str_eq(json_string_value(json_object_get(o, "stdout")), "hi\n");
-    cr_assert_str_eq(json_string_value(json_object_get(o, "stderr")), "");
-    cr_assert(json_is_integer(json_object_get(o, "exit_code")));
-    cr_assert_eq(json_integer_value(json_object_get(o, "exit_code")), 0);
-    cr_assert(json_is_null(json_object_get(o, "signal")));
-    cr_assert_str_eq(json_string_value(json_object_get(o, "execution_time")), "45ms");
-    cr_assert_eq(json_integer_value(json_object_get(o, "wall_time_ms")), 45);
-    cr_assert_eq(json_integer_value(json_object_get(o, "cpu_time_ms")), 30);
-    cr_assert_eq(json_integer_value(json_object_get(o, "memory_kb")), 2048);
-    cr_assert(json_is_false(json_object_get(o, "truncated")));
-    cr_assert_null(json_object_get(o, "message"), "no message when ok");
-    cr_assert_eq(json_object_size(o), 10);
-    json_decref(o);
-}
-
-Test(result, json_of_a_signalled_run_has_null_exit_code)
-{
-    struct sbx_result r = signalled(SIGSEGV);
-    sb_buf_append(&r.err, "bad\xff", 4);
-    json_t *o = to_json(r);
-    cr_assert_str_eq(json_string_value(json_object_get(o, "status")), "runtime_error");
-    cr_assert(json_is_null(json_object_get(o, "exit_code")));
-    cr_assert_eq(json_integer_value(json_object_get(o, "signal")), 11);
-    cr_assert_str_eq(json_string_value(json_object_get(o, "stderr")), "bad" FFFD);
-    cr_assert_str_eq(json_string_value(json_object_get(o, "message")),
-                     "killed by signal 11 (SEGV)");
-    cr_assert_eq(json_object_size(o), 11);
-    json_decref(o);
-}
-
-Test(result, json_of_a_nonzero_exit_and_a_timeout)
-{
-    json_t *o = to_json(exited(3));
-    cr_assert_eq(json_integer_value(json_object_get(o, "exit_code")), 3);
-    cr_assert(json_is_null(json_object_get(o, "signal")));
-    cr_assert_str_eq(json_string_value(json_object_get(o, "message")), "exited with code 3");
-    json_decref(o);
-    struct sbx_result r = killed();
+    r.seccomp_nr = 169;
+    snprintf(r.seccomp_name, sizeof r.seccomp_name, "reboot");
+    r.wall_exceeded = true; /* seccomp comes first */
+    struct stage_result st = classify(r);
+    cr_assert_eq(st.cause, SBX_CAUSE_SECCOMP);
+    cr_assert_str_eq(st.seccomp_call, "reboot");
+    r = killed();
     r.wall_exceeded = true;
-    r.truncated = true;
-    o = to_json(r);
-    cr_assert_str_eq(json_string_value(json_object_get(o, "status")), "time_limit_exceeded");
-    cr_assert(json_is_null(json_object_get(o, "exit_code")));
-    cr_assert_eq(json_integer_value(json_object_get(o, "signal")), 9);
-    cr_assert(json_is_true(json_object_get(o, "truncated")));
-    json_decref(o);
+    st = classify(r);
+    cr_assert_eq(st.cause, SBX_CAUSE_WALL);
+    st = classify(exited(1));
+    cr_assert_eq(st.cause, SBX_CAUSE_NONE);
+    cr_assert_str_eq(sbx_cause_name(SBX_CAUSE_MEMORY), "memory_limit");
+    cr_assert_eq(sbx_cause_from_name("cpu_time_limit"), SBX_CAUSE_CPU);
+    cr_assert_eq(sbx_cause_from_name("nonsense"), -1);
+    cr_assert_eq(sb_status_from_name("compile_error"), SB_ST_COMPILE_ERROR);
+    cr_assert_eq(sb_status_from_name("queued"), -1);
+}
+
+Test(result, copies_are_deep_and_free_everything)
+{
+    struct job_result a = {.status = SB_ST_OK, .ran = true, .has_compile = true};
+    sb_buf_puts(&a.run.out, "run out");
+    sb_buf_puts(&a.compile.err, "warning");
+    a.ncases = 2;
+    a.cases = calloc(2, sizeof *a.cases);
+    sb_buf_puts(&a.cases[1].run.out, "case 1");
+    a.cases[1].accepted = a.cases[1].judged = true;
+    struct job_result b;
+    cr_assert_eq(job_result_copy(&b, &a), 0);
+    job_result_free(&a);
+    cr_assert_eq(b.run.out.len, 7);
+    cr_assert_eq(memcmp(b.run.out.data, "run out", 7), 0);
+    cr_assert_eq(memcmp(b.compile.err.data, "warning", 7), 0);
+    cr_assert_eq(b.ncases, 2);
+    cr_assert_eq(memcmp(b.cases[1].run.out.data, "case 1", 6), 0);
+    cr_assert(b.cases[1].accepted);
+    job_result_free(&b);
+    cr_assert_null(b.cases);
+}
+
+Test(result, case_summary_and_verdicts)
+{
+    struct case_result c[3] = {0};
+    c[0].judged = c[0].accepted = true;
+    c[1].judged = true;
+    c[2].run.status = SB_ST_TIME_LIMIT;
+    struct job_result r = {.ran = true, .cases = c, .ncases = 3};
+    cr_assert_str_eq(case_verdict(&c[0]), "accepted");
+    cr_assert_str_eq(case_verdict(&c[1]), "wrong_answer");
+    cr_assert_str_eq(case_verdict(&c[2]), "time_limit_exceeded");
+    struct case_summary sum;
+    case_summarize(&r, &sum);
+    cr_assert_eq(sum.total, 3);
+    cr_assert_eq(sum.accepted, 1);
+    cr_assert_str_eq(sum.verdict, "wrong_answer");
+}
+
+Test(result, a_result_without_a_run_shows_why)
+{
+    struct job_result r = {.failed = true, .error = {SB_E_INTERNAL, "engine broke"}};
+    struct stage_result st;
+    result_empty_stage(&r, &st);
+    cr_assert_eq(st.status, SB_ST_INTERNAL_ERROR);
+    cr_assert_str_eq(st.message, "engine broke");
+    struct job_result n = {0};
+    job_result_note(&n, "the server stopped while this execution was running");
+    result_empty_stage(&n, &st);
+    cr_assert_eq(st.status, SB_ST_INTERNAL_ERROR);
+    cr_assert_str_eq(st.message, "the server stopped while this execution was running");
 }

@@ -377,8 +377,12 @@ Test(sandbox, a_terminal_has_a_size_and_can_be_resized)
     for (int i = 0; i < 100000 && !strstr(p.out.len ? p.out.data : "", "24 80"); i++)
         uv_run(&loop, UV_RUN_ONCE);
     sbx_proc_resize(p.p, 40, 120);
-    for (int i = 0; i < 2000; i++)
-        uv_run(&loop, UV_RUN_NOWAIT);
+    /* The agent takes frames in order: once a later request is answered,
+     * the resize has been applied. */
+    struct fres barrier = {0};
+    struct sb_error err = {0};
+    cr_assert_eq(sbx_file_stat(b.s, "/tmp", file_done, &barrier, &err), 0);
+    wait_file(&barrier);
     cr_assert_eq(sbx_proc_stdin_write(p.p, "hi\r", 3), 0);
     const struct sbx_result *r = finish(&p);
     const char *o = out_of(r);

@@ -10,7 +10,8 @@
 
 #include "common/error.h"
 
-struct server;
+struct service;
+struct caller;
 struct grpc_call;
 struct h2_stream_ops;
 
@@ -49,10 +50,10 @@ extern const char *const grpc_service_names[];
 
 void grpc_call_set_data(struct grpc_call *c, void *data);
 void *grpc_call_data(const struct grpc_call *c);
-struct server *grpc_call_server(const struct grpc_call *c);
-const char *grpc_call_key(const struct grpc_call *c);   /* API key id, or NULL */
+struct service *grpc_call_service(const struct grpc_call *c);
+/* Who called (authenticated for every method but the public ones). */
+const struct caller *grpc_call_caller(const struct grpc_call *c);
 const char *grpc_call_peer(const struct grpc_call *c);
-const char *grpc_call_request_id(const struct grpc_call *c);
 
 /* Queues a response message. Returns 0, or -1 when the call is over. */
 int grpc_send(struct grpc_call *c, const ProtobufCMessage *msg);
@@ -69,7 +70,7 @@ void grpc_finish_error(struct grpc_call *c, const struct sb_error *err);
 /* ---- the transport ---- */
 
 /* The call layer (grpc_call.c) as the HTTP/2 transport's stream handler:
- * pass it to h2_server_start with the struct server as its arg. */
+ * pass it to h2_server_start with the struct service as its arg. */
 extern const struct h2_stream_ops grpc_stream_ops;
 
 #endif

@@ -9,6 +9,7 @@
 #include "common/util.h"
 #include "frontend/grpc/grpc.h"
 #include "frontend/grpc/grpc_frame.h"
+#include "service/gate.h"
 #include "service/service.h"
 #include "transport/h2.h"
 
@@ -22,7 +23,7 @@ struct grpc_call {
     char key[256], request_id[64];
     size_t header_bytes;
     bool bad_header;
-    const char *key_id;
+    struct caller who;
     uint64_t t_start_ns;
     /* requests */
     struct sb_buf in;          /* bytes not yet framed into messages */
@@ -71,10 +72,9 @@ static const struct grpc_method *find_method(const char *path)
 
 void grpc_call_set_data(struct grpc_call *c, void *data) { c->data = data; }
 void *grpc_call_data(const struct grpc_call *c) { return c->data; }
-struct server *grpc_call_server(const struct grpc_call *c) { return h2_arg(c->st.conn); }
-const char *grpc_call_key(const struct grpc_call *c) { return c->key_id; }
+struct service *grpc_call_service(const struct grpc_call *c) { return h2_arg(c->st.conn); }
+const struct caller *grpc_call_caller(const struct grpc_call *c) { return &c->who; }
 const char *grpc_call_peer(const struct grpc_call *c) { return h2_peer(c->st.conn); }
-const char *grpc_call_request_id(const struct grpc_call *c) { return c->request_id; }
 size_t grpc_call_queued(const struct grpc_call *c) { return c->out.len - c->out_off; }
 
 void grpc_call_on_drain(struct grpc_call *c, void (*cb)(struct grpc_call *c))
@@ -133,7 +133,7 @@ static void percent_encode(const char *in, char *out, size_t len)
 
 static void log_call(struct grpc_call *c)
 {
-    struct server *s = grpc_call_server(c);
+    struct service *s = grpc_call_service(c);
     const char *method = c->m ? c->m->path : "unknown";
     metrics_grpc(&s->metrics, method, c->status);
     double ms = (double)(util_mono_ns() - c->t_start_ns) / 1e6;
@@ -243,7 +243,7 @@ static void stream_header(struct h2_stream *st, const char *name, size_t nlen,
                           const char *value, size_t vlen)
 {
     struct grpc_call *c = call_of(st);
-    struct server *s = grpc_call_server(c);
+    struct service *s = grpc_call_service(c);
     c->header_bytes += nlen + vlen + 32;
     if (c->header_bytes > s->cfg->server.max_header_kb * 1024) {
         c->bad_header = true;
@@ -275,7 +275,7 @@ static void on_deadline(uv_timer_t *t)
 /* Returns 0 when the call may go to its method, or -1 after finishing it. */
 static int admit(struct grpc_call *c)
 {
-    struct server *s = grpc_call_server(c);
+    struct service *s = grpc_call_service(c);
     if (c->bad_header)
         return grpc_finish(c, GRPC_RESOURCE_EXHAUSTED, "request headers are too large"), -1;
     if (c->encoding[0] && strcmp(c->encoding, "identity"))
@@ -286,26 +286,16 @@ static int admit(struct grpc_call *c)
         snprintf(msg, sizeof msg, "unknown method %s", c->path);
         return grpc_finish(c, GRPC_UNIMPLEMENTED, msg), -1;
     }
-    if (s->stopping)
+    if (!service_accepting(s))
         return grpc_finish(c, GRPC_UNAVAILABLE, "the server is shutting down"), -1;
     if (c->m->public_)
         return 0;
-    const char *why;
-    if (auth_check_key(&s->auth, c->key, &c->key_id, &why) < 0) {
-        metrics_rejected(&s->metrics, "unauthenticated");
-        struct audit_record a = {.ts_ms = util_now_ms(), .event = "auth_failure",
-                                 .request_id = c->request_id, .client = grpc_call_peer(c),
-                                 .detail = why};
-        store_audit(s->store, &a);
-        return grpc_finish(c, GRPC_UNAUTHENTICATED, why), -1;
-    }
-    unsigned retry;
-    if (auth_rate(&s->auth, c->key_id ? c->key_id : grpc_call_peer(c), util_now_ms(), &retry) < 0) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "rate limit exceeded; retry in %u s", retry);
-        metrics_rejected(&s->metrics, "rate_limited");
-        return grpc_finish(c, GRPC_RESOURCE_EXHAUSTED, msg), -1;
-    }
+    snprintf(c->who.request_id, sizeof c->who.request_id, "%s", c->request_id);
+    snprintf(c->who.client, sizeof c->who.client, "%s", grpc_call_peer(c));
+    c->who.frontend = "grpc";
+    struct refusal r;
+    if (gate_enter(s, &c->who, c->key, &r) < 0)
+        return grpc_finish_error(c, &r.err), -1;
     return 0;
 }
 
@@ -332,7 +322,7 @@ static void stream_headers_end(struct h2_stream *st)
         return;
     uint64_t ms;
     if (c->timeout[0] && grpc_parse_timeout(c->timeout, &ms)) {
-        uv_timer_init(grpc_call_server(c)->loop, &c->deadline);
+        uv_timer_init(grpc_call_service(c)->loop, &c->deadline);
         c->deadline.data = c;
         c->deadline_on = true;
         uv_timer_start(&c->deadline, on_deadline, ms, 0);
@@ -355,7 +345,7 @@ static void stream_data(struct h2_stream *st, const uint8_t *data, size_t len)
     struct grpc_call *c = call_of(st);
     if (!c->started || c->done)
         return;
-    size_t max = grpc_call_server(c)->cfg->server.max_body_kb * 1024;
+    size_t max = grpc_call_service(c)->cfg->server.max_body_kb * 1024;
     sb_buf_append(&c->in, (const char *)data, len);
     size_t off = 0;
     while (!c->done) {

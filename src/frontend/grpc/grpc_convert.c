@@ -3,6 +3,8 @@
  * them. */
 #include "frontend/grpc/grpc_convert.h"
 
+#include "service/result_json.h"
+
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,108 +181,117 @@ fail:
     return NULL;
 }
 
-/* ---- result: JSON -> protobuf ---- */
+/* ---- result: typed -> protobuf ---- */
 
-static char *str_of(const json_t *o, const char *key)
+static char *dup_str(const char *s)
 {
-    const char *s = json_string_value(json_object_get(o, key));
     return strdup(s ? s : "");
 }
 
-/* A JSON string as bytes, NUL characters included. */
-static ProtobufCBinaryData bytes_of(const json_t *o, const char *key)
+/* The program's bytes as the JSON API shows them: UTF-8, invalid bytes as
+ * U+FFFD (NUL characters kept). */
+static ProtobufCBinaryData text_bytes(const struct sb_buf *b)
 {
-    const json_t *v = json_object_get(o, key);
-    size_t n = json_string_length(v);
-    ProtobufCBinaryData b = {0, NULL};
-    if (n && (b.data = malloc(n))) {
-        memcpy(b.data, json_string_value(v), n);
-        b.len = n;
+    struct sb_buf fixed = {0};
+    ProtobufCBinaryData out = {0, NULL};
+    const char *d = b->data;
+    size_t n = b->len;
+    if (result_utf8(b->data, b->len, &fixed))
+        d = fixed.data, n = fixed.len;
+    if (n && d && (out.data = malloc(n))) {
+        memcpy(out.data, d, n);
+        out.len = n;
     }
-    return b;
+    sb_buf_free(&fixed);
+    return out;
 }
 
-static uint64_t u64_of(const json_t *o, const char *key)
-{
-    json_int_t v = json_integer_value(json_object_get(o, key));
-    return v > 0 ? (uint64_t)v : 0;
-}
-
-static Soulbox__V1__StageResult *stage_of(const json_t *o)
+static Soulbox__V1__StageResult *stage_of(const struct stage_result *in)
 {
     Soulbox__V1__StageResult *st = malloc(sizeof *st);
     if (!st)
         return NULL;
     soulbox__v1__stage_result__init(st);
-    st->status = str_of(o, "status");
-    st->stdout = bytes_of(o, "stdout");
-    st->stderr = bytes_of(o, "stderr");
-    st->execution_time = str_of(o, "execution_time");
-    st->message = str_of(o, "message");
-    st->wall_time_ms = u64_of(o, "wall_time_ms");
-    st->cpu_time_ms = u64_of(o, "cpu_time_ms");
-    st->memory_kb = u64_of(o, "memory_kb");
-    st->truncated = json_is_true(json_object_get(o, "truncated"));
-    json_t *code = json_object_get(o, "exit_code"), *sig = json_object_get(o, "signal");
-    if (json_is_integer(code)) {
+    char t[32];
+    snprintf(t, sizeof t, "%llums", (unsigned long long)in->wall_ms);
+    st->status = dup_str(sb_status_name(in->status));
+    st->stdout = text_bytes(&in->out);
+    st->stderr = text_bytes(&in->err);
+    st->execution_time = dup_str(t);
+    st->message = dup_str(in->message);
+    st->wall_time_ms = in->wall_ms;
+    st->cpu_time_ms = in->cpu_ms;
+    st->memory_kb = in->memory_kb;
+    st->truncated = in->truncated;
+    if (in->exited && !in->signal) {
         st->_exit_code_case = SOULBOX__V1__STAGE_RESULT___EXIT_CODE_EXIT_CODE;
-        st->exit_code = (int32_t)json_integer_value(code);
+        st->exit_code = in->exit_code;
     }
-    if (json_is_integer(sig)) {
+    if (in->signal) {
         st->_signal_case = SOULBOX__V1__STAGE_RESULT___SIGNAL_SIGNAL;
-        st->signal = (int32_t)json_integer_value(sig);
+        st->signal = in->signal;
     }
     return st;
 }
 
-static int cases_of(const json_t *result, Soulbox__V1__ExecuteResult *r)
+static int cases_of(const struct job_result *in, Soulbox__V1__ExecuteResult *r)
 {
-    const json_t *cases = json_object_get(result, "test_cases");
-    size_t n = json_array_size(cases);
-    if (!n)
+    if (!in->ncases)
         return 0;
-    if (!(r->test_cases = calloc(n, sizeof *r->test_cases)))
+    if (!(r->test_cases = calloc(in->ncases, sizeof *r->test_cases)))
         return -1;
-    for (size_t i = 0; i < n; i++, r->n_test_cases++) {
-        const json_t *c = json_array_get(cases, i);
+    for (size_t i = 0; i < in->ncases; i++, r->n_test_cases++) {
         Soulbox__V1__TestCaseResult *t = malloc(sizeof *t);
         if (!t)
             return -1;
         soulbox__v1__test_case_result__init(t);
         r->test_cases[i] = t;
-        t->index = (uint32_t)u64_of(c, "index");
-        t->verdict = str_of(c, "verdict");
-        t->result = stage_of(c);
+        t->index = (uint32_t)i;
+        t->verdict = dup_str(case_verdict(&in->cases[i]));
+        t->result = stage_of(&in->cases[i].run);
     }
-    const json_t *sum = json_object_get(result, "summary");
-    if (sum && (r->summary = malloc(sizeof *r->summary))) {
+    struct case_summary sum;
+    case_summarize(in, &sum);
+    if ((r->summary = malloc(sizeof *r->summary))) {
         soulbox__v1__summary__init(r->summary);
-        r->summary->total = (uint32_t)u64_of(sum, "total");
-        r->summary->accepted = (uint32_t)u64_of(sum, "accepted");
-        r->summary->verdict = str_of(sum, "verdict");
+        r->summary->total = (uint32_t)sum.total;
+        r->summary->accepted = (uint32_t)sum.accepted;
+        r->summary->verdict = dup_str(sum.verdict);
     }
     return 0;
 }
 
-Soulbox__V1__ExecuteResult *pb_result_from_json(const json_t *result)
+static ProtobufCBinaryData compile_output(const struct stage_result *c)
+{
+    struct sb_buf both = {0};
+    sb_buf_append(&both, c->out.data, c->out.len);
+    sb_buf_append(&both, c->err.data, c->err.len);
+    ProtobufCBinaryData b = text_bytes(&both);
+    sb_buf_free(&both);
+    return b;
+}
+
+Soulbox__V1__ExecuteResult *pb_result_from_result(const struct job_result *in, const char *id)
 {
     Soulbox__V1__ExecuteResult *r = malloc(sizeof *r);
     if (!r)
         return NULL;
     soulbox__v1__execute_result__init(r);
-    r->id = str_of(result, "id");
-    r->compile_output = bytes_of(result, "compile_output");
-    if (!json_object_get(result, "test_cases"))
-        r->result = stage_of(result);
-    const json_t *compile = json_object_get(result, "compile");
-    if (compile)
-        r->compile = stage_of(compile);
-    const json_t *cached = json_object_get(result, "compile_cached");
-    if (json_is_boolean(cached)) {
-        r->_compile_cached_case = SOULBOX__V1__EXECUTE_RESULT___COMPILE_CACHED_COMPILE_CACHED;
-        r->compile_cached = json_is_true(cached);
+    r->id = dup_str(id);
+    if (in->failed || in->note[0] || !in->ran) {
+        struct stage_result empty;
+        result_empty_stage(in, &empty);
+        r->result = stage_of(&empty);
+    } else if (!in->ncases) {
+        r->result = stage_of(&in->run);
     }
-    if (cases_of(result, r) < 0) {
+    if (in->has_compile && !in->failed) {
+        r->compile = stage_of(&in->compile);
+        r->compile_output = compile_output(&in->compile);
+        r->_compile_cached_case = SOULBOX__V1__EXECUTE_RESULT___COMPILE_CACHED_COMPILE_CACHED;
+        r->compile_cached = in->compile_cached;
+    }
+    if (cases_of(in, r) < 0) {
         soulbox__v1__execute_result__free_unpacked(r, NULL);
         return NULL;
     }
@@ -288,6 +299,11 @@ Soulbox__V1__ExecuteResult *pb_result_from_json(const json_t *result)
 }
 
 /* ---- languages ---- */
+
+static char *str_of(const json_t *o, const char *key)
+{
+    return dup_str(json_string_value(json_object_get(o, key)));
+}
 
 static char **strings_of(const json_t *arr, size_t *n)
 {

@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "common/error.h"
+#include "runner/result.h"
 #include "soulbox/v1/soulbox.pb-c.h"
 
 /* Unpack requests with this allocator (and free them with it): it keeps the
@@ -17,10 +18,10 @@ extern ProtobufCAllocator pb_sized_allocator;
  * is not UTF-8 (proto3 requires it) or memory runs out. */
 json_t *pb_request_to_json(const Soulbox__V1__ExecuteRequest *r, struct sb_error *err);
 
-/* The result message for a JSON result object (as POST /api/execute returns
- * it); free with soulbox__v1__execute_result__free_unpacked(res, NULL). NULL
- * when memory runs out. */
-Soulbox__V1__ExecuteResult *pb_result_from_json(const json_t *result);
+/* The result message for a typed result (the same fields and text as the
+ * JSON API's); free with soulbox__v1__execute_result__free_unpacked(r, NULL).
+ * NULL when memory runs out. */
+Soulbox__V1__ExecuteResult *pb_result_from_result(const struct job_result *res, const char *id);
 
 /* ListLanguages from GET /api/languages' object; free with
  * soulbox__v1__list_languages_response__free_unpacked(r, NULL). */

@@ -4,9 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "service/execution.h"
 #include "frontend/grpc/grpc.h"
 #include "frontend/grpc/grpc_convert.h"
+#include "frontend/request.h"
+#include "service/execution.h"
 #include "service/service.h"
 
 /* Response bytes waiting for a slow client: pause the program above, resume below. */
@@ -59,17 +60,18 @@ static void on_drain(struct grpc_call *c)
 
 /* ---- execution hooks ---- */
 
-static void on_persisted(struct execution *ex, int rc, const struct sb_error *err, void *arg)
+static void on_refused(struct execution *ex, const struct refusal *r, void *arg)
+{
+    (void)ex;
+    struct gexec *g = arg;
+    g->ex = NULL;
+    grpc_finish_error(g->call, &r->err);
+    gexec_free(g);
+}
+
+static void on_accepted(struct execution *ex, void *arg)
 {
     struct gexec *g = arg;
-    if (rc < 0) {
-        char msg[600];
-        snprintf(msg, sizeof msg, "cannot record the execution: %s", err->msg);
-        g->ex = NULL;
-        grpc_finish(g->call, GRPC_UNAVAILABLE, msg);
-        gexec_free(g);
-        return;
-    }
     if (g->mode == G_UNARY)
         return;
     Soulbox__V1__Started st = SOULBOX__V1__STARTED__INIT;
@@ -94,18 +96,16 @@ static void on_output(struct execution *ex, int stream, const char *data, size_t
     send_event(g, &ev);
 }
 
-static void on_finished(struct execution *ex, void *arg)
+static void on_finished(struct execution *ex, const struct job_result *res, void *arg)
 {
     struct gexec *g = arg;
     g->ex = NULL;
-    json_t *result = execution_result(ex);
-    if (execution_engine_failed(ex)) {
-        const char *m = json_string_value(json_object_get(result, "message"));
-        grpc_finish(g->call, GRPC_INTERNAL, m ? m : "the sandbox failed");
+    if (res->failed) {
+        grpc_finish(g->call, GRPC_INTERNAL, res->error.msg);
         gexec_free(g);
         return;
     }
-    Soulbox__V1__ExecuteResult *r = pb_result_from_json(result);
+    Soulbox__V1__ExecuteResult *r = pb_result_from_result(res, execution_id(ex));
     if (!r) {
         grpc_finish(g->call, GRPC_INTERNAL, "out of memory");
     } else if (g->mode == G_UNARY) {
@@ -143,33 +143,30 @@ static enum req_kind kind_of(enum gmode m)
     return m == G_UNARY ? REQ_SYNC : m == G_STREAM ? REQ_STREAM : REQ_INTERACTIVE;
 }
 
-/* Returns 0, or -1 with err when the request is refused. */
+/* Returns 0, or -1 with err when the request is refused (counted by the gate). */
 static int start(struct gexec *g, const Soulbox__V1__ExecuteRequest *pr, struct sb_error *err)
 {
-    struct server *s = grpc_call_server(g->call);
+    static const struct exec_events events = {.accepted = on_accepted, .output = on_output,
+                                               .finished = on_finished, .refused = on_refused};
+    static const struct exec_events unary = {.accepted = on_accepted, .finished = on_finished,
+                                              .refused = on_refused};
+    struct service *s = grpc_call_service(g->call);
+    const struct caller *who = grpc_call_caller(g->call);
+    struct refusal r;
     memset(err, 0, sizeof *err);
     json_t *body = pb_request_to_json(pr, err);
-    if (!body)
-        return -1;
     struct exec_req er;
-    int rc = exec_req_from_json(body, s->cfg, kind_of(g->mode), &er, err);
+    int rc = body ? exec_req_from_json(body, s->cfg, &s->registry, kind_of(g->mode), &er, err)
+                  : -1;
     json_decref(body);
-    if (rc == 0 && languages_check(s, er.lang, err) < 0) {
-        exec_req_free(&er);
-        rc = -1;
-    }
     if (rc < 0) {
-        metrics_rejected(&s->metrics, err->code == SB_E_LIMIT_EXCEEDS_MAX ? "limit_exceeds_max"
-                                                                           : "invalid_request");
+        gate_refuse(s, who, gate_reason_of(err), err, &r);
         return -1;
     }
-    struct exec_meta meta = {grpc_call_request_id(g->call), grpc_call_peer(g->call),
-                             grpc_call_key(g->call)};
-    struct exec_hooks hooks = {.persisted = on_persisted, .finished = on_finished,
-                               .output = g->mode == G_UNARY ? NULL : on_output, .arg = g};
-    g->ex = execution_create(s, &er, kind_of(g->mode), &meta, &hooks, err);
+    g->ex = execution_submit(s, who, &er, kind_of(g->mode), g->mode == G_UNARY ? &unary : &events,
+                             g, &r);
     if (!g->ex) {
-        metrics_rejected(&s->metrics, s->stopping ? "shutting_down" : "queue_full");
+        *err = r.err;
         return -1;
     }
     return 0;
@@ -295,7 +292,7 @@ static void languages_msg(struct grpc_call *c, const uint8_t *data, size_t len)
     if (!req)
         return grpc_finish(c, GRPC_INVALID_ARGUMENT, "not a valid ListLanguagesRequest");
     soulbox__v1__list_languages_request__free_unpacked(req, NULL);
-    json_t *j = languages_json(grpc_call_server(c));
+    json_t *j = lang_probe_json(&grpc_call_service(c)->probe);
     Soulbox__V1__ListLanguagesResponse *r = j ? pb_languages_from_json(j) : NULL;
     json_decref(j);
     if (!r)

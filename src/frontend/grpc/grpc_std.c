@@ -30,7 +30,7 @@ static int health_of(struct grpc_call *c, const char *service)
         known = !strcmp(*n, service);
     if (!known)
         return -1;
-    return grpc_call_server(c)->stopping ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING
+    return !service_accepting(grpc_call_service(c)) ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING
                                          : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
 }
 

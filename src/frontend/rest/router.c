@@ -1,4 +1,4 @@
-/* Routing: the route table, auth and rate limits, and replies that are logged and counted. */
+/* REST routing: the route table (nested paths with {params}), the gate in front of each route, and replies that are logged and counted. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,128 +6,167 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "service/service.h"
+#include "frontend/rest/rest_internal.h"
 
-/* WEBSOCKET: like PROTECTED, but a request without any key may upgrade and
- * authenticate with its first message. */
+/* Who may call a route. WEBSOCKET: like PROTECTED, but an upgrade without a
+ * key may authenticate with its first message (each execute is rate limited). */
 enum access { PUBLIC, METRICS, PROTECTED, WEBSOCKET };
-
-typedef void (*handler_fn)(struct server *, struct http_conn *, struct http_request *,
-                           const char *key);
 
 struct route {
     const char *method;
-    const char *path;          /* "{id}" matches one non-empty segment */
-    handler_fn fn;
+    const char *path;          /* "{name}" matches one non-empty segment */
+    rest_handler fn;
     enum access access;
     bool json_body;
 };
 
 static const struct route routes[] = {
-    {"GET", "/health", api_health, PUBLIC, false},
-    {"GET", "/metrics", api_metrics, METRICS, false},
-    {"GET", "/api/languages", api_languages, PROTECTED, false},
-    {"POST", "/api/execute", api_execute, PROTECTED, true},
-    {"POST", "/api/executions", api_submit, PROTECTED, true},
-    {"GET", "/api/executions", api_list, PROTECTED, false},
-    {"GET", "/api/executions/{id}", api_get, PROTECTED, false},
-    {"GET", "/api/ws", api_ws, WEBSOCKET, false},
+    {"GET", "/health", rest_health, PUBLIC, false},
+    {"GET", "/metrics", rest_metrics, METRICS, false},
+    {"GET", "/api/languages", rest_languages, PROTECTED, false},
+    {"POST", "/api/execute", rest_execute, PROTECTED, true},
+    {"POST", "/api/executions", rest_submit, PROTECTED, true},
+    {"GET", "/api/executions", rest_list, PROTECTED, false},
+    {"GET", "/api/executions/{id}", rest_get, PROTECTED, false},
+    {"GET", "/api/ws", rest_ws, WEBSOCKET, false},
 };
 
 #define NROUTES (sizeof routes / sizeof *routes)
 
-void router_print(void)
+void rest_print_routes(void)
 {
     for (size_t i = 0; i < NROUTES; i++)
         printf("%s %s\n", routes[i].method, routes[i].path);
 }
 
-static bool path_matches(const char *pattern, const char *path)
+/* Matches path against pattern segment by segment; {name} segments are
+ * captured (in order) into rc. */
+static bool path_matches(const char *pattern, const char *path, struct rest_call *rc)
 {
-    const char *brace = strstr(pattern, "{");
-    if (!brace)
-        return !strcmp(pattern, path);
-    size_t prefix = (size_t)(brace - pattern);
-    if (strncmp(pattern, path, prefix))
+    size_t n = 0;
+    while (*pattern && *path) {
+        if (*pattern != '/' || *path != '/')
+            return false;
+        pattern++, path++;
+        size_t plen = strcspn(pattern, "/"), slen = strcspn(path, "/");
+        if (*pattern == '{') {
+            if (slen == 0 || slen >= sizeof rc->param_buf[0] || n == REST_MAX_PARAMS)
+                return false;
+            memcpy(rc->param_buf[n], path, slen);
+            rc->param_buf[n][slen] = '\0';
+            rc->params[n] = rc->param_buf[n];
+            n++;
+        } else if (plen != slen || strncmp(pattern, path, plen)) {
+            return false;
+        }
+        pattern += plen, path += slen;
+    }
+    if (*pattern || *path)
         return false;
-    const char *seg = path + prefix;
-    return *seg && !strchr(seg, '/');
+    rc->nparams = n;
+    return true;
 }
 
 /* ---- replies ---- */
 
-void router_log(struct server *s, struct http_request *req, const char *route, int status)
+void rest_log(struct rest_call *rc, int status)
 {
-    metrics_http(&s->metrics, route, status);
+    struct http_request *req = rc->req;
+    metrics_http(&rc->rest->svc->metrics, rc->route, status);
     double ms = (double)(util_mono_ns() - req->t_start_ns) / 1e6;
     log_event(status >= 500 ? LOG_WARN : LOG_INFO, "request",
               json_pack("{s:s,s:s,s:s,s:i,s:f,s:s,s:s}", "request_id", req->request_id,
                         "method", req->method, "path", req->path ? req->path : "",
-                        "status", status, "duration_ms", ms, "route", route,
+                        "status", status, "duration_ms", ms, "route", rc->route,
                         "client", req->peer));
 }
 
-void reply_json(struct server *s, struct http_conn *c, struct http_request *req,
-                const char *route, int status, json_t *body, const char *extra)
+void rest_reply_json(struct rest_call *rc, int status, json_t *body, const char *extra)
 {
-    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(body);
     if (!text) {
-        reply_error(s, c, req, route, SB_E_INTERNAL, "out of memory", NULL);
+        rest_reply_error(rc, SB_E_INTERNAL, "out of memory", NULL);
         return;
     }
-    router_log(s, req, route, status);
-    http_respond(c, status, "application/json", text, strlen(text), extra);
+    rest_log(rc, status);
+    http_respond(rc->c, status, "application/json", text, strlen(text), extra);
     free(text);
 }
 
-void reply_error(struct server *s, struct http_conn *c, struct http_request *req,
-                 const char *route, enum sb_code code, const char *message, const char *extra)
+void rest_reply_error(struct rest_call *rc, enum sb_code code, const char *message,
+                      const char *extra)
 {
-    router_log(s, req, route, sb_code_http(code));
-    http_respond_error(c, code, message, extra);
+    rest_log(rc, sb_code_http(code));
+    http_respond_error(rc->c, code, message, extra);
+}
+
+void rest_reply_refusal(struct rest_call *rc, const struct refusal *r)
+{
+    char extra[96] = "";
+    if (r->retry_after)
+        snprintf(extra, sizeof extra, "Retry-After: %u\r\n", r->retry_after);
+    if (r->err.code == SB_E_UNAUTHENTICATED)
+        snprintf(extra, sizeof extra, "WWW-Authenticate: Bearer realm=\"soulbox\"\r\n");
+    rest_reply_error(rc, r->err.code, r->err.msg, extra[0] ? extra : NULL);
+}
+
+struct rest_call *rest_call_keep(struct rest_call *rc)
+{
+    struct rest_call *k = malloc(sizeof *k);
+    if (!k) {
+        rest_reply_error(rc, SB_E_INTERNAL, "out of memory", NULL);
+        return NULL;
+    }
+    *k = *rc;
+    for (size_t i = 0; i < k->nparams; i++)
+        k->params[i] = k->param_buf[i];
+    return k;
 }
 
 /* ---- the gate in front of every protected route ---- */
 
-static void audit_event(struct server *s, struct http_request *req, const char *event,
-                        const char *key_id, const char *detail)
+/* The key a request presents: Authorization: Bearer KEY or X-API-Key.
+ * Returns it ("" if none), or NULL with why if malformed. */
+static const char *presented_key(const struct http_request *req, const char **why)
 {
-    struct audit_record a = {
-        .ts_ms = util_now_ms(), .event = event, .request_id = req->request_id,
-        .key_id = key_id, .client = req->peer, .detail = detail,
-    };
-    store_audit(s->store, &a);
+    const char *key = http_header(req, "x-api-key");
+    const char *h = http_header(req, "authorization");
+    if (!key && h) {
+        if (strncasecmp(h, "Bearer ", 7)) {
+            *why = "Authorization must be \"Bearer <key>\"";
+            return NULL;
+        }
+        for (key = h + 7; *key == ' ';)
+            key++;
+    }
+    return key ? key : "";
 }
 
-/* Returns 0 and the key id (NULL when auth is off), or -1 after replying. */
-static int gate(struct server *s, struct http_conn *c, struct http_request *req,
-                const struct route *r, const char **key)
+/* Returns 0 with rc->who filled, or -1 after replying. */
+static int gate(struct rest_call *rc, const struct route *r)
 {
-    *key = NULL;
+    struct service *s = rc->rest->svc;
+    struct refusal ref;
+    bool presented = http_header(rc->req, "x-api-key") || http_header(rc->req, "authorization");
     bool needs_key = r->access == PROTECTED ||
                      (r->access == METRICS && !s->cfg->server.metrics_public) ||
-                     (r->access == WEBSOCKET && auth_presented(req));
+                     (r->access == WEBSOCKET && presented);
     if (!needs_key)
         return 0;
-    const char *why;
-    if (auth_check(&s->auth, req, key, &why) < 0) {
-        metrics_rejected(&s->metrics, "unauthenticated");
-        audit_event(s, req, "auth_failure", NULL, why);
-        reply_error(s, c, req, r->path, SB_E_UNAUTHENTICATED, why,
-                    "WWW-Authenticate: Bearer realm=\"soulbox\"\r\n");
+    const char *why = NULL;
+    const char *key = presented_key(rc->req, &why);
+    if (!key) {
+        struct sb_error e;
+        sb_fail(&e, SB_E_UNAUTHENTICATED, "%s", why);
+        gate_refuse(s, &rc->who, REFUSE_UNAUTHENTICATED, &e, &ref);
+        rest_reply_refusal(rc, &ref);
         return -1;
     }
-    unsigned retry;
-    if (r->access == WEBSOCKET)
-        return 0; /* each execute message is rate limited */
-    if (auth_rate(&s->auth, *key ? *key : req->peer, util_now_ms(), &retry) < 0) {
-        char extra[64], msg[96];
-        snprintf(extra, sizeof extra, "Retry-After: %u\r\n", retry);
-        snprintf(msg, sizeof msg, "rate limit exceeded; retry in %u s", retry);
-        metrics_rejected(&s->metrics, "rate_limited");
-        audit_event(s, req, "rate_limited", *key, msg);
-        reply_error(s, c, req, r->path, SB_E_RATE_LIMITED, msg, extra);
+    int rc2 = r->access == WEBSOCKET ? gate_authenticate(s, &rc->who, key, &ref)
+                                     : gate_enter(s, &rc->who, key, &ref);
+    if (rc2 < 0) {
+        rest_reply_refusal(rc, &ref);
         return -1;
     }
     return 0;
@@ -143,47 +182,56 @@ static bool is_json(const char *ct)
     return n == 16 && !strncasecmp(ct, "application/json", 16);
 }
 
-void router_handle(struct http_conn *c, struct http_request *req, void *arg)
+/* The route for req (filling rc's params), or NULL with allow[] listing the
+ * methods the path has. */
+static const struct route *find_route(struct rest_call *rc, char *allow, size_t len)
 {
-    struct server *s = arg;
-    const struct route *found = NULL;
-    char allow[64] = "";
-    bool method_ok;
+    allow[0] = '\0';
     for (size_t i = 0; i < NROUTES; i++) {
-        if (!path_matches(routes[i].path, req->path))
+        if (!path_matches(routes[i].path, rc->req->path, rc))
             continue;
-        method_ok = !strcmp(routes[i].method, req->method) ||
-                    (req->head && !strcmp(routes[i].method, "GET"));
-        if (method_ok) {
-            found = &routes[i];
-            break;
-        }
+        if (!strcmp(routes[i].method, rc->req->method) ||
+            (rc->req->head && !strcmp(routes[i].method, "GET")))
+            return &routes[i];
         size_t n = strlen(allow);
-        snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", routes[i].method);
+        snprintf(allow + n, len - n, "%s%s", n ? ", " : "", routes[i].method);
     }
+    return NULL;
+}
+
+void rest_handle(struct http_conn *c, struct http_request *req, void *arg)
+{
+    struct rest_call rc = {.rest = arg, .c = c, .req = req, .route = "other"};
+    snprintf(rc.who.request_id, sizeof rc.who.request_id, "%s", req->request_id);
+    snprintf(rc.who.client, sizeof rc.who.client, "%s", req->peer);
+    rc.who.frontend = "rest";
+    char allow[64];
+    const struct route *found = find_route(&rc, allow, sizeof allow);
     if (!found && allow[0]) {
         char extra[96];
         snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
-        reply_error(s, c, req, "other", SB_E_METHOD_NOT_ALLOWED, "method not allowed here", extra);
+        rest_reply_error(&rc, SB_E_METHOD_NOT_ALLOWED, "method not allowed here", extra);
         return;
     }
     if (!found) {
-        reply_error(s, c, req, "other", SB_E_NOT_FOUND, "no such endpoint", NULL);
+        rest_reply_error(&rc, SB_E_NOT_FOUND, "no such endpoint", NULL);
         return;
     }
+    rc.route = found->path;
     if (http_header(req, "upgrade") && found->access != WEBSOCKET) {
-        reply_error(s, c, req, found->path, SB_E_INVALID_ARGUMENT,
-                    "protocol upgrade is not offered on this endpoint", NULL);
+        rest_reply_error(&rc, SB_E_INVALID_ARGUMENT,
+                         "protocol upgrade is not offered on this endpoint", NULL);
         return;
     }
-    const char *key;
-    if (gate(s, c, req, found, &key) < 0)
+    if (gate(&rc, found) < 0)
         return;
     if (found->json_body && !is_json(http_header(req, "content-type"))) {
-        metrics_rejected(&s->metrics, "unsupported_media_type");
-        reply_error(s, c, req, found->path, SB_E_UNSUPPORTED_MEDIA,
-                    "Content-Type must be application/json", NULL);
+        struct refusal ref;
+        struct sb_error e;
+        sb_fail(&e, SB_E_UNSUPPORTED_MEDIA, "Content-Type must be application/json");
+        gate_refuse(rc.rest->svc, &rc.who, REFUSE_UNSUPPORTED_MEDIA, &e, &ref);
+        rest_reply_refusal(&rc, &ref);
         return;
     }
-    found->fn(s, c, req, key);
+    found->fn(&rc);
 }

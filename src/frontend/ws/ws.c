@@ -12,9 +12,10 @@
 #include "common/sha1.h"
 #include "common/util.h"
 #include "frontend/events.h"
-#include "service/execution.h"
-#include "service/service.h"
+#include "frontend/request.h"
+#include "frontend/rest/rest_internal.h"
 #include "frontend/ws/ws_msg.h"
+#include "service/execution.h"
 
 #define ROUTE "/api/ws"
 /* Output waiting for a slow client: above PAUSE the program's output is no
@@ -33,15 +34,13 @@
 enum ws_state { WS_AUTH, WS_READY, WS_RUNNING, WS_DONE };
 
 struct ws {
-    struct server *s;
+    struct service *s;
     struct http_conn *c;       /* NULL once the connection is gone */
     wslay_event_context_ptr ctx;
     struct sb_buf in;          /* bytes received, not yet taken by wslay */
     size_t in_off;
     enum ws_state state;
-    char key_id[65];
-    bool has_key;
-    char peer[64], request_id[129];
+    struct caller who;
     struct execution *ex;
     struct text_carry carry;
     bool paused;
@@ -135,18 +134,20 @@ static void fail(struct ws *w, enum sb_code code, const char *msg, uint16_t clos
 
 /* ---- the execution's hooks ---- */
 
-static void on_persisted(struct execution *ex, int rc, const struct sb_error *err, void *arg)
+static void on_accepted(struct execution *ex, void *arg)
 {
     struct ws *w = arg;
-    if (rc < 0) {
-        char msg[600];
-        snprintf(msg, sizeof msg, "cannot record the execution: %s", err->msg);
-        w->ex = NULL;
-        w->state = WS_DONE;
-        fail(w, SB_E_UNAVAILABLE, msg, CLOSE_UNAVAILABLE);
-    } else {
-        send_json(w, event_started(execution_id(ex)));
-    }
+    send_json(w, event_started(execution_id(ex)));
+    ws_flush(w);
+}
+
+static void on_refused(struct execution *ex, const struct refusal *r, void *arg)
+{
+    (void)ex;
+    struct ws *w = arg;
+    w->ex = NULL;
+    w->state = WS_DONE;
+    fail(w, r->err.code, r->err.msg, CLOSE_UNAVAILABLE);
     ws_flush(w);
 }
 
@@ -161,14 +162,14 @@ static void on_output(struct execution *ex, int stream, const char *data, size_t
     }
 }
 
-static void on_finished(struct execution *ex, void *arg)
+static void on_finished(struct execution *ex, const struct job_result *res, void *arg)
 {
     struct ws *w = arg;
     w->ex = NULL;
     w->state = WS_DONE;
     send_json(w, event_output_flush(&w->carry, 1));
     send_json(w, event_output_flush(&w->carry, 2));
-    send_json(w, event_exit(execution_result(ex)));
+    send_json(w, event_exit(res, execution_id(ex)));
     close_with(w, WSLAY_CODE_NORMAL_CLOSURE, "done");
     ws_flush(w);
     /* The client has this long to read the rest and answer the close. */
@@ -177,56 +178,42 @@ static void on_finished(struct execution *ex, void *arg)
 
 /* ---- client messages ---- */
 
+/* The close code for a refusal: 4000 + its HTTP status. */
+static uint16_t close_code(const struct refusal *r)
+{
+    return (uint16_t)(4000 + sb_code_http(r->err.code));
+}
+
 static void do_auth(struct ws *w, json_t *msg)
 {
+    struct refusal r;
     const char *key = json_string_value(json_object_get(msg, "key"));
-    const char *id, *why;
-    if (auth_check_key(&w->s->auth, key, &id, &why) < 0) {
-        metrics_rejected(&w->s->metrics, "unauthenticated");
-        struct audit_record a = {.ts_ms = util_now_ms(), .event = "auth_failure",
-                                 .request_id = w->request_id, .client = w->peer, .detail = why};
-        store_audit(w->s->store, &a);
-        return fail(w, SB_E_UNAUTHENTICATED, why, CLOSE_UNAUTHENTICATED);
-    }
-    w->has_key = id != NULL;
-    snprintf(w->key_id, sizeof w->key_id, "%s", id ? id : "");
+    if (gate_authenticate(w->s, &w->who, key ? key : "", &r) < 0)
+        return fail(w, r.err.code, r.err.msg, close_code(&r));
     w->state = WS_READY;
     send_json(w, json_pack("{s:s}", "type", "authenticated"));
 }
 
 static void do_execute(struct ws *w, json_t *msg)
 {
-    struct server *s = w->s;
-    unsigned retry;
-    const char *subject = w->has_key ? w->key_id : w->peer;
-    if (auth_rate(&s->auth, subject, util_now_ms(), &retry) < 0) {
-        char m[96];
-        snprintf(m, sizeof m, "rate limit exceeded; retry in %u s", retry);
-        metrics_rejected(&s->metrics, "rate_limited");
-        return fail(w, SB_E_RATE_LIMITED, m, CLOSE_RATE_LIMITED);
-    }
+    static const struct exec_events events = {.accepted = on_accepted, .output = on_output,
+                                               .finished = on_finished, .refused = on_refused};
+    struct service *s = w->s;
+    struct refusal r;
+    if (gate_rate(s, &w->who, &r) < 0)
+        return fail(w, r.err.code, r.err.msg, close_code(&r));
     json_object_del(msg, "type");
     struct exec_req er;
     struct sb_error err;
-    int rc = exec_req_from_json(msg, s->cfg, REQ_INTERACTIVE, &er, &err);
-    if (rc == 0 && languages_check(s, er.lang, &err) < 0) {
-        exec_req_free(&er);
-        rc = -1;
+    if (exec_req_from_json(msg, s->cfg, &s->registry, REQ_INTERACTIVE, &er, &err) < 0) {
+        gate_refuse(s, &w->who, gate_reason_of(&err), &err, &r);
+        return fail(w, r.err.code, r.err.msg, 0); /* the client may try again */
     }
-    if (rc < 0) {
-        metrics_rejected(&s->metrics, err.code == SB_E_LIMIT_EXCEEDS_MAX ? "limit_exceeds_max"
-                                                                          : "invalid_request");
-        return fail(w, err.code, err.msg, 0); /* the client may try again */
-    }
-    struct exec_meta meta = {w->request_id, w->peer, w->has_key ? w->key_id : NULL};
-    struct exec_hooks hooks = {.persisted = on_persisted, .finished = on_finished,
-                               .output = on_output, .arg = w};
     w->state = WS_RUNNING;
-    w->ex = execution_create(s, &er, REQ_INTERACTIVE, &meta, &hooks, &err);
+    w->ex = execution_submit(s, &w->who, &er, REQ_INTERACTIVE, &events, w, &r);
     if (!w->ex) {
-        w->state = WS_DONE;
-        metrics_rejected(&s->metrics, s->stopping ? "shutting_down" : "queue_full");
-        fail(w, err.code, err.msg, CLOSE_UNAVAILABLE);
+        w->state = r.reason == REFUSE_UNKNOWN_LANGUAGE ? WS_READY : WS_DONE;
+        fail(w, r.err.code, r.err.msg, w->state == WS_DONE ? close_code(&r) : 0);
         return;
     }
     uv_timer_start(&w->timer, on_timer, PING_MS, 0);
@@ -403,19 +390,20 @@ static bool has_token(const char *list, const char *token)
 }
 
 /* Returns the Sec-WebSocket-Accept value (malloc'd), or NULL after replying. */
-static char *check_handshake(struct server *s, struct http_conn *c, struct http_request *req)
+static char *check_handshake(struct rest_call *rc)
 {
+    const struct http_request *req = rc->req;
     const char *key = http_header(req, "sec-websocket-key");
     const char *version = http_header(req, "sec-websocket-version");
     if (!has_token(http_header(req, "upgrade"), "websocket") ||
         !has_token(http_header(req, "connection"), "upgrade")) {
-        reply_error(s, c, req, ROUTE, SB_E_UPGRADE_REQUIRED,
+        rest_reply_error(rc, SB_E_UPGRADE_REQUIRED,
                     "GET /api/ws is a WebSocket endpoint (Upgrade: websocket)",
                     "Upgrade: websocket\r\nConnection: Upgrade\r\n");
         return NULL;
     }
     if (!version || strcmp(version, "13")) {
-        reply_error(s, c, req, ROUTE, SB_E_UPGRADE_REQUIRED, "Sec-WebSocket-Version must be 13",
+        rest_reply_error(rc, SB_E_UPGRADE_REQUIRED, "Sec-WebSocket-Version must be 13",
                     "Sec-WebSocket-Version: 13\r\n");
         return NULL;
     }
@@ -423,7 +411,7 @@ static char *check_handshake(struct server *s, struct http_conn *c, struct http_
     char *raw = key ? base64_decode(key, strlen(key), &raw_len) : NULL;
     free(raw);
     if (!raw || raw_len != 16) {
-        reply_error(s, c, req, ROUTE, SB_E_INVALID_ARGUMENT,
+        rest_reply_error(rc, SB_E_INVALID_ARGUMENT,
                     "Sec-WebSocket-Key must be 16 bytes in base64", NULL);
         return NULL;
     }
@@ -434,33 +422,32 @@ static char *check_handshake(struct server *s, struct http_conn *c, struct http_
     return base64_encode(digest, sizeof digest);
 }
 
-void api_ws(struct server *s, struct http_conn *c, struct http_request *req, const char *key)
+void rest_ws(struct rest_call *rc)
 {
-    char *accept = check_handshake(s, c, req);
+    struct service *s = rc->rest->svc;
+    char *accept = check_handshake(rc);
     if (!accept)
         return;
     struct ws *w = calloc(1, sizeof *w);
     if (!w || wslay_event_context_server_init(&w->ctx, &callbacks, w) != 0) {
         free(w);
         free(accept);
-        reply_error(s, c, req, ROUTE, SB_E_INTERNAL, "out of memory", NULL);
+        rest_reply_error(rc, SB_E_INTERNAL, "out of memory", NULL);
         return;
     }
     w->s = s;
-    w->c = c;
+    w->c = rc->c;
+    w->who = rc->who;
+    w->who.frontend = "websocket";
     wslay_event_config_set_max_recv_msg_length(w->ctx, s->cfg->server.max_body_kb * 1024);
-    w->state = s->auth.enabled && !key ? WS_AUTH : WS_READY;
-    w->has_key = key != NULL;
-    snprintf(w->key_id, sizeof w->key_id, "%s", key ? key : "");
-    snprintf(w->peer, sizeof w->peer, "%s", req->peer);
-    snprintf(w->request_id, sizeof w->request_id, "%s", req->request_id);
+    w->state = s->auth.enabled && !w->who.has_key ? WS_AUTH : WS_READY;
     uv_timer_init(s->loop, &w->timer);
     w->timer.data = w;
     uv_timer_start(&w->timer, on_timer, s->cfg->server.idle_timeout_ms, 0);
-    router_log(s, req, ROUTE, 101);
+    rest_log(rc, 101);
     char extra[200];
     snprintf(extra, sizeof extra, "Upgrade: websocket\r\nConnection: Upgrade\r\n"
              "Sec-WebSocket-Accept: %s\r\n", accept);
     free(accept);
-    http_upgrade(c, extra, &raw_ops, w); /* may deliver the first messages */
+    http_upgrade(rc->c, extra, &raw_ops, w); /* may deliver the first messages */
 }

@@ -1,0 +1,56 @@
+/* REST information routes: /health, /api/languages, /metrics. */
+#include <stdlib.h>
+
+#include "common/util.h"
+#include "frontend/rest/rest_internal.h"
+#include "runner/cache.h"
+#include "runner/pool.h"
+
+#define VERSION "0.1.0"
+
+void rest_health(struct rest_call *rc)
+{
+    struct service *s = rc->rest->svc;
+    bool stopping = !service_accepting(s);
+    json_t *o = json_pack("{s:s,s:s,s:I,s:i,s:i,s:i,s:s,s:b}", "status",
+                          stopping ? "stopping" : "ok", "version", VERSION, "uptime_s",
+                          (json_int_t)((util_now_ms() - s->started_ms) / 1000),
+                          "active_sandboxes", (int)s->engine.active,
+                          "running", (int)s->sched.running, "queued", (int)s->sched.queued,
+                          "cgroup", s->engine.cg.version == CG_V2 ? "v2" : "v1",
+                          "languages_ready", s->probe.ready);
+    rest_reply_json(rc, stopping ? 503 : 200, o, NULL);
+}
+
+void rest_languages(struct rest_call *rc)
+{
+    rest_reply_json(rc, 200, lang_probe_json(&rc->rest->svc->probe), NULL);
+}
+
+void rest_metrics(struct rest_call *rc)
+{
+    struct service *s = rc->rest->svc;
+    struct sb_buf b = {0};
+    struct metrics_gauges g = {
+        .active_sandboxes = s->engine.active, .queue_depth = s->sched.queued,
+        .connections = http_server_connections(rc->rest->http),
+        .uptime_seconds = (double)(util_now_ms() - s->started_ms) / 1000.0,
+    };
+    struct pool_stats ps[64];
+    g.pools = ps;
+    g.npools = pools_stats(s->runner.pools, ps, 64);
+    if (s->runner.cache) {
+        struct cache_stats st;
+        cache_stats(s->runner.cache, &st);
+        g.cache_entries = st.entries, g.cache_bytes = st.bytes, g.cache_hits = st.hits;
+        g.cache_misses = st.misses, g.cache_evictions = st.evictions;
+    }
+    metrics_http(&s->metrics, "/metrics", 200); /* count this scrape before rendering */
+    if (metrics_render(&s->metrics, &g, &b) < 0) {
+        sb_buf_free(&b);
+        rest_reply_error(rc, SB_E_INTERNAL, "out of memory", NULL);
+        return;
+    }
+    http_respond(rc->c, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len, NULL);
+    sb_buf_free(&b);
+}

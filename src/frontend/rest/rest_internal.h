@@ -1,0 +1,52 @@
+/* Internals of the REST front end shared by router.c, rest_exec.c, rest_info.c and ws.c. */
+#ifndef SB_FRONTEND_REST_REST_INTERNAL_H
+#define SB_FRONTEND_REST_REST_INTERNAL_H
+
+#include <jansson.h>
+
+#include "frontend/rest/rest.h"
+#include "service/gate.h"
+
+#define REST_MAX_PARAMS 4
+
+/* A request on its way through a handler. */
+struct rest_call {
+    struct rest *rest;
+    struct http_conn *c;
+    struct http_request *req;
+    const char *route;          /* the route's pattern, for logs and metrics */
+    struct caller who;
+    const char *params[REST_MAX_PARAMS];   /* {name} segments, in order (into req->path copies) */
+    char param_buf[REST_MAX_PARAMS][256];
+    size_t nparams;
+};
+
+typedef void (*rest_handler)(struct rest_call *rc);
+
+/* Replies that log the request and count it in the metrics. body: stolen. */
+void rest_reply_json(struct rest_call *rc, int status, json_t *body, const char *extra_headers);
+void rest_reply_error(struct rest_call *rc, enum sb_code code, const char *message,
+                      const char *extra_headers);
+/* A refusal: its status, message and Retry-After. */
+void rest_reply_refusal(struct rest_call *rc, const struct refusal *r);
+/* Logs and counts a request answered some other way (a stream, an upgrade). */
+void rest_log(struct rest_call *rc, int status);
+
+/* A copy of the call that outlives the handler (answered later); NULL
+ * after replying 500 when memory is exhausted. */
+struct rest_call *rest_call_keep(struct rest_call *rc);
+
+/* Handlers (rest_exec.c) */
+void rest_execute(struct rest_call *rc);
+void rest_submit(struct rest_call *rc);
+void rest_get(struct rest_call *rc);
+void rest_list(struct rest_call *rc);
+/* (rest_info.c) */
+void rest_health(struct rest_call *rc);
+void rest_languages(struct rest_call *rc);
+void rest_metrics(struct rest_call *rc);
+/* (ws.c) GET /api/ws: the key from the upgrade request, or none yet (then, with
+ * auth on, a first "auth" message). */
+void rest_ws(struct rest_call *rc);
+
+#endif

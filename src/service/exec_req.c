@@ -1,0 +1,58 @@
+/* Execution requests: their names and their release; the job view the runner takes. */
+#include "service/exec_req.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *req_kind_name(enum req_kind kind)
+{
+    switch (kind) {
+    case REQ_SYNC:        return "sync";
+    case REQ_ASYNC:       return "async";
+    case REQ_STREAM:      return "stream";
+    case REQ_INTERACTIVE: return "interactive";
+    }
+    return "sync";
+}
+
+void exec_req_free(struct exec_req *r)
+{
+    for (size_t i = 0; i < r->nfiles; i++) {
+        free((char *)r->files[i].name);
+        free((char *)r->files[i].data);
+    }
+    free(r->files);
+    for (size_t i = 0; i < r->nargs; i++)
+        free(r->args[i]);
+    free(r->args);
+    for (size_t i = 0; i < r->nenv; i++)
+        free(r->env[i]);
+    free(r->env);
+    free(r->stdin_data);
+    for (size_t i = 0; i < r->ncases; i++) {
+        free((char *)r->cases[i].stdin_data);
+        free((char *)r->cases[i].expected);
+    }
+    free(r->cases);
+    free(r->callback_url);
+    free(r->limits_json);
+    memset(r, 0, sizeof *r);
+}
+
+void exec_req_job(const struct exec_req *r, struct job_request *jr)
+{
+    memset(jr, 0, sizeof *jr);
+    jr->lang = r->lang;
+    jr->files = r->files;
+    jr->nfiles = r->nfiles;
+    jr->stdin_data = r->stdin_data;
+    jr->stdin_len = r->stdin_len;
+    jr->args = (const char *const *)r->args;
+    jr->nargs = r->nargs;
+    jr->env = (const char *const *)r->env;
+    jr->nenv = r->nenv;
+    jr->limits = r->limits;
+    jr->cases = r->cases;
+    jr->ncases = r->ncases;
+    jr->interactive = r->interactive;
+}

@@ -1,0 +1,41 @@
+/* An execution request as the service takes it: typed, validated, owned (front ends decode into it). */
+#ifndef SB_SERVICE_EXEC_REQ_H
+#define SB_SERVICE_EXEC_REQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "runner/job.h"
+
+struct exec_req {
+    const struct lang *lang;
+    struct job_file *files;      /* owned names and contents; files[0] is the entry point */
+    size_t nfiles;
+    char *stdin_data;            /* NULL: no stdin */
+    size_t stdin_len;
+    char **args;
+    size_t nargs;
+    char **env;                  /* "KEY=VALUE" */
+    size_t nenv;
+    struct sbx_limits limits;    /* resolved against the config */
+    struct job_case *cases;      /* test_cases (owned strings) */
+    size_t ncases;
+    char *callback_url;          /* async only */
+    char code_sha256[65];        /* of `code`, or of the files (name NUL content NUL ...) */
+    char *limits_json;           /* the resolved limits, for the store and the audit */
+    bool interactive;            /* stdin stays open (WebSocket, gRPC Interact) */
+};
+
+/* How the result travels: one response, later by id, as a stream of events,
+ * or as a stream with stdin typed while it runs. */
+enum req_kind { REQ_SYNC, REQ_ASYNC, REQ_STREAM, REQ_INTERACTIVE };
+
+/* "sync", "async", "stream", "interactive" (the executions' `mode`). */
+const char *req_kind_name(enum req_kind kind);
+
+void exec_req_free(struct exec_req *r);
+
+/* The job request view of r (pointers into r). */
+void exec_req_job(const struct exec_req *r, struct job_request *jr);
+
+#endif
