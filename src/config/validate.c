@@ -161,6 +161,7 @@ int config_add_env_keys(struct sb_config *c, const char *spec, struct sb_error *
             break;
         }
         v->keys = k;
+        k[v->n_keys].admin = false;   /* SOULBOX_ADMIN_KEYS says which are */
         sha256_hex(colon + 1, strlen(colon + 1), k[v->n_keys].sha256);
         explicit_bzero(colon + 1, strlen(colon + 1));
         v->n_keys++;

@@ -9,25 +9,8 @@
 #include "runner/cache.h"
 #include "runner/lang.h"
 #include "runner/result.h"
+#include "runner/runner.h"
 #include "sandbox/run.h"
-
-struct flight;
-struct pools;
-
-struct runner {
-    struct sbx_engine *engine;
-    const struct sb_config *cfg;
-    struct compile_cache *cache;   /* NULL: every compile runs */
-    struct flight *flights;        /* compiles in progress, shared by identical requests */
-    struct pools *pools;           /* NULL: every run starts cold */
-};
-
-/* The environment a language's programs get before the request's own
- * variables (appended to *env, a NULL-terminated list; free with argv_free). */
-int runner_lang_env(const struct lang *l, char ***env, size_t *n);
-
-/* The sandbox engine's settings from the config (pointers into cfg). */
-void runner_engine_cfg(const struct sb_config *cfg, struct sbx_engine_cfg *out);
 
 struct job_file {
     const char *name;      /* validated relative path; files[0] is the entry point */

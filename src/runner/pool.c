@@ -9,7 +9,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "runner/argv.h"
-#include "runner/job.h"
+#include "runner/runner.h"
 #include "runner/limits.h"
 
 #define MAX_BACKOFF_MS 60000

@@ -73,6 +73,15 @@ int auth_check_key(const struct auth *a, const char *presented, const struct sb_
     return 0;
 }
 
+/* What a bucket gains by now_ms (a clock that went back gives nothing). */
+static double refill(const struct auth *a, const struct bucket *b, uint64_t now_ms)
+{
+    double t = b->tokens;
+    if (now_ms > b->last_ms)
+        t += a->rate * (double)(now_ms - b->last_ms) / 1000.0;
+    return t > a->burst ? a->burst : t;
+}
+
 static size_t hash_str(const char *s)
 {
     size_t h = 1469598103934665603ull;
@@ -88,8 +97,7 @@ static void sweep(struct auth *a, uint64_t now_ms)
         struct bucket **p = &a->table[i];
         while (*p) {
             struct bucket *b = *p;
-            double t = b->tokens + a->rate * (double)(now_ms - b->last_ms) / 1000.0;
-            if (t >= a->burst) {
+            if (refill(a, b, now_ms) >= a->burst) {
                 *p = b->next;
                 free(b);
                 a->used--;
@@ -122,10 +130,9 @@ int auth_rate(struct auth *a, const char *subject, uint64_t now_ms, unsigned *re
         a->table[i] = b;
         a->used++;
     }
-    b->tokens += a->rate * (double)(now_ms - b->last_ms) / 1000.0;
-    if (b->tokens > a->burst)
-        b->tokens = a->burst;
-    b->last_ms = now_ms;
+    b->tokens = refill(a, b, now_ms);
+    if (now_ms > b->last_ms)
+        b->last_ms = now_ms;
     if (b->tokens >= 1.0) {
         b->tokens -= 1.0;
         return 0;

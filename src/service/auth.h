@@ -29,8 +29,9 @@ void auth_free(struct auth *a);
 int auth_check_key(const struct auth *a, const char *presented, const struct sb_api_key **key,
                    const char **why);
 
-/* Takes one token from subject's bucket. Returns 0, or -1 with the seconds
- * until a token is available in *retry_after. */
+/* Takes one token from subject's bucket at now_ms, a monotonic clock (time
+ * going back grants nothing). Returns 0, or -1 with the seconds until a
+ * token is available in *retry_after. */
 int auth_rate(struct auth *a, const char *subject, uint64_t now_ms, unsigned *retry_after);
 
 #endif

@@ -1,6 +1,6 @@
 /* Outbound destinations: URL parsing and the address policy for callbacks (no SSRF). */
-#ifndef SB_SERVER_NETPOLICY_H
-#define SB_SERVER_NETPOLICY_H
+#ifndef SB_SERVICE_CALLBACK_POLICY_H
+#define SB_SERVICE_CALLBACK_POLICY_H
 
 #include <stdbool.h>
 #include <sys/socket.h>

@@ -498,8 +498,10 @@ void execution_output_pause(struct execution *ex, bool pause)
         job_output_pause(ex->job, pause);
     /* A paused program holds a sandbox: a reader gone quiet for as long as an
      * idle connection may be loses it. */
-    if (pause)
+    if (pause) {
+        ex->svc->metrics.output_pauses++;
         uv_timer_start(&ex->stall, on_stall, ex->svc->cfg->server.idle_timeout_ms, 0);
+    }
     else
         uv_timer_stop(&ex->stall);
 }

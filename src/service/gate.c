@@ -72,7 +72,7 @@ int gate_authenticate(struct service *s, struct caller *c, const char *key, stru
 int gate_rate(struct service *s, const struct caller *c, struct refusal *r)
 {
     unsigned retry;
-    if (auth_rate(&s->auth, c->has_key ? c->key_id : c->client, util_now_ms(), &retry) == 0)
+    if (auth_rate(&s->auth, c->has_key ? c->key_id : c->client, util_mono_ns() / 1000000u, &retry) == 0)
         return 0;
     struct sb_error e;
     sb_fail(&e, SB_E_RATE_LIMITED, "rate limit exceeded; retry in %u s", retry);

@@ -151,6 +151,9 @@ int metrics_render(const struct metrics *m, const struct metrics_gauges *g, stru
     sb_buf_printf(o, "# HELP soulbox_http_connections Open HTTP connections.\n"
                   "# TYPE soulbox_http_connections gauge\nsoulbox_http_connections %u\n",
                   g->connections);
+    sb_buf_printf(o, "# HELP soulbox_output_pauses_total Times a slow reader paused a program's "
+                  "output (backpressure).\n# TYPE soulbox_output_pauses_total counter\n"
+                  "soulbox_output_pauses_total %llu\n", (unsigned long long)m->output_pauses);
     sb_buf_printf(o, "# HELP soulbox_uptime_seconds Seconds since the server started.\n"
                   "# TYPE soulbox_uptime_seconds gauge\nsoulbox_uptime_seconds %.3f\n",
                   g->uptime_seconds);

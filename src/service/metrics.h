@@ -1,6 +1,6 @@
 /* Service metrics in the Prometheus text exposition format. */
-#ifndef SB_SERVER_METRICS_H
-#define SB_SERVER_METRICS_H
+#ifndef SB_SERVICE_METRICS_H
+#define SB_SERVICE_METRICS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +28,7 @@ struct metrics {
     uint64_t dur_buckets[METRICS_BUCKETS];
     double dur_sum;
     uint64_t dur_count;
+    uint64_t output_pauses;              /* a slow reader paused an execution's output */
 };
 
 void metrics_init(struct metrics *m);

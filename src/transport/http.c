@@ -316,6 +316,33 @@ static void fail_request(struct http_conn *c, enum sb_code code, const char *mes
 
 /* ---- timers ---- */
 
+/*
+ * A closing connection first sends what is queued: a slow reader gets the
+ * whole response as long as some of it goes out every idle timeout. Once all
+ * is out, it lingers LINGER_MS, then closes. Returns true while it waits.
+ */
+static bool closing_waits(struct http_conn *c)
+{
+    if (c->base.queued > 0) {
+        if (!c->flushing || c->base.sent != c->flush_mark)
+            c->flush_stall_ms = 0;
+        else
+            c->flush_stall_ms += LINGER_MS;
+        c->flushing = true;
+        c->flush_mark = c->base.sent;
+        if (c->flush_stall_ms >= c->srv->cfg.idle_timeout_ms)
+            return false;
+        http_start_timer(c, LINGER_MS);
+        return true;
+    }
+    if (c->flushing) {   /* everything went out since: a whole linger now */
+        c->flushing = false;
+        http_start_timer(c, LINGER_MS);
+        return true;
+    }
+    return false;
+}
+
 static void on_timer(struct tcp_conn *t)
 {
     struct http_conn *c = conn_of(t);
@@ -326,8 +353,11 @@ static void on_timer(struct tcp_conn *t)
                          ? "request headers did not arrive in time"
                          : "request body stalled");
         break;
-    case C_IDLE:
     case C_CLOSING:
+        if (!closing_waits(c))
+            tcp_close(&c->base);
+        break;
+    case C_IDLE:
         tcp_close(&c->base);
         break;
     default:

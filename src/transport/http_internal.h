@@ -44,6 +44,9 @@ struct http_conn {
     bool in_value;          /* last header callback was a value */
     bool aborted;           /* the client went away mid-request */
     bool close_after;       /* close once the current response is written */
+    bool flushing;          /* C_CLOSING with output still queued at the last check */
+    uint64_t flush_mark;    /* base.sent at that check */
+    uint64_t flush_stall_ms;/* how long no byte of it has gone out */
     bool parsing;           /* parse_more is running (further up the stack) */
     /* C_RAW: the protocol that took the connection over */
     const struct http_raw_ops *raw;

@@ -194,6 +194,8 @@ static void on_written(uv_write_t *w, int status)
     const struct tcp_server *s = c->srv;
     c->writes--;
     c->queued -= wr->len;
+    if (status >= 0)
+        c->sent += wr->len;
     free(wr);
     if (status < 0)
         tcp_close(c);

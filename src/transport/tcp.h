@@ -56,6 +56,7 @@ struct tcp_conn {
     int writes;                /* uv_write requests in flight */
     int holds;                 /* tcp_conn_hold not yet released */
     size_t queued;             /* bytes written but not yet on the wire */
+    uint64_t sent;             /* bytes on the wire so far (progress, for stall checks) */
     bool admitted;             /* counted as open: ops->open ran */
     bool sheddable;
     bool closing;              /* tcp_close ran */

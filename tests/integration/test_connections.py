@@ -394,3 +394,45 @@ def test_grpc_when_full_an_idle_connection_is_shed_and_busy_ones_never():
             reset_close(b)
         time.sleep(0.3)
         assert grpc_health(srv.grpc_port) == "0"
+
+
+# ---- closing after a response ----
+
+def big_output_request(s, mib):
+    body = json.dumps({"language": "bash", "code": f"head -c {mib << 20} /dev/zero | tr '\\0' x",
+                       "limits": {"output_kb": (mib + 1) << 10}}).encode()
+    s.sendall(b"POST /api/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Connection: close\r\nContent-Length: " + str(len(body)).encode() +
+              b"\r\n\r\n" + body)
+
+
+def test_a_slow_reader_gets_the_whole_response_before_the_close():
+    """With Connection: close the server shuts down after the response, but
+    only once every queued byte is out: a reader that waits longer than the
+    lingering close (2 s) before reading still gets all of it."""
+    with Server("") as srv:
+        s = connect(srv.port)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 10)
+        big_output_request(s, 8)
+        time.sleep(4.5)
+        data = wait_closed(s, timeout=30)
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK"), head
+        result = json.loads(body)
+        assert result["status"] == "ok" and result["stdout"] == "x" * (8 << 20)
+        s.close()
+
+
+def test_a_reader_that_stops_reading_is_closed_after_the_idle_timeout():
+    """Queued output that makes no progress for server.idle_timeout_ms is
+    given up: the connection is closed, not kept forever."""
+    with Server("server:\n  idle_timeout_ms: 1s\n") as srv:
+        base = connections(srv)
+        s = connect(srv.port)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 10)
+        big_output_request(s, 8)
+        deadline = time.monotonic() + 20
+        while connections(srv) > base and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert connections(srv) == base
+        reset_close(s)

@@ -13,6 +13,7 @@ import pytest
 
 from conftest import sandbox_cgroups, sandbox_processes
 from server import Server
+from test_openapi import validator
 
 
 def wait_gone(timeout=10):
@@ -46,10 +47,14 @@ def test_kill9_with_20_running_then_restart_cleans_up():
         for d in done:
             kept = s2.get(f"/api/executions/{d['id']}").json()
             assert kept["status"] == "ok" and kept["stdout"] == d["stdout"]
+            validator("Execution").validate(kept)
         for r in running:
             lost = s2.get(f"/api/executions/{r['id']}").json()
             assert lost["status"] == "internal_error", lost
-            assert "stopped while this execution was running" in lost["message"]
+            assert lost["message"] == "the server stopped while this execution was running"
+            assert (lost["stdout"], lost["wall_time_ms"], lost["memory_kb"]) == ("", 0, 0), lost
+            assert "finished_at" in lost, lost
+            validator("Execution").validate(lost)   # a recovered result is a whole result
         assert s2.execute({"language": "bash", "code": "echo alive"}).json()["stdout"] == \
             "alive\n"
 

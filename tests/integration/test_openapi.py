@@ -1,7 +1,9 @@
 """api/openapi.yaml is the source of truth: its routes are exactly the routes served."""
+import json
 import os
 import re
 import subprocess
+import time
 
 import requests
 import yaml
@@ -61,6 +63,27 @@ def validator(name):
         resolver=jsonschema.RefResolver.from_schema(doc))
 
 
+def cancelled_by_disconnect(s):
+    """An SSE execution whose client goes away: its stored result."""
+    import socket
+    body = json.dumps({"language": "bash", "code": "sleep 30"}).encode()
+    sock = socket.create_connection(("127.0.0.1", s.port))
+    sock.sendall(b"POST /api/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Accept: text/event-stream\r\nContent-Length: " + str(len(body)).encode() +
+                 b"\r\n\r\n" + body)
+    got = b""
+    while b"event: started" not in got or not got.endswith(b"\n\n\r\n"):
+        got += sock.recv(4096)
+    ex_id = json.loads(got.split(b"data: ", 1)[1].split(b"\n", 1)[0])["id"]
+    sock.close()
+    deadline = time.monotonic() + 10
+    while True:
+        e = s.get(f"/api/executions/{ex_id}").json()
+        if e["status"] not in ("queued", "running") or time.monotonic() > deadline:
+            return e
+        time.sleep(0.05)
+
+
 def test_responses_match_their_schemas():
     with Server("") as s:
         s.wait_languages()
@@ -80,6 +103,10 @@ def test_responses_match_their_schemas():
             r = s.execute(body).json()
             validator("Result").validate(r)
             validator("Execution").validate(s.get(f"/api/executions/{r['id']}").json())
+        cancelled = cancelled_by_disconnect(s)
+        assert cancelled["status"] == "internal_error", cancelled
+        assert cancelled["message"] == "cancelled: the client disconnected"
+        validator("Execution").validate(cancelled)
         err = s.execute({"language": "cobra", "code": "x"})
         assert err.status_code == 422
         validator("Error").validate(err.json())

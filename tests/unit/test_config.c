@@ -710,3 +710,28 @@ Test(config, pools_are_validated_and_replace_the_defaults)
         cr_assert(strstr(e.msg, bad[i].needle), "%s: %s", bad[i].needle, e.msg);
     }
 }
+
+Test(config, env_keys_are_users_until_named_admins)
+{
+    struct sb_config c;
+    struct sb_error e = {0};
+    cr_assert_eq(config_defaults(&c), 0);
+    /* Fresh memory is not zero (perturbed here, 0xbe under ASan, where UBSan
+     * also refuses to load a bool that is neither 0 nor 1). */
+    mallopt(M_PERTURB, 0x41);
+    cr_assert_eq(config_add_env_keys(&c, "alice:a1,bob:b2,carol:c3", &e), 0, "%s", e.msg);
+    mallopt(M_PERTURB, 0);
+    cr_assert_eq(c.server.n_keys, 3);
+    cr_assert(c.server.auth_enabled);
+    for (size_t i = 0; i < 3; i++)
+        cr_assert_not(c.server.keys[i].admin, "%s", c.server.keys[i].id);
+    cr_assert_eq(config_add_env_admins(&c, "bob", &e), 0, "%s", e.msg);
+    cr_assert_not(c.server.keys[0].admin);
+    cr_assert(c.server.keys[1].admin);
+    cr_assert_not(c.server.keys[2].admin);
+    cr_assert_eq(config_add_env_admins(&c, "dave", &e), -1);
+    cr_assert_str_eq(e.msg, "SOULBOX_ADMIN_KEYS: 'dave' is not the id of an API key");
+    cr_assert_eq(config_add_env_keys(&c, "nosecret", &e), -1);
+    cr_assert_str_eq(e.msg, "SOULBOX_API_KEYS: entries must be id:secret");
+    config_free(&c);
+}

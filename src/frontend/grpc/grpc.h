@@ -1,7 +1,7 @@
 /* gRPC over HTTP/2 cleartext (prior knowledge): the call API the services
  * (grpc_*.c) are written in, on the HTTP/2 transport (transport/h2.c). */
-#ifndef SB_SERVER_GRPC_H
-#define SB_SERVER_GRPC_H
+#ifndef SB_FRONTEND_GRPC_H
+#define SB_FRONTEND_GRPC_H
 
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>

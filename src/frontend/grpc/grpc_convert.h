@@ -1,7 +1,7 @@
 /* soulbox.v1 messages <-> the JSON API's objects, so gRPC requests go through
  * exactly the same validation and results carry exactly the same values. */
-#ifndef SB_SERVER_GRPC_CONVERT_H
-#define SB_SERVER_GRPC_CONVERT_H
+#ifndef SB_FRONTEND_GRPC_CONVERT_H
+#define SB_FRONTEND_GRPC_CONVERT_H
 
 #include <jansson.h>
 

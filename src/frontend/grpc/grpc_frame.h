@@ -1,7 +1,7 @@
 /* gRPC wire parsers of client input, free of any call state: the
  * length-prefixed message framing and the grpc-timeout header. */
-#ifndef SB_SERVER_GRPC_FRAME_H
-#define SB_SERVER_GRPC_FRAME_H
+#ifndef SB_FRONTEND_GRPC_FRAME_H
+#define SB_FRONTEND_GRPC_FRAME_H
 
 #include <stdbool.h>
 #include <stddef.h>

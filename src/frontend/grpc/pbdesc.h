@@ -1,6 +1,6 @@
 /* Reading a serialized google.protobuf.FileDescriptorSet for gRPC server reflection, no protobuf library. */
-#ifndef SB_SERVER_PBDESC_H
-#define SB_SERVER_PBDESC_H
+#ifndef SB_FRONTEND_PBDESC_H
+#define SB_FRONTEND_PBDESC_H
 
 #include <stddef.h>
 #include <stdint.h>

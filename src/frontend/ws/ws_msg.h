@@ -1,7 +1,7 @@
 /* WebSocket client messages: the checks on a message's JSON envelope
  * ({"type": ...}), free of connection state, so they can be fuzzed alone. */
-#ifndef SB_SERVER_WS_MSG_H
-#define SB_SERVER_WS_MSG_H
+#ifndef SB_FRONTEND_WS_MSG_H
+#define SB_FRONTEND_WS_MSG_H
 
 #include <jansson.h>
 #include <stddef.h>

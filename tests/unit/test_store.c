@@ -1,0 +1,417 @@
+/* Unit tests for src/store/: typed results round-trip, key scoping, pages,
+ * the data dir lock, crash recovery and the version 1 → 2 migration. */
+#include <criterion/criterion.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "store/store.h"
+
+static uv_loop_t loop;
+static char dir[64];
+
+static void setup(void)
+{
+    uv_loop_init(&loop);
+    snprintf(dir, sizeof dir, "/tmp/soulbox-store-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+}
+
+TestSuite(store, .init = setup, .fini = teardown);
+
+static struct store *open_store(int *recovered)
+{
+    struct store *s = NULL;
+    struct sb_error err = {0};
+    int rec = -1;
+    cr_assert_eq(store_open(&s, &loop, dir, NULL, &rec, &err), 0, "%s", err.msg);
+    if (recovered)
+        *recovered = rec;
+    return s;
+}
+
+static void close_store(struct store *s)
+{
+    store_close(s);
+    uv_run(&loop, UV_RUN_DEFAULT);
+}
+
+/* ---- waiting for completions ---- */
+
+struct got {
+    bool done;
+    int rc;
+    struct exec_row *row;
+    struct exec_row *rows;
+    size_t n;
+    uint64_t next;
+};
+
+static void on_done(void *arg, int rc, const struct sb_error *err)
+{
+    (void)err;
+    struct got *g = arg;
+    g->rc = rc;
+    g->done = true;
+}
+
+static void on_row(void *arg, int rc, const struct sb_error *err, struct exec_row *row)
+{
+    struct got *g = arg;
+    g->row = row;
+    on_done(arg, rc, err);
+}
+
+static void on_list(void *arg, int rc, const struct sb_error *err, struct exec_row *rows,
+                    size_t n, uint64_t next)
+{
+    struct got *g = arg;
+    g->rows = rows;
+    g->n = n;
+    g->next = next;
+    on_done(arg, rc, err);
+}
+
+static void wait_for(struct got *g)
+{
+    while (!g->done)
+        uv_run(&loop, UV_RUN_ONCE);
+}
+
+static void free_row(struct exec_row *r)
+{
+    if (r) {
+        exec_row_free(r);
+        free(r);
+    }
+}
+
+static void free_rows(struct got *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        exec_row_free(&g->rows[i]);
+    free(g->rows);
+}
+
+static void insert(struct store *s, const char *id, const char *key)
+{
+    struct exec_record r = {
+        .id = id, .created_ms = util_now_ms(), .mode = "sync", .language = "python",
+        .code_sha256 = "00", .request_id = "req", .key_id = key, .client = "127.0.0.1",
+        .limits_json = "{}",
+    };
+    struct got g = {0};
+    store_exec_insert(s, &r, on_done, &g);
+    wait_for(&g);
+    cr_assert_eq(g.rc, 0);
+}
+
+static struct exec_row *get(struct store *s, const char *id, const char *key)
+{
+    struct store_scope scope = {.all = key == NULL, .key_id = key};
+    struct got g = {0};
+    store_exec_get(s, id, &scope, on_row, &g);
+    wait_for(&g);
+    cr_assert_eq(g.rc, 0);
+    return g.row;
+}
+
+static void set_text(struct sb_buf *b, const char *s)
+{
+    sb_buf_append(b, s, strlen(s));
+}
+
+/* ---- tests ---- */
+
+Test(store, a_typed_result_comes_back_as_it_was_stored)
+{
+    struct store *s = open_store(NULL);
+    insert(s, "e1", NULL);
+    struct job_result r = {0};
+    r.status = SB_ST_RUNTIME_ERROR;
+    r.has_compile = true;
+    r.compile.status = SB_ST_OK;
+    r.compile.exited = true;
+    r.ran = true;
+    r.run.status = SB_ST_RUNTIME_ERROR;
+    r.run.cause = SBX_CAUSE_SECCOMP;
+    snprintf(r.run.seccomp_call, sizeof r.run.seccomp_call, "ptrace");
+    snprintf(r.run.message, sizeof r.run.message, "killed by seccomp");
+    r.run.signal = 31;
+    r.run.wall_ms = 12;
+    r.run.cpu_ms = 7;
+    r.run.memory_kb = 2048;
+    r.run.truncated = true;
+    sb_buf_append(&r.run.out, "a\0b", 3);   /* bytes, NUL included */
+    set_text(&r.run.err, "oops\n");
+    store_exec_started(s, "e1", 5);
+    store_exec_finished(s, "e1", 9, &r);
+    job_result_free(&r);
+
+    struct exec_row *row = get(s, "e1", NULL);
+    cr_assert_not_null(row);
+    cr_assert_str_eq(row->state, "done");
+    cr_assert_eq(row->started_ms, 5);
+    cr_assert_eq(row->finished_ms, 9);
+    cr_assert(row->has_result);
+    struct job_result *got = &row->result;
+    cr_assert_eq(got->status, SB_ST_RUNTIME_ERROR);
+    cr_assert(got->has_compile);
+    cr_assert(got->compile.exited);
+    cr_assert(got->ran);
+    cr_assert_eq(got->run.cause, SBX_CAUSE_SECCOMP);
+    cr_assert_str_eq(got->run.seccomp_call, "ptrace");
+    cr_assert_str_eq(got->run.message, "killed by seccomp");
+    cr_assert_eq(got->run.signal, 31);
+    cr_assert_eq(got->run.wall_ms, 12);
+    cr_assert_eq(got->run.cpu_ms, 7);
+    cr_assert_eq(got->run.memory_kb, 2048);
+    cr_assert(got->run.truncated);
+    cr_assert_eq(got->run.out.len, 3);
+    cr_assert_eq(memcmp(got->run.out.data, "a\0b", 3), 0);
+    cr_assert_eq(got->run.err.len, 5);
+    free_row(row);
+    close_store(s);
+}
+
+Test(store, test_cases_keep_their_order_and_verdicts)
+{
+    struct store *s = open_store(NULL);
+    insert(s, "e2", NULL);
+    struct job_result r = {0};
+    r.status = SB_ST_OK;
+    r.ran = true;
+    r.ncases = 3;
+    r.cases = calloc(3, sizeof *r.cases);
+    for (int i = 0; i < 3; i++) {
+        r.cases[i].judged = true;
+        r.cases[i].accepted = i != 1;
+        char out[8];
+        snprintf(out, sizeof out, "%d", i);
+        set_text(&r.cases[i].run.out, out);
+    }
+    store_exec_finished(s, "e2", 9, &r);
+    job_result_free(&r);
+    struct exec_row *row = get(s, "e2", NULL);
+    cr_assert_eq(row->result.ncases, 3);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(row->result.cases[i].accepted, i != 1);
+        cr_assert_eq(row->result.cases[i].run.out.data[0], '0' + i);
+    }
+    cr_assert_str_eq(case_verdict(&row->result.cases[1]), "wrong_answer");
+    free_row(row);
+    close_store(s);
+}
+
+Test(store, a_key_sees_only_its_own_executions)
+{
+    struct store *s = open_store(NULL);
+    insert(s, "mine", "k1");
+    insert(s, "theirs", "k2");
+    struct exec_row *row = get(s, "mine", "k1");
+    cr_assert_not_null(row);
+    cr_assert_str_eq(row->key_id, "k1");
+    free_row(row);
+    cr_assert_null(get(s, "theirs", "k1"), "another key's execution is not found");
+    cr_assert_null(get(s, "nope", NULL));
+    row = get(s, "theirs", NULL);   /* all: admin or auth off */
+    cr_assert_not_null(row);
+    free_row(row);
+
+    struct store_scope k1 = {.key_id = "k1"};
+    struct got g = {0};
+    store_exec_list(s, 10, 0, &k1, on_list, &g);
+    wait_for(&g);
+    cr_assert_eq(g.n, 1);
+    cr_assert_str_eq(g.rows[0].id, "mine");
+    cr_assert_eq(g.next, 0);
+    free_rows(&g);
+    close_store(s);
+}
+
+Test(store, pages_are_newest_first_and_end_with_cursor_zero)
+{
+    struct store *s = open_store(NULL);
+    char id[8];
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof id, "x%d", i);
+        insert(s, id, NULL);
+    }
+    struct store_scope all = {.all = true};
+    char seen[16] = "";
+    uint64_t cursor = 0;
+    int pages = 0;
+    do {
+        struct got g = {0};
+        store_exec_list(s, 2, cursor, &all, on_list, &g);
+        wait_for(&g);
+        cr_assert_eq(g.rc, 0);
+        cr_assert_leq(g.n, 2);
+        for (size_t i = 0; i < g.n; i++)
+            strcat(seen, g.rows[i].id + 1);
+        cursor = g.next;
+        free_rows(&g);
+        pages++;
+    } while (cursor && pages < 10);
+    cr_assert_str_eq(seen, "43210");
+    cr_assert_eq(pages, 3);
+    close_store(s);
+}
+
+Test(store, a_second_server_cannot_open_the_same_data_dir)
+{
+    struct store *s = open_store(NULL), *t = NULL;
+    struct sb_error err = {0};
+    int rec;
+    cr_assert_eq(store_open(&t, &loop, dir, NULL, &rec, &err), -1);
+    cr_assert(strstr(err.msg, "in use by another soulbox server"), "%s", err.msg);
+    close_store(s);
+    s = open_store(NULL);   /* free again once closed */
+    close_store(s);
+}
+
+Test(store, executions_a_crash_left_behind_end_with_a_reason)
+{
+    struct store *s = open_store(NULL);
+    insert(s, "queued", NULL);
+    insert(s, "running", NULL);
+    insert(s, "done", NULL);
+    store_exec_started(s, "running", 3);
+    struct job_result r = {0};
+    r.status = SB_ST_OK;
+    store_exec_finished(s, "done", 4, &r);
+    close_store(s);   /* as if the server died: two never finished */
+
+    int recovered = -1;
+    s = open_store(&recovered);
+    cr_assert_eq(recovered, 2);
+    struct exec_row *row = get(s, "running", NULL);
+    cr_assert_str_eq(row->state, "done");
+    cr_assert(row->has_result);
+    cr_assert_eq(row->result.status, SB_ST_INTERNAL_ERROR);
+    cr_assert_str_eq(row->result.note, "the server stopped while this execution was running");
+    cr_assert_gt(row->finished_ms, 0);
+    free_row(row);
+    row = get(s, "queued", NULL);
+    cr_assert_str_eq(row->result.note, "the server stopped while this execution was queued");
+    free_row(row);
+    row = get(s, "done", NULL);
+    cr_assert_eq(row->result.status, SB_ST_OK);
+    free_row(row);
+    close_store(s);
+    s = open_store(&recovered);
+    cr_assert_eq(recovered, 0, "nothing left to recover");
+    close_store(s);
+}
+
+/* A data dir written by a version 1 server (results as JSON text). */
+static void write_v1(void)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/soulbox.db", dir);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    const char *sql =
+        "CREATE TABLE executions (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " id TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL, started_ms INTEGER,"
+        " finished_ms INTEGER, state TEXT NOT NULL, status TEXT, mode TEXT NOT NULL,"
+        " language TEXT NOT NULL, code_sha256 TEXT NOT NULL, request_id TEXT, key_id TEXT,"
+        " client TEXT, limits TEXT, callback_url TEXT, callback_state TEXT,"
+        " callback_attempts INTEGER DEFAULT 0, result TEXT);"
+        "CREATE INDEX executions_state ON executions(state);"
+        "CREATE TABLE audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL,"
+        " event TEXT NOT NULL, request_id TEXT, key_id TEXT, client TEXT, language TEXT,"
+        " code_sha256 TEXT, limits TEXT, status TEXT, detail TEXT);"
+        "INSERT INTO executions (id, created_ms, finished_ms, state, status, mode, language,"
+        " code_sha256, key_id, result) VALUES"
+        " ('seccomp', 1, 2, 'done', 'runtime_error', 'sync', 'c', 'aa', 'k1',"
+        "  '{\"status\":\"runtime_error\",\"message\":\"killed by seccomp: forbidden system"
+        " call ptrace\",\"stdout\":\"hi\\n\",\"stderr\":\"\",\"exit_code\":null,\"signal\":31,"
+        "\"wall_time_ms\":5,\"cpu_time_ms\":1,\"memory_kb\":900,\"truncated\":false}'),"
+        " ('cases', 3, 4, 'done', 'ok', 'sync', 'python', 'bb', NULL,"
+        "  '{\"status\":\"ok\",\"test_cases\":[{\"status\":\"ok\",\"verdict\":\"accepted\","
+        "\"stdout\":\"1\",\"wall_time_ms\":1},{\"status\":\"ok\",\"verdict\":\"wrong_answer\","
+        "\"stdout\":\"2\",\"wall_time_ms\":1}]}'),"
+        " ('compile', 5, 6, 'done', 'compile_error', 'sync', 'c', 'cc', NULL,"
+        "  '{\"status\":\"compile_error\",\"compile\":{\"status\":\"runtime_error\","
+        "\"stderr\":\"x.c:1: error\",\"exit_code\":1,\"wall_time_ms\":30}}'),"
+        " ('lost', 7, NULL, 'running', NULL, 'async', 'c', 'dd', NULL, NULL);"
+        "PRAGMA user_version = 1;";
+    char *msg = NULL;
+    cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, &msg), SQLITE_OK, "%s", msg ? msg : "");
+    sqlite3_close(db);
+}
+
+Test(store, a_version_1_data_dir_is_migrated_once)
+{
+    write_v1();
+    int recovered = -1;
+    struct store *s = open_store(&recovered);
+    cr_assert_eq(recovered, 1, "the running one");
+
+    struct exec_row *row = get(s, "seccomp", "k1");
+    cr_assert_not_null(row, "the key still owns it");
+    cr_assert_eq(row->result.status, SB_ST_RUNTIME_ERROR);
+    cr_assert(row->result.ran);
+    cr_assert_eq(row->result.run.cause, SBX_CAUSE_SECCOMP);
+    cr_assert_str_eq(row->result.run.seccomp_call, "ptrace");
+    cr_assert_not(row->result.run.exited);
+    cr_assert_eq(row->result.run.signal, 31);
+    cr_assert_eq(row->result.run.memory_kb, 900);
+    cr_assert_eq(row->result.run.out.len, 3);
+    cr_assert_eq(memcmp(row->result.run.out.data, "hi\n", 3), 0);
+    free_row(row);
+
+    row = get(s, "cases", NULL);
+    cr_assert_eq(row->result.ncases, 2);
+    cr_assert(row->result.cases[0].accepted);
+    cr_assert(row->result.cases[1].judged);
+    cr_assert_not(row->result.cases[1].accepted);
+    free_row(row);
+
+    row = get(s, "compile", NULL);
+    cr_assert_eq(row->result.status, SB_ST_COMPILE_ERROR);
+    cr_assert(row->result.has_compile);
+    cr_assert_not(row->result.ran);
+    cr_assert_eq(row->result.compile.exit_code, 1);
+    cr_assert_eq(row->result.compile.err.len, strlen("x.c:1: error"));
+    free_row(row);
+
+    row = get(s, "lost", NULL);
+    cr_assert_eq(row->result.status, SB_ST_INTERNAL_ERROR);
+    free_row(row);
+    close_store(s);
+
+    s = open_store(&recovered);   /* version 2 now: opens as is */
+    row = get(s, "seccomp", NULL);
+    cr_assert_str_eq(row->result.run.seccomp_call, "ptrace");
+    free_row(row);
+    close_store(s);
+}
+
+Test(store, a_newer_schema_is_refused_with_a_reason)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/soulbox.db", dir);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    struct store *s = NULL;
+    struct sb_error err = {0};
+    int rec;
+    cr_assert_eq(store_open(&s, &loop, dir, NULL, &rec, &err), -1);
+    cr_assert(strstr(err.msg, "schema version 99 is newer"), "%s", err.msg);
+}
