@@ -13,7 +13,7 @@ json_t *event_started(const char *id)
     return json_pack("{s:s,s:s}", "type", "started", "id", id);
 }
 
-size_t utf8_complete_prefix(const char *data, size_t len)
+size_t event_utf8_prefix(const char *data, size_t len)
 {
     /* Find the start of the last character (at most 3 continuation bytes back). */
     size_t i = len, back = 0;
@@ -50,7 +50,7 @@ json_t *event_output(struct text_carry *tc, int stream, const char *data, size_t
         len += tc->n[k];
         tc->n[k] = 0;
     }
-    size_t keep = utf8_complete_prefix(data, len);
+    size_t keep = event_utf8_prefix(data, len);
     memcpy(tc->b[k], data + keep, len - keep); /* at most 3 bytes */
     tc->n[k] = len - keep;
     json_t *ev = keep ? output_event(stream, data, keep) : NULL;

@@ -29,6 +29,6 @@ json_t *event_exit(const struct job_result *res, const char *id);
 json_t *event_error(enum sb_code code, const char *message);
 
 /* Length of data without an incomplete UTF-8 sequence at its end. */
-size_t utf8_complete_prefix(const char *data, size_t len);
+size_t event_utf8_prefix(const char *data, size_t len);
 
 #endif

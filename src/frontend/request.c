@@ -280,9 +280,9 @@ static int parse_callback(json_t *cb, const struct sb_config *cfg, enum req_kind
         return bad(err, "callback_url: must be a string of at most 2048 bytes");
     struct http_url u;
     const char *why;
-    if (url_parse(json_string_value(cb), &u, &why) < 0)
+    if (callback_url_parse(json_string_value(cb), &u, &why) < 0)
         return bad(err, "callback_url: %s", why);
-    if (literal_host_allowed(u.host, cfg->server.callbacks_allow_private, &why) == 0)
+    if (callback_literal_host_allowed(u.host, cfg->server.callbacks_allow_private, &why) == 0)
         return bad(err, "callback_url: %s is a %s, refused by server.callbacks", u.host, why);
     if (!cfg->server.callbacks_allow_private && !strcmp(u.host, "localhost"))
         return bad(err, "callback_url: localhost is refused by server.callbacks");

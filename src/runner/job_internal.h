@@ -56,10 +56,6 @@ void compile_begin(struct job *j);
 /* A job leaving before its compile finished (cancelled). */
 void compile_leave(struct job *j);
 
-/* warm.c: a pooled sandbox started with spec's program, or NULL (run cold). */
-struct sbx_run *job_claim_pooled(struct job *j, const struct sbx_run_spec *spec, sbx_run_done_cb done,
-                             sbx_run_output_cb output);
-
 /* interact.c */
 void job_finish_killed(struct job *j);
 void job_interactive_spec(struct job *j, struct sbx_run_spec *spec);

@@ -22,7 +22,7 @@
  * are the structs below.
  */
 
-#define AGENT_PROTO_MAGIC   0x58425342u /* "SBBX" */
+#define AGENT_PROTO_MAGIC   0x58425342u /* "BSBX" in memory (little-endian) */
 #define AGENT_PROTO_VERSION 2u
 /* The largest payload of any frame (an EXEC with its arguments and
  * environment); the host's end of the channel has room for it. */

@@ -128,6 +128,7 @@ static int start_listening(struct server *s, struct sb_error *err)
         .header_timeout_ms = v->header_timeout_ms, .body_timeout_ms = v->body_timeout_ms,
         .idle_timeout_ms = v->idle_timeout_ms, .max_connections = (unsigned)v->max_connections,
         .max_connections_per_client = (unsigned)v->max_connections_per_client,
+        .streams_body = rest_streams_body, .spool_dir = v->data_dir,
     };
     if (http_server_start(&s->http, s->loop, v->listen, (int)v->port, &hc, rest_handle,
                           &s->rest, err) < 0)

@@ -177,7 +177,7 @@ static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res)
     const char *why = "no address";
     struct addrinfo *ok = NULL;
     for (struct addrinfo *ai = res; ai && !ok; ai = ai->ai_next)
-        if (addr_allowed(ai->ai_addr, d->cfg.allow_private, &why))
+        if (callback_addr_allowed(ai->ai_addr, d->cfg.allow_private, &why))
             ok = ai;
     if (!ok) {
         char msg[160];
@@ -231,7 +231,7 @@ void callback_deliver(struct callbacks *cbs, const char *exec_id, const char *ur
     struct delivery *d = calloc(1, sizeof *d);
     char *body = json_dumps(payload, JSON_COMPACT | JSON_PRESERVE_ORDER);
     const char *why = NULL;
-    if (!d || !body || url_parse(url, &d->url, &why) < 0) {
+    if (!d || !body || callback_url_parse(url, &d->url, &why) < 0) {
         if (cb)
             cb(arg, exec_id, why ? "failed: bad URL" : "failed: out of memory", 0);
         free(d);

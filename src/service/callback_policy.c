@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int url_parse(const char *url, struct http_url *u, const char **why)
+int callback_url_parse(const char *url, struct http_url *u, const char **why)
 {
     memset(u, 0, sizeof *u);
     if (strncasecmp(url, "http://", 7) != 0) {
@@ -105,7 +105,7 @@ static bool v4_refused(uint32_t a, const char **why)
     return false;
 }
 
-bool addr_allowed(const struct sockaddr *sa, bool allow_private, const char **why)
+bool callback_addr_allowed(const struct sockaddr *sa, bool allow_private, const char **why)
 {
     *why = NULL;
     if (sa->sa_family == AF_INET) {
@@ -142,7 +142,7 @@ bool addr_allowed(const struct sockaddr *sa, bool allow_private, const char **wh
     return *why == NULL;
 }
 
-int literal_host_allowed(const char *host, bool allow_private, const char **why)
+int callback_literal_host_allowed(const char *host, bool allow_private, const char **why)
 {
     /* A union, so the family written through one view is read through another. */
     union {
@@ -158,5 +158,5 @@ int literal_host_allowed(const char *host, bool allow_private, const char **why)
         a.v6.sin6_family = AF_INET6;
     else
         return -1;
-    return addr_allowed(&a.sa, allow_private, why) ? 1 : 0;
+    return callback_addr_allowed(&a.sa, allow_private, why) ? 1 : 0;
 }

@@ -12,15 +12,15 @@ struct http_url {
 };
 
 /* Parses an absolute http:// URL. Returns 0, or -1 with a static reason in *why. */
-int url_parse(const char *url, struct http_url *u, const char **why);
+int callback_url_parse(const char *url, struct http_url *u, const char **why);
 
 /* Whether an address may be called back: loopback, private (RFC 1918, ULA),
  * link-local (incl. cloud metadata 169.254.169.254), CGNAT, multicast,
  * unspecified and broadcast addresses are refused unless allow_private. */
-bool addr_allowed(const struct sockaddr *sa, bool allow_private, const char **why);
+bool callback_addr_allowed(const struct sockaddr *sa, bool allow_private, const char **why);
 
 /* For a host that is an IP literal: the same check; 1 = allowed, 0 = refused,
  * -1 = not a literal (decide after DNS). */
-int literal_host_allowed(const char *host, bool allow_private, const char **why);
+int callback_literal_host_allowed(const char *host, bool allow_private, const char **why);
 
 #endif

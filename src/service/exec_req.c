@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *req_kind_name(enum req_kind kind)
+const char *exec_req_kind_name(enum req_kind kind)
 {
     switch (kind) {
     case REQ_SYNC:        return "sync";

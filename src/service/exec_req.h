@@ -31,7 +31,7 @@ struct exec_req {
 enum req_kind { REQ_SYNC, REQ_ASYNC, REQ_STREAM, REQ_INTERACTIVE };
 
 /* "sync", "async", "stream", "interactive" (the executions' `mode`). */
-const char *req_kind_name(enum req_kind kind);
+const char *exec_req_kind_name(enum req_kind kind);
 
 void exec_req_free(struct exec_req *r);
 

@@ -106,7 +106,7 @@ static void as_row(const struct execution *ex, struct exec_row *row)
     row->created_ms = ex->created_ms;
     row->started_ms = ex->started_ms;
     snprintf(row->state, sizeof row->state, "%s", state_name(ex->state));
-    snprintf(row->mode, sizeof row->mode, "%s", req_kind_name(ex->kind));
+    snprintf(row->mode, sizeof row->mode, "%s", exec_req_kind_name(ex->kind));
     snprintf(row->language, sizeof row->language, "%s", ex->req.lang->name);
     snprintf(row->key_id, sizeof row->key_id, "%s", ex->who.key_id);
     row->callback_url = ex->req.callback_url;
@@ -422,7 +422,7 @@ struct execution *execution_submit(struct service *s, const struct caller *who,
         return NULL;
     }
     struct exec_record rec = {
-        .id = ex->id, .created_ms = ex->created_ms, .mode = req_kind_name(kind),
+        .id = ex->id, .created_ms = ex->created_ms, .mode = exec_req_kind_name(kind),
         .language = ex->req.lang->name, .code_sha256 = ex->req.code_sha256,
         .request_id = who->request_id, .key_id = who->has_key ? who->key_id : NULL,
         .client = who->client, .limits_json = ex->req.limits_json,

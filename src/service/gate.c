@@ -18,7 +18,7 @@ static const struct {
 #undef REFUSAL_X
 };
 
-const char *refusal_label(enum refusal_reason why)
+const char *gate_refusal_label(enum refusal_reason why)
 {
     return (unsigned)why < REFUSE__COUNT ? refusals[why].label : "other";
 }
@@ -67,6 +67,13 @@ int gate_authenticate(struct service *s, struct caller *c, const char *key, stru
     c->admin = k && k->admin;
     snprintf(c->key_id, sizeof c->key_id, "%s", k ? k->id : "");
     return 0;
+}
+
+int gate_refuse_connections(struct service *s, const struct caller *c, struct refusal *r)
+{
+    struct sb_error e;
+    sb_fail(&e, SB_E_UNAVAILABLE, "too many connections for API key '%s'", c->key_id);
+    return gate_refuse(s, c, REFUSE_KEY_CONNECTIONS, &e, r);
 }
 
 int gate_rate(struct service *s, const struct caller *c, struct refusal *r)

@@ -22,7 +22,7 @@ struct caller {
 /*
  * Every reason to refuse: X(name, metric label, audit event or NULL, error
  * code, Retry-After seconds (0: none; the rate limit computes its own)).
- * The label is soulbox_rejected_total's `reason`.
+ * The label is soulbox_rejected_requests_total's `reason`.
  */
 #define REFUSAL_MAP(X)                                                                   \
     X(UNAUTHENTICATED, "unauthenticated", "auth_failure", SB_E_UNAUTHENTICATED, 0)        \
@@ -31,6 +31,7 @@ struct caller {
     X(LIMIT_ABOVE_MAX, "limit_exceeds_max", NULL, SB_E_LIMIT_EXCEEDS_MAX, 0)              \
     X(UNKNOWN_LANGUAGE, "unknown_language", NULL, SB_E_UNKNOWN_LANGUAGE, 0)               \
     X(UNSUPPORTED_MEDIA, "unsupported_media_type", NULL, SB_E_UNSUPPORTED_MEDIA, 0)       \
+    X(KEY_CONNECTIONS, "too_many_connections", NULL, SB_E_UNAVAILABLE, 1)                 \
     X(QUEUE_FULL, "queue_full", NULL, SB_E_UNAVAILABLE, 1)                                \
     X(SHUTTING_DOWN, "shutting_down", NULL, SB_E_UNAVAILABLE, 1)                          \
     X(STORE_FAILED, "store_unavailable", NULL, SB_E_UNAVAILABLE, 5)
@@ -66,6 +67,9 @@ int gate_refuse(struct service *s, const struct caller *c, enum refusal_reason w
 /* The refusal a request error stands for (invalid, above the maximum, unknown language). */
 enum refusal_reason gate_reason_of(const struct sb_error *err);
 
-const char *refusal_label(enum refusal_reason why);
+const char *gate_refusal_label(enum refusal_reason why);
+
+/* A key over its connection cap (the transport said so): refused, counted. */
+int gate_refuse_connections(struct service *s, const struct caller *c, struct refusal *r);
 
 #endif

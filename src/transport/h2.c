@@ -335,6 +335,14 @@ static void send_goaway(struct tcp_conn *t, void *arg)
     h2_flush(c);
 }
 
+int h2_conn_set_owner(struct h2_conn *c, const char *owner)
+{
+    if (tcp_conn_set_owner(&c->base, owner) == 0)
+        return 0;
+    send_goaway(&c->base, NULL);
+    return -1;
+}
+
 void h2_server_stop_accepting(struct h2_server *s)
 {
     if (s->stopped)

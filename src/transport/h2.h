@@ -73,5 +73,10 @@ void *h2_arg(const struct h2_conn *c);
 /* Hands nghttp2's pending frames to the socket, up to the backpressure
  * mark. Safe anywhere: inside nghttp2 callbacks it runs afterwards. */
 void h2_flush(struct h2_conn *c);
+/* Counts the connection under owner (the API key a call proved) instead of
+ * its address, for the per-client cap (tcp_conn_set_owner). Returns -1 when
+ * the owner has too many connections open: refuse the call; the connection
+ * is told to go away (calls in flight finish, no new ones). */
+int h2_conn_set_owner(struct h2_conn *c, const char *owner);
 
 #endif

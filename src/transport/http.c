@@ -68,7 +68,7 @@ void http_free_request(struct http_request *r)
 
 static bool busy(enum conn_state s)
 {
-    return s == C_HANDLING || s == C_STREAMING;
+    return s == C_HANDLING || s == C_UPLOAD || s == C_STREAMING;
 }
 
 /* Shedding one of these costs its client nothing it cannot redo: no request
@@ -108,6 +108,9 @@ static void on_closing(struct tcp_conn *t)
     }
     if (!handling)
         http_set_state(c, C_CLOSING);
+    else if (c->state == C_UPLOAD) /* last: may free c */
+        http_spool_fail(c, SB_E_INVALID_ARGUMENT,
+                        "the client closed the connection before the body ended");
 }
 
 static void on_free(struct tcp_conn *t)
@@ -154,7 +157,6 @@ static int format_head(struct http_conn *c, char *buf, size_t len, int status,
     return n < (int)len ? n : (int)len - 1;
 }
 
-static void parse_more(struct http_conn *c);
 
 /* After a complete response: next request, or close. The shutdown sends FIN
  * after every queued write. The socket stays open, reading and discarding,
@@ -176,6 +178,7 @@ static void response_done(struct http_conn *c)
         c->pending.len = 0;
         c->header_bytes = 0; /* counts discarded bytes from here on */
         http_start_timer(c, LINGER_MS);
+        tcp_read_start(&c->base); /* a body left unread may have stopped it */
         tcp_shutdown(&c->base);
         return;
     }
@@ -184,7 +187,7 @@ static void response_done(struct http_conn *c)
     c->in_value = false;
     http_parser_pause(&c->parser, 0);
     http_start_timer(c, c->srv->cfg.idle_timeout_ms);
-    parse_more(c);
+    http_parse_more(c);
 }
 
 /* {"error": {"code": ..., "message": ...}}; free() it. NULL if out of memory. */
@@ -234,6 +237,8 @@ void http_respond(struct http_conn *c, int status, const char *content_type, con
 {
     if (c->state != C_HANDLING)
         return;
+    if (c->req.body_pending)
+        c->close_after = true; /* answered without taking the body */
     if (!c->aborted)
         send_response(c, status, content_type, body, len, extra_headers);
     response_done(c);
@@ -253,6 +258,8 @@ void http_stream_start(struct http_conn *c, int status, const char *content_type
 {
     if (c->state != C_HANDLING)
         return;
+    if (c->req.body_pending)
+        c->close_after = true;
     char head[2048];
     int n = format_head(c, head, sizeof head, status, content_type, extra_headers, -1);
     http_set_state(c, C_STREAMING);
@@ -360,6 +367,9 @@ static void on_timer(struct tcp_conn *t)
     case C_IDLE:
         tcp_close(&c->base);
         break;
+    case C_UPLOAD:
+        http_spool_fail(c, SB_E_REQUEST_TIMEOUT, "request body stalled");
+        break;
     default:
         break;
     }
@@ -374,14 +384,45 @@ static void dispatch(struct http_conn *c)
 {
     if (!c->req.body.data)
         sb_buf_append(&c->req.body, "", 0);
+    if (c->req.body_pending)
+        tcp_read_stop(&c->base); /* until the handler takes the body, or answers */
     c->srv->handler(c, &c->req, c->srv->arg);
 }
 
 /* Feeds pending bytes to the parser until a request is complete or the
  * input runs out; dispatches complete requests. */
+static bool parsable(const struct http_conn *c)
+{
+    return c->state == C_IDLE || c->state == C_HEADERS || c->state == C_BODY ||
+           (c->state == C_UPLOAD && !http_spool_waiting(c));
+}
+
+/* After parsing part of a streamed body: false once nothing more is to be
+ * parsed now. */
+static bool upload_parsed(struct http_conn *c, enum http_errno e, size_t n)
+{
+    if (e == HPE_PAUSED) {   /* the body is complete */
+        http_spool_pump(c);
+        return true;
+    }
+    if (e != HPE_OK) {
+        enum sb_code code = SB_E_INVALID_ARGUMENT;
+        char msg[160];
+        const char *why = http_spool_error(c, &code);
+        if (!why) {
+            snprintf(msg, sizeof msg, "malformed HTTP request: %s", http_errno_description(e));
+            why = msg;
+        }
+        c->pending.len = 0;
+        http_spool_fail(c, code, why);
+        return false;
+    }
+    return n > 0;
+}
+
 static void parse_pending(struct http_conn *c)
 {
-    while (c->state == C_IDLE || c->state == C_HEADERS || c->state == C_BODY) {
+    while (parsable(c)) {
         if (c->pending.len == 0)
             return;
         size_t n = http_parser_execute(&c->parser, &http_parser_cbs, c->pending.data,
@@ -389,6 +430,11 @@ static void parse_pending(struct http_conn *c)
         enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
         memmove(c->pending.data, c->pending.data + n, c->pending.len - n);
         c->pending.len -= n;
+        if (c->state == C_UPLOAD) {
+            if (!upload_parsed(c, e, n))
+                return;
+            continue;
+        }
         if (c->state == C_HANDLING && c->close_after && e != HPE_PAUSED) {
             c->pending.len = 0;
             return fail_request(c, SB_E_PAYLOAD_TOO_LARGE, "request body is too large");
@@ -424,7 +470,7 @@ static void parse_pending(struct http_conn *c)
 /* A handler that answers at once ends in response_done, which calls this
  * again: the loop already running goes on with the next pipelined request
  * instead of nesting, so a read full of them cannot overflow the stack. */
-static void parse_more(struct http_conn *c)
+void http_parse_more(struct http_conn *c)
 {
     if (c->parsing)
         return;
@@ -456,7 +502,7 @@ static void on_data(struct tcp_conn *t, const char *buf, size_t n)
         tcp_close(&c->base);
         return;
     }
-    parse_more(c);
+    http_parse_more(c);
 }
 
 /* ---- accepting ---- */
@@ -632,6 +678,14 @@ void http_raw_reading(struct http_conn *c, bool on)
         tcp_read_start(&c->base);
     else
         tcp_read_stop(&c->base);
+}
+
+int http_conn_set_owner(struct http_conn *c, const char *owner)
+{
+    if (tcp_conn_set_owner(&c->base, owner) == 0)
+        return 0;
+    c->close_after = true;
+    return -1;
 }
 
 void http_raw_close(struct http_conn *c)

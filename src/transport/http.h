@@ -24,6 +24,13 @@ struct http_request {
     struct http_header *headers;
     size_t nheaders;
     struct sb_buf body;
+    /* The route takes its body as a stream (http_server_cfg.streams_body):
+     * the handler runs once the headers are in, and either takes the body
+     * with http_body_spool or answers without it (the connection then
+     * closes, the body unread). */
+    bool body_pending;
+    bool has_length;       /* Content-Length given (else chunked or none) */
+    uint64_t content_length;
     bool keep_alive;
     bool head;             /* HEAD: answer without a body */
     char request_id[129];  /* the client's X-Request-Id if sane, else generated */
@@ -42,6 +49,11 @@ struct http_server_cfg {
      * if there is none it gets 503 with Retry-After: 1 and is closed. */
     unsigned max_connections;
     unsigned max_connections_per_client;    /* 0: no cap */
+    /* Which requests take their body as a stream (uploads that may be
+     * larger than max_body_bytes), from their headers; NULL: none. arg is
+     * the handler's. */
+    bool (*streams_body)(const struct http_request *req, void *arg);
+    const char *spool_dir;   /* where streamed bodies are spooled ("/tmp" if NULL) */
 };
 
 struct http_conn;
@@ -90,6 +102,25 @@ void http_stream_start(struct http_conn *c, int status, const char *content_type
 /* Returns bytes queued on the socket (for backpressure), or -1 if the client is gone. */
 ssize_t http_stream_write(struct http_conn *c, const char *data, size_t len);
 void http_stream_end(struct http_conn *c);
+
+/* A streamed body (req->body_pending), spooled to an unnamed file as it
+ * arrives (never whole in memory; the client is held back while the disk
+ * catches up), at most max bytes. cb follows exactly once, from the loop:
+ * with the file (fd, yours to close, read it from offset 0) and its size,
+ * or with err (too large, stalled past body_timeout_ms, malformed, the
+ * client gone, the disk failing); either way the handler then answers as
+ * usual. Returns 0, or -1 with err (too large by its Content-Length, no file
+ * could be made) and cb never follows: answer with err. */
+typedef void (*http_body_cb)(struct http_conn *c, int fd, uint64_t size,
+                             const struct sb_error *err, void *arg);
+int http_body_spool(struct http_conn *c, uint64_t max, http_body_cb cb, void *arg,
+                    struct sb_error *err);
+
+/* Counts the connection under owner (the API key its request proved)
+ * instead of its address, for the per-client cap (tcp_conn_set_owner).
+ * Returns -1 when the owner has too many connections open: refuse the
+ * request; the connection closes after that answer. */
+int http_conn_set_owner(struct http_conn *c, const char *owner);
 
 /* Called if the client goes away before the response is complete: cancel the
  * work. The handler must still call http_respond/http_stream_end (ignored). */

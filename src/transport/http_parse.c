@@ -125,6 +125,16 @@ static int on_headers_complete(http_parser *p)
     }
     if (!r->path || !r->query)
         return -1;
+    r->has_length = p->content_length != ULLONG_MAX && !(p->flags & F_CHUNKED);
+    r->content_length = r->has_length ? p->content_length : 0;
+    if (!p->upgrade && c->srv->cfg.streams_body && c->srv->cfg.streams_body(r, c->srv->arg)) {
+        /* The handler sees the headers first and decides about the body. */
+        r->body_pending = true;
+        tcp_timer_stop(&c->base);
+        http_set_state(c, C_HANDLING);
+        http_parser_pause(p, 1);
+        return 0;
+    }
     if (p->content_length != ULLONG_MAX && p->content_length > c->srv->cfg.max_body_bytes) {
         /* Refuse before reading a byte of it. */
         http_set_state(c, C_HANDLING);
@@ -142,6 +152,8 @@ static int on_headers_complete(http_parser *p)
 static int on_body(http_parser *p, const char *at, size_t n)
 {
     struct http_conn *c = conn_of(p);
+    if (c->state == C_UPLOAD)
+        return http_spool_data(c, at, n);
     if (c->req.body.len + n > c->srv->cfg.max_body_bytes)
         return -1;
     http_start_timer(c, c->srv->cfg.body_timeout_ms);
@@ -153,6 +165,11 @@ static int on_message_complete(http_parser *p)
     struct http_conn *c = conn_of(p);
     if (c->state == C_HANDLING)
         return 0; /* refused in on_headers_complete */
+    if (c->state == C_UPLOAD) {
+        http_spool_mark_complete(c);
+        http_parser_pause(p, 1);
+        return 0;
+    }
     tcp_timer_stop(&c->base);
     http_set_state(c, C_HANDLING);
     http_parser_pause(p, 1);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/sha256.h"
 #include "common/util.h"
 #include "common/uvbuf.h"
 
@@ -121,6 +122,17 @@ static struct tcp_client *client_get(struct tcp_server *s, const struct tcp_clie
     return cl;
 }
 
+/* c stops being counted under its client entry (freed when it was the last). */
+static void client_leave(struct tcp_conn *c)
+{
+    list_remove(&c->client_node);
+    if (c->client && --c->client->nconns == 0) {
+        list_remove(&c->client->bucket);
+        free(c->client);
+    }
+    c->client = NULL;
+}
+
 /* ---- freeing ---- */
 
 static void maybe_done(struct tcp_server *s)
@@ -160,13 +172,8 @@ void tcp_close(struct tcp_conn *c)
     struct tcp_server *s = c->srv;
     if (c->admitted) {
         list_remove(&c->node);
-        list_remove(&c->client_node);
         s->nconns--;
-        if (c->client && --c->client->nconns == 0) {
-            list_remove(&c->client->bucket);
-            free(c->client);
-        }
-        c->client = NULL;
+        client_leave(c);
         if (s->ops->closing)
             s->ops->closing(c);
     }
@@ -319,7 +326,10 @@ static void note_limit(struct tcp_server *s, const struct tcp_conn *c, bool shed
         s->shed++;
     else
         s->refused++;
-    tcp_client_key_name(&c->key, s->last_client, sizeof s->last_client);
+    if (c->owner[0])
+        snprintf(s->last_client, sizeof s->last_client, "%s", c->owner);
+    else
+        tcp_client_key_name(&c->key, s->last_client, sizeof s->last_client);
     uint64_t now = uv_now(s->loop);
     if (s->logged_ms && now - s->logged_ms < LOG_EVERY_MS)
         return;
@@ -388,6 +398,49 @@ static void admit(struct tcp_server *s, struct tcp_conn *c)
     if (s->buckets && (c->client = client_get(s, &c->key)))
         c->client->nconns++;
     s->ops->open(c);
+}
+
+/* An owner's key: a hash that no address key can equal (those start with
+ * zeros, ::ffff:, or end with eight zero bytes, the /64). */
+static void owner_key(const char *owner, struct tcp_client_key *k)
+{
+    uint8_t d[32];
+    struct sha256 h;
+    sha256_init(&h);
+    sha256_update(&h, "soulbox-owner:", 14);
+    sha256_update(&h, owner, strlen(owner));
+    sha256_final(&h, d);
+    memcpy(k->b, d, sizeof k->b);
+    k->b[0] = 0xff;
+    k->b[15] |= 0x80;
+}
+
+int tcp_conn_set_owner(struct tcp_conn *c, const char *owner)
+{
+    struct tcp_server *s = c->srv;
+    if (!c->admitted || c->closing || !s->buckets)
+        return 0;
+    struct tcp_client_key k;
+    owner_key(owner, &k);
+    if (c->owner[0] && !memcmp(k.b, c->key.b, sizeof k.b))
+        return 0;
+    client_leave(c);
+    c->key = k;
+    snprintf(c->owner, sizeof c->owner, "%s", owner);
+    struct tcp_client *cl = client_find(s, &k);
+    if (cl && cl->nconns >= s->cfg.max_connections_per_client) {
+        if (list_empty(&cl->idle)) {
+            note_limit(s, c, false);
+            return -1;
+        }
+        shed(list_entry(cl->idle.next, struct tcp_conn, client_node), c);
+    }
+    if (!(c->client = client_get(s, &k)))
+        return 0;   /* out of memory: counted under nobody, as before a cap */
+    c->client->nconns++;
+    if (c->sheddable)
+        list_insert_tail(&c->client->idle, &c->client_node);
+    return 0;
 }
 
 static void on_connection(uv_stream_t *l, int status)

@@ -61,7 +61,8 @@ struct tcp_conn {
     bool sheddable;
     bool closing;              /* tcp_close ran */
     char peer[64];             /* the peer's address as text, "unknown" if not had */
-    struct tcp_client_key key;
+    struct tcp_client_key key; /* what it is counted under: its address, or its owner */
+    char owner[72];            /* "" until tcp_conn_set_owner */
 };
 
 /* The protocol object that embeds tcp_conn c as member `member`. */
@@ -142,6 +143,14 @@ void tcp_conn_sheddable(struct tcp_conn *c, bool sheddable);
  * Release may free c: do not use it afterwards. */
 void tcp_conn_hold(struct tcp_conn *c);
 void tcp_conn_release(struct tcp_conn *c);
+
+/* Counts c from now on under owner (e.g. the API key a request on it
+ * proved) instead of its address, so that the per-client cap limits that
+ * owner from whatever addresses (behind a proxy every client has the
+ * proxy's). At the owner's cap, its least recently active sheddable
+ * connection is shed; with none, -1: c is then counted under nobody and
+ * should be refused and closed. 0 otherwise (also when already owned). */
+int tcp_conn_set_owner(struct tcp_conn *c, const char *owner);
 
 /* Closes the connection: leaves the open count, ops->closing (if it was
  * opened), closes both handles (queued writes are cancelled); ops->free

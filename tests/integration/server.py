@@ -3,6 +3,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -25,6 +26,69 @@ def free_ports(n):
 
 def free_port():
     return free_ports(1)[0]
+
+
+def wait_until(cond, timeout=10.0, step=0.05):
+    """Polls cond() until it returns something true or timeout seconds pass;
+    returns its last value, so `assert wait_until(...)` fails at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(step)
+
+
+def _tcp_address(field):
+    ip, port = field.split(":")
+    return socket.inet_ntoa(struct.pack("<I", int(ip, 16))), int(port, 16)
+
+
+def tcp_sockets():
+    """This network namespace's IPv4 TCP sockets, from /proc/net/tcp:
+    (local, remote) -> (state, bytes sent but not acknowledged, bytes received
+    but not read by the owner, inode; 0 while no process holds the socket)."""
+    table = {}
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            v = line.split()
+            tx, rx = (int(n, 16) for n in v[4].split(":"))
+            table[(_tcp_address(v[1]), _tcp_address(v[2]))] = (int(v[3], 16), tx, rx, int(v[9]))
+    return table
+
+
+TCP_ESTABLISHED = 1
+
+
+def server_progress(socks):
+    """How far the server has got with what each client socket sent: "closed"
+    (the server closed the connection), "queued" (still in the listener's
+    backlog: not accepted yet), or how many of its bytes the server has not
+    read yet (unacknowledged, or waiting in the server's end). 0 for a
+    request: the server has seen all of it."""
+    table = tcp_sockets()
+    out = []
+    for s in socks:
+        try:
+            mine, theirs = s.getsockname(), s.getpeername()
+        except OSError:
+            out.append("closed")            # reset by the server
+            continue
+        client, server = table.get((mine, theirs)), table.get((theirs, mine))
+        if not client or client[0] != TCP_ESTABLISHED:
+            out.append("closed")
+        elif not server or not server[3]:
+            out.append("queued")
+        else:
+            out.append(client[1] + server[2])
+    return out
+
+
+def server_ends(socks):
+    """The inodes of the server's ends of these connected client sockets."""
+    table = tcp_sockets()
+    return {table[(s.getpeername(), s.getsockname())][3] for s in socks}
 
 
 def read_until_closed(sock, timeout=5):
@@ -168,6 +232,19 @@ class Server:
         self.proc.kill()
         self.proc.wait()
         self.logf.close()
+
+    def open_sockets(self):
+        """Inodes of the sockets the server process holds open."""
+        found = set()
+        fds = f"/proc/{self.proc.pid}/fd"
+        for fd in os.listdir(fds):
+            try:
+                link = os.readlink(os.path.join(fds, fd))
+            except OSError:
+                continue                    # closed while listed
+            if link.startswith("socket:["):
+                found.add(int(link[8:-1]))
+        return found
 
     def read_log(self):
         try:

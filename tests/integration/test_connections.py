@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from server import Server, h2_call, read_until_closed
+from server import Server, h2_call, read_until_closed, server_ends, server_progress, wait_until
 
 IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
 HALF_REQUEST = b"GET / HTTP/1.1\r\nHost: x\r\n"          # never finished
@@ -130,6 +130,20 @@ def slow_executions(port, n, source="127.0.0.1", seconds=2):
     return socks
 
 
+def wait_seen(socks, timeout=10):
+    """Waits until the server has read everything these connections sent: a
+    request read whole is being handled (HTTP/1.1), a HEADERS frame read has
+    opened a stream (HTTP/2), so none of them is idle any more."""
+    assert wait_until(lambda: all(p == 0 for p in server_progress(socks)), timeout), \
+        server_progress(socks)
+
+
+def wait_dropped(srv, ends, timeout=10):
+    """Waits until the server has closed its ends (inodes) of connections the
+    client reset."""
+    assert wait_until(lambda: not srv.open_sockets() & ends, timeout), srv.open_sockets() & ends
+
+
 def read_response(s, timeout=30):
     s.settimeout(timeout)
     r = http.client.HTTPResponse(s)
@@ -192,7 +206,16 @@ def test_a_flood_from_one_address_does_not_lock_others_out():
                     except OSError:
                         pass
                     flood.append((f"127.0.1.{i}", s))
-            time.sleep(1)                    # the server is full of the flood now
+            # The server is full of the flood once it has accepted every flood
+            # connection and read its half request or closed it.
+            socks = [s for _, s in flood]
+            assert wait_until(lambda: all(p in ("closed", 0) for p in server_progress(socks)),
+                              timeout=60, step=0.2), "the server did not take in the flood"
+            # ... and the other client is still served: two more rounds, so
+            # that one began after the server was full
+            n = len(served)
+            assert wait_until(lambda: len(served) >= n + 2 or errors or not t.is_alive(),
+                              timeout=30), "the other client was not served while full"
             t1 = time.monotonic()
             stop.set()
             t.join(60)
@@ -255,7 +278,7 @@ def test_when_full_an_idle_connection_is_shed_and_busy_ones_never():
         # 8 connections whose requests are being handled are never shed: the
         # 9th connection is refused with 503 and Retry-After
         busy = slow_executions(srv.port, 8)
-        time.sleep(0.7)
+        wait_seen(busy)
         s = connect(srv.port, "127.0.0.2")
         assert_503(wait_closed(s), "too many connections")
         reset_close(s)
@@ -294,7 +317,7 @@ def test_the_per_client_cap_refuses_when_the_clients_connections_are_busy():
     with Server("server:\n  max_connections_per_client: 2\n") as srv:
         srv.wait_languages()
         busy = slow_executions(srv.port, 2)
-        time.sleep(0.7)
+        wait_seen(busy)
         s = connect(srv.port)
         assert_503(wait_closed(s), "too many connections from 127.0.0.1")
         reset_close(s)
@@ -368,9 +391,10 @@ def test_grpc_when_full_an_idle_connection_is_shed_and_busy_ones_never():
         assert grpc_health(srv.grpc_port) == "0"
         assert goaway_then_closed(idle[0])
         assert all(still_open(s) for s in idle[1:])
+        ends = server_ends(idle[1:])
         for s in idle:
             reset_close(s)
-        time.sleep(0.3)
+        wait_dropped(srv, ends)
         # four connections with a call open (headers sent, request not ended)
         busy = []
         for _ in range(4):
@@ -384,15 +408,16 @@ def test_grpc_when_full_an_idle_connection_is_shed_and_busy_ones_never():
             s.sendall(conn.data_to_send())
             read_settings(s)
             busy.append(s)
-        time.sleep(0.3)
+        wait_seen(busy)
         s = connect(srv.grpc_port, "127.0.0.2")
         s.sendall(H2_PREFACE)
         assert wait_closed(s) == b""             # refused: closed without a word
         reset_close(s)
         assert all(still_open(b) for b in busy)
+        ends = server_ends(busy)
         for b in busy:
             reset_close(b)
-        time.sleep(0.3)
+        wait_dropped(srv, ends)
         assert grpc_health(srv.grpc_port) == "0"
 
 
@@ -414,7 +439,7 @@ def test_a_slow_reader_gets_the_whole_response_before_the_close():
         s = connect(srv.port)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 10)
         big_output_request(s, 8)
-        time.sleep(4.5)
+        time.sleep(4.5)     # not a wait for the server: the reader's delay is the scenario
         data = wait_closed(s, timeout=30)
         head, _, body = data.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 200 OK"), head

@@ -52,7 +52,10 @@ def test_another_key_cannot_read_or_list_an_execution(keyed):
     listed = keyed.get("/api/executions?limit=100", headers=B).json()["executions"]
     assert eid not in [e["id"] for e in listed]
     assert secret not in json.dumps(listed)
-    # alice sees her own; the admin sees everyone's
+    # alice sees her own (ids are case-insensitive); the admin sees everyone's
+    upper = keyed.get(f"/api/executions/{eid.upper()}", headers=A)
+    assert upper.status_code == 200 and upper.json()["id"] == eid, upper.text
+    assert keyed.get(f"/api/executions/{eid.upper()}", headers=B).status_code == 404
     assert eid in [e["id"] for e in keyed.get("/api/executions?limit=100", headers=A).json()["executions"]]
     assert keyed.get(f"/api/executions/{eid}", headers=OPS).json()["stdout"] == secret + "\n"
     assert eid in [e["id"] for e in keyed.get("/api/executions?limit=100", headers=OPS).json()["executions"]]

@@ -27,7 +27,7 @@ import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 from conftest import ROOT, sandbox_processes
-from server import Server, h2_call, read_until_closed
+from server import Server, h2_call, read_until_closed, wait_until
 
 PROTOS = ["soulbox/v1/soulbox.proto", "grpc/health/v1/health.proto",
           "grpc/reflection/v1alpha/reflection.proto"]
@@ -453,11 +453,20 @@ def test_rate_limit(pb):
         stub = pb.sb_grpc.SoulBoxStub(ch)
         md = [("authorization", "Bearer sekret")]
         req = pb.sb.ExecuteRequest(language="bash", code="echo hi")
+        t0 = time.monotonic()       # the bucket starts full at the first call
         assert stub.Execute(req, timeout=30, metadata=md).result.stdout.decode() == "hi\n"
         e = rpc_error(stub.Execute, req, timeout=30, metadata=md)
         assert e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, e
-        time.sleep(1.2)     # one token back
-        assert stub.Execute(req, timeout=30, metadata=md).result.stdout.decode() == "hi\n"
+
+        def served():
+            try:
+                return stub.Execute(req, timeout=30, metadata=md).result.stdout.decode() == "hi\n"
+            except grpc.RpcError as e:
+                assert e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, e
+                return False
+        # one token back 1 s after the first call, not before
+        assert wait_until(served, timeout=5)
+        assert time.monotonic() - t0 > 0.99     # (the server counts whole milliseconds)
 
 
 # ---- 3. ExecuteStream ----

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from conftest import SOULBOX, sandbox_processes
-from server import Server
+from server import Server, wait_until
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
@@ -239,7 +239,7 @@ def test_503_when_the_queue_is_full():
         t = threading.Thread(target=lambda: first.update(r=s.execute(
             {"language": "bash", "code": "sleep 1.5; echo done"})))
         t.start()
-        time.sleep(0.5)
+        assert wait_until(lambda: s.get("/health").json()["running"] == 1), "the first never ran"
         r = s.execute({"language": "bash", "code": "echo 2"})
         assert r.status_code == 503 and r.headers["Retry-After"] == "1"
         assert r.json()["error"]["code"] == "unavailable"
@@ -298,6 +298,7 @@ def test_remote_listen_without_auth_is_refused():
 def test_rate_limit_per_key():
     cfg = "server:\n  rate_limit:\n    requests_per_second: 1\n    burst: 3\n"
     with Server(cfg, env={"SOULBOX_API_KEYS": "a:ka,b:kb"}) as s:
+        t0 = time.monotonic()       # a's bucket starts full at its first request
         codes = [s.get("/api/languages", headers={"X-API-Key": "ka"}).status_code for _ in range(5)]
         assert codes[:3] == [200, 200, 200] and codes[3] == 429
         r = s.get("/api/languages", headers={"X-API-Key": "ka"})
@@ -305,8 +306,11 @@ def test_rate_limit_per_key():
         assert r.json()["error"]["code"] == "rate_limited"
         # another key has its own bucket
         assert s.get("/api/languages", headers={"X-API-Key": "kb"}).status_code == 200
-        time.sleep(1.1)
-        assert s.get("/api/languages", headers={"X-API-Key": "ka"}).status_code == 200
+        # 3 spent, 1 token/s: a is served again once 1 s has passed since its
+        # first request, not before
+        assert wait_until(lambda: s.get("/api/languages", headers={"X-API-Key": "ka"}).status_code
+                          == 200, timeout=5)
+        assert time.monotonic() - t0 > 0.99     # (the server counts whole milliseconds)
         assert 'soulbox_rejected_requests_total{reason="rate_limited"}' in s.get("/metrics").text
 
 
@@ -378,7 +382,9 @@ def test_callback_is_delivered_with_retries():
             assert path == "/hook?x=1"
             assert headers["X-SoulBox-Execution"] == job["id"]
             assert payload["id"] == job["id"] and payload["stdout"] == "cb\n"
-            time.sleep(0.2)
+            # the delivery is recorded once the receiver's 204 is in
+            wait_until(lambda: s.get("/api/executions/" + job["id"]).json()["callback"]["state"]
+                       != "pending")
             cur = s.get("/api/executions/" + job["id"]).json()
             assert cur["callback"] == {"url": cb, "state": "delivered", "attempts": 2}
     finally:
@@ -418,11 +424,11 @@ def test_results_survive_restart_and_kill9():
     s.start()
     done = s.execute({"language": "bash", "code": "echo kept"}).json()
     running = s.post("/api/executions", {"language": "bash", "code": "sleep 30"}).json()
-    time.sleep(0.7)
+    wait_until(lambda: s.get("/api/executions/" + running["id"]).json()["status"] != "queued")
     assert s.get("/api/executions/" + running["id"]).json()["status"] == "running"
     s.kill9()
-    time.sleep(0.3)
-    assert sandbox_processes() == []         # the sandbox died with the server
+    # the sandbox died with the server: `sleep 30` still there after 10 s did not
+    assert wait_until(lambda: sandbox_processes() == []), sandbox_processes()
     s2 = Server("", data_dir=s.data_dir)
     with s2:
         kept = s2.get("/api/executions/" + done["id"]).json()
@@ -448,7 +454,7 @@ def test_graceful_shutdown_finishes_in_flight_runs():
     t = threading.Thread(target=lambda: out.update(r=s.execute({"language": "bash",
                                                                "code": "sleep 1; echo finished"})))
     t.start()
-    time.sleep(0.4)
+    assert wait_until(lambda: s.get("/health").json()["running"] == 1), "the run never started"
     rc = s.stop()
     t.join()
     assert rc == 0
@@ -461,7 +467,7 @@ def test_shutdown_cancels_runs_past_the_grace_period():
     t = threading.Thread(target=lambda: out.update(r=s.execute({"language": "bash",
                                                                "code": "sleep 30"})))
     t.start()
-    time.sleep(0.5)
+    assert wait_until(lambda: s.get("/health").json()["running"] == 1), "the run never started"
     t0 = time.time()
     assert s.stop() == 0
     assert time.time() - t0 < 5
@@ -593,9 +599,16 @@ def test_audit_log_records_executions_and_security_events(tmp_path):
         s.execute({"language": "python", "code": "import ctypes\nctypes.CDLL(None).syscall(169, 0, 0, 0, 0)"},
                   headers=h)
         s.execute({"language": "python", "code": code}, headers={"X-API-Key": "wrong"})
-        time.sleep(0.3)
-        out = subprocess.run([SOULBOX, "audit", "--data-dir", s.data_dir, "--json"],
-                             capture_output=True, text=True, check=True).stdout
+
+        def audited():                       # the records are written off the request path
+            out = subprocess.run([SOULBOX, "audit", "--data-dir", s.data_dir, "--json"],
+                                 capture_output=True, text=True, check=True).stdout
+            events = [json.loads(l)["event"] for l in out.splitlines()]
+            done = events.count("execution") >= 3 and \
+                {"limit_exceeded", "seccomp_kill", "auth_failure"} <= set(events)
+            return done and out
+        out = wait_until(audited)
+        assert out, "the audit records were not written"
     rows = [json.loads(l) for l in out.splitlines()]
     events = [r["event"] for r in rows]
     assert events.count("execution") == 3

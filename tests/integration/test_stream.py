@@ -13,7 +13,7 @@ import requests
 import websockets
 
 from conftest import sandbox_processes
-from server import Server
+from server import Server, wait_until
 
 TICKER = "import time\nfor i in range(5):\n    print(i, flush=True)\n    time.sleep(0.2)\n"
 UPPER = "import sys\nfor line in sys.stdin:\n    print(line.upper(), end='', flush=True)\n"
@@ -432,8 +432,7 @@ def test_a_client_that_stops_reading_loses_its_sandbox():
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         assert 125 < len(msg) < 65536  # so the 16-bit length form is the minimal one
         sock.sendall(b"\x81\xfe" + struct.pack("!H", len(msg)) + mask + masked)
-        time.sleep(0.5)
-        assert sandbox_processes()          # running, blocked on its full pipe
+        assert wait_until(sandbox_processes)  # running, blocked on its full pipe
         wait_no_sandboxes(timeout=15)       # then dropped: ~1.5 s after the pause
         ex = s.get("/api/executions?limit=1").json()["executions"][0]
         assert ex["status"] == "internal_error"

@@ -14,6 +14,7 @@ reason starting `VULNERABILITY` or `LEAK`: the test asserts the secure
 behaviour and turns into a failure (XPASS) once the hole is closed, so the
 marker must then go. None is marked today; see docs/security.md.
 """
+import contextlib
 import hashlib
 import json
 import os
@@ -28,7 +29,7 @@ import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 from conftest import ROOT, UID_BASE, sandbox_processes  # noqa: E402,F401 (ROOT, UID_BASE: for the tests)
-from server import Server  # noqa: E402
+from server import Server, wait_until  # noqa: E402
 
 SECRET_ENV = "SOULBOX_ATTACK_TEST_SECRET"
 SECRET = "host-secret-" + uuid.uuid4().hex
@@ -74,27 +75,38 @@ def host_state(s):
     return state
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    base = tmp_path_factory.mktemp("attacks")
+@contextlib.contextmanager
+def attack_server(base, name="", env=None, neighbour_key=None):
+    """A running server for attacks, with the host's canaries and the baseline
+    `intact` compares with. With API keys in env, the neighbour of `intact`
+    runs with neighbour_key."""
     cache = base / "cache"
     s = Server(f"server:\n  max_concurrent: 8\nsandbox:\n  compile_cache_dir: {cache}\n",
-               env={SECRET_ENV: SECRET})
+               env={SECRET_ENV: SECRET, **(env or {})})
     s.cache_dir = str(cache)
+    s.neighbour_headers = {"X-API-Key": neighbour_key} if neighbour_key else {}
     # A host file where sandboxes write their own files (/tmp), under a name an
     # attack can guess, and one next to the server's config and data.
-    s.host_canary = f"/tmp/soulbox-canary-{RUN_ID}"
+    s.host_canary = f"/tmp/soulbox-canary-{RUN_ID}" + (f"-{name}" if name else "")
     with open(s.host_canary, "w") as f:
         f.write("#!/bin/sh\necho HOST FILE FOLLOWED\n")
     os.chmod(s.host_canary, 0o755)
     s.private_canary = os.path.join(s.tmp, "canary")
     with open(s.private_canary, "w") as f:
         f.write(SECRET + "\n")
-    with s:
-        s.wait_languages()
-        s.baseline = host_state(s)
+    try:
+        with s:
+            s.wait_languages()
+            s.baseline = host_state(s)
+            yield s
+    finally:
+        os.unlink(s.host_canary)
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    with attack_server(tmp_path_factory.mktemp("attacks")) as s:
         yield s
-    os.unlink(s.host_canary)
 
 
 def _ancestry(pid):
@@ -127,15 +139,6 @@ def leftovers(s):
     return mine
 
 
-def wait_until(pred, timeout=10.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)
-
-
 def host_pids(pattern):
     """Host processes whose command line contains pattern (pgrep -f)."""
     out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
@@ -151,7 +154,7 @@ def assert_gone(pattern):
 def neighbour(s, limit_s=5.0):
     """Another client's ordinary run: correct output, in sane time."""
     t0 = time.monotonic()
-    r = s.execute({"language": "python", "code": "print(6*7)"})
+    r = s.execute({"language": "python", "code": "print(6*7)"}, headers=s.neighbour_headers)
     took = time.monotonic() - t0
     assert r.status_code == 200, r.text
     res = r.json()

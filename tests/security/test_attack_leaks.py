@@ -1,4 +1,5 @@
-"""Attacks through the real server. Leaks between sandboxes, and from the host.
+"""Attacks through the real server. Leaks between sandboxes, from the host, and
+between API keys (on a second server, with auth on).
 
 The server, the helpers and what "intact" means: attack.py; the C programs:
 attack_programs.py."""
@@ -6,8 +7,12 @@ import ctypes
 import json
 import os
 import re
+import uuid
 
-from attack import Background, SECRET, SECRET_ENV, UID_BASE, c_body, intact, marker, run, srv  # noqa: F401 (srv: the fixture)
+import pytest
+import requests
+
+from attack import Background, SECRET, SECRET_ENV, UID_BASE, attack_server, c_body, intact, marker, run, srv, wait_until  # noqa: F401 (srv: the fixture)
 from attack_programs import IPC_C
 
 
@@ -214,3 +219,115 @@ def test_kill_minus_one_cannot_reach_another_sandbox(srv):
     assert b["status"] == "ok" and b["stdout"] in ("done\n", "kill -1 3\ndone\n"), b
     assert ra["status"] == "ok" and ra["stdout"] == "ready\nalive\n", ra
     intact(srv)
+
+
+# ---- another API key's executions ----
+
+KEYS = {k: f"{k}-key-{uuid.uuid4().hex}" for k in ("a", "b", "n")}
+NOT_FOUND = {"error": {"code": "not_found", "message": "no such execution"}}
+
+
+def as_key(k):
+    return {"X-API-Key": KEYS[k]}
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory):
+    """A second server with auth on and keys none of which is an admin: a is
+    the victim, b the attacker, n the neighbour of `intact`."""
+    env = {"SOULBOX_API_KEYS": ",".join(f"{k}:{v}" for k, v in KEYS.items())}
+    with attack_server(tmp_path_factory.mktemp("keyed"), "keyed", env, KEYS["n"]) as s:
+        yield s
+
+
+def secret_code(secret, then=""):
+    """bash printing secret, assembled at run time: only the output holds it."""
+    half = len(secret) // 2
+    return f"m={secret[:half]}; echo ${{m}}{secret[half:]}; {then}"
+
+
+def as_unknown(s, key, path, unknown_path, method="GET"):
+    """key's answer for path, which must be the one it gets for unknown_path."""
+    got, unknown = [requests.request(method, s.url + p, headers=as_key(key), timeout=30)
+                    for p in (path, unknown_path)]
+    seen = [(r.status_code, {h: v for h, v in r.headers.items() if h not in ("Date", "X-Request-Id")},
+             r.content) for r in (got, unknown)]
+    assert seen[0] == seen[1], (method, path, seen)
+    return got
+
+
+def test_another_keys_execution_by_id(keyed):
+    """Key b reads key a's execution by its id, in flight and finished: as is, in upper case, a near id, other spellings of the path, HEAD."""
+    secret = marker("key-a")
+    r = keyed.post("/api/executions", {"language": "bash", "code": secret_code(secret, "sleep 2")},
+                   headers=as_key("a"))
+    assert r.status_code == 202, r.text
+    eid = r.json()["id"]
+    mine = lambda: keyed.get(f"/api/executions/{eid}", headers=as_key("a")).json()
+
+    def attack():
+        unknown = str(uuid.uuid4())
+        near = eid[:-1] + ("1" if eid[-1] == "0" else "0")
+        tries = [(eid, unknown), (eid.upper(), unknown.upper()), (near, unknown)]
+        paths = [(f"/api/executions/{e}", f"/api/executions/{u}") for e, u in tries]
+        for spell in ("/api/./executions/{}", "/api/executions/{}?key_id=a&all=1",
+                      "/api/executions/{}/", "//api/executions/{}"):
+            paths.append((spell.format(eid), spell.format(unknown)))
+        paths.append((f"/api/executions/{eid.replace('-', '%2D')}",
+                      f"/api/executions/{unknown.replace('-', '%2D')}"))
+        for path, unknown_path in paths:
+            for method in ("GET", "HEAD"):
+                got = as_unknown(keyed, "b", path, unknown_path, method)
+                assert secret not in got.text
+        got = keyed.get(f"/api/executions/{eid}", headers=as_key("b"))
+        assert (got.status_code, got.json()) == (404, NOT_FOUND)
+
+    assert wait_until(lambda: mine()["status"] == "running"), mine()
+    attack()
+    assert mine()["status"] == "running", "a's run ended before the attack: in flight was not tested"
+    assert wait_until(lambda: mine()["status"] not in ("queued", "running"), timeout=30), mine()
+    attack()
+    assert mine()["stdout"] == secret + "\n"        # a's own record is whole
+    intact(keyed)
+
+
+def test_another_keys_execution_in_listings(keyed):
+    """Key b pages through GET /api/executions, following its own cursors and trying every cursor up to past them, to find key a's execution."""
+    secret = marker("key-a-list")
+    run_as = lambda k, code: keyed.execute({"language": "bash", "code": code}, headers=as_key(k)).json()
+    b_ids = {run_as("b", "echo b-before")["id"]}
+    theirs = run_as("a", secret_code(secret))
+    assert theirs["stdout"] == secret + "\n", theirs
+    b_ids.add(run_as("b", "echo b-after")["id"])
+    listed, pages = set(), []
+
+    def page(query, odd=False):
+        r = keyed.get("/api/executions?" + query, headers=as_key("b"))
+        pages.append(r.text)
+        if odd and r.status_code == 400:
+            return None                 # refused is fine
+        assert r.status_code == 200, (query, r.text)
+        listed.update(e["id"] for e in r.json()["executions"])
+        return r.json()
+
+    # its own pages, one execution each: a's sits between b's two
+    cursors, p = [], page("limit=1")
+    while p["next_cursor"]:
+        cursors.append(int(p["next_cursor"]))
+        p = page(f"limit=1&cursor={cursors[-1]}")
+    assert cursors
+    # every cursor up to past its own: a's position among them
+    for c in range(1, max(cursors) + 3):
+        page(f"limit=100&cursor={c}")
+        page(f"limit=1&cursor={c}")
+        page(f"limit=100&before={c}")
+    for query in (f"limit=100&cursor={2**63 - 1}", "limit=100&key_id=a", "limit=100&all=1",
+                  f"limit=100&cursor={max(cursors) + 1}&cursor=1", "limit=100&cursor=-1"):
+        page(query, odd=True)
+    assert listed == b_ids, listed
+    leaked = [t for t in pages if theirs["id"] in t or secret in t]
+    assert not leaked, leaked[:3]
+    # a's own list has it: there was something to find
+    mine = keyed.get("/api/executions?limit=100", headers=as_key("a")).json()["executions"]
+    assert theirs["id"] in [e["id"] for e in mine]
+    intact(keyed)

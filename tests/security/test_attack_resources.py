@@ -3,9 +3,8 @@
 The server, the helpers and what "intact" means: attack.py; the C programs:
 attack_programs.py."""
 import re
-import time
 
-from attack import Background, c_body, intact, marker, neighbour, neighbour_during, run, srv  # noqa: F401 (srv: the fixture)
+from attack import Background, c_body, intact, leftovers, marker, neighbour, neighbour_during, run, srv, wait_until  # noqa: F401 (srv: the fixture)
 from attack_programs import MEM_C, PROCS_C
 
 
@@ -176,7 +175,7 @@ def test_output_flood(srv):
     code = "import sys\nwhile True:\n    sys.stdout.write('A' * 65536)\n"
     flood = Background(srv, {"language": "python", "code": code,
                              "limits": {"output_kb": 16384, "wall_time_ms": 5000}}, sse=False)
-    time.sleep(0.05)
+    assert wait_until(lambda: leftovers(srv) or flood.done.is_set()), "the flood never started"
     neighbour(srv)
     res = flood.finish()
     assert res["status"] == "output_limit_exceeded", res

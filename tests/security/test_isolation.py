@@ -7,12 +7,12 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 from conftest import ROOT, SOULBOX, run_json, sandbox_processes, soulbox_run  # noqa: E402
+from server import wait_until  # noqa: E402
 
 
 def c_json(tmp_path, src, *opts):
@@ -54,9 +54,10 @@ def test_daemonized_process_does_not_outlive_the_run():
     marker = f"soulbox-escape-{os.getpid()}"
     res = run_json("bash", f"setsid bash -c '(exec -a {marker} sleep 1000 &)' ; echo started")
     assert res["stdout"] == "started\n"
-    time.sleep(0.2)
-    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    assert marker not in ps
+    # gone once the run's teardown is over; the escapee would sleep 1000 s
+    ps = lambda: subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    wait_until(lambda: marker not in ps() and sandbox_processes() == [])
+    assert marker not in ps()
     assert sandbox_processes() == []
 
 
@@ -83,8 +84,8 @@ int main(void) {
 '''
     res = c_json(tmp_path, src)
     assert res["stdout"] == "parent done\n"
-    time.sleep(0.2)
-    assert sandbox_processes() == []
+    # gone once the run's teardown is over; the escapee would sleep 1000 s
+    assert wait_until(lambda: sandbox_processes() == []), sandbox_processes()
 
 
 # ---- filesystem ----
@@ -151,7 +152,11 @@ def test_two_sandboxes_cannot_see_each_other(tmp_path):
          f"echo {marker} > /tmp/{marker}; echo {marker} > /workspace/{marker}; "
          f"echo {marker} > /dev/shm/{marker}; exec -a {marker} sleep 3"],
         stdout=subprocess.PIPE, text=True)
-    time.sleep(0.7)
+    # A has written its files once its `sleep 3` runs under the marker's name
+    # (on the host, the marker also appears in the `soulbox run` command line)
+    assert wait_until(lambda: any(l.startswith(marker + " ") for l in subprocess.run(
+        ["ps", "-eo", "args"], capture_output=True, text=True).stdout.splitlines())), \
+        "sandbox A never started"
     # The marker is assembled at run time so this program's own argv never holds it.
     half = len(marker) // 2
     res = run_json("bash", f"m={marker[:half]}; m=$m{marker[half:]}; ls /tmp /workspace /dev/shm; "

@@ -294,7 +294,9 @@ static int admit(struct grpc_call *c)
     snprintf(c->who.client, sizeof c->who.client, "%s", grpc_call_peer(c));
     c->who.frontend = "grpc";
     struct refusal r;
-    if (gate_enter(s, &c->who, c->key, &r) < 0)
+    if (gate_enter(s, &c->who, c->key, &r) < 0 ||
+        (c->who.has_key && h2_conn_set_owner(c->st.conn, c->who.key_id) < 0 &&
+         gate_refuse_connections(s, &c->who, &r) < 0))
         return grpc_finish_error(c, &r.err), -1;
     return 0;
 }

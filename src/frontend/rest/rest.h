@@ -15,6 +15,10 @@ struct rest {
 /* The HTTP handler: routes, authenticates, rate-limits, dispatches. */
 void rest_handle(struct http_conn *c, struct http_request *req, void *arg);
 
+/* http_server_cfg.streams_body: the routes declared to take their body as a
+ * stream (uploads, spooled to disk by the handler with http_body_spool). */
+bool rest_streams_body(const struct http_request *req, void *arg);
+
 /* The routes, "METHOD PATH" per line. */
 void rest_print_routes(void);
 

@@ -216,7 +216,9 @@ static void on_row(void *arg, int rc2, const struct sb_error *err, struct exec_r
     free(rc);
 }
 
-static bool uuid_ok(const char *s)
+/* A UUID, put in its canonical lower-case form in place (ids are made that
+ * way; clients may write them either way). False if s is not one. */
+static bool uuid_canonical(char *s)
 {
     if (strlen(s) != 36)
         return false;
@@ -224,14 +226,14 @@ static bool uuid_ok(const char *s)
         bool dash = i == 8 || i == 13 || i == 18 || i == 23;
         if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
             return false;
+        s[i] = (char)tolower((unsigned char)s[i]);
     }
     return true;
 }
 
 void rest_get(struct rest_call *rc)
 {
-    const char *id = rc->params[0];
-    if (!uuid_ok(id)) {
+    if (!uuid_canonical(rc->param_buf[0])) {
         rest_reply_error(rc, SB_E_NOT_FOUND, "no such execution", NULL);
         return;
     }

@@ -18,6 +18,7 @@ struct route {
     rest_handler fn;
     enum access access;
     bool json_body;
+    bool streams_body;         /* an upload: the handler spools it (http_body_spool) */
 };
 
 static const struct route routes[] = {
@@ -37,6 +38,25 @@ void rest_print_routes(void)
 {
     for (size_t i = 0; i < NROUTES; i++)
         printf("%s %s\n", routes[i].method, routes[i].path);
+}
+
+static bool path_matches(const char *pattern, const char *path, struct rest_call *rc);
+
+/* The route for method and path without capturing anything, or NULL. */
+static const struct route *route_of(const char *method, const char *path)
+{
+    struct rest_call scratch = {0};
+    for (size_t i = 0; i < NROUTES; i++)
+        if (!strcmp(routes[i].method, method) && path_matches(routes[i].path, path, &scratch))
+            return &routes[i];
+    return NULL;
+}
+
+bool rest_streams_body(const struct http_request *req, void *arg)
+{
+    (void)arg;
+    const struct route *r = route_of(req->method, req->path);
+    return r && r->streams_body;
 }
 
 /* Matches path against pattern segment by segment; {name} segments are
@@ -165,6 +185,8 @@ static int gate(struct rest_call *rc, const struct route *r)
     }
     int rc2 = r->access == WEBSOCKET ? gate_authenticate(s, &rc->who, key, &ref)
                                      : gate_enter(s, &rc->who, key, &ref);
+    if (rc2 == 0 && rc->who.has_key && http_conn_set_owner(rc->c, rc->who.key_id) < 0)
+        rc2 = gate_refuse_connections(s, &rc->who, &ref);
     if (rc2 < 0) {
         rest_reply_refusal(rc, &ref);
         return -1;

@@ -188,7 +188,9 @@ static void do_auth(struct ws *w, json_t *msg)
 {
     struct refusal r;
     const char *key = json_string_value(json_object_get(msg, "key"));
-    if (gate_authenticate(w->s, &w->who, key ? key : "", &r) < 0)
+    if (gate_authenticate(w->s, &w->who, key ? key : "", &r) < 0 ||
+        (w->who.has_key && w->c && http_conn_set_owner(w->c, w->who.key_id) < 0 &&
+         gate_refuse_connections(w->s, &w->who, &r) < 0))
         return fail(w, r.err.code, r.err.msg, close_code(&r));
     w->state = WS_READY;
     send_json(w, json_pack("{s:s}", "type", "authenticated"));
