@@ -203,7 +203,8 @@ FUZZ_SRC     := $(wildcard src/common/*.c src/config/*.c) src/runner/lang.c src/
                 src/runner/result.c src/runner/tar.c src/sandbox/plan.c src/sandbox/seccomp.c \
                 src/sandbox/tlv.c src/sandbox/proto.c src/sandbox/cause.c \
                 src/transport/tcp.c src/transport/http.c src/transport/http_parse.c \
-                src/transport/http_query.c src/service/result_json.c src/service/exec_req.c \
+                src/transport/http_query.c src/transport/http_body.c src/service/result_json.c \
+                src/service/exec_req.c \
                 src/runner/argv.c \
                 src/frontend/request.c src/service/callback_policy.c src/frontend/events.c \
                 src/frontend/grpc/grpc_convert.c src/frontend/grpc/grpc_frame.c \

@@ -19,7 +19,10 @@
  * server: reads, pipelining, responses, errors, upgrades and lingering
  * close. Its handler answers by the path: "/s..." streamed (chunked), "/a..."
  * later (from a timer, so that more requests queue up meanwhile), an upgrade
- * request is upgraded (raw bytes echoed, then closed), anything else at once. */
+ * request is upgraded (raw bytes echoed, then closed), "/u..." takes its
+ * body as a stream (spooled to a file, at most 4 KiB with "/us...", then
+ * answered with its size; "/ur..." answered without taking it), anything
+ * else at once. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -37,10 +40,16 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static bool streams(const struct http_request *req, void *arg)
+{
+    (void)arg;
+    return req->path[0] == '/' && req->path[1] == 'u';
+}
+
 static const struct http_server_cfg cfg = {
     .max_header_bytes = 16u << 10, .max_body_bytes = 1u << 20,
     .header_timeout_ms = 10000, .body_timeout_ms = 30000, .idle_timeout_ms = 60000,
-    .max_connections = 4096,
+    .max_connections = 4096, .streams_body = streams, .spool_dir = "/tmp",
 };
 
 static uv_loop_t loop;
@@ -107,6 +116,8 @@ static bool parse_more(struct http_conn *c, struct sb_buf *pending)
         }
         if (e == HPE_PAUSED && c->state == C_HANDLING) {
             inspect(&c->req);
+            if (c->req.body_pending)
+                return false; /* spooled by the server mode; here: answered, closed */
             /* a keep-alive response went out: the next request (response_done) */
             if (!c->req.keep_alive || c->close_after)
                 return false;
@@ -169,6 +180,7 @@ struct later {
 };
 
 static unsigned laters; /* answers still to give */
+static unsigned spools; /* streamed bodies not yet ended */
 
 static void later_closed(uv_handle_t *h)
 {
@@ -202,10 +214,43 @@ static void raw_closed(void *arg)
 
 static const struct http_raw_ops raw_ops = {raw_data, raw_drain, raw_closed};
 
+static void spooled(struct http_conn *c, int fd, uint64_t size, const struct sb_error *err,
+                    void *arg)
+{
+    (void)arg;
+    spools--;
+    if (err) {
+        if (fd != -1 || !err->msg[0])
+            abort();
+        http_respond_error(c, err->code, err->msg, NULL);
+        return;
+    }
+    char buf[64];
+    if (fd < 0 || lseek(fd, 0, SEEK_END) != (off_t)size)
+        abort(); /* the file holds exactly the body */
+    close(fd);
+    int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)size);
+    http_respond(c, 200, "text/plain", buf, (size_t)n, NULL);
+}
+
 static void handler(struct http_conn *c, struct http_request *req, void *arg)
 {
     (void)arg;
     inspect(req);
+    if (req->body_pending) {
+        struct sb_error err;
+        if (req->path[2] == 'r') {
+            http_respond_error(c, SB_E_UNAUTHENTICATED, "no", NULL);
+        } else {
+            spools++;   /* before: `spooled` may run before this returns */
+            if (http_body_spool(c, req->path[2] == 's' ? 4096 : 1u << 20, spooled, NULL,
+                                &err) < 0) {
+                spools--;
+                http_respond_error(c, err.code, err.msg, NULL);
+            }
+        }
+        return;
+    }
     if (c->parser.upgrade) {
         if (http_header(req, "upgrade") && req->path[1] != 'n')
             http_upgrade(c, "Upgrade: websocket\r\nConnection: Upgrade\r\n", &raw_ops, c);
@@ -337,7 +382,7 @@ static void run_server(const uint8_t *data, size_t size, size_t chunk)
         uv_run(&loop, UV_RUN_ONCE);
     uv_close((uv_handle_t *)&cl.poll, client_closed);
     close(cl.fd); /* a reset if the server is still there */
-    while (!cl.closed || laters || http_server_connections(server) > 0)
+    while (!cl.closed || laters || spools || http_server_connections(server) > 0)
         uv_run(&loop, UV_RUN_ONCE);
 }
 

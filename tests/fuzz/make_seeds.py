@@ -63,6 +63,13 @@ def http():
                           b"\r\n\x81\x85abcd12345",
         "server-errors": b"\x80GET / HTTP/1.1\r\nContent-Length: 5000000\r\n\r\nGET / HTTP/3.0\r\n\r\n",
         "server-bad": b"\x81\x00\x01GET\r\n",
+        # "/u..." routes stream their body to a spool file ("/us": at most 4 KiB,
+        # "/ur": answered without taking it)
+        "server-upload": b"\x80POST /u HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1"
+                         b"\r\n\r\nPOST /us HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         b"3\r\nabc\r\n0\r\n\r\n",
+        "server-upload-refused": b"\x87POST /ur HTTP/1.1\r\nContent-Length: 9\r\n\r\n123456789",
+        "server-upload-too-large": b"\x80POST /us HTTP/1.1\r\nContent-Length: 5000\r\n\r\nx",
     }
     seeds.update(server)
     for k, v in seeds.items():

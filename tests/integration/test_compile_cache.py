@@ -181,3 +181,57 @@ def test_cache_can_be_turned_off(cache_dir):
         assert run(s, big(3))["compile_cached"] is False
         assert run(s, big(3))["compile_cached"] is False
         assert not os.path.exists(cache_dir) or os.listdir(cache_dir) == []
+
+
+def slow_to_compile(tag):
+    """A C program gcc -O2 takes seconds over (a thousand functions it must
+    keep and optimise: ~3.5 s on a slow machine)."""
+    fns = "".join(f"int f{i}(int x){{ for (int j = 0; j < x; j++) x ^= j * {i} + (x >> 3); "
+                  f"return x; }}\n" for i in range(1000))
+    return f"/* {tag} */\n{fns}int main(void){{ return 0; }}\n"
+
+
+def sse_started(port, body):
+    """Starts an SSE execution; returns (socket, id) once it is accepted."""
+    import json
+    import socket
+    data = json.dumps(body).encode()
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"POST /api/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Accept: text/event-stream\r\nContent-Length: " + str(len(data)).encode() +
+              b"\r\n\r\n" + data)
+    got = b""
+    while b"event: started" not in got or not got.endswith(b"\n\n\r\n"):
+        chunk = s.recv(4096)
+        assert chunk, got
+        got += chunk
+    return s, json.loads(got.split(b"data: ", 1)[1].split(b"\n", 1)[0])["id"]
+
+
+def test_a_job_cancelled_while_it_waits_for_a_shared_compile_still_ends(cache_dir):
+    """Two identical requests share one compile; the one waiting for it is
+    cancelled (its client goes away) mid-compile: it ends at once as
+    cancelled, and the compile goes on for the other."""
+    body = {"language": "c", "code": slow_to_compile(time.time_ns()),
+            "limits": {"wall_time_ms": 60000}}
+    with server(cache_dir, mb=64) as s:
+        s.wait_languages()
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            owner = pool.submit(lambda: s.execute(body, timeout=120).json())
+            deadline = time.time() + 30
+            while metric(s, "misses_total") < 1:        # the owner's compile began
+                assert time.time() < deadline
+                time.sleep(0.02)
+            sock, waiter = sse_started(s.port, body)
+            sock.close()                                  # cancelled while waiting
+            deadline = time.time() + 10
+            while (e := s.get(f"/api/executions/{waiter}").json())["status"] in ("queued",
+                                                                                  "running"):
+                assert time.time() < deadline, "the cancelled waiter never ended"
+                time.sleep(0.05)
+            assert e["status"] == "internal_error"
+            assert e["message"] == "cancelled: the client disconnected"
+            assert not owner.done(), "the compile was still running (the test's premise)"
+            r = owner.result(timeout=120)
+        assert r["status"] == "ok" and r["compile_cached"] is False, r
+        assert metric(s, "misses_total") == 1, "the waiter joined the compile, not one of its own"
