@@ -7,14 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine_fixture.h"
 #include "runner/limits.h"
 #include "runner/pool.h"
 #include "runner/runner.h"
 
-static struct sb_config cfg;
-static struct sbx_engine engine;
-static uv_loop_t loop;
-static char cg_root[64];
+static struct engine_fixture fx;
 static struct lang_registry reg;
 static const struct lang *bash;
 static struct runner rn;
@@ -25,9 +23,9 @@ static void open_pools(uint64_t size, uint64_t budget_mb)
 {
     static struct sb_pool_cfg pc;
     pc = (struct sb_pool_cfg){.language = "bash", .size = size};
-    cfg.pools = &pc;
-    cfg.n_pools = 1;
-    cfg.pool_memory_mb = budget_mb;
+    fx.cfg.pools = &pc;
+    fx.cfg.n_pools = 1;
+    fx.cfg.pool_memory_mb = budget_mb;
     struct sb_error err = {0};
     cr_assert_eq(pools_open(&ps, &rn, &err), 0, "%s", err.msg);
     rn.pools = ps;
@@ -37,16 +35,10 @@ static void open_pools(uint64_t size, uint64_t budget_mb)
 static void setup(void)
 {
     struct sb_error err = {0};
-    cr_assert_eq(config_defaults(&cfg), 0);
-    cr_assert_eq(uv_loop_init(&loop), 0);
-    struct sbx_engine_cfg ec;
-    runner_engine_cfg(&cfg, &ec);
-    snprintf(cg_root, sizeof cg_root, "soulbox-unit-%d", (int)getpid());
-    ec.cgroup_root = cg_root;
-    cr_assert_eq(sbx_engine_init(&engine, &loop, &ec, &err), 0, "%s", err.msg);
+    engine_fixture_open(&fx);
     cr_assert_eq(lang_registry_open_for(NULL, "bash", NULL, 0, &reg, &err), 0, "%s", err.msg);
     cr_assert_not_null(bash = lang_find(&reg, "bash"));
-    rn = (struct runner){.engine = &engine, .cfg = &cfg};
+    rn = (struct runner){.engine = &fx.engine, .cfg = &fx.cfg};
     pools_closed = engine_idle = false;
 }
 
@@ -64,9 +56,7 @@ static void on_idle(void *arg)
 
 static void run_until(const bool *flag)
 {
-    for (int i = 0; !*flag && i < 200000; i++)
-        uv_run(&loop, UV_RUN_ONCE);
-    cr_assert(*flag, "the loop ran dry before the event");
+    engine_fixture_run_until(&fx, flag);
 }
 
 static void teardown(void)
@@ -76,19 +66,12 @@ static void teardown(void)
         run_until(&pools_closed);
     }
     ps = NULL;
-    sbx_engine_idle(&engine, on_idle, NULL);
+    sbx_engine_idle(&fx.engine, on_idle, NULL);
     run_until(&engine_idle);
-    sbx_engine_close(&engine);
-    for (int i = 0; i < 1000 && uv_loop_alive(&loop); i++)
-        uv_run(&loop, UV_RUN_NOWAIT);
-    if (!uv_loop_alive(&loop))
-        uv_loop_close(&loop);
-    for (int i = 0; i < engine.cg.ndirs; i++)
-        rmdir(engine.cg.dirs[i]);
     lang_registry_free(&reg);
-    cfg.pools = NULL;
-    cfg.n_pools = 0;
-    config_free(&cfg);
+    fx.cfg.pools = NULL;
+    fx.cfg.n_pools = 0;
+    engine_fixture_close(&fx);
 }
 
 TestSuite(pool, .init = setup, .fini = teardown, .timeout = 120);
@@ -115,11 +98,11 @@ static void wait_ready(unsigned ready)
 {
     uv_timer_t t;
     bool closed = false;
-    uv_timer_init(&loop, &t);
+    uv_timer_init(&fx.loop, &t);
     t.data = &closed;
     uv_timer_start(&t, tick, 10, 10);
     for (int i = 0; stats().ready != ready && i < 3000; i++)
-        uv_run(&loop, UV_RUN_ONCE);
+        uv_run(&fx.loop, UV_RUN_ONCE);
     uv_close((uv_handle_t *)&t, ticker_closed);
     run_until(&closed);
     cr_assert_eq(stats().ready, ready);
@@ -154,7 +137,7 @@ static struct sbx_run *claim(const char *script, struct claim *c, int64_t disk_d
     limit_request_init(&none);
     struct sbx_run_go go = {.argv = argv, .argc = 3, .env = env, .envc = 1};
     struct sb_error err = {0};
-    cr_assert_eq(limits_resolve(&cfg, &bash->limits, &none, "limits.", &go.limits, &err), 0,
+    cr_assert_eq(limits_resolve(&fx.cfg, &bash->limits, &none, "limits.", &go.limits, &err), 0,
                  "%s", err.msg);
     go.limits.disk_kb = (uint64_t)((int64_t)go.limits.disk_kb + disk_delta);
     return pools_claim(ps, bash, &go, on_done, NULL, c);
@@ -229,10 +212,10 @@ Test(pool, the_memory_budget_stops_the_fill)
 {
     open_pools(4, 1);   /* 1 MiB: not even one sandbox fits */
     for (int i = 0; i < 50; i++)
-        uv_run(&loop, UV_RUN_NOWAIT);
+        uv_run(&fx.loop, UV_RUN_NOWAIT);
     cr_assert_eq(stats().ready, 0);
     cr_assert_eq(stats().refills, 0);
-    cr_assert_eq(engine.active, 0, "no sandbox was even started");
+    cr_assert_eq(fx.engine.active, 0, "no sandbox was even started");
 }
 
 Test(pool, closing_destroys_the_ready_sandboxes)
@@ -242,6 +225,6 @@ Test(pool, closing_destroys_the_ready_sandboxes)
     pools_close(ps, on_pools_closed, NULL);
     run_until(&pools_closed);
     ps = NULL;
-    sbx_engine_idle(&engine, on_idle, NULL);
+    sbx_engine_idle(&fx.engine, on_idle, NULL);
     run_until(&engine_idle);
 }

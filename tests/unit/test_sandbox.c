@@ -10,42 +10,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config/config.h"
+#include "engine_fixture.h"
 #include "runner/job.h"
-#include "sandbox/sandbox.h"
 
-static struct sb_config cfg;
-static struct sbx_engine engine;
-static uv_loop_t loop;
-static char cg_root[64];
+static struct engine_fixture fx;
 
-/* Each test process has a cgroup root of its own: an engine removes the
- * cgroups of owners it does not recognise as SoulBox, and tests run in
- * parallel processes named test_sandbox. */
 static void setup(void)
 {
-    struct sb_error err = {0};
-    cr_assert_eq(config_defaults(&cfg), 0);
-    cr_assert_eq(uv_loop_init(&loop), 0);
-    struct sbx_engine_cfg ec;
-    runner_engine_cfg(&cfg, &ec);
-    snprintf(cg_root, sizeof cg_root, "soulbox-unit-%d", (int)getpid());
-    ec.cgroup_root = cg_root;
-    cr_assert_eq(sbx_engine_init(&engine, &loop, &ec, &err), 0, "%s", err.msg);
+    engine_fixture_open(&fx);
 }
 
 static void teardown(void)
 {
-    sbx_engine_close(&engine);
-    /* After a failed assertion sandboxes may be left: do not wait for them
-     * (their agents die with this process). */
-    for (int i = 0; i < 1000 && uv_loop_alive(&loop); i++)
-        uv_run(&loop, UV_RUN_NOWAIT);
-    if (!uv_loop_alive(&loop))
-        uv_loop_close(&loop);
-    for (int i = 0; i < engine.cg.ndirs; i++)
-        rmdir(engine.cg.dirs[i]);
-    config_free(&cfg);
+    engine_fixture_close(&fx);
 }
 
 TestSuite(sandbox, .init = setup, .fini = teardown, .timeout = 60);
@@ -54,9 +31,7 @@ TestSuite(sandbox, .init = setup, .fini = teardown, .timeout = 60);
 
 static void run_until(const bool *flag)
 {
-    for (int i = 0; !*flag && i < 200000; i++)
-        uv_run(&loop, UV_RUN_ONCE);
-    cr_assert(*flag, "the loop ran dry before the event");
+    engine_fixture_run_until(&fx, flag);
 }
 
 struct box {
@@ -92,7 +67,7 @@ static void box_open(struct box *b, bool pty)
     struct sb_error err = {0};
     struct sbx_spec spec = {.limits = limits(), .pty = pty};
     memset(b, 0, sizeof *b);
-    b->s = sbx_create(&engine, &spec, &box_cb, b, &err);
+    b->s = sbx_create(&fx.engine, &spec, &box_cb, b, &err);
     cr_assert_not_null(b->s, "%s", err.msg);
     run_until(&b->ready);
 }
@@ -103,7 +78,7 @@ static void box_close(struct box *b)
     run_until(&b->ended);
     sbx_free(b->s);
     for (int i = 0; i < 50; i++)
-        uv_run(&loop, UV_RUN_NOWAIT);
+        uv_run(&fx.loop, UV_RUN_NOWAIT);
 }
 
 struct proc {
@@ -274,7 +249,7 @@ Test(sandbox, interactive_stdin_and_signals)
     run_until(&p.started);
     cr_assert_eq(sbx_proc_stdin_write(p.p, "a\nb\n", 4), 0);
     for (int i = 0; i < 100000 && p.out.len < 8; i++)
-        uv_run(&loop, UV_RUN_ONCE);
+        uv_run(&fx.loop, UV_RUN_ONCE);
     cr_assert_eq(p.out.len, 8);
     cr_assert_eq(memcmp(p.out.data, "<a>\n<b>\n", 8), 0);
     sbx_proc_signal(p.p, SIGTERM);
@@ -375,7 +350,7 @@ Test(sandbox, a_terminal_has_a_size_and_can_be_resized)
     start(&b, &p, "tty; stty size; read l; stty size; echo \"[$l]\"", true, true);
     run_until(&p.started);
     for (int i = 0; i < 100000 && !strstr(p.out.len ? p.out.data : "", "24 80"); i++)
-        uv_run(&loop, UV_RUN_ONCE);
+        uv_run(&fx.loop, UV_RUN_ONCE);
     sbx_proc_resize(p.p, 40, 120);
     /* The agent takes frames in order: once a later request is answered,
      * the resize has been applied. */
@@ -413,7 +388,7 @@ Test(sandbox, destroying_it_cancels_its_processes)
     done(&p2);
     sbx_free(b.s);
     for (int i = 0; i < 50; i++)
-        uv_run(&loop, UV_RUN_NOWAIT);
+        uv_run(&fx.loop, UV_RUN_NOWAIT);
 }
 
 Test(sandbox, files_go_in_and_come_out)
