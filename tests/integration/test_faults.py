@@ -119,7 +119,8 @@ def test_a_locked_store_gives_clear_errors(tmp_path):
     with Server("", data_dir=data) as s:
         s.execute({"language": "bash", "code": "true"})
         db = glob.glob(os.path.join(data, "*.db"))[0]
-        other = sqlite3.connect(db, timeout=0)
+        # (the server may still be writing the first run's record: wait for it)
+        other = sqlite3.connect(db, timeout=10)
         other.execute("BEGIN EXCLUSIVE")           # someone else holds the write lock
         try:
             r = s.execute({"language": "bash", "code": "echo x"}, timeout=60)
