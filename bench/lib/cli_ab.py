@@ -8,6 +8,7 @@ in one invocation: wall time, and the medians of the SOULBOX_TRACE phases
 
 (bench/versus.sh builds a baseline commit; this compares any two binaries.)"""
 import argparse
+import os
 import random
 import re
 import statistics
@@ -35,7 +36,7 @@ def main():
         for k in order:
             t = time.perf_counter()
             p = subprocess.run([bins[k], "run", "-l", a.lang, "-c", a.code],
-                               env={"SOULBOX_TRACE": "1", "PATH": "/usr/bin:/bin"},
+                               env=dict(os.environ, SOULBOX_TRACE="1"),
                                capture_output=True, text=True)
             wall[k].append((time.perf_counter() - t) * 1000)
             phases[k].append({n: float(v) for n, v in re.findall(r"(\w+)=([\d.]+)", p.stderr)})
