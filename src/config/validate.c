@@ -154,14 +154,15 @@ int config_add_env_keys(struct sb_config *c, const char *spec, struct sb_error *
         }
         *colon = '\0';
         struct sb_api_key *k = realloc(v->keys, (v->n_keys + 1) * sizeof *k);
-        if (!k || !(k[v->n_keys].id = strdup(tok))) {
-            if (k)
-                v->keys = k;
+        if (k) {
+            v->keys = k;
+            /* every field set: not an admin unless SOULBOX_ADMIN_KEYS says so */
+            k[v->n_keys] = (struct sb_api_key){.id = strdup(tok)};
+        }
+        if (!k || !k[v->n_keys].id) {
             rc = sb_fail(err, SB_E_INTERNAL, "out of memory");
             break;
         }
-        v->keys = k;
-        k[v->n_keys].admin = false;   /* SOULBOX_ADMIN_KEYS says which are */
         sha256_hex(colon + 1, strlen(colon + 1), k[v->n_keys].sha256);
         explicit_bzero(colon + 1, strlen(colon + 1));
         v->n_keys++;

@@ -418,8 +418,8 @@ static void owner_key(const char *owner, struct tcp_client_key *k)
 int tcp_conn_set_owner(struct tcp_conn *c, const char *owner)
 {
     struct tcp_server *s = c->srv;
-    if (!c->admitted || c->closing || !s->buckets)
-        return 0;
+    if (!c->admitted || c->closing || !s->buckets || (c->owner[0] && !strcmp(c->owner, owner)))
+        return 0;   /* (a keep-alive connection's next request: nothing to hash) */
     struct tcp_client_key k;
     owner_key(owner, &k);
     if (c->owner[0] && !memcmp(k.b, c->key.b, sizeof k.b))

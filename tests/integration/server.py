@@ -91,6 +91,22 @@ def server_ends(socks):
     return {table[(s.getpeername(), s.getsockname())][3] for s in socks}
 
 
+def sse_started(port, body):
+    """Starts an execution streamed as Server-Sent Events on a connection of
+    its own; returns (socket, id) once the `started` event has arrived."""
+    data = json.dumps(body).encode()
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"POST /api/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Accept: text/event-stream\r\nContent-Length: " + str(len(data)).encode() +
+              b"\r\n\r\n" + data)
+    got = b""
+    while b"event: started" not in got or not got.endswith(b"\n\n\r\n"):
+        chunk = s.recv(4096)
+        assert chunk, got
+        got += chunk
+    return s, json.loads(got.split(b"data: ", 1)[1].split(b"\n", 1)[0])["id"]
+
+
 def read_until_closed(sock, timeout=5):
     """All the server sends, and whether it closed the connection in time
     (timeout 0: only what has arrived already, without waiting)."""
@@ -275,6 +291,17 @@ class Server:
 
     def execute(self, body, **kw):
         return self.post("/api/execute", body, **kw)
+
+    def finished(self, ex_id, timeout=10, **kw):
+        """GET /api/executions/{ex_id} once it is no longer queued or running;
+        fails if it still is after timeout seconds."""
+        last = {}
+
+        def ended():
+            last["e"] = self.get(f"/api/executions/{ex_id}", **kw).json()
+            return last["e"].get("status") not in ("queued", "running")
+        assert wait_until(ended, timeout), f"still not finished: {last['e']}"
+        return last["e"]
 
     def __enter__(self):
         return self.start()

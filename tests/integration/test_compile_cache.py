@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from server import Server
+from server import Server, sse_started, wait_until
 
 # A C program whose binary is ~300 KiB (a static array in .data), so that a
 # 1 MiB cache holds three of them but not four.
@@ -191,23 +191,6 @@ def slow_to_compile(tag):
     return f"/* {tag} */\n{fns}int main(void){{ return 0; }}\n"
 
 
-def sse_started(port, body):
-    """Starts an SSE execution; returns (socket, id) once it is accepted."""
-    import json
-    import socket
-    data = json.dumps(body).encode()
-    s = socket.create_connection(("127.0.0.1", port))
-    s.sendall(b"POST /api/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-              b"Accept: text/event-stream\r\nContent-Length: " + str(len(data)).encode() +
-              b"\r\n\r\n" + data)
-    got = b""
-    while b"event: started" not in got or not got.endswith(b"\n\n\r\n"):
-        chunk = s.recv(4096)
-        assert chunk, got
-        got += chunk
-    return s, json.loads(got.split(b"data: ", 1)[1].split(b"\n", 1)[0])["id"]
-
-
 def test_a_job_cancelled_while_it_waits_for_a_shared_compile_still_ends(cache_dir):
     """Two identical requests share one compile; the one waiting for it is
     cancelled (its client goes away) mid-compile: it ends at once as
@@ -218,17 +201,10 @@ def test_a_job_cancelled_while_it_waits_for_a_shared_compile_still_ends(cache_di
         s.wait_languages()
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             owner = pool.submit(lambda: s.execute(body, timeout=120).json())
-            deadline = time.time() + 30
-            while metric(s, "misses_total") < 1:        # the owner's compile began
-                assert time.time() < deadline
-                time.sleep(0.02)
+            assert wait_until(lambda: metric(s, "misses_total") >= 1, 30)  # its compile began
             sock, waiter = sse_started(s.port, body)
             sock.close()                                  # cancelled while waiting
-            deadline = time.time() + 10
-            while (e := s.get(f"/api/executions/{waiter}").json())["status"] in ("queued",
-                                                                                  "running"):
-                assert time.time() < deadline, "the cancelled waiter never ended"
-                time.sleep(0.05)
+            e = s.finished(waiter)                     # at once, not after the compile
             assert e["status"] == "internal_error"
             assert e["message"] == "cancelled: the client disconnected"
             assert not owner.done(), "the compile was still running (the test's premise)"

@@ -4,7 +4,6 @@ all), and refusals (a bad key, the rate limit, a bad request) are counted
 and audited the same way on REST, WebSocket and gRPC."""
 import asyncio
 import json
-import os
 import time
 import uuid
 
@@ -12,7 +11,7 @@ import grpc
 import pytest
 import websockets
 
-from server import Server
+from server import Server, wait_until
 from test_grpc import pb  # noqa: F401 (the stubs fixture)
 
 KEYS = "alice:ka-secret,bob:kb-secret,ops:kops-secret"
@@ -22,13 +21,7 @@ OPS = {"X-API-Key": "kops-secret"}
 
 
 def wait_done(s, eid, headers):
-    deadline = time.time() + 30
-    while True:
-        r = s.get(f"/api/executions/{eid}", headers=headers)
-        if r.status_code == 200 and r.json()["status"] not in ("queued", "running"):
-            return r.json()
-        assert time.time() < deadline, r.text
-        time.sleep(0.05)
+    return s.finished(eid, timeout=30, headers=headers)
 
 
 @pytest.fixture(scope="module")
@@ -127,12 +120,13 @@ def ws_execute(s, messages):
     return asyncio.run(go())
 
 
-def wait_audit(s, n):
-    deadline = time.time() + 10
-    while len(audit(s)) < n:
-        assert time.time() < deadline, audit(s)
-        time.sleep(0.05)
-    return audit(s)
+def wait_audit(s, event, n):
+    """The audit records of `event`, once there are n of them (written off
+    the request path)."""
+    def rows():
+        return [r for r in audit(s) if r["event"] == event]
+    assert wait_until(lambda: len(rows()) >= n, 10), audit(s)
+    return rows()
 
 
 def test_auth_failures_are_audited_alike_on_every_front_end(limited, pb):  # noqa: F811
@@ -147,7 +141,7 @@ def test_auth_failures_are_audited_alike_on_every_front_end(limited, pb):  # noq
             stub.Execute(pb.sb.ExecuteRequest(language="bash", code="true"), timeout=30,
                          metadata=[("x-api-key", "wrong")])
         assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    rows = [r for r in wait_audit(s, 3) if r["event"] == "auth_failure"]
+    rows = wait_audit(s, "auth_failure", 3)
     assert len(rows) == 3, rows
     for row in rows:
         assert row["client"] == "127.0.0.1" and row["detail"] == "the API key is not valid"
@@ -173,11 +167,7 @@ def test_rate_limit_refusals_are_audited_alike_on_every_front_end(limited, pb): 
             stub.Execute(pb.sb.ExecuteRequest(language="bash", code="echo ok"), timeout=30,
                          metadata=md)
         assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    deadline = time.time() + 10
-    while len([r for r in audit(s) if r["event"] == "rate_limited"]) < 3:
-        assert time.time() < deadline, audit(s)
-        time.sleep(0.05)
-    rows = [r for r in audit(s) if r["event"] == "rate_limited"]
+    rows = wait_audit(s, "rate_limited", 3)
     assert sorted(r["key_id"] for r in rows) == ["alice", "bob", "ops"]
     for row in rows:
         assert row["detail"].startswith("rate limit exceeded; retry in ")

@@ -6,11 +6,10 @@ the key's own least recently active idle connection is shed; with none idle
 the request is refused with 503 `too many connections for API key '<id>'`
 (counted as `too_many_connections`) and the connection closes."""
 import json
-import time
 
 import grpc
 
-from server import Server
+from server import Server, wait_until
 from test_connections import (connect, read_response, reset_close, still_open,
                               wait_closed)
 from test_grpc import pb  # noqa: F401 (the stubs fixture)
@@ -35,10 +34,8 @@ def keep_alive(port, source, key):
 
 
 def wait_running(srv, n, timeout=30):
-    deadline = time.monotonic() + timeout
-    while srv.get("/health").json()["running"] != n:
-        assert time.monotonic() < deadline, srv.get("/health").json()
-        time.sleep(0.05)
+    assert wait_until(lambda: srv.get("/health").json()["running"] == n, timeout), \
+        srv.get("/health").json()
 
 
 def rejected(srv):

@@ -1,15 +1,13 @@
 """api/openapi.yaml is the source of truth: its routes are exactly the routes served."""
-import json
 import os
 import re
 import subprocess
-import time
 
 import requests
 import yaml
 
 from conftest import ROOT, SOULBOX
-from server import Server
+from server import Server, sse_started
 
 SPEC = os.path.join(ROOT, "api", "openapi.yaml")
 
@@ -65,23 +63,9 @@ def validator(name):
 
 def cancelled_by_disconnect(s):
     """An SSE execution whose client goes away: its stored result."""
-    import socket
-    body = json.dumps({"language": "bash", "code": "sleep 30"}).encode()
-    sock = socket.create_connection(("127.0.0.1", s.port))
-    sock.sendall(b"POST /api/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                 b"Accept: text/event-stream\r\nContent-Length: " + str(len(body)).encode() +
-                 b"\r\n\r\n" + body)
-    got = b""
-    while b"event: started" not in got or not got.endswith(b"\n\n\r\n"):
-        got += sock.recv(4096)
-    ex_id = json.loads(got.split(b"data: ", 1)[1].split(b"\n", 1)[0])["id"]
+    sock, ex_id = sse_started(s.port, {"language": "bash", "code": "sleep 30"})
     sock.close()
-    deadline = time.monotonic() + 10
-    while True:
-        e = s.get(f"/api/executions/{ex_id}").json()
-        if e["status"] not in ("queued", "running") or time.monotonic() > deadline:
-            return e
-        time.sleep(0.05)
+    return s.finished(ex_id)
 
 
 def test_responses_match_their_schemas():

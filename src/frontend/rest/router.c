@@ -40,25 +40,6 @@ void rest_print_routes(void)
         printf("%s %s\n", routes[i].method, routes[i].path);
 }
 
-static bool path_matches(const char *pattern, const char *path, struct rest_call *rc);
-
-/* The route for method and path without capturing anything, or NULL. */
-static const struct route *route_of(const char *method, const char *path)
-{
-    struct rest_call scratch = {0};
-    for (size_t i = 0; i < NROUTES; i++)
-        if (!strcmp(routes[i].method, method) && path_matches(routes[i].path, path, &scratch))
-            return &routes[i];
-    return NULL;
-}
-
-bool rest_streams_body(const struct http_request *req, void *arg)
-{
-    (void)arg;
-    const struct route *r = route_of(req->method, req->path);
-    return r && r->streams_body;
-}
-
 /* Matches path against pattern segment by segment; {name} segments are
  * captured (in order) into rc. */
 static bool path_matches(const char *pattern, const char *path, struct rest_call *rc)
@@ -219,6 +200,15 @@ static const struct route *find_route(struct rest_call *rc, char *allow, size_t 
         snprintf(allow + n, len - n, "%s%s", n ? ", " : "", routes[i].method);
     }
     return NULL;
+}
+
+bool rest_streams_body(const struct http_request *req, void *arg)
+{
+    (void)arg;
+    struct rest_call scratch = {.req = (struct http_request *)req};
+    char allow[64];
+    const struct route *r = find_route(&scratch, allow, sizeof allow);
+    return r && r->streams_body;
 }
 
 void rest_handle(struct http_conn *c, struct http_request *req, void *arg)

@@ -38,27 +38,31 @@ void agent_send(uint16_t type, uint32_t id, int32_t err, uint32_t flags, const v
         _exit(3);
 }
 
-void agent_send_text(uint16_t type, uint32_t id, int err, const char *fmt, ...)
+/* A text payload (proto_text_encode) of the formatted message; its length. */
+static size_t text_payload(uint8_t buf[1100], const char *fmt, va_list ap)
 {
     char text[1024];
+    vsnprintf(text, sizeof text, fmt, ap);
+    return proto_text_encode(text, buf, 1100);
+}
+
+void agent_send_text(uint16_t type, uint32_t id, int err, const char *fmt, ...)
+{
+    uint8_t buf[1100];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    size_t n = text_payload(buf, fmt, ap);
     va_end(ap);
-    uint8_t buf[1100];
-    size_t n = proto_text_encode(text, buf, sizeof buf);
     agent_send(type, id, err, 0, buf, (uint32_t)n, NULL, 0);
 }
 
 static void __attribute__((noreturn, format(printf, 2, 3))) setup_failed(int err, const char *fmt, ...)
 {
-    char text[1024];
+    uint8_t buf[1100];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    size_t n = text_payload(buf, fmt, ap);
     va_end(ap);
-    uint8_t buf[1100];
-    size_t n = proto_text_encode(text, buf, sizeof buf);
     proto_send(ctl, A_FAILED, 0, err, 0, buf, (uint32_t)n, NULL, 0);
     _exit(1);
 }

@@ -313,21 +313,30 @@ void agent_warm_ready(struct agent *a, struct aproc *p)
     /* else it ended before that: its exit is reported as usual */
 }
 
-/* CPU seconds (rounded up) a process has used, from /proc/<pid>/stat. */
-static uint64_t cpu_seconds_of(pid_t pid)
+/* The fields of /proc/<pid>/stat after the command name (which may hold
+ * spaces and parentheses), read into buf; NULL if pid is gone. */
+static const char *proc_stat_fields(pid_t pid, char *buf, size_t len)
 {
-    char path[64], buf[1024];
+    char path[64];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
     if (fd >= 0)
         close(fd);
     if (n <= 0)
-        return 0;
+        return NULL;
     buf[n] = '\0';
-    const char *s = strrchr(buf, ')'); /* the command name may hold spaces */
+    const char *s = strrchr(buf, ')');
+    return s && s[1] ? s + 2 : NULL;
+}
+
+/* CPU seconds (rounded up) a process has used. */
+static uint64_t cpu_seconds_of(pid_t pid)
+{
+    char buf[1024];
+    const char *s = proc_stat_fields(pid, buf, sizeof buf);
     unsigned long long ut = 0, st = 0;
-    if (!s || sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+    if (!s || sscanf(s, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
                      &st) != 2)
         return 0;
     long hz = sysconf(_SC_CLK_TCK);
@@ -461,18 +470,10 @@ void agent_reap(struct agent *a)
 /* Session id of pid (its process's leader), or -1. */
 static pid_t session_of(pid_t pid)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-    if (fd >= 0)
-        close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
-    const char *s = strrchr(buf, ')');
+    char buf[1024];
+    const char *s = proc_stat_fields(pid, buf, sizeof buf);
     int sid;
-    if (!s || sscanf(s + 2, "%*c %*d %*d %d", &sid) != 1)
+    if (!s || sscanf(s, "%*c %*d %*d %d", &sid) != 1)
         return -1;
     return sid;
 }
