@@ -141,6 +141,7 @@ int config_defaults(struct sb_config *c)
     c->uid_base = 2100000000;
     c->uid_count = 65536;
     c->max_inodes = 16384;
+    c->cgroup_favordynmods = true;
     if (str_set(&c->state_dir, "/run/soulbox") < 0 || str_set(&c->cgroup_root, "soulbox") < 0 ||
         str_set(&c->hostname, "soulbox") < 0 || str_set(&c->workdir, "/workspace") < 0 ||
         str_set(&c->languages_dir, "") < 0 ||
@@ -227,6 +228,7 @@ struct raw_sandbox {
     char *uid_base, *uid_count, *max_inodes;
     char *state_dir, *cgroup_root, *hostname, *workdir, *languages_dir, *compile_cache_dir;
     char *compile_cache_mb, *pool_memory_mb;
+    char *cgroup_favordynmods;
     char **languages;
     unsigned languages_count;
     struct raw_pool *pools;
@@ -357,6 +359,7 @@ static const cyaml_schema_field_t sandbox_fields[] = {
     U64("uid_base", struct raw_sandbox, uid_base),
     U64("uid_count", struct raw_sandbox, uid_count),
     U64("max_inodes", struct raw_sandbox, max_inodes),
+    BOOL("cgroup_favordynmods", struct raw_sandbox, cgroup_favordynmods),
     CYAML_FIELD_STRING_PTR("state_dir", OPT, struct raw_sandbox, state_dir, 1, 200),
     CYAML_FIELD_STRING_PTR("cgroup_root", OPT, struct raw_sandbox, cgroup_root, 1, 200),
     CYAML_FIELD_STRING_PTR("hostname", OPT, struct raw_sandbox, hostname, 1, 63),
@@ -649,6 +652,8 @@ static int merge(struct sb_config *c, const struct raw_top *t, struct bad_value 
         }
     }
     SET_NUM(c, s, "sandbox.", max_inodes, NUM_COUNT);
+    set_bool(&c->cgroup_favordynmods, s->cgroup_favordynmods, "sandbox.", "cgroup_favordynmods",
+             bad);
     if (s->state_dir)
         rc |= str_set(&c->state_dir, s->state_dir);
     if (s->cgroup_root)

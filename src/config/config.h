@@ -104,6 +104,7 @@ struct sb_config {
     uint64_t uid_base;
     uint64_t uid_count;
     uint64_t max_inodes;
+    bool cgroup_favordynmods;  /* remount cgroup2 with favordynmods (fast attaches) */
     char *state_dir;
     char *cgroup_root;
     char *hostname;

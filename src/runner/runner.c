@@ -14,6 +14,7 @@ void runner_engine_cfg(const struct sb_config *cfg, struct sbx_engine_cfg *out)
     memset(out, 0, sizeof *out);
     out->state_dir = cfg->state_dir;
     out->cgroup_root = cfg->cgroup_root;
+    out->cgroup_favordynmods = cfg->cgroup_favordynmods;
     out->uid_base = (uint32_t)cfg->uid_base;
     out->uid_count = (uint32_t)cfg->uid_count;
     out->allowed_syscalls = (const char *const *)cfg->security.allowed_syscalls.v;

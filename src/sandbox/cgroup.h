@@ -89,6 +89,13 @@ int cg_destroy(struct cg *cg, struct sb_error *err);
  * Returns how many were removed, or -1 with err set. */
 int cg_cleanup_stale(const struct cg_ctx *ctx, struct sb_error *err);
 
+/* Turns on the cgroup2 mount option favordynmods (a machine-wide kernel
+ * setting: see cgroup_favor.c), remounting the cgroup2 hierarchy with its
+ * other options kept, or mounting it for a moment under state_dir when it
+ * is not mounted. Returns 1 if turned on now, 0 if it was on, -1 with err
+ * (old kernels: EINVAL; no CAP_SYS_ADMIN: EPERM). */
+int cg_favor_dynmods(const char *state_dir, struct sb_error *err);
+
 /* "sbx-<owner pid>-<seq>": names encode the owner for stale cleanup. */
 void cg_make_name(char *buf, size_t len, unsigned long seq);
 

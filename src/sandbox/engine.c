@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "sandbox/namespaces.h"
 #include "sandbox/sandbox.h"
 
@@ -176,6 +177,16 @@ int sbx_engine_init(struct sbx_engine *e, uv_loop_t *loop, const struct sbx_engi
     e->cfg.layout.data_dir = e->data_dir;
     if (cg_init(&e->cg, cfg->cgroup_root, err) < 0)
         return -1;
+    if (cfg->cgroup_favordynmods) {
+        struct sb_error fe;
+        int rc = cg_favor_dynmods(cfg->state_dir, &fe);
+        if (rc < 0)
+            log_event(LOG_WARN, "cgroup attaches stay slow",
+                      json_pack("{s:s}", "error", fe.msg));
+        else if (rc > 0)
+            log_event(LOG_INFO, "cgroup2 remounted with favordynmods (fast cgroup attaches)",
+                      NULL);
+    }
     if (cg_cleanup_stale(&e->cg, err) < 0)
         return -1;
     if (uidpool_open(&e->uids, cfg->state_dir, cfg->uid_base, cfg->uid_count, err) < 0)

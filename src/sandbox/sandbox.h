@@ -47,6 +47,7 @@ struct sbx_limits {
 struct sbx_engine_cfg {
     const char *state_dir;       /* e.g. /run/soulbox */
     const char *cgroup_root;     /* e.g. "soulbox" */
+    bool cgroup_favordynmods;    /* see cg_favor_dynmods() */
     uint32_t uid_base, uid_count;
     const char *const *allowed_syscalls;
     size_t n_allowed_syscalls;

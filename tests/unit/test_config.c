@@ -85,6 +85,7 @@ Test(config, defaults_validate_and_match_the_documented_values)
     cr_assert_eq(c.security.allowed_syscalls.n, 0);
     cr_assert_eq(c.server.max_connections, 4096);
     cr_assert_eq(c.server.max_connections_per_client, 256);
+    cr_assert(c.cgroup_favordynmods);
     config_free(&c);
 }
 
@@ -105,6 +106,7 @@ Test(config, shipped_file_equals_the_built_in_defaults)
     cr_assert_eq(c.uid_base, d.uid_base);
     cr_assert_eq(c.uid_count, d.uid_count);
     cr_assert_eq(c.max_inodes, d.max_inodes);
+    cr_assert_eq(c.cgroup_favordynmods, d.cgroup_favordynmods);
     cr_assert_str_eq(c.state_dir, d.state_dir);
     cr_assert_str_eq(c.cgroup_root, d.cgroup_root);
     cr_assert_str_eq(c.hostname, d.hostname);
@@ -216,6 +218,8 @@ Test(config, wrong_types_are_rejected)
                   "sandbox.security.enable_network: 'maybe' is not true or false");
     expect_reject("sandbox:\n  security:\n    enable_network: flase\n",
                   "sandbox.security.enable_network: 'flase' is not true or false");
+    expect_reject("sandbox:\n  cgroup_favordynmods: yes-please\n",
+                  "sandbox.cgroup_favordynmods: 'yes-please' is not true or false");
 }
 
 Test(config, counts_must_be_plain_decimals)
