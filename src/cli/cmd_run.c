@@ -282,6 +282,7 @@ static int execute(struct run_opts *o, struct sb_config *cfg, const struct lang 
     struct sb_error err;
     struct sbx_engine_cfg ecfg;
     runner_engine_cfg(cfg, &ecfg);
+    ecfg.spawn_on_loop = true; /* one sandbox: nothing else waits on the loop */
     if (sbx_engine_init(&engine, loop, &ecfg, &err) < 0) {
         fprintf(stderr, "soulbox: %s\n", err.msg);
         return CLI_EXIT_INTERNAL;

@@ -60,8 +60,8 @@ static void pools_free(struct sb_config *c)
     c->n_pools = 0;
 }
 
-static int add_pool(struct sb_config *c, const char *lang, uint64_t size, char **preload,
-                    unsigned npreload)
+static int add_pool(struct sb_config *c, const char *lang, uint64_t size, uint64_t max_size,
+                    char **preload, unsigned npreload)
 {
     struct sb_pool_cfg *v = realloc(c->pools, (c->n_pools + 1) * sizeof *v);
     if (!v)
@@ -70,6 +70,7 @@ static int add_pool(struct sb_config *c, const char *lang, uint64_t size, char *
     struct sb_pool_cfg *p = &v[c->n_pools];
     memset(p, 0, sizeof *p);
     p->size = size;
+    p->max_size = max_size;
     if (!(p->language = strdup(lang)) ||
         list_set(&p->preload, (const char *const *)preload, npreload) < 0) {
         free(p->language);
@@ -86,7 +87,7 @@ static int default_pools(struct sb_config *c)
         {"python", 2}, {"javascript", 1}, {"bash", 1}, {"c", 1},
     };
     for (size_t i = 0; i < sizeof d / sizeof *d; i++)
-        if (add_pool(c, d[i].lang, d[i].size, NULL, 0) < 0)
+        if (add_pool(c, d[i].lang, d[i].size, 0, NULL, 0) < 0)
             return -1;
     return 0;
 }
@@ -138,6 +139,7 @@ int config_defaults(struct sb_config *c)
     v->callback_attempts = 5;
     c->compile_cache_mb = 1024;
     c->pool_memory_mb = 1024;
+    c->pool_idle_ms = 30000;
     c->uid_base = 2100000000;
     c->uid_count = 65536;
     c->max_inodes = 16384;
@@ -214,7 +216,7 @@ struct raw_rootfs {
 
 struct raw_pool {
     char *language;
-    char *size;
+    char *size, *max_size;
     char **preload;
     unsigned preload_count;
 };
@@ -227,7 +229,7 @@ struct raw_sandbox {
     struct raw_rootfs *rootfs;
     char *uid_base, *uid_count, *max_inodes;
     char *state_dir, *cgroup_root, *hostname, *workdir, *languages_dir, *compile_cache_dir;
-    char *compile_cache_mb, *pool_memory_mb;
+    char *compile_cache_mb, *pool_memory_mb, *pool_idle_ms;
     char *cgroup_favordynmods;
     char **languages;
     unsigned languages_count;
@@ -342,6 +344,7 @@ static const cyaml_schema_field_t rootfs_fields[] = {
 static const cyaml_schema_field_t pool_fields[] = {
     CYAML_FIELD_STRING_PTR("language", CYAML_FLAG_POINTER, struct raw_pool, language, 1, 32),
     U64("size", struct raw_pool, size),
+    U64("max_size", struct raw_pool, max_size),
     CYAML_FIELD_SEQUENCE("preload", OPT, struct raw_pool, preload, &str_entry, 0, 64),
     CYAML_FIELD_END,
 };
@@ -371,6 +374,7 @@ static const cyaml_schema_field_t sandbox_fields[] = {
     CYAML_FIELD_SEQUENCE("languages", OPT, struct raw_sandbox, languages, &str_entry, 0, 256),
     CYAML_FIELD_SEQUENCE("pools", OPT, struct raw_sandbox, pools, &pool_entry, 0, 64),
     U64("pool_memory_mb", struct raw_sandbox, pool_memory_mb),
+    U64("pool_idle_ms", struct raw_sandbox, pool_idle_ms),
     CYAML_FIELD_END,
 };
 
@@ -642,12 +646,15 @@ static int merge(struct sb_config *c, const struct raw_top *t, struct bad_value 
     SET_NUM(c, s, "sandbox.", uid_count, NUM_COUNT);
     SET_NUM(c, s, "sandbox.", compile_cache_mb, NUM_MB);
     SET_NUM(c, s, "sandbox.", pool_memory_mb, NUM_MB);
+    SET_NUM(c, s, "sandbox.", pool_idle_ms, NUM_MS);
     if (s->pools) { /* the list replaces the default pools */
         pools_free(c);
         for (unsigned i = 0; i < s->pools_count; i++) {
-            uint64_t size = 1;
+            uint64_t size = 1, max_size = 0;
             set_num(&size, s->pools[i].size, NUM_COUNT, "sandbox.pools[].", "size", bad);
-            rc |= add_pool(c, s->pools[i].language, size, s->pools[i].preload,
+            set_num(&max_size, s->pools[i].max_size, NUM_COUNT, "sandbox.pools[].", "max_size",
+                    bad);
+            rc |= add_pool(c, s->pools[i].language, size, max_size, s->pools[i].preload,
                            s->pools[i].preload_count);
         }
     }

@@ -68,7 +68,8 @@ struct sb_server_config {
  * languages that have one), each used once. */
 struct sb_pool_cfg {
     char *language;
-    uint64_t size;
+    uint64_t size;                  /* kept ready at least (the floor) */
+    uint64_t max_size;              /* it may grow to this under load (0: max(size, 8)) */
     struct sb_str_list preload;     /* modules the warm interpreter imports first */
 };
 
@@ -101,6 +102,7 @@ struct sb_config {
     struct sb_pool_cfg *pools;      /* by language; languages not offered are skipped */
     size_t n_pools;
     uint64_t pool_memory_mb;        /* all pooled sandboxes together */
+    uint64_t pool_idle_ms;          /* a grown pool shrinks after this long without requests */
     uint64_t uid_base;
     uint64_t uid_count;
     uint64_t max_inodes;

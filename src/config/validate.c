@@ -215,6 +215,10 @@ static int check_pools(const struct sb_config *c, struct sb_error *err)
         if (p->size > 32)
             return sb_fail(err, SB_E_CONFIG, "%s: sandbox.pools[%zu].size: %llu is out of "
                            "range [0, 32]", file, i, (unsigned long long)p->size);
+        if (p->max_size && (p->max_size < p->size || p->max_size > 64))
+            return sb_fail(err, SB_E_CONFIG, "%s: sandbox.pools[%zu].max_size: %llu is out of "
+                           "range [size (%llu), 64]", file, i, (unsigned long long)p->max_size,
+                           (unsigned long long)p->size);
         for (size_t k = 0; k < i; k++)
             if (!strcmp(c->pools[k].language, p->language))
                 return sb_fail(err, SB_E_CONFIG, "%s: sandbox.pools: %s appears twice", file,
@@ -265,6 +269,7 @@ int config_validate(const struct sb_config *c, struct sb_error *err)
         {"sandbox.max_inodes", &c->max_inodes, 64, 1u << 24},
         {"sandbox.compile_cache_mb", &c->compile_cache_mb, 0, 1u << 20},
         {"sandbox.pool_memory_mb", &c->pool_memory_mb, 0, 1u << 20},
+        {"sandbox.pool_idle_ms", &c->pool_idle_ms, 100, 86400000},
     };
     if (check_ranges(c, r, sizeof r / sizeof *r, err) < 0)
         return -1;

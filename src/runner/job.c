@@ -7,6 +7,7 @@
 #include "runner/argv.h"
 #include "runner/job_internal.h"
 #include "runner/limits.h"
+#include "runner/pool.h"
 
 #define MAX_ARTIFACT_FILES 10000
 
@@ -132,8 +133,17 @@ char **job_argv(const struct job *j, char *const *tmpl, size_t *argc)
 
 static void on_timer_closed(uv_handle_t *h);
 
+static void not_busy(struct job *j)
+{
+    if (j->busy) {
+        j->busy = false;
+        pools_job_ended(j->rn->pools);
+    }
+}
+
 void job_finish(struct job *j)
 {
+    not_busy(j);
     j->finished = true;
     j->cur = NULL;
     if (!uv_is_closing((uv_handle_t *)&j->timer))
@@ -341,6 +351,8 @@ struct job *job_start(struct runner *rn, const struct job_request *req, job_done
     uv_timer_init(rn->engine->loop, &j->timer);
     j->timer.data = j;
     uv_timer_start(&j->timer, on_start, 0, 0);
+    j->busy = true;
+    pools_job_started(rn->pools);
     return j;
 }
 
@@ -402,6 +414,7 @@ void job_free(struct job *j)
     if (!j)
         return;
     j->released = true;
+    not_busy(j);
     if (j->timer_closed)
         free_job(j);
 }

@@ -37,6 +37,7 @@ struct job {
     size_t nreq_env;
     bool cancelled;
     bool finished;             /* job_finish ran */
+    bool busy;                 /* counted in the pools' jobs in flight */
     uv_timer_t timer;          /* reports from the loop: the start, a cancel or kill */
     bool timer_closed, released;
     /* interact.c */

@@ -1,7 +1,9 @@
-/* Warm pools: refilled one sandbox at a time per language, within a memory
- * budget, with a back-off when a language's sandboxes keep failing. */
+/* Warm pools: refilled while the runner is quiet, sized to the observed
+ * demand, within a memory budget, with a back-off when a language's
+ * sandboxes keep failing. */
 #include "runner/pool.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,19 +15,27 @@
 #include "runner/limits.h"
 
 #define MAX_BACKOFF_MS 60000
+/* A refill waits until no job is in flight, but no longer than this. */
+#define MAX_DEFER_MS 50
+/* Default ceiling of a pool's growth (config: max_size). */
+#define DEFAULT_MAX 8
 
 struct pooled {
     struct sbx_run *s;
     struct pool *p;
     uint64_t t0;               /* refill start */
     bool ready;
+    bool trimmed;              /* cancelled: the pool shrank */
     struct pooled *next;
 };
 
 struct pool {
     struct pools *ps;
     const struct lang *lang;
-    unsigned target;
+    unsigned base, max;        /* the configured size and the growth ceiling */
+    uint64_t last_arrival;     /* ns: the last request for this language */
+    double gap_ms;             /* moving average of the time between requests */
+    double refill_ms;          /* moving average of a refill's duration */
     char **argv, **env;        /* the warm program (argv NULL: no program until GO) */
     size_t argc, envc;
     struct sbx_limits lim;     /* the language's defaults: what it is built with */
@@ -42,6 +52,11 @@ struct pools {
     struct pool *v;
     size_t n;
     uint64_t budget;           /* bytes */
+    uint64_t idle_ns;          /* without a request for this long, a grown pool shrinks */
+    unsigned busy;             /* jobs in flight: refills wait for 0 */
+    unsigned parallel;         /* refills at once per language */
+    uv_timer_t kick;           /* the next deferred refill / shrink */
+    uint64_t kick_due;         /* ns, 0: not armed */
     unsigned alive;            /* pooled sandboxes not yet finished */
     bool closing;
     unsigned timers_open;
@@ -50,6 +65,7 @@ struct pools {
 };
 
 static void refill(struct pool *p);
+static void want_refill(struct pools *ps);
 
 /* ---- bookkeeping ---- */
 
@@ -125,7 +141,7 @@ static void on_pooled_done(struct sbx_run *s, void *arg)
     free(q);
     ps->alive--;
     if (!ps->closing && !p->retry_on)
-        refill(p);
+        want_refill(ps);
     maybe_closed(ps);
 }
 
@@ -138,10 +154,13 @@ static void on_pooled_ready(struct sbx_run *s, void *arg)
     p->starting--;
     p->nready++;
     p->refills++;
-    p->refill_ns += util_mono_ns() - q->t0;
+    uint64_t took = util_mono_ns() - q->t0;
+    p->refill_ns += took;
+    p->refill_ms = p->refill_ms ? 0.7 * p->refill_ms + 0.3 * (double)took / 1e6
+                                : (double)took / 1e6;
     p->memory_each = sbx_run_memory(q->s);
     p->backoff_ms = 0;
-    refill(p);
+    want_refill(p->ps);
 }
 
 /* ---- refilling ---- */
@@ -174,19 +193,112 @@ static void start_one(struct pool *p)
     ps->alive++;
 }
 
-/* One at a time per language, and only within the memory budget. */
+/* How many it should keep: its size, or more while requests arrive faster
+ * than one refill takes (the requests expected during a refill, plus one). */
+static unsigned pool_target(const struct pool *p, uint64_t now)
+{
+    if (!p->last_arrival || now - p->last_arrival > p->ps->idle_ns || p->gap_ms <= 0 ||
+        p->refill_ms <= 0)
+        return p->base;
+    double need = ceil(p->refill_ms / p->gap_ms) + 1;
+    unsigned t = need > p->max ? p->max : (unsigned)need;
+    return t < p->base ? p->base : t;
+}
+
+/* Starts refills up to the target, a few at a time, within the memory budget. */
 static void refill(struct pool *p)
 {
     struct pools *ps = p->ps;
-    if (ps->closing || p->retry_on || p->starting || p->nready >= p->target)
+    unsigned target = pool_target(p, util_mono_ns());
+    while (!ps->closing && !p->retry_on && p->starting < ps->parallel &&
+           p->nready + p->starting < target) {
+        uint64_t each = p->memory_each ? p->memory_each : 16u << 20;
+        if (pools_memory(ps) + each > ps->budget)
+            return;
+        unsigned before = p->starting;
+        start_one(p);
+        if (p->starting == before)
+            return; /* could not start one: the next event retries */
+    }
+}
+
+/* Ready sandboxes beyond a shrunk target go (the oldest stay). */
+static void trim(struct pool *p)
+{
+    unsigned target = pool_target(p, util_mono_ns());
+    unsigned keep = p->nready;
+    for (struct pooled *q = p->list; q; q = q->next)
+        keep -= q->ready && q->trimmed;
+    for (struct pooled *q = p->list; q && keep > target; q = q->next)
+        if (q->ready && !q->trimmed) {
+            q->trimmed = true;
+            keep--;
+            sbx_run_cancel(q->s); /* on_pooled_done unlists it */
+        }
+}
+
+static void on_kick(uv_timer_t *t);
+
+static void schedule(struct pools *ps, uint64_t ms)
+{
+    uint64_t due = util_mono_ns() + ms * 1000000ull;
+    if (ps->closing || (ps->kick_due && ps->kick_due <= due))
         return;
-    uint64_t each = p->memory_each ? p->memory_each : 16u << 20;
-    if (pools_memory(ps) + each > ps->budget)
-        return;
-    start_one(p);
+    ps->kick_due = due;
+    uv_timer_start(&ps->kick, on_kick, ms, 0);
+}
+
+static void on_kick(uv_timer_t *t)
+{
+    struct pools *ps = t->data;
+    ps->kick_due = 0;
+    uint64_t now = util_mono_ns();
+    bool grown = false;
+    for (size_t i = 0; i < ps->n; i++) {
+        struct pool *p = &ps->v[i];
+        trim(p);
+        refill(p);
+        grown |= pool_target(p, now) > p->base;
+    }
+    if (grown) /* look again when it may shrink */
+        schedule(ps, ps->idle_ns / 1000000u + 1);
+}
+
+/* A refill is due: now if no job is in flight (from the loop, after the
+ * answer that freed it was written), else when the last one ends, or after
+ * MAX_DEFER_MS at the latest. Refills run at the lowest CPU weight and spawn
+ * on a thread, so a deferred one disturbs a long program very little. */
+static void want_refill(struct pools *ps)
+{
+    schedule(ps, ps->busy ? MAX_DEFER_MS : 0);
+}
+
+void pools_job_started(struct pools *ps)
+{
+    if (ps)
+        ps->busy++;
+}
+
+void pools_job_ended(struct pools *ps)
+{
+    if (ps && ps->busy && --ps->busy == 0)
+        schedule(ps, 0);
 }
 
 /* ---- claiming ---- */
+
+/* A request for the language, served or not: the demand the size follows. */
+static void note_arrival(struct pool *p)
+{
+    uint64_t now = util_mono_ns();
+    if (p->last_arrival && now - p->last_arrival < p->ps->idle_ns) {
+        double gap = (double)(now - p->last_arrival) / 1e6;
+        p->gap_ms = p->gap_ms ? 0.7 * p->gap_ms + 0.3 * gap : gap;
+    } else {
+        p->gap_ms = 0; /* the first after a quiet spell says nothing of the rate */
+    }
+    p->last_arrival = now;
+}
 
 struct sbx_run *pools_claim(struct pools *ps, const struct lang *l, const struct sbx_run_go *go,
                         sbx_run_done_cb done, sbx_run_output_cb output, void *arg)
@@ -197,8 +309,9 @@ struct sbx_run *pools_claim(struct pools *ps, const struct lang *l, const struct
             p = &ps->v[i];
     if (!p || ps->closing)
         return NULL;
+    note_arrival(p);
     struct pooled *q = p->list;
-    while (q && !(q->ready && sbx_run_is_ready(q->s)))
+    while (q && !(q->ready && !q->trimmed && sbx_run_is_ready(q->s)))
         q = q->next;
     struct sb_error err;
     if (!q || go->limits.disk_kb != p->lim.disk_kb) {
@@ -218,7 +331,7 @@ struct sbx_run *pools_claim(struct pools *ps, const struct lang *l, const struct
     p->nready--;
     p->hits++;
     ps->alive--;
-    refill(p);
+    want_refill(ps);
     maybe_closed(ps);
     return s;
 }
@@ -259,7 +372,9 @@ static int pool_init(struct pools *ps, struct pool *p, const struct lang *l,
 {
     p->ps = ps;
     p->lang = l;
-    p->target = (unsigned)pc->size;
+    p->base = (unsigned)pc->size;
+    p->max = pc->max_size ? (unsigned)pc->max_size
+                          : (p->base > DEFAULT_MAX ? p->base : DEFAULT_MAX);
     struct limit_request none;
     limit_request_init(&none);
     const struct sb_config *cfg = ps->rn->cfg;
@@ -291,6 +406,11 @@ int pools_open(struct pools **out, struct runner *rn, struct sb_error *err)
     }
     ps->rn = rn;
     ps->budget = cfg->pool_memory_mb << 20;
+    ps->idle_ns = cfg->pool_idle_ms * 1000000ull;
+    ps->parallel = rn->engine->cg.ncpus ? rn->engine->cg.ncpus : 1;
+    uv_timer_init(rn->engine->loop, &ps->kick);
+    ps->kick.data = ps;
+    ps->timers_open++;
     *out = ps;
     return 0;
 }
@@ -308,7 +428,7 @@ int pools_enable(struct pools *ps, const struct lang *l, struct sb_error *err)
             continue;
         struct pool *p = &ps->v[ps->n++];
         if (pool_init(ps, p, l, &cfg->pools[i], err) < 0) {
-            p->target = 0; /* kept (its timer is open) but never filled */
+            p->base = p->max = 0; /* kept (its timer is open) but never filled */
             return -1;
         }
         refill(p);
@@ -324,11 +444,20 @@ static void on_timer_closed(uv_handle_t *h)
     maybe_closed(p->ps);
 }
 
+static void on_kick_closed(uv_handle_t *h)
+{
+    struct pools *ps = h->data;
+    ps->timers_open--;
+    maybe_closed(ps);
+}
+
 void pools_close(struct pools *ps, void (*done)(void *), void *arg)
 {
     ps->closing = true;
     ps->closed = done;
     ps->closed_arg = arg;
+    if (!uv_is_closing((uv_handle_t *)&ps->kick))
+        uv_close((uv_handle_t *)&ps->kick, on_kick_closed);
     for (size_t i = 0; i < ps->n; i++) {
         struct pool *p = &ps->v[i];
         if (!uv_is_closing((uv_handle_t *)&p->retry))
@@ -347,8 +476,9 @@ size_t pools_stats(const struct pools *ps, struct pool_stats *out, size_t max)
         uint64_t mem = 0;
         for (struct pooled *q = p->list; q; q = q->next)
             mem += q->ready ? sbx_run_memory(q->s) : 0;
-        out[n] = (struct pool_stats){p->lang->name, p->nready, p->target, p->hits, p->misses,
-                                     p->refills, (double)p->refill_ns / 1e9, mem};
+        out[n] = (struct pool_stats){p->lang->name, p->nready, pool_target(p, util_mono_ns()),
+                                     p->hits, p->misses, p->refills,
+                                     (double)p->refill_ns / 1e9, mem, p->starting};
     }
     return n;
 }

@@ -1,6 +1,8 @@
 /* Warm pools: per language, sandboxes set up before the requests that use
  * them (with the interpreter already started where the language has a warm
- * command). Each serves one execution and is destroyed. */
+ * command). Each serves one execution and is destroyed. A pool keeps its
+ * configured size ready, more (up to max_size) while requests arrive faster
+ * than a refill takes. */
 #ifndef SB_RUNNER_POOL_H
 #define SB_RUNNER_POOL_H
 
@@ -19,6 +21,7 @@ struct pool_stats {
     uint64_t hits, misses, refills;
     double refill_seconds;     /* summed: from start to ready */
     uint64_t memory;           /* bytes the ready sandboxes use now */
+    unsigned starting;         /* refills under way */
 };
 
 /* An empty set of pools; pools_enable starts the ones the config asks for
@@ -35,6 +38,12 @@ void pools_close(struct pools *ps, void (*done)(void *arg), void *arg);
  * is replaced in the background. */
 struct sbx_run *pools_claim(struct pools *ps, const struct lang *l, const struct sbx_run_go *go,
                         sbx_run_done_cb done, sbx_run_output_cb output, void *arg);
+
+/* A job started / ended: refills wait while jobs are in flight (at most a
+ * few ms), so that a refill never competes with a request for the loop or
+ * the CPUs. ps may be NULL. */
+void pools_job_started(struct pools *ps);
+void pools_job_ended(struct pools *ps);
 
 /* Whether l's pool starts its interpreter ahead (its go needs `input`). */
 bool pools_warm(const struct pools *ps, const struct lang *l);

@@ -32,9 +32,11 @@ struct sbx_stats {
  */
 struct sbx_backend_ops {
     const char *name;
-    /* Starts the agent: s->ctl gets the channel, with the agent building the
-     * sandbox on the other end. Calls sbx_agent_gone() when the agent ends.
-     * Returns 0, or -1 with err (nothing is left to release). */
+    /* Starts the agent, which builds the sandbox on the other end of the
+     * channel. Returns -1 with err (nothing is left to release), or 0 and
+     * then, from the loop (possibly before returning), either sets s->ctl and
+     * calls sbx_channel_open(), or calls sbx_start_failed(). Calls
+     * sbx_agent_gone() when the agent ends. kill() may come in between. */
     int (*start)(struct sbx *s, const struct sbx_spec *spec, struct sb_error *err);
     /* stdio for a new process: agent_fds[0..2] travel with its EXEC frame,
      * host_fds[0..2] (stdin write end, stdout and stderr read ends) stay. */
@@ -60,6 +62,14 @@ struct sbx_backend_state {
     uv_poll_t pid_poll;
     bool pid_poll_on;
     bool killed;
+    /* the spawn, on a thread of libuv's pool (the loop never waits for it) */
+    uv_work_t work;
+    bool spawning;             /* the thread owns the fields below and cg */
+    int plan_fd, chan[2];
+    struct cg_limits cl;
+    char cg_name[64];
+    int spawn_rc;
+    struct sb_error spawn_err;
 };
 
 extern const struct sbx_backend_ops sbx_ns_backend;

@@ -253,7 +253,9 @@ static void cg_path(const struct cg *cg, int i, char *out)
     snprintf(out, PATH_MAX, "%s/%s", cg->ctx->dirs[i], cg->name);
 }
 
-static int set_limits_v1(const struct cg *cg, const struct cg_limits *lim, const char **what)
+/* Writes the limits that differ from `old` (all of them when old is NULL). */
+static int set_limits_v1(const struct cg *cg, const struct cg_limits *lim,
+                         const struct cg_limits *old, const char **what)
 {
     char mem[PATH_MAX], pids[PATH_MAX], cpu[PATH_MAX], v[64];
     int rc;
@@ -261,42 +263,67 @@ static int set_limits_v1(const struct cg *cg, const struct cg_limits *lim, const
     cg_path(cg, cg->ctx->dir_of[CG_PIDS], pids);
     cg_path(cg, cg->ctx->dir_of[CG_CPU], cpu);
     snprintf(v, sizeof v, "%llu", (unsigned long long)lim->memory_bytes);
-    if ((rc = cg_write(mem, *what = "memory.limit_in_bytes", v)) < 0 ||
-        (rc = cg_write(mem, *what = "?memory.memsw.limit_in_bytes", v)) < 0 ||
-        (rc = cg_write(mem, *what = "?memory.swappiness", "0")) < 0)
-        return rc;
+    if (!old) {
+        if ((rc = cg_write(mem, *what = "memory.limit_in_bytes", v)) < 0 ||
+            (rc = cg_write(mem, *what = "?memory.memsw.limit_in_bytes", v)) < 0 ||
+            (rc = cg_write(mem, *what = "?memory.swappiness", "0")) < 0)
+            return rc;
+    } else if (lim->memory_bytes != old->memory_bytes) {
+        /* memory.limit_in_bytes may not exceed memsw: raise memsw first, lower it last */
+        bool up = lim->memory_bytes > old->memory_bytes;
+        const char *first = up ? "?memory.memsw.limit_in_bytes" : "memory.limit_in_bytes";
+        const char *second = up ? "memory.limit_in_bytes" : "?memory.memsw.limit_in_bytes";
+        if ((rc = cg_write(mem, *what = first, v)) < 0 ||
+            (rc = cg_write(mem, *what = second, v)) < 0)
+            return rc;
+    }
     snprintf(v, sizeof v, "%u", lim->pids);
-    if ((rc = cg_write(pids, *what = "pids.max", v)) < 0)
+    if ((!old || lim->pids != old->pids) && (rc = cg_write(pids, *what = "pids.max", v)) < 0)
         return rc;
-    if ((rc = cg_write(cpu, *what = "cpu.shares", lim->background ? "2" : "1024")) < 0)
+    if ((!old || lim->background != old->background) &&
+        (rc = cg_write(cpu, *what = "cpu.shares", lim->background ? "2" : "1024")) < 0)
         return rc;
-    if (lim->cpu_percent && lim->cpu_percent < 100 * cg->ctx->ncpus) {
+    unsigned all = 100 * cg->ctx->ncpus;
+    bool quota = lim->cpu_percent && lim->cpu_percent < all;
+    bool had = old && old->cpu_percent && old->cpu_percent < all;
+    if (quota && (!had || lim->cpu_percent != old->cpu_percent)) {
         snprintf(v, sizeof v, "%u", lim->cpu_percent * 1000);
         if ((rc = cg_write(cpu, *what = "cpu.cfs_period_us", "100000")) < 0 ||
             (rc = cg_write(cpu, *what = "cpu.cfs_quota_us", v)) < 0)
             return rc;
+    } else if (!quota && had && (rc = cg_write(cpu, *what = "cpu.cfs_quota_us", "-1")) < 0) {
+        return rc;
     }
     return 0;
 }
 
-static int set_limits_v2(const struct cg *cg, const struct cg_limits *lim, const char **what)
+static int set_limits_v2(const struct cg *cg, const struct cg_limits *lim,
+                         const struct cg_limits *old, const char **what)
 {
     char dir[PATH_MAX], v[64];
     int rc;
     cg_path(cg, 0, dir);
     snprintf(v, sizeof v, "%llu", (unsigned long long)lim->memory_bytes);
-    if ((rc = cg_write(dir, *what = "memory.max", v)) < 0 ||
-        (rc = cg_write(dir, *what = "?memory.swap.max", "0")) < 0)
+    if ((!old || lim->memory_bytes != old->memory_bytes) &&
+        (rc = cg_write(dir, *what = "memory.max", v)) < 0)
+        return rc;
+    if (!old && (rc = cg_write(dir, *what = "?memory.swap.max", "0")) < 0)
         return rc;
     snprintf(v, sizeof v, "%u", lim->pids);
-    if ((rc = cg_write(dir, *what = "pids.max", v)) < 0)
+    if ((!old || lim->pids != old->pids) && (rc = cg_write(dir, *what = "pids.max", v)) < 0)
         return rc;
-    if ((rc = cg_write(dir, *what = "?cpu.weight", lim->background ? "1" : "100")) < 0)
+    if ((!old || lim->background != old->background) &&
+        (rc = cg_write(dir, *what = "?cpu.weight", lim->background ? "1" : "100")) < 0)
         return rc;
-    if (lim->cpu_percent && lim->cpu_percent < 100 * cg->ctx->ncpus) {
+    unsigned all = 100 * cg->ctx->ncpus;
+    bool quota = lim->cpu_percent && lim->cpu_percent < all;
+    bool had = old && old->cpu_percent && old->cpu_percent < all;
+    if (quota && (!had || lim->cpu_percent != old->cpu_percent)) {
         snprintf(v, sizeof v, "%u 100000", lim->cpu_percent * 1000);
         if ((rc = cg_write(dir, *what = "cpu.max", v)) < 0)
             return rc;
+    } else if (!quota && had && (rc = cg_write(dir, *what = "cpu.max", "max 100000")) < 0) {
+        return rc;
     }
     return 0;
 }
@@ -321,12 +348,14 @@ int cg_create(const struct cg_ctx *ctx, const char *name, const struct cg_limits
     }
     cg->nprocs = ctx->ndirs;
     const char *what = "";
-    int rc = ctx->version == CG_V1 ? set_limits_v1(cg, lim, &what) : set_limits_v2(cg, lim, &what);
+    int rc = ctx->version == CG_V1 ? set_limits_v1(cg, lim, NULL, &what)
+                                   : set_limits_v2(cg, lim, NULL, &what);
     if (rc < 0) {
         cg_destroy(cg, NULL);
         return sb_fail_errno(err, SB_E_SANDBOX_SETUP, -rc, "cgroup %s: write %s", name,
                              what[0] == '?' ? what + 1 : what);
     }
+    cg->cur = *lim;
     for (int i = 0; i < ctx->ndirs; i++) {
         char path[PATH_MAX];
         cg_path(cg, i, dir);
@@ -355,24 +384,20 @@ int cg_attach(struct cg *cg, pid_t pid)
     return 0;
 }
 
-int cg_update(const struct cg *cg, const struct cg_limits *lim)
+int cg_update(struct cg *cg, const struct cg_limits *lim)
 {
-    char mem[PATH_MAX], v[64];
-    cg_path(cg, cg->ctx->dir_of[CG_MEMORY], mem);
-    uint64_t usage = cg_memory_usage(cg);
-    if (usage && usage >= lim->memory_bytes)
-        return -EBUSY; /* the sandbox already holds more than it may */
+    if (lim->memory_bytes < cg->cur.memory_bytes) {
+        uint64_t usage = cg_memory_usage(cg);
+        if (usage && usage >= lim->memory_bytes)
+            return -EBUSY; /* the sandbox already holds more than it may */
+    }
     const char *what;
-    if (cg->ctx->version == CG_V2)
-        return set_limits_v2(cg, lim, &what);
-    /* v1: memory.limit_in_bytes may not exceed memsw, so raise memsw first
-     * and lower it last. */
-    snprintf(v, sizeof v, "%llu", (unsigned long long)lim->memory_bytes);
-    if (cg_write(mem, "memory.limit_in_bytes", v) < 0 &&
-        (cg_write(mem, "?memory.memsw.limit_in_bytes", v) < 0 ||
-         cg_write(mem, "memory.limit_in_bytes", v) < 0))
-        return -EINVAL;
-    return set_limits_v1(cg, lim, &what);
+    int rc = cg->ctx->version == CG_V1 ? set_limits_v1(cg, lim, &cg->cur, &what)
+                                       : set_limits_v2(cg, lim, &cg->cur, &what);
+    if (rc < 0)
+        return rc;
+    cg->cur = *lim;
+    return 0;
 }
 
 uint64_t cg_memory_usage(const struct cg *cg)

@@ -39,6 +39,7 @@ struct cg {
     int procs_fd[CG__NCTRL];   /* cgroup.procs per distinct dir, until attached */
     int nprocs;                /* = ctx->ndirs once created */
     int made;                  /* directories created so far */
+    struct cg_limits cur;      /* what its files hold now */
 };
 
 struct cg_stats {
@@ -67,9 +68,9 @@ int cg_attach(struct cg *cg, pid_t pid);
 int cg_cpu_ns(const struct cg *cg, uint64_t *ns);
 
 /* New limits for a live cgroup (a pooled sandbox claimed by a request with
- * other limits). Returns 0, -EBUSY when the memory in use is already above
- * the new limit, or -errno. */
-int cg_update(const struct cg *cg, const struct cg_limits *lim);
+ * other limits): only the files whose value changes are written. Returns 0,
+ * -EBUSY when the memory in use is already above the new limit, or -errno. */
+int cg_update(struct cg *cg, const struct cg_limits *lim);
 /* Memory in use now (bytes; 0 if unknown). */
 uint64_t cg_memory_usage(const struct cg *cg);
 /* Restarts the peak-memory counter (v1; v2 on Linux 6.12+). 0 or -errno. */

@@ -154,6 +154,11 @@ static int check_root(struct sb_error *err)
     return 0;
 }
 
+static void pool_start_noop(uv_work_t *w)
+{
+    (void)w;
+}
+
 int sbx_engine_init(struct sbx_engine *e, uv_loop_t *loop, const struct sbx_engine_cfg *cfg,
                     struct sb_error *err)
 {
@@ -197,6 +202,13 @@ int sbx_engine_init(struct sbx_engine *e, uv_loop_t *loop, const struct sbx_engi
         goto fail;
     if ((e->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
         sb_fail_errno(err, SB_E_INTERNAL, errno, "open /dev/null");
+        goto fail;
+    }
+    /* Agents are spawned on libuv's thread pool, whose threads start with
+     * its first job: start them now, while nothing limits our threads (libuv
+     * aborts the process when it cannot create one). */
+    if (!cfg->spawn_on_loop && uv_queue_work(loop, &e->pool_start, pool_start_noop, NULL) < 0) {
+        sb_fail(err, SB_E_INTERNAL, "start the spawn threads");
         goto fail;
     }
     return 0;

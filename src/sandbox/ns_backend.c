@@ -67,24 +67,6 @@ static int encode_plan(struct sbx *s, const struct sbx_spec *spec, struct sb_err
     return fd;
 }
 
-static int join_cgroup(struct sbx *s, const struct sbx_spec *spec, struct sb_error *err)
-{
-    char name[64];
-    cg_make_name(name, sizeof name, ++s->e->seq);
-    struct cg_limits cl = {
-        .memory_bytes = s->lim.memory_kb * 1024,
-        .pids = s->lim.processes + 1,
-        .cpu_percent = s->lim.cpu_percent,
-        .background = spec->background,
-    };
-    if (cg_create(&s->e->cg, name, &cl, &s->be.cg, err) < 0)
-        return -1;
-    int rc = cg_attach(&s->be.cg, s->be.pid);
-    if (rc < 0)
-        return sb_fail_errno(err, SB_E_SANDBOX_SETUP, -rc, "cgroup %s: attach agent", name);
-    return 0;
-}
-
 static void on_agent_exit(uv_poll_t *p, int status, int events)
 {
     struct sbx *s = p->data;
@@ -112,62 +94,128 @@ static void abandon(struct sbx *s)
     s->be.pidfd = -1;
 }
 
-static int ns_start(struct sbx *s, const struct sbx_spec *spec, struct sb_error *err)
+/* On a thread of libuv's pool: the clone (the calling thread waits until
+ * the agent's exec) and the cgroup. Touches only s->be and reads the
+ * engine's fixed settings. The agent's parent-death signal is tied to this
+ * thread, which lives as long as the process. */
+static void spawn_work(uv_work_t *w)
 {
+    struct sbx *s = w->data;
     struct sbx_engine *e = s->e;
-    int plan_fd = -1, sp[2] = {-1, -1}, rc;
-    s->be.pidfd = -1;
-    if (uidpool_acquire(&e->uids, &s->be.uid, err) < 0)
-        return -1;
-    s->be.have_uid = true;
-    rc = -1;
-    if ((plan_fd = encode_plan(s, spec, err)) < 0)
-        goto out;
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+    struct sbx_backend_state *b = &s->be;
+    struct sb_error *err = &b->spawn_err;
+    b->spawn_rc = -1;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, b->chan) < 0) {
+        b->chan[0] = b->chan[1] = -1;
         sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "socketpair");
-        goto out;
+        return;
     }
     struct ns_spawn_req req = {
         .agent_fd = e->agent_fd, .stdio = {e->null_fd, e->null_fd, e->null_fd},
-        .control_fd = sp[1], .plan_fd = plan_fd, .share_net = e->cfg.share_net,
+        .control_fd = b->chan[1], .plan_fd = b->plan_fd, .share_net = e->cfg.share_net,
     };
-    if (ns_spawn(&req, &s->be.pid, &s->be.pidfd, err) < 0)
-        goto out;
+    if (ns_spawn(&req, &b->pid, &b->pidfd, err) < 0)
+        return;
     s->t.spawned = util_mono_ns();
     /* The cgroup is made while the agent builds the root filesystem. */
-    if (join_cgroup(s, spec, err) < 0) {
-        abandon(s);
-        rc = -1;
-        goto out;
+    if (cg_create(&e->cg, b->cg_name, &b->cl, &b->cg, err) < 0)
+        return;
+    int rc = cg_attach(&b->cg, b->pid);
+    if (rc < 0) {
+        sb_fail_errno(err, SB_E_SANDBOX_SETUP, -rc, "cgroup %s: attach agent", b->cg_name);
+        return;
     }
     /* The first frame on an empty channel: it always fits. */
-    if ((rc = proto_send(sp[0], H_ATTACHED, 0, 0, 0, NULL, 0, NULL, 0)) < 0) {
+    if ((rc = proto_send(b->chan[0], H_ATTACHED, 0, 0, 0, NULL, 0, NULL, 0)) < 0) {
         sb_fail_errno(err, SB_E_SANDBOX_SETUP, -rc, "send to agent");
-        abandon(s);
-        goto out;
+        return;
     }
     s->t.attached = util_mono_ns();
-    s->ctl = sp[0], sp[0] = -1;
+    b->spawn_rc = 0;
+}
+
+static void close_spawn_fds(struct sbx_backend_state *b)
+{
+    int *fds[] = {&b->plan_fd, &b->chan[0], &b->chan[1]};
+    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+            *fds[i] = -1;
+        }
+}
+
+/* Back on the loop. */
+static void spawn_done(uv_work_t *w, int status)
+{
+    struct sbx *s = w->data;
+    struct sbx_backend_state *b = &s->be;
+    b->spawning = false;
+    if (status < 0 && !b->spawn_rc) /* never ran (cannot happen: not cancelled) */
+        b->spawn_rc = -1, sb_fail(&b->spawn_err, SB_E_INTERNAL, "spawn not run");
+    if (b->spawn_rc < 0) {
+        if (b->pidfd >= 0)
+            abandon(s);
+        struct sb_error ignored;
+        cg_destroy(&b->cg, &ignored);
+        uidpool_release(&s->e->uids, b->uid);
+        b->have_uid = false;
+        close_spawn_fds(b);
+        sbx_start_failed(s, &b->spawn_err);
+        return;
+    }
+    s->ctl = b->chan[0], b->chan[0] = -1;
+    close_spawn_fds(b);
     fcntl(s->ctl, F_SETFL, O_NONBLOCK);
     /* Room for the largest frame (an EXEC with a big environment). */
     int sndbuf = (int)AGENT_PAYLOAD_MAX * 2;
     setsockopt(s->ctl, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf);
-    uv_poll_init(e->loop, &s->be.pid_poll, s->be.pidfd);
-    s->be.pid_poll.data = s;
-    s->be.pid_poll_on = true;
-    uv_poll_start(&s->be.pid_poll, UV_READABLE, on_agent_exit);
-out:
-    if (rc < 0 && s->be.pidfd < 0) {
-        struct sb_error ignored;
-        cg_destroy(&s->be.cg, &ignored);
-        uidpool_release(&e->uids, s->be.uid);
-        s->be.have_uid = false;
+    uv_poll_init(s->e->loop, &b->pid_poll, b->pidfd);
+    b->pid_poll.data = s;
+    b->pid_poll_on = true;
+    uv_poll_start(&b->pid_poll, UV_READABLE, on_agent_exit);
+    sbx_channel_open(s);
+    if (b->killed) { /* killed while it was being spawned */
+        b->killed = false;
+        s->ops->kill(s);
     }
-    int fds[] = {plan_fd, sp[0], sp[1]};
-    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
-        if (fds[i] >= 0)
-            close(fds[i]);
-    return rc;
+}
+
+static int ns_start(struct sbx *s, const struct sbx_spec *spec, struct sb_error *err)
+{
+    struct sbx_engine *e = s->e;
+    struct sbx_backend_state *b = &s->be;
+    b->pidfd = b->plan_fd = b->chan[0] = b->chan[1] = -1;
+    if (uidpool_acquire(&e->uids, &b->uid, err) < 0)
+        return -1;
+    b->have_uid = true;
+    if ((b->plan_fd = encode_plan(s, spec, err)) < 0) {
+        uidpool_release(&e->uids, b->uid);
+        b->have_uid = false;
+        return -1;
+    }
+    cg_make_name(b->cg_name, sizeof b->cg_name, ++e->seq);
+    b->cl = (struct cg_limits){
+        .memory_bytes = s->lim.memory_kb * 1024,
+        .pids = s->lim.processes + 1,
+        .cpu_percent = s->lim.cpu_percent,
+        .background = spec->background,
+    };
+    b->work.data = s;
+    b->spawning = true;
+    if (e->cfg.spawn_on_loop) {
+        spawn_work(&b->work);
+        spawn_done(&b->work, 0);
+        return 0;
+    }
+    int rc = uv_queue_work(e->loop, &b->work, spawn_work, spawn_done);
+    if (rc < 0) {
+        b->spawning = false;
+        close_spawn_fds(b);
+        uidpool_release(&e->uids, b->uid);
+        b->have_uid = false;
+        return sb_fail(err, SB_E_INTERNAL, "queue the spawn: %s", uv_strerror(rc));
+    }
+    return 0;
 }
 
 /* Pipes for a process: stdin, stdout, stderr. The sandbox side belongs to
@@ -200,6 +248,10 @@ fail:
 
 static void ns_kill(struct sbx *s)
 {
+    if (s->be.spawning) { /* done once the spawn is (spawn_done) */
+        s->be.killed = true;
+        return;
+    }
     if (s->be.killed || s->be.pidfd < 0 || s->agent_gone)
         return;
     s->be.killed = true;
@@ -210,7 +262,7 @@ static void ns_kill(struct sbx *s)
 static int ns_stats(struct sbx *s, struct sbx_stats *st)
 {
     struct cg_stats cs;
-    if (!s->be.cg.made)
+    if (s->be.spawning || !s->be.cg.made)
         return -ENOENT;
     int rc = cg_stats(&s->be.cg, &cs);
     st->cpu_ns = cs.cpu_ns;
@@ -221,12 +273,12 @@ static int ns_stats(struct sbx *s, struct sbx_stats *st)
 
 static uint64_t ns_memory(const struct sbx *s)
 {
-    return s->be.cg.made ? cg_memory_usage(&s->be.cg) : 0;
+    return !s->be.spawning && s->be.cg.made ? cg_memory_usage(&s->be.cg) : 0;
 }
 
 static void ns_reset_peak(struct sbx *s)
 {
-    if (s->be.cg.made)
+    if (!s->be.spawning && s->be.cg.made)
         cg_reset_peak(&s->be.cg);
 }
 

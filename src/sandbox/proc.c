@@ -290,6 +290,8 @@ static void on_exited(struct sbx_proc *p, const uint8_t *payload, uint32_t len)
     p->r.wall_ns = m->wall_ns;
     p->agent_cpu_ns = m->agent_cpu_ns;
     p->agent_cpu_known = true;
+    if (m->agent_cpu_ns > p->s->agent_cpu_ns)
+        p->s->agent_cpu_ns = m->agent_cpu_ns;
     if (m->seccomp_nr >= 0) {
         p->r.seccomp_nr = m->seccomp_nr;
         seccomp_syscall_name(m->seccomp_nr, m->seccomp_arch, p->r.seccomp_name,

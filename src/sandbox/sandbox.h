@@ -52,6 +52,9 @@ struct sbx_engine_cfg {
     const char *const *allowed_syscalls;
     size_t n_allowed_syscalls;
     bool share_net;              /* never true by default */
+    /* Spawn agents on the loop's thread (one-shot CLI runs: no thread hop)
+     * instead of a thread of libuv's pool (a server: the loop never waits). */
+    bool spawn_on_loop;
     struct layout_cfg layout;    /* staging is derived from state_dir */
 };
 
@@ -67,6 +70,8 @@ struct sbx_engine {
     int null_fd;                 /* /dev/null: the agent's own stdio */
     unsigned long seq;
     unsigned active;             /* sandboxes not yet torn down */
+    uint64_t agent_cpu_ns;       /* CPU the agents of ended sandboxes used themselves */
+    uv_work_t pool_start;        /* starts libuv's thread pool at init */
     void (*idle_cb)(void *);
     void *idle_arg;
 };

@@ -65,6 +65,7 @@ struct sbx {
     uv_timer_t setup_timer;
     int open_handles;
     uint32_t next_id;
+    uint64_t agent_cpu_ns;           /* the agent's own CPU, as last reported */
     /* frames waiting to be sent, oldest first (out[out_head..nout)) */
     struct out_frame **out;
     size_t nout, out_head, out_cap;
@@ -116,6 +117,10 @@ void sbx_close_handle(int *counter, uv_handle_t *h, bool *on, uv_close_cb cb);
 void sbx_handle_closed(uv_handle_t *h);
 /* The backend saw the agent end. */
 void sbx_agent_gone(struct sbx *s, const char *how);
+/* The backend's start finished: the channel s->ctl is open (backend.h). */
+void sbx_channel_open(struct sbx *s);
+/* The backend's start failed later (err says why); nothing is left to release. */
+void sbx_start_failed(struct sbx *s, const struct sb_error *err);
 /* Ends the sandbox now: the backend kills it; `ended` follows once gone. */
 void sbx_kill(struct sbx *s, const char *why_failed);
 void sbx_maybe_gone(struct sbx *s);

@@ -277,6 +277,7 @@ void sbx_maybe_gone(struct sbx *s)
         if (!s->torn_down)
             tear_down(s);
         s->state = SBX_GONE;
+        s->e->agent_cpu_ns += s->agent_cpu_ns;
         uv_timer_stop(&s->setup_timer);
         bool on = true;
         sbx_close_handle(&s->open_handles, (uv_handle_t *)&s->setup_timer, &on,
@@ -330,21 +331,35 @@ struct sbx *sbx_create(struct sbx_engine *e, const struct sbx_spec *spec,
     uv_timer_init(e->loop, &s->setup_timer);
     s->setup_timer.data = s;
     e->active++;
+    uv_timer_start(&s->setup_timer, on_setup_timeout, SETUP_TIMEOUT_MS, 0);
     if (s->ops->start(s, spec, &s->end.error) < 0) {
         s->end.failed = true;
         s->state = SBX_ENDING;
         s->torn_down = true; /* nothing was left to release */
         /* Report from the loop, never from inside sbx_create. */
         uv_timer_start(&s->setup_timer, on_start_failed, 0, 0);
-        return s;
     }
-    uv_poll_init(e->loop, &s->ctl_poll, s->ctl);
+    return s;
+}
+
+void sbx_channel_open(struct sbx *s)
+{
+    uv_poll_init(s->e->loop, &s->ctl_poll, s->ctl);
     s->ctl_poll.data = s;
     s->ctl_poll_on = true;
     s->ctl_events = UV_READABLE;
     uv_poll_start(&s->ctl_poll, UV_READABLE, on_control);
-    uv_timer_start(&s->setup_timer, on_setup_timeout, SETUP_TIMEOUT_MS, 0);
-    return s;
+    flush(s); /* what was queued while the agent was being spawned */
+}
+
+void sbx_start_failed(struct sbx *s, const struct sb_error *err)
+{
+    if (!s->end.failed) {
+        s->end.failed = true;
+        s->end.error = *err;
+    }
+    s->torn_down = true;
+    sbx_agent_gone(s, "never started");
 }
 
 bool sbx_is_ready(const struct sbx *s)

@@ -117,14 +117,19 @@ static void pools(struct sb_buf *o, const struct metrics_gauges *g)
         {"soulbox_pool_refill_seconds_total", "counter",
          "Time from starting to ready, summed over refills."},
         {"soulbox_pool_memory_bytes", "gauge", "Memory the ready sandboxes use."},
+        {"soulbox_pool_hit_ratio", "gauge",
+         "Share of runs served by a pooled sandbox since start (hits / (hits + misses))."},
+        {"soulbox_pool_refilling", "gauge", "Pooled sandboxes being made ready now."},
     };
     for (size_t k = 0; k < sizeof f / sizeof *f; k++) {
         sb_buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", f[k].name, f[k].help, f[k].name,
                       f[k].type);
         for (size_t i = 0; i < g->npools; i++) {
             const struct pool_stats *p = &g->pools[i];
+            uint64_t asked = p->hits + p->misses;
             double v[] = {p->ready, p->target, (double)p->hits, (double)p->misses,
-                          (double)p->refills, p->refill_seconds, (double)p->memory};
+                          (double)p->refills, p->refill_seconds, (double)p->memory,
+                          asked ? (double)p->hits / (double)asked : 0, p->starting};
             sb_buf_printf(o, "%s{language=\"%s\"} %.9g\n", f[k].name, p->language, v[k]);
         }
     }
@@ -157,6 +162,13 @@ int metrics_render(const struct metrics *m, const struct metrics_gauges *g, stru
     sb_buf_printf(o, "# HELP soulbox_uptime_seconds Seconds since the server started.\n"
                   "# TYPE soulbox_uptime_seconds gauge\nsoulbox_uptime_seconds %.3f\n",
                   g->uptime_seconds);
+    sb_buf_printf(o, "# HELP process_cpu_seconds_total CPU (user + system) the server process "
+                  "used.\n# TYPE process_cpu_seconds_total counter\n"
+                  "process_cpu_seconds_total %.6f\n", g->cpu_seconds);
+    sb_buf_printf(o, "# HELP soulbox_agent_cpu_seconds_total CPU the sandbox agents used "
+                  "themselves (programs excluded), over ended sandboxes.\n"
+                  "# TYPE soulbox_agent_cpu_seconds_total counter\n"
+                  "soulbox_agent_cpu_seconds_total %.6f\n", g->agent_cpu_seconds);
     const struct { const char *name, *type, *help; unsigned long long v; } cache[] = {
         {"entries", "gauge", "Artifacts in the compile cache.", g->cache_entries},
         {"bytes", "gauge", "Bytes the compile cache holds.", g->cache_bytes},

@@ -45,6 +45,8 @@ struct metrics_gauges {
     unsigned queue_depth;
     unsigned connections;
     double uptime_seconds;
+    double cpu_seconds;              /* the server process's own (all threads) */
+    double agent_cpu_seconds;        /* the sandbox agents' own, programs excluded */
     /* Warm pools, one entry per language that has one. */
     const struct pool_stats *pools;
     size_t npools;

@@ -107,6 +107,7 @@ Test(config, shipped_file_equals_the_built_in_defaults)
     cr_assert_eq(c.uid_count, d.uid_count);
     cr_assert_eq(c.max_inodes, d.max_inodes);
     cr_assert_eq(c.cgroup_favordynmods, d.cgroup_favordynmods);
+    cr_assert_eq(c.pool_idle_ms, d.pool_idle_ms);
     cr_assert_str_eq(c.state_dir, d.state_dir);
     cr_assert_str_eq(c.cgroup_root, d.cgroup_root);
     cr_assert_str_eq(c.hostname, d.hostname);
@@ -218,6 +219,8 @@ Test(config, wrong_types_are_rejected)
                   "sandbox.security.enable_network: 'maybe' is not true or false");
     expect_reject("sandbox:\n  security:\n    enable_network: flase\n",
                   "sandbox.security.enable_network: 'flase' is not true or false");
+    expect_reject("sandbox:\n  pools:\n    - {language: python, size: 4, max_size: 2}\n",
+                  "sandbox.pools[0].max_size: 2 is out of range [size (4), 64]");
     expect_reject("sandbox:\n  cgroup_favordynmods: yes-please\n",
                   "sandbox.cgroup_favordynmods: 'yes-please' is not true or false");
 }

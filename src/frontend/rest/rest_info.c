@@ -1,5 +1,6 @@
 /* REST information routes: /health, /api/languages, /metrics. */
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "common/util.h"
 #include "frontend/rest/rest_internal.h"
@@ -35,7 +36,12 @@ void rest_metrics(struct rest_call *rc)
         .active_sandboxes = s->engine.active, .queue_depth = s->sched.queued,
         .connections = http_server_connections(rc->rest->http),
         .uptime_seconds = (double)(util_now_ms() - s->started_ms) / 1000.0,
+        .agent_cpu_seconds = (double)s->engine.agent_cpu_ns / 1e9,
     };
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        g.cpu_seconds = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                        (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     struct pool_stats ps[64];
     g.pools = ps;
     g.npools = pools_stats(s->runner.pools, ps, 64);
