@@ -181,6 +181,7 @@ static int read_input(const char *path, struct sb_buf *b, const char *what)
 struct run_state {
     struct run_opts *o;
     struct job *job;
+    struct sbx_engine *engine;
     uv_signal_t sigint, sigterm;
     int caught;
 };
@@ -213,6 +214,10 @@ static void on_done(struct job *j, void *arg)
     struct run_state *rs = arg;
     uv_close((uv_handle_t *)&rs->sigint, NULL);
     uv_close((uv_handle_t *)&rs->sigterm, NULL);
+    /* while the sandbox is torn down: cgroups left by crashed runs */
+    struct sb_error err;
+    if (sbx_engine_cleanup_stale(rs->engine, &err) < 0)
+        fprintf(stderr, "soulbox: warning: %s\n", err.msg);
 }
 
 static void on_signal(uv_signal_t *h, int sig)
@@ -283,6 +288,7 @@ static int execute(struct run_opts *o, struct sb_config *cfg, const struct lang 
     struct sbx_engine_cfg ecfg;
     runner_engine_cfg(cfg, &ecfg);
     ecfg.spawn_on_loop = true; /* one sandbox: nothing else waits on the loop */
+    ecfg.defer_stale_cleanup = true;
     if (sbx_engine_init(&engine, loop, &ecfg, &err) < 0) {
         fprintf(stderr, "soulbox: %s\n", err.msg);
         return CLI_EXIT_INTERNAL;
@@ -296,7 +302,7 @@ static int execute(struct run_opts *o, struct sb_config *cfg, const struct lang 
         sbx_engine_close(&engine);
         return CLI_EXIT_INTERNAL;
     }
-    struct run_state rs = {.o = o};
+    struct run_state rs = {.o = o, .engine = &engine};
     uv_signal_init(loop, &rs.sigint);
     uv_signal_init(loop, &rs.sigterm);
     rs.sigint.data = rs.sigterm.data = &rs;

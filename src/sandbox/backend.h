@@ -44,6 +44,8 @@ struct sbx_backend_ops {
     /* Ends everything in the sandbox now (the agent included). */
     void (*kill)(struct sbx *s);
     int (*stats)(struct sbx *s, struct sbx_stats *st);
+    /* Just the CPU of stats (cheaper): 0 or -errno. */
+    int (*cpu)(struct sbx *s, uint64_t *ns);
     uint64_t (*memory)(const struct sbx *s);
     void (*reset_peak)(struct sbx *s);
     int (*set_limits)(struct sbx *s, const struct sbx_limits *l, struct sb_error *err);

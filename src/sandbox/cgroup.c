@@ -90,6 +90,8 @@ static int cg_read_key(const char *dir, const char *file, const char *key, uint6
 
 static int mkdir_p(char *path, mode_t mode)
 {
+    if (mkdir(path, mode) == 0 || errno == EEXIST)
+        return 0; /* the usual case: one call */
     for (char *s = path + 1; (s = strchr(s, '/')); s++) {
         *s = '\0';
         int rc = mkdir(path, mode);
@@ -264,9 +266,14 @@ static int set_limits_v1(const struct cg *cg, const struct cg_limits *lim,
     cg_path(cg, cg->ctx->dir_of[CG_CPU], cpu);
     snprintf(v, sizeof v, "%llu", (unsigned long long)lim->memory_bytes);
     if (!old) {
-        if ((rc = cg_write(mem, *what = "memory.limit_in_bytes", v)) < 0 ||
-            (rc = cg_write(mem, *what = "?memory.memsw.limit_in_bytes", v)) < 0 ||
-            (rc = cg_write(mem, *what = "?memory.swappiness", "0")) < 0)
+        if ((rc = cg_write(mem, *what = "memory.limit_in_bytes", v)) < 0)
+            return rc;
+        /* memsw = memory: no swap at all; without swap accounting, at least
+         * no swapping by choice */
+        rc = cg_write(mem, *what = "memory.memsw.limit_in_bytes", v);
+        if (rc == -ENOENT)
+            rc = cg_write(mem, *what = "?memory.swappiness", "0");
+        if (rc < 0)
             return rc;
     } else if (lim->memory_bytes != old->memory_bytes) {
         /* memory.limit_in_bytes may not exceed memsw: raise memsw first, lower it last */
@@ -280,7 +287,8 @@ static int set_limits_v1(const struct cg *cg, const struct cg_limits *lim,
     snprintf(v, sizeof v, "%u", lim->pids);
     if ((!old || lim->pids != old->pids) && (rc = cg_write(pids, *what = "pids.max", v)) < 0)
         return rc;
-    if ((!old || lim->background != old->background) &&
+    /* a new cgroup has cpu.shares 1024 and cpu.cfs_period_us 100000 */
+    if ((old ? lim->background != old->background : lim->background) &&
         (rc = cg_write(cpu, *what = "cpu.shares", lim->background ? "2" : "1024")) < 0)
         return rc;
     unsigned all = 100 * cg->ctx->ncpus;
@@ -288,8 +296,7 @@ static int set_limits_v1(const struct cg *cg, const struct cg_limits *lim,
     bool had = old && old->cpu_percent && old->cpu_percent < all;
     if (quota && (!had || lim->cpu_percent != old->cpu_percent)) {
         snprintf(v, sizeof v, "%u", lim->cpu_percent * 1000);
-        if ((rc = cg_write(cpu, *what = "cpu.cfs_period_us", "100000")) < 0 ||
-            (rc = cg_write(cpu, *what = "cpu.cfs_quota_us", v)) < 0)
+        if ((rc = cg_write(cpu, *what = "cpu.cfs_quota_us", v)) < 0)
             return rc;
     } else if (!quota && had && (rc = cg_write(cpu, *what = "cpu.cfs_quota_us", "-1")) < 0) {
         return rc;
@@ -312,7 +319,7 @@ static int set_limits_v2(const struct cg *cg, const struct cg_limits *lim,
     snprintf(v, sizeof v, "%u", lim->pids);
     if ((!old || lim->pids != old->pids) && (rc = cg_write(dir, *what = "pids.max", v)) < 0)
         return rc;
-    if ((!old || lim->background != old->background) &&
+    if ((old ? lim->background != old->background : lim->background) &&
         (rc = cg_write(dir, *what = "?cpu.weight", lim->background ? "1" : "100")) < 0)
         return rc;
     unsigned all = 100 * cg->ctx->ncpus;

@@ -192,7 +192,7 @@ int sbx_engine_init(struct sbx_engine *e, uv_loop_t *loop, const struct sbx_engi
             log_event(LOG_INFO, "cgroup2 remounted with favordynmods (fast cgroup attaches)",
                       NULL);
     }
-    if (cg_cleanup_stale(&e->cg, err) < 0)
+    if (!cfg->defer_stale_cleanup && cg_cleanup_stale(&e->cg, err) < 0)
         return -1;
     if (uidpool_open(&e->uids, cfg->state_dir, cfg->uid_base, cfg->uid_count, err) < 0)
         return -1;
@@ -215,6 +215,11 @@ int sbx_engine_init(struct sbx_engine *e, uv_loop_t *loop, const struct sbx_engi
 fail:
     sbx_engine_close(e);
     return -1;
+}
+
+int sbx_engine_cleanup_stale(struct sbx_engine *e, struct sb_error *err)
+{
+    return cg_cleanup_stale(&e->cg, err);
 }
 
 void sbx_engine_idle_check(struct sbx_engine *e)

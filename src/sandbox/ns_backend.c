@@ -271,6 +271,13 @@ static int ns_stats(struct sbx *s, struct sbx_stats *st)
     return rc;
 }
 
+static int ns_cpu(struct sbx *s, uint64_t *ns)
+{
+    if (s->be.spawning || !s->be.cg.made)
+        return -ENOENT;
+    return cg_cpu_ns(&s->be.cg, ns);
+}
+
 static uint64_t ns_memory(const struct sbx *s)
 {
     return !s->be.spawning && s->be.cg.made ? cg_memory_usage(&s->be.cg) : 0;
@@ -305,6 +312,6 @@ static int ns_release(struct sbx *s, struct sb_error *err)
 
 const struct sbx_backend_ops sbx_ns_backend = {
     .name = "namespaces", .start = ns_start, .stdio = ns_stdio, .kill = ns_kill,
-    .stats = ns_stats, .memory = ns_memory, .reset_peak = ns_reset_peak,
+    .stats = ns_stats, .cpu = ns_cpu, .memory = ns_memory, .reset_peak = ns_reset_peak,
     .set_limits = ns_set_limits, .release = ns_release,
 };

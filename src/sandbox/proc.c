@@ -116,18 +116,25 @@ static void start_clock(struct sbx_proc *p)
 
 static uint64_t cgroup_cpu(struct sbx_proc *p)
 {
-    struct sbx_stats st;
-    return p->s->ops->stats(p->s, &st) == 0 ? st.cpu_ns : 0;
+    uint64_t ns;
+    return p->s->ops->cpu(p->s, &ns) == 0 ? ns : 0;
 }
 
 /* A sole process's CPU limit covers its whole sandbox (the cgroup). */
+static void poll_cpu_after(struct sbx_proc *p, uint64_t used);
+
 static void on_cpu_poll(uv_timer_t *t)
 {
     struct sbx_proc *p = t->data;
     if (p->state != P_RUNNING)
         return;
     uint64_t used = cgroup_cpu(p);
-    used = used > p->cpu_base_ns ? used - p->cpu_base_ns : 0;
+    poll_cpu_after(p, used > p->cpu_base_ns ? used - p->cpu_base_ns : 0);
+}
+
+/* Checks the limit against `used` and schedules the next look. */
+static void poll_cpu_after(struct sbx_proc *p, uint64_t used)
+{
     uint64_t limit = p->lim.cpu_ms * 1000000u;
     if (used >= limit) {
         p->r.cpu_exceeded = true;
@@ -332,7 +339,7 @@ static void on_started(struct sbx_proc *p, const uint8_t *payload, uint32_t len,
     if (p->lim.wall_ms)
         uv_timer_start(&p->wall_timer, on_wall_timeout, p->lim.wall_ms, 0);
     if ((p->flags & PEXEC_SOLE) && p->lim.cpu_ms)
-        on_cpu_poll(&p->cpu_timer);
+        poll_cpu_after(p, 0); /* nothing used yet: the first look is due later */
     if (p->cb.started)
         p->cb.started(p, p->arg);
 }

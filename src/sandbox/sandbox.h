@@ -55,6 +55,9 @@ struct sbx_engine_cfg {
     /* Spawn agents on the loop's thread (one-shot CLI runs: no thread hop)
      * instead of a thread of libuv's pool (a server: the loop never waits). */
     bool spawn_on_loop;
+    /* Leave the removal of crashed runs' cgroups to sbx_engine_cleanup_stale()
+     * (the CLI calls it while its sandbox is torn down, off its start-up). */
+    bool defer_stale_cleanup;
     struct layout_cfg layout;    /* staging is derived from state_dir */
 };
 
@@ -81,6 +84,9 @@ struct sbx_engine {
 int sbx_engine_init(struct sbx_engine *e, uv_loop_t *loop, const struct sbx_engine_cfg *cfg,
                     struct sb_error *err);
 void sbx_engine_close(struct sbx_engine *e);
+/* Removes sandbox cgroups left by crashed runs (init does it unless
+ * defer_stale_cleanup). Returns how many, or -1 with err. */
+int sbx_engine_cleanup_stale(struct sbx_engine *e, struct sb_error *err);
 /* Calls cb once no sandbox of the engine exists any more (at once if none). */
 void sbx_engine_idle(struct sbx_engine *e, void (*cb)(void *arg), void *arg);
 void sbx_engine_idle_check(struct sbx_engine *e);
