@@ -36,6 +36,7 @@ struct pool {
     uint64_t last_arrival;     /* ns: the last request for this language */
     double gap_ms;             /* moving average of the time between requests */
     double refill_ms;          /* moving average of a refill's duration */
+    unsigned empty_misses;     /* requests that found it empty since it was last idle */
     char **argv, **env;        /* the warm program (argv NULL: no program until GO) */
     size_t argc, envc;
     struct sbx_limits lim;     /* the language's defaults: what it is built with */
@@ -201,6 +202,9 @@ static unsigned pool_target(const struct pool *p, uint64_t now)
         p->refill_ms <= 0)
         return p->base;
     double need = ceil(p->refill_ms / p->gap_ms) + 1;
+    /* while the averages settle, each request that found it empty asks for one more */
+    if (need < p->base + p->empty_misses)
+        need = p->base + p->empty_misses;
     unsigned t = need > p->max ? p->max : (unsigned)need;
     return t < p->base ? p->base : t;
 }
@@ -296,6 +300,7 @@ static void note_arrival(struct pool *p)
         p->gap_ms = p->gap_ms ? 0.7 * p->gap_ms + 0.3 * gap : gap;
     } else {
         p->gap_ms = 0; /* the first after a quiet spell says nothing of the rate */
+        p->empty_misses = 0;
     }
     p->last_arrival = now;
 }
@@ -316,6 +321,10 @@ struct sbx_run *pools_claim(struct pools *ps, const struct lang *l, const struct
     struct sb_error err;
     if (!q || go->limits.disk_kb != p->lim.disk_kb) {
         p->misses++;
+        if (!q && p->empty_misses < p->max) {
+            p->empty_misses++;
+            want_refill(ps);
+        }
         return NULL;
     }
     if (sbx_run_go(q->s, go, done, output, arg, &err) < 0) {
