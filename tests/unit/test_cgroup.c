@@ -1,5 +1,6 @@
 /* Unit tests for src/sandbox/cgroup.c (cgroup naming) and cgroup_favor.c. */
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,4 +73,66 @@ Test(cgroup, favordynmods_is_turned_on_once_and_keeps_the_other_options)
     sup[strcspn(sup, "\n")] = '\0';
     for (char *tok = strtok(sup, ","); tok; tok = strtok(NULL, ","))
         cr_assert_not_null(strstr(strstr(after, " - "), tok), "lost %s: %s", tok, after);
+}
+
+static void read_file(const char *dir, const char *file, char *out, size_t len)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    FILE *f = fopen(path, "re");
+    cr_assert_not_null(f, "%s", path);
+    cr_assert_not_null(fgets(out, (int)len, f));
+    fclose(f);
+    out[strcspn(out, "\n")] = '\0';
+}
+
+/* A claim rewrites only what changes, and what it rewrites is right: the
+ * CPU weight of a pooled sandbox, a quota removed, memory raised and lowered. */
+Test(cgroup, update_changes_exactly_the_limits_that_differ)
+{
+    if (geteuid() != 0)
+        cr_skip_test("needs root (creates cgroups)");
+    struct cg_ctx ctx;
+    struct sb_error err;
+    char root[64];
+    snprintf(root, sizeof root, "soulbox-unit-%d", (int)getpid());
+    cr_assert_eq(cg_init(&ctx, root, &err), 0, "%s", err.msg);
+    if (ctx.version != CG_V1 || ctx.ncpus < 2) {
+        for (int i = 0; i < ctx.ndirs; i++)
+            rmdir(ctx.dirs[i]);
+        cr_skip_test("written for cgroup v1 with 2+ CPUs");
+    }
+    struct cg cg;
+    char name[64], cpu[PATH_MAX], mem[PATH_MAX], pids[PATH_MAX], v[64];
+    cg_make_name(name, sizeof name, 990001);
+    struct cg_limits pooled = {256u << 20, 65, 100, true};
+    cr_assert_eq(cg_create(&ctx, name, &pooled, &cg, &err), 0, "%s", err.msg);
+    snprintf(cpu, sizeof cpu, "%s/%s", ctx.dirs[ctx.dir_of[CG_CPU]], name);
+    snprintf(mem, sizeof mem, "%s/%s", ctx.dirs[ctx.dir_of[CG_MEMORY]], name);
+    snprintf(pids, sizeof pids, "%s/%s", ctx.dirs[ctx.dir_of[CG_PIDS]], name);
+    read_file(cpu, "cpu.shares", v, sizeof v);
+    cr_assert_str_eq(v, "2");
+    read_file(cpu, "cpu.cfs_quota_us", v, sizeof v);
+    cr_assert_str_eq(v, "100000");
+    /* claimed: full weight, no quota, more memory, fewer processes */
+    struct cg_limits req = {512u << 20, 11, 0, false};
+    cr_assert_eq(cg_update(&cg, &req), 0);
+    read_file(cpu, "cpu.shares", v, sizeof v);
+    cr_assert_str_eq(v, "1024");
+    read_file(cpu, "cpu.cfs_quota_us", v, sizeof v);
+    cr_assert_str_eq(v, "-1", "the quota is gone");
+    read_file(mem, "memory.limit_in_bytes", v, sizeof v);
+    cr_assert_str_eq(v, "536870912");
+    read_file(pids, "pids.max", v, sizeof v);
+    cr_assert_str_eq(v, "11");
+    /* lower again, with a quota back */
+    struct cg_limits low = {64u << 20, 11, 50, false};
+    cr_assert_eq(cg_update(&cg, &low), 0);
+    read_file(mem, "memory.limit_in_bytes", v, sizeof v);
+    cr_assert_str_eq(v, "67108864");
+    read_file(cpu, "cpu.cfs_quota_us", v, sizeof v);
+    cr_assert_str_eq(v, "50000");
+    cr_assert_eq(cg_destroy(&cg, &err), 0, "%s", err.msg);
+    for (int i = 0; i < ctx.ndirs; i++)
+        cr_assert_eq(rmdir(ctx.dirs[i]), 0, "%s", ctx.dirs[i]);
 }
