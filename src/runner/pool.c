@@ -198,10 +198,11 @@ static void start_one(struct pool *p)
  * than one refill takes (the requests expected during a refill, plus one). */
 static unsigned pool_target(const struct pool *p, uint64_t now)
 {
-    if (!p->last_arrival || now - p->last_arrival > p->ps->idle_ns || p->gap_ms <= 0 ||
-        p->refill_ms <= 0)
+    if (!p->last_arrival || now - p->last_arrival > p->ps->idle_ns)
         return p->base;
-    double need = ceil(p->refill_ms / p->gap_ms) + 1;
+    double need = p->base;
+    if (p->gap_ms > 0 && p->refill_ms > 0)
+        need = ceil(p->refill_ms / p->gap_ms) + 1;
     /* while the averages settle, each request that found it empty asks for one more */
     if (need < p->base + p->empty_misses)
         need = p->base + p->empty_misses;

@@ -95,7 +95,7 @@ static void abandon(struct sbx *s)
 }
 
 /* On a thread of libuv's pool: the clone (the calling thread waits until
- * the agent's exec) and the cgroup. Touches only s->be and reads the
+ * the agent's exec) and the cgroup. Touches only s->be and s->t, and reads the
  * engine's fixed settings. The agent's parent-death signal is tied to this
  * thread, which lives as long as the process. */
 static void spawn_work(uv_work_t *w)
