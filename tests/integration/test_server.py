@@ -280,8 +280,13 @@ def test_auth_with_hashed_config_keys_and_private_metrics():
         assert s.get("/metrics").status_code == 401
         r = s.get("/metrics", headers={"X-API-Key": "letmein"})
         assert r.status_code == 200 and "soulbox_executions_total" in r.text
-        out = subprocess.run([SOULBOX, "audit", "--data-dir", s.data_dir,
-                              "--json"], capture_output=True, text=True).stdout
+
+        def audited():                       # the records are written off the request path
+            out = subprocess.run([SOULBOX, "audit", "--data-dir", s.data_dir, "--json"],
+                                 capture_output=True, text=True, check=True).stdout
+            return '"auth_failure"' in out and out
+        out = wait_until(audited)
+        assert out, "the auth failure was not audited"
         events = [json.loads(l) for l in out.splitlines()]
         fails = [e for e in events if e["event"] == "auth_failure"]
         assert fails and fails[0]["client"] == "127.0.0.1"
