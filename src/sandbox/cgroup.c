@@ -1,5 +1,6 @@
 /* Host side: sandbox cgroups on v1 (per-controller hierarchies) and v2 (unified). */
 #include "sandbox/cgroup.h"
+#include "sandbox/mountinfo.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -104,60 +105,21 @@ static int mkdir_p(char *path, mode_t mode)
     return 0;
 }
 
-/* v1: finds, in mountinfo text, the mount point of the hierarchy carrying
- * controller `name`. */
-static int v1_mount_of(const char *mountinfo, const char *name, char *out, size_t len)
-{
-    for (const char *line = mountinfo; line && *line;) {
-        const char *nl = strchr(line, '\n');
-        char buf[4096];
-        snprintf(buf, sizeof buf, "%.*s", (int)(nl ? nl - line : (long)strlen(line)), line);
-        line = nl ? nl + 1 : NULL;
-        char mnt[PATH_MAX], *sep = strstr(buf, " - ");
-        if (!sep || sscanf(buf, "%*s %*s %*s %*s %4095s", mnt) != 1)
-            continue;
-        char fstype[32], source[64], opts[1024];
-        if (sscanf(sep + 3, "%31s %63s %1023s", fstype, source, opts) != 3 ||
-            strcmp(fstype, "cgroup"))
-            continue;
-        char *save = NULL;
-        for (char *tok = strtok_r(opts, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            if (!strcmp(tok, name)) {
-                snprintf(out, len, "%s", mnt);
-                return 0;
-            }
-        }
-    }
-    return -ENOENT;
-}
-
-static int read_mountinfo(char *buf, size_t len)
-{
-    int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    size_t got = 0;
-    ssize_t n;
-    while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
-        got += (size_t)n;
-    close(fd);
-    buf[got] = '\0';
-    return 0;
-}
-
 static int init_v1(struct cg_ctx *ctx, const char *root, struct sb_error *err)
 {
     static char mountinfo[65536];
     ctx->version = CG_V1;
     ctx->ndirs = 0;
-    if (read_mountinfo(mountinfo, sizeof mountinfo) < 0)
-        return sb_fail_errno(err, SB_E_INTERNAL, errno, "read /proc/self/mountinfo");
+    int rc = mountinfo_read(mountinfo, sizeof mountinfo);
+    if (rc < 0)
+        return sb_fail_errno(err, SB_E_INTERNAL, -rc, "read /proc/self/mountinfo");
     for (int c = 0; c < CG__NCTRL; c++) {
-        char mnt[PATH_MAX], dir[PATH_MAX];
-        if (v1_mount_of(mountinfo, ctrl_names[c], mnt, sizeof mnt) < 0)
+        struct mount_entry m;
+        char dir[PATH_MAX];
+        if (mountinfo_find(mountinfo, "cgroup", ctrl_names[c], &m) < 0)
             return sb_fail(err, SB_E_INTERNAL,
                            "cgroup v1: controller '%s' is not mounted", ctrl_names[c]);
-        snprintf(dir, sizeof dir, "%s/%s", mnt, root);
+        snprintf(dir, sizeof dir, "%s/%s", m.point, root);
         int found = -1;
         for (int i = 0; i < ctx->ndirs; i++)
             if (!strcmp(ctx->dirs[i], dir))
@@ -165,8 +127,7 @@ static int init_v1(struct cg_ctx *ctx, const char *root, struct sb_error *err)
         if (found < 0) {
             found = ctx->ndirs++;
             snprintf(ctx->dirs[found], PATH_MAX, "%s", dir);
-            int rc = mkdir_p(ctx->dirs[found], 0755);
-            if (rc < 0)
+            if ((rc = mkdir_p(ctx->dirs[found], 0755)) < 0)
                 return sb_fail_errno(err, SB_E_INTERNAL, -rc, "mkdir %s", dir);
         }
         ctx->dir_of[c] = found;

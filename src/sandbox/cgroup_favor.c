@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "sandbox/cgroup.h"
+#include "sandbox/mountinfo.h"
 
 /*
  * Every write to cgroup.procs takes the kernel's global threadgroup rwsem
@@ -20,35 +21,6 @@
  * runs of three and 8-18 ms in the third; with favordynmods always 0.04 ms.
  */
 
-/* "\040" and friends in /proc/self/mountinfo paths */
-static void unescape(char *s)
-{
-    char *o = s;
-    for (char *i = s; *i; i++) {
-        if (i[0] == '\\' && i[1] >= '0' && i[1] <= '3' && i[2] >= '0' && i[2] <= '7' &&
-            i[3] >= '0' && i[3] <= '7') {
-            *o++ = (char)((i[1] - '0') * 64 + (i[2] - '0') * 8 + (i[3] - '0'));
-            i += 3;
-        } else {
-            *o++ = *i;
-        }
-    }
-    *o = '\0';
-}
-
-static bool has_opt(const char *list, const char *opt)
-{
-    size_t n = strlen(opt);
-    for (const char *p = list; p && *p;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == n && !strncmp(p, opt, n))
-            return true;
-        p = end ? end + 1 : NULL;
-    }
-    return false;
-}
-
 /* The per-mount flags a remount must repeat (it replaces them). */
 static unsigned long mount_flags(const char *opts)
 {
@@ -60,7 +32,7 @@ static unsigned long mount_flags(const char *opts)
                {"relatime", MS_RELATIME}, {"strictatime", MS_STRICTATIME}};
     unsigned long fl = 0;
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
-        if (has_opt(opts, map[i].name))
+        if (mount_opt_has(opts, map[i].name))
             fl |= map[i].flag;
     return fl;
 }
@@ -84,46 +56,22 @@ static void fs_data(const char *super, char *out, size_t len)
     }
 }
 
-/* Finds a cgroup2 mount: its path, per-mount options and super options. */
-static bool find_cgroup2(char *path, size_t plen, char *mopts, size_t mlen, char *super,
-                         size_t slen)
-{
-    FILE *f = fopen("/proc/self/mountinfo", "re");
-    if (!f)
-        return false;
-    char line[4096];
-    bool found = false;
-    while (!found && fgets(line, sizeof line, f)) {
-        /* id parent maj:min root mountpoint options [optional...] - fstype source super */
-        char *dash = strstr(line, " - ");
-        if (!dash)
-            continue;
-        char fstype[32], source[256], sopts[1024], mp[1024], mo[512];
-        if (sscanf(dash + 3, "%31s %255s %1023s", fstype, source, sopts) != 3 ||
-            strcmp(fstype, "cgroup2") ||
-            sscanf(line, "%*s %*s %*s %*s %1023s %511s", mp, mo) != 2)
-            continue;
-        unescape(mp);
-        snprintf(path, plen, "%s", mp);
-        snprintf(mopts, mlen, "%s", mo);
-        snprintf(super, slen, "%s", sopts);
-        found = true;
-    }
-    fclose(f);
-    return found;
-}
-
 int cg_favor_dynmods(const char *state_dir, struct sb_error *err)
 {
-    char path[1024], mopts[512], super[1024], data[1100];
-    if (find_cgroup2(path, sizeof path, mopts, sizeof mopts, super, sizeof super)) {
-        if (has_opt(super, "favordynmods"))
+    static char text[65536];
+    struct mount_entry m;
+    char data[1100];
+    int rc = mountinfo_read(text, sizeof text);
+    if (rc < 0)
+        return sb_fail_errno(err, SB_E_INTERNAL, -rc, "read /proc/self/mountinfo");
+    if (mountinfo_find(text, "cgroup2", NULL, &m) == 0) {
+        if (mount_opt_has(m.super, "favordynmods"))
             return 0;
-        fs_data(super, data, sizeof data - 16);
+        fs_data(m.super, data, sizeof data - 16);
         strcat(data, data[0] ? ",favordynmods" : "favordynmods");
-        if (mount(NULL, path, NULL, MS_REMOUNT | mount_flags(mopts), data) < 0)
+        if (mount(NULL, m.point, NULL, MS_REMOUNT | mount_flags(m.opts), data) < 0)
             return sb_fail_errno(err, SB_E_INTERNAL, errno, "remount %s with favordynmods",
-                                 path);
+                                 m.point);
         return 1;
     }
     /* No cgroup2 mounted (cgroup v1 only): the option belongs to the one
@@ -132,7 +80,7 @@ int cg_favor_dynmods(const char *state_dir, struct sb_error *err)
     snprintf(tmp, sizeof tmp, "%s/cgroup2-favor", state_dir);
     if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
         return sb_fail_errno(err, SB_E_INTERNAL, errno, "mkdir %s", tmp);
-    int rc = mount("cgroup2", tmp, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, "favordynmods");
+    rc = mount("cgroup2", tmp, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, "favordynmods");
     int e = errno;
     if (rc == 0)
         umount2(tmp, MNT_DETACH);
