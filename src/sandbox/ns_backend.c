@@ -94,6 +94,20 @@ static void abandon(struct sbx *s)
     s->be.pidfd = -1;
 }
 
+static void release_uid(struct sbx *s)
+{
+    if (s->be.have_uid)
+        uidpool_release(&s->e->uids, s->be.uid);
+    s->be.have_uid = false;
+}
+
+/* The sandbox's cgroup limits: its tasks count the agent too. */
+static struct cg_limits cg_limits_of(const struct sbx_limits *l, bool background)
+{
+    return (struct cg_limits){.memory_bytes = l->memory_kb * 1024, .pids = l->processes + 1,
+                              .cpu_percent = l->cpu_percent, .background = background};
+}
+
 /* On a thread of libuv's pool: the clone (the calling thread waits until
  * the agent's exec) and the cgroup. Touches only s->be and s->t, and reads the
  * engine's fixed settings. The agent's parent-death signal is tied to this
@@ -150,15 +164,14 @@ static void spawn_done(uv_work_t *w, int status)
     struct sbx *s = w->data;
     struct sbx_backend_state *b = &s->be;
     b->spawning = false;
-    if (status < 0 && !b->spawn_rc) /* never ran (cannot happen: not cancelled) */
+    if (status < 0) /* it never ran (it is never cancelled) */
         b->spawn_rc = -1, sb_fail(&b->spawn_err, SB_E_INTERNAL, "spawn not run");
     if (b->spawn_rc < 0) {
         if (b->pidfd >= 0)
             abandon(s);
         struct sb_error ignored;
         cg_destroy(&b->cg, &ignored);
-        uidpool_release(&s->e->uids, b->uid);
-        b->have_uid = false;
+        release_uid(s);
         close_spawn_fds(b);
         sbx_start_failed(s, &b->spawn_err);
         return;
@@ -189,17 +202,11 @@ static int ns_start(struct sbx *s, const struct sbx_spec *spec, struct sb_error 
         return -1;
     b->have_uid = true;
     if ((b->plan_fd = encode_plan(s, spec, err)) < 0) {
-        uidpool_release(&e->uids, b->uid);
-        b->have_uid = false;
+        release_uid(s);
         return -1;
     }
     cg_make_name(b->cg_name, sizeof b->cg_name, ++e->seq);
-    b->cl = (struct cg_limits){
-        .memory_bytes = s->lim.memory_kb * 1024,
-        .pids = s->lim.processes + 1,
-        .cpu_percent = s->lim.cpu_percent,
-        .background = spec->background,
-    };
+    b->cl = cg_limits_of(&s->lim, spec->background);
     b->work.data = s;
     b->spawning = true;
     if (e->cfg.spawn_on_loop) {
@@ -211,8 +218,7 @@ static int ns_start(struct sbx *s, const struct sbx_spec *spec, struct sb_error 
     if (rc < 0) {
         b->spawning = false;
         close_spawn_fds(b);
-        uidpool_release(&e->uids, b->uid);
-        b->have_uid = false;
+        release_uid(s);
         return sb_fail(err, SB_E_INTERNAL, "queue the spawn: %s", uv_strerror(rc));
     }
     return 0;
@@ -291,7 +297,7 @@ static void ns_reset_peak(struct sbx *s)
 
 static int ns_set_limits(struct sbx *s, const struct sbx_limits *l, struct sb_error *err)
 {
-    struct cg_limits cl = {l->memory_kb * 1024, l->processes + 1, l->cpu_percent, false};
+    struct cg_limits cl = cg_limits_of(l, false);
     int rc = cg_update(&s->be.cg, &cl);
     if (rc < 0)
         return sb_fail_errno(err, SB_E_SANDBOX_SETUP, -rc, "adjusting its cgroup");
@@ -301,9 +307,7 @@ static int ns_set_limits(struct sbx *s, const struct sbx_limits *l, struct sb_er
 static int ns_release(struct sbx *s, struct sb_error *err)
 {
     int rc = cg_destroy(&s->be.cg, err);
-    if (s->be.have_uid)
-        uidpool_release(&s->e->uids, s->be.uid);
-    s->be.have_uid = false;
+    release_uid(s);
     if (s->be.pidfd >= 0)
         close(s->be.pidfd);
     s->be.pidfd = -1;
