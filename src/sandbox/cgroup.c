@@ -216,6 +216,26 @@ static void cg_path(const struct cg *cg, int i, char *out)
     snprintf(out, PATH_MAX, "%s/%s", cg->ctx->dirs[i], cg->name);
 }
 
+/* What a change of limits does to the CPU weight and quota (old NULL: a
+ * new cgroup, which has full weight and no quota). */
+static bool weight_changes(const struct cg_limits *lim, const struct cg_limits *old)
+{
+    return old ? lim->background != old->background : lim->background;
+}
+
+enum quota_op { QUOTA_KEEP, QUOTA_SET, QUOTA_REMOVE };
+
+static enum quota_op quota_op(const struct cg *cg, const struct cg_limits *lim,
+                              const struct cg_limits *old)
+{
+    unsigned all = 100 * cg->ctx->ncpus;
+    bool quota = lim->cpu_percent && lim->cpu_percent < all;
+    bool had = old && old->cpu_percent && old->cpu_percent < all;
+    if (quota && (!had || lim->cpu_percent != old->cpu_percent))
+        return QUOTA_SET;
+    return !quota && had ? QUOTA_REMOVE : QUOTA_KEEP;
+}
+
 /* Writes the limits that differ from `old` (all of them when old is NULL). */
 static int set_limits_v1(const struct cg *cg, const struct cg_limits *lim,
                          const struct cg_limits *old, const char **what)
@@ -249,19 +269,14 @@ static int set_limits_v1(const struct cg *cg, const struct cg_limits *lim,
     if ((!old || lim->pids != old->pids) && (rc = cg_write(pids, *what = "pids.max", v)) < 0)
         return rc;
     /* a new cgroup has cpu.shares 1024 and cpu.cfs_period_us 100000 */
-    if ((old ? lim->background != old->background : lim->background) &&
+    if (weight_changes(lim, old) &&
         (rc = cg_write(cpu, *what = "cpu.shares", lim->background ? "2" : "1024")) < 0)
         return rc;
-    unsigned all = 100 * cg->ctx->ncpus;
-    bool quota = lim->cpu_percent && lim->cpu_percent < all;
-    bool had = old && old->cpu_percent && old->cpu_percent < all;
-    if (quota && (!had || lim->cpu_percent != old->cpu_percent)) {
-        snprintf(v, sizeof v, "%u", lim->cpu_percent * 1000);
-        if ((rc = cg_write(cpu, *what = "cpu.cfs_quota_us", v)) < 0)
-            return rc;
-    } else if (!quota && had && (rc = cg_write(cpu, *what = "cpu.cfs_quota_us", "-1")) < 0) {
+    enum quota_op q = quota_op(cg, lim, old);
+    snprintf(v, sizeof v, "%u", lim->cpu_percent * 1000);
+    if (q != QUOTA_KEEP &&
+        (rc = cg_write(cpu, *what = "cpu.cfs_quota_us", q == QUOTA_SET ? v : "-1")) < 0)
         return rc;
-    }
     return 0;
 }
 
@@ -280,19 +295,14 @@ static int set_limits_v2(const struct cg *cg, const struct cg_limits *lim,
     snprintf(v, sizeof v, "%u", lim->pids);
     if ((!old || lim->pids != old->pids) && (rc = cg_write(dir, *what = "pids.max", v)) < 0)
         return rc;
-    if ((old ? lim->background != old->background : lim->background) &&
+    if (weight_changes(lim, old) &&
         (rc = cg_write(dir, *what = "?cpu.weight", lim->background ? "1" : "100")) < 0)
         return rc;
-    unsigned all = 100 * cg->ctx->ncpus;
-    bool quota = lim->cpu_percent && lim->cpu_percent < all;
-    bool had = old && old->cpu_percent && old->cpu_percent < all;
-    if (quota && (!had || lim->cpu_percent != old->cpu_percent)) {
-        snprintf(v, sizeof v, "%u 100000", lim->cpu_percent * 1000);
-        if ((rc = cg_write(dir, *what = "cpu.max", v)) < 0)
-            return rc;
-    } else if (!quota && had && (rc = cg_write(dir, *what = "cpu.max", "max 100000")) < 0) {
+    enum quota_op q = quota_op(cg, lim, old);
+    snprintf(v, sizeof v, "%u 100000", lim->cpu_percent * 1000);
+    if (q != QUOTA_KEEP &&
+        (rc = cg_write(dir, *what = "cpu.max", q == QUOTA_SET ? v : "max 100000")) < 0)
         return rc;
-    }
     return 0;
 }
 
