@@ -70,6 +70,12 @@ static void want_refill(struct pools *ps);
 
 /* ---- bookkeeping ---- */
 
+/* A moving average: recent samples weigh most (0 = no sample yet). */
+static double average(double avg, double sample)
+{
+    return avg ? 0.7 * avg + 0.3 * sample : sample;
+}
+
 static uint64_t pools_memory(const struct pools *ps)
 {
     uint64_t m = 0;
@@ -157,8 +163,7 @@ static void on_pooled_ready(struct sbx_run *s, void *arg)
     p->refills++;
     uint64_t took = util_mono_ns() - q->t0;
     p->refill_ns += took;
-    p->refill_ms = p->refill_ms ? 0.7 * p->refill_ms + 0.3 * (double)took / 1e6
-                                : (double)took / 1e6;
+    p->refill_ms = average(p->refill_ms, (double)took / 1e6);
     p->memory_each = sbx_run_memory(q->s);
     p->backoff_ms = 0;
     want_refill(p->ps);
@@ -297,8 +302,7 @@ static void note_arrival(struct pool *p)
 {
     uint64_t now = util_mono_ns();
     if (p->last_arrival && now - p->last_arrival < p->ps->idle_ns) {
-        double gap = (double)(now - p->last_arrival) / 1e6;
-        p->gap_ms = p->gap_ms ? 0.7 * p->gap_ms + 0.3 * gap : gap;
+        p->gap_ms = average(p->gap_ms, (double)(now - p->last_arrival) / 1e6);
     } else {
         p->gap_ms = 0; /* the first after a quiet spell says nothing of the rate */
         p->empty_misses = 0;
