@@ -75,15 +75,17 @@ Test(cgroup, favordynmods_is_turned_on_once_and_keeps_the_other_options)
         cr_assert_not_null(strstr(strstr(after, " - "), tok), "lost %s: %s", tok, after);
 }
 
-static void read_file(const char *dir, const char *file, char *out, size_t len)
+/* dir/file holds `want` (one line). */
+static void expect_file(const char *dir, const char *file, const char *want)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], v[64];
     snprintf(path, sizeof path, "%s/%s", dir, file);
     FILE *f = fopen(path, "re");
     cr_assert_not_null(f, "%s", path);
-    cr_assert_not_null(fgets(out, (int)len, f));
+    cr_assert_not_null(fgets(v, sizeof v, f));
     fclose(f);
-    out[strcspn(out, "\n")] = '\0';
+    v[strcspn(v, "\n")] = '\0';
+    cr_assert_str_eq(v, want, "%s", path);
 }
 
 /* A claim rewrites only what changes, and what it rewrites is right: the
@@ -103,35 +105,27 @@ Test(cgroup, update_changes_exactly_the_limits_that_differ)
         cr_skip_test("written for cgroup v1 with 2+ CPUs");
     }
     struct cg cg;
-    char name[64], cpu[PATH_MAX], mem[PATH_MAX], pids[PATH_MAX], v[64];
+    char name[64], cpu[PATH_MAX], mem[PATH_MAX], pids[PATH_MAX];
     cg_make_name(name, sizeof name, 990001);
     struct cg_limits pooled = {256u << 20, 65, 100, true};
     cr_assert_eq(cg_create(&ctx, name, &pooled, &cg, &err), 0, "%s", err.msg);
     snprintf(cpu, sizeof cpu, "%s/%s", ctx.dirs[ctx.dir_of[CG_CPU]], name);
     snprintf(mem, sizeof mem, "%s/%s", ctx.dirs[ctx.dir_of[CG_MEMORY]], name);
     snprintf(pids, sizeof pids, "%s/%s", ctx.dirs[ctx.dir_of[CG_PIDS]], name);
-    read_file(cpu, "cpu.shares", v, sizeof v);
-    cr_assert_str_eq(v, "2");
-    read_file(cpu, "cpu.cfs_quota_us", v, sizeof v);
-    cr_assert_str_eq(v, "100000");
+    expect_file(cpu, "cpu.shares", "2");
+    expect_file(cpu, "cpu.cfs_quota_us", "100000");
     /* claimed: full weight, no quota, more memory, fewer processes */
     struct cg_limits req = {512u << 20, 11, 0, false};
     cr_assert_eq(cg_update(&cg, &req), 0);
-    read_file(cpu, "cpu.shares", v, sizeof v);
-    cr_assert_str_eq(v, "1024");
-    read_file(cpu, "cpu.cfs_quota_us", v, sizeof v);
-    cr_assert_str_eq(v, "-1", "the quota is gone");
-    read_file(mem, "memory.limit_in_bytes", v, sizeof v);
-    cr_assert_str_eq(v, "536870912");
-    read_file(pids, "pids.max", v, sizeof v);
-    cr_assert_str_eq(v, "11");
+    expect_file(cpu, "cpu.shares", "1024");
+    expect_file(cpu, "cpu.cfs_quota_us", "-1"); /* the quota is gone */
+    expect_file(mem, "memory.limit_in_bytes", "536870912");
+    expect_file(pids, "pids.max", "11");
     /* lower again, with a quota back */
     struct cg_limits low = {64u << 20, 11, 50, false};
     cr_assert_eq(cg_update(&cg, &low), 0);
-    read_file(mem, "memory.limit_in_bytes", v, sizeof v);
-    cr_assert_str_eq(v, "67108864");
-    read_file(cpu, "cpu.cfs_quota_us", v, sizeof v);
-    cr_assert_str_eq(v, "50000");
+    expect_file(mem, "memory.limit_in_bytes", "67108864");
+    expect_file(cpu, "cpu.cfs_quota_us", "50000");
     cr_assert_eq(cg_destroy(&cg, &err), 0, "%s", err.msg);
     for (int i = 0; i < ctx.ndirs; i++)
         cr_assert_eq(rmdir(ctx.dirs[i]), 0, "%s", ctx.dirs[i]);
