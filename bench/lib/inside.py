@@ -5,7 +5,7 @@ in this one invocation (the wrapper's own exec is in both sides of a pair):
 - overlay: /usr a private lower-only overlayfs (as every sandbox has it),
   against a private mount namespace alone
 - seccomp: SoulBox's own filter (build/seccomp-kill.bpf) loaded
-- cgroup: a fresh memory + pids + cpu cgroup (v1 or v2), as a sandbox's
+- cgroup: a fresh memory + pids + cpu + cpuacct cgroup (v1 or v2), as a sandbox's
 
 Usage: inside.py --helper build/bench/inside_exec --filter build/seccomp-kill.bpf [--runs N]
 """
@@ -23,11 +23,16 @@ PY = ["/usr/bin/python3", "-c", "print(1)"]
 
 
 def cgroup_dirs(name):
+    """A sandbox's cgroup: memory, pids, cpu and cpuacct (v1: one dir per
+    hierarchy, co-mounted ones once), or one v2 dir."""
     if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
         return [f"/sys/fs/cgroup/{name}"]
-    return [f"/sys/fs/cgroup/{c}/{name}" for c in ("memory", "pids", "cpu,cpuacct")
-            if os.path.isdir(os.path.dirname(f"/sys/fs/cgroup/{c}/{name}"))] or \
-        [f"/sys/fs/cgroup/{c}/{name}" for c in ("memory", "pids", "cpu")]
+    roots = []
+    for c in ("memory", "pids", "cpu", "cpuacct"):
+        root = os.path.realpath(f"/sys/fs/cgroup/{c}")
+        if root not in roots:
+            roots.append(root)
+    return [os.path.join(r, name) for r in roots]
 
 
 def main():
