@@ -57,8 +57,10 @@ PB_OBJ  := $(PROTOS:%.proto=$(BUILD)/obj/gen/%.pb-c.o)
 .SECONDARY: $(PB_SRC) $(PB_SRC:.c=.h)
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/agent_blob.o \
            $(BUILD)/obj/seccomp_blob.o $(BUILD)/obj/languages_blob.o \
-           $(BUILD)/obj/proto_blob.o $(PB_OBJ)
+           $(BUILD)/obj/proto_blob.o $(BUILD)/obj/templates_blob.o \
+           $(BUILD)/obj/drivers_blob.o $(PB_OBJ)
 LANG_FILES := $(sort $(wildcard languages/*.yaml))
+TPL_FILES  := $(sort $(wildcard templates/*.yaml))
 CLI_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/cli/*.c))
 GEN_OBJ := $(BUILD)/obj/sandbox/seccomp.o $(BUILD)/obj/common/error.o
 
@@ -124,6 +126,24 @@ $(BUILD)/languages.bundle: $(LANG_FILES)
 $(BUILD)/obj/languages_blob.o: src/runner/languages_blob.S $(BUILD)/languages.bundle
 	@mkdir -p $(dir $@)
 	$(CC) -c -DLANG_BUNDLE='"$(BUILD)/languages.bundle"' -o $@ $<
+
+# Every session template, each behind "\000SOULBOX-TPL <name>\n".
+$(BUILD)/templates.bundle: $(TPL_FILES)
+	@mkdir -p $(dir $@)
+	@: > $@; for f in $(TPL_FILES); do printf '\000SOULBOX-TPL %s\n' "$${f##*/}" >> $@; \
+	    cat "$$f" >> $@; done
+
+$(BUILD)/obj/templates_blob.o: src/service/templates_blob.S $(BUILD)/templates.bundle
+	@mkdir -p $(dir $@)
+	$(CC) -c -DTPL_BUNDLE='"$(BUILD)/templates.bundle"' -o $@ $<
+
+DRIVERS := src/service/drivers/python.py src/service/drivers/javascript.js \
+           src/service/drivers/bash.sh
+$(BUILD)/obj/drivers_blob.o: src/service/drivers_blob.S $(DRIVERS)
+	@mkdir -p $(dir $@)
+	$(CC) -c -DDRIVER_PY='"src/service/drivers/python.py"' \
+	    -DDRIVER_JS='"src/service/drivers/javascript.js"' \
+	    -DDRIVER_SH='"src/service/drivers/bash.sh"' -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)

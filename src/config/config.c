@@ -137,6 +137,13 @@ int config_defaults(struct sb_config *c)
     v->metrics_public = true;
     v->callback_timeout_ms = 10000;
     v->callback_attempts = 5;
+    c->sessions = (struct sb_sessions_cfg){
+        .enabled = true, .default_ttl_ms = 300000, .max_ttl_ms = 86400000,
+        .idle_timeout_ms = 0, .max_sessions = 500, .max_per_key = 100,
+        .max_memory_mb_per_key = 65536, .memory_mb = 512, .disk_mb = 512, .processes = 256,
+        .output_mb = 256, .max_output_mb = 4096, .max_contexts = 16, .max_commands = 1024,
+    };
+    c->compat.e2b = true;
     c->compile_cache_mb = 1024;
     c->pool_memory_mb = 1024;
     c->pool_idle_ms = 30000;
@@ -270,9 +277,21 @@ struct raw_server {
     struct raw_callbacks *callbacks;
 };
 
+struct raw_sessions {
+    char *enabled, *default_ttl_ms, *max_ttl_ms, *idle_timeout_ms, *max_sessions, *max_per_key,
+        *max_memory_mb_per_key, *memory_mb, *disk_mb, *processes, *output_mb, *max_output_mb,
+        *max_contexts, *max_commands;
+};
+
+struct raw_compat {
+    char *e2b;
+};
+
 struct raw_top {
     struct raw_server *server;
     struct raw_sandbox *sandbox;
+    struct raw_sessions *sessions;
+    struct raw_compat *compat;
 };
 
 #define OPT (CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL)
@@ -436,9 +455,34 @@ static const cyaml_schema_field_t server_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t sessions_fields[] = {
+    BOOL("enabled", struct raw_sessions, enabled),
+    U64("default_ttl_ms", struct raw_sessions, default_ttl_ms),
+    U64("max_ttl_ms", struct raw_sessions, max_ttl_ms),
+    U64("idle_timeout_ms", struct raw_sessions, idle_timeout_ms),
+    U64("max_sessions", struct raw_sessions, max_sessions),
+    U64("max_per_key", struct raw_sessions, max_per_key),
+    U64("max_memory_mb_per_key", struct raw_sessions, max_memory_mb_per_key),
+    U64("memory_mb", struct raw_sessions, memory_mb),
+    U64("disk_mb", struct raw_sessions, disk_mb),
+    U64("processes", struct raw_sessions, processes),
+    U64("output_mb", struct raw_sessions, output_mb),
+    U64("max_output_mb", struct raw_sessions, max_output_mb),
+    U64("max_contexts", struct raw_sessions, max_contexts),
+    U64("max_commands", struct raw_sessions, max_commands),
+    CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t compat_fields[] = {
+    BOOL("e2b", struct raw_compat, e2b),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t top_fields[] = {
     CYAML_FIELD_MAPPING_PTR("server", OPT, struct raw_top, server, server_fields),
     CYAML_FIELD_MAPPING_PTR("sandbox", OPT, struct raw_top, sandbox, sandbox_fields),
+    CYAML_FIELD_MAPPING_PTR("sessions", OPT, struct raw_top, sessions, sessions_fields),
+    CYAML_FIELD_MAPPING_PTR("compat", OPT, struct raw_top, compat, compat_fields),
     CYAML_FIELD_END,
 };
 
@@ -606,10 +650,33 @@ static int merge_server(struct sb_server_config *v, const struct raw_server *r,
     return rc;
 }
 
+static void merge_sessions(struct sb_sessions_cfg *v, const struct raw_sessions *r,
+                           struct bad_value *bad)
+{
+    set_bool(&v->enabled, r->enabled, "sessions.", "enabled", bad);
+    SET_NUM(v, r, "sessions.", default_ttl_ms, NUM_MS);
+    SET_NUM(v, r, "sessions.", max_ttl_ms, NUM_MS);
+    SET_NUM(v, r, "sessions.", idle_timeout_ms, NUM_MS);
+    SET_NUM(v, r, "sessions.", max_sessions, NUM_COUNT);
+    SET_NUM(v, r, "sessions.", max_per_key, NUM_COUNT);
+    SET_NUM(v, r, "sessions.", max_memory_mb_per_key, NUM_MB);
+    SET_NUM(v, r, "sessions.", memory_mb, NUM_MB);
+    SET_NUM(v, r, "sessions.", disk_mb, NUM_MB);
+    SET_NUM(v, r, "sessions.", processes, NUM_COUNT);
+    SET_NUM(v, r, "sessions.", output_mb, NUM_MB);
+    SET_NUM(v, r, "sessions.", max_output_mb, NUM_MB);
+    SET_NUM(v, r, "sessions.", max_contexts, NUM_COUNT);
+    SET_NUM(v, r, "sessions.", max_commands, NUM_COUNT);
+}
+
 static int merge(struct sb_config *c, const struct raw_top *t, struct bad_value *bad)
 {
     if (t && t->server && merge_server(&c->server, t->server, bad) < 0)
         return -1;
+    if (t && t->sessions)
+        merge_sessions(&c->sessions, t->sessions, bad);
+    if (t && t->compat)
+        set_bool(&c->compat.e2b, t->compat->e2b, "compat.", "e2b", bad);
     const struct raw_sandbox *s = t ? t->sandbox : NULL;
     if (!s)
         return 0;

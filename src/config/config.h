@@ -73,9 +73,31 @@ struct sb_pool_cfg {
     struct sb_str_list preload;     /* modules the warm interpreter imports first */
 };
 
+/* Sessions: long-lived sandboxes owned by one API key (docs/sessions.md). */
+struct sb_sessions_cfg {
+    bool enabled;
+    uint64_t default_ttl_ms;        /* a session's life when it names none */
+    uint64_t max_ttl_ms;            /* the longest a session may be given (create or extend) */
+    uint64_t idle_timeout_ms;       /* ended after this long without a request (0: never) */
+    uint64_t max_sessions;          /* live sessions on this server */
+    uint64_t max_per_key;           /* live sessions per API key (or client without auth) */
+    uint64_t max_memory_mb_per_key; /* their memory limits added up */
+    uint64_t memory_mb;             /* a session's memory when it names none */
+    uint64_t disk_mb;               /* its /tmp + working dir */
+    uint64_t processes;             /* tasks at once */
+    uint64_t output_mb;             /* output of all its commands and cells together */
+    uint64_t max_output_mb;         /* ceiling of a request's output_mb */
+    uint64_t max_contexts;          /* code contexts per session */
+    uint64_t max_commands;          /* commands kept per session (running + finished) */
+};
+
 struct sb_config {
     char *path;                     /* file it came from, or NULL for built-ins */
     struct sb_server_config server;
+    struct sb_sessions_cfg sessions;
+    struct {
+        bool e2b;                   /* the E2B SDK wire protocol on the main port */
+    } compat;
     struct {
         bool enable_network;
         uint64_t max_memory_mb;     /* ceiling of limits.memory_mb */

@@ -270,6 +270,20 @@ int config_validate(const struct sb_config *c, struct sb_error *err)
         {"sandbox.compile_cache_mb", &c->compile_cache_mb, 0, 1u << 20},
         {"sandbox.pool_memory_mb", &c->pool_memory_mb, 0, 1u << 20},
         {"sandbox.pool_idle_ms", &c->pool_idle_ms, 100, 86400000},
+        {"sessions.max_ttl_ms", &c->sessions.max_ttl_ms, 1000, 30 * 86400000ull},
+        {"sessions.default_ttl_ms", &c->sessions.default_ttl_ms, 1000, c->sessions.max_ttl_ms},
+        {"sessions.idle_timeout_ms", &c->sessions.idle_timeout_ms, 0, 30 * 86400000ull},
+        {"sessions.max_sessions", &c->sessions.max_sessions, 0, 100000},
+        {"sessions.max_per_key", &c->sessions.max_per_key, 1, 100000},
+        {"sessions.max_memory_mb_per_key", &c->sessions.max_memory_mb_per_key, 8, 1u << 30},
+        /* above the sandbox ceilings they are lowered to them (session.c) */
+        {"sessions.memory_mb", &c->sessions.memory_mb, 8, 1u << 20},
+        {"sessions.disk_mb", &c->sessions.disk_mb, 1, 1u << 20},
+        {"sessions.processes", &c->sessions.processes, 4, 65536},
+        {"sessions.max_output_mb", &c->sessions.max_output_mb, 1, 1u << 20},
+        {"sessions.output_mb", &c->sessions.output_mb, 1, c->sessions.max_output_mb},
+        {"sessions.max_contexts", &c->sessions.max_contexts, 1, 256},
+        {"sessions.max_commands", &c->sessions.max_commands, 8, 65536},
     };
     if (check_ranges(c, r, sizeof r / sizeof *r, err) < 0)
         return -1;

@@ -76,12 +76,13 @@ static void build_etc(struct builder *b, const struct layout_cfg *cfg,
     }
     snprintf(m->passwd, sizeof m->passwd,
              "root:x:0:0:root:/root:/usr/sbin/nologin\n"
-             "sandbox:x:%u:%u:SoulBox sandbox:%s:/bin/sh\n"
+             "%s:x:%u:%u:SoulBox sandbox:%s:/bin/sh\n"
              "soulbox-agent:x:%u:%u:SoulBox supervisor:/:/usr/sbin/nologin\n"
              "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-             req->uid, req->gid, cfg->workdir, req->agent_uid, req->gid);
-    snprintf(m->group, sizeof m->group, "root:x:0:\nsandbox:x:%u:\nnogroup:x:65534:\n",
-             req->gid);
+             req->home ? "user" : "sandbox", req->uid, req->gid,
+             req->home ? req->home : cfg->workdir, req->agent_uid, req->gid);
+    snprintf(m->group, sizeof m->group, "root:x:0:\n%s:x:%u:\nnogroup:x:65534:\n",
+             req->home ? "user" : "sandbox", req->gid);
     snprintf(m->hostname, sizeof m->hostname, "%s\n", cfg->hostname);
     snprintf(m->hosts, sizeof m->hosts,
              "127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n",
@@ -133,6 +134,16 @@ static void build_data(struct builder *b, const struct layout_cfg *cfg,
     add_dir(b, m->data_work, 0755, PLAN_F_OWNED | PLAN_F_DST_HOST);
     add_src(b, PLAN_OP_BIND, m->data_tmp, "/tmp", PLAN_F_RW);
     add_src(b, PLAN_OP_BIND, m->data_work, cfg->workdir, PLAN_F_RW);
+    if (req->home) {
+        /* the parent is root's: the program cannot replace the home itself */
+        char *slash = strrchr(req->home, '/');
+        if (slash && slash != req->home) {
+            snprintf(m->home_parent, sizeof m->home_parent, "%.*s", (int)(slash - req->home),
+                     req->home);
+            add_dir(b, m->home_parent, 0755, 0);
+        }
+        add_src(b, PLAN_OP_BIND, m->data_work, req->home, PLAN_F_RW);
+    }
 }
 
 int layout_build(const struct layout_cfg *cfg, const struct layout_req *req,

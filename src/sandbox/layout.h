@@ -31,6 +31,10 @@ struct layout_req {
     uint32_t bpf_len;
     bool seccomp_notify;
     bool pty;                    /* a private devpts: processes may get a terminal */
+    /* A session's home ("/home/user"): the working dir bound there too (the
+     * same directory under both names), and the sandbox user's home and
+     * name ("user"); NULL: none. */
+    const char *home;
     /* Per-run additions (the language's): /etc names and host paths. */
     const char *const *extra_etc;
     size_t n_extra_etc;
@@ -49,6 +53,7 @@ struct layout_mem {
     char hostname[128];
     char etc_paths[96][96];      /* 64 from the config + 32 from the language */
     char data_tmp[300], data_work[300];
+    char home_parent[200];
 };
 
 /* Fills p (uid, flags, ops, seccomp) from the config and request; the exec

@@ -46,7 +46,7 @@ static int encode_plan(struct sbx *s, const struct sbx_spec *spec, struct sb_err
         .disk_bytes = s->lim.disk_kb * 1024,
         .new_net = !e->cfg.share_net, .bpf = e->seccomp.bpf, .bpf_len = e->seccomp.len,
         .seccomp_notify = e->seccomp.notify, .extra_etc = spec->extra_etc,
-        .extra_binds = spec->extra_binds, .pty = spec->pty,
+        .extra_binds = spec->extra_binds, .pty = spec->pty, .home = spec->home,
     };
     while (req.extra_etc && req.extra_etc[req.n_extra_etc])
         req.n_extra_etc++;

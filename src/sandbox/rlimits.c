@@ -17,8 +17,12 @@ uint32_t rlimits_build(const struct rlimits_spec *s, struct plan_rlimit *out)
     uint32_t n = 0;
     /* RLIMIT_CPU counts whole seconds per process: a backstop one second past
      * the limit, the cgroup-wide CPU poll is what enforces it. */
-    uint64_t cpu_s = (s->cpu_ms + 999) / 1000 + 1;
-    put(out, &n, RLIMIT_CPU, cpu_s, cpu_s + 1);
+    if (s->cpu_ms) {
+        uint64_t cpu_s = (s->cpu_ms + 999) / 1000 + 1;
+        put(out, &n, RLIMIT_CPU, cpu_s, cpu_s + 1);
+    } else { /* a session's process: its time is the session's */
+        put(out, &n, RLIMIT_CPU, RLIM_INFINITY, RLIM_INFINITY);
+    }
     uint64_t fsize = s->file_size_kb * 1024;
     put(out, &n, RLIMIT_FSIZE, fsize, fsize);
     put(out, &n, RLIMIT_NOFILE, s->open_files, s->open_files);

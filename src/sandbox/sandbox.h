@@ -101,6 +101,7 @@ struct sbx_spec {
     const char *const *extra_etc;    /* NULL-terminated /etc names, or NULL */
     const char *const *extra_binds;  /* NULL-terminated host paths, or NULL */
     bool pty;                    /* its processes may ask for a terminal */
+    const char *home;            /* a session's home (layout_req.home), or NULL */
     bool background;             /* lowest CPU weight until sbx_set_limits (pooled) */
 };
 

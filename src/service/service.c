@@ -39,6 +39,7 @@ int service_open(struct service *s, uv_loop_t *loop, const struct sb_config *cfg
     s->cfg = cfg;
     s->started_ms = util_now_ms();
     list_init(&s->inflight);
+    list_init(&s->sessions.all);
     metrics_init(&s->metrics);
     auth_init(&s->auth, v);
     struct callback_cfg cb = {v->callbacks_allow_private, v->callback_timeout_ms,
@@ -58,6 +59,9 @@ int service_open(struct service *s, uv_loop_t *loop, const struct sb_config *cfg
     s->registry_open = true;
     if (lang_probe_init(&s->probe, &s->engine, cfg, &s->registry, err) < 0)
         return -1;
+    if (session_registry_open(s, err) < 0)
+        return -1;
+    s->sessions_open = true;
     s->probe.usable = language_usable;
     s->probe.done = probes_done;
     s->probe.arg = s;
@@ -114,7 +118,8 @@ bool service_accepting(const struct service *s)
 
 void service_check_drained(struct service *s)
 {
-    if (s->state != SERVICE_DRAINING || s->ninflight || s->probe.running || s->runner.pools)
+    if (s->state != SERVICE_DRAINING || s->ninflight || s->probe.running || s->runner.pools ||
+        s->sessions.n)
         return;
     if (s->drained) {
         void (*cb)(void *) = s->drained;
@@ -138,6 +143,7 @@ void service_drain(struct service *s, void (*drained)(void *), void *arg)
     s->drained = drained;
     s->drained_arg = arg;
     lang_probe_stop(&s->probe);
+    session_end_all(s, "the server is shutting down");
     if (s->runner.pools && !s->pools_closing) {
         s->pools_closing = true;
         pools_close(s->runner.pools, on_pools_closed, s);
@@ -183,6 +189,9 @@ void service_free(struct service *s)
     metrics_free(&s->metrics);
     auth_free(&s->auth);
     lang_probe_free(&s->probe);
+    if (s->sessions_open)
+        session_registry_close(s);
+    s->sessions_open = false;
     if (s->registry_open)
         lang_registry_free(&s->registry);
     s->registry_open = false;

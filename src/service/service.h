@@ -15,6 +15,7 @@
 #include "service/callback.h"
 #include "service/lang_probe.h"
 #include "service/metrics.h"
+#include "service/session.h"
 #include "store/store.h"
 
 enum service_state {
@@ -36,6 +37,8 @@ struct service {
     struct callbacks callbacks;
     struct lang_registry registry;
     struct lang_probe probe;
+    struct session_registry sessions;
+    bool sessions_open;
     struct list_node inflight;  /* struct execution, newest first */
     unsigned ninflight;
     uint64_t started_ms;

@@ -45,6 +45,39 @@ void rest_list(struct rest_call *rc);
 void rest_health(struct rest_call *rc);
 void rest_languages(struct rest_call *rc);
 void rest_metrics(struct rest_call *rc);
+/* Sessions (rest_session.c): the session {id} of the call as its caller may
+ * see it, or NULL after replying 404; the body as a JSON object, or NULL
+ * after replying 400; an engine error as its status. */
+struct session *rest_session(struct rest_call *rc);
+json_t *rest_json_body(struct rest_call *rc);
+void rest_reply_sb_error(struct rest_call *rc, const struct sb_error *err);
+void rest_templates(struct rest_call *rc);
+void rest_sandbox_create(struct rest_call *rc);
+void rest_sandbox_list(struct rest_call *rc);
+void rest_sandbox_get(struct rest_call *rc);
+void rest_sandbox_delete(struct rest_call *rc);
+void rest_sandbox_timeout(struct rest_call *rc);
+void rest_command_run(struct rest_call *rc);
+void rest_command_list(struct rest_call *rc);
+void rest_command_get(struct rest_call *rc);
+void rest_command_stdin(struct rest_call *rc);
+void rest_command_signal(struct rest_call *rc);
+/* (rest_files.c) */
+void rest_file_read(struct rest_call *rc);
+void rest_file_put(struct rest_call *rc);
+void rest_file_upload(struct rest_call *rc);
+void rest_file_list(struct rest_call *rc);
+void rest_file_stat(struct rest_call *rc);
+void rest_file_mkdir(struct rest_call *rc);
+void rest_file_move(struct rest_call *rc);
+void rest_file_remove(struct rest_call *rc);
+/* (rest_ctx.c) */
+void rest_context_create(struct rest_call *rc);
+void rest_context_list(struct rest_call *rc);
+void rest_context_delete(struct rest_call *rc);
+void rest_context_restart(struct rest_call *rc);
+void rest_context_interrupt(struct rest_call *rc);
+void rest_cell_execute(struct rest_call *rc);
 /* (ws.c) GET /api/ws: the key from the upgrade request, or none yet (then, with
  * auth on, a first "auth" message). */
 void rest_ws(struct rest_call *rc);
