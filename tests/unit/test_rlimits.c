@@ -42,7 +42,7 @@ Test(rlimits, builds_the_full_table)
 Test(rlimits, cpu_is_a_backstop_rounded_up_plus_one_second)
 {
     static const struct { uint64_t ms, cur; } cases[] = {
-        {500, 2}, {1, 2}, {999, 2}, {1000, 2}, {1001, 3}, {2500, 4}, {0, 1},
+        {500, 2}, {1, 2}, {999, 2}, {1000, 2}, {1001, 3}, {2500, 4},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         struct rlimits_spec s = spec;
@@ -53,6 +53,18 @@ Test(rlimits, cpu_is_a_backstop_rounded_up_plus_one_second)
         /* The hard limit is one second past the soft one, so SIGXCPU comes first. */
         cr_assert_eq(r->max, cases[i].cur + 1, "%llu ms", (unsigned long long)cases[i].ms);
     }
+}
+
+/* 0 is a session's process: no per-process CPU limit (the session's TTL and
+ * CPU quota bound it). */
+Test(rlimits, cpu_zero_is_unlimited)
+{
+    struct rlimits_spec s = spec;
+    s.cpu_ms = 0;
+    build(&s);
+    const struct plan_rlimit *r = get(RLIMIT_CPU);
+    cr_assert_eq(r->cur, RLIM_INFINITY);
+    cr_assert_eq(r->max, RLIM_INFINITY);
 }
 
 Test(rlimits, exact_values)
