@@ -45,14 +45,16 @@ dpkg-query -W -f='${Package} ${Status}\n' $BUILD_PKGS $TEST_PKGS $NODE_PKGS $(la
 missing=$(printf '%s\n' $BUILD_PKGS $TEST_PKGS $NODE_PKGS $(lang_pkgs) | sort -u |
           comm -23 - "$tmp" | tr '\n' ' ')
 
-# tests/grpc_node's npm packages, as its package-lock.json pins them; again
-# whenever that file changes (node_modules/.setup-lock: the one installed).
+# The npm packages of tests/grpc_node (a gRPC client) and tests/e2b_node (the
+# real E2B SDKs), as their package-lock.json pins them; again whenever that
+# file changes (node_modules/.setup-lock: the one installed).
 npm_deps() {
-    d=tests/grpc_node
-    cmp -s "$d/package-lock.json" "$d/node_modules/.setup-lock" 2>/dev/null && return 0
-    echo "setup: npm ci in $d" >&2
-    (cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-    cp "$d/package-lock.json" "$d/node_modules/.setup-lock"
+    for d in tests/grpc_node tests/e2b_node; do
+        cmp -s "$d/package-lock.json" "$d/node_modules/.setup-lock" 2>/dev/null && continue
+        echo "setup: npm ci in $d" >&2
+        (cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        cp "$d/package-lock.json" "$d/node_modules/.setup-lock"
+    done
 }
 [ -z "$missing" ] && { npm_deps; exit 0; }
 

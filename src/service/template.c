@@ -126,8 +126,8 @@ static bool name_ok(const char *s)
     return *s != '\0';
 }
 
-/* The template from raw, its languages' /etc, binds and env joined in. NULL
- * with err, or NULL with err->code SB_E_OK when a language is not offered. */
+/* The template from raw, its offered languages' /etc, binds and env joined
+ * in. NULL with err, or NULL with err->code SB_E_OK when none is offered. */
 static struct template *convert(const struct raw_tpl *r, const char *file,
                                 const struct lang_registry *reg, struct sb_error *err)
 {
@@ -148,14 +148,12 @@ static struct template *convert(const struct raw_tpl *r, const char *file,
         !(t->etc = calloc(1, sizeof *t->etc)) || !(t->binds = calloc(1, sizeof *t->binds)) ||
         !(t->env = calloc(1, sizeof *t->env)))
         goto oom;
+    unsigned offered = 0;
     for (unsigned i = 0; i < r->languages_count; i++) {
         const struct lang *l = lang_find(reg, r->languages[i]);
-        if (!l) {
-            err->code = SB_E_OK;
-            snprintf(err->msg, sizeof err->msg, "%s", r->languages[i]);
-            tpl_free(t);
-            return NULL;
-        }
+        if (!l)
+            continue; /* not offered here: it adds nothing */
+        offered++;
         for (char **p = l->etc; p && *p; p++)
             if (push_unique(&t->etc, &ne, *p) < 0)
                 goto oom;
@@ -165,6 +163,12 @@ static struct template *convert(const struct raw_tpl *r, const char *file,
         for (char **p = l->env; p && *p; p++)
             if (push_unique(&t->env, &nv, *p) < 0)
                 goto oom;
+    }
+    if (!offered) {
+        err->code = SB_E_OK;
+        snprintf(err->msg, sizeof err->msg, "none of its languages is offered");
+        tpl_free(t);
+        return NULL;
     }
     for (unsigned i = 0; i < r->env_count; i++) {
         if (!strchr(r->env[i], '=') || r->env[i][0] == '=') {
@@ -205,7 +209,7 @@ static int add(struct template_registry *tr, const struct lang_registry *reg, co
     struct template *t = convert(raw, file, reg, err);
     if (!t && err->code == SB_E_OK && dropped) {
         size_t n = strlen(dropped);
-        snprintf(dropped + n, dlen - n, "%s%s (no %s)", n ? ", " : "", raw->name, err->msg);
+        snprintf(dropped + n, dlen - n, "%s%s (%s)", n ? ", " : "", raw->name, err->msg);
     }
     cyaml_free(&cfg, &tpl_schema, raw, 0);
     if (!t)

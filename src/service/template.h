@@ -33,9 +33,9 @@ struct template_registry {
     size_t n;
 };
 
-/* Loads the embedded templates, keeping those whose languages are all in
- * reg (a template naming a language the server does not offer is dropped,
- * and says so in *dropped, a comma list; may be NULL). */
+/* Loads the embedded templates. A language the server does not offer adds
+ * nothing to a template; a template with none of its languages offered is
+ * left out and named in *dropped (a comma list; may be NULL). */
 int template_registry_load(struct template_registry *t, const struct lang_registry *reg,
                            char *dropped, size_t dropped_len, struct sb_error *err);
 void template_registry_free(struct template_registry *t);

@@ -22,10 +22,6 @@ struct fop {
     char path[4096];
     uint64_t offset, length;
     bool has_range;
-    /* listing */
-    json_t *entries;
-    unsigned pending, depth;
-    bool failed;
     /* multipart */
     json_t *written;
     unsigned writes_left;
@@ -50,7 +46,6 @@ static struct fop *fop_new(struct rest_call *rc, struct session *s)
 static void fop_free(struct fop *f)
 {
     session_unref(f->s);
-    json_decref(f->entries);
     json_decref(f->written);
     free(f->rc);
     free(f);
@@ -242,69 +237,19 @@ void rest_file_upload(struct rest_call *rc)
 
 /* ---- list (with depth), stat ---- */
 
-static void list_dir(struct fop *f, const char *path, unsigned depth);
-
-struct list_arg {
-    struct fop *f;
-    char path[4096];
-    unsigned depth;
-};
-
-static void list_finish(struct fop *f)
+static void on_walked(struct files_walk *w, void *arg)
 {
-    if (f->failed)
-        rest_reply_error(f->rc, f->error_code, f->error, NULL);
-    else
-        rest_reply_json(f->rc, 200, json_pack("{s:O}", "entries", f->entries), NULL);
-    fop_free(f);
-}
-
-static void on_listed(struct sbx *x, struct sbx_file_result *r, void *arg)
-{
-    (void)x;
-    struct list_arg *la = arg;
-    struct fop *f = la->f;
-    if (r->err) {
-        /* the top directory's error is the answer; below it, entries vanish */
-        if (la->depth == 1 && !f->failed) {
-            f->failed = true;
-            f->error_code = files_errno_code(r->err);
-            snprintf(f->error, sizeof f->error, "%s", r->message);
-        }
+    struct fop *f = arg;
+    if (w->error != SB_E_OK) {
+        rest_reply_error(f->rc, w->error, w->message, NULL);
     } else {
-        for (size_t i = 0; i < r->n && json_array_size(f->entries) < LIST_MAX; i++) {
-            char child[8400];
-            snprintf(child, sizeof child, "%s%s%s", la->path, strcmp(la->path, "/") ? "/" : "",
-                     r->entries[i].name);
-            json_array_append_new(f->entries, files_entry_json(&r->entries[i], child));
-            if (r->entries[i].type == SBX_DIR && la->depth < f->depth && strlen(child) < 4000)
-                list_dir(f, child, la->depth + 1);
-        }
+        json_t *arr = json_array();
+        for (size_t i = 0; i < w->n; i++)
+            json_array_append_new(arr, files_entry_json(&w->entries[i], w->paths[i]));
+        rest_reply_json(f->rc, 200, json_pack("{s:o}", "entries", arr), NULL);
     }
-    free(la);
-    if (--f->pending == 0)
-        list_finish(f);
-}
-
-static void list_dir(struct fop *f, const char *path, unsigned depth)
-{
-    struct list_arg *la = calloc(1, sizeof *la);
-    struct sb_error err;
-    if (!la)
-        return;
-    la->f = f;
-    la->depth = depth;
-    snprintf(la->path, sizeof la->path, "%s", path);
-    if (session_file_list(f->s, path, on_listed, la, &err) < 0) {
-        free(la);
-        if (!f->failed && depth == 1) {
-            f->failed = true;
-            f->error_code = err.code;
-            snprintf(f->error, sizeof f->error, "%s", err.msg);
-        }
-        return;
-    }
-    f->pending++;
+    files_walk_free(w);
+    fop_free(f);
 }
 
 void rest_file_list(struct rest_call *rc)
@@ -323,14 +268,11 @@ void rest_file_list(struct rest_call *rc)
         return;
     }
     struct fop *f = fop_new(rc, s);
-    if (!f)
-        return;
-    f->entries = json_array();
-    f->depth = (unsigned)depth;
-    f->pending = 1; /* held until the first request is queued */
-    list_dir(f, path, 1);
-    if (--f->pending == 0)
-        list_finish(f);
+    struct sb_error err;
+    if (f && !files_walk(s, path, (unsigned)depth, LIST_MAX, on_walked, f, &err)) {
+        rest_reply_error(rc, err.code, err.msg, NULL);
+        fop_free(f);
+    }
 }
 
 static void on_stat(struct sbx *x, struct sbx_file_result *r, void *arg)

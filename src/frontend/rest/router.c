@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "frontend/e2b/e2b.h"
 #include "frontend/rest/rest_internal.h"
 
 /* Who may call a route. WEBSOCKET: like PROTECTED, but an upgrade without a
@@ -57,6 +58,16 @@ static const struct route routes[] = {
     {"POST", "/api/sandboxes/{id}/contexts/{ctx}/interrupt", rest_context_interrupt, PROTECTED,
      false},
     {"POST", "/api/sandboxes/{id}/execute", rest_cell_execute, PROTECTED, true},
+    /* E2B's control plane (compat.e2b); its sandbox calls are routed by header */
+    {"POST", "/v2/sandboxes", e2b_create, PROTECTED, false},
+    {"GET", "/v2/sandboxes", e2b_list, PROTECTED, false},
+    {"POST", "/v2/sandboxes/{id}/connect", e2b_connect, PROTECTED, false},
+    {"POST", "/sandboxes/{id}/connect", e2b_connect, PROTECTED, false},
+    {"GET", "/sandboxes", e2b_list, PROTECTED, false},
+    {"GET", "/sandboxes/{id}", e2b_get, PROTECTED, false},
+    {"DELETE", "/sandboxes/{id}", e2b_kill, PROTECTED, false},
+    {"POST", "/sandboxes/{id}/timeout", e2b_timeout, PROTECTED, false},
+    {"POST", "/sandboxes/{id}/pause", e2b_pause, PROTECTED, false},
 };
 
 #define NROUTES (sizeof routes / sizeof *routes)
@@ -244,6 +255,8 @@ void rest_handle(struct http_conn *c, struct http_request *req, void *arg)
     snprintf(rc.who.request_id, sizeof rc.who.request_id, "%s", req->request_id);
     snprintf(rc.who.client, sizeof rc.who.client, "%s", req->peer);
     rc.who.frontend = "rest";
+    if (e2b_envd_claims(&rc))
+        return;
     char allow[64];
     const struct route *found = find_route(&rc, allow, sizeof allow);
     if (!found && allow[0]) {

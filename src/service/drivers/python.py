@@ -15,6 +15,10 @@ _SYNC = b"\x00soulbox-sync\x00"
 
 
 def _emit(ev):
+    if ev.get("type") not in ("stdout", "stderr", "ready"):
+        for s in (sys.stdout, sys.stderr):  # what was printed comes first
+            if isinstance(s, _Stream):
+                s.flush()
     data = (json.dumps(ev, separators=(",", ":"), default=str) + "\n").encode()
     with _lock:
         _out.write(data)
@@ -74,10 +78,11 @@ class _Pump(threading.Thread):
 
 
 class _Stream(io.TextIOBase):
-    """sys.stdout / sys.stderr: straight to events, in order with results."""
+    """sys.stdout / sys.stderr: whole lines become events (a partial line
+    waits for its end, a flush, or the next result), in order with results."""
 
     def __init__(self, name, fd):
-        self.name, self._fd = name, fd
+        self.name, self._fd, self._buf = name, fd, []
 
     def writable(self):
         return True
@@ -86,8 +91,15 @@ class _Stream(io.TextIOBase):
         if not isinstance(s, str):
             raise TypeError("write() argument must be str, not %s" % type(s).__name__)
         if s:
-            _emit({"id": _cur[0], "type": self.name, "text": s})
+            self._buf.append(s)
+            if "\n" in s or sum(map(len, self._buf)) > 8192:
+                self.flush()
         return len(s)
+
+    def flush(self):
+        if self._buf:
+            text, self._buf = "".join(self._buf), []
+            _emit({"id": _cur[0], "type": self.name, "text": text})
 
     def fileno(self):
         return self._fd
@@ -296,6 +308,7 @@ def _main(preload):
         _cur[0] = req.get("id", 0)
         _run(req)
         sys.stdout.flush()
+        sys.stderr.flush()
         for p in _pumps:
             p.sync()
         _emit({"id": _cur[0], "type": "end", "execution_count": _count[0]})
