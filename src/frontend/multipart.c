@@ -85,9 +85,11 @@ static int part_headers(const char *h, size_t hl, struct mp_part *p, struct sb_e
         const char *line = h + o;
         if (ll > 20 && !strncasecmp(line, "Content-Disposition:", 20)) {
             disp = true;
-            if (!param(line + 20, ll - 20, "name", p->name, sizeof p->name))
+            if (memchr(line, '\0', ll))
+                return sb_fail(err, SB_E_INVALID_ARGUMENT, "multipart: a NUL in a header");
+            if (!param(line + 20, ll - 20, "name", p->name, sizeof p->name) || !p->name[0])
                 return sb_fail(err, SB_E_INVALID_ARGUMENT, "multipart: a part's name is "
-                               "missing or too long");
+                               "missing, empty or too long");
             if (find(line + 20, ll - 20, "filename=", 9) &&
                 !param(line + 20, ll - 20, "filename", p->filename, sizeof p->filename))
                 return sb_fail(err, SB_E_INVALID_ARGUMENT, "multipart: a filename is too long");
