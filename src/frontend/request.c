@@ -1,6 +1,8 @@
 /* Execute request decoding and validation. Every check names the offending field. */
 #include "frontend/request.h"
 
+#include "common/glob.h"
+
 #include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -8,6 +10,7 @@
 #include <string.h>
 
 #include "common/base64.h"
+#include "common/glob.h"
 #include "common/sha256.h"
 #include "sandbox/plan.h"
 #include "service/callback_policy.h"
@@ -341,12 +344,34 @@ static int parse_cases(json_t *cases, const struct sb_config *cfg, struct exec_r
     return 0;
 }
 
+/* "return_files": a list of at most 32 patterns (glob_ok). */
+static int parse_return_files(json_t *v, struct exec_req *r, struct sb_error *err)
+{
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_array(v) || json_array_size(v) > 32)
+        return bad(err, "return_files: must be a list of at most 32 patterns");
+    if (!(r->return_files = calloc(json_array_size(v) + 1, sizeof *r->return_files)))
+        return bad(err, "out of memory");
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        json_t *p = json_array_get(v, i);
+        if (!plain_string(p) || !glob_ok(json_string_value(p)))
+            return bad(err, "return_files[%zu]: must be a relative pattern (1-256 bytes, no "
+                       "'.' or '..' component), like \"*.png\" or \"out/**\"", i);
+        if (!(r->return_files[i] = strdup(json_string_value(p))))
+            return bad(err, "out of memory");
+        r->nreturn_files++;
+    }
+    return 0;
+}
+
 static int parse_root(json_t *root, const struct sb_config *cfg,
                       const struct lang_registry *langs, enum req_kind kind,
                       struct exec_req *r, struct sb_error *err)
 {
     static const char *const keys[] = {"language", "code", "files", "stdin", "args", "env",
-                                       "limits", "callback_url", "test_cases", NULL};
+                                       "limits", "callback_url", "test_cases", "return_files",
+                                       NULL};
     if (!json_is_object(root))
         return bad(err, "body: must be a JSON object");
     if (check_keys(root, keys, "", err) < 0)
@@ -380,6 +405,10 @@ static int parse_root(json_t *root, const struct sb_config *cfg,
         parse_callback(json_object_get(root, "callback_url"), cfg, kind, r, err) < 0 ||
         parse_cases(json_object_get(root, "test_cases"), cfg, r, err) < 0)
         return -1;
+    if (parse_return_files(json_object_get(root, "return_files"), r, err) < 0)
+        return -1;
+    if (r->nreturn_files && r->ncases)
+        return bad(err, "return_files: not with test_cases (each case's sandbox is its own)");
     if (r->ncases && (kind == REQ_STREAM || kind == REQ_INTERACTIVE))
         return bad(err, "test_cases: not with streaming (POST /api/execute returns them all)");
     r->interactive = kind == REQ_INTERACTIVE;

@@ -88,6 +88,13 @@ static int copy_request(struct job *j, const struct job_request *req)
     }
     if (build_envs(j, req) < 0 || copy_cases(j, req) < 0)
         return -1;
+    if (req->nreturn_files && !req->ncases) {
+        if (!(j->return_files = calloc(req->nreturn_files + 1, sizeof *j->return_files)))
+            return -1;
+        for (size_t i = 0; i < req->nreturn_files; i++, j->nreturn_files++)
+            if (!(j->return_files[i] = strdup(req->return_files[i])))
+                return -1;
+    }
     return 0;
 }
 
@@ -102,6 +109,7 @@ static void free_copies(struct job *j)
     argv_free(j->run_env);
     argv_free(j->req_env);
     argv_free(j->compile_env);
+    argv_free(j->return_files);
     for (size_t i = 0; i < j->ncases; i++) {
         free((char *)j->cases[i].stdin_data);
         free((char *)j->cases[i].expected);
@@ -187,6 +195,7 @@ static void on_run_done(struct sbx_run *s, void *arg)
         j->res.run.warm = j->cur_warm;
         j->res.ran = true;
         j->res.status = j->res.run.status;
+        j->res.files = sbx_run_take_collected(s, &j->res.nfiles, &j->res.files_truncated);
         sbx_run_free(s);
         job_finish(j);
         return;
@@ -273,6 +282,11 @@ static void run_next(struct job *j)
     j->cur_warm = j->cur != NULL;
     if (!j->cur)
         j->cur = sbx_run_start(j->rn->engine, &spec, on_run_done, on_output, j, &err);
+    if (j->cur && j->nreturn_files &&
+        sbx_run_collect(j->cur, (const char *const *)j->return_files, j->nreturn_files,
+                        JOB_RETURN_MAX_BYTES, JOB_RETURN_MAX_FILES, &err) < 0) {
+        sbx_run_cancel(j->cur); /* out of memory: the run fails as cancelled */
+    }
     job_interactive_started(j);
     argv_free(run);
     free(files);

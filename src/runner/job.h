@@ -41,7 +41,13 @@ struct job_request {
     const struct job_case *cases;  /* test cases: compile once, one fresh sandbox each */
     size_t ncases;
     bool interactive;          /* stdin stays open for job_stdin_write (not with cases) */
+    const char *const *return_files;   /* patterns (sbx_run_collect), not with cases */
+    size_t nreturn_files;
 };
+
+/* What return_files may bring back at most. */
+#define JOB_RETURN_MAX_BYTES (16u << 20)
+#define JOB_RETURN_MAX_FILES 256
 
 struct job;
 typedef void (*job_done_cb)(struct job *j, void *arg);

@@ -6,6 +6,8 @@
 #include "runner/tar.h"
 
 struct job {
+    char **return_files;         /* NULL-terminated patterns, or NULL */
+    size_t nreturn_files;
     struct runner *rn;
     job_done_cb done;
     job_output_cb output;

@@ -156,6 +156,9 @@ void job_result_free(struct job_result *r)
     free(r->cases);
     r->cases = NULL;
     r->ncases = 0;
+    sbx_collected_free(r->files, r->nfiles);
+    r->files = NULL;
+    r->nfiles = 0;
 }
 
 int job_result_copy(struct job_result *dst, const struct job_result *src)
@@ -163,7 +166,24 @@ int job_result_copy(struct job_result *dst, const struct job_result *src)
     *dst = *src;
     dst->cases = NULL;
     dst->ncases = 0;
+    dst->files = NULL;
+    dst->nfiles = 0;
     dst->has_compile = dst->ran = false;
+    if (src->nfiles && !(dst->files = calloc(src->nfiles, sizeof *dst->files)))
+        goto oom;
+    for (; dst->nfiles < src->nfiles; dst->nfiles++) {
+        struct sbx_collected *d = &dst->files[dst->nfiles];
+        const struct sbx_collected *f = &src->files[dst->nfiles];
+        d->len = f->len;
+        d->name = strdup(f->name);
+        d->data = malloc(f->len + 1);
+        if (!d->name || !d->data) {
+            free(d->name);
+            free(d->data);
+            goto oom;
+        }
+        memcpy(d->data, f->data, f->len);
+    }
     if (src->has_compile && stage_copy(&dst->compile, &src->compile) < 0)
         goto oom;
     dst->has_compile = src->has_compile;

@@ -68,6 +68,10 @@ struct job_result {
     struct stage_result run;   /* without test cases */
     struct case_result *cases;
     size_t ncases;
+    /* return_files: what the run left in its working dir that matched */
+    struct sbx_collected *files;
+    size_t nfiles;
+    bool files_truncated;
 };
 
 /* Classifies a finished run; takes r's output buffers. Engine failures

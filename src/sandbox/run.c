@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/glob.h"
 #include "common/util.h"
+#include "sandbox/sandbox_internal.h"
 
 enum run_state {
     R_SETTING_UP,    /* pooled: the sandbox (and warm program) start */
@@ -35,10 +37,32 @@ struct sbx_run {
     uint8_t *artifact;
     size_t artifact_len;
     int artifact_errno;
+    /* files handed back (sbx_run_collect) */
+    char **globs;
+    size_t nglobs;
+    uint64_t col_max_bytes, col_bytes;
+    uint32_t col_max_files;
+    struct sbx_collected *col;
+    size_t ncol, col_cap;
+    bool col_truncated;
+    unsigned col_pending;
 };
+
+void sbx_collected_free(struct sbx_collected *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].name);
+        free(v[i].data);
+    }
+    free(v);
+}
 
 static void free_run(struct sbx_run *r)
 {
+    for (size_t i = 0; i < r->nglobs; i++)
+        free(r->globs[i]);
+    free(r->globs);
+    sbx_collected_free(r->col, r->ncol);
     sbx_result_free(&r->r);
     free(r->artifact);
     free(r->fetch_path);
@@ -120,6 +144,171 @@ static void on_fetched(struct sbx *s, struct sbx_file_result *fr, void *arg)
     report(r);
 }
 
+/* ---- collecting files after the program ---- */
+
+#define COLLECT_DEPTH 16
+#define COLLECT_SCAN_MAX 10000
+
+struct col_req {
+    struct sbx_run *r;
+    char path[4096];             /* inside the sandbox */
+    unsigned depth;
+};
+
+static void collect_list(struct sbx_run *r, const char *path, unsigned depth);
+
+static void collect_step_done(struct sbx_run *r)
+{
+    if (--r->col_pending == 0 && r->state == R_FETCHING)
+        report(r);
+}
+
+static const char *relative(const struct sbx_run *r, const char *path)
+{
+    size_t n = strlen(r->box ? r->box->e->cfg.layout.workdir : "");
+    return path + (n ? n + 1 : 0);
+}
+
+static void on_collected(struct sbx *s, struct sbx_file_result *fr, void *arg)
+{
+    (void)s;
+    struct col_req *q = arg;
+    struct sbx_run *r = q->r;
+    if (fr->err == EFBIG) {
+        r->col_truncated = true;
+    } else if (!fr->err && r->ncol < r->col_max_files &&
+               r->col_bytes + fr->len <= r->col_max_bytes) {
+        if (r->ncol == r->col_cap) {
+            size_t cap = r->col_cap ? r->col_cap * 2 : 8;
+            struct sbx_collected *v = realloc(r->col, cap * sizeof *v);
+            if (v) {
+                r->col = v;
+                r->col_cap = cap;
+            }
+        }
+        if (r->ncol < r->col_cap) {
+            struct sbx_collected *c = &r->col[r->ncol];
+            c->name = strdup(relative(r, q->path));
+            c->data = fr->data;
+            c->len = fr->len;
+            fr->data = NULL;
+            if (!c->data)
+                c->data = calloc(1, 1);
+            if (c->name && c->data) {
+                r->col_bytes += c->len;
+                r->ncol++;
+            } else {
+                free(c->name);
+                free(c->data);
+            }
+        }
+    } else if (!fr->err) {
+        r->col_truncated = true;
+    }
+    free(q);
+    collect_step_done(r);
+}
+
+static bool wanted(const struct sbx_run *r, const char *rel)
+{
+    for (size_t i = 0; i < r->nglobs; i++)
+        if (glob_match(r->globs[i], rel))
+            return true;
+    return false;
+}
+
+static void on_collect_listed(struct sbx *s, struct sbx_file_result *fr, void *arg)
+{
+    struct col_req *q = arg;
+    struct sbx_run *r = q->r;
+    for (size_t i = 0; !fr->err && i < fr->n; i++) {
+        const struct sbx_entry *e = &fr->entries[i];
+        char child[4096];
+        if (snprintf(child, sizeof child, "%s/%s", q->path, e->name) >= (int)sizeof child)
+            continue;
+        if (e->type == SBX_DIR && q->depth < COLLECT_DEPTH) {
+            collect_list(r, child, q->depth + 1);
+        } else if (e->type == SBX_FILE && wanted(r, relative(r, child))) {
+            /* symlinks are never taken: their type is SBX_SYMLINK here */
+            if (r->ncol + r->col_pending >= r->col_max_files + 1 ||
+                e->size > r->col_max_bytes - r->col_bytes) {
+                r->col_truncated = true;
+                continue;
+            }
+            struct col_req *f = calloc(1, sizeof *f);
+            struct sb_error err;
+            if (!f)
+                continue;
+            f->r = r;
+            snprintf(f->path, sizeof f->path, "%s", child);
+            if (sbx_file_read(s, child, r->col_max_bytes - r->col_bytes, on_collected, f,
+                              &err) < 0) {
+                free(f);
+                continue;
+            }
+            r->col_pending++;
+        }
+    }
+    free(q);
+    collect_step_done(r);
+}
+
+static void collect_list(struct sbx_run *r, const char *path, unsigned depth)
+{
+    struct col_req *q = calloc(1, sizeof *q);
+    struct sb_error err;
+    if (!q)
+        return;
+    q->r = r;
+    q->depth = depth;
+    snprintf(q->path, sizeof q->path, "%s", path);
+    if (sbx_file_list(r->box, path, COLLECT_SCAN_MAX, on_collect_listed, q, &err) < 0) {
+        free(q);
+        return;
+    }
+    r->col_pending++;
+}
+
+/* After the program: starts collecting; false when there is nothing to do. */
+static bool collect_start(struct sbx_run *r)
+{
+    if (!r->nglobs || !r->box || r->r.failed)
+        return false;
+    r->state = R_FETCHING;
+    r->col_pending = 1; /* held while the first listing is queued */
+    collect_list(r, r->box->e->cfg.layout.workdir, 1);
+    if (--r->col_pending == 0) {
+        r->state = R_RUNNING;
+        return false;
+    }
+    return true;
+}
+
+int sbx_run_collect(struct sbx_run *r, const char *const *globs, size_t n, uint64_t max_bytes,
+                    uint32_t max_files, struct sb_error *err)
+{
+    if (!n)
+        return 0;
+    if (!(r->globs = calloc(n, sizeof *r->globs)))
+        return sb_fail(err, SB_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < n; i++, r->nglobs++)
+        if (!(r->globs[i] = strdup(globs[i])))
+            return sb_fail(err, SB_E_INTERNAL, "out of memory");
+    r->col_max_bytes = max_bytes;
+    r->col_max_files = max_files;
+    return 0;
+}
+
+struct sbx_collected *sbx_run_take_collected(struct sbx_run *r, size_t *n, bool *truncated)
+{
+    struct sbx_collected *v = r->col;
+    *n = r->ncol;
+    *truncated = r->col_truncated;
+    r->col = NULL;
+    r->ncol = r->col_cap = 0;
+    return v;
+}
+
 static void proc_exited(struct sbx_proc *p, void *arg)
 {
     struct sbx_run *r = arg;
@@ -143,6 +332,8 @@ static void proc_exited(struct sbx_proc *p, void *arg)
             return;
         r->artifact_errno = err.code == SB_E_INTERNAL ? ENOMEM : EIO;
     }
+    if (collect_start(r))
+        return;
     report(r);
 }
 

@@ -79,6 +79,22 @@ uint64_t sbx_run_memory(const struct sbx_run *r);
 int sbx_run_go(struct sbx_run *r, const struct sbx_run_go *go, sbx_run_done_cb done,
                sbx_run_output_cb output, void *arg, struct sb_error *err);
 
+/* Files a run hands back: regular files under the working directory whose
+ * path relative to it matches one of the patterns (glob_match), found
+ * without following a symlink, at most max_files files and max_bytes bytes
+ * in all (beyond: left out, `truncated`). Ask before the program can have
+ * ended: right after sbx_run_start or sbx_run_go. 0, or -1 with err. */
+struct sbx_collected {
+    char *name;              /* relative to the working directory */
+    uint8_t *data;
+    size_t len;
+};
+int sbx_run_collect(struct sbx_run *r, const char *const *globs, size_t n, uint64_t max_bytes,
+                    uint32_t max_files, struct sb_error *err);
+/* The files collected (moved out to the caller), after `done`. */
+struct sbx_collected *sbx_run_take_collected(struct sbx_run *r, size_t *n, bool *truncated);
+void sbx_collected_free(struct sbx_collected *v, size_t n);
+
 /* Kills the run now (client gone, shutdown); `done` still follows. */
 void sbx_run_cancel(struct sbx_run *r);
 /* Kills the program because its user asked (result: killed_on_request). */

@@ -34,6 +34,9 @@ void exec_req_free(struct exec_req *r)
         free((char *)r->cases[i].expected);
     }
     free(r->cases);
+    for (size_t i = 0; i < r->nreturn_files; i++)
+        free(r->return_files[i]);
+    free(r->return_files);
     free(r->callback_url);
     free(r->limits_json);
     memset(r, 0, sizeof *r);
@@ -55,4 +58,6 @@ void exec_req_job(const struct exec_req *r, struct job_request *jr)
     jr->cases = r->cases;
     jr->ncases = r->ncases;
     jr->interactive = r->interactive;
+    jr->return_files = (const char *const *)r->return_files;
+    jr->nreturn_files = r->nreturn_files;
 }

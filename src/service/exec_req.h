@@ -24,6 +24,8 @@ struct exec_req {
     char code_sha256[65];        /* of `code`, or of the files (name NUL content NUL ...) */
     char *limits_json;           /* the resolved limits, for the store and the audit */
     bool interactive;            /* stdin stays open (WebSocket, gRPC Interact) */
+    char **return_files;         /* patterns (NULL-terminated), or NULL */
+    size_t nreturn_files;
 };
 
 /* How the result travels: one response, later by id, as a stream of events,

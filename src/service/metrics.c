@@ -135,6 +135,33 @@ static void pools(struct sb_buf *o, const struct metrics_gauges *g)
     }
 }
 
+static void sessions(struct sb_buf *o, const struct metrics_gauges *g)
+{
+    const struct { const char *name, *type, *help, *labels; unsigned long long v; } f[] = {
+        {"soulbox_sessions_live", "gauge", "Sessions that exist right now.", "",
+         g->sessions_live},
+        {"soulbox_sessions_created_total", "counter", "Sessions created.", "",
+         g->sessions_created},
+        {"soulbox_sessions_ended_total", "counter", "Sessions ended (deleted, timed out, shut "
+         "down, failed).", "", g->sessions_ended},
+        {"soulbox_session_commands_total", "counter", "Commands started in sessions.", "",
+         g->session_commands},
+        {"soulbox_session_cells_total", "counter", "Code cells run in sessions' contexts.", "",
+         g->session_cells},
+        {"soulbox_session_file_bytes_total", "counter", "Bytes written into and read out of "
+         "sessions through the files API, by direction.", "{direction=\"in\"}",
+         g->session_file_bytes_in},
+        {"soulbox_session_file_bytes_total", NULL, NULL, "{direction=\"out\"}",
+         g->session_file_bytes_out},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
+        if (f[i].help)
+            sb_buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", f[i].name, f[i].help, f[i].name,
+                          f[i].type);
+        sb_buf_printf(o, "%s%s %llu\n", f[i].name, f[i].labels, f[i].v);
+    }
+}
+
 int metrics_render(const struct metrics *m, const struct metrics_gauges *g, struct sb_buf *o)
 {
     family(o, "soulbox_executions_total", "Executions finished, by language and status.",
@@ -184,6 +211,7 @@ int metrics_render(const struct metrics *m, const struct metrics_gauges *g, stru
                       "soulbox_compile_cache_%s %llu\n", cache[i].name, cache[i].help,
                       cache[i].name, cache[i].type, cache[i].name, cache[i].v);
     pools(o, g);
+    sessions(o, g);
     family(o, "soulbox_http_requests_total", "HTTP requests, by route and status code.",
            &m->http);
     family(o, "soulbox_rejected_requests_total", "Requests refused, by reason.", &m->rejected);

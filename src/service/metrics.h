@@ -50,6 +50,10 @@ struct metrics_gauges {
     /* Warm pools, one entry per language that has one. */
     const struct pool_stats *pools;
     size_t npools;
+    /* Sessions: live now, and counters since start. */
+    unsigned sessions_live;
+    unsigned long long sessions_created, sessions_ended, session_commands, session_cells,
+        session_file_bytes_in, session_file_bytes_out;
     /* The compile cache (all zero when it is off). */
     unsigned long long cache_entries, cache_bytes, cache_hits, cache_misses, cache_evictions;
 };

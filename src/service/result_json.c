@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/base64.h"
 #include "common/buf.h"
 #include "common/util.h"
 
@@ -149,6 +150,18 @@ json_t *result_json(const struct job_result *r)
     }
     if (r->has_compile && !r->failed)
         compile_json(r, o);
+    if (r->nfiles || r->files_truncated) {
+        json_t *arr = json_array();
+        for (size_t i = 0; arr && i < r->nfiles; i++) {
+            char *b64 = base64_encode(r->files[i].data, r->files[i].len);
+            json_array_append_new(arr, json_pack("{s:s,s:I,s:s}", "name", r->files[i].name,
+                                                 "size", (json_int_t)r->files[i].len,
+                                                 "content", b64 ? b64 : ""));
+            free(b64);
+        }
+        set_new(o, "files", arr);
+        set_new(o, "files_truncated", json_boolean(r->files_truncated));
+    }
     return o;
 }
 

@@ -20,6 +20,8 @@ void rest_health(struct rest_call *rc)
                           "running", (int)s->sched.running, "queued", (int)s->sched.queued,
                           "cgroup", s->engine.cg.version == CG_V2 ? "v2" : "v1",
                           "languages_ready", s->probe.ready);
+    if (o)
+        json_object_set_new(o, "sessions", json_integer(s->sessions.n));
     rest_reply_json(rc, stopping ? 503 : 200, o, NULL);
 }
 
@@ -38,6 +40,10 @@ void rest_metrics(struct rest_call *rc)
         .uptime_seconds = (double)(util_now_ms() - s->started_ms) / 1000.0,
         .agent_cpu_seconds = (double)s->engine.agent_cpu_ns / 1e9,
     };
+    const struct session_registry *sr = &s->sessions;
+    g.sessions_live = sr->n, g.sessions_created = sr->created, g.sessions_ended = sr->ended;
+    g.session_commands = sr->commands, g.session_cells = sr->cells;
+    g.session_file_bytes_in = sr->file_bytes_in, g.session_file_bytes_out = sr->file_bytes_out;
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0)
         g.cpu_seconds = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
