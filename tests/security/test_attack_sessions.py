@@ -170,12 +170,17 @@ def test_dotdot_paths_stay_inside_the_sandbox(srv):
         # multipart: the file names and the directory climb too
         m = marker("mp")
         r = requests.post(url(srv, sid, "/files"), params={"path": up + "tmp"},
-                          files=[("f", (f"{up}tmp/{m}-a", b"a")), ("f", (f"../{m}-b", b"b"))],
+                          files=[("f", (f"{up}tmp/{m}-a", b"a")), ("f", (f"sub/../../tmp/{m}-b", b"b"))],
                           headers=A, timeout=30)
         assert r.status_code == 200, r.text
-        assert sorted(e["path"] for e in r.json()["files"]) == [f"/tmp/{m}-a", f"/{m}-b"] or \
-            r.status_code != 200
-        assert not os.path.exists(f"/tmp/{m}-a") and not os.path.exists(f"/{m}-b")
+        assert sorted(e["path"] for e in r.json()["files"]) == [f"/tmp/{m}-a", f"/tmp/{m}-b"]
+        assert sh(srv, sid, f"cat /tmp/{m}-a /tmp/{m}-b") == "ab"
+        assert not os.path.exists(f"/tmp/{m}-a") and not os.path.exists(f"/tmp/{m}-b")
+        # `..` past ?path= reaches the sandbox's read-only root, not the host's
+        r = requests.post(url(srv, sid, "/files"), params={"path": up + "tmp"},
+                          files=[("f", (f"../{m}-c", b"c"))], headers=A, timeout=30)
+        assert refused(r) and "EROFS" in r.json()["error"]["message"], r.text
+        assert not os.path.exists(f"/{m}-c")
         r = requests.post(url(srv, sid, "/files"), files=[("f", (f"{up}usr/bin/{m}", b"#!/bin/sh\n"))],
                           headers=A, timeout=30)
         assert refused(r), r.text
@@ -266,14 +271,10 @@ def test_symlinks_planted_by_a_command(srv):
         assert refused(fpost(srv, sid, "move", {"from": "pwlink", "to": f"p1root/tmp/{m}-mv"}))
         # listing through a link lists the sandbox's root, not the host's
         r = requests.get(url(srv, sid, "/files/list"), params={"path": "rootlink"}, headers=A)
-        if r.status_code == 200:
-            names = {e["name"] for e in r.json()["entries"]}
-            assert "home" in names and "etc" in names
-            for host_only in ("root", "boot", "work", "srv", "var", "run"):
-                assert host_only not in names or host_only in os.listdir("/") and \
-                    sh(srv, sid, f"test -e /{host_only} && echo yes || echo no") == "yes\n", host_only
-        else:
-            assert refused(r), r.text
+        assert r.status_code == 200, r.text
+        names = {e["name"] for e in r.json()["entries"]}
+        assert names == set(sh(srv, sid, "ls -A /").split()), names
+        assert ROOT.split("/")[1] not in names and "root" not in names and "boot" not in names
         # removing a link removes the link, not what it points to
         for p in ("rootlink", "etclink", "canarylink", "p1root"):
             assert remove(srv, sid, p).status_code == 204, p
@@ -299,7 +300,8 @@ def test_symlink_swapped_while_the_files_api_writes(srv):
                 r = put(srv, sid, p, b"raced\n")
                 codes.add(r.status_code)
                 n += 1
-            assert refused(read(srv, sid, "d/etc/shadow")) or True
+            r = read(srv, sid, "d/etc/shadow")
+            assert refused(r) and SECRET.encode() not in r.content
         assert codes <= {200, 400, 404}, codes
         srv.post(f"/api/sandboxes/{sid}/commands/{pid}/signal", {"signal": "SIGKILL"}, headers=A)
         assert n > 20
@@ -313,10 +315,9 @@ def test_hard_links_to_system_files(srv):
     passwd = host_bytes("/etc/passwd")
     with session(srv) as sid:
         res = cmd(srv, sid, "for t in /etc/passwd /usr/bin/python3 /bin/sh /etc/hostname; do "
-                            "ln $t hl-$(basename $t) 2>&1 | grep -o 'Invalid cross-device link\\|"
-                            "Operation not permitted\\|Read-only file system' || echo LINKED $t; done")
-        lines = res["stdout"].splitlines()
-        assert len(lines) == 4 and not [l for l in lines if l.startswith("LINKED")], res
+                            "ln $t hl-$(basename $t) 2>/dev/null && echo linked $t || echo refused $t; done")
+        assert res["stdout"] == "refused /etc/passwd\nrefused /usr/bin/python3\nrefused /bin/sh\n" \
+                                "refused /etc/hostname\n", res
         assert sh(srv, sid, "ls -A | grep -c '^hl-' || true") == "0\n"
         # a link the agent could be tricked into writing: none exists, and /etc stays read-only
         r = put(srv, sid, "hl-passwd", b"root::0:0::/root:/bin/sh\n")
@@ -392,9 +393,9 @@ def test_a_session_cannot_reach_another_sessions_processes(srv):
         vpid = r.json()["pid"]
         assert wait_until(lambda: host_pids(m), timeout=10)
         host_pid = host_pids(m)[0]
-        out = sh(srv, attacker, f"kill -9 -1; kill -9 {host_pid} 2>&1; ls /proc | grep -c '^{host_pid}$'; "
-                                f"pgrep -f {m} | wc -l; echo done")
-        assert out.endswith("0\n0\ndone\n"), out
+        out = sh(srv, attacker, f"kill -9 -1; kill -9 {host_pid} 2>/dev/null || echo no-such; "
+                                f"ls /proc | grep -c '^{host_pid}$'; ps -eo args= | grep -c '^{m}'; echo done")
+        assert out == "no-such\n0\n0\ndone\n", out
         assert host_pids(m) == [host_pid]
         c = srv.get(f"/api/sandboxes/{victim}/commands/{vpid}", headers=A).json()
         assert c["state"] == "running", c
@@ -441,7 +442,6 @@ def test_memory_bomb_in_a_context(srv):
         assert sh(srv, bomb, "echo ok") == "ok\n"
         # the tmpfs is charged to the session too
         res = cmd(srv, bomb, "head -c 200M /dev/zero > /tmp/fill; echo rc=$?", timeout_ms=20000)
-        assert res["status"] in ("memory_limit_exceeded", "runtime_error", "ok"), res
         assert "rc=0" not in res["stdout"], res
         remove(srv, bomb, "/tmp/fill")
         assert sh(srv, bomb, "echo ok") == "ok\n"
@@ -528,7 +528,7 @@ def test_timeout_ends_sessions_while_they_stream(srv):
     assert not any(t.is_alive() for t in ts), "a stream hung after its session ended"
     took, lines = box["sse"]
     assert took < 15, took
-    assert lines[:2] == ["event: start", 'data: {"pid":1}'] or lines[0] == "event: start", lines[:4]
+    assert lines[0] == "event: start", lines[:4]
     assert 'data: {"type":"stdout","data":"tick\\n"}' in lines
     assert lines[-2] == "event: exit", lines[-4:]
     end = json.loads(lines[-1][6:])
@@ -550,7 +550,7 @@ def test_delete_while_streaming_and_reading(srv):
     started = threading.Event()
 
     def stream_command():
-        with requests.post(url(srv, sid, "/commands"), json={"cmd": "yes tick | head -c 100000000 | pv -q -L 100k 2>/dev/null || while true; do echo tick; sleep 0.1; done"},
+        with requests.post(url(srv, sid, "/commands"), json={"cmd": "while true; do echo tick; sleep 0.1; done"},
                            headers={**A, "Accept": "text/event-stream"}, stream=True, timeout=60) as r:
             lines = []
             for l in r.iter_lines(decode_unicode=True):
@@ -637,7 +637,7 @@ def test_session_ids_are_unguessable(srv):
             assert re.fullmatch(r"[a-z0-9]{20}", sid), sid
         assert len(set(ids)) == 3
         sid = ids[0]
-        for guess in (sid.upper(), sid[:-1], sid + "0", sid[:10], "*", "..", f"{sid}/../{ids[1]}"):
+        for guess in (sid.upper(), sid[:-1], sid + "0", sid[:10], "*", "%2A", sid + "%00"):
             r = srv.get(f"/api/sandboxes/{guess}", headers=A)
             assert r.status_code == 404, (guess, r.status_code)
     finally:
