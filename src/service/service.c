@@ -77,6 +77,7 @@ int service_open(struct service *s, uv_loop_t *loop, const struct sb_config *cfg
     if (recovered)
         log_event(LOG_WARN, "marked interrupted executions internal_error",
                   json_pack("{s:i}", "count", recovered));
+    session_load_saved(s);
     return 0;
 }
 

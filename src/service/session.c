@@ -10,10 +10,12 @@
 #include "service/service.h"
 #include "service/session_cmd.h"
 #include "service/session_ctx.h"
+#include "service/session_internal.h"
 
 const char *session_state_name(enum session_state s)
 {
-    static const char *const names[] = {"starting", "running", "ending", "ended"};
+    static const char *const names[] = {"starting", "running", "pausing", "paused",
+                                        "resuming", "ending", "ended"};
     return names[s];
 }
 
@@ -43,6 +45,8 @@ unsigned session_count(const struct service *svc)
 }
 
 /* ---- lifetime ---- */
+
+static void session_drop_paused(struct session *s);
 
 void session_ref(struct session *s)
 {
@@ -78,7 +82,12 @@ bool session_live(const struct session *s)
     return s->state == SESSION_STARTING || s->state == SESSION_RUNNING;
 }
 
-static void audit(struct session *s, const char *event, const char *detail)
+bool session_exists(const struct session *s)
+{
+    return s->state < SESSION_ENDING;
+}
+
+void session_audit(struct session *s, const char *event, const char *detail)
 {
     struct audit_record a = {
         .ts_ms = util_now_ms(), .event = event, .request_id = s->id,
@@ -88,14 +97,9 @@ static void audit(struct session *s, const char *event, const char *detail)
     store_audit(s->svc->store, &a);
 }
 
-/* The sandbox is gone: every process has reported and no file request is left. */
-static void on_ended(struct sbx *x, void *arg)
+/* The end of a session: out of the registry, recorded, its saved state gone. */
+static void finish_end(struct session *s)
 {
-    struct session *s = arg;
-    const struct sbx_end *end = sbx_end(x);
-    if (s->state != SESSION_ENDING)
-        snprintf(s->end_reason, sizeof s->end_reason, "%s",
-                 end->failed ? end->error.msg : "the sandbox ended");
     s->state = SESSION_ENDED;
     s->ended_ms = util_now_ms();
     list_remove(&s->node);
@@ -105,18 +109,21 @@ static void on_ended(struct sbx *x, void *arg)
     session_ctxs_end(s);
     if (s->ready_cb) {
         struct sb_error e;
-        sb_fail(&e, end->failed ? end->error.code : SB_E_UNAVAILABLE, "%s",
-                end->failed ? end->error.msg : "the session ended while it started");
+        sb_fail(&e, SB_E_SANDBOX_SETUP, "%s", s->end_reason);
         void (*cb)(struct session *, const struct sb_error *, void *) = s->ready_cb;
         s->ready_cb = NULL;
         cb(s, &e, s->ready_arg);
     }
-    audit(s, "session_ended", s->end_reason);
+    session_audit(s, "session_ended", s->end_reason);
     log_event(LOG_INFO, "session ended",
               json_pack("{s:s,s:s,s:I}", "id", s->id, "reason", s->end_reason, "lived_ms",
                         (json_int_t)(s->ended_ms - s->created_ms)));
-    sbx_free(x);
-    s->sbx = NULL;
+    session_forget(s);
+    if (s->op_cb) {
+        struct sb_error e;
+        sb_fail(&e, SB_E_UNAVAILABLE, "the session ended: %s", s->end_reason);
+        session_op_done(s, &e);
+    }
     if (s->timer_open)
         uv_close((uv_handle_t *)&s->timer, timer_closed);
     else
@@ -124,10 +131,31 @@ static void on_ended(struct sbx *x, void *arg)
     service_check_drained(s->svc);
 }
 
+/* The sandbox is gone: every process has reported and no file request is left. */
+static void on_ended(struct sbx *x, void *arg)
+{
+    struct session *s = arg;
+    const struct sbx_end *end = sbx_end(x);
+    sbx_free(x);
+    s->sbx = NULL;
+    if (s->state == SESSION_PAUSING && !end->failed) {
+        session_pause_sandbox_gone(s);
+        return;
+    }
+    if (s->state != SESSION_ENDING)
+        snprintf(s->end_reason, sizeof s->end_reason, "%s",
+                 end->failed ? end->error.msg : "the sandbox ended");
+    finish_end(s);
+}
+
 static void on_ready(struct sbx *x, void *arg)
 {
     (void)x;
     struct session *s = arg;
+    if (s->state == SESSION_RESUMING) {
+        session_resume_ready(s);
+        return;
+    }
     if (s->state == SESSION_STARTING)
         s->state = SESSION_RUNNING;
     if (s->ready_cb) {
@@ -139,11 +167,15 @@ static void on_ready(struct sbx *x, void *arg)
 
 void session_kill(struct session *s, const char *reason)
 {
-    if (!session_live(s))
+    if (!session_exists(s))
         return;
-    s->state = SESSION_ENDING;
     snprintf(s->end_reason, sizeof s->end_reason, "%s", reason);
     uv_timer_stop(&s->timer);
+    if (!s->sbx) { /* paused: nothing runs */
+        finish_end(s);
+        return;
+    }
+    s->state = SESSION_ENDING;
     sbx_destroy(s->sbx);
 }
 
@@ -152,13 +184,17 @@ void session_end_all(struct service *svc, const char *why)
     struct list_node *n, *next;
     for (n = svc->sessions.all.next; n != &svc->sessions.all; n = next) {
         next = n->next;
-        session_kill((struct session *)n, why);
+        struct session *s = (struct session *)n;
+        if (s->sbx) /* a paused session stays saved for the next start */
+            session_kill(s, why);
+        else if (s->state == SESSION_PAUSED)
+            session_drop_paused(s);
     }
 }
 
 /* ---- timers: TTL and idle ---- */
 
-static void arm(struct session *s);
+#define arm session_arm
 
 static void on_timer(uv_timer_t *t)
 {
@@ -173,7 +209,7 @@ static void on_timer(uv_timer_t *t)
         arm(s);
 }
 
-static void arm(struct session *s)
+void session_arm(struct session *s)
 {
     uint64_t now = util_now_ms(), at = s->ends_ms;
     uint64_t idle = s->svc->cfg->sessions.idle_timeout_ms;
@@ -194,8 +230,13 @@ int session_set_timeout(struct session *s, uint64_t ttl_ms, struct sb_error *err
         return sb_fail(err, SB_E_LIMIT_EXCEEDS_MAX, "timeout %llu ms is above the server's "
                        "maximum of %llu ms (sessions.max_ttl_ms)", (unsigned long long)ttl_ms,
                        (unsigned long long)max);
+    if (s->state == SESSION_PAUSED) { /* counts again from the resume */
+        s->ttl_left_ms = ttl_ms;
+        session_save(s);
+        return 0;
+    }
     if (!session_live(s))
-        return sb_fail(err, SB_E_NOT_FOUND, "no such sandbox");
+        return sb_fail(err, SB_E_CONFLICT, "the sandbox is %s", session_state_name(s->state));
     s->ends_ms = util_now_ms() + ttl_ms;
     session_touch(s);
     arm(s);
@@ -406,16 +447,11 @@ struct session *session_create(struct service *svc, const struct caller *who,
         snprintf(owner, sizeof owner, "addr:%s", who->client);
     if (check_quota(svc, owner, lim.memory_kb, err) < 0)
         return NULL;
-    struct session *s = calloc(1, sizeof *s);
+    struct session *s = session_alloc(svc, t);
     if (!s)
         return sb_fail(err, SB_E_INTERNAL, "out of memory"), NULL;
-    s->svc = svc;
-    s->tpl = t;
-    s->refs = 1;
     s->lim = lim;
     s->output_max = output_max;
-    list_init(&s->cmds);
-    list_init(&s->ctxs);
     snprintf(s->owner, sizeof s->owner, "%s", owner);
     if (who->has_key)
         snprintf(s->key_id, sizeof s->key_id, "%s", who->key_id);
@@ -429,35 +465,73 @@ struct session *session_create(struct service *svc, const struct caller *who,
         free_session(s);
         return sb_fail(err, SB_E_INTERNAL, "out of memory"), NULL;
     }
-    struct sbx_spec spec = {
-        .limits = lim, .extra_etc = (const char *const *)t->etc,
-        .extra_binds = (const char *const *)t->binds, .pty = true, .home = "/home/user",
-    };
-    static const struct sbx_callbacks sbx_cb = {on_ready, on_ended};
     s->ready_cb = cb;
     s->ready_arg = arg;
-    s->sbx = sbx_create(&svc->engine, &spec, &sbx_cb, s, err);
-    if (!s->sbx) {
+    if (session_start_sandbox(s, err) < 0) {
         free_session(s);
         return NULL;
     }
-    uv_timer_init(svc->loop, &s->timer);
+    session_register(s);
+    arm(s);
+    svc->sessions.created++;
+    session_audit(s, "session_created", t->name);
+    session_save(s);
+    return s;
+}
+
+struct session *session_alloc(struct service *svc, const struct template *t)
+{
+    struct session *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->svc = svc;
+    s->tpl = t;
+    s->refs = 1;
+    list_init(&s->cmds);
+    list_init(&s->ctxs);
+    return s;
+}
+
+/* In the registry, with its timer. */
+void session_register(struct session *s)
+{
+    uv_timer_init(s->svc->loop, &s->timer);
     s->timer.data = s;
     s->timer_open = true;
     s->refs++; /* the timer's */
-    arm(s);
-    list_insert_tail(&svc->sessions.all, &s->node);
-    svc->sessions.n++;
-    svc->sessions.created++;
-    audit(s, "session_created", t->name);
-    return s;
+    list_insert_tail(&s->svc->sessions.all, &s->node);
+    s->svc->sessions.n++;
+}
+
+int session_start_sandbox(struct session *s, struct sb_error *err)
+{
+    const struct template *t = s->tpl;
+    struct sbx_spec spec = {
+        .limits = s->lim, .extra_etc = (const char *const *)t->etc,
+        .extra_binds = (const char *const *)t->binds, .pty = true, .home = "/home/user",
+    };
+    static const struct sbx_callbacks sbx_cb = {on_ready, on_ended};
+    s->sbx = sbx_create(&s->svc->engine, &spec, &sbx_cb, s, err);
+    return s->sbx ? 0 : -1;
+}
+
+/* Shutdown: a paused session leaves memory and stays saved. */
+static void session_drop_paused(struct session *s)
+{
+    s->state = SESSION_ENDED;
+    list_remove(&s->node);
+    s->svc->sessions.n--;
+    if (s->timer_open)
+        uv_close((uv_handle_t *)&s->timer, timer_closed);
+    else
+        session_unref(s);
 }
 
 /* ---- lookups ---- */
 
 static bool visible(const struct session *s, const struct caller *who)
 {
-    if (!session_live(s))
+    if (!session_exists(s))
         return false;
     if (!who->has_key)
         return !s->has_key;
@@ -484,7 +558,7 @@ struct session *session_find_token(struct service *svc, const char *id, const ch
             unsigned char d = (unsigned char)(strlen(token) != n);
             for (size_t i = 0; i < n; i++)
                 d |= (unsigned char)(s->access_token[i] ^ token[i < strlen(token) ? i : 0]);
-            return !d && session_live(s) ? s : NULL;
+            return !d && session_exists(s) ? s : NULL;
         }
     }
     return NULL;
@@ -508,6 +582,15 @@ uint64_t session_memory_bytes(const struct session *s)
     return s->sbx && s->state == SESSION_RUNNING ? sbx_memory(s->sbx) : 0;
 }
 
+static uint64_t timeout_left(const struct session *s)
+{
+    uint64_t now = util_now_ms();
+    if (s->state == SESSION_PAUSED || s->state == SESSION_PAUSING ||
+        s->state == SESSION_RESUMING)
+        return s->ttl_left_ms;
+    return s->ends_ms > now ? s->ends_ms - now : 0;
+}
+
 json_t *session_json(const struct session *s)
 {
     char created[40], ends[40];
@@ -517,8 +600,7 @@ json_t *session_json(const struct session *s)
                      "s:I,s:I}}",
                      "id", s->id, "template", s->tpl->name, "state",
                      session_state_name(s->state), "created_at", created, "ends_at", ends,
-                     "timeout_s", (json_int_t)((s->ends_ms > s->created_ms
-                                                    ? s->ends_ms - util_now_ms() : 0) / 1000),
+                     "timeout_s", (json_int_t)(timeout_left(s) / 1000),
                      "metadata", s->metadata, "limits", "memory_mb",
                      (json_int_t)(s->lim.memory_kb / 1024), "disk_mb",
                      (json_int_t)(s->lim.disk_kb / 1024), "max_cpu_percent",
@@ -535,7 +617,8 @@ json_t *session_json(const struct session *s)
 static int live(struct session *s, struct sb_error *err)
 {
     if (!session_live(s))
-        return sb_fail(err, SB_E_NOT_FOUND, "the sandbox has ended");
+        return sb_fail(err, SB_E_CONFLICT, "the sandbox is %s%s", session_state_name(s->state),
+                       s->state == SESSION_PAUSED ? ": resume it first" : "");
     session_touch(s);
     return 0;
 }

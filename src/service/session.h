@@ -25,7 +25,12 @@ struct service;
  * limit. Everything is driven from the service's loop.
  */
 
-enum session_state { SESSION_STARTING, SESSION_RUNNING, SESSION_ENDING, SESSION_ENDED };
+/* PAUSING -> PAUSED: its files are saved and its sandbox is gone (processes
+ * and context state with it); RESUMING: a new sandbox gets the files back. */
+enum session_state {
+    SESSION_STARTING, SESSION_RUNNING, SESSION_PAUSING, SESSION_PAUSED, SESSION_RESUMING,
+    SESSION_ENDING, SESSION_ENDED
+};
 
 const char *session_state_name(enum session_state s);
 
@@ -62,6 +67,11 @@ struct session {
     enum session_state state;
     char end_reason[96];
     uint64_t created_ms, ends_ms, active_ms, ended_ms;
+    uint64_t paused_ms, ttl_left_ms;     /* PAUSED: when, and the TTL it had left */
+    /* pause / resume: one waiter */
+    void (*op_cb)(struct session *s, const struct sb_error *err, void *arg);
+    void *op_arg;
+    struct sbx_proc *op_proc;    /* the tar that saves or restores its files */
     uv_timer_t timer;            /* TTL and idle timeout */
     bool timer_open;
     unsigned refs;               /* callers holding it across the loop */
@@ -107,6 +117,21 @@ struct session *session_find_token(struct service *svc, const char *id, const ch
 size_t session_list(struct service *svc, const struct caller *who, struct session **out,
                     size_t max);
 
+/* Pause: its files (/workspace and /tmp) are saved under the data dir,
+ * then its sandbox ends (processes and context state are lost; contexts keep
+ * their ids). Resume: a new sandbox, its files put back, its contexts'
+ * interpreters started, its TTL what it had left. cb follows once from the
+ * loop (err NULL: done). A paused session survives a restart of the server.
+ * -1 with err when it is not in a state to (SB_E_CONFLICT). */
+int session_pause(struct session *s, void (*cb)(struct session *, const struct sb_error *, void *),
+                  void *arg, struct sb_error *err);
+int session_resume(struct session *s,
+                   void (*cb)(struct session *, const struct sb_error *, void *), void *arg,
+                   struct sb_error *err);
+/* Paused sessions saved by an earlier run come back; sessions it left
+ * running are recorded as ended. Called once at start. */
+void session_load_saved(struct service *svc);
+
 /* Keeps s alive across the loop (its memory; it may still end). */
 void session_ref(struct session *s);
 void session_unref(struct session *s);
@@ -117,6 +142,8 @@ int session_set_timeout(struct session *s, uint64_t ttl_ms, struct sb_error *err
 /* Ends it (kills everything); reason for the record. */
 void session_kill(struct session *s, const char *reason);
 bool session_live(const struct session *s);
+/* Not ended (live, pausing, paused or resuming). */
+bool session_exists(const struct session *s);
 /* Its description: id, template, state, times, limits, metadata. */
 json_t *session_json(const struct session *s);
 uint64_t session_memory_bytes(const struct session *s);

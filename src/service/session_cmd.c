@@ -171,7 +171,8 @@ static json_t *config_json(const char *const *argv, size_t argc, json_t *env, co
 static int check_req(struct session *s, const struct session_cmd_req *req, struct sb_error *err)
 {
     if (!session_live(s))
-        return sb_fail(err, SB_E_NOT_FOUND, "the sandbox has ended");
+        return sb_fail(err, SB_E_CONFLICT, "the sandbox is %s%s", session_state_name(s->state),
+                       s->state == SESSION_PAUSED ? ": resume it first" : "");
     if (!req->argv && (!req->shell || !*req->shell))
         return sb_fail(err, SB_E_INVALID_ARGUMENT, "give `cmd` (a shell line) or `argv`");
     if (req->argv && (req->argc == 0 || !req->argv[0] || !*req->argv[0]))

@@ -8,6 +8,7 @@
 
 #include "common/util.h"
 #include "service/service.h"
+#include "service/session_internal.h"
 
 /* The drivers, embedded by drivers_blob.S. */
 extern const char sb_driver_python[];
@@ -259,7 +260,8 @@ struct session_ctx *session_ctx_create(struct session *s, const char *language, 
                                        struct sb_error *err)
 {
     if (!session_live(s))
-        return sb_fail(err, SB_E_NOT_FOUND, "the sandbox has ended"), NULL;
+        return sb_fail(err, SB_E_CONFLICT, "the sandbox is %s", session_state_name(s->state)),
+               NULL;
     const char *lang = language && *language ? language : s->tpl->default_context;
     if (!strcmp(lang, "python3") || !strcmp(lang, "py"))
         lang = "python";
@@ -320,7 +322,8 @@ struct cell *session_ctx_execute(struct session_ctx *c, const struct cell_req *r
                                  struct cell_watcher *w, struct sb_error *err)
 {
     if (!session_live(c->s))
-        return sb_fail(err, SB_E_NOT_FOUND, "the sandbox has ended"), NULL;
+        return sb_fail(err, SB_E_CONFLICT, "the sandbox is %s", session_state_name(c->s->state)),
+               NULL;
     if (req->env && !json_is_object(req->env))
         return sb_fail(err, SB_E_INVALID_ARGUMENT, "env must be an object"), NULL;
     struct cell *cell = calloc(1, sizeof *cell);
@@ -392,6 +395,47 @@ void session_ctx_delete(struct session_ctx *c)
 const char *session_ctx_id(const struct session_ctx *c)
 {
     return c->id;
+}
+
+const char *session_ctx_language(const struct session_ctx *c)
+{
+    return c->lang;
+}
+
+const char *session_ctx_cwd(const struct session_ctx *c)
+{
+    return c->cwd;
+}
+
+struct session_ctx *session_ctx_adopt(struct session *s, const char *id, const char *lang,
+                                      const char *cwd)
+{
+    if (!id || !lang || !cwd || !template_context_ok(lang) || strlen(id) >= 40 ||
+        strlen(cwd) >= 1024 || cwd[0] != '/')
+        return NULL;
+    struct session_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->s = s;
+    c->refs = 1;
+    snprintf(c->id, sizeof c->id, "%s", id);
+    snprintf(c->lang, sizeof c->lang, "%s", lang);
+    snprintf(c->cwd, sizeof c->cwd, "%s", cwd);
+    list_init(&c->cells);
+    list_insert_tail(&s->ctxs, &c->node);
+    s->nctxs++;
+    return c;
+}
+
+void session_ctxs_resume(struct session *s)
+{
+    for (struct list_node *l = s->ctxs.next; l != &s->ctxs; l = l->next) {
+        struct session_ctx *c = (struct session_ctx *)l;
+        struct sb_error err;
+        if (!c->proc && start_driver(c, &err) < 0)
+            while (!list_empty(&c->cells))
+                cell_fail((struct cell *)c->cells.next, "ContextError", err.msg);
+    }
 }
 
 json_t *session_ctx_json(const struct session_ctx *c)

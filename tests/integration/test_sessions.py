@@ -16,7 +16,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import UID_BASE, UID_COUNT
+from conftest import UID_BASE, UID_COUNT, sandbox_processes
 from server import Server, wait_until
 
 KEYS = "alice:ka-sess-secret,bob:kb-sess-secret,ops:kops-sess-secret"
@@ -32,11 +32,56 @@ MAIN_CFG = "sessions:\n  max_ttl_ms: 600000\n  default_ttl_ms: 120000\n" + LANGS
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
+def _ancestors(pid):
+    chain = []
+    while pid > 1 and len(chain) < 64:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                data = f.read()
+        except OSError:
+            break
+        chain.append((pid, data[data.index("(") + 1:data.rindex(")")]))
+        pid = int(data[data.rindex(")") + 2:].split()[1])
+    return chain
+
+
+def leftovers(s):
+    """Live processes with a sandbox uid that belong to this server, or to no
+    SoulBox at all (an escapee is re-parented away from its server). Other
+    SoulBox servers on this machine (someone else's tests) keep theirs."""
+    mine = []
+    for status in sandbox_processes():
+        chain = _ancestors(int(status.split("/")[2]))[1:]
+        owner = next((p for p, comm in chain if comm.startswith("soulbox") and
+                      comm != "soulbox-agent"), None)
+        if owner is None or owner == s.proc.pid:
+            mine.append(status)
+    return mine
+
+
+@pytest.fixture(scope="module", autouse=True)
+def nothing_left_behind():
+    """Replaces conftest's suite-wide check for this module: that one counts
+    every sandbox process on the machine, other servers' warm pools included.
+    Here each server checks its own when it stops (see `serving`)."""
+    yield
+
+
+@contextlib.contextmanager
+def serving(s):
+    """The server, then: every session ended, none of its processes left."""
+    with s:
+        yield s
+        assert wait_until(lambda: s.get("/api/sandboxes", headers=OPS).json()["total"] == 0,
+                          timeout=10), s.get("/api/sandboxes", headers=OPS).json()
+        assert wait_until(lambda: leftovers(s) == [], timeout=10), leftovers(s)
+
+
 @pytest.fixture(scope="module")
 def srv():
     s = Server(MAIN_CFG, env={"SOULBOX_API_KEYS": KEYS, "SOULBOX_ADMIN_KEYS": "ops"},
                all_languages=True)
-    with s:
+    with serving(s):
         yield s
 
 
@@ -366,16 +411,29 @@ def test_command_exit_code_stderr_and_argv(srv):
         assert (res["status"], res["signal"], res["exit_code"]) == ("runtime_error", 11, -1), res
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: argv naming a program that does not exist ends with "
-                                       "status internal_error and exit_code 0 (error 'sandbox setup: "
-                                       "execve ...: ENOENT'): exit_code 0 reads as success, and it is "
-                                       "the caller's mistake, not the server's")
-def test_missing_program_is_a_failed_command(srv):
+@pytest.mark.xfail(strict=True, reason="BUG: a command whose program (argv) or cwd does not exist "
+                                       "ends with status internal_error and exit_code 0 (error "
+                                       "'sandbox setup: execve|chdir ...: ENOENT'): exit_code 0 reads "
+                                       "as success, and it is the caller's mistake, not the server's")
+@pytest.mark.parametrize("body", [{"argv": ["/no/such/program"]},
+                                  {"cmd": "pwd", "cwd": "/no/such/dir"}])
+def test_missing_program_or_cwd_is_a_failed_command(srv, body):
     with session(srv) as sb:
-        res = run(srv, sb["id"], argv=["/no/such/program"])
+        res = run(srv, sb["id"], **body)
         assert res["state"] == "exited", res
         assert res["exit_code"] != 0, res
         assert res["status"] == "runtime_error", res
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: POST /contexts with a cwd that does not exist answers "
+                                       "201; the interpreter then fails to start (chdir ENOENT) and "
+                                       "is restarted again and again (up to 1000 times), and every "
+                                       "cell ends with ContextError; the create should fail (404)")
+def test_context_with_a_missing_cwd_is_refused(srv):
+    with session(srv) as sb:
+        r = srv.post(f"/api/sandboxes/{sb['id']}/contexts", {"language": "python", "cwd": "/no/such"},
+                     headers=A)
+        assert r.status_code == 404 and err_code(r) == "not_found", r.text
 
 
 @pytest.mark.parametrize("body,needle", [
@@ -410,8 +468,6 @@ def test_env_and_cwd(srv):
         sh(srv, sid, "mkdir -p proj/sub")
         res = run(srv, sid, cmd="pwd", cwd="proj/sub")
         assert res["stdout"] == "/home/user/proj/sub\n" and res["config"]["cwd"] == "/home/user/proj/sub"
-        res = run(srv, sid, cmd="pwd", cwd="/no/such/dir")
-        assert res["status"] != "ok", res
 
 
 def test_stdin_given_up_front(srv):
@@ -679,7 +735,10 @@ def test_multipart_upload_of_three_files(srv):
         assert sh(srv, sid, "cat /tmp/up/a.txt /tmp/up/sub/b.txt") == "alphabeta"
         # not multipart, or no files
         r = requests.post(url(srv, sid, "/files"), data=b"raw", headers={**A, "Content-Type": "text/plain"})
-        assert r.status_code in (400, 415), r.text
+        assert r.status_code == 415 and err_code(r) == "unsupported_media_type", r.text
+        r = requests.post(url(srv, sid, "/files"), data=b"--xx--\r\n",
+                          headers={**A, "Content-Type": "multipart/form-data; boundary=xx"})
+        assert r.status_code == 400 and "no files" in r.json()["error"]["message"], r.text
 
 
 def test_list_with_depth(srv):
@@ -733,12 +792,12 @@ def test_mkdir_stat_move_remove(srv):
         def stat(path):
             return requests.get(url(srv, sid, "/files/stat"), params={"path": path}, headers=A)
         r = post("mkdir", {"path": "x/y/z"})
-        assert r.status_code in (200, 204), r.text
+        assert r.status_code == 204, r.text
         st = stat("x/y/z")
         assert st.status_code == 200, st.text
         assert (st.json()["type"], st.json()["path"], st.json()["name"]) == ("dir", "/home/user/x/y/z", "z")
         assert sh(srv, sid, "test -d /home/user/x/y/z && stat -c %U x/y/z") == "user\n"
-        assert post("mkdir", {"path": "x/y/z"}).status_code in (200, 204)   # already there: fine
+        assert post("mkdir", {"path": "x/y/z"}).status_code == 204   # already there: fine
         put(srv, sid, "x/file.txt", b"content")
         r = post("mkdir", {"path": "x/file.txt"})
         assert r.status_code == 409 and err_code(r) == "already_exists", r.text
@@ -747,13 +806,13 @@ def test_mkdir_stat_move_remove(srv):
         assert stat("x/missing").status_code == 404
         # move: the old name goes, the new holds the content
         r = post("move", {"from": "x/file.txt", "to": "x/y/moved.txt"})
-        assert r.status_code in (200, 204), r.text
+        assert r.status_code == 204, r.text
         assert stat("x/file.txt").status_code == 404
         assert read(srv, sid, "x/y/moved.txt").content == b"content"
         # across mounts (/home/user -> /tmp) and back
-        assert post("move", {"from": "x/y/moved.txt", "to": "/tmp/moved.txt"}).status_code in (200, 204)
+        assert post("move", {"from": "x/y/moved.txt", "to": "/tmp/moved.txt"}).status_code == 204
         assert read(srv, sid, "/tmp/moved.txt").content == b"content"
-        assert post("move", {"from": "x", "to": "/tmp/xdir"}).status_code in (200, 204)
+        assert post("move", {"from": "x", "to": "/tmp/xdir"}).status_code == 204
         assert stat("/tmp/xdir/y/z").json()["type"] == "dir"
         assert stat("x").status_code == 404
         r = post("move", {"from": "missing", "to": "elsewhere"})
@@ -771,6 +830,21 @@ def test_mkdir_stat_move_remove(srv):
         assert d.status_code == 404 and err_code(d) == "not_found"
 
 
+@pytest.mark.xfail(strict=True, reason="BUG: a move that fails leaves a copy behind: moving "
+                                       "/etc/hostname (read-only) to /home/user answers 400 EROFS, "
+                                       "but /home/user/<to> now exists (the cross-mount move copies "
+                                       "first and does not undo the copy when removing the source fails)")
+def test_a_failed_move_leaves_nothing_behind(srv):
+    with session(srv) as sb:
+        sid = sb["id"]
+        r = srv.post(f"/api/sandboxes/{sid}/files/move", {"from": "/etc/hostname", "to": "copied"},
+                     headers=A)
+        assert r.status_code == 400 and "EROFS" in r.json()["error"]["message"], r.text
+        assert read(srv, sid, "/etc/hostname").content == b"soulbox\n"
+        st = requests.get(url(srv, sid, "/files/stat"), params={"path": "copied"}, headers=A)
+        assert st.status_code == 404, st.text
+
+
 def test_file_errors(srv):
     with session(srv) as sb:
         sid = sb["id"]
@@ -785,7 +859,7 @@ def test_file_errors(srv):
         r = put(srv, sid, "/usr/bin/planted", b"x")
         assert r.status_code == 400 and "EROFS" in r.json()["error"]["message"], r.text
         r = put(srv, sid, "/etc/planted", b"x")
-        assert r.status_code >= 400, r.text
+        assert r.status_code == 400 and "EROFS" in r.json()["error"]["message"], r.text
         assert sh(srv, sid, "ls /usr/bin/planted /etc/planted 2>&1 | grep -c 'No such' ") == "2\n"
 
 
@@ -1109,6 +1183,20 @@ def test_execute_by_language_alias_reuses_the_context(srv):
         assert len(ctxs) == 1, ctxs
 
 
+def test_contexts_per_session_are_limited(srv):
+    with session(srv) as sb:
+        sid = sb["id"]
+        ids = [new_context(srv, sid, language="bash")["id"] for _ in range(16)]   # sessions.max_contexts
+        r = srv.post(f"/api/sandboxes/{sid}/contexts", {"language": "bash"}, headers=A)
+        assert r.status_code == 429 and err_code(r) == "rate_limited", r.text
+        assert "sessions.max_contexts" in r.json()["error"]["message"]
+        assert int(r.headers["Retry-After"]) >= 1
+        assert requests.delete(url(srv, sid, f"/contexts/{ids[0]}"), headers=A).status_code == 204
+        c = new_context(srv, sid, language="bash")
+        assert out(execute(srv, sid, "echo $((6 * 7))", context_id=c["id"])) == "42\n"
+        assert srv.get(f"/api/sandboxes/{sid}", headers=A).json()["usage"]["contexts"] == 16
+
+
 def test_cells_queue_in_order_on_one_context(srv):
     with session(srv) as sb:
         sid = sb["id"]
@@ -1225,7 +1313,7 @@ LIMITS_CFG = ("sessions:\n  max_ttl_ms: 20000\n  default_ttl_ms: 15000\n  idle_t
 def tight():
     s = Server(LIMITS_CFG, env={"SOULBOX_API_KEYS": KEYS, "SOULBOX_ADMIN_KEYS": "ops"},
                all_languages=True)
-    with s:
+    with serving(s):
         yield s
 
 
@@ -1325,6 +1413,21 @@ def test_timeout_above_the_maximum(tight):
         assert r.status_code == 400 and err_code(r) == "limit_exceeds_max", r.text
         r = tight.post(f"/api/sandboxes/{sb['id']}/timeout", {"timeout_s": 20}, headers=A)
         assert r.status_code == 200, r.text
+    finally:
+        delete(tight, sb["id"])
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: sessions.idle_timeout_ms ends a session while a "
+                                       "foreground command (or a cell) is running and its client "
+                                       "is waiting on it: `sleep 4` with idle_timeout_ms 2500 comes "
+                                       "back 'cancelled' after 2.5 s and the session is gone; a "
+                                       "request in flight is activity")
+def test_idle_timeout_spares_a_running_command(tight):
+    sb = create_when_free(tight, limits={"memory_mb": 64})
+    try:
+        res = run(tight, sb["id"], cmd="sleep 4; echo done")
+        assert (res["status"], res["stdout"]) == ("ok", "done\n"), res
+        assert tight.get(f"/api/sandboxes/{sb['id']}", headers=A).status_code == 200
     finally:
         delete(tight, sb["id"])
 

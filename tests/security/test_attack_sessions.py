@@ -8,10 +8,10 @@ API, must only ever reach the sandbox's own view. Processes must not outlive
 their session, a memory bomb in a context must stay in that context, a
 session's end must end its streams, and another key must not reach it.
 
-The server (with two API keys: alice attacks, bob is the neighbour), the
-host's canaries and what "intact" means: attack.py. Every test ends its
-sessions before `intact` (their processes would count as leftovers)."""
-import base64
+The server (with two API keys: alice attacks, bob is the neighbour whose
+runs `intact` checks), the host's canaries and what "intact" means:
+attack.py. Every test ends its sessions before `intact` (their processes
+would count as leftovers)."""
 import contextlib
 import json
 import os
@@ -155,12 +155,14 @@ def test_dotdot_paths_stay_inside_the_sandbox(srv):
         assert r.json()["files"][0]["path"] == srv.host_canary        # its path inside the sandbox
         assert sh(srv, sid, f"cat {srv.host_canary}") == "OVERWRITTEN BY A SESSION\n"
         assert host_bytes(srv.host_canary) == canary_before
-        # to the server's data dir and config: refused, nothing appears on the host
+        # to the server's data dir and config (under the host's /tmp): the sandbox's /tmp again
         r = put(srv, sid, f"{up}{srv.data_dir.lstrip('/')}/planted", b"x")
-        assert r.status_code == 200 or refused(r), r.text
+        assert r.status_code == 200 and r.json()["files"][0]["path"] == f"{srv.data_dir}/planted", r.text
         r = put(srv, sid, f"{up}{srv.config.lstrip('/')}", b"sessions: {}\n")
-        assert r.status_code == 200 or refused(r), r.text
+        assert r.status_code == 200, r.text
+        assert sh(srv, sid, f"cat {srv.config}") == "sessions: {}\n"
         assert not os.path.exists(os.path.join(srv.data_dir, "planted"))
+        assert "sessions: {}" not in open(srv.config).read()
         r = put(srv, sid, f"{up}etc/cron.d/evil", b"* * * * * root id\n")
         assert refused(r), r.text
         r = fpost(srv, sid, "mkdir", {"path": f"{up}etc/evil.d"})
@@ -404,6 +406,61 @@ def test_a_session_cannot_reach_another_sessions_processes(srv):
     intact(srv, m)
 
 
+def test_nothing_carries_over_to_the_next_session(srv):
+    """Files in /home/user, /tmp and /dev/shm, a running process: the next session (maybe the same uid) sees none."""
+    m = marker("carry")
+    with session(srv) as first:
+        sh(srv, first, f"echo left > /home/user/{m}; echo left > /tmp/{m}; echo left > /dev/shm/{m} 2>/dev/null; "
+                       f"chmod 777 /tmp/{m}; mkfifo /tmp/{m}.fifo")
+        srv.post(f"/api/sandboxes/{first}/commands",
+                 {"cmd": f"exec -a {m} sleep 1000", "background": True}, headers=A)
+        assert wait_until(lambda: host_pids(m), timeout=10)
+    assert wait_until(lambda: host_pids(m) == [], timeout=10)
+    with session(srv) as second:
+        out = sh(srv, second, f"ls -A /home/user /tmp /dev/shm 2>/dev/null | grep -c {m} || true; "
+                              f"ps -eo args= | grep -c '^{m}' || true")
+        assert out == "0\n0\n", out
+        for p in (m, f"/tmp/{m}", f"/dev/shm/{m}"):
+            assert read(srv, second, p).status_code == 404
+    intact(srv, m)
+
+
+def test_sessions_do_not_share_a_network(srv):
+    """One session listens on loopback and on an abstract unix socket; another, and the host's API, are out of reach."""
+    m = marker("net")
+    listen = ("import socket, sys\n"
+              "t = socket.socket(); t.bind(('127.0.0.1', 4444)); t.listen()\n"
+              f"u = socket.socket(socket.AF_UNIX); u.bind('\\0{m}'); u.listen()\n"
+              "print('up', flush=True)\n"
+              "import time; time.sleep(1000)\n")
+    connect = ("import socket, errno\n"
+               "def tcp(port):\n"
+               "    s = socket.socket(); s.settimeout(2)\n"
+               "    try:\n        s.connect(('127.0.0.1', port)); return 'CONNECTED'\n"
+               "    except OSError as e:\n        return errno.errorcode.get(e.errno, str(e))\n"
+               "def unix(name):\n"
+               "    s = socket.socket(socket.AF_UNIX)\n"
+               "    try:\n        s.connect('\\0' + name); return 'CONNECTED'\n"
+               "    except OSError as e:\n        return errno.errorcode.get(e.errno, str(e))\n"
+               f"print(tcp(4444), unix('{m}'), tcp({srv.port}))\n")
+    with session(srv) as a, session(srv) as b:
+        r = srv.post(f"/api/sandboxes/{a}/commands",
+                     {"argv": ["python3", "-c", listen], "background": True}, headers=A)
+        pid = r.json()["pid"]
+        assert wait_until(lambda: srv.get(f"/api/sandboxes/{a}/commands/{pid}", headers=A)
+                          .json()["stdout"] == "up\n", timeout=10)
+        # inside its own session the listener is there: the probe works
+        def probe(sid):
+            r = srv.post(f"/api/sandboxes/{sid}/commands", {"argv": ["python3", "-c", connect]},
+                         headers=A)
+            assert r.status_code == 200 and r.json()["status"] == "ok", r.text
+            return r.json()["stdout"]
+        assert probe(a).split()[:2] == ["CONNECTED", "CONNECTED"]
+        out = probe(b)
+        assert out == "ECONNREFUSED ECONNREFUSED ECONNREFUSED\n", out
+    intact(srv)
+
+
 # ---- resources ----
 
 def test_memory_bomb_in_a_context(srv):
@@ -475,6 +532,31 @@ def test_disk_and_process_limits_of_a_session(srv):
             pids.append(r.json()["pid"])
         assert r.status_code == 429, r.text
         assert len(pids) <= 32
+    intact(srv)
+
+
+def test_stdin_flood_to_a_command_that_does_not_read(srv):
+    """Megabytes of stdin to a command that never reads it: the server must not buffer them all."""
+    with session(srv) as sid:
+        r = srv.post(f"/api/sandboxes/{sid}/commands",
+                     {"cmd": "sleep 1000", "background": True, "stdin_open": True}, headers=A)
+        pid = r.json()["pid"]
+        chunk = "x" * (256 << 10)
+        accepted = 0
+        for _ in range(40):                             # 10 MiB offered
+            r = srv.post(f"/api/sandboxes/{sid}/commands/{pid}/stdin", {"data": chunk}, headers=A)
+            if r.status_code != 204:
+                break
+            accepted += len(chunk)
+        assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited", r.text
+        assert r.headers["Retry-After"] == "1"
+        assert accepted <= 2 << 20, accepted
+        neighbour(srv)
+        assert srv.post(f"/api/sandboxes/{sid}/commands/{pid}/signal", {"signal": "SIGKILL"},
+                        headers=A).status_code == 204
+        res = srv.get(f"/api/sandboxes/{sid}/commands/{pid}?wait=true", headers=A, timeout=30).json()
+        assert res["signal"] == 9, res
+        assert sh(srv, sid, "echo fine") == "fine\n"
     intact(srv)
 
 

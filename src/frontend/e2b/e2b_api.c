@@ -72,7 +72,8 @@ static json_t *info_json(const struct session *s)
     json_object_set(j, "metadata", s->metadata);
     json_object_set_new(j, "startedAt", json_string(started));
     json_object_set_new(j, "endAt", json_string(ends));
-    json_object_set_new(j, "state", json_string("running"));
+    json_object_set_new(j, "state", json_string(s->state == SESSION_PAUSED ? "paused"
+                                                                            : "running"));
     json_object_set_new(j, "cpuCount", json_integer(cpus));
     json_object_set_new(j, "memoryMB", json_integer((json_int_t)(s->lim.memory_kb / 1024)));
     json_object_set_new(j, "diskSizeMB", json_integer((json_int_t)(s->lim.disk_kb / 1024)));
@@ -181,6 +182,26 @@ static int timeout_of(struct rest_call *rc, json_t *b, uint64_t *secs)
     return 0;
 }
 
+struct reconnect {
+    struct rest_call *rc;
+    uint64_t secs;
+};
+
+/* Connecting to a paused sandbox resumes it first (201, as E2B answers then). */
+static void resumed(struct session *s, const struct sb_error *err, void *arg)
+{
+    struct reconnect *c = arg;
+    struct sb_error e2;
+    if (err)
+        e2b_reply_error(c->rc, sb_code_http(err->code), "%s", err->msg);
+    else if (c->secs && session_set_timeout(s, c->secs * 1000, &e2) < 0)
+        e2b_reply_error(c->rc, status_of(e2.code), "%s", e2.msg);
+    else
+        rest_reply_json(c->rc, 201, sandbox_json(s, true), NULL);
+    free(c->rc);
+    free(c);
+}
+
 void e2b_connect(struct rest_call *rc)
 {
     struct session *s = find(rc);
@@ -190,10 +211,23 @@ void e2b_connect(struct rest_call *rc)
     uint64_t secs;
     struct sb_error err;
     if (timeout_of(rc, b, &secs) == 0) {
-        if (secs && session_set_timeout(s, secs * 1000, &err) < 0)
+        struct reconnect *c = NULL;
+        if (s->state == SESSION_PAUSED) {
+            if ((c = calloc(1, sizeof *c)) && (c->rc = rest_call_keep(rc))) {
+                c->secs = secs;
+                if (session_resume(s, resumed, c, &err) < 0) {
+                    e2b_reply_error(rc, status_of(err.code), "%s", err.msg);
+                    free(c->rc);
+                    free(c);
+                }
+            } else {
+                free(c);
+            }
+        } else if (secs && session_set_timeout(s, secs * 1000, &err) < 0) {
             e2b_reply_error(rc, status_of(err.code), "%s", err.msg);
-        else
+        } else {
             rest_reply_json(rc, 200, sandbox_json(s, true), NULL);
+        }
     }
     json_decref(b);
 }
@@ -236,10 +270,32 @@ void e2b_kill(struct rest_call *rc)
     http_respond(rc->c, 204, NULL, NULL, 0, NULL);
 }
 
+static void paused(struct session *s, const struct sb_error *err, void *arg)
+{
+    (void)s;
+    struct rest_call *rc = arg;
+    if (err) {
+        e2b_reply_error(rc, sb_code_http(err->code), "%s", err->msg);
+    } else {
+        rest_log(rc, 204);
+        http_respond(rc->c, 204, NULL, NULL, 0, NULL);
+    }
+    free(rc);
+}
+
 void e2b_pause(struct rest_call *rc)
 {
-    if (find(rc))
-        e2b_reply_error(rc, 501, "pausing sandboxes is not supported by SoulBox's E2B API yet");
+    struct session *s = find(rc);
+    struct rest_call *k = s ? rest_call_keep(rc) : NULL;
+    struct sb_error err;
+    if (!k)
+        return;
+    if (session_pause(s, paused, k, &err) < 0) {
+        /* E2B answers 409 for a sandbox already paused */
+        e2b_reply_error(rc, s->state == SESSION_PAUSED ? 409 : sb_code_http(err.code), "%s",
+                        err.msg);
+        free(k);
+    }
 }
 
 /* metadata=k%3Dv%26k2%3Dv2 (decoded once by the query reader: "k=v&k2=v2"). */
@@ -282,7 +338,8 @@ void e2b_list(struct rest_call *rc)
     size_t matched = 0, shown = 0;
     bool more = false;
     for (size_t i = 0; i < n; i++) {
-        if ((meta[0] && !matches(v[i], meta)) || (state[0] && !strstr(state, "running")))
+        const char *st = v[i]->state == SESSION_PAUSED ? "paused" : "running";
+        if ((meta[0] && !matches(v[i], meta)) || (state[0] && !strstr(state, st)))
             continue;
         if (matched++ < start)
             continue;

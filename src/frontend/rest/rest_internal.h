@@ -57,6 +57,8 @@ void rest_sandbox_list(struct rest_call *rc);
 void rest_sandbox_get(struct rest_call *rc);
 void rest_sandbox_delete(struct rest_call *rc);
 void rest_sandbox_timeout(struct rest_call *rc);
+void rest_sandbox_pause(struct rest_call *rc);
+void rest_sandbox_resume(struct rest_call *rc);
 void rest_command_run(struct rest_call *rc);
 void rest_command_list(struct rest_call *rc);
 void rest_command_get(struct rest_call *rc);

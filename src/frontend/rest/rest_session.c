@@ -263,8 +263,8 @@ void rest_sandbox_list(struct rest_call *rc)
     for (size_t i = 0; i < n; i++) {
         if (meta[0] && !metadata_matches(v[i], meta))
             continue;
-        if (state[0] && !strstr(state, "running"))
-            continue; /* live sessions are running; paused ones are not kept yet */
+        if (state[0] && !strstr(state, session_state_name(v[i]->state)))
+            continue;
         if (matched++ < offset || shown >= limit)
             continue;
         shown++;
@@ -311,6 +311,44 @@ void rest_sandbox_timeout(struct rest_call *rc)
         rest_reply_json(rc, 200, session_json(s), NULL);
     }
     json_decref(b);
+}
+
+/* ---- pause, resume ---- */
+
+static void op_done(struct session *s, const struct sb_error *err, void *arg)
+{
+    struct rest_call *rc = arg;
+    if (err)
+        rest_reply_sb_error(rc, err);
+    else
+        rest_reply_json(rc, 200, session_json(s), NULL);
+    free(rc);
+}
+
+static void pause_or_resume(struct rest_call *rc, bool pause)
+{
+    struct session *s = rest_session(rc);
+    if (!s)
+        return;
+    struct rest_call *k = rest_call_keep(rc);
+    struct sb_error err;
+    if (!k)
+        return;
+    int r = pause ? session_pause(s, op_done, k, &err) : session_resume(s, op_done, k, &err);
+    if (r < 0) {
+        rest_reply_sb_error(rc, &err);
+        free(k);
+    }
+}
+
+void rest_sandbox_pause(struct rest_call *rc)
+{
+    pause_or_resume(rc, true);
+}
+
+void rest_sandbox_resume(struct rest_call *rc)
+{
+    pause_or_resume(rc, false);
 }
 
 /* ---- commands ---- */

@@ -37,6 +37,8 @@ static const struct route routes[] = {
     {"GET", "/api/sandboxes/{id}", rest_sandbox_get, PROTECTED, false},
     {"DELETE", "/api/sandboxes/{id}", rest_sandbox_delete, PROTECTED, false},
     {"POST", "/api/sandboxes/{id}/timeout", rest_sandbox_timeout, PROTECTED, true},
+    {"POST", "/api/sandboxes/{id}/pause", rest_sandbox_pause, PROTECTED, false},
+    {"POST", "/api/sandboxes/{id}/resume", rest_sandbox_resume, PROTECTED, false},
     {"POST", "/api/sandboxes/{id}/commands", rest_command_run, PROTECTED, true},
     {"GET", "/api/sandboxes/{id}/commands", rest_command_list, PROTECTED, false},
     {"GET", "/api/sandboxes/{id}/commands/{pid}", rest_command_get, PROTECTED, false},
