@@ -25,6 +25,7 @@ void session_op_done(struct session *s, const struct sb_error *err);
 /* session_store.c: <data_dir>/sessions/<id>.json (what it is) and <id>.tar (its files). */
 void session_save(struct session *s);
 void session_forget(struct session *s);
+void session_snapshot_drop(struct session *s);
 int session_snapshot_write(struct session *s, const void *data, size_t len,
                            struct sb_error *err);
 int session_snapshot_read(struct session *s, char **data, size_t *len, struct sb_error *err);

@@ -144,6 +144,7 @@ static void restored(struct sbx_proc *p, void *arg)
     session_arm(s);
     session_ctxs_resume(s);
     session_save(s);
+    session_snapshot_drop(s);
     session_audit(s, "session_resumed", warn[0] ? warn : NULL);
     session_op_done(s, NULL);
 }

@@ -118,6 +118,13 @@ void session_forget(struct session *s)
     unlink(path);
 }
 
+void session_snapshot_drop(struct session *s)
+{
+    char path[4200];
+    path_of(s, "tar", path, sizeof path);
+    unlink(path);
+}
+
 int session_snapshot_write(struct session *s, const void *data, size_t len,
                            struct sb_error *err)
 {
