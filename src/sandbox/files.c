@@ -145,18 +145,28 @@ void files_on_frame(struct sbx *s, const struct agent_hdr *h, const uint8_t *pay
 
 /* ---- requests ---- */
 
-/* The absolute path for p: relative ones are under the working directory. */
-static int resolve(const struct sbx *s, const char *p, char *out, size_t len,
-                   struct sb_error *err)
+/* The absolute path for p: relative ones are under the working directory.
+ * The root itself only for what reads it (list, stat): `root_ok`. */
+static int resolve_in(const struct sbx *s, const char *p, char *out, size_t len, bool root_ok,
+                      struct sb_error *err)
 {
     if (!p || !*p)
         return sb_fail(err, SB_E_INVALID_ARGUMENT, "a path is required");
     int n = p[0] == '/' ? snprintf(out, len, "%s", p)
                         : snprintf(out, len, "%s/%s", s->e->cfg.layout.workdir, p);
-    if (n < 0 || (size_t)n >= len || !plan_path_ok(out) || !strcmp(out, "/"))
+    if (n < 0 || (size_t)n >= len || !plan_path_ok(out))
         return sb_fail(err, SB_E_INVALID_ARGUMENT, "path '%s' is not a normalised path (no "
                        "'.', '..' or empty components)", p);
+    if (!root_ok && !strcmp(out, "/"))
+        return sb_fail(err, SB_E_INVALID_ARGUMENT, "path '/': the root itself cannot be "
+                       "changed");
     return 0;
+}
+
+static int resolve(const struct sbx *s, const char *p, char *out, size_t len,
+                   struct sb_error *err)
+{
+    return resolve_in(s, p, out, len, false, err);
 }
 
 static struct file_req *new_req(struct sbx *s, uint32_t op, sbx_file_cb cb, void *arg,
@@ -200,7 +210,8 @@ static int submit(struct sbx *s, uint32_t op, uint32_t fflags, const char *path,
                   struct sb_error *err)
 {
     char p1[PLAN_MAX_PATH], p2[PLAN_MAX_PATH];
-    if (resolve(s, path, p1, sizeof p1, err) < 0 ||
+    bool reads = op == FOP_LIST || op == FOP_STAT;
+    if (resolve_in(s, path, p1, sizeof p1, reads, err) < 0 ||
         (path2 && resolve(s, path2, p2, sizeof p2, err) < 0))
         return -1;
     struct file_req *q = new_req(s, op, cb, arg, err);

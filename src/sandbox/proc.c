@@ -312,6 +312,8 @@ static void on_exec_failed(struct sbx_proc *p, const struct agent_hdr *h, const 
     const char *text = NULL, *why;
     proto_reply_decode(payload, h->len, NULL, NULL, NULL, &text, &why);
     p->r.failed = true;
+    p->r.exec_failed = true;
+    p->r.exec_errno = h->err;
     sb_fail(&p->r.error, SB_E_SANDBOX_SETUP, "sandbox setup: %s",
             text ? text : "the process could not start");
     if (p->flags & PEXEC_SOLE)

@@ -195,7 +195,10 @@ int proto_file_req_decode(const uint8_t *buf, size_t len, struct agent_file_req 
         return *why = "unknown file operation", -1;
     if (r->flags & ~(uint32_t)(FOPF_RECURSIVE | FOPF_PARENTS | FOPF_EXCL | FOPF_APPEND))
         return *why = "unknown file flags", -1;
-    if (!path_ok(r->path))
+    /* the root itself only for what reads it */
+    bool root_read = (r->op == FOP_LIST || r->op == FOP_STAT) && r->path &&
+                     !strcmp(r->path, "/");
+    if (!path_ok(r->path) && !root_read)
         return *why = "file path is not a normalised absolute path", -1;
     if ((r->op == FOP_MOVE) != (r->path2 != NULL) || (r->path2 && !path_ok(r->path2)))
         return *why = "a move needs a normalised absolute destination (and only a move has one)", -1;

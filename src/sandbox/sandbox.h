@@ -208,6 +208,10 @@ struct sbx_result {
     int term_signal;         /* signal that ended it, 0 if none */
     bool wall_exceeded, cpu_exceeded, output_exceeded, oom_killed, cancelled;
     bool killed_on_request;
+    /* The agent could not start it (failed is set too): exec_errno says why
+     * (ENOENT: no such program or working directory, EACCES, ...). */
+    bool exec_failed;
+    int exec_errno;
     int seccomp_nr;          /* -1 unless killed for a forbidden syscall */
     char seccomp_name[32];
     uint64_t wall_ns, cpu_ns, memory_peak;

@@ -203,8 +203,10 @@ static void on_timer(uv_timer_t *t)
     uint64_t idle = s->svc->cfg->sessions.idle_timeout_ms;
     if (now >= s->ends_ms)
         session_kill(s, "its timeout ran out");
-    else if (idle && now >= s->active_ms + idle)
+    else if (idle && now >= s->active_ms + idle && !session_busy(s))
         session_kill(s, "idle timeout");
+    else if (idle && now >= s->active_ms + idle)
+        s->active_ms = now; /* a command or cell runs: it is not idle */
     else
         arm(s);
 }
@@ -216,6 +218,14 @@ void session_arm(struct session *s)
     if (idle && s->active_ms + idle < at)
         at = s->active_ms + idle;
     uv_timer_start(&s->timer, on_timer, at > now ? at - now : 0, 0);
+}
+
+bool session_busy(const struct session *s)
+{
+    for (const struct list_node *l = s->cmds.next; l != &s->cmds; l = l->next)
+        if (((const struct session_cmd *)l)->running)
+            return true;
+    return session_ctxs_busy(s);
 }
 
 void session_touch(struct session *s)
@@ -325,12 +335,17 @@ static int check_quota(struct service *svc, const char *owner, uint64_t memory_k
                        struct sb_error *err)
 {
     const struct sb_sessions_cfg *sc = &svc->cfg->sessions;
-    if (svc->sessions.n >= sc->max_sessions)
+    unsigned live = 0;
+    for (struct list_node *l = svc->sessions.all.next; l != &svc->sessions.all; l = l->next)
+        live += ((struct session *)l)->state < SESSION_ENDING;
+    if (live >= sc->max_sessions)
         return sb_fail(err, SB_E_RATE_LIMITED, "the server has %u live sessions, its maximum "
-                       "(sessions.max_sessions): end one first", svc->sessions.n);
+                       "(sessions.max_sessions): end one first", live);
     uint64_t n = 0, kb = 0;
     for (struct list_node *l = svc->sessions.all.next; l != &svc->sessions.all; l = l->next) {
         struct session *s = (struct session *)l;
+        if (s->state >= SESSION_ENDING)
+            continue; /* deleted: it no longer counts, though its teardown may go on */
         if (!strcmp(s->owner, owner)) {
             n++;
             kb += s->lim.memory_kb;

@@ -1,6 +1,7 @@
 /* Commands of a session: start, follow (with replay), stdin, signals, results. */
 #include "service/session_cmd.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,8 @@ static void on_started(struct sbx_proc *p, void *arg)
 
 static const char *status_of(const struct sbx_result *r)
 {
+    if (r->exec_failed)
+        return "runtime_error"; /* the caller's program or directory */
     if (r->failed)
         return "internal_error";
     switch (sbx_result_cause(r)) {
@@ -100,8 +103,14 @@ static void on_exited(struct sbx_proc *p, void *arg)
     c->status = status_of(r);
     c->signal = r->term_signal;
     c->exit_code = r->term_signal ? -1 : r->exit_code;
-    if (r->failed)
-        snprintf(c->error, sizeof c->error, "%s", r->error.msg);
+    if (r->exec_failed) /* as a shell says it: 127 not found, 126 cannot run */
+        c->exit_code = r->exec_errno == ENOENT ? 127 : 126;
+    if (r->failed) {
+        const char *m = r->error.msg;
+        if (r->exec_failed && !strncmp(m, "sandbox setup: ", 15))
+            m += 15;
+        snprintf(c->error, sizeof c->error, "%s", m);
+    }
     c->wall_ms = r->wall_ns / 1000000u;
     c->cpu_ms = r->cpu_ns / 1000000u;
     c->memory_peak_kb = r->memory_peak / 1024;

@@ -42,6 +42,7 @@ struct session_ctx {
     struct list_node cells;      /* head: running (sent) or next */
     unsigned restarts;
     unsigned refs;
+    bool is_default;             /* made by /execute without a context: its language's default */
 };
 
 static int start_driver(struct session_ctx *c, struct sb_error *err);
@@ -193,7 +194,9 @@ static void on_exited(struct sbx_proc *p, void *arg)
 {
     struct session_ctx *c = arg;
     const struct sbx_result *r = sbx_proc_result(p);
-    char why[300];
+    char why[300], exec_why[200];
+    bool r_exec_failed = r->exec_failed;
+    snprintf(exec_why, sizeof exec_why, "%s", r->error.msg);
     snprintf(why, sizeof why, "%s; its state is lost%s", why_gone(r),
              session_live(c->s) ? " and it starts again" : "");
     sbx_proc_free(p);
@@ -204,7 +207,14 @@ static void on_exited(struct sbx_proc *p, void *arg)
     if (!list_empty(&c->cells) && ((struct cell *)c->cells.next)->sent)
         cell_fail((struct cell *)c->cells.next, "ContextRestarted", why);
     struct sb_error err;
-    if (session_live(c->s) && c->restarts < 1000 && start_driver(c, &err) == 0) {
+    bool startable = !r_exec_failed;
+    if (!startable)
+        snprintf(why, sizeof why, "the context's interpreter could not start: %s", exec_why);
+    if (!startable) {
+        /* queued cells too: this interpreter cannot start (the next cell tries again) */
+        while (!list_empty(&c->cells))
+            cell_fail((struct cell *)c->cells.next, "ContextError", why);
+    } else if (session_live(c->s) && c->restarts < 1000 && start_driver(c, &err) == 0) {
         c->restarts++;
     } else {
         while (!list_empty(&c->cells))
@@ -256,20 +266,29 @@ static int start_driver(struct session_ctx *c, struct sb_error *err)
     return 0;
 }
 
-struct session_ctx *session_ctx_create(struct session *s, const char *language, const char *cwd,
-                                       struct sb_error *err)
+/* A context language by its name or an alias ("py", "js", "node", "sh"), or
+ * the template's default for none; "" for anything else. */
+static const char *context_language(const struct session *s, const char *language)
+{
+    const char *lang = language && *language ? language : s->tpl->default_context;
+    static const struct { const char *alias, *name; } t[] = {
+        {"python", "python"}, {"python3", "python"}, {"py", "python"},
+        {"javascript", "javascript"}, {"js", "javascript"}, {"node", "javascript"},
+        {"nodejs", "javascript"}, {"bash", "bash"}, {"sh", "bash"}, {"shell", "bash"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+        if (!strcmp(lang, t[i].alias))
+            return t[i].name;
+    return "";
+}
+
+static struct session_ctx *ctx_create(struct session *s, const char *language, const char *cwd,
+                                      bool is_default, struct sb_error *err)
 {
     if (!session_live(s))
         return sb_fail(err, SB_E_CONFLICT, "the sandbox is %s", session_state_name(s->state)),
                NULL;
-    const char *lang = language && *language ? language : s->tpl->default_context;
-    if (!strcmp(lang, "python3") || !strcmp(lang, "py"))
-        lang = "python";
-    else if (!strcmp(lang, "js") || !strcmp(lang, "node") || !strcmp(lang, "nodejs") ||
-             !strcmp(lang, "typescript") || !strcmp(lang, "ts"))
-        lang = !strcmp(lang, "typescript") || !strcmp(lang, "ts") ? "" : "javascript";
-    else if (!strcmp(lang, "sh") || !strcmp(lang, "shell"))
-        lang = "bash";
+    const char *lang = context_language(s, language);
     if (!template_context_ok(lang))
         return sb_fail(err, SB_E_INVALID_ARGUMENT, "language '%s': contexts are python, "
                        "javascript or bash", language), NULL;
@@ -285,9 +304,13 @@ struct session_ctx *session_ctx_create(struct session *s, const char *language, 
     }
     c->s = s;
     c->refs = 1;
+    c->is_default = is_default;
     snprintf(c->lang, sizeof c->lang, "%s", lang);
     util_uuid(c->id);
     list_init(&c->cells);
+    /* its working directory is made if missing (queued before the interpreter) */
+    if (strcmp(c->cwd, "/home/user") && strcmp(c->cwd, "/tmp"))
+        session_file_mkdir(s, c->cwd, NULL, NULL, err);
     if (start_driver(c, err) < 0) {
         free(c);
         return NULL;
@@ -306,16 +329,22 @@ struct session_ctx *session_ctx_find(struct session *s, const char *id)
     return NULL;
 }
 
+struct session_ctx *session_ctx_create(struct session *s, const char *language, const char *cwd,
+                                       struct sb_error *err)
+{
+    return ctx_create(s, language, cwd, false, err);
+}
+
 struct session_ctx *session_ctx_default(struct session *s, const char *language,
                                         struct sb_error *err)
 {
-    const char *lang = language && *language ? language : s->tpl->default_context;
+    const char *lang = context_language(s, language);
     for (struct list_node *l = s->ctxs.next; l != &s->ctxs; l = l->next) {
         struct session_ctx *c = (struct session_ctx *)l;
-        if (!strcmp(c->lang, lang) || (!strcmp(lang, "js") && !strcmp(c->lang, "javascript")))
+        if (c->is_default && !strcmp(c->lang, lang))
             return c;
     }
-    return session_ctx_create(s, lang, NULL, err);
+    return ctx_create(s, language, NULL, true, err);
 }
 
 struct cell *session_ctx_execute(struct session_ctx *c, const struct cell_req *req,
@@ -326,6 +355,9 @@ struct cell *session_ctx_execute(struct session_ctx *c, const struct cell_req *r
                NULL;
     if (req->env && !json_is_object(req->env))
         return sb_fail(err, SB_E_INVALID_ARGUMENT, "env must be an object"), NULL;
+    /* an interpreter that could not start last time is tried again */
+    if (!c->proc && start_driver(c, err) < 0)
+        return NULL;
     struct cell *cell = calloc(1, sizeof *cell);
     if (!cell)
         return sb_fail(err, SB_E_INTERNAL, "out of memory"), NULL;
@@ -425,6 +457,16 @@ struct session_ctx *session_ctx_adopt(struct session *s, const char *id, const c
     list_insert_tail(&s->ctxs, &c->node);
     s->nctxs++;
     return c;
+}
+
+bool session_ctxs_busy(const struct session *s)
+{
+    for (const struct list_node *l = s->ctxs.next; l != &s->ctxs; l = l->next) {
+        const struct session_ctx *c = (const struct session_ctx *)l;
+        if (!list_empty(&c->cells))
+            return true;
+    }
+    return false;
 }
 
 void session_ctxs_resume(struct session *s)

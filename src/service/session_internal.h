@@ -30,7 +30,11 @@ int session_snapshot_write(struct session *s, const void *data, size_t len,
                            struct sb_error *err);
 int session_snapshot_read(struct session *s, char **data, size_t *len, struct sb_error *err);
 
+/* Whether a command or a cell runs (then it is not idle). */
+bool session_busy(const struct session *s);
+
 /* session_ctx.c */
+bool session_ctxs_busy(const struct session *s);
 struct session_ctx *session_ctx_adopt(struct session *s, const char *id, const char *lang,
                                       const char *cwd);
 void session_ctxs_resume(struct session *s);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -66,8 +67,11 @@ static int open_parent(const char *path, bool parents, mode_t mode, const char *
 {
     const char *slash = strrchr(path, '/');
     *base = slash + 1;
-    if (!**base)
-        return -EINVAL; /* the root itself */
+    if (!**base) { /* the root itself: its "parent" is itself (list and stat only) */
+        *base = ".";
+        int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+    }
     int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0)
         return -errno;
@@ -403,13 +407,20 @@ static int move_across(int d1, const char *b1, int d2, const char *b2, bool repl
         if (unlinkat(d2, b2, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0)
             return -errno;
     }
+    /* the source must be able to go, or the move would leave a copy */
+    struct statvfs vfs;
+    if (fstatvfs(d1, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+        return -EROFS;
     int rc = copy_tree(d1, b1, d2, b2, 0);
     if (rc < 0)
         return rc;
     if (unlinkat(d1, b1, 0) == 0)
         return 0;
-    if (errno != EISDIR)
-        return -errno;
+    if (errno != EISDIR) {
+        int e = errno;
+        unlinkat(d2, b2, 0); /* a file: undo the copy */
+        return -e;
+    }
     int sub = openat(d1, b1, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     rc = sub < 0 ? -errno : remove_tree(sub, 0);
     if (rc == 0 && unlinkat(d1, b1, AT_REMOVEDIR) < 0)

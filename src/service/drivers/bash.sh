@@ -5,6 +5,11 @@
 exec 9>&1 8<&0
 exec 0</dev/null
 __sb_count=0
+# An interrupt (SIGINT to the group) ends the running cell, not this shell:
+# the cell runs in a function whose trap returns from it. (A `declare`
+# without -g in a cell is therefore local to that cell.)
+trap ':' INT
+__sb_cell() { trap 'trap : INT; return 130' INT; eval "$1"; }
 __sb_emit() { printf '%s\n' "$1" >&9; }
 __sb_json() { /usr/bin/python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))'; }
 __sb_emit '{"type":"ready","pid":'$$'}'
@@ -15,8 +20,9 @@ r=json.loads(sys.stdin.read()); print(int(r.get("id",0))); print(base64.b64encod
     __sb_code=$(printf '%s' "${__sb_req#*$'\n'}" | base64 -d)
     __sb_count=$((__sb_count + 1))
     __sb_out=$(mktemp) __sb_err=$(mktemp)
-    eval "$__sb_code" >"$__sb_out" 2>"$__sb_err" </dev/null
+    __sb_cell "$__sb_code" >"$__sb_out" 2>"$__sb_err" </dev/null
     __sb_rc=$?
+    trap ':' INT
     if [ -s "$__sb_out" ]; then
         __sb_emit '{"id":'$__sb_id',"type":"stdout","text":'"$(__sb_json <"$__sb_out")"'}'
     fi

@@ -245,7 +245,10 @@ def _error(e):
     tb = _user_tb(e.__traceback__)
     if isinstance(e, SyntaxError):
         tb = None
-    lines = traceback.format_exception(type(e), e, tb)
+    # only the cells' frames (and the libraries they called), never this driver's
+    frames = [f for f in traceback.extract_tb(tb) if f.filename != "<string>"]
+    lines = (["Traceback (most recent call last):\n"] + traceback.format_list(frames)
+             if frames else []) + traceback.format_exception_only(type(e), e)
     _emit({"id": _cur[0], "type": "error", "name": type(e).__name__, "value": str(e),
            "traceback": "".join(lines)})
 
