@@ -138,12 +138,13 @@ $(BUILD)/obj/templates_blob.o: src/service/templates_blob.S $(BUILD)/templates.b
 	$(CC) -c -DTPL_BUNDLE='"$(BUILD)/templates.bundle"' -o $@ $<
 
 DRIVERS := src/service/drivers/python.py src/service/drivers/javascript.js \
-           src/service/drivers/bash.sh
+           src/service/drivers/bash.sh src/service/drivers/watch.py
 $(BUILD)/obj/drivers_blob.o: src/service/drivers_blob.S $(DRIVERS)
 	@mkdir -p $(dir $@)
 	$(CC) -c -DDRIVER_PY='"src/service/drivers/python.py"' \
 	    -DDRIVER_JS='"src/service/drivers/javascript.js"' \
-	    -DDRIVER_SH='"src/service/drivers/bash.sh"' -o $@ $<
+	    -DDRIVER_SH='"src/service/drivers/bash.sh"' \
+	    -DDRIVER_WATCH='"src/service/drivers/watch.py"' -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -3,6 +3,7 @@
     .global sb_driver_python
     .global sb_driver_javascript
     .global sb_driver_bash
+    .global sb_driver_watch
 sb_driver_python:
     .incbin DRIVER_PY
     .byte 0
@@ -11,5 +12,8 @@ sb_driver_javascript:
     .byte 0
 sb_driver_bash:
     .incbin DRIVER_SH
+    .byte 0
+sb_driver_watch:
+    .incbin DRIVER_WATCH
     .byte 0
     .section .note.GNU-stack,"",@progbits

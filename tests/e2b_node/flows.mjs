@@ -73,6 +73,18 @@ async function files(sbx) {
     await step('remove', async () => { await sbx.files.remove('/home/user/d/one.txt'); return await sbx.files.exists('/home/user/d/one.txt') })
     await step('readMissing', () => sbx.files.read('/home/user/missing.txt'))
     await step('seenByCommand', async () => (await sbx.commands.run('cat /home/user/notes/a.txt; ls /home/user/m')).stdout)
+    await step('watchDir', async () => {
+        const events = []
+        const h = await sbx.files.watchDir('/home/user/w', (e) => events.push([e.type, e.name]), { recursive: true })
+            .catch(async (e) => { await sbx.files.makeDir('/home/user/w'); return sbx.files.watchDir('/home/user/w', (ev) => events.push([ev.type, ev.name]), { recursive: true }) })
+        await sbx.files.write('/home/user/w/a.txt', 'x')
+        await sbx.files.makeDir('/home/user/w/sub')
+        await sbx.commands.run('echo y > /home/user/w/sub/b.txt; rm /home/user/w/a.txt')
+        await new Promise((r) => setTimeout(r, 300))
+        await h.stop()
+        return events
+    })
+    await step('watchMissing', () => sbx.files.watchDir('/home/user/nope', () => {}))
 }
 
 async function code(sbx) {

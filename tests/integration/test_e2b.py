@@ -138,6 +138,13 @@ def test_reading_a_missing_file_is_not_found(files):
     assert files["readMissing"]["error"] == "FileNotFoundError"
 
 
+def test_watch_dir_reports_changes_below_it(files):
+    assert files["watchDir"] == [["create", "a.txt"], ["write", "a.txt"], ["create", "sub"],
+                                 ["create", "sub/b.txt"], ["write", "sub/b.txt"],
+                                 ["remove", "a.txt"]]
+    assert files["watchMissing"]["error"] == "FileNotFoundError"
+
+
 def test_files_are_the_commands_files(files):
     assert files["seenByCommand"] == "content Atwo.txt\n"
 
@@ -283,7 +290,7 @@ def test_unary_errors_are_connect_errors(srv, sandbox):
     r = requests.post(srv.url + "/process.Process/SendSignal", headers=h,
                       json={"process": {"pid": 999}, "signal": "SIGNAL_SIGKILL"})
     assert r.status_code == 404 and r.json()["code"] == "not_found"
-    r = requests.post(srv.url + "/filesystem.Filesystem/WatchDir", headers=h,
+    r = requests.post(srv.url + "/filesystem.Filesystem/CreateWatcher", headers=h,
                       json={"path": "/home/user"})
     assert r.status_code == 501 and r.json()["code"] == "unimplemented"
 
@@ -315,6 +322,23 @@ def test_compat_e2b_false_turns_it_off():
         assert r.status_code == 200
 
 
+def processes_of(pid):
+    """Live sandbox processes (a sandbox uid) that descend from pid: this server's."""
+    parent = {}
+    for status in sandbox_processes():
+        with open(status) as f:
+            fields = dict(l.split(":", 1) for l in f if ":" in l)
+        parent[int(status.split("/")[2])] = int(fields["PPid"])
+    mine = []
+    for p in parent:
+        q = p
+        while q in parent:
+            q = parent[q]
+        if q == pid:
+            mine.append(p)
+    return mine
+
+
 def test_nothing_left_after_the_flows(srv, commands, files, code, lifecycle):
     assert wait_until(lambda: requests.get(srv.url + "/api/sandboxes").json()["total"] == 0, 10)
-    assert wait_until(lambda: not sandbox_processes(), 10)
+    assert wait_until(lambda: not processes_of(srv.proc.pid), 10)

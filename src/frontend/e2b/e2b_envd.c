@@ -52,6 +52,34 @@ void e2b_unary_error(struct rest_call *rc, enum sb_code code, const char *messag
     free(text);
 }
 
+/* The request's message: the first envelope of a streaming call, or the
+ * JSON body of a unary one. NULL after replying. */
+json_t *e2b_message(struct rest_call *rc, bool streaming)
+{
+    const char *body = rc->req->body.data ? rc->req->body.data : "";
+    size_t len = rc->req->body.len;
+    const char *msg = body;
+    size_t mlen = len;
+    struct sb_error err;
+    if (streaming) {
+        size_t off = 0;
+        uint8_t flags;
+        int got = connect_next(body, len, &off, &flags, &msg, &mlen, &err);
+        if (got <= 0) {
+            e2b_unary_error(rc, got < 0 ? err.code : SB_E_INVALID_ARGUMENT,
+                            got < 0 ? err.msg : "connect: the request has no message");
+            return NULL;
+        }
+    }
+    json_t *j = mlen ? json_loadb(msg, mlen, 0, NULL) : json_object();
+    if (!json_is_object(j)) {
+        json_decref(j);
+        e2b_unary_error(rc, SB_E_INVALID_ARGUMENT, "the message is not a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
 /* The session the request is for, authorised, or NULL after replying. */
 static struct session *authorise(struct rest_call *rc, const char *id)
 {

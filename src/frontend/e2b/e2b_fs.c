@@ -7,7 +7,9 @@
 #include "common/util.h"
 #include "frontend/e2b/e2b.h"
 #include "frontend/multipart.h"
+#include "frontend/e2b/connect.h"
 #include "frontend/session_files.h"
+#include "service/session_watch.h"
 
 #define READ_MAX (256ull << 20)
 #define LIST_MAX 10000
@@ -170,8 +172,141 @@ static void on_walked(struct files_walk *w, void *arg)
     fsop_free(f);
 }
 
+/* ---- WatchDir: a server stream ---- */
+
+#define KEEPALIVE_MS 30000
+
+struct dirwatch {
+    struct watch_watcher w;
+    struct rest_call *rc;
+    struct session_watch *sw;
+    uv_timer_t keepalive;
+    char root[4096];
+    bool started;
+};
+
+static void env_send(struct dirwatch *d, uint8_t flags, json_t *ev)
+{
+    char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+    json_decref(ev);
+    struct sb_buf b = {0};
+    if (text && connect_put(&b, flags, text, strlen(text)) == 0)
+        http_stream_write(d->rc->c, b.data, b.len);
+    sb_buf_free(&b);
+    free(text);
+}
+
+static void dw_closed(uv_handle_t *h)
+{
+    struct dirwatch *d = h->data;
+    free(d->rc);
+    free(d);
+}
+
+static void dw_done(struct dirwatch *d)
+{
+    uv_timer_stop(&d->keepalive);
+    uv_close((uv_handle_t *)&d->keepalive, dw_closed);
+}
+
+static void dw_keepalive(uv_timer_t *t)
+{
+    struct dirwatch *d = t->data;
+    if (d->started)
+        env_send(d, 0, json_pack("{s:{}}", "keepalive"));
+}
+
+static void dw_ready(struct watch_watcher *w)
+{
+    struct dirwatch *d = w->arg;
+    d->started = true;
+    http_stream_start(d->rc->c, 200, "application/connect+json", NULL);
+    env_send(d, 0, json_pack("{s:{}}", "start")); /* WatchDirResponse's oneof: top level */
+}
+
+static void dw_event(struct watch_watcher *w, const char *type, const char *path, bool dir)
+{
+    (void)dir;
+    struct dirwatch *d = w->arg;
+    static const struct { const char *ours, *theirs; } map[] = {
+        {"created", "EVENT_TYPE_CREATE"}, {"modified", "EVENT_TYPE_WRITE"},
+        {"removed", "EVENT_TYPE_REMOVE"}, {"renamed", "EVENT_TYPE_RENAME"},
+    };
+    const char *t = NULL;
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+        if (!strcmp(type, map[i].ours))
+            t = map[i].theirs;
+    size_t n = strlen(d->root);
+    /* envd names an event by its path below the watched directory */
+    const char *name = !strncmp(path, d->root, n) && path[n] == '/' ? path + n + 1 : path;
+    if (t)
+        env_send(d, 0, json_pack("{s:{s:s,s:s}}", "filesystem", "name", name, "type", t));
+}
+
+static void dw_end(struct watch_watcher *w, const char *why)
+{
+    struct dirwatch *d = w->arg;
+    if (!d->started) { /* it never started: the call fails, as envd's does */
+        e2b_unary_error(d->rc, strstr(why, "No such file") ? SB_E_NOT_FOUND
+                                                           : SB_E_INVALID_ARGUMENT, why);
+    } else {
+        env_send(d, CONNECT_FLAG_END, json_object());
+        rest_log(d->rc, 200);
+        http_stream_end(d->rc->c);
+    }
+    dw_done(d);
+}
+
+static void dw_abort(void *arg)
+{
+    struct dirwatch *d = arg;
+    session_watch_stop(d->sw);
+    rest_log(d->rc, 499);
+    if (d->started)
+        http_stream_end(d->rc->c);
+    else
+        http_respond(d->rc->c, 499, "application/json", "{}", 2, NULL);
+    dw_done(d);
+}
+
+static void watch_dir(struct rest_call *rc, struct session *s)
+{
+    json_t *m = e2b_message(rc, true);
+    if (!m)
+        return;
+    struct dirwatch *d = calloc(1, sizeof *d);
+    struct sb_error err;
+    if (!d || !(d->rc = rest_call_keep(rc)) ||
+        norm(rc, json_string_value(json_object_get(m, "path")), d->root, sizeof d->root,
+             true) < 0) {
+        if (d)
+            free(d->rc);
+        free(d);
+        json_decref(m);
+        return;
+    }
+    d->w = (struct watch_watcher){.ready = dw_ready, .event = dw_event, .end = dw_end, .arg = d};
+    d->sw = session_watch_start(s, d->root, json_is_true(json_object_get(m, "recursive")), &d->w,
+                                &err);
+    json_decref(m);
+    if (!d->sw) {
+        e2b_unary_error(rc, err.code, err.msg);
+        free(d->rc);
+        free(d);
+        return;
+    }
+    uv_timer_init(s->svc->loop, &d->keepalive);
+    d->keepalive.data = d;
+    uv_timer_start(&d->keepalive, dw_keepalive, KEEPALIVE_MS, KEEPALIVE_MS);
+    http_conn_on_abort(rc->c, dw_abort, d);
+}
+
 void e2b_fs_call(struct rest_call *rc, struct session *s, const char *method)
 {
+    if (!strcmp(method, "WatchDir")) {
+        watch_dir(rc, s);
+        return;
+    }
     json_t *m = rc->req->body.len ? json_loadb(rc->req->body.data, rc->req->body.len, 0, NULL)
                                   : json_object();
     if (!json_is_object(m)) {
@@ -184,10 +319,10 @@ void e2b_fs_call(struct rest_call *rc, struct session *s, const char *method)
     struct fsop *f = NULL;
     struct sb_error err;
     int r = 0;
-    if (!strcmp(method, "WatchDir") || !strcmp(method, "CreateWatcher") ||
-        !strcmp(method, "GetWatcherEvents") || !strcmp(method, "RemoveWatcher")) {
-        e2b_unary_error(rc, SB_E_METHOD_NOT_ALLOWED, "watching directories is not supported by "
-                        "SoulBox's E2B API yet");
+    if (!strcmp(method, "CreateWatcher") || !strcmp(method, "GetWatcherEvents") ||
+        !strcmp(method, "RemoveWatcher")) {
+        e2b_unary_error(rc, SB_E_METHOD_NOT_ALLOWED, "polled watchers are not supported: use "
+                        "WatchDir (the SDK's watchDir)");
         goto out;
     }
     if (!(f = fsop_new(rc, s)))

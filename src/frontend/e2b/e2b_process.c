@@ -14,34 +14,6 @@
 /* The SDK drops a body silent for long: keepalive events well before that. */
 #define KEEPALIVE_MS 30000
 
-/* The request's message: the first envelope of a streaming call, or the
- * JSON body of a unary one. NULL after replying. */
-static json_t *message(struct rest_call *rc, bool streaming)
-{
-    const char *body = rc->req->body.data ? rc->req->body.data : "";
-    size_t len = rc->req->body.len;
-    const char *msg = body;
-    size_t mlen = len;
-    struct sb_error err;
-    if (streaming) {
-        size_t off = 0;
-        uint8_t flags;
-        int got = connect_next(body, len, &off, &flags, &msg, &mlen, &err);
-        if (got <= 0) {
-            e2b_unary_error(rc, got < 0 ? err.code : SB_E_INVALID_ARGUMENT,
-                            got < 0 ? err.msg : "connect: the request has no message");
-            return NULL;
-        }
-    }
-    json_t *j = mlen ? json_loadb(msg, mlen, 0, NULL) : json_object();
-    if (!json_is_object(j)) {
-        json_decref(j);
-        e2b_unary_error(rc, SB_E_INVALID_ARGUMENT, "the message is not a JSON object");
-        return NULL;
-    }
-    return j;
-}
-
 /* The command a ProcessSelector names ({"pid": N} or {"tag": "x"}), or NULL. */
 static struct session_cmd *selected(struct session *s, json_t *msg)
 {
@@ -179,7 +151,7 @@ static void stream(struct rest_call *rc, struct session *s, struct session_cmd *
 
 static void start(struct rest_call *rc, struct session *s)
 {
-    json_t *m = message(rc, true);
+    json_t *m = e2b_message(rc, true);
     if (!m)
         return;
     json_t *proc = json_object_get(m, "process"), *args = json_object_get(proc, "args");
@@ -232,7 +204,7 @@ static void start(struct rest_call *rc, struct session *s)
 
 static void reconnect(struct rest_call *rc, struct session *s)
 {
-    json_t *m = message(rc, true);
+    json_t *m = e2b_message(rc, true);
     if (!m)
         return;
     struct session_cmd *c = selected(s, m);
@@ -262,7 +234,7 @@ static void list(struct rest_call *rc, struct session *s)
 
 static void control(struct rest_call *rc, struct session *s, const char *method)
 {
-    json_t *m = message(rc, false);
+    json_t *m = e2b_message(rc, false);
     if (!m)
         return;
     struct session_cmd *c = selected(s, m);

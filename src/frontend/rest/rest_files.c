@@ -8,6 +8,7 @@
 #include "frontend/multipart.h"
 #include "frontend/rest/rest_internal.h"
 #include "frontend/session_files.h"
+#include "service/session_watch.h"
 
 /* Largest file read in one request. */
 #define READ_MAX (256ull << 20)
@@ -367,4 +368,112 @@ void rest_file_move(struct rest_call *rc)
 void rest_file_remove(struct rest_call *rc)
 {
     simple(rc, F_REMOVE);
+}
+
+/* ---- GET .../files/watch: Server-Sent Events ---- */
+
+#define WATCH_KEEPALIVE_MS 15000
+
+struct follow_dir {
+    struct watch_watcher w;
+    struct rest_call *rc;
+    struct session_watch *sw;
+    uv_timer_t keepalive;
+};
+
+static void sse(struct follow_dir *f, const char *type, json_t *data)
+{
+    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    json_decref(data);
+    struct sb_buf b = {0};
+    sb_buf_printf(&b, "event: %s\ndata: %s\n\n", type, text ? text : "{}");
+    free(text);
+    if (!b.oom)
+        http_stream_write(f->rc->c, b.data, b.len);
+    sb_buf_free(&b);
+}
+
+static void follow_closed(uv_handle_t *h)
+{
+    struct follow_dir *f = h->data;
+    free(f->rc);
+    free(f);
+}
+
+static void follow_done(struct follow_dir *f)
+{
+    uv_timer_stop(&f->keepalive);
+    uv_close((uv_handle_t *)&f->keepalive, follow_closed);
+}
+
+static void on_keepalive(uv_timer_t *t)
+{
+    struct follow_dir *f = t->data;
+    http_stream_write(f->rc->c, ": keepalive\n\n", 14);
+}
+
+static void watch_ready(struct watch_watcher *w)
+{
+    struct follow_dir *f = w->arg;
+    sse(f, "ready", json_object());
+}
+
+static void watch_event(struct watch_watcher *w, const char *type, const char *path, bool dir)
+{
+    struct follow_dir *f = w->arg;
+    sse(f, type, json_pack("{s:s,s:s,s:b}", "type", type, "path", path, "dir", dir));
+}
+
+static void watch_end(struct watch_watcher *w, const char *why)
+{
+    struct follow_dir *f = w->arg;
+    sse(f, "end", json_pack("{s:s}", "reason", why));
+    rest_log(f->rc, 200);
+    http_stream_end(f->rc->c);
+    follow_done(f);
+}
+
+static void watch_abort(void *arg)
+{
+    struct follow_dir *f = arg;
+    session_watch_stop(f->sw);
+    rest_log(f->rc, 499);
+    http_stream_end(f->rc->c);
+    follow_done(f);
+}
+
+void rest_file_watch(struct rest_call *rc)
+{
+    struct session *s = rest_session(rc);
+    if (!s)
+        return;
+    char path[4096], rec[8] = "";
+    if (http_query_get(rc->req, "path", path, sizeof path) == 0)
+        snprintf(path, sizeof path, "/home/user");
+    else if (query_path(rc, "path", path, sizeof path) < 0)
+        return;
+    if (http_query_get(rc->req, "recursive", rec, sizeof rec) < 0) {
+        rest_reply_error(rc, SB_E_INVALID_ARGUMENT, "recursive must be true or false", NULL);
+        return;
+    }
+    struct follow_dir *f = calloc(1, sizeof *f);
+    struct sb_error err;
+    if (!f || !(f->rc = rest_call_keep(rc))) {
+        free(f);
+        return;
+    }
+    f->w = (struct watch_watcher){.ready = watch_ready, .event = watch_event, .end = watch_end,
+                                  .arg = f};
+    if (!(f->sw = session_watch_start(s, path, !strcmp(rec, "true") || !strcmp(rec, "1"),
+                                      &f->w, &err))) {
+        rest_reply_sb_error(rc, &err);
+        free(f->rc);
+        free(f);
+        return;
+    }
+    uv_timer_init(s->svc->loop, &f->keepalive);
+    f->keepalive.data = f;
+    uv_timer_start(&f->keepalive, on_keepalive, WATCH_KEEPALIVE_MS, WATCH_KEEPALIVE_MS);
+    http_stream_start(rc->c, 200, "text/event-stream", "Cache-Control: no-store\r\n");
+    http_conn_on_abort(rc->c, watch_abort, f);
 }

@@ -73,6 +73,7 @@ void rest_file_stat(struct rest_call *rc);
 void rest_file_mkdir(struct rest_call *rc);
 void rest_file_move(struct rest_call *rc);
 void rest_file_remove(struct rest_call *rc);
+void rest_file_watch(struct rest_call *rc);
 /* (rest_ctx.c) */
 void rest_context_create(struct rest_call *rc);
 void rest_context_list(struct rest_call *rc);

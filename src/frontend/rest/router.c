@@ -50,6 +50,7 @@ static const struct route routes[] = {
     {"DELETE", "/api/sandboxes/{id}/files", rest_file_remove, PROTECTED, false},
     {"GET", "/api/sandboxes/{id}/files/list", rest_file_list, PROTECTED, false},
     {"GET", "/api/sandboxes/{id}/files/stat", rest_file_stat, PROTECTED, false},
+    {"GET", "/api/sandboxes/{id}/files/watch", rest_file_watch, PROTECTED, false},
     {"POST", "/api/sandboxes/{id}/files/mkdir", rest_file_mkdir, PROTECTED, true},
     {"POST", "/api/sandboxes/{id}/files/move", rest_file_move, PROTECTED, true},
     {"POST", "/api/sandboxes/{id}/contexts", rest_context_create, PROTECTED, true},
