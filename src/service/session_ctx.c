@@ -412,6 +412,8 @@ static void stop(struct session_ctx *c, const char *why)
 
 int session_ctx_restart(struct session_ctx *c, struct sb_error *err)
 {
+    if (!session_live(c->s)) /* paused: its interpreters start again when it resumes */
+        return sb_fail(err, SB_E_CONFLICT, "the sandbox is %s", session_state_name(c->s->state));
     stop(c, "the context was restarted");
     return start_driver(c, err);
 }

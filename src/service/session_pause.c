@@ -48,7 +48,8 @@ static struct sbx_limits tar_limits(const struct session *s)
 {
     return (struct sbx_limits){
         .output_bytes = s->lim.disk_kb * 1024 + (1u << 20), .file_size_kb = s->lim.disk_kb,
-        .open_files = 256, .processes = 8, .stack_kb = 8192,
+        /* the uid's process count includes what runs in the session (node's threads) */
+        .open_files = 256, .processes = s->lim.processes, .stack_kb = 8192,
     };
 }
 

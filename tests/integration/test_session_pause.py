@@ -138,3 +138,25 @@ console.log(JSON.stringify({ state: info.state, text }))
             os.unlink(path)
         assert p.returncode == 0, p.stderr
         assert json.loads(p.stdout) == {"state": "paused", "text": "still here"}
+
+
+def test_a_paused_sessions_contexts_wait_for_the_resume():
+    with Server() as s:
+        sid = create(s)
+        r = requests.post(f"{s.url}/api/sandboxes/{sid}/contexts", json={"language": "javascript"})
+        js = r.json()["id"]
+        ev = requests.post(f"{s.url}/api/sandboxes/{sid}/execute",
+                           json={"code": "globalThis.n = 1; n", "context_id": js}).text
+        assert '"text/plain":"1"' in ev
+        # node's threads count as the session's processes: the pause's tar still runs
+        assert requests.post(f"{s.url}/api/sandboxes/{sid}/pause").status_code == 200
+        r = requests.post(f"{s.url}/api/sandboxes/{sid}/contexts/{js}/restart")
+        assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
+        r = requests.post(f"{s.url}/api/sandboxes/{sid}/execute", json={"code": "1", "context_id": js})
+        assert r.status_code == 409
+        assert requests.get(s.url + "/health").status_code == 200      # the server is fine
+        assert requests.post(f"{s.url}/api/sandboxes/{sid}/resume").status_code == 200
+        ev = requests.post(f"{s.url}/api/sandboxes/{sid}/execute",
+                           json={"code": "typeof n", "context_id": js}).text
+        assert "'undefined'" in ev      # the same context id, a fresh interpreter
+        requests.delete(f"{s.url}/api/sandboxes/{sid}")
