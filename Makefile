@@ -50,7 +50,7 @@ LIB_SRC := $(filter-out src/sandbox/seccomp_gen.c, \
                         src/scheduler/*.c src/store/*.c src/transport/*.c src/service/*.c \
                         src/frontend/*.c src/frontend/*/*.c src/server/*.c))
 # gRPC: C code generated from proto/ by protoc-c, and the descriptor set for reflection.
-PROTOS  := soulbox/v1/soulbox.proto grpc/health/v1/health.proto \
+PROTOS  := soulbox/v1/soulbox.proto soulbox/v1/sessions.proto grpc/health/v1/health.proto \
            grpc/reflection/v1alpha/reflection.proto
 PB_SRC  := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.c)
 PB_OBJ  := $(PROTOS:%.proto=$(BUILD)/obj/gen/%.pb-c.o)

@@ -19,7 +19,7 @@
     X(REQUEST_TIMEOUT,   "request_timeout",     408, 4)      \
     X(PAYLOAD_TOO_LARGE, "payload_too_large",   413, 8)      \
     X(UNSUPPORTED_MEDIA, "unsupported_media_type", 415, 3)   \
-    X(CONFLICT,          "conflict",            409, 6)      \
+    X(CONFLICT,          "conflict",            409, 9)      \
     X(UNKNOWN_LANGUAGE,  "unknown_language",    422, 3)      \
     X(UPGRADE_REQUIRED,  "upgrade_required",    426, 3)      \
     X(RATE_LIMITED,      "rate_limited",        429, 8)      \

@@ -592,6 +592,23 @@ size_t session_list(struct service *svc, const struct caller *who, struct sessio
     return n;
 }
 
+bool session_metadata_matches(const struct session *s, const char *filter)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", filter);
+    char *save = NULL;
+    for (char *kv = strtok_r(buf, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq)
+            return false;
+        *eq = '\0';
+        const char *have = json_string_value(json_object_get(s->metadata, kv));
+        if (!have || strcmp(have, eq + 1))
+            return false;
+    }
+    return true;
+}
+
 uint64_t session_memory_bytes(const struct session *s)
 {
     return s->sbx && s->state == SESSION_RUNNING ? sbx_memory(s->sbx) : 0;

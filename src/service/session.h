@@ -132,6 +132,10 @@ int session_resume(struct session *s,
  * running are recorded as ended. Called once at start. */
 void session_load_saved(struct service *svc);
 
+/* Whether its metadata has every pair of a filter "k=v&k2=v2" (as a
+ * `metadata` query parameter decodes to). */
+bool session_metadata_matches(const struct session *s, const char *filter);
+
 /* Keeps s alive across the loop (its memory; it may still end). */
 void session_ref(struct session *s);
 void session_unref(struct session *s);

@@ -10,6 +10,7 @@
 #include "common/util.h"
 #include "service/result_json.h"
 #include "service/service.h"
+#include "service/session_internal.h"
 
 /* ---- lifetime ---- */
 
@@ -258,6 +259,10 @@ struct session_cmd *session_cmd_start(struct session *s, const struct session_cm
     list_insert_tail(&s->cmds, &c->node);
     s->ncmds++;
     s->svc->sessions.commands++;
+    char detail[300];
+    snprintf(detail, sizeof detail, "pid %u: %.250s", c->pid,
+             req->shell ? req->shell : argv[0]);
+    session_audit(s, "session_command", detail);
     session_touch(s);
     return c;
 }

@@ -318,6 +318,9 @@ static struct session_ctx *ctx_create(struct session *s, const char *language, c
     list_insert_tail(&s->ctxs, &c->node);
     s->nctxs++;
     session_touch(s);
+    char detail[128];
+    snprintf(detail, sizeof detail, "%s context %s", c->lang, c->id);
+    session_audit(s, "session_context", detail);
     return c;
 }
 

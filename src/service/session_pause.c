@@ -61,6 +61,12 @@ static void saved(struct sbx_proc *p, void *arg)
     struct sbx_result *r = sbx_proc_result_mut(p);
     struct sb_error err = {0};
     s->op_proc = NULL;
+    if (s->state != SESSION_PAUSING) { /* it was deleted (or timed out) meanwhile */
+        sbx_proc_free(p);
+        sb_fail(&err, SB_E_CONFLICT, "the sandbox ended while it was being paused");
+        session_op_done(s, &err);
+        return;
+    }
     /* tar exits 1 when a file changed while it read: the archive is whole */
     if (r->failed || !r->exited || r->term_signal || r->exit_code > 1 || r->output_exceeded)
         sb_fail(&err, SB_E_INTERNAL, "saving the sandbox's files failed: %s%.200s",
@@ -122,6 +128,13 @@ static void restored(struct sbx_proc *p, void *arg)
     struct session *s = arg;
     const struct sbx_result *r = sbx_proc_result(p);
     s->op_proc = NULL;
+    if (s->state != SESSION_RESUMING) { /* deleted meanwhile */
+        struct sb_error err;
+        sbx_proc_free(p);
+        sb_fail(&err, SB_E_CONFLICT, "the sandbox ended while it was being resumed");
+        session_op_done(s, &err);
+        return;
+    }
     /* tar's exit 2 means some file could not be put back as it was (its
      * message says which): the others are, and the session goes on */
     bool ok = !r->failed && r->exited && !r->term_signal && r->exit_code <= 2;

@@ -29,9 +29,9 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from conftest import ROOT, sandbox_processes
 from server import Server, h2_call, read_until_closed, wait_until
 
-PROTOS = ["soulbox/v1/soulbox.proto", "grpc/health/v1/health.proto",
+PROTOS = ["soulbox/v1/soulbox.proto", "soulbox/v1/sessions.proto", "grpc/health/v1/health.proto",
           "grpc/reflection/v1alpha/reflection.proto"]
-SERVICES = {"soulbox.v1.SoulBox", "grpc.health.v1.Health",
+SERVICES = {"soulbox.v1.SoulBox", "soulbox.v1.Sessions", "grpc.health.v1.Health",
             "grpc.reflection.v1alpha.ServerReflection"}
 REFLECTION = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
 

@@ -160,3 +160,35 @@ def test_a_paused_sessions_contexts_wait_for_the_resume():
                            json={"code": "typeof n", "context_id": js}).text
         assert "'undefined'" in ev      # the same context id, a fresh interpreter
         requests.delete(f"{s.url}/api/sandboxes/{sid}")
+
+
+def test_kill9_with_20_live_sessions_leaves_nothing_and_paused_ones_come_back():
+    from conftest import sandbox_cgroups, sandbox_mounts
+    s = Server("sessions:\n  max_per_key: 50\n").start()
+    try:
+        running = [create(s) for _ in range(18)]
+        paused = [create(s) for _ in range(2)]
+        for sid in running:       # something that would like to outlive its session
+            assert run(s, sid, "(setsid sleep 600 &) ; (nohup sleep 600 >/dev/null 2>&1 &)"
+                       ).status_code == 200
+        for sid in paused:
+            assert run(s, sid, f"echo {sid} > id.txt").status_code == 200
+            assert requests.post(f"{s.url}/api/sandboxes/{sid}/pause").status_code == 200
+        # an agent and the setsid'd sleep each (a command's own process group,
+        # the nohup'd sleep included, goes when the command exits)
+        assert wait_until(lambda: len(sandbox_processes()) >= 18 * 2, 5), len(sandbox_processes())
+        s.kill9()
+        s.start()
+        # the new server cleaned what the old one left: processes, cgroups, mounts
+        assert wait_until(lambda: sandbox_processes() == [], 15), sandbox_processes()
+        assert sandbox_cgroups() == [] and sandbox_mounts() == []
+        listed = {x["id"]: x["state"] for x in requests.get(s.url + "/api/sandboxes").json()["sandboxes"]}
+        assert listed == {sid: "paused" for sid in paused}
+        for sid in paused:
+            assert requests.post(f"{s.url}/api/sandboxes/{sid}/resume").status_code == 200
+            assert run(s, sid, "cat id.txt").json()["stdout"] == sid + "\n"
+            requests.delete(f"{s.url}/api/sandboxes/{sid}")
+        ended = {a.get("request_id") for a in audit(s) if a.get("event") == "session_ended"}
+        assert set(running) <= ended
+    finally:
+        s.stop()

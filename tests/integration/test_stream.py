@@ -434,7 +434,9 @@ def test_a_client_that_stops_reading_loses_its_sandbox():
         sock.sendall(b"\x81\xfe" + struct.pack("!H", len(msg)) + mask + masked)
         assert wait_until(sandbox_processes)  # running, blocked on its full pipe
         wait_no_sandboxes(timeout=15)       # then dropped: ~1.5 s after the pause
-        ex = s.get("/api/executions?limit=1").json()["executions"][0]
+        # the result reaches the store off the request path
+        ex = wait_until(lambda: [e for e in s.get("/api/executions?limit=1").json()["executions"]
+                                 if e["status"] != "running"], 10)[0]
         assert ex["status"] == "internal_error"
         assert ex["message"] == "cancelled: the client stopped reading the output"
         sock.close()

@@ -21,7 +21,7 @@ static const struct {
     {SB_E_REQUEST_TIMEOUT, "request_timeout", 408, 4},
     {SB_E_PAYLOAD_TOO_LARGE, "payload_too_large", 413, 8},
     {SB_E_UNSUPPORTED_MEDIA, "unsupported_media_type", 415, 3},
-    {SB_E_CONFLICT, "conflict", 409, 6},
+    {SB_E_CONFLICT, "conflict", 409, 9},
     {SB_E_UNKNOWN_LANGUAGE, "unknown_language", 422, 3},
     {SB_E_UPGRADE_REQUIRED, "upgrade_required", 426, 3},
     {SB_E_RATE_LIMITED, "rate_limited", 429, 8},

@@ -298,24 +298,6 @@ void e2b_pause(struct rest_call *rc)
     }
 }
 
-/* metadata=k%3Dv%26k2%3Dv2 (decoded once by the query reader: "k=v&k2=v2"). */
-static bool matches(const struct session *s, const char *filter)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", filter);
-    char *save = NULL;
-    for (char *kv = strtok_r(buf, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
-        char *eq = strchr(kv, '=');
-        if (!eq)
-            return false;
-        *eq = '\0';
-        const char *have = json_string_value(json_object_get(s->metadata, kv));
-        if (!have || strcmp(have, eq + 1))
-            return false;
-    }
-    return true;
-}
-
 void e2b_list(struct rest_call *rc)
 {
     if (!enabled(rc))
@@ -339,7 +321,7 @@ void e2b_list(struct rest_call *rc)
     bool more = false;
     for (size_t i = 0; i < n; i++) {
         const char *st = v[i]->state == SESSION_PAUSED ? "paused" : "running";
-        if ((meta[0] && !matches(v[i], meta)) || (state[0] && !strstr(state, st)))
+        if ((meta[0] && !session_metadata_matches(v[i], meta)) || (state[0] && !strstr(state, st)))
             continue;
         if (matched++ < start)
             continue;

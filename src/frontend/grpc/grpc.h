@@ -42,6 +42,7 @@ struct grpc_method {
 
 /* The services (grpc_soulbox.c, grpc_std.c): NULL-terminated tables. */
 extern const struct grpc_method *const grpc_soulbox_methods[];
+extern const struct grpc_method *const grpc_sessions_methods[];
 extern const struct grpc_method *const grpc_std_methods[];
 /* Fully-qualified names of the services served (for health and reflection). */
 extern const char *const grpc_service_names[];

@@ -60,8 +60,9 @@ static nghttp2_session *session(const struct grpc_call *c)
 
 static const struct grpc_method *find_method(const char *path)
 {
-    const struct grpc_method *const *tables[] = {grpc_soulbox_methods, grpc_std_methods};
-    for (size_t t = 0; t < 2; t++)
+    const struct grpc_method *const *tables[] = {grpc_soulbox_methods, grpc_sessions_methods,
+                                                 grpc_std_methods};
+    for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
         for (const struct grpc_method *const *m = tables[t]; *m; m++)
             if (!strcmp((*m)->path, path))
                 return *m;

@@ -16,7 +16,8 @@
 extern const uint8_t sb_proto_descriptors[], sb_proto_descriptors_end[];
 
 const char *const grpc_service_names[] = {
-    "soulbox.v1.SoulBox", "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
+    "soulbox.v1.SoulBox", "soulbox.v1.Sessions", "grpc.health.v1.Health",
+    "grpc.reflection.v1alpha.ServerReflection",
     NULL,
 };
 

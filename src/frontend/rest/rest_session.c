@@ -59,6 +59,21 @@ static int get_u64(json_t *o, const char *key, uint64_t def, uint64_t *out)
     return 0;
 }
 
+/* The first key of o that is not in known[n], or NULL. */
+static const char *unknown_key(json_t *o, const char *const *known, size_t n)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        bool ok = false;
+        for (size_t i = 0; i < n; i++)
+            ok |= !strcmp(k, known[i]);
+        if (!ok)
+            return k;
+    }
+    return NULL;
+}
+
 static bool wants_events(const struct http_request *req)
 {
     const char *accept = http_header(req, "accept");
@@ -122,17 +137,18 @@ static int parse_limits(struct rest_call *rc, json_t *o, struct session_limits *
         return 0;
     static const char *const known[] = {"memory_mb", "disk_mb", "output_mb", "max_cpu_percent",
                                         "processes", "open_files"};
-    const char *k;
+    const char *k = unknown_key(o, known, sizeof known / sizeof *known);
     json_t *v;
+    char msg[160];
+    if (k) {
+        snprintf(msg, sizeof msg, "limits.%s is not a session limit", k);
+        rest_reply_error(rc, SB_E_INVALID_ARGUMENT, msg, NULL);
+        return -1;
+    }
     json_object_foreach(o, k, v) {
-        bool ok = false;
-        for (size_t i = 0; i < sizeof known / sizeof *known; i++)
-            ok |= !strcmp(k, known[i]);
-        if (!ok || !json_is_integer(v) || json_integer_value(v) <= 0 ||
+        if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
             json_integer_value(v) > (1ll << 40)) {
-            char msg[160];
-            snprintf(msg, sizeof msg, ok ? "limits.%s must be a positive integer"
-                                         : "limits.%s is not a session limit", k);
+            snprintf(msg, sizeof msg, "limits.%s must be a positive integer", k);
             rest_reply_error(rc, SB_E_INVALID_ARGUMENT, msg, NULL);
             return -1;
         }
@@ -161,19 +177,13 @@ void rest_sandbox_create(struct rest_call *rc)
         return;
     static const char *const known[] = {"template", "language", "timeout_s", "metadata", "env",
                                         "limits", "network"};
-    const char *k;
-    json_t *v;
-    json_object_foreach(b, k, v) {
-        bool ok = false;
-        for (size_t i = 0; i < sizeof known / sizeof *known; i++)
-            ok |= !strcmp(k, known[i]);
-        if (!ok) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "unknown field '%s'", k);
-            rest_reply_error(rc, SB_E_INVALID_ARGUMENT, msg, NULL);
-            json_decref(b);
-            return;
-        }
+    const char *k = unknown_key(b, known, sizeof known / sizeof *known);
+    if (k) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "unknown field '%s'", k);
+        rest_reply_error(rc, SB_E_INVALID_ARGUMENT, msg, NULL);
+        json_decref(b);
+        return;
     }
     struct session_req req = {0};
     json_t *tpl = json_object_get(b, "template"), *lang = json_object_get(b, "language");
@@ -222,24 +232,6 @@ void rest_sandbox_create(struct rest_call *rc)
 
 /* ---- list, get, delete, timeout ---- */
 
-static bool metadata_matches(const struct session *s, const char *filter)
-{
-    /* "k=v&k2=v2" (already percent-decoded once by the query reader) */
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", filter);
-    char *save = NULL;
-    for (char *kv = strtok_r(buf, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
-        char *eq = strchr(kv, '=');
-        if (!eq)
-            return false;
-        *eq = '\0';
-        const char *have = json_string_value(json_object_get(s->metadata, kv));
-        if (!have || strcmp(have, eq + 1))
-            return false;
-    }
-    return true;
-}
-
 void rest_sandbox_list(struct rest_call *rc)
 {
     char meta[1024], state[64], num[32];
@@ -261,7 +253,7 @@ void rest_sandbox_list(struct rest_call *rc)
     json_t *arr = json_array();
     size_t matched = 0, shown = 0;
     for (size_t i = 0; i < n; i++) {
-        if (meta[0] && !metadata_matches(v[i], meta))
+        if (meta[0] && !session_metadata_matches(v[i], meta))
             continue;
         if (state[0] && !strstr(state, session_state_name(v[i]->state)))
             continue;
@@ -460,17 +452,11 @@ static int decode_cmd(struct rest_call *rc, json_t *b, struct session_cmd_req *r
     static const char *const known[] = {"cmd", "argv", "cwd", "env", "stdin", "stdin_base64",
                                         "stdin_open", "timeout_ms", "background", "pty", "rows",
                                         "cols", "tag", "user"};
-    const char *k, *bad = NULL;
-    json_t *v;
+    const char *k = unknown_key(b, known, sizeof known / sizeof *known), *bad = NULL;
     char msg[200];
-    json_object_foreach(b, k, v) {
-        bool ok = false;
-        for (size_t i = 0; i < sizeof known / sizeof *known; i++)
-            ok |= !strcmp(k, known[i]);
-        if (!ok) {
-            snprintf(msg, sizeof msg, "unknown field '%s'", k);
-            bad = msg;
-        }
+    if (k) {
+        snprintf(msg, sizeof msg, "unknown field '%s'", k);
+        bad = msg;
     }
     json_t *cmd = json_object_get(b, "cmd"), *av = json_object_get(b, "argv");
     json_t *cwd = json_object_get(b, "cwd"), *in = json_object_get(b, "stdin");
