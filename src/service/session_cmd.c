@@ -26,6 +26,7 @@ void session_cmd_unref(struct session_cmd *c)
     free(c->tag);
     json_decref(c->config);
     sb_buf_free(&c->log);
+    sb_buf_free(&c->early_stdin);
     free(c);
 }
 
@@ -72,9 +73,13 @@ static void on_output(struct sbx_proc *p, int stream, const char *data, size_t l
 
 static void on_started(struct sbx_proc *p, void *arg)
 {
-    (void)p;
     struct session_cmd *c = arg;
     c->started = true;
+    if (c->early_stdin.len)
+        sbx_proc_stdin_write(p, c->early_stdin.data, c->early_stdin.len);
+    sb_buf_free(&c->early_stdin);
+    if (c->early_close)
+        sbx_proc_stdin_close(p);
 }
 
 static const char *status_of(const struct sbx_result *r)
@@ -361,12 +366,21 @@ int session_cmd_stdin(struct session_cmd *c, const void *data, size_t len)
     if (!c->running || !c->proc)
         return -1;
     session_touch(c->s);
+    if (!c->started) { /* kept until it runs: a terminal has no input before */
+        if (c->early_close)
+            return -1;
+        if (c->early_stdin.len + len > (1u << 20))
+            return -2;
+        return sb_buf_append(&c->early_stdin, data, len) < 0 ? -2 : 0;
+    }
     return sbx_proc_stdin_write(c->proc, data, len);
 }
 
 void session_cmd_stdin_close(struct session_cmd *c)
 {
-    if (c->running && c->proc)
+    if (c->running && c->proc && !c->started)
+        c->early_close = true;
+    else if (c->running && c->proc)
         sbx_proc_stdin_close(c->proc);
 }
 

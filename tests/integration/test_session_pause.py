@@ -169,8 +169,9 @@ def test_kill9_with_20_live_sessions_leaves_nothing_and_paused_ones_come_back():
         running = [create(s) for _ in range(18)]
         paused = [create(s) for _ in range(2)]
         for sid in running:       # something that would like to outlive its session
-            assert run(s, sid, "(setsid sleep 600 &) ; (nohup sleep 600 >/dev/null 2>&1 &)"
-                       ).status_code == 200
+            # setsid'd (its own session: it outlives the command) once the command ends
+            assert run(s, sid, "(setsid sleep 600 &) ; (nohup sleep 600 >/dev/null 2>&1 &); "
+                               "sleep 0.2").status_code == 200
         for sid in paused:
             assert run(s, sid, f"echo {sid} > id.txt").status_code == 200
             assert requests.post(f"{s.url}/api/sandboxes/{sid}/pause").status_code == 200

@@ -1,6 +1,8 @@
-/* GET /api/ws: one interactive execution per WebSocket connection (RFC 6455
- * framing by libwslay). Client messages: auth, execute, stdin, stdin_close,
- * kill. Server messages: started, stdout, stderr, exit, error. */
+/* GET /api/ws: one interactive execution, or one session command (a terminal
+ * with pty), per WebSocket connection (RFC 6455 framing by libwslay). Client
+ * messages: auth, execute or command, stdin, stdin_close, kill, signal,
+ * resize. Server messages: started, stdout, stderr, exit, error. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include "frontend/rest/rest_internal.h"
 #include "frontend/ws/ws_msg.h"
 #include "service/execution.h"
+#include "service/session_cmd.h"
 
 #define ROUTE "/api/ws"
 /* Output waiting for a slow client: above PAUSE the program's output is no
@@ -42,6 +45,10 @@ struct ws {
     enum ws_state state;
     struct caller who;
     struct execution *ex;
+    /* or a session's command */
+    struct session *sess;
+    struct session_cmd *cmd;
+    struct cmd_watcher cw;
     struct text_carry carry;
     bool paused;
     uv_timer_t timer;
@@ -176,13 +183,139 @@ static void on_finished(struct execution *ex, const struct job_result *res, void
     uv_timer_start(&w->timer, on_timer, w->s->cfg->server.idle_timeout_ms, 0);
 }
 
-/* ---- client messages ---- */
-
 /* The close code for a refusal: 4000 + its HTTP status. */
 static uint16_t close_code(const struct refusal *r)
 {
     return (uint16_t)(4000 + sb_code_http(r->err.code));
 }
+
+/* ---- a session's command ---- */
+
+static void cmd_output(struct cmd_watcher *cw, int stream, const char *data, size_t len)
+{
+    struct ws *w = cw->arg;
+    send_json(w, event_output(&w->carry, stream, data, len));
+    ws_flush(w);
+}
+
+static void cmd_release(struct ws *w)
+{
+    if (w->cmd) {
+        session_cmd_unwatch(&w->cw);
+        session_cmd_unref(w->cmd);
+        session_unref(w->sess);
+    }
+    w->cmd = NULL;
+    w->sess = NULL;
+}
+
+static void cmd_exited(struct cmd_watcher *cw, struct session_cmd *c)
+{
+    struct ws *w = cw->arg;
+    w->state = WS_DONE;
+    send_json(w, event_output_flush(&w->carry, 1));
+    send_json(w, event_output_flush(&w->carry, 2));
+    json_t *ev = session_cmd_json(c, false);
+    if (ev)
+        json_object_set_new(ev, "type", json_string("exit"));
+    send_json(w, ev);
+    cmd_release(w);
+    close_with(w, WSLAY_CODE_NORMAL_CLOSURE, "done");
+    ws_flush(w);
+    uv_timer_start(&w->timer, on_timer, w->s->cfg->server.idle_timeout_ms, 0);
+}
+
+/* {"type":"command","sandbox_id", "pid"} attaches to a running command (what
+ * it printed so far first); with "cmd" (a shell line) or "argv" instead of
+ * "pid" it starts one with stdin open ("pty", "rows", "cols", "cwd", "env",
+ * "timeout_ms" as in POST .../commands). The command outlives the connection. */
+static void do_command(struct ws *w, json_t *msg)
+{
+    struct refusal r;
+    if (gate_rate(w->s, &w->who, &r) < 0)
+        return fail(w, r.err.code, r.err.msg, close_code(&r));
+    const char *id = json_string_value(json_object_get(msg, "sandbox_id"));
+    struct session *s = id ? session_find(w->s, &w->who, id) : NULL;
+    if (!s)
+        return fail(w, SB_E_NOT_FOUND, "no such sandbox", 0);
+    json_t *pid = json_object_get(msg, "pid"), *cmd = json_object_get(msg, "cmd");
+    json_t *av = json_object_get(msg, "argv"), *cwd = json_object_get(msg, "cwd");
+    struct session_cmd *c = NULL;
+    struct sb_error err;
+    bool attach = pid != NULL;
+    if (attach) {
+        c = json_is_integer(pid) ? session_cmd_find(s, (uint32_t)json_integer_value(pid)) : NULL;
+        if (!c || !c->running)
+            return fail(w, SB_E_NOT_FOUND, "no such running command", 0);
+    } else {
+        size_t n = json_is_array(av) ? json_array_size(av) : 0;
+        const char *argv[257];
+        if ((!!json_is_string(cmd)) == (n > 0) || n > 256 || (cwd && !json_is_string(cwd)))
+            return fail(w, SB_E_INVALID_ARGUMENT, "command: give \"cmd\" (a shell line) or "
+                        "\"argv\" (at most 256 strings), or \"pid\" to attach", 0);
+        for (size_t i = 0; i < n; i++)
+            if (!(argv[i] = json_string_value(json_array_get(av, i))))
+                return fail(w, SB_E_INVALID_ARGUMENT, "command: argv must be strings", 0);
+        argv[n] = NULL;
+        json_int_t rows = json_integer_value(json_object_get(msg, "rows"));
+        json_int_t cols = json_integer_value(json_object_get(msg, "cols"));
+        json_int_t to = json_integer_value(json_object_get(msg, "timeout_ms"));
+        struct session_cmd_req req = {
+            .argv = n ? argv : NULL, .argc = n, .shell = json_string_value(cmd),
+            .cwd = json_string_value(cwd), .env = json_object_get(msg, "env"),
+            .stdin_open = true, .pty = json_is_true(json_object_get(msg, "pty")),
+            .rows = rows > 0 && rows < 1000 ? (uint16_t)rows : 0,
+            .cols = cols > 0 && cols < 1000 ? (uint16_t)cols : 0,
+            .timeout_ms = to > 0 ? (uint64_t)to : 0,
+        };
+        if (!(c = session_cmd_start(s, &req, &err)))
+            return fail(w, err.code, err.msg, 0);
+    }
+    w->state = WS_RUNNING;
+    w->sess = s;
+    w->cmd = c;
+    session_ref(s);
+    session_cmd_ref(c);
+    w->cw = (struct cmd_watcher){.output = cmd_output, .exited = cmd_exited, .arg = w};
+    send_json(w, json_pack("{s:s,s:I,s:s}", "type", "started", "pid", (json_int_t)c->pid,
+                           "sandbox_id", s->id));
+    session_cmd_watch(c, &w->cw, attach);
+    uv_timer_start(&w->timer, on_timer, PING_MS, 0);
+}
+
+static void cmd_control(struct ws *w, enum ws_msg_type type, json_t *msg)
+{
+    struct session_cmd *c = w->cmd;
+    if (type == WS_MSG_STDIN) {
+        json_t *data = json_object_get(msg, "data");
+        if (!json_is_string(data))
+            return fail(w, SB_E_INVALID_ARGUMENT, "stdin: data must be a string", 0);
+        int rc = session_cmd_stdin(c, json_string_value(data), json_string_length(data));
+        if (rc == -1)
+            fail(w, SB_E_INVALID_ARGUMENT, "stdin: closed", 0);
+        else if (rc == -2)
+            fail(w, SB_E_RATE_LIMITED, "stdin: 1 MiB is already waiting for the program to "
+                 "read it; send more later", 0);
+    } else if (type == WS_MSG_STDIN_CLOSE) {
+        session_cmd_stdin_close(c);
+    } else if (type == WS_MSG_KILL) {
+        session_cmd_signal(c, SIGKILL);
+    } else if (type == WS_MSG_SIGNAL) {
+        const char *name = json_string_value(json_object_get(msg, "signal"));
+        int sig = session_signal_number(name);
+        if (sig < 0)
+            return fail(w, SB_E_INVALID_ARGUMENT, "signal: a name like SIGINT or SIGTERM", 0);
+        session_cmd_signal(c, sig);
+    } else if (type == WS_MSG_RESIZE) {
+        json_int_t rows = json_integer_value(json_object_get(msg, "rows"));
+        json_int_t cols = json_integer_value(json_object_get(msg, "cols"));
+        if (rows <= 0 || rows >= 1000 || cols <= 0 || cols >= 1000)
+            return fail(w, SB_E_INVALID_ARGUMENT, "resize: rows and cols from 1 to 999", 0);
+        session_cmd_resize(c, (uint16_t)rows, (uint16_t)cols);
+    }
+}
+
+/* ---- client messages ---- */
 
 static void do_auth(struct ws *w, json_t *msg)
 {
@@ -250,14 +383,20 @@ static void on_message(struct ws *w, const char *text, size_t len)
              CLOSE_UNAUTHENTICATED);
     } else if (type == WS_MSG_EXECUTE && w->state == WS_READY) {
         do_execute(w, msg);
-    } else if (type == WS_MSG_EXECUTE) {
-        fail(w, SB_E_INVALID_ARGUMENT, "one execution per connection", 0);
+    } else if (type == WS_MSG_COMMAND && w->state == WS_READY) {
+        do_command(w, msg);
+    } else if (type == WS_MSG_EXECUTE || type == WS_MSG_COMMAND) {
+        fail(w, SB_E_INVALID_ARGUMENT, "one execution or command per connection", 0);
     } else if (type == WS_MSG_AUTH) {
         fail(w, SB_E_INVALID_ARGUMENT, "auth: not expected now (already authenticated, or "
              "authentication is off)", 0);
+    } else if (w->state == WS_RUNNING && w->cmd) {
+        cmd_control(w, type, msg);
     } else if (w->state != WS_RUNNING || !w->ex) {
         fail(w, SB_E_INVALID_ARGUMENT, w->state == WS_DONE ? "the execution has ended"
                                                            : "nothing is running yet", 0);
+    } else if (type == WS_MSG_SIGNAL || type == WS_MSG_RESIZE) {
+        fail(w, SB_E_INVALID_ARGUMENT, "signal and resize are for a session's command", 0);
     } else if (type == WS_MSG_STDIN) {
         do_stdin(w, msg);
     } else if (type == WS_MSG_STDIN_CLOSE) {
@@ -344,6 +483,7 @@ static void on_closed(void *arg)
 {
     struct ws *w = arg;
     w->c = NULL;
+    cmd_release(w); /* a session's command runs on: it can be attached to again */
     if (w->ex) {
         /* The client is gone: so is its sandbox. */
         struct execution *ex = w->ex;

@@ -10,6 +10,7 @@ json_t *ws_msg_parse(const char *text, size_t len, enum ws_msg_type *type, char 
     static const char *const names[] = {
         [WS_MSG_AUTH] = "auth", [WS_MSG_EXECUTE] = "execute", [WS_MSG_STDIN] = "stdin",
         [WS_MSG_STDIN_CLOSE] = "stdin_close", [WS_MSG_KILL] = "kill",
+        [WS_MSG_COMMAND] = "command", [WS_MSG_SIGNAL] = "signal", [WS_MSG_RESIZE] = "resize",
     };
     json_error_t je;
     json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
@@ -26,8 +27,8 @@ json_t *ws_msg_parse(const char *text, size_t len, enum ws_msg_type *type, char 
             return msg;
         }
     }
-    snprintf(why, whylen, "message: unknown type '%.64s' (auth, execute, stdin, stdin_close, "
-             "kill)", t);
+    snprintf(why, whylen, "message: unknown type '%.64s' (auth, execute, command, stdin, "
+             "stdin_close, kill, signal, resize)", t);
     json_decref(msg);
     return NULL;
 }
