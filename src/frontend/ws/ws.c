@@ -386,7 +386,8 @@ static void on_message(struct ws *w, const char *text, size_t len)
     } else if (type == WS_MSG_COMMAND && w->state == WS_READY) {
         do_command(w, msg);
     } else if (type == WS_MSG_EXECUTE || type == WS_MSG_COMMAND) {
-        fail(w, SB_E_INVALID_ARGUMENT, "one execution or command per connection", 0);
+        fail(w, SB_E_INVALID_ARGUMENT, type == WS_MSG_EXECUTE ? "one execution per connection"
+                                                              : "one command per connection", 0);
     } else if (type == WS_MSG_AUTH) {
         fail(w, SB_E_INVALID_ARGUMENT, "auth: not expected now (already authenticated, or "
              "authentication is off)", 0);
