@@ -124,11 +124,11 @@ static void finish_end(struct session *s)
         sb_fail(&e, SB_E_UNAVAILABLE, "the session ended: %s", s->end_reason);
         session_op_done(s, &e);
     }
-    if (s->timer_open)
+    struct service *svc = s->svc;
+    if (s->timer_open) /* the timer's reference goes when it is closed */
         uv_close((uv_handle_t *)&s->timer, timer_closed);
-    else
-        session_unref(s);
-    service_check_drained(s->svc);
+    session_unref(s); /* the registry's */
+    service_check_drained(svc);
 }
 
 /* The sandbox is gone: every process has reported and no file request is left. */
@@ -538,8 +538,7 @@ static void session_drop_paused(struct session *s)
     s->svc->sessions.n--;
     if (s->timer_open)
         uv_close((uv_handle_t *)&s->timer, timer_closed);
-    else
-        session_unref(s);
+    session_unref(s); /* the registry's */
 }
 
 /* ---- lookups ---- */

@@ -179,8 +179,8 @@ static json_t *config_json(const char *const *argv, size_t argc, json_t *env, co
     json_t *args = json_array();
     for (size_t i = 1; i < argc; i++)
         json_array_append_new(args, json_string(argv[i]));
-    return json_pack("{s:s,s:o,s:O,s:s}", "cmd", argv[0], "args", args, "envs",
-                     env ? env : json_object(), "cwd", cwd);
+    return json_pack("{s:s,s:o,s:o,s:s}", "cmd", argv[0], "args", args, "envs",
+                     env ? json_incref(env) : json_object(), "cwd", cwd);
 }
 
 static int check_req(struct session *s, const struct session_cmd_req *req, struct sb_error *err)
@@ -247,6 +247,7 @@ struct session_cmd *session_cmd_start(struct session *s, const struct session_cm
     };
     static const struct sbx_proc_callbacks cb = {on_started, on_output, NULL, on_exited};
     c->s = s;
+    c->interactive = req->stdin_open || req->pty;
     c->refs = 2; /* the session's list and the process */
     c->running = true;
     c->pid = ++s->next_pid;
@@ -363,7 +364,7 @@ void session_cmd_output(const struct session_cmd *c, struct sb_buf *out, struct 
 
 int session_cmd_stdin(struct session_cmd *c, const void *data, size_t len)
 {
-    if (!c->running || !c->proc)
+    if (!c->running || !c->proc || !c->interactive)
         return -1;
     session_touch(c->s);
     if (!c->started) { /* kept until it runs: a terminal has no input before */

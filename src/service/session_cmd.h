@@ -44,6 +44,7 @@ struct session_cmd {
     bool running;
     bool started;
     struct sb_buf log;           /* [stream u8][len u32][bytes]... every chunk, in order */
+    bool interactive;            /* stdin_open or pty: it takes stdin */
     struct sb_buf early_stdin;   /* typed before it started (a pty exists only then) */
     bool early_close;
     uint64_t out_bytes, err_bytes;

@@ -365,9 +365,9 @@ struct cell *session_ctx_execute(struct session_ctx *c, const struct cell_req *r
     if (!cell)
         return sb_fail(err, SB_E_INTERNAL, "out of memory"), NULL;
     cell->id = ++c->s->next_exec;
-    json_t *j = json_pack("{s:I,s:s,s:O,s:b}", "id", (json_int_t)cell->id, "code",
-                          req->code ? req->code : "", "env", req->env ? req->env : json_object(),
-                          "svg", req->svg);
+    json_t *j = json_pack("{s:I,s:s,s:o,s:b}", "id", (json_int_t)cell->id, "code",
+                          req->code ? req->code : "",
+                          "env", req->env ? json_incref(req->env) : json_object(), "svg", req->svg);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!text || asprintf(&cell->line, "%s\n", text) < 0) {
