@@ -231,7 +231,8 @@ FUZZ_SRC     := $(wildcard src/common/*.c src/config/*.c) src/runner/lang.c src/
                 src/frontend/grpc/grpc_convert.c src/frontend/grpc/grpc_frame.c \
                 src/frontend/ws/ws_msg.c \
                 src/frontend/grpc/pbdesc.c \
-                src/frontend/e2b/connect.c src/frontend/multipart.c src/service/session_path.c
+                src/frontend/e2b/connect.c src/frontend/multipart.c src/service/session_path.c \
+                src/sandbox/collected.c
 FUZZ_LIB_OBJ := $(FUZZ_SRC:src/%.c=$(FUZZ)/obj/%.o) $(PROTOS:%.proto=$(FUZZ)/obj/gen/%.pb-c.o) \
                 $(FUZZ)/obj/languages_blob.o
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ)/fuzz_%)

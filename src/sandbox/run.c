@@ -48,15 +48,6 @@ struct sbx_run {
     unsigned col_pending;
 };
 
-void sbx_collected_free(struct sbx_collected *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(v[i].name);
-        free(v[i].data);
-    }
-    free(v);
-}
-
 static void free_run(struct sbx_run *r)
 {
     for (size_t i = 0; i < r->nglobs; i++)
