@@ -142,6 +142,7 @@ int config_defaults(struct sb_config *c)
         .idle_timeout_ms = 0, .max_sessions = 500, .max_per_key = 100,
         .max_memory_mb_per_key = 65536, .memory_mb = 512, .disk_mb = 512, .processes = 256,
         .output_mb = 256, .max_output_mb = 4096, .max_contexts = 16, .max_commands = 1024,
+        .max_output_held_mb = 2048,
     };
     c->compat.e2b = true;
     c->compile_cache_mb = 1024;
@@ -280,7 +281,7 @@ struct raw_server {
 struct raw_sessions {
     char *enabled, *default_ttl_ms, *max_ttl_ms, *idle_timeout_ms, *max_sessions, *max_per_key,
         *max_memory_mb_per_key, *memory_mb, *disk_mb, *processes, *output_mb, *max_output_mb,
-        *max_contexts, *max_commands;
+        *max_contexts, *max_commands, *max_output_held_mb;
 };
 
 struct raw_compat {
@@ -470,6 +471,7 @@ static const cyaml_schema_field_t sessions_fields[] = {
     U64("max_output_mb", struct raw_sessions, max_output_mb),
     U64("max_contexts", struct raw_sessions, max_contexts),
     U64("max_commands", struct raw_sessions, max_commands),
+    U64("max_output_held_mb", struct raw_sessions, max_output_held_mb),
     CYAML_FIELD_END,
 };
 
@@ -667,6 +669,7 @@ static void merge_sessions(struct sb_sessions_cfg *v, const struct raw_sessions 
     SET_NUM(v, r, "sessions.", max_output_mb, NUM_MB);
     SET_NUM(v, r, "sessions.", max_contexts, NUM_COUNT);
     SET_NUM(v, r, "sessions.", max_commands, NUM_COUNT);
+    SET_NUM(v, r, "sessions.", max_output_held_mb, NUM_MB);
 }
 
 static int merge(struct sb_config *c, const struct raw_top *t, struct bad_value *bad)

@@ -89,6 +89,7 @@ struct sb_sessions_cfg {
     uint64_t max_output_mb;         /* ceiling of a request's output_mb */
     uint64_t max_contexts;          /* code contexts per session */
     uint64_t max_commands;          /* commands kept per session (running + finished) */
+    uint64_t max_output_held_mb;    /* commands' output the server keeps, all sessions together */
 };
 
 struct sb_config {

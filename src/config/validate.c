@@ -284,6 +284,7 @@ int config_validate(const struct sb_config *c, struct sb_error *err)
         {"sessions.output_mb", &c->sessions.output_mb, 1, c->sessions.max_output_mb},
         {"sessions.max_contexts", &c->sessions.max_contexts, 1, 256},
         {"sessions.max_commands", &c->sessions.max_commands, 8, 65536},
+        {"sessions.max_output_held_mb", &c->sessions.max_output_held_mb, 1, 1u << 20},
     };
     if (check_ranges(c, r, sizeof r / sizeof *r, err) < 0)
         return -1;

@@ -92,6 +92,7 @@ struct session_registry {
     unsigned n;
     struct template_registry templates;
     uint64_t created, ended, commands, cells, file_bytes_in, file_bytes_out;
+    uint64_t output_held;        /* bytes of command output kept, all sessions */
 };
 
 int session_registry_open(struct service *svc, struct sb_error *err);

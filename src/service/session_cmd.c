@@ -23,6 +23,7 @@ void session_cmd_unref(struct session_cmd *c)
 {
     if (--c->refs)
         return;
+    c->svc->sessions.output_held -= c->log.len;
     free(c->tag);
     json_decref(c->config);
     sb_buf_free(&c->log);
@@ -56,8 +57,15 @@ static void on_output(struct sbx_proc *p, int stream, const char *data, size_t l
     uint8_t hdr[5] = {(uint8_t)stream};
     uint32_t n = (uint32_t)len;
     memcpy(hdr + 1, &n, 4);
-    sb_buf_append(&c->log, hdr, sizeof hdr);
-    sb_buf_append(&c->log, data, len);
+    struct session_registry *reg = &s->svc->sessions;
+    if (reg->output_held + len + 5 > s->svc->cfg->sessions.max_output_held_mb << 20) {
+        c->output_dropped = true; /* followers still get it below */
+    } else {
+        size_t before = c->log.len;
+        sb_buf_append(&c->log, hdr, sizeof hdr);
+        sb_buf_append(&c->log, data, len);
+        reg->output_held += c->log.len - before;
+    }
     if (stream == 1)
         c->out_bytes += len;
     else
@@ -247,6 +255,7 @@ struct session_cmd *session_cmd_start(struct session *s, const struct session_cm
     };
     static const struct sbx_proc_callbacks cb = {on_started, on_output, NULL, on_exited};
     c->s = s;
+    c->svc = s->svc;
     c->interactive = req->stdin_open || req->pty;
     c->refs = 2; /* the session's list and the process */
     c->running = true;
@@ -440,6 +449,8 @@ json_t *session_cmd_json(const struct session_cmd *c, bool with_output)
                           (json_int_t)c->err_bytes);
     if (c->tag)
         json_object_set_new(j, "tag", json_string(c->tag));
+    if (c->output_dropped)
+        json_object_set_new(j, "output_dropped", json_true());
     if (!c->running) {
         char ended[40];
         util_iso_time(c->ended_ms, ended, sizeof ended);

@@ -37,6 +37,7 @@ struct cmd_watcher {
 struct session_cmd {
     struct list_node node;
     struct session *s;
+    struct service *svc;         /* outlives the session (output_held) */
     uint32_t pid;                /* its id in the session (E2B's pid) */
     char *tag;
     json_t *config;              /* {cmd, args, envs, cwd} as started */
@@ -48,6 +49,7 @@ struct session_cmd {
     struct sb_buf early_stdin;   /* typed before it started (a pty exists only then) */
     bool early_close;
     uint64_t out_bytes, err_bytes;
+    bool output_dropped;         /* sessions.max_output_held_mb was reached: not all is kept */
     uint64_t started_ms, ended_ms;
     /* the end, once !running */
     const char *status;          /* ok, runtime_error, time_limit_exceeded, ... */
