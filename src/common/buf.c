@@ -84,3 +84,23 @@ char *sb_buf_steal(struct sb_buf *b, size_t *len)
     memset(b, 0, sizeof *b);
     return p;
 }
+
+void sb_buf_lines(struct sb_buf *b, bool (*fn)(void *arg, const char *line, size_t len),
+                  void *arg)
+{
+    size_t start = 0;
+    for (;;) {
+        char *nl = b->data ? memchr(b->data + start, '\n', b->len - start) : NULL;
+        if (!nl)
+            break;
+        size_t n = (size_t)(nl - (b->data + start));
+        if (!fn(arg, b->data + start, n))
+            return;
+        start += n + 1;
+    }
+    if (start) {
+        memmove(b->data, b->data + start, b->len - start);
+        b->len -= start;
+        b->data[b->len] = '\0';
+    }
+}

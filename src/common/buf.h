@@ -24,5 +24,10 @@ void sb_buf_reset(struct sb_buf *b);
 void sb_buf_free(struct sb_buf *b);
 /* Hands the data to the caller (who frees it) and empties the buffer. */
 char *sb_buf_steal(struct sb_buf *b, size_t *len);
+/* Hands each complete line of b (without its '\n') to fn, in order, then
+ * drops them from b, keeping a partial last line. fn returns false to stop
+ * at once: b is then left as fn left it (it may have reset it). */
+void sb_buf_lines(struct sb_buf *b, bool (*fn)(void *arg, const char *line, size_t len),
+                  void *arg);
 
 #endif

@@ -151,6 +151,16 @@ static void on_line(struct session_ctx *c, const char *text, size_t len)
     json_decref(ev);
 }
 
+/* One line for on_line; false once a watcher restarted or deleted the
+ * context (its interpreter, and this output, are gone). */
+static bool take_line(void *arg, const char *text, size_t len)
+{
+    struct session_ctx *c = arg;
+    struct sbx_proc *p = c->proc;
+    on_line(c, text, len);
+    return c->proc == p;
+}
+
 static void on_output(struct sbx_proc *p, int stream, const char *data, size_t len, void *arg)
 {
     struct session_ctx *c = arg;
@@ -158,22 +168,9 @@ static void on_output(struct sbx_proc *p, int stream, const char *data, size_t l
         return; /* stderr: the driver's own complaints */
     c->s->output_used += len;
     sb_buf_append(&c->line, data, len);
-    size_t start = 0;
-    for (;;) {
-        char *nl = memchr(c->line.data + start, '\n', c->line.len - start);
-        if (!nl)
-            break;
-        size_t n = (size_t)(nl - (c->line.data + start));
-        on_line(c, c->line.data + start, n);
-        start += n + 1;
-        if (c->proc != p)
-            return; /* a watcher restarted or deleted the context */
-    }
-    if (start) {
-        memmove(c->line.data, c->line.data + start, c->line.len - start);
-        c->line.len -= start;
-        c->line.data[c->line.len] = '\0';
-    }
+    sb_buf_lines(&c->line, take_line, c);
+    if (c->proc != p)
+        return; /* a watcher restarted or deleted the context */
     if (c->line.len > LINE_MAX_BYTES)
         sbx_proc_kill(p);
 }

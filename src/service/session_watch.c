@@ -36,8 +36,9 @@ static void end(struct session_watch *sw, const char *why)
     }
 }
 
-static void on_line(struct session_watch *sw, const char *text, size_t len)
+static bool on_line(void *arg, const char *text, size_t len)
 {
+    struct session_watch *sw = arg;
     json_t *ev = json_loadb(text, len, 0, NULL);
     const char *type = json_string_value(json_object_get(ev, "type"));
     const char *path = json_string_value(json_object_get(ev, "path"));
@@ -55,6 +56,7 @@ static void on_line(struct session_watch *sw, const char *text, size_t len)
         sw->w->event(sw->w, type, path, json_is_true(json_object_get(ev, "dir")));
     }
     json_decref(ev);
+    return true;
 }
 
 static void on_output(struct sbx_proc *p, int stream, const char *data, size_t len, void *arg)
@@ -63,20 +65,7 @@ static void on_output(struct sbx_proc *p, int stream, const char *data, size_t l
     if (stream != 1)
         return;
     sb_buf_append(&sw->line, data, len);
-    size_t start = 0;
-    for (;;) {
-        char *nl = memchr(sw->line.data + start, '\n', sw->line.len - start);
-        if (!nl)
-            break;
-        size_t n = (size_t)(nl - (sw->line.data + start));
-        on_line(sw, sw->line.data + start, n);
-        start += n + 1;
-    }
-    if (start) {
-        memmove(sw->line.data, sw->line.data + start, sw->line.len - start);
-        sw->line.len -= start;
-        sw->line.data[sw->line.len] = '\0';
-    }
+    sb_buf_lines(&sw->line, on_line, sw);
     if (sw->line.len > LINE_MAX_BYTES)
         sbx_proc_kill(p);
 }
