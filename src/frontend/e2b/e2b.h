@@ -36,6 +36,9 @@ void e2b_jupyter(struct rest_call *rc, struct session *s);
 /* The request's message: the first envelope of a streaming call, or the
  * JSON body of a unary one; NULL after replying. */
 json_t *e2b_message(struct rest_call *rc, bool streaming);
+/* One Connect envelope (flags, then ev as compact JSON; ev is stolen) on a
+ * started stream. */
+void e2b_stream_send(struct http_conn *c, uint8_t flags, json_t *ev);
 /* A Connect unary reply: 200 JSON body (stolen), or an error (for a
  * streaming call: 200 with the error in the end-of-stream envelope). */
 void e2b_unary_ok(struct rest_call *rc, json_t *body);

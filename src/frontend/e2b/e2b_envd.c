@@ -9,6 +9,17 @@
 #define ENVD_PORT "49983"
 #define JUPYTER_PORT "49999"
 
+void e2b_stream_send(struct http_conn *c, uint8_t flags, json_t *ev)
+{
+    char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+    json_decref(ev);
+    struct sb_buf b = {0};
+    if (text && connect_put(&b, flags, text, strlen(text)) == 0)
+        http_stream_write(c, b.data, b.len);
+    sb_buf_free(&b);
+    free(text);
+}
+
 void e2b_unary_ok(struct rest_call *rc, json_t *body)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;

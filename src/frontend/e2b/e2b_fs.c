@@ -187,13 +187,7 @@ struct dirwatch {
 
 static void env_send(struct dirwatch *d, uint8_t flags, json_t *ev)
 {
-    char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
-    json_decref(ev);
-    struct sb_buf b = {0};
-    if (text && connect_put(&b, flags, text, strlen(text)) == 0)
-        http_stream_write(d->rc->c, b.data, b.len);
-    sb_buf_free(&b);
-    free(text);
+    e2b_stream_send(d->rc->c, flags, ev);
 }
 
 static void dw_closed(uv_handle_t *h)

@@ -45,15 +45,7 @@ struct pstream {
 
 static void send_env(struct pstream *p, uint8_t flags, json_t *ev)
 {
-    char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
-    json_decref(ev);
-    if (!text)
-        return;
-    struct sb_buf b = {0};
-    if (connect_put(&b, flags, text, strlen(text)) == 0)
-        http_stream_write(p->rc->c, b.data, b.len);
-    sb_buf_free(&b);
-    free(text);
+    e2b_stream_send(p->rc->c, flags, ev);
 }
 
 static void pstream_closed(uv_handle_t *h)

@@ -93,20 +93,19 @@ struct cellrun {
     bool sse;
 };
 
+/* ev is borrowed. */
 static void send_event(struct cellrun *r, json_t *ev)
 {
-    char *text = json_dumps(ev, JSON_COMPACT);
-    if (!text)
+    if (r->sse) {
+        rest_sse_send(r->rc->c, json_string_value(json_object_get(ev, "type")),
+                      json_incref(ev));
         return;
+    }
+    char *text = json_dumps(ev, JSON_COMPACT);
     struct sb_buf b = {0};
-    if (r->sse)
-        sb_buf_printf(&b, "event: %s\ndata: %s\n\n",
-                      json_string_value(json_object_get(ev, "type")), text);
-    else
-        sb_buf_printf(&b, "%s\n", text);
-    free(text);
-    if (!b.oom)
+    if (text && sb_buf_printf(&b, "%s\n", text) == 0)
         http_stream_write(r->rc->c, b.data, b.len);
+    free(text);
     sb_buf_free(&b);
 }
 

@@ -109,20 +109,11 @@ static void sse_send(struct pending *p, json_t *ev)
 {
     if (!ev)
         return;
-    const char *type = json_string_value(json_object_get(ev, "type"));
-    char *data = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (data) {
-        struct sb_buf b = {0};
-        sb_buf_printf(&b, "event: %s\ndata: %s\n\n", type, data);
-        ssize_t queued = b.oom ? -1 : http_stream_write(p->rc->c, b.data, b.len);
-        if (queued > (ssize_t)SSE_PAUSE_MARK && !p->paused && p->ex) {
-            p->paused = true;
-            execution_output_pause(p->ex, true);
-        }
-        sb_buf_free(&b);
+    ssize_t queued = rest_sse_send(p->rc->c, json_string_value(json_object_get(ev, "type")), ev);
+    if (queued > (ssize_t)SSE_PAUSE_MARK && !p->paused && p->ex) {
+        p->paused = true;
+        execution_output_pause(p->ex, true);
     }
-    free(data);
-    json_decref(ev);
 }
 
 static void sse_drain(void *arg)

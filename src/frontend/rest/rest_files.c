@@ -383,14 +383,7 @@ struct follow_dir {
 
 static void sse(struct follow_dir *f, const char *type, json_t *data)
 {
-    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
-    json_decref(data);
-    struct sb_buf b = {0};
-    sb_buf_printf(&b, "event: %s\ndata: %s\n\n", type, text ? text : "{}");
-    free(text);
-    if (!b.oom)
-        http_stream_write(f->rc->c, b.data, b.len);
-    sb_buf_free(&b);
+    rest_sse_send(f->rc->c, type, data);
 }
 
 static void follow_closed(uv_handle_t *h)

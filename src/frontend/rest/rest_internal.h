@@ -32,6 +32,11 @@ void rest_reply_refusal(struct rest_call *rc, const struct refusal *r);
 /* Logs and counts a request answered some other way (a stream, an upgrade). */
 void rest_log(struct rest_call *rc, int status);
 
+/* One Server-Sent Event on a started stream: "event: type", "data: " ev as
+ * compact JSON (ev is stolen, and may hold type; NULL sends nothing). Returns the bytes queued
+ * on the socket, or -1. */
+ssize_t rest_sse_send(struct http_conn *c, const char *type, json_t *ev);
+
 /* A copy of the call that outlives the handler (answered later); NULL
  * after replying 500 when memory is exhausted. */
 struct rest_call *rest_call_keep(struct rest_call *rc);

@@ -357,18 +357,7 @@ struct follower {
 
 static void sse_event(struct follower *f, const char *type, json_t *ev)
 {
-    if (!ev)
-        return;
-    char *data = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(ev);
-    if (!data)
-        return;
-    struct sb_buf b = {0};
-    sb_buf_printf(&b, "event: %s\ndata: %s\n\n", type, data);
-    free(data);
-    if (!b.oom)
-        http_stream_write(f->rc->c, b.data, b.len);
-    sb_buf_free(&b);
+    rest_sse_send(f->rc->c, type, ev);
 }
 
 static void follow_output(struct cmd_watcher *w, int stream, const char *data, size_t len)

@@ -153,6 +153,21 @@ void rest_reply_refusal(struct rest_call *rc, const struct refusal *r)
     rest_reply_error(rc, r->err.code, r->err.msg, extra[0] ? extra : NULL);
 }
 
+ssize_t rest_sse_send(struct http_conn *c, const char *type, json_t *ev)
+{
+    char *data = ev ? json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    struct sb_buf b = {0};
+    if (data) /* type may point into ev: it goes after */
+        sb_buf_printf(&b, "event: %s\ndata: %s\n\n", type, data);
+    json_decref(ev);
+    if (!data)
+        return -1;
+    free(data);
+    ssize_t queued = b.oom ? -1 : http_stream_write(c, b.data, b.len);
+    sb_buf_free(&b);
+    return queued;
+}
+
 struct rest_call *rest_call_keep(struct rest_call *rc)
 {
     struct rest_call *k = malloc(sizeof *k);
