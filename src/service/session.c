@@ -105,8 +105,6 @@ static void finish_end(struct session *s)
     list_remove(&s->node);
     s->svc->sessions.n--;
     s->svc->sessions.ended++;
-    session_cmds_end(s);
-    session_ctxs_end(s);
     if (s->ready_cb) {
         struct sb_error e;
         sb_fail(&e, SB_E_SANDBOX_SETUP, "%s", s->end_reason);

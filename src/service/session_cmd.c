@@ -476,11 +476,6 @@ json_t *session_cmd_json(const struct session_cmd *c, bool with_output)
 
 /* ---- the session ends ---- */
 
-void session_cmds_end(struct session *s)
-{
-    (void)s; /* the sandbox's end reports every process's exit first */
-}
-
 void session_cmds_free(struct session *s)
 {
     while (!list_empty(&s->cmds)) {

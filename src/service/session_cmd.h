@@ -84,8 +84,8 @@ void session_cmd_unref(struct session_cmd *c);
 /* Signal numbers by name ("SIGKILL", "KILL", "9"), or -1. */
 int session_signal_number(const char *name);
 
-/* For session.c: the session ends (kills, then frees what is left). */
-void session_cmds_end(struct session *s);
+/* For session.c, when the session is freed (its sandbox's end has reported
+ * every process's exit before). */
 void session_cmds_free(struct session *s);
 
 #endif

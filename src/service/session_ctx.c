@@ -487,11 +487,6 @@ json_t *session_ctx_json(const struct session_ctx *c)
     return json_pack("{s:s,s:s,s:s}", "id", c->id, "language", c->lang, "cwd", c->cwd);
 }
 
-void session_ctxs_end(struct session *s)
-{
-    (void)s; /* every driver reported its exit before the sandbox ended */
-}
-
 void session_ctxs_free(struct session *s)
 {
     while (!list_empty(&s->ctxs)) {

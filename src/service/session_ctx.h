@@ -45,8 +45,8 @@ void session_ctx_delete(struct session_ctx *c);
 json_t *session_ctx_json(const struct session_ctx *c);
 const char *session_ctx_id(const struct session_ctx *c);
 
-/* For session.c. */
-void session_ctxs_end(struct session *s);
+/* For session.c, when the session is freed (every driver has reported its
+ * exit before the sandbox ended). */
 void session_ctxs_free(struct session *s);
 
 #endif
