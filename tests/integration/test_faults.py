@@ -172,6 +172,7 @@ def test_unwritable_cgroups_refuse_runs_with_the_cause(tmp_path):
 def test_no_free_uid_is_a_clear_error():
     cfg = "server:\n  max_concurrent: 4\nsandbox:\n  uid_count: 2\n"
     with Server(cfg) as s:
+        s.wait_languages()      # the start-up probes hold uids while they run
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             rs = list(pool.map(lambda _: s.execute({"language": "bash", "code": "sleep 1"}),
                                range(4)))
