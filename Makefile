@@ -47,7 +47,7 @@ AGENT_OBJ := $(AGENT_SRC:src/%.c=$(BUILD)/agent/%.o)
 # Everything but the binary's front end: what unit tests link against.
 LIB_SRC := $(filter-out src/sandbox/seccomp_gen.c, \
              $(wildcard src/common/*.c src/config/*.c src/sandbox/*.c src/runner/*.c \
-                        src/scheduler/*.c src/store/*.c src/transport/*.c src/service/*.c \
+                        src/scheduler/*.c src/store/*.c src/transport/*.c src/service/*.c src/net/*.c \
                         src/frontend/*.c src/frontend/*/*.c src/server/*.c))
 # gRPC: C code generated from proto/ by protoc-c, and the descriptor set for reflection.
 PROTOS  := soulbox/v1/soulbox.proto soulbox/v1/sessions.proto grpc/health/v1/health.proto \
@@ -205,7 +205,7 @@ clean:
 # inputs go to build-fuzz/corpus/<name>, crashes to build-fuzz/crashes/<name>.
 FUZZ         := build-fuzz
 FUZZ_CC      := clang
-FUZZ_TARGETS ?= http request websocket grpc config names agent e2b
+FUZZ_TARGETS ?= http request websocket grpc config names agent e2b dns
 FUZZ_SECONDS ?= 60
 FUZZ_OPTS    ?= -timeout=5 -rss_limit_mb=2048
 # Longest input generated (regressions may be longer: they are replayed whole).
@@ -232,7 +232,7 @@ FUZZ_SRC     := $(wildcard src/common/*.c src/config/*.c) src/runner/lang.c src/
                 src/frontend/ws/ws_msg.c \
                 src/frontend/grpc/pbdesc.c \
                 src/frontend/e2b/connect.c src/frontend/multipart.c src/service/session_path.c \
-                src/sandbox/collected.c
+                src/sandbox/collected.c $(wildcard src/net/*.c) src/runner/runner.c
 FUZZ_LIB_OBJ := $(FUZZ_SRC:src/%.c=$(FUZZ)/obj/%.o) $(PROTOS:%.proto=$(FUZZ)/obj/gen/%.pb-c.o) \
                 $(FUZZ)/obj/languages_blob.o
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ)/fuzz_%)

@@ -152,6 +152,7 @@ int config_defaults(struct sb_config *c)
     c->uid_count = 65536;
     c->max_inodes = 16384;
     c->cgroup_favordynmods = true;
+    c->network.connect_timeout_ms = 10000;
     if (str_set(&c->state_dir, "/run/soulbox") < 0 || str_set(&c->cgroup_root, "soulbox") < 0 ||
         str_set(&c->hostname, "soulbox") < 0 || str_set(&c->workdir, "/workspace") < 0 ||
         str_set(&c->languages_dir, "") < 0 ||
@@ -160,6 +161,8 @@ int config_defaults(struct sb_config *c)
         list_set(&c->etc, default_etc, sizeof default_etc / sizeof *default_etc) < 0 ||
         list_set(&c->security.allowed_syscalls, NULL, 0) < 0 ||
         list_set(&c->binds, NULL, 0) < 0 || list_set(&c->languages, NULL, 0) < 0 ||
+        list_set(&c->network.allow, NULL, 0) < 0 || list_set(&c->network.deny, NULL, 0) < 0 ||
+        list_set(&c->network.dns, NULL, 0) < 0 ||
         str_set(&v->listen, "127.0.0.1") < 0 ||
         str_set(&v->data_dir, "./data") < 0 || str_set(&v->log_level, "info") < 0 ||
         str_set(&v->audit_log, "") < 0 || default_pools(c) < 0) {
@@ -191,6 +194,9 @@ void config_free(struct sb_config *c)
     list_free(&c->etc);
     list_free(&c->binds);
     list_free(&c->languages);
+    list_free(&c->network.allow);
+    list_free(&c->network.deny);
+    list_free(&c->network.dns);
     memset(c, 0, sizeof *c);
 }
 
@@ -229,8 +235,20 @@ struct raw_pool {
     unsigned preload_count;
 };
 
+struct raw_network {
+    char **allow;
+    unsigned allow_count;
+    char **deny;
+    unsigned deny_count;
+    char **dns;
+    unsigned dns_count;
+    char *bandwidth_up_kbit, *bandwidth_down_kbit, *max_connections, *max_total_mb,
+        *connect_timeout_ms;
+};
+
 struct raw_sandbox {
     struct raw_security *security;
+    struct raw_network *network;
     struct raw_limits *defaults;
     struct raw_limits *maximums;
     struct raw_compile *compile;
@@ -341,6 +359,18 @@ static const cyaml_schema_field_t security_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t network_fields[] = {
+    CYAML_FIELD_SEQUENCE("allow", OPT, struct raw_network, allow, &str_entry, 0, 1024),
+    CYAML_FIELD_SEQUENCE("deny", OPT, struct raw_network, deny, &str_entry, 0, 1024),
+    CYAML_FIELD_SEQUENCE("dns", OPT, struct raw_network, dns, &str_entry, 0, 4),
+    U64("bandwidth_up_kbit", struct raw_network, bandwidth_up_kbit),
+    U64("bandwidth_down_kbit", struct raw_network, bandwidth_down_kbit),
+    U64("max_connections", struct raw_network, max_connections),
+    U64("max_total_mb", struct raw_network, max_total_mb),
+    U64("connect_timeout_ms", struct raw_network, connect_timeout_ms),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t compile_fields[] = {
     U64("wall_time_ms", struct raw_compile, wall_time_ms),
     U64("cpu_time_ms", struct raw_compile, cpu_time_ms),
@@ -375,6 +405,7 @@ static const cyaml_schema_value_t pool_entry = {
 
 static const cyaml_schema_field_t sandbox_fields[] = {
     CYAML_FIELD_MAPPING_PTR("security", OPT, struct raw_sandbox, security, security_fields),
+    CYAML_FIELD_MAPPING_PTR("network", OPT, struct raw_sandbox, network, network_fields),
     CYAML_FIELD_MAPPING_PTR("defaults", OPT, struct raw_sandbox, defaults, limits_fields),
     CYAML_FIELD_MAPPING_PTR("maximums", OPT, struct raw_sandbox, maximums, maximums_fields),
     CYAML_FIELD_MAPPING_PTR("compile", OPT, struct raw_sandbox, compile, compile_fields),
@@ -694,6 +725,18 @@ static int merge(struct sb_config *c, const struct raw_top *t, struct bad_value 
         SET_NUM(&c->security, q, "sandbox.security.", execution_timeout, NUM_S);
         rc |= merge_list(&c->security.allowed_syscalls, q->allowed_syscalls,
                          q->allowed_syscalls_count, q->allowed_syscalls != NULL);
+    }
+    if (s->network) {
+        const struct raw_network *n = s->network;
+        struct sb_net_cfg *v = &c->network;
+        rc |= merge_list(&v->allow, n->allow, n->allow_count, n->allow != NULL);
+        rc |= merge_list(&v->deny, n->deny, n->deny_count, n->deny != NULL);
+        rc |= merge_list(&v->dns, n->dns, n->dns_count, n->dns != NULL);
+        SET_NUM(v, n, "sandbox.network.", bandwidth_up_kbit, NUM_COUNT);
+        SET_NUM(v, n, "sandbox.network.", bandwidth_down_kbit, NUM_COUNT);
+        SET_NUM(v, n, "sandbox.network.", max_connections, NUM_COUNT);
+        SET_NUM(v, n, "sandbox.network.", max_total_mb, NUM_MB);
+        SET_NUM(v, n, "sandbox.network.", connect_timeout_ms, NUM_MS);
     }
     merge_limits(&c->defaults, s->defaults, "sandbox.defaults.", bad);
     merge_limits(&c->maximums, s->maximums, "sandbox.maximums.", bad);

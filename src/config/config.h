@@ -73,6 +73,17 @@ struct sb_pool_cfg {
     struct sb_str_list preload;     /* modules the warm interpreter imports first */
 };
 
+/* Egress of sandboxes that ask for it (docs/network.md). */
+struct sb_net_cfg {
+    struct sb_str_list allow, deny;  /* entries (net/policy.h) */
+    struct sb_str_list dns;          /* upstream resolvers; empty: /etc/resolv.conf's */
+    uint64_t bandwidth_up_kbit;      /* per sandbox, kilobits/s; 0: unlimited */
+    uint64_t bandwidth_down_kbit;
+    uint64_t max_connections;        /* at once, per sandbox; 0: unlimited */
+    uint64_t max_total_mb;           /* sent + received per sandbox; 0: unlimited */
+    uint64_t connect_timeout_ms;
+};
+
 /* Sessions: long-lived sandboxes owned by one API key (docs/sessions.md). */
 struct sb_sessions_cfg {
     bool enabled;
@@ -137,6 +148,7 @@ struct sb_config {
     struct sb_str_list system_dirs;
     struct sb_str_list etc;
     struct sb_str_list binds;
+    struct sb_net_cfg network;      /* egress, with security.enable_network */
 };
 
 /* Fills c with the built-in defaults (the same values config/soulbox.yaml documents). */

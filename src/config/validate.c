@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/sha256.h"
 #include "config/config.h"
+#include "net/egress.h"
 #include "sandbox/plan.h"
 #include "sandbox/seccomp.h"
 
@@ -231,6 +232,30 @@ static int check_pools(const struct sb_config *c, struct sb_error *err)
     return 0;
 }
 
+/* The egress lists parse (net/policy.h, net/egress.h), whether or not
+ * network is enabled: a typo must not wait until someone turns it on. */
+static int check_network(const struct sb_config *c, struct sb_error *err)
+{
+    const char *file = c->path ? c->path : "config";
+    const struct sb_net_cfg *n = &c->network;
+    struct net_policy p;
+    struct sb_error e;
+    if (net_policy_build(&p, (const char *const *)n->allow.v, n->allow.n,
+                         (const char *const *)n->deny.v, n->deny.n, "sandbox.network", &e) < 0)
+        return sb_fail(err, SB_E_CONFIG, "%s: %s", file, e.msg);
+    net_policy_free(&p);
+    for (size_t i = 0; i < n->dns.n; i++) {
+        struct sockaddr_storage ss;
+        if (net_parse_resolver(n->dns.v[i], &ss, &e) < 0)
+            return sb_fail(err, SB_E_CONFIG, "%s: sandbox.network.dns: %s", file, e.msg);
+    }
+    if (n->connect_timeout_ms < 100 || n->connect_timeout_ms > 600000)
+        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.network.connect_timeout_ms: %llu is out "
+                       "of range [100, 600000]", file,
+                       (unsigned long long)n->connect_timeout_ms);
+    return 0;
+}
+
 int config_validate(const struct sb_config *c, struct sb_error *err)
 {
     if (check_server(c, err) < 0)
@@ -291,9 +316,8 @@ int config_validate(const struct sb_config *c, struct sb_error *err)
     if (c->uid_base + c->uid_count > 2147483648ull)
         return sb_fail(err, SB_E_CONFIG, "%s: sandbox.uid_base + uid_count must stay below "
                        "2^31", file);
-    if (c->security.enable_network)
-        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.security.enable_network: true is not "
-                       "supported by this version: sandboxes get loopback only", file);
+    if (check_network(c, err) < 0)
+        return -1;
     if (check_paths(c, err) < 0 || check_pools(c, err) < 0)
         return -1;
     if (c->security.allowed_syscalls.n &&

@@ -12,6 +12,7 @@
 #include "common/base64.h"
 #include "common/glob.h"
 #include "common/sha256.h"
+#include "runner/runner.h"
 #include "sandbox/plan.h"
 #include "service/callback_policy.h"
 
@@ -365,13 +366,64 @@ static int parse_return_files(json_t *v, struct exec_req *r, struct sb_error *er
     return 0;
 }
 
+int request_network(json_t *v, const struct sb_config *cfg, struct net_policy **out,
+                    struct sb_error *err)
+{
+    static const char *const keys[] = {"enabled", "allow", NULL};
+    *out = NULL;
+    if (!v || json_is_null(v) || json_is_false(v))
+        return 0;
+    if (json_is_true(v))
+        v = json_pack("{s:b}", "enabled", 1);
+    else
+        json_incref(v);
+    int rc = -1;
+    json_t *en = json_object_get(v, "enabled"), *allow = json_object_get(v, "allow");
+    const char *list[64];
+    size_t n = 0;
+    if (!json_is_object(v))
+        bad(err, "network: must be an object {\"enabled\": true, \"allow\": [...]}");
+    else if (check_keys(v, keys, "network.", err) < 0)
+        ;
+    else if (en && !json_is_boolean(en))
+        bad(err, "network.enabled: must be true or false");
+    else if (allow && (!json_is_array(allow) || json_array_size(allow) > 64))
+        bad(err, "network.allow: must be a list of at most 64 entries");
+    else if (!json_is_true(en) && allow && json_array_size(allow))
+        bad(err, "network.allow: needs \"enabled\": true");
+    else if (!json_is_true(en))
+        rc = 0;
+    else if (!cfg->security.enable_network)
+        bad(err, "network: this server does not allow network access "
+                 "(sandbox.security.enable_network is false)");
+    else {
+        rc = 0;
+        for (size_t i = 0; allow && i < json_array_size(allow) && rc == 0; i++) {
+            json_t *e = json_array_get(allow, i);
+            if (!json_is_string(e) || !json_string_length(e) || json_string_length(e) > 300)
+                rc = bad(err, "network.allow[%zu]: must be an entry (see docs/network.md)", i);
+            else
+                list[n++] = json_string_value(e);
+        }
+        if (rc == 0 && !(*out = calloc(1, sizeof **out)))
+            rc = bad(err, "out of memory");
+        if (rc == 0 && runner_net_narrow(cfg, list, n, *out, err) < 0) {
+            free(*out);
+            *out = NULL;
+            rc = -1;
+        }
+    }
+    json_decref(v);
+    return rc;
+}
+
 static int parse_root(json_t *root, const struct sb_config *cfg,
                       const struct lang_registry *langs, enum req_kind kind,
                       struct exec_req *r, struct sb_error *err)
 {
     static const char *const keys[] = {"language", "code", "files", "stdin", "args", "env",
                                        "limits", "callback_url", "test_cases", "return_files",
-                                       NULL};
+                                       "network", NULL};
     if (!json_is_object(root))
         return bad(err, "body: must be a JSON object");
     if (check_keys(root, keys, "", err) < 0)
@@ -406,6 +458,8 @@ static int parse_root(json_t *root, const struct sb_config *cfg,
         parse_cases(json_object_get(root, "test_cases"), cfg, r, err) < 0)
         return -1;
     if (parse_return_files(json_object_get(root, "return_files"), r, err) < 0)
+        return -1;
+    if (request_network(json_object_get(root, "network"), cfg, &r->net_policy, err) < 0)
         return -1;
     if (r->nreturn_files && r->ncases)
         return bad(err, "return_files: not with test_cases (each case's sandbox is its own)");

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "net/policy.h"
+
 #include "common/error.h"
 #include "config/config.h"
 #include "runner/lang.h"
@@ -23,5 +25,12 @@ int exec_req_parse(const char *body, size_t len, const struct sb_config *cfg,
 int exec_req_from_json(json_t *root, const struct sb_config *cfg,
                        const struct lang_registry *langs, enum req_kind kind,
                        struct exec_req *out, struct sb_error *err);
+
+/* "network": {"enabled": bool, "allow": [entries]} (or absent / null /
+ * false: none). *out gets the policy narrowed against the config (owned:
+ * net_policy_free then free), or NULL when the request has no network.
+ * 400 when the server does not allow network or an entry is not allowed. */
+int request_network(json_t *v, const struct sb_config *cfg, struct net_policy **out,
+                    struct sb_error *err);
 
 #endif

@@ -88,6 +88,15 @@ static int copy_request(struct job *j, const struct job_request *req)
     }
     if (build_envs(j, req) < 0 || copy_cases(j, req) < 0)
         return -1;
+    if (req->net_policy) {
+        j->network = true;
+        if (net_policy_copy(&j->net_policy, req->net_policy, NULL) < 0)
+            return -1;
+        j->net.policy = &j->net_policy;
+        runner_net_limits(j->rn->cfg, &j->net.limits);
+        snprintf(j->net_tag, sizeof j->net_tag, "%s", req->net_tag ? req->net_tag : "");
+        j->net.tag = j->net_tag;
+    }
     if (req->nreturn_files && !req->ncases) {
         if (!(j->return_files = calloc(req->nreturn_files + 1, sizeof *j->return_files)))
             return -1;
@@ -110,6 +119,7 @@ static void free_copies(struct job *j)
     argv_free(j->req_env);
     argv_free(j->compile_env);
     argv_free(j->return_files);
+    net_policy_free(&j->net_policy);
     for (size_t i = 0; i < j->ncases; i++) {
         free((char *)j->cases[i].stdin_data);
         free((char *)j->cases[i].expected);
@@ -272,6 +282,7 @@ static void run_next(struct job *j)
         .stdin_data = j->has_stdin ? j->stdin_data : NULL, .stdin_len = j->stdin_len,
         .extra_etc = (const char *const *)j->lang->etc,
         .extra_binds = (const char *const *)j->lang->binds,
+        .network = j->network, .net = j->network ? &j->net : NULL,
     };
     job_interactive_spec(j, &spec);
     if (j->ncases) {

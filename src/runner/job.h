@@ -43,6 +43,10 @@ struct job_request {
     bool interactive;          /* stdin stays open for job_stdin_write (not with cases) */
     const char *const *return_files;   /* patterns (sbx_run_collect), not with cases */
     size_t nreturn_files;
+    /* Egress of the run stage (narrowed against the config), or NULL: none.
+     * net_tag names the sandbox in the audit. */
+    const struct net_policy *net_policy;
+    const char *net_tag;
 };
 
 /* What return_files may bring back at most. */

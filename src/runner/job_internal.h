@@ -8,6 +8,10 @@
 struct job {
     char **return_files;         /* NULL-terminated patterns, or NULL */
     size_t nreturn_files;
+    bool network;                /* the run stage's egress: */
+    struct net_policy net_policy;
+    struct sbx_net net;
+    char net_tag[80];
     struct runner *rn;
     job_done_cb done;
     job_output_cb output;

@@ -44,6 +44,8 @@ static void copy_measurements(struct stage_result *st, struct sbx_result *r)
     st->cpu_ms = r->cpu_ns / 1000000u;
     st->memory_kb = r->memory_peak / 1024;
     st->truncated = r->truncated;
+    st->net_enabled = r->net_enabled;
+    st->net = r->net;
     st->t_start = r->t.start;
     st->t_spawned = r->t.spawned;
     st->t_attached = r->t.attached;

@@ -43,6 +43,8 @@ struct stage_result {
     struct sb_buf out, err;
     bool truncated;
     bool warm;                /* run stage: served by a pooled sandbox */
+    bool net_enabled;         /* it had egress: its traffic */
+    struct net_stats net;
     uint64_t t_start, t_spawned, t_attached, t_ready, t_started, t_exited, t_reaped, t_finished;
 };
 

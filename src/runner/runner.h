@@ -20,6 +20,19 @@ struct runner {
     struct pools *pools;           /* NULL: every run starts cold */
 };
 
+/* Starts the egress thread when the config enables network access (else
+ * *out = NULL). audit runs on that thread. Returns 0 or -1 with err. */
+int runner_net_start(const struct sb_config *cfg,
+                     void (*audit)(void *arg, const char *tag, const char *event,
+                                   const char *detail),
+                     void *arg, struct net_engine **out, struct sb_error *err);
+/* A sandbox's egress limits from the config. */
+void runner_net_limits(const struct sb_config *cfg, struct net_limits *out);
+/* A request's allow list (n == 0: all the config allows) narrowed against
+ * the config into *out: 0, or -1 with err (400) naming the entry. */
+int runner_net_narrow(const struct sb_config *cfg, const char *const *allow, size_t n,
+                      struct net_policy *out, struct sb_error *err);
+
 /* The sandbox engine's settings from the config (pointers into cfg). */
 void runner_engine_cfg(const struct sb_config *cfg, struct sbx_engine_cfg *out);
 

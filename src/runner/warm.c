@@ -38,7 +38,7 @@ struct sbx_run *job_claim_pooled(struct job *j, const struct sbx_run_spec *spec,
                              sbx_run_output_cb output)
 {
     struct pools *ps = j->rn->pools;
-    if (!ps)
+    if (!ps || j->network)   /* pooled sandboxes have no egress plumbing */
         return NULL;
     bool warm = pools_warm(ps, j->lang);
     if (warm && !env_allows_warm(j))

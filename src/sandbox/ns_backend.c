@@ -139,6 +139,10 @@ static void spawn_work(uv_work_t *w)
         sb_fail_errno(err, SB_E_SANDBOX_SETUP, -rc, "cgroup %s: attach agent", b->cg_name);
         return;
     }
+    /* Egress: the namespace gets its routes, rules and SoulBox's sockets
+     * before the agent can start anything in it. */
+    if (s->network && net_engine_plumb(e->cfg.net, b->pidfd, &s->net_fds, err) < 0)
+        return;
     /* The first frame on an empty channel: it always fits. */
     if ((rc = proto_send(b->chan[0], H_ATTACHED, 0, 0, 0, NULL, 0, NULL, 0)) < 0) {
         sb_fail_errno(err, SB_E_SANDBOX_SETUP, -rc, "send to agent");
@@ -166,7 +170,10 @@ static void spawn_done(uv_work_t *w, int status)
     b->spawning = false;
     if (status < 0) /* it never ran (it is never cancelled) */
         b->spawn_rc = -1, sb_fail(&b->spawn_err, SB_E_INTERNAL, "spawn not run");
+    if (b->spawn_rc == 0 && sbx_net_start(s, &b->spawn_err) < 0)
+        b->spawn_rc = -1;
     if (b->spawn_rc < 0) {
+        netns_fds_close(&s->net_fds);
         if (b->pidfd >= 0)
             abandon(s);
         struct sb_error ignored;

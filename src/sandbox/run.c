@@ -75,6 +75,8 @@ static void report(struct sbx_run *r)
     r->state = R_REPORTED;
     r->r.t.finished = util_mono_ns();
     if (r->box)
+        r->r.net_enabled = sbx_net_stats(r->box, &r->r.net);
+    if (r->box)
         sbx_destroy(r->box);
     r->done(r, r->arg);
 }
@@ -424,7 +426,7 @@ struct sbx_run *sbx_run_start(struct sbx_engine *e, const struct sbx_run_spec *s
     r->state = r->pooled ? R_SETTING_UP : R_RUNNING;
     struct sbx_spec bs = {
         .limits = spec->limits, .extra_etc = spec->extra_etc, .extra_binds = spec->extra_binds,
-        .background = spec->pooled,
+        .background = spec->pooled, .network = spec->network, .net_policy = spec->net,
     };
     if (!(r->box = sbx_create(e, &bs, &box_cb, r, err))) {
         free_run(r);
@@ -470,6 +472,8 @@ int sbx_run_go(struct sbx_run *r, const struct sbx_run_go *go, sbx_run_done_cb d
     if (sbx_set_limits(r->box, &go->limits, err) < 0)
         return -1;
     if (put_files(r, go->files, go->nfiles, err) < 0)
+        return -1;
+    if (go->net && sbx_net_open(r->box, go->net, err) < 0)
         return -1;
     r->state = R_RUNNING;
     r->done = done;

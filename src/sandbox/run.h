@@ -32,6 +32,10 @@ struct sbx_run_spec {
      * reads its real program from fd 3 at GO. files/stdin are not used. */
     bool pooled;
     bool warm;
+    /* Egress (sbx_spec.network): net, when given, applies at once; a
+     * pooled run gets its own at sbx_run_go. */
+    bool network;
+    const struct sbx_net *net;
 };
 
 /* What a pooled run runs when it is claimed. */
@@ -48,6 +52,7 @@ struct sbx_run_go {
     size_t stdin_len;
     bool interactive;
     struct sbx_limits limits; /* disk_kb must be the pooled sandbox's */
+    const struct sbx_net *net; /* egress (the pooled sandbox must be plumbed), or NULL */
 };
 
 struct sbx_run;

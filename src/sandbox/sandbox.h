@@ -9,6 +9,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "net/egress.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/layout.h"
 #include "sandbox/seccomp.h"
@@ -52,6 +53,8 @@ struct sbx_engine_cfg {
     const char *const *allowed_syscalls;
     size_t n_allowed_syscalls;
     bool share_net;              /* never true by default */
+    /* Egress for sandboxes that ask for it (sbx_spec.network); NULL: none. */
+    struct net_engine *net;
     /* Spawn agents on the loop's thread (one-shot CLI runs: no thread hop)
      * instead of a thread of libuv's pool (a server: the loop never waits). */
     bool spawn_on_loop;
@@ -103,6 +106,19 @@ struct sbx_spec {
     bool pty;                    /* its processes may ask for a terminal */
     const char *home;            /* a session's home (layout_req.home), or NULL */
     bool background;             /* lowest CPU weight until sbx_set_limits (pooled) */
+    /* Egress: its namespace is plumbed (net/egress.h) while it is set up;
+     * with net_policy the policy applies before anything runs, else
+     * sbx_net_open gives it one later (a pooled sandbox). */
+    bool network;
+    const struct sbx_net *net_policy;
+};
+
+/* A sandbox's egress: what it may reach (narrowed already), its limits, and
+ * the name it has in the audit. */
+struct sbx_net {
+    const struct net_policy *policy;
+    struct net_limits limits;
+    const char *tag;
 };
 
 struct sbx_callbacks {
@@ -134,6 +150,11 @@ const struct sbx_end *sbx_end(const struct sbx *s);
 int sbx_set_limits(struct sbx *s, const struct sbx_limits *l, struct sb_error *err);
 /* Memory it uses now (bytes). */
 uint64_t sbx_memory(const struct sbx *s);
+/* Gives a plumbed sandbox (spec.network) its egress policy now: 0, or -1
+ * with err (no plumbing, or the rules could not be installed). */
+int sbx_net_open(struct sbx *s, const struct sbx_net *n, struct sb_error *err);
+/* Its traffic so far; false if it has no egress. */
+bool sbx_net_stats(const struct sbx *s, struct net_stats *st);
 /* Monotonic timestamps (ns) of its setup, for tracing and benchmarks. */
 struct sbx_times {
     uint64_t start, spawned, attached, ready, gone;
@@ -217,6 +238,8 @@ struct sbx_result {
     uint64_t wall_ns, cpu_ns, memory_peak;
     struct sb_buf out, err;
     bool truncated;
+    bool net_enabled;        /* a single run with egress: its traffic */
+    struct net_stats net;
     /* Monotonic timestamps (ns) of the process's phases (the sandbox's
      * setup first, for a single run). */
     struct {

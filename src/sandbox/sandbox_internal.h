@@ -74,7 +74,19 @@ struct sbx {
     size_t nprocs, procs_cap;
     struct file_req **files;
     size_t nfiles, files_cap;
+    /* egress: the plumbing (made by the backend), then the box */
+    bool network;
+    struct netns_fds net_fds;
+    struct sbx_net net_req;          /* spec.net_policy, copied, until the box opens */
+    struct net_policy net_req_policy;
+    bool net_req_set;
+    char net_tag[80];
+    struct net_box *net;
+    struct net_stats net_final;      /* its traffic, once the box is closed */
 };
+
+/* Opens the box of spec.net_policy once the backend has plumbed (loop). */
+int sbx_net_start(struct sbx *s, struct sb_error *err);
 
 struct sbx_proc {
     struct sbx *s;

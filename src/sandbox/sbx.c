@@ -253,10 +253,23 @@ void sbx_agent_gone(struct sbx *s, const char *how)
     sbx_maybe_gone(s);
 }
 
+static void net_close(struct sbx *s)
+{
+    if (s->net) {
+        net_box_stats(s->net, &s->net_final);
+        net_box_close(s->net);
+        s->net = NULL;
+    }
+    netns_fds_close(&s->net_fds);
+    net_policy_free(&s->net_req_policy);
+    s->net_req_set = false;
+}
+
 static void tear_down(struct sbx *s)
 {
     struct sb_error err;
     s->torn_down = true;
+    net_close(s);
     if (s->ops->release(s, &err) < 0) {
         log_msg(LOG_ERROR, "sandbox clean-up: %s", err.msg);
         if (!s->end.failed && s->state != SBX_GONE) {
@@ -328,6 +341,24 @@ struct sbx *sbx_create(struct sbx_engine *e, const struct sbx_spec *spec,
     s->ctl = -1;
     s->next_id = 1;
     s->t.start = util_mono_ns();
+    s->net_fds = (struct netns_fds){-1, -1, -1, -1, -1, -1};
+    s->network = spec->network && e->cfg.net;
+    if (spec->network && !e->cfg.net) {
+        sb_fail(err, SB_E_INVALID_ARGUMENT, "network access is not enabled on this server");
+        free(s);
+        return NULL;
+    }
+    if (s->network && spec->net_policy) {
+        if (net_policy_copy(&s->net_req_policy, spec->net_policy->policy, err) < 0) {
+            free(s);
+            return NULL;
+        }
+        s->net_req = *spec->net_policy;
+        s->net_req.policy = &s->net_req_policy;
+        snprintf(s->net_tag, sizeof s->net_tag, "%s", spec->net_policy->tag ? spec->net_policy->tag : "");
+        s->net_req.tag = s->net_tag;
+        s->net_req_set = true;
+    }
     uv_timer_init(e->loop, &s->setup_timer);
     s->setup_timer.data = s;
     e->active++;
@@ -412,4 +443,35 @@ int sbx_set_limits(struct sbx *s, const struct sbx_limits *l, struct sb_error *e
 uint64_t sbx_memory(const struct sbx *s)
 {
     return s->ops->memory(s);
+}
+
+/* ---- egress ---- */
+
+int sbx_net_open(struct sbx *s, const struct sbx_net *n, struct sb_error *err)
+{
+    if (!s->network || s->net_fds.nft < 0 || s->net)
+        return sb_fail(err, SB_E_INTERNAL, "the sandbox has no network plumbing to open");
+    s->net = net_box_open(s->e->cfg.net, &s->net_fds, n->policy, &n->limits, n->tag, err);
+    return s->net ? 0 : -1;
+}
+
+int sbx_net_start(struct sbx *s, struct sb_error *err)
+{
+    if (!s->net_req_set)
+        return 0;
+    int rc = sbx_net_open(s, &s->net_req, err);
+    net_policy_free(&s->net_req_policy);
+    s->net_req_set = false;
+    return rc;
+}
+
+bool sbx_net_stats(const struct sbx *s, struct net_stats *st)
+{
+    if (!s->network)
+        return false;
+    if (s->net)
+        net_box_stats(s->net, st);
+    else
+        *st = s->net_final;
+    return true;
 }

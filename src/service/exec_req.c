@@ -39,6 +39,9 @@ void exec_req_free(struct exec_req *r)
     free(r->return_files);
     free(r->callback_url);
     free(r->limits_json);
+    if (r->net_policy)
+        net_policy_free(r->net_policy);
+    free(r->net_policy);
     memset(r, 0, sizeof *r);
 }
 
@@ -60,4 +63,5 @@ void exec_req_job(const struct exec_req *r, struct job_request *jr)
     jr->interactive = r->interactive;
     jr->return_files = (const char *const *)r->return_files;
     jr->nreturn_files = r->nreturn_files;
+    jr->net_policy = r->net_policy;
 }

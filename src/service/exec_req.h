@@ -26,6 +26,7 @@ struct exec_req {
     bool interactive;            /* stdin stays open (WebSocket, gRPC Interact) */
     char **return_files;         /* patterns (NULL-terminated), or NULL */
     size_t nreturn_files;
+    struct net_policy *net_policy; /* egress (owned), or NULL: none */
 };
 
 /* How the result travels: one response, later by id, as a stream of events,

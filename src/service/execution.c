@@ -308,6 +308,7 @@ static void start(struct sched_item *it)
     store_exec_started(s->store, ex->id, ex->started_ms);
     struct job_request jr;
     exec_req_job(&ex->req, &jr);
+    jr.net_tag = ex->id;
     struct sb_error err;
     ex->job = job_start(&s->runner, &jr, on_job_done, on_job_output, ex, &err);
     if (!ex->job) {

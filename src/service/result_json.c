@@ -92,6 +92,12 @@ void result_json_stage(const struct stage_result *st, json_t *obj)
     set_new(obj, "cpu_time_ms", json_integer((json_int_t)st->cpu_ms));
     set_new(obj, "memory_kb", json_integer((json_int_t)st->memory_kb));
     set_new(obj, "truncated", json_boolean(st->truncated));
+    if (st->net_enabled)
+        set_new(obj, "network", json_pack("{s:I,s:I,s:I,s:I}",
+                                          "bytes_sent", (json_int_t)st->net.bytes_sent,
+                                          "bytes_received", (json_int_t)st->net.bytes_received,
+                                          "connections", (json_int_t)st->net.connections,
+                                          "connections_refused", (json_int_t)st->net.refused));
     if (st->message[0])
         set_new(obj, "message", json_string(st->message));
 }

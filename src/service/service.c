@@ -23,6 +23,18 @@ static void language_usable(const struct lang *l, void *arg)
                                                     "error", err.msg));
 }
 
+/* A refusal of the egress thread (net/egress.h): store_audit may be called
+ * from any thread. Before the store is open nothing can have been refused. */
+static void net_audit(void *arg, const char *tag, const char *event, const char *detail)
+{
+    struct service *s = arg;
+    struct audit_record a = {
+        .ts_ms = util_now_ms(), .event = event, .request_id = tag, .detail = detail,
+    };
+    if (s->store)
+        store_audit(s->store, &a);
+}
+
 static void probes_done(void *arg)
 {
     service_check_drained(arg);
@@ -48,6 +60,9 @@ int service_open(struct service *s, uv_loop_t *loop, const struct sb_config *cfg
     sched_init(&s->sched, (unsigned)v->max_concurrent, (unsigned)v->max_queue);
     struct sbx_engine_cfg ecfg;
     runner_engine_cfg(cfg, &ecfg);
+    if (runner_net_start(cfg, net_audit, s, &s->net, err) < 0)
+        return -1;
+    ecfg.net = s->net;
     if (sbx_engine_init(&s->engine, loop, &ecfg, err) < 0)
         return -1;
     s->engine_open = true;
@@ -91,6 +106,8 @@ void service_abort(struct service *s)
     if (!s->loop)
         return; /* never opened */
     s->state = SERVICE_CLOSED;
+    net_engine_stop(s->net);
+    s->net = NULL;
     if (s->store)
         store_close(s->store);
     s->store = NULL;
@@ -164,6 +181,8 @@ void service_cancel_all(struct service *s, const char *why)
 static void after_engine_idle(void *arg)
 {
     struct service *s = arg;
+    net_engine_stop(s->net);     /* every sandbox, so every box, is gone; it audits */
+    s->net = NULL;
     store_close(s->store);
     s->store = NULL;
     cache_close(s->runner.cache);

@@ -31,6 +31,7 @@ struct service {
     struct sbx_engine engine;
     struct runner runner;
     struct store *store;
+    struct net_engine *net;     /* egress, when the config enables it */
     struct sched sched;
     struct metrics metrics;
     struct auth auth;

@@ -587,15 +587,33 @@ Test(config, uid_range_must_stay_below_2_31)
     config_free(&c);
 }
 
-Test(config, enable_network_true_is_rejected)
+Test(config, network_section)
 {
-    expect_reject("sandbox:\n  security:\n    enable_network: true\n",
-                  "sandbox.security.enable_network: true is not supported by this version: "
-                  "sandboxes get loopback only");
     struct sb_config c;
     struct sb_error e;
-    cr_assert_eq(load("sandbox:\n  security:\n    enable_network: false\n", &c, &e), 0);
+    cr_assert_eq(load("sandbox:\n  security:\n    enable_network: true\n  network:\n"
+                      "    allow: [\"203.0.113.0/24:443\", \"*.example.com\", pypi.org]\n"
+                      "    deny: [203.0.113.9]\n    dns: [\"192.0.2.53\", \"[2001:db8::53]:5353\"]\n"
+                      "    bandwidth_up_kbit: 800\n    bandwidth_down_kbit: 8000\n"
+                      "    max_connections: 16\n    max_total_mb: 100\n", &c, &e), 0, "%s", e.msg);
+    cr_assert(c.security.enable_network);
+    cr_assert_eq(c.network.allow.n, 3);
+    cr_assert_str_eq(c.network.allow.v[1], "*.example.com");
+    cr_assert_eq(c.network.deny.n, 1);
+    cr_assert_eq(c.network.dns.n, 2);
+    cr_assert_eq(c.network.bandwidth_up_kbit, 800);
+    cr_assert_eq(c.network.bandwidth_down_kbit, 8000);
+    cr_assert_eq(c.network.max_connections, 16);
+    cr_assert_eq(c.network.max_total_mb, 100);
+    cr_assert_eq(c.network.connect_timeout_ms, 10000);
     config_free(&c);
+    /* a bad entry is an error even with network off */
+    expect_reject("sandbox:\n  network:\n    allow: [\"192.0.2.1/24\"]\n",
+                  "sandbox.network.allow: \"192.0.2.1/24\": host bits set beyond the /24 prefix");
+    expect_reject("sandbox:\n  network:\n    dns: [\"resolver.example\"]\n",
+                  "sandbox.network.dns: \"resolver.example\": not an IP address");
+    expect_reject("sandbox:\n  network:\n    connect_timeout_ms: 5\n",
+                  "sandbox.network.connect_timeout_ms: 5 is out of range [100, 600000]");
 }
 
 Test(config, allowed_syscalls_are_checked)
