@@ -40,6 +40,10 @@ static const char run_usage[] =
     "      --disk MB           size of /tmp + /workspace together\n"
     "      --file-size KB      largest file the program may write\n"
     "      --open-files N      open file descriptors\n"
+    "      --network           network access: what the config's sandbox.network allows\n"
+    "                          (needs sandbox.security.enable_network)\n"
+    "      --allow ENTRY       only this much of it (repeatable; implies --network):\n"
+    "                          CIDR, IP, host or *.suffix, each with an optional :port\n"
     "      --json              print the result as JSON instead of passing output through\n"
     "      --config PATH       configuration file (default: $SOULBOX_CONFIG,\n"
     "                          /etc/soulbox/soulbox.yaml, or built-in defaults)\n"
@@ -48,13 +52,16 @@ static const char run_usage[] =
 struct run_opts {
     const char *lang, *code, *file, *stdin_path, *config;
     bool json;
+    bool network;
+    const char *allow[64];
+    size_t nallow;
     struct limit_request lim;
     char **args;
     int nargs;
 };
 
 enum { O_STDIN = 256, O_TIME, O_CPU, O_MEM, O_PROCS, O_OUT, O_DISK, O_FSIZE, O_NOFILE,
-       O_JSON, O_CONFIG };
+       O_JSON, O_CONFIG, O_NETWORK, O_ALLOW };
 
 /* "1.5" seconds -> 1500 ms; positive and finite only. */
 static int parse_seconds(const char *opt, const char *s, uint64_t *ms)
@@ -99,6 +106,13 @@ static int parse_opt(struct run_opts *o, int c, const char *arg)
     case O_NOFILE: return parse_count("--open-files", arg, &o->lim.open_files) ? -1 : 0;
     case O_JSON: o->json = true; return 0;
     case O_CONFIG: o->config = arg; return 0;
+    case O_NETWORK: o->network = true; return 0;
+    case O_ALLOW:
+        if (o->nallow == sizeof o->allow / sizeof *o->allow)
+            return cli_usage_error("--allow: at most 64 entries");
+        o->allow[o->nallow++] = arg;
+        o->network = true;
+        return 0;
     }
     return -1;
 }
@@ -115,6 +129,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
         {"file-size", required_argument, 0, O_FSIZE},
         {"open-files", required_argument, 0, O_NOFILE}, {"json", no_argument, 0, O_JSON},
         {"config", required_argument, 0, O_CONFIG}, {"help", no_argument, 0, 'h'},
+        {"network", no_argument, 0, O_NETWORK}, {"allow", required_argument, 0, O_ALLOW},
         {0, 0, 0, 0},
     };
     memset(o, 0, sizeof *o);
@@ -278,6 +293,14 @@ static int report(const struct job_result *r, const struct run_opts *o, int caug
     return st->exit_code;
 }
 
+/* A refused connection of the program, on stderr (no store here). */
+static void cli_net_audit(void *arg, const char *tag, const char *event, const char *detail)
+{
+    (void)arg;
+    (void)tag;
+    fprintf(stderr, "soulbox: %s: %s\n", event, detail);
+}
+
 static int execute(struct run_opts *o, struct sb_config *cfg, const struct lang *lang,
                    struct job_request *req)
 {
@@ -294,6 +317,14 @@ static int execute(struct run_opts *o, struct sb_config *cfg, const struct lang 
         return CLI_EXIT_INTERNAL;
     }
     (void)lang;
+    if (req->net_policy) {
+        if (runner_net_start(cfg, cli_net_audit, NULL, &ecfg.net, &err) < 0) {
+            fprintf(stderr, "soulbox: %s\n", err.msg);
+            sbx_engine_close(&engine);
+            return CLI_EXIT_INTERNAL;
+        }
+        engine.cfg.net = ecfg.net;
+    }
     uint64_t t_engine = util_mono_ns();
     struct runner rn = {&engine, cfg, NULL, NULL};
     if (cfg->compile_cache_mb && lang->compile &&
@@ -323,6 +354,7 @@ static int execute(struct run_opts *o, struct sb_config *cfg, const struct lang 
     int code = report(res, o, rs.caught);
     job_free(rs.job);
     sbx_engine_close(&engine);
+    net_engine_stop(ecfg.net);
     uv_loop_close(loop);
     return code;
 }
@@ -353,6 +385,7 @@ int cmd_run(int argc, char **argv)
     const struct lang *lang = lang_find(&reg, o.lang);
     struct job_request req = {.lang = lang};
     struct sb_buf src = {0}, in = {0};
+    struct net_policy net = {0};
     int code = CLI_EXIT_USAGE;
     if (!lang) {
         cli_usage_error("unknown language '%s' (soulbox languages lists them)", o.lang);
@@ -373,9 +406,23 @@ int cmd_run(int argc, char **argv)
     req.stdin_len = in.len;
     req.args = (const char *const *)o.args;
     req.nargs = (size_t)o.nargs;
+    if (o.network) {
+        if (!cfg.security.enable_network) {
+            cli_usage_error("--network: the configuration does not allow network access "
+                            "(sandbox.security.enable_network is false)");
+            goto out;
+        }
+        if (runner_net_narrow(&cfg, o.allow, o.nallow, &net, &err) < 0) {
+            cli_usage_error("%s", err.msg);
+            goto out;
+        }
+        req.net_policy = &net;
+        req.net_tag = "cli";
+    }
     fflush(stdout);
     code = execute(&o, &cfg, lang, &req);
 out:
+    net_policy_free(&net);
     sb_buf_free(&src);
     sb_buf_free(&in);
     lang_registry_free(&reg);

@@ -58,6 +58,7 @@ static void free_session(struct session *s)
     session_cmds_free(s);
     session_ctxs_free(s);
     json_decref(s->metadata);
+    net_policy_free(&s->net);
     for (size_t i = 0; i < s->nenv; i++)
         free(s->env[i]);
     free(s->env);
@@ -438,9 +439,6 @@ struct session *session_create(struct service *svc, const struct caller *who,
     if (!t)
         return sb_fail(err, SB_E_INVALID_ARGUMENT, "unknown template '%s' (GET "
                        "/api/templates lists them)", tname), NULL;
-    if (req->network)
-        return sb_fail(err, SB_E_INVALID_ARGUMENT, "network: sessions get loopback only on "
-                       "this server (no egress policy is configured)"), NULL;
     uint64_t ttl = req->ttl_ms ? req->ttl_ms : cfg->sessions.default_ttl_ms;
     if (ttl > cfg->sessions.max_ttl_ms)
         return sb_fail(err, SB_E_LIMIT_EXCEEDS_MAX, "timeout %llu ms is above the server's "
@@ -474,7 +472,9 @@ struct session *session_create(struct service *svc, const struct caller *who,
     s->metadata = req->metadata ? json_deep_copy(req->metadata) : json_object();
     s->created_ms = s->active_ms = util_now_ms();
     s->ends_ms = s->created_ms + ttl;
-    if (!s->metadata || build_env(s, req->env) < 0) {
+    s->network = req->net_policy != NULL;
+    if (!s->metadata || build_env(s, req->env) < 0 ||
+        (s->network && net_policy_copy(&s->net, req->net_policy, NULL) < 0)) {
         free_session(s);
         return sb_fail(err, SB_E_INTERNAL, "out of memory"), NULL;
     }
@@ -519,9 +519,12 @@ void session_register(struct session *s)
 int session_start_sandbox(struct session *s, struct sb_error *err)
 {
     const struct template *t = s->tpl;
+    struct sbx_net net = {.policy = &s->net, .tag = s->id};
+    runner_net_limits(s->svc->cfg, &net.limits);
     struct sbx_spec spec = {
         .limits = s->lim, .extra_etc = (const char *const *)t->etc,
         .extra_binds = (const char *const *)t->binds, .pty = true, .home = "/home/user",
+        .network = s->network, .net_policy = s->network ? &net : NULL,
     };
     static const struct sbx_callbacks sbx_cb = {on_ready, on_ended};
     s->sbx = sbx_create(&s->svc->engine, &spec, &sbx_cb, s, err);
@@ -625,7 +628,7 @@ json_t *session_json(const struct session *s)
     char created[40], ends[40];
     util_iso_time(s->created_ms, created, sizeof created);
     util_iso_time(s->ends_ms, ends, sizeof ends);
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:O,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,"
+    json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:O,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,"
                      "s:I,s:I}}",
                      "id", s->id, "template", s->tpl->name, "state",
                      session_state_name(s->state), "created_at", created, "ends_at", ends,
@@ -639,6 +642,28 @@ json_t *session_json(const struct session *s)
                      (json_int_t)session_memory_bytes(s), "output_bytes",
                      (json_int_t)s->output_used, "commands", (json_int_t)s->ncmds, "contexts",
                      (json_int_t)s->nctxs);
+    if (j)
+        json_object_set_new(j, "network", session_network_json(s));
+    return j;
+}
+
+json_t *session_network_json(const struct session *s)
+{
+    json_t *allow = json_array();
+    for (size_t i = 0; s->network && allow && i < s->net.n_allow; i++) {
+        char e[320];
+        net_entry_format(&s->net.allow[i], e, sizeof e);
+        json_array_append_new(allow, json_string(e));
+    }
+    json_t *o = json_pack("{s:b,s:o}", "enabled", s->network, "allow", allow);
+    struct net_stats st;
+    if (o && s->sbx && sbx_net_stats(s->sbx, &st))
+        json_object_set_new(o, "usage", json_pack("{s:I,s:I,s:I,s:I}", "bytes_sent",
+                                                  (json_int_t)st.bytes_sent, "bytes_received",
+                                                  (json_int_t)st.bytes_received, "connections",
+                                                  (json_int_t)st.connections,
+                                                  "connections_refused", (json_int_t)st.refused));
+    return o;
 }
 
 /* ---- files ---- */

@@ -46,7 +46,8 @@ struct session_req {
     json_t *metadata;            /* object of string values, or NULL (copied) */
     json_t *env;                 /* object of string values, or NULL (copied) */
     struct session_limits limits;
-    bool network;                /* egress: refused until the network policy exists */
+    /* Egress narrowed against the config (request_network), or NULL: none. */
+    const struct net_policy *net_policy;
 };
 
 struct session {
@@ -62,6 +63,8 @@ struct session {
     char **env;                  /* "K=V", NULL-terminated: template, then request */
     size_t nenv;
     struct sbx *sbx;
+    bool network;                /* egress with this policy (kept for a resume) */
+    struct net_policy net;
     struct sbx_limits lim;       /* the sandbox's (memory, processes, cpu, disk, open files) */
     uint64_t output_max, output_used;   /* bytes over all commands and cells */
     enum session_state state;
@@ -151,6 +154,8 @@ bool session_live(const struct session *s);
 bool session_exists(const struct session *s);
 /* Its description: id, template, state, times, limits, metadata. */
 json_t *session_json(const struct session *s);
+/* {"enabled", "allow": [entries], "usage": {...} while it runs}. */
+json_t *session_network_json(const struct session *s);
 uint64_t session_memory_bytes(const struct session *s);
 
 /* ---- files (paths inside the sandbox; see sandbox.h) ---- */

@@ -74,7 +74,7 @@ static json_t *describe(const struct session *s)
                                               "language", session_ctx_language(c), "cwd",
                                               session_ctx_cwd(c)));
     }
-    return json_pack("{s:i,s:s,s:s,s:s,s:b,s:s,s:s,s:O,s:o,s:o,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,"
+    json_t *j = json_pack("{s:i,s:s,s:s,s:s,s:b,s:s,s:s,s:O,s:o,s:o,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,"
                      "s:I,s:I}}",
                      "version", 1, "id", s->id, "state", session_state_name(s->state), "owner",
                      s->owner, "has_key", s->has_key, "key_id", s->key_id, "template",
@@ -85,6 +85,29 @@ static json_t *describe(const struct session *s)
                      (json_int_t)s->lim.disk_kb, "cpu_percent", (json_int_t)s->lim.cpu_percent,
                      "processes", (json_int_t)s->lim.processes, "open_files",
                      (json_int_t)s->lim.open_files, "output_max", (json_int_t)s->output_max);
+    if (j && s->network)
+        json_object_set_new(j, "network", session_network_json(s));
+    return j;
+}
+
+/* A saved session's egress, narrowed again against today's config (which
+ * may have changed while the server was down): 0, or -1 to end it. */
+static int revive_network(struct session *s, json_t *net)
+{
+    if (!net)
+        return 0;
+    json_t *allow = json_object_get(net, "allow"), *v;
+    size_t i, n = 0;
+    const char *list[64];
+    json_array_foreach(allow, i, v)
+        if (json_is_string(v) && n < 64)
+            list[n++] = json_string_value(v);
+    struct sb_error err;
+    if (!s->svc->cfg->security.enable_network ||
+        runner_net_narrow(s->svc->cfg, list, n, &s->net, &err) < 0)
+        return -1;
+    s->network = true;
+    return 0;
 }
 
 void session_save(struct session *s)
@@ -218,7 +241,8 @@ static struct session *revive(struct service *svc, json_t *j)
         session_ctx_adopt(s, json_string_value(json_object_get(v, "id")),
                           json_string_value(json_object_get(v, "language")),
                           json_string_value(json_object_get(v, "cwd")));
-    if (!s->metadata || !s->env || !s->lim.memory_kb || !s->lim.processes || !s->output_max) {
+    if (!s->metadata || !s->env || !s->lim.memory_kb || !s->lim.processes || !s->output_max ||
+        revive_network(s, json_object_get(j, "network")) < 0) {
         s->refs = 1;
         session_unref(s);
         return NULL;

@@ -214,7 +214,8 @@ def test_create_get_list_delete(srv):
     sid = sb["id"]
     assert r.headers["Location"] == f"/api/sandboxes/{sid}"
     assert set(sb) == {"id", "template", "state", "created_at", "ends_at", "timeout_s",
-                       "metadata", "limits", "usage"}
+                       "metadata", "limits", "usage", "network"}
+    assert sb["network"] == {"enabled": False, "allow": []}
     assert sb["template"] == "base" and sb["state"] == "running"
     assert 298 <= sb["timeout_s"] <= 300, sb
     assert sb["metadata"] == {"owner": "t1", "run": RUN}
@@ -271,8 +272,9 @@ def test_limits_are_taken_and_reported(srv):
     ({"template": "base", "colour": "red"}, "invalid_argument", "unknown field 'colour'"),
     ({"template": "no-such-template"}, "invalid_argument", "unknown template 'no-such-template'"),
     ({"template": 7}, "invalid_argument", "must be strings"),
-    ({"network": True}, "invalid_argument", "network"),
-    ({"network": "yes"}, "invalid_argument", "network must be true or false"),
+    ({"network": True}, "invalid_argument",
+     "network: this server does not allow network access (sandbox.security.enable_network"),
+    ({"network": "yes"}, "invalid_argument", "network: must be an object"),
     ({"limits": {"memory_mb": 999999}}, "limit_exceeds_max", "memory_mb"),
     ({"limits": {"disk_mb": 1 << 30}}, "limit_exceeds_max", "disk_mb"),
     ({"limits": {"processes": 10 ** 6 + 1}}, "limit_exceeds_max", "maximum"),

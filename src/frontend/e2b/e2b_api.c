@@ -77,7 +77,7 @@ static json_t *info_json(const struct session *s)
     json_object_set_new(j, "cpuCount", json_integer(cpus));
     json_object_set_new(j, "memoryMB", json_integer((json_int_t)(s->lim.memory_kb / 1024)));
     json_object_set_new(j, "diskSizeMB", json_integer((json_int_t)(s->lim.disk_kb / 1024)));
-    json_object_set_new(j, "allowInternetAccess", json_false());
+    json_object_set_new(j, "allowInternetAccess", json_boolean(s->network));
     return j;
 }
 
@@ -137,14 +137,31 @@ void e2b_create(struct rest_call *rc)
         json_decref(b);
         return;
     }
+    /* E2B's default is internet access on: here that is everything the
+     * config allows, when the server enables network at all. */
+    json_t *inet = json_object_get(b, "allow_internet_access");
+    if (!inet)
+        inet = json_object_get(b, "allowInternetAccess");
+    struct net_policy net = {0};
+    struct sb_error nerr;
+    bool want_net = !json_is_false(inet) && rc->rest->svc->cfg->security.enable_network;
+    if (want_net && runner_net_narrow(rc->rest->svc->cfg, NULL, 0, &net, &nerr) < 0) {
+        e2b_reply_error(rc, 400, "%s", nerr.msg);
+        json_decref(b);
+        return;
+    }
+    if (want_net)
+        req.net_policy = &net;
     struct e2b_creating *c = calloc(1, sizeof *c);
     if (!c || !(c->rc = rest_call_keep(rc))) {
         free(c);
+        net_policy_free(&net);
         json_decref(b);
         return;
     }
     struct sb_error err;
     struct session *s = session_create(rc->rest->svc, &rc->who, &req, created, c, &err);
+    net_policy_free(&net);
     json_decref(b);
     if (!s) {
         e2b_reply_error(rc, status_of(err.code), "%s", err.msg);

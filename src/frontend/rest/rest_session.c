@@ -7,6 +7,7 @@
 #include "common/base64.h"
 #include "common/util.h"
 #include "frontend/events.h"
+#include "frontend/request.h"
 #include "frontend/rest/rest_internal.h"
 #include "service/result_json.h"
 #include "service/session_cmd.h"
@@ -170,6 +171,13 @@ static int parse_limits(struct rest_call *rc, json_t *o, struct session_limits *
     return 0;
 }
 
+static void free_net(struct net_policy *p)
+{
+    if (p)
+        net_policy_free(p);
+    free(p);
+}
+
 void rest_sandbox_create(struct rest_call *rc)
 {
     json_t *b = rest_json_body(rc);
@@ -187,15 +195,12 @@ void rest_sandbox_create(struct rest_call *rc)
     }
     struct session_req req = {0};
     json_t *tpl = json_object_get(b, "template"), *lang = json_object_get(b, "language");
-    json_t *net = json_object_get(b, "network");
     uint64_t ttl_s = 0;
     const char *bad = NULL;
     if ((tpl && !json_is_string(tpl)) || (lang && !json_is_string(lang)))
         bad = "template and language must be strings";
     else if (get_u64(b, "timeout_s", 0, &ttl_s) < 0 || ttl_s > 100000000)
         bad = "timeout_s must be a non-negative integer (seconds)";
-    else if (net && !json_is_boolean(net) && !json_is_null(net))
-        bad = "network must be true or false";
     if (bad) {
         rest_reply_error(rc, SB_E_INVALID_ARGUMENT, bad, NULL);
         json_decref(b);
@@ -205,8 +210,16 @@ void rest_sandbox_create(struct rest_call *rc)
     req.ttl_ms = ttl_s * 1000;
     req.metadata = json_object_get(b, "metadata");
     req.env = json_object_get(b, "env");
-    req.network = json_is_true(net);
+    struct net_policy *net = NULL;
+    struct sb_error nerr;
+    if (request_network(json_object_get(b, "network"), rc->rest->svc->cfg, &net, &nerr) < 0) {
+        rest_reply_sb_error(rc, &nerr);
+        json_decref(b);
+        return;
+    }
+    req.net_policy = net;
     if (parse_limits(rc, json_object_get(b, "limits"), &req.limits) < 0) {
+        free_net(net);
         json_decref(b);
         return;
     }
@@ -215,11 +228,13 @@ void rest_sandbox_create(struct rest_call *rc)
         if (!c)
             rest_reply_error(rc, SB_E_INTERNAL, "out of memory", NULL);
         free(c);
+        free_net(net);
         json_decref(b);
         return;
     }
     struct sb_error err;
     struct session *s = session_create(rc->rest->svc, &rc->who, &req, created, c, &err);
+    free_net(net);
     json_decref(b);
     if (!s) {
         rest_reply_sb_error(rc, &err);
