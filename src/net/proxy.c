@@ -162,8 +162,8 @@ static void relay(struct conn *c)
         conn_close(c, false);
         return;
     }
-    if ((w1 == 1 || w2 == 1) && !uv_is_active((uv_handle_t *)&c->timer))
-        uv_timer_start(&c->timer, on_timer, 5, 0);
+    (void)w1;
+    (void)w2;
     conn_update(c);
 }
 
@@ -195,6 +195,9 @@ static void conn_update(struct conn *c)
         ce |= UV_WRITABLE;
     set_events(&c->cp, ce);
     set_events(&c->up, ue);
+    /* out of tokens: nothing polls that source until the bucket refills */
+    if ((wait_up || wait_down) && !uv_is_active((uv_handle_t *)&c->timer))
+        uv_timer_start(&c->timer, on_timer, 5, 0);
 }
 
 static void on_io(uv_poll_t *p, int status, int events)
