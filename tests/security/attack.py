@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -72,16 +73,24 @@ def host_state(s):
         state["core_pattern"] = f.read()
     with open("/proc/sys/kernel/hostname") as f:
         state["hostname"] = f.read()
+    # the host's network: firewall rules, interfaces, routes (egress lives in
+    # each sandbox's own namespace and must never touch these)
+    for cmd in (["nft", "list", "ruleset"], ["ip", "-o", "link"], ["ip", "route"],
+                ["ip", "-6", "route"]):
+        out = subprocess.run(cmd, capture_output=True, text=True).stdout
+        state[" ".join(cmd)] = re.sub(r"\s+(expires|used) \S+", "", out)
     return state
 
 
 @contextlib.contextmanager
-def attack_server(base, name="", env=None, neighbour_key=None):
+def attack_server(base, name="", env=None, neighbour_key=None, sandbox_extra=""):
     """A running server for attacks, with the host's canaries and the baseline
     `intact` compares with. With API keys in env, the neighbour of `intact`
-    runs with neighbour_key."""
+    runs with neighbour_key. sandbox_extra: more of the config's sandbox
+    section (indented by two spaces)."""
     cache = base / "cache"
-    s = Server(f"server:\n  max_concurrent: 8\nsandbox:\n  compile_cache_dir: {cache}\n",
+    s = Server(f"server:\n  max_concurrent: 8\nsandbox:\n  compile_cache_dir: {cache}\n"
+               + sandbox_extra,
                env={SECRET_ENV: SECRET, **(env or {})})
     s.cache_dir = str(cache)
     s.neighbour_headers = {"X-API-Key": neighbour_key} if neighbour_key else {}
