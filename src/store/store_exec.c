@@ -30,7 +30,8 @@ static int write_stage(sqlite3 *db, int64_t seq, int kind, int idx, const struct
     sqlite3_stmt *q = store_prepare(db,
         "INSERT INTO stages(exec_seq, kind, idx, status, cause, message, seccomp_call, exited, "
         "exit_code, signal, wall_ms, cpu_ms, memory_kb, truncated, warm, judged, accepted, "
-        "stdout, stderr) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", err);
+        "stdout, stderr, net_sent, net_received, net_connections, net_refused) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", err);
     if (!q)
         return -1;
     sqlite3_bind_int64(q, 1, seq);
@@ -52,6 +53,12 @@ static int write_stage(sqlite3 *db, int64_t seq, int kind, int idx, const struct
     sqlite3_bind_int(q, 17, c && c->accepted);
     sqlite3_bind_blob(q, 18, st->out.data ? st->out.data : "", (int)st->out.len, SQLITE_STATIC);
     sqlite3_bind_blob(q, 19, st->err.data ? st->err.data : "", (int)st->err.len, SQLITE_STATIC);
+    if (st->net_enabled) {
+        sqlite3_bind_int64(q, 20, (sqlite3_int64)st->net.bytes_sent);
+        sqlite3_bind_int64(q, 21, (sqlite3_int64)st->net.bytes_received);
+        sqlite3_bind_int64(q, 22, (sqlite3_int64)st->net.connections);
+        sqlite3_bind_int64(q, 23, (sqlite3_int64)st->net.refused);
+    }
     return store_step_done(db, q, err, "write stage");
 }
 
@@ -176,14 +183,21 @@ static void read_stage(sqlite3_stmt *q, struct stage_result *st)
     st->warm = sqlite3_column_int(q, 11);
     sb_buf_append(&st->out, sqlite3_column_blob(q, 14), (size_t)sqlite3_column_bytes(q, 14));
     sb_buf_append(&st->err, sqlite3_column_blob(q, 15), (size_t)sqlite3_column_bytes(q, 15));
+    if (sqlite3_column_type(q, 18) != SQLITE_NULL) {
+        st->net_enabled = true;
+        st->net.bytes_sent = (uint64_t)sqlite3_column_int64(q, 18);
+        st->net.bytes_received = (uint64_t)sqlite3_column_int64(q, 19);
+        st->net.connections = (uint32_t)sqlite3_column_int64(q, 20);
+        st->net.refused = (uint32_t)sqlite3_column_int64(q, 21);
+    }
 }
 
 static int read_stages(sqlite3 *db, int64_t seq, struct job_result *r, struct sb_error *err)
 {
     sqlite3_stmt *q = store_prepare(db,
         "SELECT status, cause, message, seccomp_call, exited, exit_code, signal, wall_ms, "
-        "cpu_ms, memory_kb, truncated, warm, judged, accepted, stdout, stderr, kind, idx "
-        "FROM stages WHERE exec_seq = ? ORDER BY kind, idx", err);
+        "cpu_ms, memory_kb, truncated, warm, judged, accepted, stdout, stderr, kind, idx, "
+        "net_sent, net_received, net_connections, net_refused FROM stages WHERE exec_seq = ? ORDER BY kind, idx", err);
     if (!q)
         return -1;
     sqlite3_bind_int64(q, 1, seq);

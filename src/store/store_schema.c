@@ -10,8 +10,9 @@
  * Version 2: results are typed columns of `executions` plus one `stages`
  * row per stage (run, compile, test case) with stdout and stderr as bytes.
  * Version 1 kept each result as the API's JSON text; it is converted once.
+ * Version 3 adds a stage's network traffic (NULL: it had no network).
  */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS executions ("
@@ -31,7 +32,9 @@ static const char schema[] =
     " status TEXT NOT NULL, cause TEXT, message TEXT, seccomp_call TEXT,"
     " exited INTEGER, exit_code INTEGER, signal INTEGER, wall_ms INTEGER, cpu_ms INTEGER,"
     " memory_kb INTEGER, truncated INTEGER, warm INTEGER, judged INTEGER, accepted INTEGER,"
-    " stdout BLOB, stderr BLOB, PRIMARY KEY (exec_seq, kind, idx));"
+    " stdout BLOB, stderr BLOB,"
+    " net_sent INTEGER, net_received INTEGER, net_connections INTEGER, net_refused INTEGER,"
+    " PRIMARY KEY (exec_seq, kind, idx));"
     "CREATE TABLE IF NOT EXISTS audit ("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL, event TEXT NOT NULL,"
     " request_id TEXT, key_id TEXT, client TEXT, language TEXT, code_sha256 TEXT,"
@@ -178,7 +181,7 @@ static int migrate_v1(sqlite3 *db, struct sb_error *err)
     if (store_sql(db, add, err, "migrate to version 2") < 0 ||
         store_sql(db, schema, err, "schema") < 0 || convert_v1_results(db, err) < 0 ||
         store_sql(db, "ALTER TABLE executions DROP COLUMN result", err, "drop result") < 0 ||
-        store_sql(db, "PRAGMA user_version = 2", err, "user_version") < 0) {
+        store_sql(db, "PRAGMA user_version = 3", err, "user_version") < 0) {
         struct sb_error ignored;
         store_sql(db, "ROLLBACK", &ignored, "rollback");
         return -1;
@@ -194,6 +197,12 @@ int store_schema(sqlite3 *db, const char *dir, struct sb_error *err)
         goto fail;
     int v = user_version(db);
     if (v == 1 && migrate_v1(db, err) < 0)
+        goto fail;
+    if (v == 2 && store_sql(db, "ALTER TABLE stages ADD COLUMN net_sent INTEGER;"
+                                "ALTER TABLE stages ADD COLUMN net_received INTEGER;"
+                                "ALTER TABLE stages ADD COLUMN net_connections INTEGER;"
+                                "ALTER TABLE stages ADD COLUMN net_refused INTEGER;",
+                            err, "migrate to version 3") < 0)
         goto fail;
     if (v > SCHEMA_VERSION)
         return sb_fail(err, SB_E_INTERNAL, "%s/soulbox.db: schema version %d is newer than this "

@@ -941,3 +941,187 @@ def test_node_grpc_js_client(srv):
 
     inv = out["invalid"]
     assert inv["code"] == 3 and "cobra" in inv["details"], inv
+
+
+# ---- 12. Network (ExecuteRequest.network, StageResult.network, sessions) ----
+
+NO_NETWORK = ("network: this server does not allow network access "
+              "(sandbox.security.enable_network is false)")
+NET_SERVER = ("sandbox:\n  security:\n    enable_network: true\n"
+              "  network:\n    allow: [\"203.0.113.0/24:443\"]\n")
+# Two TCP connections the server's policy refuses at once (TCP reset).
+REFUSED_TWICE = ("for p in 80 81; do (exec 3<>/dev/tcp/198.51.100.10/$p) 2>/dev/null "
+                 "|| echo refused $p; done")
+
+
+@pytest.fixture(scope="module")
+def spb(tmp_path_factory):
+    """sessions.proto's messages (test_grpc_sessions.py's stubs are its own)."""
+    out = str(tmp_path_factory.mktemp("grpc_session_stubs"))
+    subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I", "proto",
+                    "--python_out=" + out, "soulbox/v1/sessions.proto"],
+                   cwd=ROOT, check=True, capture_output=True, timeout=60)
+    return load_module("soulbox_test_sessions_pb2",
+                       os.path.join(out, "soulbox", "v1", "sessions_pb2.py"))
+
+
+def sessions_call(spb, channel, method, req_type, resp_type="Sandbox"):
+    return channel.unary_unary(f"/soulbox.v1.Sessions/{method}",
+                               request_serializer=getattr(spb, req_type).SerializeToString,
+                               response_deserializer=getattr(spb, resp_type).FromString)
+
+
+def net_dict(n):
+    return {"bytes_sent": n.bytes_sent, "bytes_received": n.bytes_received,
+            "connections": n.connections, "connections_refused": n.connections_refused}
+
+
+def test_network_without_server_network_is_invalid_argument(pb, stub, srv):
+    req = pb.sb.ExecuteRequest(language="bash", code="echo hi",
+                               network=pb.sb.Network(enabled=True, allow=["pypi.org"]))
+    rest = srv.execute({"language": "bash", "code": "echo hi",
+                        "network": {"enabled": True, "allow": ["pypi.org"]}})
+    assert rest.status_code == 400 and rest.json()["error"]["message"] == NO_NETWORK, rest.text
+    e = rpc_error(stub.Execute, req, timeout=30)
+    assert (e.code(), e.details()) == (grpc.StatusCode.INVALID_ARGUMENT, NO_NETWORK), e
+    e = rpc_error(lambda: list(stub.ExecuteStream(req, timeout=30)))
+    assert (e.code(), e.details()) == (grpc.StatusCode.INVALID_ARGUMENT, NO_NETWORK), e
+    # enabled false is no network; allow without enabled is the JSON API's error
+    r = stub.Execute(pb.sb.ExecuteRequest(language="bash", code="echo hi",
+                                          network=pb.sb.Network(enabled=False)), timeout=30)
+    assert r.result.stdout == b"hi\n" and not r.result.HasField("network"), r
+    e = rpc_error(stub.Execute, pb.sb.ExecuteRequest(
+        language="bash", code="echo hi", network=pb.sb.Network(allow=["pypi.org"])), timeout=30)
+    assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e
+    assert e.details() == 'network.allow: needs "enabled": true'
+    assert_serving(pb, stub)
+
+
+def test_session_network_without_server_network_is_invalid_argument(spb, channel, srv):
+    create = sessions_call(spb, channel, "CreateSandbox", "CreateSandboxRequest")
+    e = rpc_error(create, spb.CreateSandboxRequest(network=spb.SandboxNetwork(enabled=True)),
+                  timeout=30)
+    assert (e.code(), e.details()) == (grpc.StatusCode.INVALID_ARGUMENT, NO_NETWORK), e
+    rest = srv.post("/api/sandboxes", {"network": {"enabled": True}})
+    assert rest.status_code == 400 and rest.json()["error"]["message"] == NO_NETWORK, rest.text
+    sb = create(spb.CreateSandboxRequest(network=spb.SandboxNetwork(enabled=False)), timeout=30)
+    try:
+        assert sb.HasField("network") and not sb.HasField("network_usage"), sb
+        assert (sb.network.enabled, list(sb.network.allow)) == (False, [])
+    finally:
+        sessions_call(spb, channel, "DeleteSandbox", "SandboxRef", "Empty")(
+            spb.SandboxRef(id=sb.id), timeout=30)
+
+
+def test_reflection_shows_the_network_fields(pb, channel):
+    (resp,) = reflect(pb, channel,
+                      pb.refl.ServerReflectionRequest(file_containing_symbol="soulbox.v1.SoulBox"))
+    f = {f.name: f for f in files_of(resp)}["soulbox/v1/soulbox.proto"]
+    msgs = {m.name: {fd.name: (fd.number, fd.type_name, fd.label) for fd in m.field}
+            for m in f.message_type}
+    rep, opt = descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED, \
+        descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL
+    assert msgs["ExecuteRequest"]["network"] == (9, ".soulbox.v1.Network", opt)
+    assert msgs["StageResult"]["network"] == (12, ".soulbox.v1.NetworkStats", opt)
+    assert msgs["Network"] == {"enabled": (1, "", opt), "allow": (2, "", rep)}
+    assert sorted(msgs["NetworkStats"]) == ["bytes_received", "bytes_sent", "connections",
+                                            "connections_refused"]
+    (resp,) = reflect(pb, channel,
+                      pb.refl.ServerReflectionRequest(file_containing_symbol="soulbox.v1.Sessions"))
+    f = {f.name: f for f in files_of(resp)}["soulbox/v1/sessions.proto"]
+    msgs = {m.name: {fd.name: (fd.number, fd.type_name) for fd in m.field} for m in f.message_type}
+    assert msgs["CreateSandboxRequest"]["network"] == (6, ".soulbox.v1.SandboxNetwork")
+    assert msgs["Sandbox"]["network"] == (9, ".soulbox.v1.SandboxNetwork")
+    assert msgs["Sandbox"]["network_usage"] == (10, ".soulbox.v1.SandboxNetworkUsage")
+
+
+def test_network_policy_and_counts_match_the_json_api(pb, spb):
+    """A server with network (its policy: 203.0.113.0/24 port 443 only); what the
+    policy refuses is refused in the sandbox and counted, the same in both APIs."""
+    with Server(NET_SERVER) as s, grpc.insecure_channel(s.grpc_target) as ch:
+        s.wait_languages()
+        stub = pb.sb_grpc.SoulBoxStub(ch)
+        # an entry outside the server's policy
+        msg = 'network.allow: "198.51.100.0/24" is not allowed by the server\'s network policy'
+        rest = s.execute({"language": "bash", "code": "true",
+                          "network": {"enabled": True, "allow": ["198.51.100.0/24"]}})
+        assert rest.status_code == 400 and rest.json()["error"]["message"] == msg, rest.text
+        bad = pb.sb.Network(enabled=True, allow=["198.51.100.0/24"])
+        e = rpc_error(stub.Execute, pb.sb.ExecuteRequest(language="bash", code="true",
+                                                         network=bad), timeout=30)
+        assert (e.code(), e.details()) == (grpc.StatusCode.INVALID_ARGUMENT, msg), e
+        # refused connections are counted; no network, no network field
+        body = {"language": "bash", "code": REFUSED_TWICE,
+                "network": {"enabled": True, "allow": ["203.0.113.7:443"]}}
+        want = {"bytes_sent": 0, "bytes_received": 0, "connections": 0, "connections_refused": 2}
+        rest = s.execute(body).json()
+        assert rest["network"] == want, rest
+        net = pb.sb.Network(enabled=True, allow=["203.0.113.7:443"])
+        r = stub.Execute(pb.sb.ExecuteRequest(language="bash", code=REFUSED_TWICE, network=net),
+                         timeout=60)
+        assert r.result.stdout == b"refused 80\nrefused 81\n", r
+        assert r.result.HasField("network") and net_dict(r.result.network) == want
+        evs = list(stub.ExecuteStream(pb.sb.ExecuteRequest(language="bash", code=REFUSED_TWICE,
+                                                           network=net), timeout=60))
+        assert kind(evs[-1]) == "exit" and net_dict(evs[-1].exit.result.network) == want, evs
+        r = stub.Execute(pb.sb.ExecuteRequest(language="bash", code=REFUSED_TWICE), timeout=60)
+        assert not r.result.HasField("network") and "network" not in s.execute(
+            {"language": "bash", "code": "true"}).json()
+        # each test case's result carries its own sandbox's counts
+        r = stub.Execute(pb.sb.ExecuteRequest(language="bash", code=REFUSED_TWICE, network=net,
+                                              test_cases=[pb.sb.TestCase(), pb.sb.TestCase()]),
+                         timeout=60)
+        assert [net_dict(c.result.network) for c in r.test_cases] == [want, want], r
+
+        # sessions: the same policy, and the same view of it as GET /api/sandboxes/{id}
+        create = sessions_call(spb, ch, "CreateSandbox", "CreateSandboxRequest")
+        get = sessions_call(spb, ch, "GetSandbox", "SandboxRef")
+        e = rpc_error(create, spb.CreateSandboxRequest(
+            network=spb.SandboxNetwork(enabled=True, allow=["198.51.100.0/24"])), timeout=30)
+        assert (e.code(), e.details()) == (grpc.StatusCode.INVALID_ARGUMENT, msg), e
+        sb = create(spb.CreateSandboxRequest(
+            network=spb.SandboxNetwork(enabled=True, allow=["203.0.113.7:443"])), timeout=60)
+        try:
+            assert sb.network.enabled and sb.HasField("network_usage"), sb
+            cmd = ch.unary_stream("/soulbox.v1.Sessions/RunCommand",
+                                  request_serializer=spb.RunCommandRequest.SerializeToString,
+                                  response_deserializer=spb.CommandEvent.FromString)
+            evs = list(cmd(spb.RunCommandRequest(id=sb.id, cmd=REFUSED_TWICE), timeout=60))
+            assert evs[-1].WhichOneof("event") == "exited", evs
+            assert wait_until(lambda: get(spb.SandboxRef(id=sb.id), timeout=30)
+                              .network_usage.connections_refused == 2)
+            got = get(spb.SandboxRef(id=sb.id), timeout=30)
+            rest = s.get(f"/api/sandboxes/{sb.id}").json()["network"]
+            assert rest == {"enabled": True, "allow": list(got.network.allow),
+                            "usage": net_dict(got.network_usage)}, (rest, got)
+            assert rest["usage"]["connections_refused"] == 2
+        finally:
+            sessions_call(spb, ch, "DeleteSandbox", "SandboxRef", "Empty")(
+                spb.SandboxRef(id=sb.id), timeout=30)
+        plain = create(spb.CreateSandboxRequest(), timeout=60)
+        try:
+            assert not plain.network.enabled and not plain.HasField("network_usage"), plain
+        finally:
+            sessions_call(spb, ch, "DeleteSandbox", "SandboxRef", "Empty")(
+                spb.SandboxRef(id=plain.id), timeout=30)
+
+
+def test_network_counts_relayed_traffic(pb):
+    """Bytes each way and connections relayed, through NetLab's fake internet."""
+    from netlab import NetLab
+    code = "exec 3<>/dev/tcp/%s/80\nprintf 'GET /bytes/5000 HTTP/1.0\\r\\n\\r\\n' >&3\n" \
+           "cat <&3 | wc -c\n"
+    with NetLab() as lab, Server("sandbox:\n  security:\n    enable_network: true\n"
+                                 f"  network:\n    allow: [\"{lab.web}:80\"]\n") as s, \
+            grpc.insecure_channel(s.grpc_target) as ch:
+        s.wait_languages()
+        stub = pb.sb_grpc.SoulBoxStub(ch)
+        r = stub.Execute(pb.sb.ExecuteRequest(language="bash", code=code % lab.web,
+                                              network=pb.sb.Network(enabled=True)), timeout=60)
+        assert r.result.status == "ok", r
+        received = int(r.result.stdout)
+        assert received > 5000, r
+        n = net_dict(r.result.network)
+        assert n == {"bytes_sent": n["bytes_sent"], "bytes_received": received,
+                     "connections": 1, "connections_refused": 0}, (n, received)
+        assert n["bytes_sent"] == len("GET /bytes/5000 HTTP/1.0\r\n\r\n"), n

@@ -127,6 +127,9 @@ def test_byte_counts_are_exact(srv, lab):
     assert lines(res) == ["tcp 203.0.113.10:9000"]
     assert res["network"] == {"bytes_sent": 1000, "bytes_received": len("tcp 203.0.113.10:9000\n"),
                               "connections": 1, "connections_refused": 0}
+    # and so it is stored
+    assert wait_until(lambda: srv.get(f"/api/executions/{res['id']}").json().get("network")
+                      == res["network"]), srv.get(f"/api/executions/{res['id']}").json()
 
 
 # ---- refused ----

@@ -401,6 +401,69 @@ Test(store, a_version_1_data_dir_is_migrated_once)
     close_store(s);
 }
 
+Test(store, network_traffic_is_stored_with_the_stage)
+{
+    struct store *s = open_store(NULL);
+    insert(s, "net", NULL);
+    insert(s, "nonet", NULL);
+    struct job_result r = {0};
+    r.ran = true;
+    r.run.net_enabled = true;
+    r.run.net = (struct net_stats){.bytes_sent = 5, .bytes_received = 1ull << 33,
+                                   .connections = 3, .refused = 2};
+    store_exec_finished(s, "net", 9, &r);
+    r.run.net_enabled = false;
+    store_exec_finished(s, "nonet", 9, &r);
+    struct exec_row *row = get(s, "net", NULL);
+    cr_assert(row->result.run.net_enabled);
+    cr_assert_eq(row->result.run.net.bytes_sent, 5);
+    cr_assert_eq(row->result.run.net.bytes_received, 1ull << 33);
+    cr_assert_eq(row->result.run.net.connections, 3);
+    cr_assert_eq(row->result.run.net.refused, 2);
+    free_row(row);
+    row = get(s, "nonet", NULL);
+    cr_assert_not(row->result.run.net_enabled);
+    free_row(row);
+    close_store(s);
+}
+
+Test(store, a_version_2_data_dir_gains_the_network_columns)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/soulbox.db", dir);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    const char *sql =
+        "CREATE TABLE executions (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+        " created_ms INTEGER NOT NULL, started_ms INTEGER, finished_ms INTEGER, state TEXT NOT NULL,"
+        " status TEXT, mode TEXT NOT NULL, language TEXT NOT NULL, code_sha256 TEXT NOT NULL,"
+        " request_id TEXT, key_id TEXT, client TEXT, limits TEXT, callback_url TEXT,"
+        " callback_state TEXT, callback_attempts INTEGER DEFAULT 0,"
+        " failed INTEGER NOT NULL DEFAULT 0, error TEXT, note TEXT,"
+        " has_compile INTEGER NOT NULL DEFAULT 0, compile_cached INTEGER NOT NULL DEFAULT 0,"
+        " ran INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE stages (exec_seq INTEGER NOT NULL, kind INTEGER NOT NULL, idx INTEGER NOT NULL,"
+        " status TEXT NOT NULL, cause TEXT, message TEXT, seccomp_call TEXT, exited INTEGER,"
+        " exit_code INTEGER, signal INTEGER, wall_ms INTEGER, cpu_ms INTEGER, memory_kb INTEGER,"
+        " truncated INTEGER, warm INTEGER, judged INTEGER, accepted INTEGER, stdout BLOB,"
+        " stderr BLOB, PRIMARY KEY (exec_seq, kind, idx));"
+        "INSERT INTO executions (id, created_ms, finished_ms, state, status, mode, language,"
+        " code_sha256, ran) VALUES ('old', 1, 2, 'done', 'ok', 'sync', 'c', 'aa', 1);"
+        "INSERT INTO stages (exec_seq, kind, idx, status, exited, exit_code, stdout, stderr)"
+        " VALUES (1, 0, 0, 'ok', 1, 0, 'hi', '');"
+        "PRAGMA user_version = 2;";
+    char *msg = NULL;
+    cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, &msg), SQLITE_OK, "%s", msg ? msg : "");
+    sqlite3_close(db);
+    struct store *s = open_store(NULL);
+    struct exec_row *row = get(s, "old", NULL);
+    cr_assert_eq(row->result.status, SB_ST_OK);
+    cr_assert_not(row->result.run.net_enabled);
+    cr_assert_eq(row->result.run.out.len, 2);
+    free_row(row);
+    close_store(s);
+}
+
 Test(store, a_newer_schema_is_refused_with_a_reason)
 {
     char path[128];

@@ -155,6 +155,24 @@ static int args_env_to_json(const Soulbox__V1__ExecuteRequest *r, json_t *o,
     return 0;
 }
 
+json_t *pb_network_to_json(bool enabled, size_t n_allow, char *const *allow,
+                          struct sb_error *err)
+{
+    json_t *net = json_pack("{s:b}", "enabled", enabled);
+    json_t *list = n_allow ? json_array() : NULL;
+    if (!net || (n_allow && set(net, "allow", list) < 0))
+        goto fail;
+    for (size_t i = 0; i < n_allow; i++)
+        if (json_array_append_new(list, utf8(allow[i], "network.allow[]", err)) < 0)
+            goto fail;
+    return net;
+fail:
+    if (!err->msg[0])
+        sb_fail(err, SB_E_INTERNAL, "out of memory");
+    json_decref(net);
+    return NULL;
+}
+
 json_t *pb_request_to_json(const Soulbox__V1__ExecuteRequest *r, struct sb_error *err)
 {
     json_t *o = json_object();
@@ -172,6 +190,11 @@ json_t *pb_request_to_json(const Soulbox__V1__ExecuteRequest *r, struct sb_error
         goto fail;
     limits_to_json(r->limits, o);
     if (r->n_test_cases && cases_to_json(r, o, err) < 0)
+        goto fail;
+    /* only when set: an unset message is "no network", as the field's absence is */
+    if (r->network && set(o, "network", pb_network_to_json(r->network->enabled,
+                                                           r->network->n_allow,
+                                                           r->network->allow, err)) < 0)
         goto fail;
     return o;
 fail:
@@ -206,6 +229,19 @@ static ProtobufCBinaryData text_bytes(const struct sb_buf *b)
     return out;
 }
 
+static Soulbox__V1__NetworkStats *net_of(const struct net_stats *in)
+{
+    Soulbox__V1__NetworkStats *n = malloc(sizeof *n);
+    if (!n)
+        return NULL;
+    soulbox__v1__network_stats__init(n);
+    n->bytes_sent = in->bytes_sent;
+    n->bytes_received = in->bytes_received;
+    n->connections = in->connections;
+    n->connections_refused = in->refused;
+    return n;
+}
+
 static Soulbox__V1__StageResult *stage_of(const struct stage_result *in)
 {
     Soulbox__V1__StageResult *st = malloc(sizeof *st);
@@ -231,6 +267,8 @@ static Soulbox__V1__StageResult *stage_of(const struct stage_result *in)
         st->_signal_case = SOULBOX__V1__STAGE_RESULT___SIGNAL_SIGNAL;
         st->signal = in->signal;
     }
+    if (in->net_enabled)
+        st->network = net_of(&in->net);
     return st;
 }
 

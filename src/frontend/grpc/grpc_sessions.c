@@ -6,7 +6,9 @@
 #include "common/util.h"
 #include "frontend/grpc/grpc.h"
 #include "frontend/grpc/grpc_convert.h"
+#include "frontend/request.h"
 #include "frontend/session_files.h"
+#include "net/policy.h"
 #include "service/service.h"
 #include "service/session_cmd.h"
 #include "service/session_ctx.h"
@@ -69,6 +71,36 @@ static void arena_free(struct arena *a)
     a->n = 0;
 }
 
+/* The session's network as GET /api/sandboxes/{id} shows it: the message with
+ * its entries' text in one block, and the usage while it has a sandbox. */
+static void network_pb(const struct session *s, Soulbox__V1__Sandbox *m, struct arena *a)
+{
+    enum { TEXT = sizeof ((struct net_entry *)0)->text + 20 };   /* text plus a port */
+    size_t n = s->network ? s->net.n_allow : 0;
+    Soulbox__V1__SandboxNetwork *net = keep(a, malloc(sizeof *net + n * (sizeof(char *) + TEXT)));
+    if (net) {
+        soulbox__v1__sandbox_network__init(net);
+        net->enabled = s->network;
+        net->n_allow = n;
+        net->allow = (char **)(net + 1);
+        for (size_t i = 0; i < n; i++) {
+            net->allow[i] = (char *)(net->allow + n) + i * TEXT;
+            net_entry_format(&s->net.allow[i], net->allow[i], TEXT);
+        }
+        m->network = net;
+    }
+    struct net_stats st;
+    Soulbox__V1__SandboxNetworkUsage *u = NULL;
+    if (s->network && s->sbx && sbx_net_stats(s->sbx, &st) && (u = keep(a, malloc(sizeof *u)))) {
+        soulbox__v1__sandbox_network_usage__init(u);
+        u->bytes_sent = st.bytes_sent;
+        u->bytes_received = st.bytes_received;
+        u->connections = st.connections;
+        u->connections_refused = st.refused;
+        m->network_usage = u;
+    }
+}
+
 static void sandbox_pb(const struct session *s, Soulbox__V1__Sandbox *m,
                        Soulbox__V1__SessionLimits *l, struct arena *a)
 {
@@ -105,6 +137,7 @@ static void sandbox_pb(const struct session *s, Soulbox__V1__Sandbox *m,
     l->processes = s->lim.processes;
     l->open_files = s->lim.open_files;
     m->limits = l;
+    network_pb(s, m, a);
 }
 
 static void reply_sandbox(struct grpc_call *c, const struct session *s)
@@ -154,14 +187,42 @@ static void created(struct session *s, const struct sb_error *err, void *arg)
     free(p);
 }
 
+/* The request's network through the JSON API's parser (request_network):
+ * *out NULL when unset or not enabled. Returns 0, or -1 with err. */
+static int network_policy(struct grpc_call *c, const Soulbox__V1__SandboxNetwork *n,
+                          struct net_policy **out, struct sb_error *err)
+{
+    *out = NULL;
+    if (!n)
+        return 0;
+    json_t *j = pb_network_to_json(n->enabled, n->n_allow, n->allow, err);
+    int rc = j ? request_network(j, grpc_call_service(c)->cfg, out, err) : -1;
+    json_decref(j);
+    return rc;
+}
+
+static void free_policy(struct net_policy *p)
+{
+    if (p)
+        net_policy_free(p);
+    free(p);
+}
+
 static void create_msg(struct grpc_call *c, const uint8_t *data, size_t len)
 {
     UNPACK(Soulbox__V1__CreateSandboxRequest, soulbox__v1__create_sandbox_request, c, data, len)
+    struct net_policy *net = NULL;
+    struct sb_error err = {0};
+    if (network_policy(c, req->network, &net, &err) < 0) {
+        fail(c, &err);
+        soulbox__v1__create_sandbox_request__free_unpacked(req, &pb_sized_allocator);
+        return;
+    }
     json_t *meta = map_json(req->n_metadata, (void **)req->metadata);
     json_t *env = map_json(req->n_env, (void **)req->env);
     struct session_req sr = {
         .template = req->template_, .ttl_ms = req->timeout_s * 1000, .metadata = meta,
-        .env = env,
+        .env = env, .net_policy = net,
     };
     if (req->limits)
         sr.limits = (struct session_limits){
@@ -170,7 +231,6 @@ static void create_msg(struct grpc_call *c, const uint8_t *data, size_t len)
             .processes = req->limits->processes, .open_files = req->limits->open_files,
         };
     struct pending *p = calloc(1, sizeof *p);
-    struct sb_error err;
     if (!p) {
         grpc_finish(c, GRPC_RESOURCE_EXHAUSTED, "out of memory");
     } else {
@@ -182,6 +242,7 @@ static void create_msg(struct grpc_call *c, const uint8_t *data, size_t len)
             fail(c, &err);
         }
     }
+    free_policy(net);   /* session_create copied it */
     json_decref(meta);
     json_decref(env);
     soulbox__v1__create_sandbox_request__free_unpacked(req, &pb_sized_allocator);
