@@ -230,7 +230,7 @@ struct raw_rootfs {
 
 struct raw_pool {
     char *language;
-    char *size, *max_size;
+    char *size, *max_size, *network;
     char **preload;
     unsigned preload_count;
 };
@@ -395,6 +395,7 @@ static const cyaml_schema_field_t pool_fields[] = {
     CYAML_FIELD_STRING_PTR("language", CYAML_FLAG_POINTER, struct raw_pool, language, 1, 32),
     U64("size", struct raw_pool, size),
     U64("max_size", struct raw_pool, max_size),
+    BOOL("network", struct raw_pool, network),
     CYAML_FIELD_SEQUENCE("preload", OPT, struct raw_pool, preload, &str_entry, 0, 64),
     CYAML_FIELD_END,
 };
@@ -769,6 +770,9 @@ static int merge(struct sb_config *c, const struct raw_top *t, struct bad_value 
                     bad);
             rc |= add_pool(c, s->pools[i].language, size, max_size, s->pools[i].preload,
                            s->pools[i].preload_count);
+            if (rc == 0)
+                set_bool(&c->pools[c->n_pools - 1].network, s->pools[i].network,
+                         "sandbox.pools[].", "network", bad);
         }
     }
     SET_NUM(c, s, "sandbox.", max_inodes, NUM_COUNT);

@@ -32,6 +32,7 @@ struct pooled {
 struct pool {
     struct pools *ps;
     const struct lang *lang;
+    bool network;              /* plumbed for egress (network requests only) */
     unsigned base, max;        /* the configured size and the growth ceiling */
     uint64_t last_arrival;     /* ns: the last request for this language */
     double gap_ms;             /* moving average of the time between requests */
@@ -184,7 +185,7 @@ static void start_one(struct pool *p)
         .env = (const char *const *)p->env, .envc = p->envc, .limits = p->lim,
         .extra_etc = (const char *const *)p->lang->etc,
         .extra_binds = (const char *const *)p->lang->binds,
-        .pooled = true, .warm = p->argv != NULL,
+        .pooled = true, .warm = p->argv != NULL, .network = p->network,
     };
     struct sb_error err;
     q->s = sbx_run_start(ps->rn->engine, &spec, on_pooled_done, NULL, q, &err);
@@ -315,7 +316,7 @@ struct sbx_run *pools_claim(struct pools *ps, const struct lang *l, const struct
 {
     struct pool *p = NULL;
     for (size_t i = 0; ps && i < ps->n && !p; i++)
-        if (ps->v[i].lang == l)
+        if (ps->v[i].lang == l && ps->v[i].network == (go->net != NULL))
             p = &ps->v[i];
     if (!p || ps->closing)
         return NULL;
@@ -350,10 +351,10 @@ struct sbx_run *pools_claim(struct pools *ps, const struct lang *l, const struct
     return s;
 }
 
-bool pools_warm(const struct pools *ps, const struct lang *l)
+bool pools_warm(const struct pools *ps, const struct lang *l, bool network)
 {
     for (size_t i = 0; ps && i < ps->n; i++)
-        if (ps->v[i].lang == l)
+        if (ps->v[i].lang == l && ps->v[i].network == network)
             return ps->v[i].argv != NULL;
     return false;
 }
@@ -437,6 +438,7 @@ int pools_enable(struct pools *ps, const struct lang *l, struct sb_error *err)
     for (size_t i = 0; i < ps->n; i++)
         if (ps->v[i].lang == l)
             return 0;
+    /* its pools: without network, and plumbed for it (at most one each) */
     for (size_t i = 0; i < cfg->n_pools; i++) {
         if (strcmp(cfg->pools[i].language, l->name) || !cfg->pools[i].size)
             continue;
@@ -445,10 +447,10 @@ int pools_enable(struct pools *ps, const struct lang *l, struct sb_error *err)
             p->base = p->max = 0; /* kept (its timer is open) but never filled */
             return -1;
         }
+        p->network = cfg->pools[i].network;
         refill(p);
-        return 0;
     }
-    return 0; /* no pool configured for it */
+    return 0;
 }
 
 static void on_timer_closed(uv_handle_t *h)
@@ -492,7 +494,8 @@ size_t pools_stats(const struct pools *ps, struct pool_stats *out, size_t max)
             mem += q->ready ? sbx_run_memory(q->s) : 0;
         out[n] = (struct pool_stats){p->lang->name, p->nready, pool_target(p, util_mono_ns()),
                                      p->hits, p->misses, p->refills,
-                                     (double)p->refill_ns / 1e9, mem, p->starting};
+                                     (double)p->refill_ns / 1e9, mem, p->starting,
+                                     p->network};
     }
     return n;
 }

@@ -22,6 +22,7 @@ struct pool_stats {
     double refill_seconds;     /* summed: from start to ready */
     uint64_t memory;           /* bytes the ready sandboxes use now */
     unsigned starting;         /* refills under way */
+    bool network;              /* the language's pool plumbed for egress */
 };
 
 /* An empty set of pools; pools_enable starts the ones the config asks for
@@ -45,8 +46,10 @@ struct sbx_run *pools_claim(struct pools *ps, const struct lang *l, const struct
 void pools_job_started(struct pools *ps);
 void pools_job_ended(struct pools *ps);
 
-/* Whether l's pool starts its interpreter ahead (its go needs `input`). */
-bool pools_warm(const struct pools *ps, const struct lang *l);
+/* Whether l's pool (with or without network) starts its interpreter ahead
+ * (its go needs `input`). A language may have one pool of each kind; a
+ * claim with go->net takes from the network one. */
+bool pools_warm(const struct pools *ps, const struct lang *l, bool network);
 
 /* One entry per pool; returns the count (at most max). */
 size_t pools_stats(const struct pools *ps, struct pool_stats *out, size_t max);

@@ -38,15 +38,16 @@ struct sbx_run *job_claim_pooled(struct job *j, const struct sbx_run_spec *spec,
                              sbx_run_output_cb output)
 {
     struct pools *ps = j->rn->pools;
-    if (!ps || j->network)   /* pooled sandboxes have no egress plumbing */
+    if (!ps)
         return NULL;
-    bool warm = pools_warm(ps, j->lang);
+    bool warm = pools_warm(ps, j->lang, j->network);
     if (warm && !env_allows_warm(j))
         return NULL;
     struct sbx_run_go go = {
         .argv = spec->argv, .argc = spec->argc, .env = spec->env, .envc = spec->envc,
         .files = spec->files, .nfiles = spec->nfiles, .stdin_data = spec->stdin_data,
         .stdin_len = spec->stdin_len, .interactive = spec->interactive, .limits = spec->limits,
+        .net = j->network ? &j->net : NULL,
     };
     char *input = NULL;
     if (warm) {

@@ -614,6 +614,20 @@ Test(config, network_section)
                   "sandbox.network.dns: \"resolver.example\": not an IP address");
     expect_reject("sandbox:\n  network:\n    connect_timeout_ms: 5\n",
                   "sandbox.network.connect_timeout_ms: 5 is out of range [100, 600000]");
+    /* a pool plumbed for network: only with network on, one per language */
+    expect_reject("sandbox:\n  pools:\n    - {language: python, size: 1, network: true}\n",
+                  "sandbox.pools[0].network: true needs sandbox.security.enable_network: true");
+    expect_reject("sandbox:\n  security:\n    enable_network: true\n  pools:\n"
+                  "    - {language: python, size: 1, network: true}\n"
+                  "    - {language: python, size: 2, network: true}\n",
+                  "sandbox.pools: python (network: true) appears twice");
+    cr_assert_eq(load("sandbox:\n  security:\n    enable_network: true\n  pools:\n"
+                      "    - {language: python, size: 1}\n"
+                      "    - {language: python, size: 1, network: true}\n", &c, &e), 0, "%s", e.msg);
+    cr_assert_eq(c.n_pools, 2);
+    cr_assert_not(c.pools[0].network);
+    cr_assert(c.pools[1].network);
+    config_free(&c);
 }
 
 Test(config, allowed_syscalls_are_checked)
