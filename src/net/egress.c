@@ -99,7 +99,9 @@ static int plumb_rules(struct net_engine *ne, int fd, struct sb_error *err)
     struct net_hostaddrs host;
     if (net_hostaddrs_load(&host) < 0)
         return sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "the host's addresses");
-    enum { MAX = 256 };
+    const struct net_entry *r;
+    size_t nr = net_reserved_ranges(&r);
+    size_t MAX = ne->policy.n_deny + nr + host.n + 1;
     struct nft_match *m = calloc(MAX, sizeof *m);
     if (!m)
         return sb_fail(err, SB_E_INTERNAL, "out of memory");
@@ -110,8 +112,6 @@ static int plumb_rules(struct net_engine *ne, int fd, struct sb_error *err)
             n = add_match(m, n, MAX, e->family, e->addr, e->prefix, e->port_lo, e->port_hi, false);
     }
     int rc = nft_rules(fd, "deny", m, n, err);
-    const struct net_entry *r;
-    size_t nr = net_reserved_ranges(&r);
     n = 0;
     for (size_t i = 0; i < nr; i++)
         n = add_match(m, n, MAX, r[i].family, r[i].addr, r[i].prefix, 0, 65535, false);
@@ -461,13 +461,14 @@ struct net_box *net_box_open(struct net_engine *ne, struct netns_fds *fds,
                              const char *tag, struct sb_error *err)
 {
     struct net_hostaddrs host;
-    struct nft_match m[64];
+    struct nft_match *m = calloc(policy->n_allow + 1, sizeof *m);
     struct net_box *b = calloc(1, sizeof *b);
-    if (!b || !(b->learned = calloc(BOX_MAX_LEARNED, sizeof *b->learned)) ||
+    if (!m || !b || !(b->learned = calloc(BOX_MAX_LEARNED, sizeof *b->learned)) ||
         net_policy_copy(&b->policy, policy, err) < 0) {
         if (b)
             free(b->learned);
         free(b);
+        free(m);
         netns_fds_close(fds);
         sb_fail(err, SB_E_INTERNAL, "out of memory");
         return NULL;
@@ -483,11 +484,12 @@ struct net_box *net_box_open(struct net_engine *ne, struct netns_fds *fds,
     snprintf(b->tag, sizeof b->tag, "%s", tag ? tag : "");
     list_init(&b->conns);
     net_hostaddrs_load(&host);
-    size_t n = allow_rules(policy, &host, true, m, 64);
+    size_t n = allow_rules(policy, &host, true, m, policy->n_allow);
     int rc = nft_rules(b->fds.nft, "explicit", m, n, err);
-    n = allow_rules(policy, &host, false, m, 64);
+    n = allow_rules(policy, &host, false, m, policy->n_allow);
     if (rc == 0)
         rc = nft_rules(b->fds.nft, "allow", m, n, err);
+    free(m);
     if (rc == 0)
         rc = resolver_open(b, err);
     if (rc < 0) {

@@ -380,24 +380,30 @@ int nft_setup(int fd, uint16_t proxy_port, uint16_t dns_port, struct sb_error *e
     return rc;
 }
 
+/* At most this many rules per batch: one batch stays well inside nl_buf. */
+#define RULES_PER_BATCH 128
+
 int nft_rules(int fd, const char *chain, const struct nft_match *m, size_t n, struct sb_error *err)
 {
     struct nl_buf *b = malloc(sizeof *b);
     if (!b)
         return sb_fail(err, SB_E_INTERNAL, "out of memory");
-    batch_begin(b);
-    for (size_t i = 0; i < n; i++) {
-        size_t r = rule_begin(b, chain);
-        m_daddr(b, m[i].family, m[i].addr, m[i].prefix);
-        m_dport(b, m[i].port_lo, m[i].port_hi);
-        if (m[i].accept)
-            e_verdict(b, NF_ACCEPT, NULL);
-        else
-            e_log_reject(b, NFT_LOG_GROUP, NFT_REJECT_TCP_RST, 0);
-        nl_nest_end(b, r);
+    int rc = 0;
+    for (size_t at = 0; at < n && rc == 0; at += RULES_PER_BATCH) {
+        batch_begin(b);
+        for (size_t i = at; i < n && i < at + RULES_PER_BATCH; i++) {
+            size_t r = rule_begin(b, chain);
+            m_daddr(b, m[i].family, m[i].addr, m[i].prefix);
+            m_dport(b, m[i].port_lo, m[i].port_hi);
+            if (m[i].accept)
+                e_verdict(b, NF_ACCEPT, NULL);
+            else
+                e_log_reject(b, NFT_LOG_GROUP, NFT_REJECT_TCP_RST, 0);
+            nl_nest_end(b, r);
+        }
+        batch_end(b);
+        rc = nl_send(fd, b, chain, err);
     }
-    batch_end(b);
-    int rc = nl_send(fd, b, chain, err);
     free(b);
     return rc;
 }

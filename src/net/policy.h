@@ -53,7 +53,7 @@ enum net_verdict {
 /* The host's own addresses (every interface, up or down). */
 struct net_hostaddrs {
     size_t n;
-    struct { int family; uint8_t addr[16]; } a[64];
+    struct { int family; uint8_t addr[16]; } a[1024];
 };
 
 /* Port ranges a name may be reached on, sorted, none overlapping or adjacent. */
@@ -143,7 +143,7 @@ int net_policy_check_name(const struct net_policy *p, const char *name,
 bool net_name_valid(const char *name);
 
 /* Loads the host's addresses with getifaddrs(). Returns their count, or -1
- * with errno set (E2BIG: more than 64, as a missing one would not be
+ * with errno set (E2BIG: more than 1024, as a missing one would not be
  * recognised as the host's). */
 int net_hostaddrs_load(struct net_hostaddrs *h);
 

@@ -130,7 +130,16 @@ static void conn_update(struct conn *c);
 static void on_timer(uv_timer_t *t);
 
 static int pump_once(int src, int dst, struct half *h, struct bucket *k,
-                     _Atomic uint64_t *count, bool *moved);
+                     _Atomic uint64_t *count, uint64_t room, bool *moved);
+
+/* What the byte limit still lets through (all of it without one). */
+static uint64_t room_left(const struct net_box *b)
+{
+    if (!b->lim.max_bytes)
+        return UINT64_MAX;
+    uint64_t used = atomic_load(&b->bytes_sent) + atomic_load(&b->bytes_received);
+    return used < b->lim.max_bytes ? b->lim.max_bytes - used : 0;
+}
 
 /* Moves what it can from src to dst through h, a few rounds while both
  * sides keep up (each poll wakeup costs more than a splice). Returns -1 on
@@ -138,21 +147,20 @@ static int pump_once(int src, int dst, struct half *h, struct bucket *k,
 static int pump(struct conn *c, int src, int dst, struct half *h, struct bucket *k,
                 _Atomic uint64_t *count)
 {
-    (void)c;
     int rc = 0;
     bool moved = true;
     for (int i = 0; i < RELAY_ROUNDS && moved && rc == 0 && !h->shut; i++) {
         moved = false;
-        rc = pump_once(src, dst, h, k, count, &moved);
+        rc = pump_once(src, dst, h, k, count, room_left(c->b), &moved);
     }
     return rc;
 }
 
 static int pump_once(int src, int dst, struct half *h, struct bucket *k,
-                     _Atomic uint64_t *count, bool *moved)
+                     _Atomic uint64_t *count, uint64_t room, bool *moved)
 {
-    if (h->len == 0 && !h->eof) {
-        size_t want = bucket_take(k, RELAY_CHUNK);
+    if (h->len == 0 && !h->eof && room > 0) {
+        size_t want = bucket_take(k, room < RELAY_CHUNK ? (size_t)room : RELAY_CHUNK);
         if (want == 0)
             return 1;
         ssize_t n = splice(src, NULL, h->pipe[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);

@@ -98,13 +98,17 @@ static int revive_network(struct session *s, json_t *net)
         return 0;
     json_t *allow = json_object_get(net, "allow"), *v;
     size_t i, n = 0;
-    const char *list[64];
+    const char **list = calloc(json_array_size(allow) + 1, sizeof *list);
+    if (!list)
+        return -1;
     json_array_foreach(allow, i, v)
-        if (json_is_string(v) && n < 64)
+        if (json_is_string(v))
             list[n++] = json_string_value(v);
     struct sb_error err;
-    if (!s->svc->cfg->security.enable_network ||
-        runner_net_narrow(s->svc->cfg, list, n, &s->net, &err) < 0)
+    int rc = s->svc->cfg->security.enable_network &&
+                     runner_net_narrow(s->svc->cfg, list, n, &s->net, &err) == 0 ? 0 : -1;
+    free(list);
+    if (rc < 0)
         return -1;
     s->network = true;
     return 0;
