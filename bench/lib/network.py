@@ -25,8 +25,8 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
 from compare import pct  # noqa: E402
 from netlab import NetLab  # noqa: E402
+import sessions  # noqa: E402
 from sessions import Client  # noqa: E402
-from ports import free_ports  # noqa: E402
 
 DOWNLOAD = r'''
 import socket, sys, time
@@ -46,32 +46,16 @@ print(got, t)
 '''
 
 
-class Server:
+class Server(sessions.Server):
     def __init__(self, soulbox, tmp, lab, pools):
-        self.port, gport = free_ports(2)
-        cfg = os.path.join(tmp, f"net-{self.port}.yaml")
         pool = ("  pools:\n    - {language: bash, size: 2}\n"
                 "    - {language: bash, size: 2, network: true}\n"
                 "    - {language: python, size: 1, network: true}\n") if pools else \
             "  pool_memory_mb: 0\n"
-        with open(cfg, "w") as f:
-            f.write("server:\n  log_level: warn\nsandbox:\n  languages: [python, bash]\n"
-                    + pool + "  security:\n    enable_network: true\n  network:\n"
-                    f"    allow: [\"203.0.113.0/24\"]\n    dns: [\"{lab.dns_v4}\"]\n")
-        self.proc = subprocess.Popen([soulbox, "serve", "--config", cfg, "--port", str(self.port),
-                                      "--grpc-port", str(gport), "--data-dir",
-                                      os.path.join(tmp, f"data-{self.port}")],
-                                     stderr=subprocess.DEVNULL)
-        deadline = time.time() + 60
-        while True:
-            try:
-                st, body = Client(self.port).call("GET", "/health")
-                if st == 200 and json.loads(body).get("languages_ready"):
-                    break
-            except OSError:
-                pass
-            assert time.time() < deadline and self.proc.poll() is None
-            time.sleep(0.1)
+        super().__init__(soulbox, tmp, "server:\n  log_level: warn\nsandbox:\n"
+                         "  languages: [python, bash]\n" + pool +
+                         "  security:\n    enable_network: true\n  network:\n"
+                         f"    allow: [\"203.0.113.0/24\"]\n    dns: [\"{lab.dns_v4}\"]\n")
         self.c = Client(self.port)
 
     def run(self, body):

@@ -51,18 +51,25 @@ class Client:
         return r.status, r.read()
 
 
+SESSIONS_CONFIG = ("server:\n  log_level: warn\n  max_connections_per_client: 4096\n"
+                   "sessions:\n  max_sessions: 1000\n  max_per_key: 1000\n"
+                   "  max_memory_mb_per_key: 1000000\n"
+                   "sandbox:\n  languages: [python, bash]\n  pool_memory_mb: 0\n")
+
+
 class Server:
-    def __init__(self, soulbox, tmp):
+    """A soulbox server of its own (config: YAML text), ready once its
+    languages are probed."""
+
+    def __init__(self, soulbox, tmp, config=SESSIONS_CONFIG):
         self.port, gport = free_ports(2)
-        cfg = os.path.join(tmp, "sessions.yaml")
+        cfg = os.path.join(tmp, f"server-{self.port}.yaml")
         with open(cfg, "w") as f:
-            f.write("server:\n  log_level: warn\n  max_connections_per_client: 4096\n"
-                    "sessions:\n  max_sessions: 1000\n  max_per_key: 1000\n"
-                    "  max_memory_mb_per_key: 1000000\n"
-                    "sandbox:\n  languages: [python, bash]\n  pool_memory_mb: 0\n")
+            f.write(config)
         self.proc = subprocess.Popen([soulbox, "serve", "--config", cfg, "--port", str(self.port),
                                       "--grpc-port", str(gport), "--data-dir",
-                                      os.path.join(tmp, "data")], stderr=subprocess.DEVNULL)
+                                      os.path.join(tmp, f"data-{self.port}")],
+                                     stderr=subprocess.DEVNULL)
         deadline = time.time() + 60
         while True:
             try:

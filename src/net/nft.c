@@ -272,22 +272,34 @@ static void set_add(struct nl_buf *b, int set)
     nl_put_be32(b, NFTA_SET_ID, (uint32_t)set);
 }
 
-static void egress_rules(struct nl_buf *b)
+static const uint8_t lo4[4] = {127, 0, 0, 0}, lo6[16] = {[15] = 1};
+
+/* The sandbox's own loopback (127.0.0.0/8 or ::1). */
+static void m_loopback(struct nl_buf *b, int family)
 {
-    static const uint8_t lo4[4] = {127, 0, 0, 0}, lo6[16] = {[15] = 1};
+    m_daddr(b, family, family == AF_INET ? lo4 : lo6, family == AF_INET ? 8 : 128);
+}
+
+/* `udp dport 53` */
+static void m_dns(struct nl_buf *b)
+{
     uint16_t dns = htons(53);
-    size_t r = rule_begin(b, "egress");       /* the sandbox's own loopback */
-    m_daddr(b, AF_INET, lo4, 8);
-    e_verdict(b, NF_ACCEPT, NULL);
-    nl_nest_end(b, r);
-    r = rule_begin(b, "egress");
-    m_daddr(b, AF_INET6, lo6, 128);
-    e_verdict(b, NF_ACCEPT, NULL);
-    nl_nest_end(b, r);
-    r = rule_begin(b, "egress");              /* DNS: redirected to the resolver */
     m_l4(b, IPPROTO_UDP);
     e_payload(b, REG1, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
     e_cmp(b, NFT_CMP_EQ, &dns, 2);
+}
+
+static void egress_rules(struct nl_buf *b)
+{
+    size_t r;
+    for (int fam = 0; fam < 2; fam++) {         /* the sandbox's own loopback */
+        r = rule_begin(b, "egress");
+        m_loopback(b, fam ? AF_INET6 : AF_INET);
+        e_verdict(b, NF_ACCEPT, NULL);
+        nl_nest_end(b, r);
+    }
+    r = rule_begin(b, "egress");              /* DNS: redirected to the resolver */
+    m_dns(b);
     e_verdict(b, NF_ACCEPT, NULL);
     nl_nest_end(b, r);
     r = rule_begin(b, "egress");
@@ -311,23 +323,17 @@ static void egress_rules(struct nl_buf *b)
 
 static void redirect_rules(struct nl_buf *b, uint16_t proxy_port, uint16_t dns_port)
 {
-    static const uint8_t lo4[4] = {127, 0, 0, 0}, lo6[16] = {[15] = 1};
-    uint16_t dns = htons(53);
-    size_t r = rule_begin(b, "redirect");
-    m_l4(b, IPPROTO_UDP);
-    e_payload(b, REG1, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
-    e_cmp(b, NFT_CMP_EQ, &dns, 2);
+    size_t r = rule_begin(b, "redirect");     /* DNS to any server, loopback's too */
+    m_dns(b);
     e_port_to_reg1(b, dns_port);
     e_redir(b);
     nl_nest_end(b, r);
-    r = rule_begin(b, "redirect");
-    m_daddr(b, AF_INET, lo4, 8);
-    e_verdict(b, NFT_RETURN, NULL);
-    nl_nest_end(b, r);
-    r = rule_begin(b, "redirect");
-    m_daddr(b, AF_INET6, lo6, 128);
-    e_verdict(b, NFT_RETURN, NULL);
-    nl_nest_end(b, r);
+    for (int fam = 0; fam < 2; fam++) {
+        r = rule_begin(b, "redirect");
+        m_loopback(b, fam ? AF_INET6 : AF_INET);
+        e_verdict(b, NFT_RETURN, NULL);
+        nl_nest_end(b, r);
+    }
     r = rule_begin(b, "redirect");
     m_l4(b, IPPROTO_TCP);
     e_port_to_reg1(b, proxy_port);
