@@ -465,3 +465,23 @@ def test_long_allow_lists_reach_the_kernel_whole(lab):
         res = run(s, "s = socket.create_connection(('203.0.113.10', 9000))\n"
                      "print(s.recv(100).decode().strip())\nprint(get('203.0.113.10', 80))\n")
         assert lines(res) == ["tcp 203.0.113.10:9000", "connect: Connection refused"]
+
+
+def test_the_cli_asks_with_network_and_allow(lab, tmp_path):
+    from conftest import soulbox_run
+    cfg = tmp_path / "net.yaml"
+    cfg.write_text(net_config(lab))
+    code = (PRELUDE + "print(get('allowed.test'), end='')\nprint(get('2001:db8:1::10', 8080).strip())\n")
+    r = soulbox_run("python", code, "--config", str(cfg), "--allow", "allowed.test:80")
+    assert r.code == 0, r
+    assert r.out == "hello from 203.0.113.10:80\nconnect: Connection refused\n", r
+    assert r.err == ("soulbox: network_refused: TCP to [2001:db8:1::10] port 8080 refused: "
+                     "not allowed by the policy\n")
+    r = soulbox_run("python", code, "--config", str(cfg), "--network")
+    assert r.out == "hello from 203.0.113.10:80\nhello from 2001:db8:1::10:8080\n", r
+    r = soulbox_run("python", "print(1)", "--config", str(cfg), "--allow", "198.51.100.0/24")
+    assert r.code == 2
+    assert r.err == ('soulbox: network.allow: "198.51.100.0/24" is not allowed by the '
+                     "server's network policy\n")
+    r = soulbox_run("python", "print(1)", "--network")
+    assert r.code == 2 and "sandbox.security.enable_network is false" in r.err
