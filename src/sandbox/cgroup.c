@@ -469,9 +469,9 @@ int cg_kill(const struct cg *cg)
     return kill_dir(cg->ctx, dir);
 }
 
-static int rmdir_retry(const char *dir)
+static int rmdir_retry(const char *dir, int tries)
 {
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < tries; i++) {
         if (rmdir(dir) == 0 || errno == ENOENT)
             return 0;
         if (errno != EBUSY)
@@ -495,7 +495,7 @@ int cg_destroy(struct cg *cg, struct sb_error *err)
     for (int i = 0; i < cg->made; i++) {
         char dir[PATH_MAX];
         cg_path(cg, i, dir);
-        int r = rmdir_retry(dir);
+        int r = rmdir_retry(dir, 200);
         if (r < 0 && rc == 0)
             rc = sb_fail_errno(err, SB_E_INTERNAL, -r, "rmdir %s", dir);
     }
@@ -518,9 +518,9 @@ static bool owner_alive(long pid)
     return strstr(base ? base + 1 : exe, "soulbox") != NULL;
 }
 
-int cg_cleanup_stale(const struct cg_ctx *ctx, struct sb_error *err)
+int cg_cleanup_stale(const struct cg_ctx *ctx, bool wait, int *busy, struct sb_error *err)
 {
-    int removed = 0;
+    int removed = 0, left = 0;
     for (int i = 0; i < ctx->ndirs; i++) {
         DIR *d = opendir(ctx->dirs[i]);
         if (!d)
@@ -534,10 +534,14 @@ int cg_cleanup_stale(const struct cg_ctx *ctx, struct sb_error *err)
             char dir[PATH_MAX];
             snprintf(dir, sizeof dir, "%s/%s", ctx->dirs[i], e->d_name);
             kill_dir(ctx, dir);
-            if (rmdir_retry(dir) == 0)
+            if (rmdir_retry(dir, wait ? 200 : 1) == 0)
                 removed++;
+            else
+                left++;
         }
         closedir(d);
     }
+    if (busy)
+        *busy = left;
     return removed;
 }

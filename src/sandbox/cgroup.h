@@ -86,9 +86,11 @@ int cg_kill(const struct cg *cg);
  * Returns 0 or -1 with err set. Safe to call on a zeroed or failed cg. */
 int cg_destroy(struct cg *cg, struct sb_error *err);
 
-/* Removes sandbox cgroups whose owning process is gone (a crashed run).
- * Returns how many were removed, or -1 with err set. */
-int cg_cleanup_stale(const struct cg_ctx *ctx, struct sb_error *err);
+/* Removes sandbox cgroups whose owning process is gone (a crashed run),
+ * killing what is left in them; with wait, retries a busy one for up to
+ * 200 ms (its tasks still exiting). *busy (may be NULL) gets how many are
+ * still there. Returns how many were removed, or -1 with err set. */
+int cg_cleanup_stale(const struct cg_ctx *ctx, bool wait, int *busy, struct sb_error *err);
 
 /* Turns on the cgroup2 mount option favordynmods (a machine-wide kernel
  * setting: see cgroup_favor.c), remounting the cgroup2 hierarchy with its

@@ -159,6 +159,34 @@ static void pool_start_noop(uv_work_t *w)
     (void)w;
 }
 
+/* A crashed run's cgroup can stay busy for a while after its processes are
+ * killed (their exit, or their reaping by init, is not done yet): it is
+ * removed from the loop as soon as it is empty, for up to a minute. */
+#define STALE_RETRY_MS 200
+#define STALE_RETRIES 300
+
+static void on_stale_retry(uv_timer_t *t)
+{
+    struct sbx_engine *e = t->data;
+    struct sb_error err;
+    int busy = 0;
+    if (cg_cleanup_stale(&e->cg, false, &busy, &err) < 0 || busy == 0 ||
+        ++e->stale_tries >= STALE_RETRIES) {
+        if (busy)
+            log_event(LOG_WARN, "stale sandbox cgroups stay busy",
+                      json_pack("{s:i}", "count", busy));
+        uv_timer_stop(t);
+    }
+}
+
+static void stale_retry_start(struct sbx_engine *e)
+{
+    uv_timer_init(e->loop, &e->stale_timer);
+    e->stale_timer.data = e;
+    e->stale_timer_open = true;
+    uv_timer_start(&e->stale_timer, on_stale_retry, STALE_RETRY_MS, STALE_RETRY_MS);
+}
+
 int sbx_engine_init(struct sbx_engine *e, uv_loop_t *loop, const struct sbx_engine_cfg *cfg,
                     struct sb_error *err)
 {
@@ -192,8 +220,11 @@ int sbx_engine_init(struct sbx_engine *e, uv_loop_t *loop, const struct sbx_engi
             log_event(LOG_INFO, "cgroup2 remounted with favordynmods (fast cgroup attaches)",
                       NULL);
     }
-    if (!cfg->defer_stale_cleanup && cg_cleanup_stale(&e->cg, err) < 0)
+    int busy = 0;
+    if (!cfg->defer_stale_cleanup && cg_cleanup_stale(&e->cg, true, &busy, err) < 0)
         return -1;
+    if (busy)
+        stale_retry_start(e);
     if (uidpool_open(&e->uids, cfg->state_dir, cfg->uid_base, cfg->uid_count, err) < 0)
         return -1;
     if (load_filter(cfg, &e->seccomp, err) < 0)
@@ -219,7 +250,7 @@ fail:
 
 int sbx_engine_cleanup_stale(struct sbx_engine *e, struct sb_error *err)
 {
-    return cg_cleanup_stale(&e->cg, err);
+    return cg_cleanup_stale(&e->cg, true, NULL, err);
 }
 
 void sbx_engine_idle_check(struct sbx_engine *e)
@@ -240,6 +271,9 @@ void sbx_engine_idle(struct sbx_engine *e, void (*cb)(void *), void *arg)
 
 void sbx_engine_close(struct sbx_engine *e)
 {
+    if (e->stale_timer_open)
+        uv_close((uv_handle_t *)&e->stale_timer, NULL);
+    e->stale_timer_open = false;
     if (e->agent_fd >= 0)
         close(e->agent_fd);
     if (e->null_fd >= 0)

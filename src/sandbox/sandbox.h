@@ -78,6 +78,9 @@ struct sbx_engine {
     unsigned active;             /* sandboxes not yet torn down */
     uint64_t agent_cpu_ns;       /* CPU the agents of ended sandboxes used themselves */
     uv_work_t pool_start;        /* starts libuv's thread pool at init */
+    uv_timer_t stale_timer;      /* removes crashed runs' cgroups still busy at init */
+    bool stale_timer_open;
+    unsigned stale_tries;
     void (*idle_cb)(void *);
     void *idle_arg;
 };
