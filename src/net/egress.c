@@ -209,12 +209,16 @@ void egress_audit(struct net_box *b, const char *detail)
 {
     if (!b->ne->cfg.audit)
         return;
-    if (b->audited >= BOX_AUDIT_MAX) {
+    /* the egress thread and net_box_stats (draining NFLOG) both audit */
+    pthread_mutex_lock(&b->audit_mu);
+    bool one_by_one = b->audited < BOX_AUDIT_MAX;
+    if (one_by_one)
+        b->audited++;
+    else
         b->unaudited++;
-        return;
-    }
-    b->audited++;
-    b->ne->cfg.audit(b->ne->cfg.audit_arg, b->tag, "network_refused", detail);
+    pthread_mutex_unlock(&b->audit_mu);
+    if (one_by_one)
+        b->ne->cfg.audit(b->ne->cfg.audit_arg, b->tag, "network_refused", detail);
 }
 
 void egress_refused(struct net_box *b, const char *what, int family, const uint8_t *addr,
@@ -303,6 +307,18 @@ static void on_nflog(uv_poll_t *h, int status, int events)
 
 /* ---- boxes ---- */
 
+static void box_free(struct net_box *b)
+{
+    netns_fds_close(&b->fds);
+    if (b->upstream_fd >= 0)
+        close(b->upstream_fd);
+    net_policy_free(&b->policy);
+    free(b->learned);
+    pthread_mutex_destroy(&b->nflog_mu);
+    pthread_mutex_destroy(&b->audit_mu);
+    free(b);
+}
+
 static void box_unref(struct net_box *b)
 {
     if (--b->open_handles > 0 || !b->closing)
@@ -313,13 +329,7 @@ static void box_unref(struct net_box *b)
                  (unsigned long long)b->unaudited);
         b->ne->cfg.audit(b->ne->cfg.audit_arg, b->tag, "network_refused", detail);
     }
-    netns_fds_close(&b->fds);
-    if (b->upstream_fd >= 0)
-        close(b->upstream_fd);
-    net_policy_free(&b->policy);
-    free(b->learned);
-    pthread_mutex_destroy(&b->nflog_mu);
-    free(b);
+    box_free(b);
 }
 
 void egress_handle_closed(uv_handle_t *h)
@@ -475,6 +485,7 @@ struct net_box *net_box_open(struct net_engine *ne, struct netns_fds *fds,
     }
     b->ne = ne;
     pthread_mutex_init(&b->nflog_mu, NULL);
+    pthread_mutex_init(&b->audit_mu, NULL);
     b->fds = *fds;
     *fds = (struct netns_fds){-1, -1, -1, -1, -1, -1};
     b->lim = *lim;
@@ -493,12 +504,7 @@ struct net_box *net_box_open(struct net_engine *ne, struct netns_fds *fds,
     if (rc == 0)
         rc = resolver_open(b, err);
     if (rc < 0) {
-        netns_fds_close(&b->fds);
-        if (b->upstream_fd >= 0)
-            close(b->upstream_fd);
-        net_policy_free(&b->policy);
-        free(b->learned);
-        free(b);
+        box_free(b);
         return NULL;
     }
     pthread_mutex_lock(&ne->mu);

@@ -74,6 +74,7 @@ struct net_box {
     size_t nlearned;
     struct dns_pending pending[BOX_MAX_PENDING];
     pthread_mutex_t nflog_mu;
+    pthread_mutex_t audit_mu;    /* audited, unaudited */
     unsigned audited;
     uint64_t unaudited;
     struct net_hostaddrs host;
