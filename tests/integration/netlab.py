@@ -847,6 +847,18 @@ def _selftest():
     print(f"OK ({time.monotonic() - t0:.1f} s)")
 
 
+
+try:
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def lab():
+        """A NetLab for the tests of one module (import it into the module)."""
+        with NetLab() as l:
+            yield l
+except ImportError:        # the benchmarks use NetLab without pytest
+    pass
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--serve"]:
         _serve(sys.argv[2])

@@ -17,7 +17,7 @@ import time
 import pytest
 import requests
 
-from netlab import NetLab
+from netlab import lab  # noqa: F401 (the fixture)
 from server import Server, wait_until
 
 # Inside the sandbox: get(host, port, path) -> the body, or "connect: <error>"
@@ -62,12 +62,6 @@ def net_config(lab, allow=ALLOW, deny=DENY, extra="", audit=None, pools=False):
     return (f"{server}sandbox:\n  security:\n    enable_network: true\n"
             f"  network:\n    allow: {q(allow)}\n    deny: {q(deny)}\n"
             f"    dns: [\"{lab.dns_v4}\"]\n{extra}")
-
-
-@pytest.fixture(scope="module")
-def lab():
-    with NetLab() as l:
-        yield l
 
 
 @pytest.fixture(scope="module")

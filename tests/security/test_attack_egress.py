@@ -16,15 +16,9 @@ import pytest
 import requests
 
 from attack import Background, attack_server, intact, run  # noqa: F401
-from netlab import NetLab
+from netlab import lab  # noqa: F401 (the fixture)
 
 NET = {"enabled": True}
-
-
-@pytest.fixture(scope="module")
-def lab():
-    with NetLab() as l:
-        yield l
 
 
 @pytest.fixture(scope="module")
