@@ -9,7 +9,6 @@ and a DNS zone on TEST-NET addresses in a network namespace of the test's
 own, routed from the host."""
 import json
 import os
-import socket
 import subprocess
 import threading
 import time
