@@ -7,13 +7,9 @@ the test's own). Every attack runs with {"network": {"enabled": true}}: what
 it may reach is exactly the policy, whatever it does from inside. The
 server, the helpers and what "intact" means (the host's firewall rules,
 interfaces and routes included): attack.py."""
-import json
 import os
-import socket
-import time
 
 import pytest
-import requests
 
 from attack import Background, attack_server, intact, run  # noqa: F401
 from netlab import lab  # noqa: F401 (the fixture)
