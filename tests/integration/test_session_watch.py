@@ -77,6 +77,18 @@ def test_events_in_order_recursive(srv, sid):
         ("renamed", "/home/user/c.txt"), ("removed", "/home/user/d/b.txt")]
 
 
+def test_a_tree_made_at_once_is_reported_whole(srv, sid):
+    """Directories and a file made faster than the watcher adds its watches:
+    what it missed comes from a scan of each new directory, nothing twice."""
+    w = Watch(srv, sid, path="/home/user", recursive="true")
+    sh(srv, sid, "python3 -c \"import os; os.makedirs('t/u/v'); open('t/u/v/f.txt', 'w').write('x')\"")
+    time.sleep(0.5)
+    w.close()
+    assert w.changes() == [
+        ("created", "/home/user/t"), ("created", "/home/user/t/u"), ("created", "/home/user/t/u/v"),
+        ("created", "/home/user/t/u/v/f.txt"), ("modified", "/home/user/t/u/v/f.txt")]
+
+
 def test_not_recursive_sees_only_its_own_entries(srv, sid):
     sh(srv, sid, "mkdir -p d")
     w = Watch(srv, sid, path="/home/user")

@@ -24,9 +24,25 @@ if fd < 0:
     emit({"type": "error", "message": os.strerror(ctypes.get_errno())})
     sys.exit(1)
 dirs = {}
+# A directory created while watching gets its watch a moment after its
+# creation: what was made in it meanwhile has no event. Its entries are
+# reported from a scan instead (created, and modified when not empty); the
+# events that may still come for them are then not reported twice.
+scanned_create, scanned_modify = set(), set()
 
 
-def watch(path):
+def report_scanned(e, isdir):
+    emit({"type": "created", "path": e.path, "dir": isdir})
+    scanned_create.add(e.path)
+    try:
+        if not isdir and e.stat(follow_symlinks=False).st_size > 0:
+            emit({"type": "modified", "path": e.path, "dir": False})
+            scanned_modify.add(e.path)
+    except OSError:
+        pass
+
+
+def watch(path, report=False):
     wd = libc.inotify_add_watch(fd, path.encode(), MASK)
     if wd < 0:
         return ctypes.get_errno()
@@ -34,8 +50,11 @@ def watch(path):
     if recursive:
         try:
             for e in os.scandir(path):
-                if e.is_dir(follow_symlinks=False):
-                    watch(e.path)
+                isdir = e.is_dir(follow_symlinks=False)
+                if report:
+                    report_scanned(e, isdir)
+                if isdir:
+                    watch(e.path, report)
         except OSError:
             pass
     return 0
@@ -62,14 +81,20 @@ while True:
             continue
         path = os.path.join(base, name) if name else base
         isdir = bool(mask & IN_ISDIR)
-        if mask & (IN_CREATE | IN_MOVED_TO):
+        if mask & IN_CREATE and path in scanned_create:
+            scanned_create.discard(path)        # reported by the scan
+        elif mask & (IN_CREATE | IN_MOVED_TO):
             emit({"type": "created" if mask & IN_CREATE else "renamed", "path": path, "dir": isdir})
             if isdir and recursive:
-                watch(path)
+                watch(path, True)
         elif mask & (IN_MODIFY | IN_CLOSE_WRITE):
-            if mask & IN_MODIFY:
+            if mask & IN_MODIFY and path in scanned_modify:
+                scanned_modify.discard(path)    # the write the scan saw
+            elif mask & IN_MODIFY:
                 emit({"type": "modified", "path": path, "dir": isdir})
         elif mask & (IN_DELETE | IN_MOVED_FROM):
+            scanned_create.discard(path)
+            scanned_modify.discard(path)
             emit({"type": "removed", "path": path, "dir": isdir})
         elif mask & (IN_DELETE_SELF | IN_MOVE_SELF) and base == root:
             emit({"type": "removed", "path": root, "dir": True})
