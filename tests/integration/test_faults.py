@@ -184,6 +184,8 @@ def test_no_free_uid_is_a_clear_error():
             if r.status_code != 200:
                 assert r.status_code == 500
                 assert "uid" in r.json()["error"]["message"], r.text
+        # the uids come back once their sandboxes are torn down (after the results)
+        assert wait_until(lambda: s.get("/health").json()["active_sandboxes"] == 0, 10)
         assert s.execute({"language": "bash", "code": "echo ok"}).json()["stdout"] == "ok\n"
 
 
