@@ -1,0 +1,3 @@
+module github.com/soulbox/soulbox-go
+
+go 1.19

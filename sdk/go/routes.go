@@ -1,0 +1,96 @@
+package soulbox
+
+import (
+	"net/url"
+	"strings"
+)
+
+// route is one native route of api/openapi.yaml: its method and its path
+// template exactly as the spec writes it. Every request the SDK makes goes
+// through one of these (Client.do expands the template), so the table below is
+// the list of routes the SDK implements.
+type route struct {
+	method string
+	path   string
+}
+
+var (
+	rHealth           = &route{"GET", "/health"}
+	rMetrics          = &route{"GET", "/metrics"}
+	rLanguages        = &route{"GET", "/api/languages"}
+	rWS               = &route{"GET", "/api/ws"}
+	rExecute          = &route{"POST", "/api/execute"}
+	rSubmit           = &route{"POST", "/api/executions"}
+	rListExecutions   = &route{"GET", "/api/executions"}
+	rGetExecution     = &route{"GET", "/api/executions/{id}"}
+	rTemplates        = &route{"GET", "/api/templates"}
+	rCreateSandbox    = &route{"POST", "/api/sandboxes"}
+	rListSandboxes    = &route{"GET", "/api/sandboxes"}
+	rGetSandbox       = &route{"GET", "/api/sandboxes/{id}"}
+	rKillSandbox      = &route{"DELETE", "/api/sandboxes/{id}"}
+	rSetTimeout       = &route{"POST", "/api/sandboxes/{id}/timeout"}
+	rPause            = &route{"POST", "/api/sandboxes/{id}/pause"}
+	rResume           = &route{"POST", "/api/sandboxes/{id}/resume"}
+	rRunCommand       = &route{"POST", "/api/sandboxes/{id}/commands"}
+	rListCommands     = &route{"GET", "/api/sandboxes/{id}/commands"}
+	rGetCommand       = &route{"GET", "/api/sandboxes/{id}/commands/{pid}"}
+	rCommandStdin     = &route{"POST", "/api/sandboxes/{id}/commands/{pid}/stdin"}
+	rCommandSignal    = &route{"POST", "/api/sandboxes/{id}/commands/{pid}/signal"}
+	rReadFile         = &route{"GET", "/api/sandboxes/{id}/files"}
+	rWriteFile        = &route{"PUT", "/api/sandboxes/{id}/files"}
+	rUploadFiles      = &route{"POST", "/api/sandboxes/{id}/files"}
+	rRemoveFile       = &route{"DELETE", "/api/sandboxes/{id}/files"}
+	rListFiles        = &route{"GET", "/api/sandboxes/{id}/files/list"}
+	rStatFile         = &route{"GET", "/api/sandboxes/{id}/files/stat"}
+	rWatchFiles       = &route{"GET", "/api/sandboxes/{id}/files/watch"}
+	rMkdir            = &route{"POST", "/api/sandboxes/{id}/files/mkdir"}
+	rMove             = &route{"POST", "/api/sandboxes/{id}/files/move"}
+	rCreateContext    = &route{"POST", "/api/sandboxes/{id}/contexts"}
+	rListContexts     = &route{"GET", "/api/sandboxes/{id}/contexts"}
+	rDeleteContext    = &route{"DELETE", "/api/sandboxes/{id}/contexts/{ctx}"}
+	rRestartContext   = &route{"POST", "/api/sandboxes/{id}/contexts/{ctx}/restart"}
+	rInterruptContext = &route{"POST", "/api/sandboxes/{id}/contexts/{ctx}/interrupt"}
+	rRunCode          = &route{"POST", "/api/sandboxes/{id}/execute"}
+)
+
+// routeTable lists every native route the SDK implements (a test compares it
+// with api/openapi.yaml).
+var routeTable = []*route{
+	rHealth, rMetrics, rLanguages, rWS, rExecute, rSubmit, rListExecutions, rGetExecution,
+	rTemplates, rCreateSandbox, rListSandboxes, rGetSandbox, rKillSandbox, rSetTimeout,
+	rPause, rResume, rRunCommand, rListCommands, rGetCommand, rCommandStdin, rCommandSignal,
+	rReadFile, rWriteFile, rUploadFiles, rRemoveFile, rListFiles, rStatFile, rWatchFiles,
+	rMkdir, rMove, rCreateContext, rListContexts, rDeleteContext, rRestartContext,
+	rInterruptContext, rRunCode,
+}
+
+// Routes returns the native API routes this SDK implements, as "METHOD /path"
+// with the path templates of api/openapi.yaml (e.g. "GET /api/executions/{id}").
+func Routes() []string {
+	out := make([]string, len(routeTable))
+	for i, r := range routeTable {
+		out[i] = r.method + " " + r.path
+	}
+	return out
+}
+
+// expand fills the template's {param} segments, in order, with the escaped params.
+func (r *route) expand(params []string) string {
+	if len(params) == 0 {
+		return r.path
+	}
+	var b strings.Builder
+	p := r.path
+	for _, v := range params {
+		i := strings.IndexByte(p, '{')
+		j := strings.IndexByte(p, '}')
+		if i < 0 || j < i {
+			break
+		}
+		b.WriteString(p[:i])
+		b.WriteString(url.PathEscape(v))
+		p = p[j+1:]
+	}
+	b.WriteString(p)
+	return b.String()
+}
