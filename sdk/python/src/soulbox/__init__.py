@@ -1,0 +1,41 @@
+"""SoulBox SDK: run untrusted code in SoulBox sandboxes from Python.
+
+    from soulbox import Client
+
+    client = Client("localhost:8080")
+    result = client.execute(language="python", code="print(1 + 1)")
+    print(result.stdout)
+
+:class:`Client` is synchronous, :class:`AsyncClient` the same API with ``await``.
+"""
+from ._core import ROUTES, dedent
+from ._version import __version__
+from .aclient import (AsyncClient, AsyncCommandHandle, AsyncCommands, AsyncCommandStream,
+                      AsyncExecutionStream, AsyncFiles, AsyncFileWatcher, AsyncSandbox)
+from .client import (Client, CommandHandle, Commands, CommandStream, ExecutionStream, Files,
+                     FileWatcher, Sandbox, SandboxPage)
+from .errors import (AuthenticationError, ConflictError, ConnectionError, InvalidRequestError,
+                     NotFoundError, PayloadTooLargeError, RateLimitError, ServerError,
+                     SoulboxError, TimeoutError, UnavailableError, UnknownLanguageError)
+from .models import (CallbackState, CodeError, CodeExecution, CodeResult, CommandConfig,
+                     CommandEvent, CommandResult, Context, Execution, ExecutionPage,
+                     ExecutionResult, FileEntry, Health, Language, Languages, Logs, NetworkUsage,
+                     ReturnedFile, SandboxInfo, SandboxLimits, SandboxNetwork, SandboxUsage,
+                     StreamEvent, Submission, Summary, Template, TestCaseResult,
+                     UnavailableLanguage, WatchEvent)
+
+__all__ = [
+    "__version__", "ROUTES", "dedent",
+    "Client", "Sandbox", "SandboxPage", "Commands", "CommandHandle", "CommandStream", "Files",
+    "FileWatcher", "ExecutionStream",
+    "AsyncClient", "AsyncSandbox", "AsyncCommands", "AsyncCommandHandle", "AsyncCommandStream",
+    "AsyncFiles", "AsyncFileWatcher", "AsyncExecutionStream",
+    "SoulboxError", "InvalidRequestError", "AuthenticationError", "NotFoundError",
+    "ConflictError", "PayloadTooLargeError", "UnknownLanguageError", "RateLimitError",
+    "UnavailableError", "ServerError", "ConnectionError", "TimeoutError",
+    "CallbackState", "CodeError", "CodeExecution", "CodeResult", "CommandConfig", "CommandEvent",
+    "CommandResult", "Context", "Execution", "ExecutionPage", "ExecutionResult", "FileEntry",
+    "Health", "Language", "Languages", "Logs", "NetworkUsage", "ReturnedFile", "SandboxInfo",
+    "SandboxLimits", "SandboxNetwork", "SandboxUsage", "StreamEvent", "Submission", "Summary",
+    "Template", "TestCaseResult", "UnavailableLanguage", "WatchEvent",
+]

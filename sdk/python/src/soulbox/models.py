@@ -1,0 +1,503 @@
+"""Dataclasses for what the API returns.
+
+Every model keeps the decoded JSON it was made from in ``raw``, so fields the
+server adds later stay reachable. Timestamps are the API's RFC 3339 strings.
+"""
+from __future__ import annotations
+
+import base64
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple, Type, TypeVar
+
+__all__ = [
+    "NetworkUsage", "ReturnedFile", "Summary", "TestCaseResult", "ExecutionResult",
+    "CallbackState", "Execution", "Submission", "ExecutionPage", "Health", "Language",
+    "UnavailableLanguage", "Languages", "Template", "SandboxLimits", "SandboxUsage",
+    "SandboxNetwork", "SandboxInfo", "CommandConfig", "CommandResult", "CommandEvent",
+    "FileEntry", "WatchEvent", "Context", "CodeResult", "CodeError", "Logs", "CodeExecution",
+    "StreamEvent",
+]
+
+T = TypeVar("T", bound="Model")
+_FIELDS: Dict[type, Tuple[Tuple[str, Optional[Callable[[Any], Any]]], ...]] = {}
+
+
+class Model:
+    """Base of the result dataclasses: ``from_dict`` builds one from decoded JSON."""
+
+    _conv: Dict[str, Callable[[Any], Any]] = {}
+
+    @classmethod
+    def from_dict(cls: Type[T], d: Optional[Dict[str, Any]]) -> T:
+        """Builds the model from a decoded JSON object (unknown keys stay in ``raw``)."""
+        if d is None:
+            d = {}
+        spec = _FIELDS.get(cls)
+        if spec is None:
+            conv = {}
+            for klass in reversed(cls.__mro__):
+                conv.update(klass.__dict__.get("_conv", {}))
+            spec = tuple((f.name, conv.get(f.name)) for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+                         if f.name != "raw" and f.init)
+            _FIELDS[cls] = spec
+        kw: Dict[str, Any] = {}
+        for name, fn in spec:
+            if name in d:
+                v = d[name]
+                kw[name] = fn(v) if (fn is not None and v is not None) else v
+        return cls(raw=d, **kw)  # type: ignore[call-arg]
+
+
+def _list_of(m: Type[Model]) -> Callable[[Any], Any]:
+    return lambda v: [m.from_dict(x) for x in v]
+
+
+def _one(m: Type[Model]) -> Callable[[Any], Any]:
+    return lambda v: m.from_dict(v)
+
+
+@dataclass
+class NetworkUsage(Model):
+    """Traffic through the egress proxy (present only when the run had network)."""
+
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    connections: int = 0
+    connections_refused: int = 0
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class ReturnedFile(Model):
+    """A file handed back by ``return_files``; ``content`` is decoded from base64."""
+
+    name: str = ""
+    size: int = 0
+    content: bytes = b""
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+    _conv = {"content": base64.b64decode}
+
+
+@dataclass
+class Summary(Model):
+    """Judge mode summary: ``verdict`` is the first case's that is not accepted."""
+
+    total: int = 0
+    accepted: int = 0
+    verdict: str = ""
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class TestCaseResult(Model):
+    """One test case's run; ``verdict`` is ``accepted``, ``wrong_answer``, ``ok`` or a status."""
+
+    __test__ = False  # not a pytest class
+    index: int = 0
+    verdict: str = ""
+    status: str = ""
+    stdout: str = ""
+    stderr: str = ""
+    exit_code: Optional[int] = None
+    signal: Optional[int] = None
+    execution_time: Optional[str] = None
+    wall_time_ms: Optional[int] = None
+    cpu_time_ms: Optional[int] = None
+    memory_kb: Optional[int] = None
+    truncated: bool = False
+    message: Optional[str] = None
+    network: Optional[NetworkUsage] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+    _conv = {"network": _one(NetworkUsage)}
+
+    @property
+    def accepted(self) -> bool:
+        """True when the verdict is ``accepted``."""
+        return self.verdict == "accepted"
+
+
+@dataclass
+class ExecutionResult(Model):
+    """The result of one execution (``POST /api/execute``), every field of the API's Result.
+
+    ``status`` is ``ok``, ``runtime_error``, ``time_limit_exceeded``, ``memory_limit_exceeded``,
+    ``output_limit_exceeded``, ``compile_error`` or ``internal_error``. With ``test_cases``
+    in the request, ``test_cases`` and ``summary`` hold the per-case verdicts.
+    """
+
+    stdout: str = ""
+    stderr: str = ""
+    exit_code: Optional[int] = None
+    execution_time: Optional[str] = None
+    status: str = ""
+    signal: Optional[int] = None
+    wall_time_ms: Optional[int] = None
+    cpu_time_ms: Optional[int] = None
+    memory_kb: Optional[int] = None
+    truncated: bool = False
+    message: Optional[str] = None
+    network: Optional[NetworkUsage] = None
+    id: Optional[str] = None
+    compile_output: Optional[str] = None
+    compile: Optional["ExecutionResult"] = None
+    compile_cached: Optional[bool] = None
+    files: List[ReturnedFile] = field(default_factory=list)
+    files_truncated: bool = False
+    test_cases: List[TestCaseResult] = field(default_factory=list)
+    summary: Optional[Summary] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+    _conv = {
+        "network": _one(NetworkUsage),
+        "files": _list_of(ReturnedFile),
+        "test_cases": _list_of(TestCaseResult),
+        "summary": _one(Summary),
+    }
+
+    @property
+    def ok(self) -> bool:
+        """True when ``status`` is ``ok``."""
+        return self.status == "ok"
+
+
+ExecutionResult._conv["compile"] = _one(ExecutionResult)
+
+
+@dataclass
+class CallbackState(Model):
+    """Delivery state of an execution's ``callback_url``."""
+
+    url: str = ""
+    state: str = ""
+    attempts: int = 0
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class Execution(ExecutionResult):
+    """A stored execution: the result plus its metadata (status ``queued``/``running`` before it ends)."""
+
+    language: str = ""
+    mode: str = ""
+    created_at: Optional[str] = None
+    started_at: Optional[str] = None
+    finished_at: Optional[str] = None
+    callback: Optional[CallbackState] = None
+    _conv = {"callback": _one(CallbackState)}
+
+    @property
+    def done(self) -> bool:
+        """True once the execution is neither ``queued`` nor ``running``."""
+        return self.status not in ("queued", "running")
+
+
+@dataclass
+class Submission(Model):
+    """The answer of ``submit``: the new execution's ``id`` and ``status`` (``queued``)."""
+
+    id: str = ""
+    status: str = ""
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class ExecutionPage:
+    """One page of ``list_executions``: ``items`` newest first, ``next_cursor`` or ``None``."""
+
+    items: List[Execution]
+    next_cursor: Optional[str]
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class Health(Model):
+    """``GET /health``: status (``ok``/``stopping``), version, load."""
+
+    status: str = ""
+    version: str = ""
+    uptime_s: int = 0
+    active_sandboxes: int = 0
+    running: int = 0
+    queued: int = 0
+    cgroup: str = ""
+    languages_ready: Optional[bool] = None
+    sessions: Optional[int] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class Language(Model):
+    """A language the server runs, with its real version."""
+
+    name: str = ""
+    aliases: List[str] = field(default_factory=list)
+    version: str = ""
+    compiled: bool = False
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class UnavailableLanguage(Model):
+    """A configured language that failed its startup check, and why."""
+
+    name: str = ""
+    reason: str = ""
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class Languages(Model):
+    """``GET /api/languages``: available, unavailable and still probing languages."""
+
+    languages: List[Language] = field(default_factory=list)
+    unavailable: List[UnavailableLanguage] = field(default_factory=list)
+    probing: List[str] = field(default_factory=list)
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+    _conv = {"languages": _list_of(Language), "unavailable": _list_of(UnavailableLanguage)}
+
+    def names(self) -> List[str]:
+        """The available languages' names."""
+        return [lang.name for lang in self.languages]
+
+
+@dataclass
+class Template(Model):
+    """A session template (``GET /api/templates``)."""
+
+    name: str = ""
+    aliases: List[str] = field(default_factory=list)
+    description: str = ""
+    languages: List[str] = field(default_factory=list)
+    default_context: str = ""
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class SandboxLimits(Model):
+    """A session's limits (all its processes together)."""
+
+    memory_mb: Optional[int] = None
+    disk_mb: Optional[int] = None
+    output_mb: Optional[int] = None
+    max_cpu_percent: Optional[int] = None
+    processes: Optional[int] = None
+    open_files: Optional[int] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class SandboxUsage(Model):
+    """What a session uses now."""
+
+    memory_bytes: int = 0
+    output_bytes: int = 0
+    commands: int = 0
+    contexts: int = 0
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class SandboxNetwork(Model):
+    """A session's egress: ``enabled``, its ``allow`` list and traffic ``usage``."""
+
+    enabled: bool = False
+    allow: List[str] = field(default_factory=list)
+    usage: Optional[NetworkUsage] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+    _conv = {"usage": _one(NetworkUsage)}
+
+
+@dataclass
+class SandboxInfo(Model):
+    """A session's state (``GET /api/sandboxes/{id}``)."""
+
+    id: str = ""
+    template: str = ""
+    state: str = ""
+    created_at: Optional[str] = None
+    ends_at: Optional[str] = None
+    timeout_s: int = 0
+    metadata: Dict[str, str] = field(default_factory=dict)
+    limits: Optional[SandboxLimits] = None
+    usage: Optional[SandboxUsage] = None
+    network: Optional[SandboxNetwork] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+    _conv = {"limits": _one(SandboxLimits), "usage": _one(SandboxUsage),
+             "network": _one(SandboxNetwork)}
+
+
+@dataclass
+class CommandConfig(Model):
+    """What a command ran (a ``cmd`` line is ``/bin/bash -c <line>``)."""
+
+    cmd: str = ""
+    args: List[str] = field(default_factory=list)
+    envs: Dict[str, str] = field(default_factory=dict)
+    cwd: str = ""
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class CommandResult(Model):
+    """A session command: running (``state`` ``running``) or ended, with its output when carried."""
+
+    pid: int = 0
+    config: Optional[CommandConfig] = None
+    state: str = ""
+    tag: Optional[str] = None
+    started_at: Optional[str] = None
+    stdout_bytes: int = 0
+    stderr_bytes: int = 0
+    ended_at: Optional[str] = None
+    status: Optional[str] = None
+    exit_code: Optional[int] = None
+    signal: Optional[int] = None
+    wall_time_ms: Optional[int] = None
+    cpu_time_ms: Optional[int] = None
+    error: Optional[str] = None
+    stdout: str = ""
+    stderr: str = ""
+    output_dropped: bool = False
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+    _conv = {"config": _one(CommandConfig)}
+
+    @property
+    def ok(self) -> bool:
+        """True when the command ended with status ``ok``."""
+        return self.status == "ok"
+
+
+@dataclass
+class CommandEvent:
+    """One event of a streamed command: ``start`` (``pid``), ``stdout``/``stderr`` (``data``), ``exit`` (``result``)."""
+
+    type: str
+    data: str = ""
+    pid: Optional[int] = None
+    result: Optional[CommandResult] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class FileEntry(Model):
+    """A file's metadata; ``type`` is ``file``, ``dir``, ``symlink`` or ``other``."""
+
+    name: str = ""
+    path: str = ""
+    type: str = ""
+    size: int = 0
+    mode: int = 0
+    permissions: str = ""
+    modified_at: Optional[str] = None
+    symlink_target: Optional[str] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class WatchEvent:
+    """A directory change: ``type`` ``created``/``modified``/``removed``/``renamed`` with ``path`` and ``dir``."""
+
+    type: str
+    path: str = ""
+    dir: bool = False
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class Context(Model):
+    """A code context: a persistent python, javascript or bash interpreter."""
+
+    id: str = ""
+    language: str = ""
+    cwd: str = ""
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+def _b64(v: Any) -> Optional[bytes]:
+    return base64.b64decode(v) if isinstance(v, str) else None
+
+
+@dataclass
+class CodeResult:
+    """A cell's value: its representations by MIME type.
+
+    ``png`` and ``jpeg`` are bytes (decoded from base64); ``json`` is the decoded
+    ``application/json`` value; ``raw`` is the whole MIME bundle as sent.
+    """
+
+    is_main: bool = False
+    text: Optional[str] = None
+    html: Optional[str] = None
+    markdown: Optional[str] = None
+    svg: Optional[str] = None
+    png: Optional[bytes] = None
+    jpeg: Optional[bytes] = None
+    latex: Optional[str] = None
+    json: Any = None
+    javascript: Optional[str] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_event(cls, ev: Dict[str, Any]) -> "CodeResult":
+        """Builds the result from a cell's ``result`` event."""
+        d = ev.get("data") or {}
+        return cls(is_main=bool(ev.get("main")), text=d.get("text/plain"), html=d.get("text/html"),
+                   markdown=d.get("text/markdown"), svg=d.get("image/svg+xml"),
+                   png=_b64(d.get("image/png")), jpeg=_b64(d.get("image/jpeg")),
+                   latex=d.get("text/latex"), json=d.get("application/json"),
+                   javascript=d.get("application/javascript"), raw=d)
+
+    def formats(self) -> List[str]:
+        """The MIME types this result has."""
+        return list(self.raw)
+
+
+@dataclass
+class CodeError:
+    """A cell's failure: the exception's ``name``, ``value`` and ``traceback``."""
+
+    name: str = ""
+    value: str = ""
+    traceback: str = ""
+
+
+@dataclass
+class Logs:
+    """A cell's output chunks, in order."""
+
+    stdout: List[str] = field(default_factory=list)
+    stderr: List[str] = field(default_factory=list)
+
+
+@dataclass
+class CodeExecution:
+    """What ``run_code`` returns: results, logs, error and the context's ``execution_count``."""
+
+    results: List[CodeResult] = field(default_factory=list)
+    logs: Logs = field(default_factory=Logs)
+    error: Optional[CodeError] = None
+    execution_count: int = 0
+
+    @property
+    def text(self) -> Optional[str]:
+        """The main result's ``text/plain``, or ``None``."""
+        for r in self.results:
+            if r.is_main:
+                return r.text
+        return None
+
+
+@dataclass
+class StreamEvent:
+    """One event of a streamed execution (WebSocket).
+
+    ``type`` is ``started`` (``id``), ``stdout``/``stderr`` (``data``), ``exit`` (``result``,
+    the full result) or ``error`` (``error``, a non-fatal problem such as stdin overflow).
+    """
+
+    type: str
+    data: str = ""
+    id: Optional[str] = None
+    result: Optional[ExecutionResult] = None
+    error: Optional[Any] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
