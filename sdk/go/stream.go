@@ -306,4 +306,3 @@ func (s *Stream) Close() error {
 	})
 	return nil
 }
-
