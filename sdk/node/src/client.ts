@@ -1,0 +1,216 @@
+/**
+ * The SoulBox client.
+ */
+import { dedent as dedentCode } from './dedent.js';
+import { NotFoundError, TimeoutError } from './errors.js';
+import { sleep, Transport, type RequestOptions } from './http.js';
+import { ROUTES } from './routes.js';
+import { Sandbox } from './sandbox.js';
+import { ExecutionStream, type StreamOptions } from './stream.js';
+import type {
+  ExecuteRequest, ExecuteResult, Execution, ExecutionPage, Health, Languages, SandboxInfo,
+  SandboxOptions, SandboxPage, SubmitRequest, SubmittedExecution, Template,
+} from './types.js';
+
+/** Options of the {@link Client} constructor. */
+export interface ClientOptions {
+  /** The server (same rules as the first argument); the first argument wins. */
+  server?: string;
+  /** The API key (default: `SOULBOX_API_KEY`), sent as `Authorization: Bearer KEY`. */
+  apiKey?: string;
+  /** Timeout of each HTTP call in ms (default 300000). Each method also takes its own. */
+  timeoutMs?: number;
+  /** Retries of 429/503 answers (and of refused/reset connections for GET/DELETE); default 3, 0 turns them off. */
+  maxRetries?: number;
+  /** Extra headers sent with every request. */
+  headers?: Record<string, string>;
+  /**
+   * The WebSocket class for {@link Client.stream} (default: the global `WebSocket` where
+   * Node has one, else the `ws` package).
+   */
+  webSocket?: unknown;
+}
+
+/** Options of {@link Client.waitExecution}. */
+export interface WaitOptions {
+  /** How long to wait in all, ms (default: the client's `timeoutMs`). */
+  timeoutMs?: number;
+  /** Time between polls, ms (default 200). */
+  pollIntervalMs?: number;
+  /** Cancels the wait. */
+  signal?: AbortSignal;
+}
+
+/** Filters of {@link Client.listSandboxes}. */
+export interface ListSandboxesOptions extends RequestOptions {
+  /** Only sessions whose metadata has every one of these pairs. */
+  metadata?: Record<string, string>;
+  /** Only these states (`running`, `paused`). */
+  state?: string | string[];
+  /** Page size (default 100). */
+  limit?: number;
+  /** `next_offset` of the previous page. */
+  offset?: number;
+}
+
+function requestBody(req: ExecuteRequest): Record<string, unknown> {
+  const { dedent, ...body } = req;
+  if (dedent !== false && typeof body.code === 'string') body.code = dedentCode(body.code);
+  return body;
+}
+
+/**
+ * A client for one SoulBox server: `new Client('localhost:8080')`.
+ *
+ * The server comes from the argument, else `SOULBOX_URL`, else `http://localhost:8080`
+ * (`host:port` means `http://host:port`; a path prefix is kept). The API key comes from
+ * `options.apiKey`, else `SOULBOX_API_KEY`. Connections are kept alive and reused (one
+ * pool per client); call {@link close} to drop them.
+ */
+export class Client {
+  /** @internal */
+  readonly transport: Transport;
+  private readonly webSocket: unknown;
+
+  /** Makes a client; `server` is `host:port` or an `http(s)://` URL. */
+  constructor(server?: string | ClientOptions, options: ClientOptions = {}) {
+    if (server !== undefined && typeof server === 'object') { options = server; server = undefined; }
+    this.transport = new Transport(server ?? options.server, options.apiKey, options.timeoutMs ?? 300_000,
+      options.maxRetries ?? 3, options.headers);
+    this.webSocket = options.webSocket;
+  }
+
+  /** The server's base URL, e.g. `http://localhost:8080` (with its path prefix, if any). */
+  get baseUrl(): string {
+    return this.transport.baseUrl;
+  }
+
+  /**
+   * Runs a program and waits for its result (`POST /api/execute`). `code` is dedented
+   * unless `dedent: false`. A program that fails is not an error: see `result.status`.
+   * With `test_cases`, the result has `test_cases` (per-case verdicts) and `summary`.
+   */
+  execute(request: ExecuteRequest, options?: RequestOptions): Promise<ExecuteResult> {
+    return this.transport.call<ExecuteResult>(ROUTES.execute, { json: requestBody(request), ...options });
+  }
+
+  /** Queues a program (`POST /api/executions`); poll it with {@link getExecution} / {@link waitExecution}. */
+  submit(request: SubmitRequest, options?: RequestOptions): Promise<SubmittedExecution> {
+    return this.transport.call<SubmittedExecution>(ROUTES.submit, { json: requestBody(request), ...options });
+  }
+
+  /** One execution: queued, running, or its final result. */
+  getExecution(id: string, options?: RequestOptions): Promise<Execution> {
+    return this.transport.call<Execution>(ROUTES.getExecution, { params: { id }, ...options });
+  }
+
+  /** Polls an execution until it is neither `queued` nor `running`; throws {@link TimeoutError} past `timeoutMs`. */
+  async waitExecution(id: string, options: WaitOptions = {}): Promise<Execution> {
+    const timeoutMs = options.timeoutMs ?? this.transport.timeoutMs;
+    const poll = options.pollIntervalMs ?? 200;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const left = deadline - Date.now();
+      const ex = await this.getExecution(id, { signal: options.signal, timeoutMs: Math.max(1, Math.min(left, this.transport.timeoutMs)) });
+      if (ex.status !== 'queued' && ex.status !== 'running') return ex;
+      const rest = deadline - Date.now();
+      if (rest <= 0) {
+        throw new TimeoutError(`execution ${id} still ${ex.status} after ${timeoutMs} ms`, { code: 'timeout' });
+      }
+      await sleep(Math.min(poll, rest), options.signal);
+    }
+  }
+
+  /** A page of executions, newest first. */
+  async listExecutions(options: { limit?: number; cursor?: string | null } & RequestOptions = {}): Promise<ExecutionPage> {
+    const { limit, cursor, ...o } = options;
+    const r = await this.transport.call<{ executions: Execution[]; next_cursor: string | null }>(ROUTES.listExecutions, {
+      query: { limit, cursor: cursor ?? undefined }, ...o,
+    });
+    return { items: r.executions, next_cursor: r.next_cursor ?? null };
+  }
+
+  /** Every execution, newest first, fetching pages of `limit` as needed. */
+  async *iterExecutions(options: { limit?: number } & RequestOptions = {}): AsyncGenerator<Execution> {
+    let cursor: string | null = null;
+    do {
+      const page: ExecutionPage = await this.listExecutions({ ...options, cursor });
+      yield* page.items;
+      cursor = page.next_cursor;
+    } while (cursor);
+  }
+
+  /**
+   * Starts an interactive execution over the WebSocket `/api/ws` and resolves once it has
+   * started. Iterate the returned {@link ExecutionStream} for `stdout`/`stderr` events;
+   * `exit` ends the iteration. `test_cases` are not allowed here.
+   */
+  stream(request: ExecuteRequest, options: StreamOptions = {}): Promise<ExecutionStream> {
+    const u = new URL(this.transport.url.href);
+    u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+    u.pathname = this.transport.prefix + ROUTES.ws.path;
+    const s = new ExecutionStream(
+      { url: u.href, headers: this.transport.authHeaders(), apiKey: this.transport.apiKey, webSocket: this.webSocket },
+      { type: 'execute', ...requestBody(request) },
+      { ...options, timeoutMs: options.timeoutMs ?? this.transport.timeoutMs, maxRetries: options.maxRetries ?? this.transport.maxRetries },
+    );
+    return s.open();
+  }
+
+  /** The languages this server runs, with their versions. */
+  languages(options?: RequestOptions): Promise<Languages> {
+    return this.transport.call<Languages>(ROUTES.languages, options);
+  }
+
+  /** Liveness and load (`GET /health`). */
+  health(options?: RequestOptions): Promise<Health> {
+    return this.transport.call<Health>(ROUTES.health, options);
+  }
+
+  /** The Prometheus metrics, as text. */
+  metrics(options?: RequestOptions): Promise<string> {
+    return this.transport.call<string>(ROUTES.metrics, { accept: 'text/plain', expect: 'text', ...options });
+  }
+
+  /** The session templates this server offers. */
+  async templates(options?: RequestOptions): Promise<Template[]> {
+    const r = await this.transport.call<{ templates: Template[] }>(ROUTES.templates, options);
+    return r.templates;
+  }
+
+  /** Creates a session and resolves once it is running. */
+  async createSandbox(options: SandboxOptions = {}, request?: RequestOptions): Promise<Sandbox> {
+    const info = await this.transport.call<SandboxInfo>(ROUTES.createSandbox, { json: options, ...request });
+    return new Sandbox(this.transport, info);
+  }
+
+  /** An existing session by id ({@link NotFoundError} if it is unknown, ended or another key's). */
+  async getSandbox(id: string, options?: RequestOptions): Promise<Sandbox> {
+    const info = await this.transport.call<SandboxInfo>(ROUTES.getSandbox, { params: { id }, ...options });
+    return new Sandbox(this.transport, info);
+  }
+
+  /** The caller's live sessions, oldest first. */
+  listSandboxes(options: ListSandboxesOptions = {}): Promise<SandboxPage> {
+    const { metadata, state, limit, offset, ...o } = options;
+    const md = metadata ? Object.entries(metadata).map(([k, v]) => `${k}=${v}`).join('&') : undefined;
+    return this.transport.call<SandboxPage>(ROUTES.listSandboxes, {
+      query: { metadata: md, state: Array.isArray(state) ? state.join(',') : state, limit, offset }, ...o,
+    });
+  }
+
+  /** Creates a session, runs `fn` with it, and kills it afterwards (whatever `fn` did). */
+  async withSandbox<T>(options: SandboxOptions, fn: (sandbox: Sandbox) => Promise<T>): Promise<T> {
+    const sbx = await this.createSandbox(options);
+    try {
+      return await fn(sbx);
+    } finally {
+      try { await sbx.kill(); } catch (e) { if (!(e instanceof NotFoundError)) throw e; }
+    }
+  }
+
+  /** Closes the kept-alive connections (the client stays usable: new ones are made). */
+  close(): void {
+    this.transport.close();
+  }
+}

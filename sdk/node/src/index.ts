@@ -1,0 +1,32 @@
+/**
+ * `@soulbox/sdk`: the official Node.js/TypeScript client for SoulBox.
+ *
+ * ```ts
+ * import { Client } from '@soulbox/sdk';
+ * const client = new Client('localhost:8080');
+ * const result = await client.execute({ language: 'python', code: 'print(1)' });
+ * console.log(result.stdout);
+ * ```
+ * @packageDocumentation
+ */
+export { Client } from './client.js';
+export type { ClientOptions, WaitOptions, ListSandboxesOptions } from './client.js';
+export type { RequestOptions } from './http.js';
+export { parseRetryAfter } from './http.js';
+export { ExecutionStream } from './stream.js';
+export type { StreamEvent, StreamOptions } from './stream.js';
+export { Sandbox, Commands, CommandHandle, Files, Watcher } from './sandbox.js';
+export type {
+  CommandOptions, RunOptions, CommandResult, WriteEntry, CodeResult, CellError, CodeExecution, RunCodeOptions,
+} from './sandbox.js';
+export {
+  SoulboxError, InvalidRequestError, AuthenticationError, NotFoundError, ConflictError,
+  PayloadTooLargeError, UnknownLanguageError, RateLimitError, UnavailableError, ServerError,
+  ConnectionError, TimeoutError,
+} from './errors.js';
+export type { SoulboxErrorInit } from './errors.js';
+export { dedent } from './dedent.js';
+export { ROUTES } from './routes.js';
+export type { Route, RouteName } from './routes.js';
+export { VERSION } from './version.js';
+export type * from './types.js';

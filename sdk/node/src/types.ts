@@ -1,0 +1,460 @@
+/**
+ * Request and result types. Results are the API's JSON objects as they arrive, so their
+ * fields keep the API's snake_case names (`exit_code`, `wall_time_ms`, ...), and a field
+ * the server adds later is there too even before these types name it.
+ */
+
+/** Resource limits of a single execution; each has a server default and maximum. */
+export interface Limits {
+  /** Wall-clock limit in milliseconds. */
+  wall_time_ms?: number;
+  /** CPU time of all processes together, in milliseconds. */
+  cpu_time_ms?: number;
+  /** Memory in MiB (no swap; files in /tmp count). */
+  memory_mb?: number;
+  /** Processes and threads. */
+  processes?: number;
+  /** stdout + stderr kept, in KiB. */
+  output_kb?: number;
+  /** /tmp and /workspace together, in MiB. */
+  disk_mb?: number;
+  /** Largest file, in KiB. */
+  file_size_kb?: number;
+  /** Open file descriptors. */
+  open_files?: number;
+  /** Stack size in KiB. */
+  stack_kb?: number;
+}
+
+/** A source file of an execution; the first file is the entry point. */
+export interface FileInput {
+  /** Relative path (sub-directories allowed, no `..`). */
+  name: string;
+  /** The content: text, or base64 with `encoding: 'base64'`. */
+  content: string;
+  /** `utf8` (default) or `base64`. */
+  encoding?: 'utf8' | 'base64';
+}
+
+/** A judge-mode test case. */
+export interface TestCaseInput {
+  /** The case's stdin. */
+  stdin?: string;
+  /** The expected stdout; without it the case only runs. */
+  expected_output?: string;
+}
+
+/** Egress for the sandbox: `true`, `false`, `null` or `{enabled, allow}`. */
+export type NetworkRequest = boolean | null | {
+  /** Network on (default false). */
+  enabled?: boolean;
+  /** Narrowing entries (CIDR, host, `*.suffix`, with optional `:port`). */
+  allow?: string[];
+};
+
+/** What to run: the body of `POST /api/execute` (plus `dedent`). */
+export interface ExecuteRequest {
+  /** A language name or alias from {@link Client.languages}. */
+  language: string;
+  /** The program (exactly one of `code` and `files`); dedented unless `dedent: false`. */
+  code?: string;
+  /** Source files instead of `code`; never changed. */
+  files?: FileInput[];
+  /** Standard input. */
+  stdin?: string;
+  /** Arguments after the program. */
+  args?: string[];
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Resource limits. */
+  limits?: Limits;
+  /** Egress policy. */
+  network?: NetworkRequest;
+  /** Patterns of files to hand back from /workspace after the run. */
+  return_files?: string[];
+  /** Judge mode: one run per case (not with `stdin`, not for streams). */
+  test_cases?: TestCaseInput[];
+  /** `false` sends `code` exactly as given (default: remove the common indentation). */
+  dedent?: boolean;
+}
+
+/** The body of `POST /api/executions`: an {@link ExecuteRequest} plus a callback URL. */
+export interface SubmitRequest extends ExecuteRequest {
+  /** `http://` URL the final execution is POSTed to. */
+  callback_url?: string;
+}
+
+/** A run's status. */
+export type Status = 'ok' | 'runtime_error' | 'time_limit_exceeded' | 'memory_limit_exceeded' |
+  'output_limit_exceeded' | 'compile_error' | 'internal_error';
+
+/** Traffic of a run that had network. */
+export interface NetworkUsage {
+  /** Bytes sent. */
+  bytes_sent: number;
+  /** Bytes received. */
+  bytes_received: number;
+  /** Connections relayed. */
+  connections: number;
+  /** Connections (and packets) the policy refused. */
+  connections_refused: number;
+}
+
+/** One test case's result (judge mode). */
+export interface TestCaseResult {
+  /** The case's index (0-based). */
+  index: number;
+  /** `accepted`, `wrong_answer`, `ok` (no expected output) or the run's status. */
+  verdict: string;
+  /** The run's status. */
+  status: Status;
+  /** The case's stdout. */
+  stdout: string;
+  /** The case's stderr. */
+  stderr: string;
+  /** The exit code, null when killed by a signal. */
+  exit_code: number | null;
+  /** The signal that ended it, if any. */
+  signal?: number | null;
+  /** Wall time in ms. */
+  wall_time_ms?: number;
+  /** CPU time in ms. */
+  cpu_time_ms?: number;
+  /** Peak memory in KiB. */
+  memory_kb?: number;
+  /** Why, when the status is not ok. */
+  message?: string;
+  /** Traffic, when the run had network. */
+  network?: NetworkUsage;
+  /** Fields added later by the server. */
+  [field: string]: unknown;
+}
+
+/** Judge-mode summary. */
+export interface TestSummary {
+  /** Number of cases. */
+  total: number;
+  /** Cases accepted. */
+  accepted: number;
+  /** The first verdict that is not `accepted` (else `accepted`). */
+  verdict: string;
+}
+
+/** A file handed back by `return_files`. */
+export interface ReturnedFile {
+  /** Path relative to /workspace. */
+  name: string;
+  /** Size in bytes. */
+  size: number;
+  /** The content, base64. */
+  content: string;
+}
+
+/**
+ * The result of a run (`Result` in the spec): the JSON object the server sent, every
+ * field included. A single run has the run fields; a judge run has `test_cases` and
+ * `summary`.
+ */
+export interface ExecuteResult {
+  /** Standard output (invalid UTF-8 bytes become U+FFFD). */
+  stdout: string;
+  /** Standard error. */
+  stderr: string;
+  /** Exit code; null when a signal ended it. */
+  exit_code: number | null;
+  /** Wall time as text, e.g. `45ms`. */
+  execution_time: string;
+  /** How the run ended. */
+  status: Status;
+  /** The signal that ended it, or null. */
+  signal: number | null;
+  /** Wall time in ms. */
+  wall_time_ms: number;
+  /** CPU time in ms. */
+  cpu_time_ms: number;
+  /** Peak memory in KiB. */
+  memory_kb: number;
+  /** Output was cut at the output limit. */
+  truncated: boolean;
+  /** Why, when the status is not ok. */
+  message?: string;
+  /** Traffic, when the run had network. */
+  network?: NetworkUsage;
+  /** The execution's id. */
+  id?: string;
+  /** Compiler output (compiled languages). */
+  compile_output?: string;
+  /** The compile stage's own result. */
+  compile?: Record<string, unknown>;
+  /** The compile artifact came from the cache. */
+  compile_cached?: boolean;
+  /** With `return_files`: the files that matched. */
+  files?: ReturnedFile[];
+  /** Some matching files were left out. */
+  files_truncated?: boolean;
+  /** Judge mode: one result per case. */
+  test_cases?: TestCaseResult[];
+  /** Judge mode: the summary. */
+  summary?: TestSummary;
+  /** Fields added later by the server. */
+  [field: string]: unknown;
+}
+
+/** An execution: a result plus its metadata; `status` is `queued`/`running` before it ends. */
+export interface Execution extends Omit<ExecuteResult, 'status'> {
+  /** The execution's id. */
+  id: string;
+  /** `queued`, `running`, or the final {@link Status}. */
+  status: Status | 'queued' | 'running';
+  /** The language it ran. */
+  language: string;
+  /** `sync`, `async`, `stream` or `interactive`. */
+  mode: 'sync' | 'async' | 'stream' | 'interactive';
+  /** When it was recorded. */
+  created_at: string;
+  /** When it started. */
+  started_at?: string;
+  /** When it ended. */
+  finished_at?: string;
+  /** The callback's delivery state. */
+  callback?: { url?: string; state?: string; attempts?: number };
+}
+
+/** The answer to {@link Client.submit}. */
+export interface SubmittedExecution {
+  /** The execution's id. */
+  id: string;
+  /** `queued`. */
+  status: string;
+}
+
+/** A page of executions, newest first. */
+export interface ExecutionPage {
+  /** The executions on this page. */
+  items: Execution[];
+  /** Pass as `cursor` for the next page; null on the last. */
+  next_cursor: string | null;
+}
+
+/** `GET /health`. */
+export interface Health {
+  /** `ok` or `stopping`. */
+  status: 'ok' | 'stopping';
+  /** The server's version. */
+  version: string;
+  /** Seconds since start. */
+  uptime_s: number;
+  /** Sandboxes alive. */
+  active_sandboxes: number;
+  /** Runs in progress. */
+  running: number;
+  /** Runs waiting. */
+  queued: number;
+  /** `v1` or `v2`. */
+  cgroup: string;
+  /** Every configured language has been probed. */
+  languages_ready?: boolean;
+  /** Live sessions. */
+  sessions?: number;
+  /** Fields added later by the server. */
+  [field: string]: unknown;
+}
+
+/** A language the server runs. */
+export interface Language {
+  /** Its name. */
+  name: string;
+  /** Other names it answers to. */
+  aliases: string[];
+  /** The real version, probed at startup. */
+  version: string;
+  /** Whether it has a compile stage. */
+  compiled: boolean;
+}
+
+/** `GET /api/languages`. */
+export interface Languages {
+  /** Languages ready to run. */
+  languages: Language[];
+  /** Configured languages that failed their startup check. */
+  unavailable: { name: string; reason: string }[];
+  /** Languages still being probed. */
+  probing: string[];
+}
+
+/** A session template. */
+export interface Template {
+  /** Its name, e.g. `code-interpreter`. */
+  name: string;
+  /** Other names it answers to. */
+  aliases: string[];
+  /** What it is for. */
+  description: string;
+  /** Languages available in it. */
+  languages: string[];
+  /** The default context's language. */
+  default_context: 'python' | 'javascript' | 'bash';
+}
+
+/** Limits of a whole session. */
+export interface SessionLimits {
+  /** Memory in MiB. */
+  memory_mb?: number;
+  /** Disk in MiB. */
+  disk_mb?: number;
+  /** Output allowance over the session's life, MiB. */
+  output_mb?: number;
+  /** CPU quota (100 = one core). */
+  max_cpu_percent?: number;
+  /** Processes and threads at once. */
+  processes?: number;
+  /** Open descriptors per process. */
+  open_files?: number;
+}
+
+/** Options of {@link Client.createSandbox} (the body of `POST /api/sandboxes`). */
+export interface SandboxOptions {
+  /** Template name or alias (default `base`). */
+  template?: string;
+  /** Used as the template when `template` is absent. */
+  language?: string;
+  /** Seconds the session lives (0: the server's default). */
+  timeout_s?: number;
+  /** Your labels. */
+  metadata?: Record<string, string>;
+  /** Variables every command and context gets. */
+  env?: Record<string, string>;
+  /** Limits of the whole session. */
+  limits?: SessionLimits;
+  /** Egress policy. */
+  network?: NetworkRequest;
+}
+
+/** A session's state as the server reports it (`Session` in the spec). */
+export interface SandboxInfo {
+  /** The session's id. */
+  id: string;
+  /** The template's name. */
+  template: string;
+  /** `running`, `paused`, `pausing`, `resuming`, ... */
+  state: string;
+  /** When it was created. */
+  created_at: string;
+  /** When its timeout runs out. */
+  ends_at: string;
+  /** Seconds left. */
+  timeout_s: number;
+  /** Your labels. */
+  metadata: Record<string, string>;
+  /** Its limits. */
+  limits: Required<SessionLimits>;
+  /** What it uses. */
+  usage: { memory_bytes: number; output_bytes: number; commands: number; contexts: number };
+  /** Its network. */
+  network: { enabled: boolean; allow: string[]; usage?: NetworkUsage };
+  /** Fields added later by the server. */
+  [field: string]: unknown;
+}
+
+/** A page of sessions. */
+export interface SandboxPage {
+  /** The sessions on this page, oldest first. */
+  sandboxes: SandboxInfo[];
+  /** Sessions matching the filters, on every page. */
+  total: number;
+  /** Pass as `offset` for the next page; absent on the last. */
+  next_offset?: number;
+}
+
+/** A command in a session (`Command` in the spec). */
+export interface CommandInfo {
+  /** The session's own number: 1, 2, ... */
+  pid: number;
+  /** What ran. */
+  config: { cmd: string; args: string[]; envs: Record<string, string>; cwd: string };
+  /** `running` or `exited`. */
+  state: 'running' | 'exited';
+  /** Your label. */
+  tag?: string;
+  /** When it started. */
+  started_at: string;
+  /** Bytes of stdout so far. */
+  stdout_bytes: number;
+  /** Bytes of stderr so far. */
+  stderr_bytes: number;
+  /** When it ended. */
+  ended_at?: string;
+  /** How it ended: `ok`, `runtime_error`, `killed`, ... */
+  status?: string;
+  /** Its exit code (-1 when a signal ended it). */
+  exit_code?: number;
+  /** The signal that ended it. */
+  signal?: number | null;
+  /** Wall time in ms. */
+  wall_time_ms?: number;
+  /** CPU time in ms. */
+  cpu_time_ms?: number;
+  /** Why it could not run. */
+  error?: string;
+  /** Its output so far (not in listings). */
+  stdout?: string;
+  /** Its error output so far. */
+  stderr?: string;
+  /** Fields added later by the server. */
+  [field: string]: unknown;
+}
+
+/** A command's event: `start` ({pid}), `stdout`/`stderr` ({data}), `exit` (the command). */
+export type CommandEvent =
+  | { type: 'start'; pid: number }
+  | { type: 'stdout' | 'stderr'; data: string }
+  | { type: 'exit'; command: CommandInfo };
+
+/** A file or directory in a session. */
+export interface FileEntry {
+  /** Its name. */
+  name: string;
+  /** Absolute, clean path. */
+  path: string;
+  /** `file`, `dir`, `symlink` or `other`. */
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  /** Size in bytes. */
+  size: number;
+  /** Permission bits (420 = 0644). */
+  mode: number;
+  /** e.g. `-rw-r--r--`. */
+  permissions: string;
+  /** Last modification. */
+  modified_at: string;
+  /** Symbolic links only. */
+  symlink_target?: string;
+}
+
+/** A file-watch event: `ready`, `created`, `modified`, `removed`, `renamed` or `end` ({reason}). */
+export interface WatchEvent {
+  /** The event's type. */
+  type: 'ready' | 'created' | 'modified' | 'removed' | 'renamed' | 'end' | string;
+  /** The path concerned (not for `ready`/`end`). */
+  path?: string;
+  /** Whether it is a directory. */
+  dir?: boolean;
+  /** Why the watch ended (`end` only). */
+  reason?: string;
+}
+
+/** A code context. */
+export interface Context {
+  /** Its id. */
+  id: string;
+  /** `python`, `javascript` or `bash`. */
+  language: 'python' | 'javascript' | 'bash';
+  /** Its working directory. */
+  cwd: string;
+}
+
+/** An event of a code cell, as the server streams it. */
+export type CellEvent =
+  | { type: 'stdout' | 'stderr'; text: string }
+  | { type: 'result'; data: Record<string, unknown>; main: boolean }
+  | { type: 'error'; name: string; value: string; traceback: string }
+  | { type: 'end'; execution_count: number };
