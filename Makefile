@@ -48,7 +48,7 @@ AGENT_OBJ := $(AGENT_SRC:src/%.c=$(BUILD)/agent/%.o)
 LIB_SRC := $(filter-out src/sandbox/seccomp_gen.c, \
              $(wildcard src/common/*.c src/config/*.c src/sandbox/*.c src/runner/*.c \
                         src/scheduler/*.c src/store/*.c src/transport/*.c src/service/*.c src/net/*.c \
-                        src/frontend/*.c src/frontend/*/*.c src/server/*.c))
+                        src/frontend/*.c src/frontend/*/*.c src/server/*.c src/client/*.c))
 # gRPC: C code generated from proto/ by protoc-c, and the descriptor set for reflection.
 PROTOS  := soulbox/v1/soulbox.proto soulbox/v1/sessions.proto grpc/health/v1/health.proto \
            grpc/reflection/v1alpha/reflection.proto

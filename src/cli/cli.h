@@ -7,6 +7,8 @@
 #define CLI_EXIT_INTERNAL 125
 
 int cmd_run(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_sandbox(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_routes(int argc, char **argv);

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "cli/cli.h"
+#include "cli/run_opts.h"
 #include "service/result_json.h"
 #include "common/buf.h"
 #include "common/util.h"
@@ -24,12 +25,17 @@
 #define MAX_INPUT_BYTES (64u << 20)
 
 static const char run_usage[] =
-    "usage: soulbox run -l LANG (FILE | -c CODE) [options] [--] [ARGS...]\n"
+    "usage: soulbox run [options] [-l LANG] (FILE | -c CODE) [--] [ARGS...]\n"
+    "       soulbox exec [--server URL] [options] [-l LANG] (FILE | -c CODE) [--] [ARGS...]\n"
+    "(options come before FILE: what follows it is the program's arguments)\n"
     "\n"
     "Runs one program in a fresh, single-use sandbox and exits with its exit code\n"
     "(128+N when killed by signal N). A limit breach prints one line to stderr.\n"
+    "`run` runs it on this machine; `exec` (or `run --remote URL`) on a SoulBox\n"
+    "server, with the same options, output streamed as it is produced.\n"
     "\n"
-    "  -l, --language LANG     a language name or alias (soulbox languages lists them)\n"
+    "  -l, --language LANG     a language name or alias (soulbox languages lists them);\n"
+    "                          without it, FILE's extension tells (.py: python)\n"
     "  -c, --code CODE         program text instead of FILE\n"
     "      --stdin FILE        program's standard input (- for soulbox's own; default: empty)\n"
     "      --time-limit SEC    wall-clock limit (decimals allowed)\n"
@@ -47,21 +53,15 @@ static const char run_usage[] =
     "      --json              print the result as JSON instead of passing output through\n"
     "      --config PATH       configuration file (default: $SOULBOX_CONFIG,\n"
     "                          /etc/soulbox/soulbox.yaml, or built-in defaults)\n"
+    "      --server URL        exec: the server (default: $SOULBOX_URL), http://host:port\n"
+    "      --remote URL        run there instead of here (run --remote URL = exec --server URL)\n"
+    "      --api-key KEY       the server's API key (default: $SOULBOX_API_KEY)\n"
+    "      --timeout SEC       exec: give up waiting for the server after this long (300)\n"
     "  -h, --help              this help\n";
 
-struct run_opts {
-    const char *lang, *code, *file, *stdin_path, *config;
-    bool json;
-    bool network;
-    const char *allow[64];
-    size_t nallow;
-    struct limit_request lim;
-    char **args;
-    int nargs;
-};
 
 enum { O_STDIN = 256, O_TIME, O_CPU, O_MEM, O_PROCS, O_OUT, O_DISK, O_FSIZE, O_NOFILE,
-       O_JSON, O_CONFIG, O_NETWORK, O_ALLOW };
+       O_JSON, O_CONFIG, O_NETWORK, O_ALLOW, O_REMOTE, O_KEY, O_TIMEOUT };
 
 /* "1.5" seconds -> 1500 ms; positive and finite only. */
 static int parse_seconds(const char *opt, const char *s, uint64_t *ms)
@@ -107,6 +107,9 @@ static int parse_opt(struct run_opts *o, int c, const char *arg)
     case O_JSON: o->json = true; return 0;
     case O_CONFIG: o->config = arg; return 0;
     case O_NETWORK: o->network = true; return 0;
+    case O_REMOTE: o->remote = arg; return 0;
+    case O_KEY: o->api_key = arg; return 0;
+    case O_TIMEOUT: return parse_seconds("--timeout", arg, &o->timeout_ms) ? -1 : 0;
     case O_ALLOW:
         if (o->nallow == sizeof o->allow / sizeof *o->allow)
             return cli_usage_error("--allow: at most 64 entries");
@@ -118,7 +121,7 @@ static int parse_opt(struct run_opts *o, int c, const char *arg)
 }
 
 /* Returns 0, 1 for --help, or -1 after printing a usage error. */
-static int parse_args(int argc, char **argv, struct run_opts *o)
+static int parse_args(int argc, char **argv, struct run_opts *o, bool exec)
 {
     static const struct option longopts[] = {
         {"language", required_argument, 0, 'l'}, {"code", required_argument, 0, 'c'},
@@ -130,6 +133,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
         {"open-files", required_argument, 0, O_NOFILE}, {"json", no_argument, 0, O_JSON},
         {"config", required_argument, 0, O_CONFIG}, {"help", no_argument, 0, 'h'},
         {"network", no_argument, 0, O_NETWORK}, {"allow", required_argument, 0, O_ALLOW},
+        {"remote", required_argument, 0, O_REMOTE}, {"server", required_argument, 0, O_REMOTE},
+        {"api-key", required_argument, 0, O_KEY}, {"timeout", required_argument, 0, O_TIMEOUT},
         {0, 0, 0, 0},
     };
     memset(o, 0, sizeof *o);
@@ -151,19 +156,33 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
         if (parse_opt(o, c, optarg) < 0)
             return -1;
     }
-    if (!o->lang)
-        return cli_usage_error("-l LANG is required (try 'soulbox run --help')"), -1;
+    if (exec && !o->remote)
+        o->remote = getenv("SOULBOX_URL");
+    if (exec && (!o->remote || !*o->remote))
+        return cli_usage_error("exec: --server URL or $SOULBOX_URL is required"), -1;
+    if (o->remote && o->config)
+        return cli_usage_error("--config is for runs on this machine, not on a server"), -1;
+    if (!o->remote && (o->api_key || o->timeout_ms))
+        return cli_usage_error("%s is for runs on a server (--remote URL)",
+                               o->api_key ? "--api-key" : "--timeout"), -1;
+    if (!o->lang && o->code)
+        return cli_usage_error("-l LANG is required with -c (try 'soulbox run --help')"), -1;
     if (!o->code) {
         if (optind >= argc)
-            return cli_usage_error("a FILE or -c CODE is required"), -1;
+            return cli_usage_error(o->lang ? "a FILE or -c CODE is required"
+                                           : "a FILE (its extension tells the language) or "
+                                             "-l LANG -c CODE is required (try 'soulbox run "
+                                             "--help')"), -1;
         o->file = argv[optind++];
+        if (optind < argc && !strcmp(argv[optind], "--"))
+            optind++;
     }
     o->args = argv + optind;
     o->nargs = argc - optind;
     return 0;
 }
 
-static int read_input(const char *path, struct sb_buf *b, const char *what)
+int cli_read_input(const char *path, struct sb_buf *b, const char *what)
 {
     int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : dup(0);
     if (fd < 0)
@@ -359,15 +378,17 @@ static int execute(struct run_opts *o, struct sb_config *cfg, const struct lang 
     return code;
 }
 
-int cmd_run(int argc, char **argv)
+static int run_or_exec(int argc, char **argv, bool exec)
 {
     struct run_opts o;
-    int rc = parse_args(argc, argv, &o);
+    int rc = parse_args(argc, argv, &o, exec);
     if (rc != 0) {
         if (rc == 1)
             fputs(run_usage, stdout);
         return rc == 1 ? 0 : CLI_EXIT_USAGE;
     }
+    if (o.remote)
+        return run_remote(&o);
     struct sb_config cfg;
     struct sb_error err;
     if (cli_load_config(o.config, &cfg, &err) < 0) {
@@ -376,13 +397,21 @@ int cmd_run(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     struct lang_registry reg = {0};
-    if (lang_registry_open_for(cfg.languages_dir, o.lang, cfg.languages.v, cfg.languages.n,
-                               &reg, &err) < 0) {
+    if ((o.lang ? lang_registry_open_for(cfg.languages_dir, o.lang, cfg.languages.v,
+                                         cfg.languages.n, &reg, &err)
+                : lang_registry_open(cfg.languages_dir, cfg.languages.v, cfg.languages.n, &reg,
+                                     &err)) < 0) {
         fprintf(stderr, "soulbox: %s\n", err.msg);
         config_free(&cfg);
         return CLI_EXIT_USAGE;
     }
-    const struct lang *lang = lang_find(&reg, o.lang);
+    const struct lang *lang = o.lang ? lang_find(&reg, o.lang) : lang_for_path(&reg, o.file, &err);
+    if (!lang && !o.lang) {
+        cli_usage_error("%s", err.msg);
+        lang_registry_free(&reg);
+        config_free(&cfg);
+        return CLI_EXIT_USAGE;
+    }
     struct job_request req = {.lang = lang};
     struct sb_buf src = {0}, in = {0};
     struct net_policy net = {0};
@@ -395,9 +424,9 @@ int cmd_run(int argc, char **argv)
         cli_usage_error("%s", err.msg);
         goto out;
     }
-    if (o.file ? read_input(o.file, &src, "FILE") < 0 : sb_buf_puts(&src, o.code) < 0)
+    if (o.file ? cli_read_input(o.file, &src, "FILE") < 0 : sb_buf_puts(&src, o.code) < 0)
         goto out;
-    if (o.stdin_path && read_input(o.stdin_path, &in, "--stdin") < 0)
+    if (o.stdin_path && cli_read_input(o.stdin_path, &in, "--stdin") < 0)
         goto out;
     struct job_file f = {lang->source, src.data ? src.data : "", src.len};
     req.files = &f;
@@ -428,4 +457,14 @@ out:
     lang_registry_free(&reg);
     config_free(&cfg);
     return code;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    return run_or_exec(argc, argv, false);
+}
+
+int cmd_exec(int argc, char **argv)
+{
+    return run_or_exec(argc, argv, true);
 }

@@ -3,19 +3,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/log.h"
 #include "config/config.h"
 #include "server/server.h"
 
 static const char serve_usage[] =
     "usage: soulbox serve [--config PATH] [--listen ADDR] [--port N] [--grpc-port N]\n"
-    "                     [--data-dir DIR]\n"
+    "                     [--data-dir DIR] [--log-format text|json]\n"
     "\n"
     "Serves the REST API (default 127.0.0.1:8080) until SIGTERM or SIGINT, then\n"
     "finishes or cancels in-flight runs within server.shutdown_grace_ms and exits 0.\n"
     "API keys may also come from SOULBOX_API_KEYS=id:secret,id2:secret2, and\n"
-    "SOULBOX_ADMIN_KEYS=id,... gives keys the admin role (every key's executions).\n";
+    "SOULBOX_ADMIN_KEYS=id,... gives keys the admin role (every key's executions).\n"
+    "Logs go to stderr: one readable line per event on a terminal, else (or with\n"
+    "--log-format json) one JSON object per line. The first says where it serves.\n";
 
 static int port_arg(const char *opt, const char *s, uint64_t *out)
 {
@@ -42,11 +46,12 @@ int cmd_serve(int argc, char **argv)
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'}, {"listen", required_argument, 0, 'l'},
         {"port", required_argument, 0, 'p'}, {"grpc-port", required_argument, 0, 'g'},
-        {"data-dir", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+        {"data-dir", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'},
+        {"log-format", required_argument, 0, 'f'}, {0, 0, 0, 0},
     };
     const char *config = NULL, *listen = NULL, *data_dir = NULL;
     uint64_t port = 0, grpc_port = 0;
-    int c;
+    int c, format = isatty(2) ? LOG_FORMAT_TEXT : LOG_FORMAT_JSON;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
@@ -57,6 +62,10 @@ int cmd_serve(int argc, char **argv)
         case 'p': if (port_arg("--port", optarg, &port)) return CLI_EXIT_USAGE; break;
         case 'g': if (port_arg("--grpc-port", optarg, &grpc_port)) return CLI_EXIT_USAGE; break;
         case 'h': fputs(serve_usage, stdout); return 0;
+        case 'f':
+            if ((format = log_parse_format(optarg)) < 0)
+                return cli_usage_error("--log-format: 'text' or 'json', not '%s'", optarg);
+            break;
         default: return cli_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
@@ -84,6 +93,7 @@ int cmd_serve(int argc, char **argv)
         cfg.server.grpc_port = grpc_port;
     if (config_validate(&cfg, &err) < 0)
         goto bad;
+    log_set_format((enum log_format)format);
     rc = server_run(&cfg);
     config_free(&cfg);
     return rc;

@@ -15,6 +15,8 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  run       run one program in a fresh sandbox (soulbox run --help)\n"
+    "  exec      run one program on a SoulBox server (soulbox exec --help)\n"
+    "  sandbox   sessions on a server: create, exec, cp, ls, kill (soulbox sandbox --help)\n"
     "  serve     serve the HTTP API (soulbox serve --help)\n"
     "  audit     print the audit log (soulbox audit --help)\n"
     "  languages list the languages this configuration offers\n"
@@ -54,6 +56,10 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "exec"))
+        return cmd_exec(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sandbox"))
+        return cmd_sandbox(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve"))
         return cmd_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "audit"))

@@ -84,5 +84,12 @@ void lang_registry_free(struct lang_registry *reg);
 /* By name or alias (case-sensitive), or NULL. */
 const struct lang *lang_find(const struct lang_registry *reg, const char *name);
 
+/* The language of a source file, from its extension (lang_infer.c): the one
+ * language that lists it in source_ext, or, when several do, the one whose
+ * name or alias is the extension itself (.py: python, not pypy). NULL with
+ * err set when none or several match. */
+const struct lang *lang_for_path(const struct lang_registry *reg, const char *path,
+                                 struct sb_error *err);
+
 
 #endif

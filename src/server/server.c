@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #include "common/log.h"
@@ -196,8 +197,13 @@ int server_run(const struct sb_config *cfg)
         return 1;
     }
     const struct sb_server_config *v = &cfg->server;
+    char url[160], grpc[160];
+    const char *fmt = strchr(v->listen, ':') ? "%s[%s]:%d" : "%s%s:%d";
+    snprintf(url, sizeof url, fmt, "http://", v->listen, http_server_port(s.http));
+    snprintf(grpc, sizeof grpc, fmt, "", v->listen, h2_server_port(s.grpc));
     log_event(LOG_INFO, "listening",
-              json_pack("{s:s,s:i,s:i,s:s,s:i,s:b}", "address", v->listen,
+              json_pack("{s:s,s:s,s:s,s:i,s:i,s:s,s:i,s:b}", "url", url, "grpc", grpc,
+                        "address", v->listen,
                         "port", http_server_port(s.http), "grpc_port", h2_server_port(s.grpc),
                         "data_dir", v->data_dir, "languages", (int)s.svc.registry.n,
                         "auth", v->auth_enabled));

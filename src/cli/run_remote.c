@@ -1,0 +1,271 @@
+/* `soulbox exec` / `soulbox run --remote URL`: the same run, on a server.
+ * The request is POST /api/execute; output streams back as Server-Sent
+ * Events and is passed through as it comes (or, with --json, the result). */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/remote.h"
+#include "cli/run_opts.h"
+#include "client/http_client.h"
+#include "client/sse.h"
+#include "common/base64.h"
+#include "runner/lang.h"
+
+static int add_limit(json_t *lim, const char *name, uint64_t v)
+{
+    return v == LIMIT_UNSET ? 0 : json_object_set_new(lim, name, json_integer((json_int_t)v));
+}
+
+static json_t *limits_json(const struct limit_request *l)
+{
+    json_t *lim = json_object();
+    add_limit(lim, "wall_time_ms", l->wall_time_ms);
+    add_limit(lim, "cpu_time_ms", l->cpu_time_ms);
+    add_limit(lim, "memory_mb", l->memory_mb);
+    add_limit(lim, "processes", l->processes);
+    add_limit(lim, "output_kb", l->output_kb);
+    add_limit(lim, "disk_mb", l->disk_mb);
+    add_limit(lim, "file_size_kb", l->file_size_kb);
+    add_limit(lim, "open_files", l->open_files);
+    return lim;
+}
+
+/* The program as `code`, or (not UTF-8) as one base64 file named like FILE. */
+static int add_program(json_t *req, const struct run_opts *o, const struct sb_buf *src)
+{
+    const char *text = src->data ? src->data : "";
+    json_t *code = json_stringn(text, src->len);
+    if (code)
+        return json_object_set_new(req, "code", code);
+    const char *base = strrchr(o->file, '/');
+    char *b64 = base64_encode(text, src->len);
+    if (!b64)
+        return -1;
+    json_t *f = json_pack("{s:s, s:s, s:s}", "name", base ? base + 1 : o->file, "content", b64,
+                          "encoding", "base64");
+    free(b64);
+    return json_object_set_new(req, "files", json_pack("[o]", f));
+}
+
+/* The request body, or NULL after a usage error. */
+static char *request_body(const struct run_opts *o, const char *lang)
+{
+    struct sb_buf src = {0}, in = {0};
+    char *out = NULL;
+    json_t *req = json_pack("{s:s}", "language", lang);
+    if (o->file ? cli_read_input(o->file, &src, "FILE") < 0 : sb_buf_puts(&src, o->code) < 0)
+        goto done;
+    if (o->stdin_path) {
+        if (cli_read_input(o->stdin_path, &in, "--stdin") < 0)
+            goto done;
+        json_t *s = json_stringn(in.data ? in.data : "", in.len);
+        if (!s) {
+            cli_usage_error("--stdin %s: not UTF-8 text (the API's stdin is a string)",
+                            o->stdin_path);
+            goto done;
+        }
+        json_object_set_new(req, "stdin", s);
+    }
+    if (add_program(req, o, &src) < 0) {
+        cli_usage_error("out of memory");
+        goto done;
+    }
+    if (o->nargs) {
+        json_t *args = json_array();
+        for (int i = 0; i < o->nargs; i++) {
+            json_t *a = json_string(o->args[i]);
+            if (!a) {
+                cli_usage_error("argument %d is not UTF-8", i + 1);
+                json_decref(args);
+                goto done;
+            }
+            json_array_append_new(args, a);
+        }
+        json_object_set_new(req, "args", args);
+    }
+    json_t *lim = limits_json(&o->lim);
+    if (json_object_size(lim))
+        json_object_set_new(req, "limits", lim);
+    else
+        json_decref(lim);
+    if (o->network) {
+        json_t *net = json_pack("{s:b}", "enabled", 1);
+        if (o->nallow) {
+            json_t *allow = json_array();
+            for (size_t i = 0; i < o->nallow; i++)
+                json_array_append_new(allow, json_string(o->allow[i]));
+            json_object_set_new(net, "allow", allow);
+        }
+        json_object_set_new(req, "network", net);
+    }
+    out = json_dumps(req, JSON_COMPACT);
+done:
+    json_decref(req);
+    sb_buf_free(&src);
+    sb_buf_free(&in);
+    return out;
+}
+
+static void write_str(int fd, const char *s, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, s, n);
+        if (w <= 0)
+            return; /* our reader is gone */
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void write_field(int fd, json_t *obj, const char *name)
+{
+    json_t *v = json_object_get(obj, name);
+    if (json_is_string(v))
+        write_str(fd, json_string_value(v), json_string_length(v));
+}
+
+/* soulbox's exit code for a result, printing what a terminal user needs (as
+ * `soulbox run` does for a local one). */
+int remote_report(json_t *res, bool quiet)
+{
+    const char *status = json_string_value(json_object_get(res, "status"));
+    const char *msg = json_string_value(json_object_get(res, "message"));
+    json_int_t sig = json_integer_value(json_object_get(res, "signal"));
+    if (!status)
+        status = "internal_error";
+    if (!strcmp(status, "internal_error")) {
+        if (!quiet)
+            fprintf(stderr, "soulbox: internal error: %s\n", msg ? msg : "(no message)");
+        return CLI_EXIT_INTERNAL;
+    }
+    if (!strcmp(status, "compile_error")) {
+        if (!quiet) {
+            json_t *c = json_object_get(res, "compile");
+            write_field(2, c, "stdout");
+            write_field(2, c, "stderr");
+            fprintf(stderr, "soulbox: compile error: %s\n", msg ? msg : "");
+        }
+        return 1;
+    }
+    if (!quiet && strcmp(status, "ok") && strcmp(status, "runtime_error"))
+        fprintf(stderr, "soulbox: %s: %s\n", status, msg ? msg : "");
+    else if (!quiet && sig)
+        fprintf(stderr, "soulbox: %s\n", msg ? msg : "killed by a signal");
+    if (sig > 0 && sig < 128)
+        return 128 + (int)sig;
+    return (int)(json_integer_value(json_object_get(res, "exit_code")) & 255);
+}
+
+struct stream {
+    struct sse_parser sse;
+    json_t *result;
+    int bad;
+};
+
+static int on_event(void *arg, const char *event, const char *data, size_t len)
+{
+    struct stream *st = arg;
+    bool out = !strcmp(event, "stdout"), err = !strcmp(event, "stderr");
+    if (!out && !err && strcmp(event, "exit"))
+        return 0; /* started, and whatever comes later */
+    json_t *j = json_loadb(data, len, JSON_ALLOW_NUL, NULL);
+    if (!j) {
+        st->bad = 1;
+        return -1;
+    }
+    if (out || err) {
+        write_field(out ? 1 : 2, j, "data");
+        json_decref(j);
+        return 0;
+    }
+    json_decref(st->result);
+    st->result = j;
+    return 0;
+}
+
+static int on_body(void *arg, const char *data, size_t len)
+{
+    struct stream *st = arg;
+    return sse_feed(&st->sse, data, len);
+}
+
+int remote_client(struct hc_client *c, const char *url, const char *key, uint64_t timeout_ms)
+{
+    struct sb_error err;
+    if (!key || !*key)
+        key = getenv("SOULBOX_API_KEY");
+    if (hc_init(c, url, key, &err) < 0)
+        return cli_usage_error("%s", err.msg);
+    if (timeout_ms)
+        c->timeout_ms = timeout_ms > 86400000 ? 86400000 : (int)timeout_ms;
+    return 0;
+}
+
+int remote_failed(const struct hc_response *res)
+{
+    char text[1024];
+    hc_error_text(res, text, sizeof text);
+    fprintf(stderr, "soulbox: %s\n", text);
+    return res->status == 400 || res->status == 422 ? CLI_EXIT_USAGE : CLI_EXIT_INTERNAL;
+}
+
+int run_remote(const struct run_opts *o)
+{
+    const char *lang = o->lang;
+    struct lang_registry reg = {0};
+    struct sb_error err;
+    if (!lang) { /* the extension, by the languages built in (the server's own, usually) */
+        if (lang_registry_load(NULL, &reg, &err) < 0)
+            return fprintf(stderr, "soulbox: %s\n", err.msg), CLI_EXIT_INTERNAL;
+        const struct lang *l = lang_for_path(&reg, o->file, &err);
+        if (!l) {
+            lang_registry_free(&reg);
+            return cli_usage_error("%s", err.msg);
+        }
+        lang = l->name;
+    }
+    struct hc_client c;
+    char *body = NULL;
+    int code = CLI_EXIT_USAGE;
+    if (remote_client(&c, o->remote, o->api_key, o->timeout_ms) != 0 ||
+        !(body = request_body(o, lang)))
+        goto out;
+    fflush(stdout);
+    struct stream st = {.result = NULL};
+    sse_init(&st.sse, on_event, &st);
+    struct hc_response res;
+    int rc = hc_request(&c, "POST", "/api/execute", "application/json",
+                        o->json ? "application/json" : "text/event-stream", body, strlen(body),
+                        o->json ? NULL : on_body, &st, &res, &err);
+    if (rc < 0) {
+        fprintf(stderr, "soulbox: %s: %s\n", o->remote, err.msg);
+        code = CLI_EXIT_INTERNAL;
+    } else if (res.status != 200) {
+        code = remote_failed(&res);
+    } else if (o->json) {
+        const char *text = res.body.data ? res.body.data : "";
+        json_t *r = json_loadb(text, res.body.len, JSON_ALLOW_NUL, NULL);
+        printf("%.*s\n", (int)res.body.len, text);
+        code = r ? remote_report(r, true) : CLI_EXIT_INTERNAL;
+        json_decref(r);
+    } else if (!st.result) {
+        fprintf(stderr, "soulbox: %s: the stream ended without a result%s\n", o->remote,
+                st.bad ? " (malformed event)" : "");
+        code = CLI_EXIT_INTERNAL;
+    } else {
+        code = remote_report(st.result, false);
+    }
+    if (rc == 0)
+        hc_response_free(&res);
+    json_decref(st.result);
+    sse_free(&st.sse);
+    hc_close(&c);
+out:
+    free(body);
+    lang_registry_free(&reg);
+    return code;
+}
