@@ -126,8 +126,8 @@ def dedent(code: str) -> str:
     starts with is removed (``textwrap.dedent``'s rule). Code whose lines share no
     leading whitespace is returned unchanged.
     """
-    if not code:
-        return code
+    if not code or code[0] not in " \t\r\n":
+        return code  # fast path: no margin possible
     text = code
     if text.startswith("\n"):
         text = text[1:]

@@ -1,0 +1,222 @@
+"""Retries, connection reuse, timeouts and errors, against a local stub server."""
+import asyncio
+import email.utils
+import socket
+import time
+
+import pytest
+
+import soulbox
+from stub import Stub
+
+RATE = {"error": {"code": "rate_limited", "message": "slow down"}}
+BUSY = {"error": {"code": "unavailable", "message": "queue full"}}
+
+
+@pytest.fixture()
+def stub():
+    s = Stub()
+    yield s
+    s.close()
+
+
+def test_sync_client_reuses_one_connection(stub):
+    with soulbox.Client(stub.url, api_key="k") as c:
+        for _ in range(3):
+            assert c.execute("python", "print(1)").stdout == "stub\n"
+        for _ in range(3):
+            c.get_execution("x")
+    assert len(stub.requests) == 6
+    assert stub.connections == 1
+
+
+def test_async_client_reuses_one_connection(stub):
+    async def main():
+        async with soulbox.AsyncClient(stub.url, api_key="k") as c:
+            for _ in range(3):
+                assert (await c.execute("python", "print(1)")).stdout == "stub\n"
+            for _ in range(3):
+                await c.get_execution("x")
+    asyncio.run(main())
+    assert len(stub.requests) == 6
+    assert stub.connections == 1
+
+
+def test_a_connection_the_server_closed_is_replaced(stub):
+    stub.add(200, headers={"Connection": "close"})
+    with soulbox.Client(stub.url) as c:
+        c.execute("python", "x")
+        time.sleep(0.1)
+        assert c.execute("python", "x").status == "ok"
+    assert stub.connections == 2
+
+
+def test_url_prefix_key_and_json_body(stub, monkeypatch):
+    monkeypatch.delenv("SOULBOX_API_KEY", raising=False)
+    with soulbox.Client(stub.url + "/sb/", api_key="secret") as c:
+        c.execute("python", "\n    print(1)\n    print(2)\n", stdin="in")
+    method, path, headers, body = stub.requests[0]
+    assert (method, path) == ("POST", "/sb/api/execute")
+    assert headers["Authorization"] == "Bearer secret"
+    assert headers["Content-Type"] == "application/json"
+    assert body == b'{"language":"python","code":"print(1)\\nprint(2)\\n","stdin":"in"}'
+
+
+def test_no_key_no_authorization_header(stub, monkeypatch):
+    monkeypatch.delenv("SOULBOX_API_KEY", raising=False)
+    monkeypatch.setenv("SOULBOX_URL", "127.0.0.1:%d" % stub.port)
+    with soulbox.Client() as c:
+        assert c.url == stub.url
+        c.health()
+    assert "Authorization" not in stub.requests[0][2]
+    assert stub.requests[0][1] == "/health"
+
+
+def test_retry_429_with_retry_after_seconds(stub):
+    stub.add(429, RATE, {"Retry-After": "1"})
+    with soulbox.Client(stub.url) as c:
+        t = time.monotonic()
+        r = c.execute("python", "print(1)")
+        took = time.monotonic() - t
+    assert r.stdout == "stub\n"
+    assert len(stub.requests) == 2
+    assert 0.9 <= took < 2.5
+
+
+def test_retry_503_with_retry_after_http_date(stub):
+    when = email.utils.formatdate(time.time() + 2, usegmt=True)
+    stub.add(503, BUSY, {"Retry-After": when})
+    with soulbox.Client(stub.url) as c:
+        t = time.monotonic()
+        assert c.submit("python", "x").id == "00000000-0000-0000-0000-000000000000"
+        took = time.monotonic() - t
+    assert [r[0] for r in stub.requests] == ["POST", "POST"]
+    assert 0.9 <= took < 3.5
+
+
+def test_retry_without_retry_after_backs_off_half_a_second(stub):
+    stub.add(503, BUSY)
+    with soulbox.Client(stub.url) as c:
+        t = time.monotonic()
+        c.health()
+        took = time.monotonic() - t
+    assert 0.45 <= took < 1.5
+
+
+def test_retries_exhausted_raise_rate_limit_error(stub):
+    for _ in range(3):
+        stub.add(429, RATE, {"Retry-After": "0", "X-Request-Id": "rid-429"})
+    with soulbox.Client(stub.url, max_retries=2) as c:
+        with pytest.raises(soulbox.RateLimitError) as ei:
+            c.execute("python", "x")
+    e = ei.value
+    assert (e.code, e.status, e.request_id, e.message, e.retry_after) == (
+        "rate_limited", 429, "rid-429", "slow down", 0.0)
+    assert len(stub.requests) == 3
+
+
+def test_max_retries_zero_turns_retries_off(stub):
+    stub.add(503, BUSY, {"Retry-After": "5"})
+    with soulbox.Client(stub.url, max_retries=0) as c:
+        with pytest.raises(soulbox.UnavailableError) as ei:
+            c.health()
+    assert ei.value.retry_after == 5.0
+    assert ei.value.status == 503
+    assert len(stub.requests) == 1
+
+
+def test_retry_after_is_capped_at_30_seconds():
+    from soulbox._core import retry_after
+    assert retry_after("3600") == 30.0
+    assert retry_after("2") == 2.0
+    assert retry_after("junk") is None
+    assert retry_after(email.utils.formatdate(time.time() - 10, usegmt=True)) == 0.0
+
+
+def test_async_retries_429(stub):
+    stub.add(429, RATE, {"Retry-After": "1"})
+
+    async def main():
+        async with soulbox.AsyncClient(stub.url) as c:
+            t = time.monotonic()
+            r = await c.execute("python", "x")
+            return r, time.monotonic() - t
+    r, took = asyncio.run(main())
+    assert r.status == "ok" and len(stub.requests) == 2 and 0.9 <= took < 2.5
+
+
+def test_server_error_class(stub):
+    stub.add(500, {"error": {"code": "sandbox_setup_failed", "message": "no"}})
+    with soulbox.Client(stub.url) as c:
+        with pytest.raises(soulbox.ServerError) as ei:
+            c.execute("python", "x")
+    assert (ei.value.code, ei.value.status, ei.value.request_id) == (
+        "sandbox_setup_failed", 500, "stub-req-1")
+
+
+def test_client_timeout(stub):
+    stub.add(200, delay=2)
+    with soulbox.Client(stub.url, timeout=0.3) as c:
+        t = time.monotonic()
+        with pytest.raises(soulbox.TimeoutError) as ei:
+            c.execute("python", "x")
+        assert time.monotonic() - t < 1.5
+        assert ei.value.status == 0
+        stub.add(200, delay=0.6)
+        assert c.execute("python", "x", timeout=5).status == "ok"  # a method's own timeout
+
+
+def test_async_client_timeout(stub):
+    stub.add(200, delay=2)
+
+    async def main():
+        async with soulbox.AsyncClient(stub.url, timeout=0.3) as c:
+            with pytest.raises(soulbox.TimeoutError) as ei:
+                await c.health()
+            return ei.value
+    t = time.monotonic()
+    e = asyncio.run(main())
+    assert time.monotonic() - t < 1.5 and e.status == 0
+
+
+def _closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_connection_refused_is_connection_error():
+    port = _closed_port()
+    with soulbox.Client(f"127.0.0.1:{port}", max_retries=1) as c:
+        t = time.monotonic()
+        with pytest.raises(soulbox.ConnectionError) as ei:
+            c.health()  # GET: retried once after 0.5 s
+        assert time.monotonic() - t >= 0.45
+        assert ei.value.status == 0 and ei.value.code == "connection_error"
+        t = time.monotonic()
+        with pytest.raises(soulbox.ConnectionError):
+            c.execute("python", "x")  # POST: not retried
+        assert time.monotonic() - t < 0.4
+
+    async def main():
+        async with soulbox.AsyncClient(f"127.0.0.1:{port}", max_retries=0) as ac:
+            await ac.health()
+    with pytest.raises(soulbox.ConnectionError):
+        asyncio.run(main())
+
+
+def test_error_classes_by_status(stub):
+    cases = [(400, soulbox.InvalidRequestError), (401, soulbox.AuthenticationError),
+             (404, soulbox.NotFoundError), (409, soulbox.ConflictError),
+             (413, soulbox.PayloadTooLargeError), (422, soulbox.UnknownLanguageError),
+             (502, soulbox.ServerError)]
+    with soulbox.Client(stub.url) as c:
+        for status, cls in cases:
+            stub.add(status, {"error": {"code": f"c{status}", "message": f"m{status}"}})
+            with pytest.raises(cls) as ei:
+                c.health()
+            assert (ei.value.code, ei.value.message, ei.value.status) == (
+                f"c{status}", f"m{status}", status)
+            assert isinstance(ei.value, soulbox.SoulboxError)
