@@ -385,6 +385,18 @@ def names():
         write("names", k, v)
 
 
+def client():
+    """What a server sends the CLI's client mode: byte 0 is the feed size."""
+    seeds = {
+        "sse": b"\x00event: stdout\ndata: {\"type\":\"stdout\",\"data\":\"x\"}\n\n",
+        "crlf": b"\x03: c\r\nevent: exit\r\ndata: a\r\ndata: b\r\n\r\n",
+        "url": b"\x00http://[::1]:8080/p",
+        "date": b"\x00Sat, 05 Dec 2026 12:00:05 GMT",
+    }
+    for k, v in seeds.items():
+        write("client", k, v)
+
+
 if __name__ == "__main__":
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     http()
@@ -394,3 +406,4 @@ if __name__ == "__main__":
     config()
     names()
     agent()
+    client()
