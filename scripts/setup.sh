@@ -15,10 +15,11 @@ BUILD_PKGS="gcc make pkg-config libc6-dev libuv1-dev libjansson-dev libcyaml-dev
 libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
 libseccomp-dev libcriterion-dev libsqlite3-dev libhttp-parser-dev zlib1g-dev
 clang libclang-rt-dev"
-# What tests use.
+# What tests use (the last line: building and testing the SDKs in sdk/).
 TEST_PKGS="python3 python3-pytest python3-requests python3-yaml python3-jsonschema python3-websockets
 python3-grpcio python3-grpc-tools python3-h2 curl bash coreutils procps
-iproute2 nftables tar"
+iproute2 nftables tar
+python3-build python3-setuptools python3-wheel python3-venv golang-go"
 # The Node gRPC client test (tests/grpc_node) runs npm: Debian's (with its
 # nodejs) only when there is no npm at all, so that another node stays.
 NODE_PKGS=""
@@ -45,11 +46,12 @@ dpkg-query -W -f='${Package} ${Status}\n' $BUILD_PKGS $TEST_PKGS $NODE_PKGS $(la
 missing=$(printf '%s\n' $BUILD_PKGS $TEST_PKGS $NODE_PKGS $(lang_pkgs) | sort -u |
           comm -23 - "$tmp" | tr '\n' ' ')
 
-# The npm packages of tests/grpc_node (a gRPC client) and tests/e2b_node (the
-# real E2B SDKs), as their package-lock.json pins them; again whenever that
-# file changes (node_modules/.setup-lock: the one installed).
+# The npm packages of tests/grpc_node (a gRPC client), tests/e2b_node (the
+# real E2B SDKs) and sdk/node (the Node SDK's build and test tools), as their
+# package-lock.json pins them; again whenever that file changes
+# (node_modules/.setup-lock: the one installed).
 npm_deps() {
-    for d in tests/grpc_node tests/e2b_node; do
+    for d in tests/grpc_node tests/e2b_node sdk/node; do
         cmp -s "$d/package-lock.json" "$d/node_modules/.setup-lock" 2>/dev/null && continue
         echo "setup: npm ci in $d" >&2
         (cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)

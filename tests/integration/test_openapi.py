@@ -111,3 +111,26 @@ def test_the_validator_rejects_what_the_spec_forbids():
     except jsonschema.ValidationError:
         return
     raise AssertionError("an invalid result passed validation")
+
+
+def test_the_server_the_spec_and_every_sdk_have_one_version():
+    """Versions follow the server's: `soulbox version`, the spec's info.version
+    and each SDK's package and constant are the same."""
+    version = spec()["info"]["version"]
+    out = subprocess.run([SOULBOX, "version"], capture_output=True, text=True, check=True).stdout
+    assert out == f"soulbox {version}\n"
+
+    def grep(path, pattern):
+        with open(os.path.join(ROOT, path)) as f:
+            m = re.search(pattern, f.read(), re.M)
+        assert m, f"{path}: no {pattern}"
+        return m.group(1)
+    found = {
+        "sdk/python/pyproject.toml": grep("sdk/python/pyproject.toml", r'^version = "([^"]+)"'),
+        "sdk/python __version__": grep("sdk/python/src/soulbox/_version.py",
+                                       r'^__version__ = "([^"]+)"'),
+        "sdk/node/package.json": grep("sdk/node/package.json", r'^  "version": "([^"]+)"'),
+        "sdk/node VERSION": grep("sdk/node/src/version.ts", r"^export const VERSION = '([^']+)'"),
+        "sdk/go Version": grep("sdk/go/client.go", r'^const Version = "([^"]+)"'),
+    }
+    assert found == {k: version for k in found}
