@@ -108,11 +108,20 @@ func TestCommands(t *testing.T) {
 	s, err := sb.Commands.Stream(ctx, CommandRequest{Cmd: "echo a; echo b"})
 	must(t, err)
 	var types []string
+	var data strings.Builder
 	for s.Next() {
-		types = append(types, s.Event().Type)
+		ev := s.Event()
+		if len(types) == 0 || types[len(types)-1] != ev.Type {
+			types = append(types, ev.Type)
+		}
+		data.WriteString(ev.Data)
+		if ev.Type == "start" && ev.Pid < 1 || ev.Type == "exit" && ev.Command.Status != "ok" {
+			t.Fatalf("event %+v", ev)
+		}
 	}
 	must(t, s.Err())
-	eq(t, "events", strings.Join(types, ","), "start,stdout,stdout,exit")
+	eq(t, "events", strings.Join(types, ","), "start,stdout,exit")
+	eq(t, "data", data.String(), "a\nb\n")
 
 	// background, stdin, reattach, wait
 	h, err := sb.Commands.Start(ctx, CommandRequest{Cmd: "read name; echo hello $name; read x; echo got $x", StdinOpen: true, Tag: "greeter"})
@@ -180,7 +189,6 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("unknown pid: %v", err)
 	}
 }
-
 
 func TestFiles(t *testing.T) {
 	ctx := testCtx(t)
