@@ -112,3 +112,12 @@ def test_models_keep_the_raw_json():
                                            "compile": {"status": "ok", "stdout": ""}})
     assert r.raw["new_field"] == 7 and r.stdout == "x"
     assert r.test_cases[0].accepted and r.compile.status == "ok"
+
+
+def test_the_suite_fails_without_a_server_url(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOULBOX_")}
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        os.path.join(HERE, "test_meta.py")], capture_output=True, text=True,
+                       env=env, cwd=str(tmp_path), timeout=120)
+    assert r.returncode != 0
+    assert "run this suite through tests/sdk/with_server.py" in r.stdout + r.stderr

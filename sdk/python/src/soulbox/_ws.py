@@ -10,6 +10,7 @@ import ssl
 import struct
 from typing import Any, Dict, List, Optional, Tuple
 
+from ._core import retry_after
 from .errors import ConnectionError, SoulboxError, TimeoutError, error_from_response
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -117,7 +118,8 @@ def check_handshake(head: bytes, body: bytes, accept: str) -> None:
         k, _, v = ln.partition(":")
         hdrs[k.strip().lower()] = v.strip()
     if status != 101:
-        raise error_from_response(status, body, hdrs.get("x-request-id"))
+        raise error_from_response(status, body, hdrs.get("x-request-id"),
+                                  retry_after(hdrs.get("retry-after")))
     if hdrs.get("sec-websocket-accept") != accept:
         raise SoulboxError("bad Sec-WebSocket-Accept", code="protocol_error")
 

@@ -14,8 +14,8 @@ from . import _core
 from ._ahttp import AsyncStreamResponse, AsyncTransport
 from ._core import Config, FilesArg, ctx_id, dumps, route
 from ._ws import AsyncWebSocket
-from .client import SandboxPage, _sandbox_query
-from .errors import ConnectionError, NotFoundError, TimeoutError
+from .client import SandboxPage, _next_stream_event, _refused, _sandbox_query
+from .errors import ConnectionError, NotFoundError, RateLimitError, TimeoutError, UnavailableError
 from .models import (CodeError, CodeExecution, CodeResult, CommandEvent, CommandResult, Context,
                      Execution, ExecutionPage, ExecutionResult, FileEntry, Health, Languages,
                      SandboxInfo, StreamEvent, Submission, Template, WatchEvent)
@@ -157,14 +157,31 @@ class AsyncClient:
                                   None, None, dedent, extra)
         body = dict({"type": "execute"}, **body)
         _, path = route("ws")
-        ws = await AsyncWebSocket.connect(self._cfg, path,
-                                          self._cfg.timeout if timeout is None else timeout)
-        try:
-            await ws.send_text(json.dumps(body))
-        except BaseException:
-            await ws.close()
-            raise
-        return AsyncExecutionStream(ws)
+        to = self._cfg.timeout if timeout is None else timeout
+        msg = json.dumps(body)
+        attempt = 0
+        while True:
+            try:
+                ws = await AsyncWebSocket.connect(self._cfg, path, to)
+            except (RateLimitError, UnavailableError) as e:
+                if attempt < self._cfg.max_retries:
+                    await asyncio.sleep(_core.backoff(attempt, e.retry_after))
+                    attempt += 1
+                    continue
+                raise
+            try:
+                await ws.send_text(msg)
+                pending = [await ws.recv()]
+                if _refused(pending[0]):
+                    pending.append(await ws.recv())
+            except BaseException:
+                await ws.close()
+                raise
+            if ws.close_code in (4429, 4503) and attempt < self._cfg.max_retries:
+                await asyncio.sleep(_core.backoff(attempt, None))
+                attempt += 1
+                continue
+            return AsyncExecutionStream(ws, pending)
 
     async def languages(self, *, timeout: Optional[float] = None) -> Languages:
         """The languages this server runs, with their versions."""
@@ -226,8 +243,9 @@ class AsyncExecutionStream:
     :meth:`close`) disconnects, which kills the program if it still runs.
     """
 
-    def __init__(self, ws: AsyncWebSocket) -> None:
+    def __init__(self, ws: AsyncWebSocket, pending: Optional[List[Any]] = None) -> None:
         self._ws = ws
+        self._pending = pending or []
         self.id: Optional[str] = None
         self.result: Optional[ExecutionResult] = None
         self._last_error: Optional[Dict[str, Any]] = None
@@ -242,8 +260,8 @@ class AsyncExecutionStream:
         return self
 
     async def __anext__(self) -> StreamEvent:
-        from .client import _next_stream_event
-        ev = _next_stream_event(self, await self._ws.recv())
+        msg = self._pending.pop(0) if self._pending else await self._ws.recv()
+        ev = _next_stream_event(self, msg)
         if ev is None:
             raise StopAsyncIteration
         return ev

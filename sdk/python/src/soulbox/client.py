@@ -9,7 +9,7 @@ from . import _core
 from ._core import Config, FilesArg, ctx_id, dumps, route
 from ._http import StreamResponse, SyncTransport, raise_protocol
 from ._ws import OP_TEXT, SyncWebSocket
-from .errors import ConnectionError, NotFoundError, TimeoutError
+from .errors import ConnectionError, NotFoundError, RateLimitError, TimeoutError, UnavailableError
 from .models import (CodeError, CodeExecution, CodeResult, CommandEvent, CommandResult, Context,
                      Execution, ExecutionPage, ExecutionResult, FileEntry, Health, Languages,
                      SandboxInfo, StreamEvent, Submission, Template, WatchEvent)
@@ -178,13 +178,31 @@ class Client:
                                   None, None, dedent, extra)
         body = dict({"type": "execute"}, **body)
         _, path = route("ws")
-        ws = SyncWebSocket(self._cfg, path, self._cfg.timeout if timeout is None else timeout)
-        try:
-            ws.send_text(json.dumps(body))
-        except BaseException:
-            ws.close()
-            raise
-        return ExecutionStream(ws)
+        to = self._cfg.timeout if timeout is None else timeout
+        msg = json.dumps(body)
+        attempt = 0
+        while True:
+            try:
+                ws = SyncWebSocket(self._cfg, path, to)
+            except (RateLimitError, UnavailableError) as e:
+                if attempt < self._cfg.max_retries:
+                    time.sleep(_core.backoff(attempt, e.retry_after))
+                    attempt += 1
+                    continue
+                raise
+            try:
+                ws.send_text(msg)
+                pending = [ws.recv()]
+                if _refused(pending[0]):  # a rate limit or a full queue closes the socket
+                    pending.append(ws.recv())
+            except BaseException:
+                ws.close()
+                raise
+            if ws.close_code in (4429, 4503) and attempt < self._cfg.max_retries:
+                time.sleep(_core.backoff(attempt, None))
+                attempt += 1
+                continue
+            return ExecutionStream(ws, pending)
 
     # -- service ----------------------------------------------------------------------------
     def languages(self, *, timeout: Optional[float] = None) -> Languages:
@@ -281,8 +299,9 @@ class ExecutionStream:
     the program if it still runs.
     """
 
-    def __init__(self, ws: SyncWebSocket) -> None:
+    def __init__(self, ws: SyncWebSocket, pending: Optional[List[Any]] = None) -> None:
         self._ws = ws
+        self._pending = pending or []
         self.id: Optional[str] = None
         self.result: Optional[ExecutionResult] = None
         self._last_error: Optional[Dict[str, Any]] = None
@@ -297,7 +316,8 @@ class ExecutionStream:
         return self
 
     def __next__(self) -> StreamEvent:
-        ev = _next_stream_event(self, self._ws.recv())
+        msg = self._pending.pop(0) if self._pending else self._ws.recv()
+        ev = _next_stream_event(self, msg)
         if ev is None:
             raise StopIteration
         return ev
@@ -325,6 +345,17 @@ class ExecutionStream:
     def close(self) -> None:
         """Disconnects (kills the program if it still runs)."""
         self._ws.close()
+
+
+def _refused(msg: Any) -> bool:
+    """True for a WebSocket error message that a rate limit or a full queue sends."""
+    if msg is None or msg[0] != OP_TEXT or b'"error"' not in msg[1]:
+        return False
+    try:
+        code = (json.loads(msg[1]).get("error") or {}).get("code")
+    except ValueError:
+        return False
+    return code in ("rate_limited", "unavailable")
 
 
 def _next_stream_event(s: Any, msg: Any) -> Optional[StreamEvent]:
