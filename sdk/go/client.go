@@ -150,6 +150,11 @@ func normalizeBase(s string) (string, error) {
 // BaseURL returns the server URL the client talks to (scheme, host, port and prefix).
 func (c *Client) BaseURL() string { return c.base }
 
+// Close releases the client's idle connections. The client stays usable.
+func (c *Client) Close() {
+	c.hc.CloseIdleConnections()
+}
+
 // APIKey returns the API key the client sends ("" for none).
 func (c *Client) APIKey() string { return c.apiKey }
 

@@ -2,6 +2,7 @@ package soulbox
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strconv"
 	"time"
@@ -78,7 +79,10 @@ func (c *Client) WaitExecution(ctx context.Context, id string, opts *WaitOptions
 			left = poll
 		}
 		if err := sleepCtx(ctx, left); err != nil {
-			return nil, timeoutError(err)
+			if errors.Is(err, context.DeadlineExceeded) {
+				return nil, timeoutError(err)
+			}
+			return nil, err
 		}
 	}
 }
