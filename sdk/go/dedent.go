@@ -6,8 +6,9 @@ import "strings"
 // SoulBox SDK applies to the code it sends (unless NoDedent is set): a first
 // line that is empty is dropped, then the whitespace that every non-blank line
 // starts with is removed (Python's textwrap.dedent rule: tabs and spaces must
-// match exactly; blank lines become empty). Code whose lines share no leading
-// whitespace is returned unchanged, so ordinary code never changes.
+// match exactly; lines of only spaces and tabs become empty). Code whose lines
+// share no leading whitespace is returned unchanged, so ordinary code never
+// changes.
 //
 // It lets Go raw strings be indented with the surrounding source:
 //
@@ -16,67 +17,52 @@ import "strings"
 //	    print(np.random.rand(3, 3))
 //	    `
 func Dedent(code string) string {
-	body := code
-	if strings.HasPrefix(body, "\n") {
-		body = body[1:]
-	} else if strings.HasPrefix(body, "\r\n") {
-		body = body[2:]
+	if code == "" || !strings.ContainsAny(code[:1], " \t\r\n") {
+		return code // fast path: no margin possible
 	}
+	text := code
+	if strings.HasPrefix(text, "\n") {
+		text = text[1:]
+	} else if strings.HasPrefix(text, "\r\n") {
+		text = text[2:]
+	}
+	if out := textwrapDedent(text); out != text {
+		return out
+	}
+	return code
+}
+
+// textwrapDedent is Python's textwrap.dedent.
+func textwrapDedent(text string) string {
+	lines := strings.Split(text, "\n")
 	margin, found := "", false
-	rest := body
-	for len(rest) > 0 {
-		line := rest
-		if i := strings.IndexByte(rest, '\n'); i >= 0 {
-			line, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = ""
-		}
-		if isBlank(line) {
+	for i, line := range lines {
+		if line == "" {
 			continue
 		}
-		ws := leadingWS(line)
-		if !found {
+		if strings.Trim(line, " \t") == "" {
+			lines[i] = "" // whitespace-only lines are normalized
+			continue
+		}
+		ws := line[:len(line)-len(strings.TrimLeft(line, " \t"))]
+		switch {
+		case !found:
 			margin, found = ws, true
-			continue
-		}
-		n := 0
-		for n < len(margin) && n < len(ws) && margin[n] == ws[n] {
-			n++
-		}
-		margin = margin[:n]
-		if margin == "" {
-			return code
+		case strings.HasPrefix(ws, margin):
+		case strings.HasPrefix(margin, ws):
+			margin = ws
+		default:
+			n := 0
+			for n < len(margin) && n < len(ws) && margin[n] == ws[n] {
+				n++
+			}
+			margin = margin[:n]
 		}
 	}
-	if margin == "" {
-		return code
+	if margin != "" {
+		for i, line := range lines {
+			lines[i] = strings.TrimPrefix(line, margin)
+		}
 	}
-	var b strings.Builder
-	b.Grow(len(body))
-	rest = body
-	for {
-		line := rest
-		i := strings.IndexByte(rest, '\n')
-		if i >= 0 {
-			line, rest = rest[:i], rest[i+1:]
-		}
-		if !isBlank(line) {
-			b.WriteString(strings.TrimPrefix(line, margin))
-		}
-		if i < 0 {
-			break
-		}
-		b.WriteByte('\n')
-	}
-	return b.String()
+	return strings.Join(lines, "\n")
 }
-
-func leadingWS(s string) string {
-	i := 0
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
-		i++
-	}
-	return s[:i]
-}
-
-func isBlank(line string) bool { return strings.Trim(line, " \t\r") == "" }

@@ -18,6 +18,8 @@ import (
 )
 
 func TestDedent(t *testing.T) {
+	// expected values from Python: textwrap.dedent after dropping an empty first
+	// line, the code unchanged when that changes nothing (the shared rule)
 	cases := []struct{ in, want string }{
 		{"\n    import numpy as np\n    print(np.random.rand(3, 3))\n    ", "import numpy as np\nprint(np.random.rand(3, 3))\n"},
 		{"print(1)\nprint(2)\n", "print(1)\nprint(2)\n"},
@@ -27,6 +29,13 @@ func TestDedent(t *testing.T) {
 		{"    a\n\n      b\n", "a\n\n  b\n"},
 		{"    a\n  \n    b", "a\n\nb"},
 		{"def f():\n    return 1\n", "def f():\n    return 1\n"},
+		{"\nprint(1)\n   \n", "print(1)\n\n"},
+		{"  a\r\n  b\r\n", "a\r\nb\r\n"},
+		{"\r\n  a\r\n\r\n  b", "\r\n  a\r\n\r\n  b"},
+		{"   ", ""},
+		{"\n\n  x\n", "\nx\n"},
+		{" \t a\n \t b\n   c\n", "\t a\n\t b\n  c\n"},
+		{"\n\t\t\tint main() {}\n\t\t\t", "int main() {}\n"},
 	}
 	for _, c := range cases {
 		if got := Dedent(c.in); got != c.want {
