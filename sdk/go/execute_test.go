@@ -133,6 +133,13 @@ func TestSubmitWaitList(t *testing.T) {
 	if e.FinishedAt == nil || e.CreatedAt.IsZero() {
 		t.Fatalf("timestamps: %+v", e)
 	}
+	// callback_url reaches the server (which refuses loopback destinations)
+	_, err = c.Submit(ctx, SubmitRequest{ExecuteRequest: ExecuteRequest{Language: "bash", Code: "echo"}, CallbackURL: "http://127.0.0.1:1/x"})
+	var ce *Error
+	if !errors.Is(err, ErrInvalidRequest) || !errors.As(err, &ce) ||
+		ce.Message != "callback_url: 127.0.0.1 is a loopback address, refused by server.callbacks" {
+		t.Fatalf("callback: %v", err)
+	}
 	// waiting has its own timeout
 	h2, err := c.Submit(ctx, SubmitRequest{ExecuteRequest: ExecuteRequest{Language: "bash", Code: "sleep 2"}})
 	must(t, err)
@@ -158,14 +165,16 @@ func TestSubmitWaitList(t *testing.T) {
 	p2, err := c.ListExecutions(ctx, ListOptions{Limit: 1, Cursor: p.NextCursor})
 	must(t, err)
 	eq(t, "second", p2.Items[0].ID, h.ID)
+	h3, err := c.Submit(ctx, SubmitRequest{ExecuteRequest: ExecuteRequest{Language: "bash", Code: "true"}})
+	must(t, err)
 	n, seen := 0, map[string]bool{}
-	it := c.AllExecutions(ctx, 2)
+	it := c.AllExecutions(ctx, 2) // three or more: at least two pages
 	for it.Next() {
 		seen[it.Execution().ID] = true
 		n++
 	}
 	must(t, it.Err())
-	if !seen[h.ID] || !seen[h2.ID] || n != len(seen) || n < 3 {
+	if !seen[h.ID] || !seen[h2.ID] || !seen[h3.ID] || n != len(seen) || n < 3 {
 		t.Fatalf("iterator saw %d executions (%d distinct)", n, len(seen))
 	}
 }

@@ -51,6 +51,20 @@ func TestSandboxLifecycle(t *testing.T) {
 	if !errors.Is(err, ErrNotFound) || !errors.As(err, &e) || e.Message != "no such sandbox" {
 		t.Fatalf("other key: %v", err)
 	}
+	// the other key's view of the same id: nothing on any route
+	foreign := other.newSandbox(SandboxInfo{ID: sb.ID})
+	if _, err := foreign.Commands.Run(ctx, CommandRequest{Cmd: "true"}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("other key's command: %v", err)
+	}
+	if _, err := foreign.Files.Read(ctx, "keep.txt"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("other key's read: %v", err)
+	}
+	if err := foreign.Kill(ctx); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("other key's kill: %v", err)
+	}
+	otherPage, err := other.ListSandboxes(ctx, ListSandboxesOptions{Metadata: map[string]string{"suite": "go"}})
+	must(t, err)
+	eq(t, "other key's list", otherPage.Total, 0)
 
 	_, err = sb.Files.WriteText(ctx, "keep.txt", "kept")
 	must(t, err)
