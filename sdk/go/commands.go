@@ -300,8 +300,10 @@ func (s *CommandStream) Next() bool {
 			if s.exit == nil {
 				if errors.Is(err, io.EOF) {
 					s.err = errorf(ErrConnection, "connection_error", "the stream ended before the exit event")
-				} else if s.ctx.Err() != nil {
+				} else if errors.Is(s.ctx.Err(), context.DeadlineExceeded) {
 					s.err = timeoutError(err)
+				} else if s.ctx.Err() != nil {
+					s.err = s.ctx.Err()
 				} else {
 					s.err = connectionError(err)
 				}

@@ -40,6 +40,19 @@ func TestSandboxLifecycle(t *testing.T) {
 	eq(t, "total", page.Total, 1)
 	eq(t, "next offset", page.NextOffset, -1)
 
+	// paging
+	sb2 := newSandbox(t, SandboxRequest{Metadata: map[string]string{"suite": "go", "case": "life2"}})
+	p1, err := c.ListSandboxes(ctx, ListSandboxesOptions{Metadata: map[string]string{"suite": "go"}, State: []string{"running"}, Limit: 1})
+	must(t, err)
+	eq(t, "page 1", len(p1.Sandboxes), 1)
+	eq(t, "total", p1.Total, 2)
+	eq(t, "next", p1.NextOffset, 1)
+	p2, err := c.ListSandboxes(ctx, ListSandboxesOptions{Metadata: map[string]string{"suite": "go"}, Limit: 1, Offset: p1.NextOffset})
+	must(t, err)
+	eq(t, "oldest first", p1.Sandboxes[0].ID+" "+p2.Sandboxes[0].ID, sb.ID+" "+sb2.ID)
+	eq(t, "last page", p2.NextOffset, -1)
+	must(t, sb2.Kill(ctx))
+
 	must(t, sb.SetTimeout(ctx, 60*time.Second))
 	if sb.TimeoutS > 60 || sb.TimeoutS < 55 {
 		t.Fatalf("timeout_s %d", sb.TimeoutS)
