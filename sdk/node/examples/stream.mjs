@@ -20,13 +20,16 @@ const stream = await client.stream({
 });
 
 const answers = ['5', '10', '27', 'done'];
+let output = '';
+let answered = 0;
 for await (const event of stream) {
   if (event.type === 'started') console.log(`started ${event.id}`);
   else if (event.type === 'stdout') {
     process.stdout.write(event.data);
-    // Each prompt gets the next answer.
-    for (let i = 0; i < event.data.split('number? ').length - 1; i++) {
-      const a = answers.shift();
+    // Output arrives in chunks as the program writes it: each prompt seen gets the next answer.
+    output += event.data;
+    while (output.split('number? ').length - 1 > answered) {
+      const a = answers[answered++];
       console.log(`<< ${a}`);
       stream.sendStdin(a + '\n');
     }

@@ -23,8 +23,8 @@ test('create, get, list, set timeout; another key gets 404', async () => {
   const page = await c.listSandboxes({ metadata: { suite: 'node-sdk' }, state: 'running' });
   assert.deepEqual(page.sandboxes.map((s) => s.id), [sbx.id]);
   assert.equal(page.total, 1);
-  const info = await sbx.setTimeout(120);
-  assert.ok(info.timeout_s <= 120 && info.timeout_s >= 115, String(info.timeout_s));
+  const info = await sbx.setTimeout(400);
+  assert.ok(info.timeout_s <= 400 && info.timeout_s >= 395, String(info.timeout_s));
   const other = new sdk.Client({ apiKey: process.env.SOULBOX_TEST_OTHER_KEY });
   await assert.rejects(other.getSandbox(sbx.id), (e) => e instanceof sdk.NotFoundError && e.message === 'no such sandbox');
   await assert.rejects((new sdk.Sandbox(other.transport, sbx.info)).commands.run('true'), sdk.NotFoundError);
@@ -78,13 +78,21 @@ test('commands: background, stdin, reattach, wait, list, get, signal, kill', asy
   assert.equal(mine.stdout, undefined);
   assert.equal((await sbx.commands.get(h.pid)).stdout, 'hello Ada\nagain\n');
 
-  const sleeper = await sbx.commands.run('trap "echo got TERM; exit 7" TERM; echo ready; while true; do sleep 0.05; done', { background: true });
-  const seen = [];
+  // One process with a handler (a shell's trap races with the children it forks).
+  const sleeper = await sbx.commands.run(['python3', '-c', 'import signal, sys, time\n' +
+    'signal.signal(signal.SIGTERM, lambda *a: (print("got TERM", flush=True), sys.exit(7)))\n' +
+    'print("ready", flush=True)\ntime.sleep(60)'], { background: true });
+  let out = '';
+  let signalled = false;
+  let exit;
   for await (const ev of sbx.commands.connect(sleeper.pid)) {
-    if (ev.type === 'stdout') { seen.push(ev.data); if (ev.data === 'ready\n') await sleeper.signal('SIGTERM'); }
-    if (ev.type === 'exit') { seen.push(ev.command.exit_code); break; }
+    // Output comes in chunks as read: "ready" and "\n" may be two.
+    if (ev.type === 'stdout') out += ev.data;
+    if (!signalled && out.includes('ready\n')) { signalled = true; await sleeper.signal('SIGTERM'); }
+    if (ev.type === 'exit') { exit = ev.command; break; }
   }
-  assert.deepEqual(seen, ['ready\n', 'got TERM\n', 7]);
+  assert.equal(out, 'ready\ngot TERM\n');
+  assert.deepEqual([exit.status, exit.exit_code], ['runtime_error', 7]);
   await assert.rejects(sleeper.signal('TERM'), (e) => e instanceof sdk.ConflictError && e.status === 409);
 
   const k = await sbx.commands.run('sleep 30', { background: true });
