@@ -37,6 +37,7 @@ export interface CallOptions extends RequestOptions {
 const RETRY_STATUS = new Set([429, 503]);
 const RETRY_NET = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ENOTCONN']);
 const MAX_RETRY_AFTER_S = 30;
+const IDLE_SOCKET_MS = 15_000;
 
 /** Parses a `Retry-After` value (seconds or an HTTP date) into seconds, capped at 30. */
 export function parseRetryAfter(v: string | string[] | undefined, now = Date.now()): number | undefined {
@@ -108,7 +109,10 @@ export class Transport {
     this.maxRetries = maxRetries;
     const https_ = this.url.protocol === 'https:';
     this.mod = https_ ? https : http;
-    this.agent = new this.mod.Agent({ keepAlive: true, keepAliveMsecs: 1000, scheduling: 'lifo' });
+    // Idle pooled connections are dropped after 15 s, well before the server's keep-alive
+    // timeout (server.idle_timeout_ms, 60 s by default), so a request is never written
+    // into a connection the server is closing. Busy connections are not affected.
+    this.agent = new this.mod.Agent({ keepAlive: true, keepAliveMsecs: 1000, scheduling: 'lifo', timeout: IDLE_SOCKET_MS });
     this.host = this.url.hostname.replace(/^\[|\]$/g, '');
     this.port = this.url.port ? Number(this.url.port) : https_ ? 443 : 80;
     this.headers = { 'user-agent': `soulbox-node/${VERSION}`, ...extraHeaders };

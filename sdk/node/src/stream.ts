@@ -52,6 +52,12 @@ const CODE_STATUS: Record<string, number> = {
   internal_error: 500, sandbox_setup_failed: 500, unavailable: 503,
 };
 
+function killSock(s: Sock): void {
+  try {
+    if (s.terminate) s.terminate(); else s.close();
+  } catch { /* already closed */ }
+}
+
 let wsModule: Promise<unknown> | undefined;
 
 async function webSocketClass(override: unknown): Promise<{ ctor: any; isWs: boolean }> {
@@ -104,7 +110,7 @@ export class ExecutionStream implements AsyncIterable<StreamEvent> {
         return this;
       } catch (e) {
         const st = e instanceof SoulboxError ? e.status : 0;
-        if ((st !== 429 && st !== 503) || attempt >= this.opts.maxRetries) throw e;
+        if ((st !== 429 && st !== 503) || attempt >= this.opts.maxRetries) { this.fail(e); throw e; }
         const ra = (e as { retryAfter?: number }).retryAfter;
         await sleep(ra !== undefined ? ra * 1000 : 500 * 2 ** attempt, signal);
       }
@@ -119,93 +125,92 @@ export class ExecutionStream implements AsyncIterable<StreamEvent> {
       ? new ctor(this.c.url, { headers: this.c.headers, handshakeTimeout: timeoutMs > 0 ? timeoutMs : undefined, perMessageDeflate: false })
       : new ctor(this.c.url);
     this.sock = sock;
-    // Either the program starts (or at least the socket opens and the execute is sent),
-    // or a refusal arrives first: wait for open, then for `started` or a fatal close.
-    await new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const settle = (err?: unknown): void => {
+    this.lastError = undefined;
+    const current = (): boolean => this.sock === sock;
+    // Before `started`, problems only reject this attempt (open() may retry it); after it,
+    // they fail the stream.
+    const failure = (err: unknown): void => {
+      if (!current()) return;
+      if (!this.started) { settle(err); killSock(sock); } else this.fail(err);
+    };
+    let settled = false;
+    let settle!: (err?: unknown) => void;
+    const started = new Promise<void>((resolve, reject) => {
+      settle = (err?: unknown): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         if (err) reject(err); else resolve();
       };
-      const timer = setTimeout(() => {
-        settle(new TimeoutError(`WebSocket: not started within ${timeoutMs} ms`, { code: 'timeout' }));
-        this.abortSocket();
-      }, timeoutMs > 0 ? timeoutMs : 2 ** 31 - 1);
-      const onAbort = (): void => { this.abortSocket(); settle(signal!.reason); this.fail(signal!.reason); };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (isWs && sock.on) {
-        sock.on('unexpected-response', (_req: unknown, res: import('node:http').IncomingMessage) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            let body: unknown = Buffer.concat(chunks).toString('utf8');
-            try { body = JSON.parse(body as string); } catch { /* text */ }
-            settle(apiError(res.statusCode ?? 0, body, String(res.headers['x-request-id'] ?? ''),
-              parseRetryAfter(res.headers['retry-after'])));
-          });
-          res.on('error', (e) => settle(new ConnectionError(e.message, { code: 'connection_error', cause: e })));
-        });
-      }
-      sock.addEventListener('open', () => {
-        if (!isWs && this.c.apiKey) sock.send(JSON.stringify({ type: 'auth', key: this.c.apiKey }));
-        sock.send(JSON.stringify(this.message));
-      });
-      sock.addEventListener('message', (ev: { data: unknown }) => {
-        let msg: StreamEvent | { type: 'authenticated' };
-        try { msg = JSON.parse(String(ev.data)); } catch { return; }
-        if (msg.type === 'authenticated') return;
-        if (msg.type === 'started') {
-          this.started = true;
-          this.id = msg.id;
-          settle();
-        }
-        if (msg.type === 'error') {
-          this.lastError = msg.error;
-          if (!this.started) {
-            // Refused before the program started (bad request, rate limit, queue full...).
-            const err = apiError(CODE_STATUS[msg.error?.code] ?? 400, { error: msg.error }, '');
-            settle(err);
-            this.ended = true;
-            this.failure = err;
-            this.rejectResult(err);
-            this.abortSocket();
-            return;
-          }
-        }
-        this.push(msg as StreamEvent);
-      });
-      sock.addEventListener('error', (ev: { message?: string; error?: Error }) => {
-        const e = ev.error ?? new Error(ev.message ?? 'WebSocket error');
-        const err = new ConnectionError(`WebSocket: ${e.message}`, { code: 'connection_error', cause: e });
-        settle(err);
-        this.fail(err);
-      });
-      sock.addEventListener('close', (ev: { code: number; reason?: string }) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (this.ended) return;
-        let err: unknown;
-        if (ev.code >= 4000 && ev.code < 5000) {
-          const status = ev.code - 4000;
-          err = apiError(status, this.lastError ? { error: this.lastError } : ev.reason ?? '', '');
-        } else if (this.lastError) {
-          err = new SoulboxError(this.lastError.message, { code: this.lastError.code, status: 0 });
-        } else {
-          err = new ConnectionError(`WebSocket closed (${ev.code}${ev.reason ? ' ' + ev.reason : ''}) before the exit event`,
-            { code: 'connection_error' });
-        }
-        settle(err);
-        this.fail(err);
-      });
     });
+    const timer = setTimeout(() => failure(new TimeoutError(`WebSocket: not started within ${timeoutMs} ms`, { code: 'timeout' })),
+      timeoutMs > 0 ? timeoutMs : 2 ** 31 - 1);
+    const onAbort = (): void => {
+      if (!current()) return;
+      settle(signal!.reason);
+      this.fail(signal!.reason);
+      killSock(sock);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (isWs && sock.on) {
+      sock.on('unexpected-response', (_req: unknown, res: import('node:http').IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          let body: unknown = Buffer.concat(chunks).toString('utf8');
+          try { body = JSON.parse(body as string); } catch { /* text */ }
+          failure(apiError(res.statusCode ?? 0, body, String(res.headers['x-request-id'] ?? ''),
+            parseRetryAfter(res.headers['retry-after'])));
+        });
+        res.on('error', (e) => failure(new ConnectionError(e.message, { code: 'connection_error', cause: e })));
+      });
+    }
+    sock.addEventListener('open', () => {
+      if (!isWs && this.c.apiKey) sock.send(JSON.stringify({ type: 'auth', key: this.c.apiKey }));
+      sock.send(JSON.stringify(this.message));
+    });
+    sock.addEventListener('message', (ev: { data: unknown }) => {
+      if (!current()) return;
+      let msg: StreamEvent | { type: 'authenticated' };
+      try { msg = JSON.parse(String(ev.data)); } catch { return; }
+      if (msg.type === 'authenticated') return;
+      if (msg.type === 'started') {
+        this.started = true;
+        this.id = msg.id;
+        settle();
+      } else if (msg.type === 'error') {
+        this.lastError = msg.error;
+        if (!this.started) {
+          // Refused before the program started (bad request, rate limit, queue full...).
+          failure(apiError(CODE_STATUS[msg.error?.code] ?? 400, { error: msg.error }, ''));
+          return;
+        }
+      }
+      this.push(msg as StreamEvent);
+    });
+    sock.addEventListener('error', (ev: { message?: string; error?: Error }) => {
+      const e = ev.error ?? new Error(ev.message ?? 'WebSocket error');
+      failure(new ConnectionError(`WebSocket: ${e.message}`, { code: 'connection_error', cause: e }));
+    });
+    sock.addEventListener('close', (ev: { code: number; reason?: string }) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (this.ended || !current()) return;
+      let err: unknown;
+      if (ev.code >= 4000 && ev.code < 5000) {
+        err = apiError(ev.code - 4000, this.lastError ? { error: this.lastError } : ev.reason ?? '', '');
+      } else if (this.lastError) {
+        err = new SoulboxError(this.lastError.message, { code: this.lastError.code, status: 0 });
+      } else {
+        err = new ConnectionError(`WebSocket closed (${ev.code}${ev.reason ? ' ' + ev.reason : ''}) before the exit event`,
+          { code: 'connection_error' });
+      }
+      failure(err);
+    });
+    await started;
   }
 
   private abortSocket(): void {
-    const s = this.sock;
-    if (!s) return;
-    if (s.terminate) s.terminate();
-    else try { s.close(); } catch { /* closed */ }
+    if (this.sock) killSock(this.sock);
   }
 
   private push(ev: StreamEvent): void {

@@ -97,3 +97,25 @@ test('a connection that drops before exit fails the iteration with ConnectionErr
     await assert.rejects(st.result, sdk.ConnectionError);
   } finally { await s.close(); }
 });
+
+test('after a 4429 refusal the retried stream works and its result resolves', async () => {
+  const s = await server(null, (ws, msg, n) => {
+    if (n === 0) {
+      ws.send(JSON.stringify({ type: 'error', error: { code: 'rate_limited', message: 'rate limit exceeded' } }));
+      ws.close(4429);
+      return;
+    }
+    ws.send(JSON.stringify({ type: 'started', id: 'e3' }));
+    ws.send(JSON.stringify(exitMsg));
+    ws.close(1000);
+  });
+  try {
+    const st = await new sdk.Client(s.url).stream({ language: 'python', code: 'x' });
+    assert.equal(st.id, 'e3');
+    const evs = [];
+    for await (const ev of st) evs.push(ev.type);
+    assert.deepEqual(evs, ['started', 'exit']);
+    assert.equal((await st.result).status, 'ok');
+    assert.equal(s.w.upgrades, 2);
+  } finally { await s.close(); }
+});
