@@ -29,19 +29,26 @@ test('waitExecution has its own timeout', async () => {
 });
 
 test('list pages with a cursor, and iterate them all', async () => {
+  // The other key: no other test file runs executions with it, so "newest first" is exact.
+  const o = new sdk.Client({ apiKey: process.env.SOULBOX_TEST_OTHER_KEY });
   const ids = [];
-  for (let i = 0; i < 3; i++) ids.push((await c.execute({ language: 'bash', code: `echo ${i}` })).id);
-  const p1 = await c.listExecutions({ limit: 2 });
+  for (let i = 0; i < 3; i++) ids.push((await o.execute({ language: 'bash', code: `echo ${i}` })).id);
+  const p1 = await o.listExecutions({ limit: 2 });
   assert.equal(p1.items.length, 2);
   assert.equal(typeof p1.next_cursor, 'string');
   // Newest first.
   assert.deepEqual(p1.items.map((e) => e.id), [ids[2], ids[1]]);
-  const p2 = await c.listExecutions({ limit: 2, cursor: p1.next_cursor });
+  const p2 = await o.listExecutions({ limit: 2, cursor: p1.next_cursor });
   assert.equal(p2.items[0].id, ids[0]);
+  assert.equal(p2.items[0].stdout, '0\n');
   const seen = [];
-  for await (const e of c.iterExecutions({ limit: 2 })) seen.push(e.id);
-  for (const id of ids) assert.ok(seen.includes(id));
+  for await (const e of o.iterExecutions({ limit: 2 })) seen.push(e.id);
+  assert.deepEqual(seen.slice(0, 3), [ids[2], ids[1], ids[0]]);
   assert.equal(new Set(seen).size, seen.length);
+  // The first key's list does not show them.
+  const mine = [];
+  for await (const e of c.iterExecutions({ limit: 100 })) mine.push(e.id);
+  assert.ok(!ids.some((id) => mine.includes(id)));
 });
 
 test('another key cannot see these executions (404)', async () => {
