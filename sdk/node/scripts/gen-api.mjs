@@ -33,9 +33,9 @@ export function generate() {
 
   function members(owner, sym, isClass) {
     const out = [];
-    const list = isClass
-      ? [...(sym.members?.values() ?? [])].filter((m) => m.name !== '__constructor')
-      : checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(sym));
+    const all = checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(sym));
+    // A class lists its own members (inherited ones are on its base class).
+    const list = isClass ? all.filter((m) => decl(m)?.parent === decl(sym)) : all;
     for (const m of list) {
       const d = decl(m);
       if (!d || isPrivate(d) || isInternal(m) || m.name.startsWith('#')) continue;
@@ -89,6 +89,12 @@ export function generate() {
       const t = checker.getTypeOfSymbolAtLocation(sym, d);
       const text = checker.typeToString(t, d, flags);
       lines.splice(2, 0, '```ts', `const ${name}: ${text.length > 200 ? 'Readonly<{ ... }>' : text}`, '```', '');
+      if (name === 'ROUTES') {
+        const src = readFileSync(join(root, 'src/routes.ts'), 'utf8');
+        lines.push('| name | method | path |', '|---|---|---|');
+        for (const m of src.matchAll(/^\s+(\w+): r\('(\w+)', '([^']+)'\)/gm)) lines.push(`| ${m[1]} | ${m[2]} | \`${m[3]}\` |`);
+        lines.push('');
+      }
       sections.Constants.push(lines);
     } else if (sym.flags & ts.SymbolFlags.Interface) {
       const ext = ts.isInterfaceDeclaration(d) ? d.heritageClauses?.map((h) => h.getText()).join(' ') : '';
