@@ -77,10 +77,7 @@ async function* commandEvents(res: IncomingMessage, signal?: AbortSignal): Async
     const d = ev.data as Record<string, unknown>;
     if (ev.event === 'start') yield { type: 'start', pid: d.pid as number };
     else if (ev.event === 'stdout' || ev.event === 'stderr') yield { type: ev.event, data: String(d.data ?? '') };
-    else if (ev.event === 'exit') {
-      yield { type: 'exit', command: d as unknown as CommandInfo };
-      return;
-    }
+    else if (ev.event === 'exit') yield { type: 'exit', command: d as unknown as CommandInfo };
   }
 }
 
@@ -170,11 +167,13 @@ export class Commands {
     }
     let out = '';
     let err = '';
+    let result: CommandResult | undefined;
     for await (const ev of this.streamBody(body, opts)) {
       if (ev.type === 'stdout') { out += ev.data; opts.onStdout?.(ev.data); }
       else if (ev.type === 'stderr') { err += ev.data; opts.onStderr?.(ev.data); }
-      else if (ev.type === 'exit') return { ...ev.command, stdout: out, stderr: err };
+      else if (ev.type === 'exit') result = { ...ev.command, stdout: out, stderr: err };
     }
+    if (result) return result;
     throw new SoulboxError('the command stream ended without its exit event', { code: 'connection_error' });
   }
 
@@ -613,9 +612,9 @@ export class Sandbox {
         ex.error = { name: ev.name, value: ev.value, traceback: ev.traceback };
         opts.onError?.(ex.error);
       } else if (ev.type === 'end') {
+        // The body ends right after; reading it to the end keeps the connection reusable.
         ex.execution_count = ev.execution_count;
         ended = true;
-        break;
       }
     }
     if (!ended) throw new SoulboxError('the cell stream ended without its end event', { code: 'connection_error' });

@@ -41,7 +41,8 @@ export async function* lines(res: IncomingMessage, signal?: AbortSignal): AsyncG
     throw new ConnectionError(`the stream broke: ${(e as Error).message}`, { code: 'connection_error', cause: e });
   } finally {
     off();
-    res.destroy();
+    // A body read to its end leaves the connection in the pool; one left early is closed.
+    if (!res.complete) res.destroy();
   }
 }
 

@@ -244,3 +244,21 @@ test('withSandbox and Symbol.asyncDispose kill the session afterwards', async ()
   await s[Symbol.asyncDispose]();
   await assert.rejects(c.getSandbox(id), sdk.NotFoundError);
 });
+
+test('streamed calls read to their end leave the connection in the pool', async () => {
+  const c2 = client();
+  const s = await c2.getSandbox(sbx.id);
+  const agent = c2.transport.agent;
+  let made = 0;
+  const orig = agent.createConnection.bind(agent);
+  agent.createConnection = (...a) => { made++; return orig(...a); };
+  for (let i = 0; i < 3; i++) {
+    assert.equal((await s.runCode('2 + 2')).text, '4');
+    assert.equal((await s.commands.run('echo hi', { onStdout: () => undefined })).stdout, 'hi\n');
+    const evs = [];
+    for await (const ev of s.commands.stream('echo x')) evs.push(ev.type);
+    assert.deepEqual(evs, ['start', 'stdout', 'exit']);
+  }
+  assert.equal(made, 0, 'the connection getSandbox made is reused');
+  c2.close();
+});
