@@ -3,11 +3,18 @@
 // net/http POST (keep-alive) and client.Execute, then p50/p90 of each and the
 // difference, one figure a line, the last `overhead_p50_ms=<x>`.
 //
-// The program's own run time varies by milliseconds from call to call on a
-// busy machine, far more than the SDK costs, so the difference of the two
-// p50s is noisy. overhead_p50_ms is therefore the median of the paired
-// differences (each SDK call minus the raw call next to it, the order alternating), which
-// cancels slow drifts; the p50 difference is printed too (overhead_p50_diff_ms).
+// The server's run time is bimodal: a call that gets a sandbox from the warm
+// pool takes a few ms, one that does not takes tens of ms. Back to back, about
+// half the calls miss the pool, and the p50 falls between the two modes: the
+// difference of the two p50s then mostly measures which mode each side
+// happened to hit. So each timed call comes after a pause (-pause, default
+// 60 ms, not timed) that lets the server refill its pool, and
+// overhead_p50_ms is the median of the differences of adjacent calls (SDK
+// minus raw, the order alternating) that both got a warm sandbox (the
+// result's "warm" field) when at least half the pairs did; else the
+// difference of the p50s among the warm calls (warm_overhead_p50_ms) when
+// each side has 20; else the plain difference of the p50s
+// (overhead_p50_diff_ms).
 // Then the same comparison is made against a local stub that replays the
 // server's real answer (stub_*), which shows the client-side cost alone.
 //
@@ -40,6 +47,7 @@ func pct(xs []float64, p float64) float64 {
 
 func main() {
 	n := flag.Int("n", 200, "executes of each kind")
+	pause := flag.Duration("pause", 60*time.Millisecond, "pause before each timed call (lets the server refill its warm pool)")
 	flag.Parse()
 	base := os.Getenv("SOULBOX_URL")
 	if base == "" {
@@ -54,6 +62,7 @@ func main() {
 	client := soulbox.NewClient(base, soulbox.WithAPIKey(key))
 	raw := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	body := []byte(`{"language":"python","code":"print(1)"}`)
+	var lastRawWarm, lastSDKWarm bool
 	rawCall := func() {
 		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/execute", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
@@ -69,12 +78,14 @@ func main() {
 		if resp.StatusCode != 200 || !bytes.Contains(b, []byte(`"stdout":"1\n"`)) {
 			log.Fatalf("raw: %d %s", resp.StatusCode, b)
 		}
+		lastRawWarm = bytes.Contains(b, []byte(`"warm":true`))
 	}
 	sdkCall := func() {
 		r, err := client.Execute(ctx, soulbox.ExecuteRequest{Language: "python", Code: "print(1)"})
 		if err != nil || r.Stdout != "1\n" {
 			log.Fatalf("sdk: %v %+v", err, r)
 		}
+		lastSDKWarm = r.Warm
 	}
 	for i := 0; i < 5; i++ { // warm up both connections
 		rawCall()
@@ -82,20 +93,45 @@ func main() {
 	}
 	var rawMs, sdkMs []float64
 	timed := func(f func()) float64 {
+		time.Sleep(*pause)
 		t := time.Now()
 		f()
 		return float64(time.Since(t).Nanoseconds()) / 1e6
 	}
 	// alternate which goes first: a call runs slower right after another
 	// (the previous sandbox is still being torn down)
+	var diffs, coldDiffs, rawWarm, sdkWarm []float64
+	warm := 0
 	for i := 0; i < *n; i++ {
+		var r, d float64
 		if i%2 == 0 {
-			rawMs = append(rawMs, timed(rawCall))
-			sdkMs = append(sdkMs, timed(sdkCall))
+			r = timed(rawCall)
+			d = timed(sdkCall)
 		} else {
-			sdkMs = append(sdkMs, timed(sdkCall))
-			rawMs = append(rawMs, timed(rawCall))
+			d = timed(sdkCall)
+			r = timed(rawCall)
 		}
+		rawMs, sdkMs = append(rawMs, r), append(sdkMs, d)
+		if lastRawWarm {
+			rawWarm = append(rawWarm, r)
+		}
+		if lastSDKWarm {
+			sdkWarm = append(sdkWarm, d)
+		}
+		if lastRawWarm && lastSDKWarm {
+			diffs = append(diffs, d-r)
+		} else if !lastRawWarm && !lastSDKWarm {
+			coldDiffs = append(coldDiffs, d-r)
+		}
+		if lastRawWarm {
+			warm++
+		}
+		if lastSDKWarm {
+			warm++
+		}
+	}
+	if len(diffs) < 10 { // hardly any warm pool: use the pairs that both missed it
+		diffs = append(diffs, coldDiffs...)
 	}
 	// the same comparison against a local stub replaying the server's answer
 	r, err := client.Execute(ctx, soulbox.ExecuteRequest{Language: "python", Code: "print(1)"})
@@ -110,6 +146,7 @@ func main() {
 	}))
 	defer stub.Close()
 	base, client = stub.URL, soulbox.NewClient(stub.URL, soulbox.WithAPIKey(key))
+	*pause = 0
 	var stubRaw, stubSDK []float64
 	for i := 0; i < 10*(*n); i++ {
 		if i%2 == 0 {
@@ -121,20 +158,33 @@ func main() {
 		}
 	}
 
-	diffs := make([]float64, len(rawMs))
-	for i := range rawMs {
-		diffs[i] = sdkMs[i] - rawMs[i]
-	}
 	fmt.Printf("runs=%d\n", *n)
+	fmt.Printf("warm_ratio=%.2f\n", float64(warm)/float64(2*(*n)))
+	fmt.Printf("paired_samples=%d\n", len(diffs))
 	fmt.Printf("raw_p50_ms=%.3f\n", pct(rawMs, 0.5))
 	fmt.Printf("raw_p90_ms=%.3f\n", pct(rawMs, 0.9))
 	fmt.Printf("sdk_p50_ms=%.3f\n", pct(sdkMs, 0.5))
 	fmt.Printf("sdk_p90_ms=%.3f\n", pct(sdkMs, 0.9))
 	fmt.Printf("overhead_p90_diff_ms=%.3f\n", pct(sdkMs, 0.9)-pct(rawMs, 0.9))
 	fmt.Printf("overhead_p50_diff_ms=%.3f\n", pct(sdkMs, 0.5)-pct(rawMs, 0.5))
+	if len(rawWarm) > 0 && len(sdkWarm) > 0 {
+		fmt.Printf("warm_raw_p50_ms=%.3f\n", pct(rawWarm, 0.5))
+		fmt.Printf("warm_sdk_p50_ms=%.3f\n", pct(sdkWarm, 0.5))
+		fmt.Printf("warm_overhead_p50_ms=%.3f\n", pct(sdkWarm, 0.5)-pct(rawWarm, 0.5))
+	}
+	if len(diffs) > 0 {
+		fmt.Printf("paired_overhead_p50_ms=%.3f\n", pct(diffs, 0.5))
+	}
 	fmt.Printf("stub_runs=%d\n", len(stubRaw))
 	fmt.Printf("stub_raw_p50_ms=%.3f\n", pct(stubRaw, 0.5))
 	fmt.Printf("stub_sdk_p50_ms=%.3f\n", pct(stubSDK, 0.5))
 	fmt.Printf("stub_overhead_p50_ms=%.3f\n", pct(stubSDK, 0.5)-pct(stubRaw, 0.5))
-	fmt.Printf("overhead_p50_ms=%.3f\n", pct(diffs, 0.5))
+	overhead := pct(sdkMs, 0.5) - pct(rawMs, 0.5)
+	switch {
+	case len(diffs) >= 50 && len(diffs) >= *n/2:
+		overhead = pct(diffs, 0.5)
+	case len(rawWarm) >= 20 && len(sdkWarm) >= 20:
+		overhead = pct(sdkWarm, 0.5) - pct(rawWarm, 0.5)
+	}
+	fmt.Printf("overhead_p50_ms=%.3f\n", overhead)
 }
