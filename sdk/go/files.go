@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -190,7 +191,9 @@ type Watcher struct {
 
 // Watch starts watching path ("": /home/user), recursively or not, and
 // returns once the watch is in place, so every later change is reported. A
-// watch that cannot start returns an error (code "watch_failed") with the reason.
+// watch that cannot start returns a *Error with code "watch_failed" and the
+// reason as its message (ErrNotFound for a missing directory, else
+// ErrInvalidRequest; Status is the stream's 200).
 func (f *Files) Watch(ctx context.Context, path string, recursive bool) (*Watcher, error) {
 	q := url.Values{}
 	if path != "" {
@@ -217,8 +220,12 @@ func (f *Files) Watch(ctx context.Context, path string, recursive bool) (*Watche
 			resp.Close()
 			var v WatchEvent
 			json.Unmarshal(e.data, &v)
+			kind := ErrInvalidRequest
+			if strings.Contains(v.Reason, "No such file or directory") {
+				kind = ErrNotFound
+			}
 			return nil, &Error{Code: "watch_failed", Message: v.Reason, Status: resp.StatusCode,
-				RequestID: resp.Header.Get("X-Request-Id"), kind: ErrInvalidRequest}
+				RequestID: resp.Header.Get("X-Request-Id"), kind: kind}
 		}
 	}
 }

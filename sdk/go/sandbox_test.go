@@ -316,7 +316,7 @@ func TestWatch(t *testing.T) {
 	}
 	_, err = sb.Files.Watch(ctx, "no/such/dir", false)
 	var e *Error
-	if !errors.As(err, &e) || e.Code != "watch_failed" || e.Message == "" {
+	if !errors.Is(err, ErrNotFound) || !errors.As(err, &e) || e.Code != "watch_failed" || e.Message != "/home/user/no/such/dir: No such file or directory" {
 		t.Fatalf("watch of a missing dir: %v", err)
 	}
 }
