@@ -150,12 +150,8 @@ export interface ReturnedFile {
   content: string;
 }
 
-/**
- * The result of a run (`Result` in the spec): the JSON object the server sent, every
- * field included. A single run has the run fields; a judge run has `test_cases` and
- * `summary`.
- */
-export interface ExecuteResult {
+/** The fields a run's result has besides its `status` (shared by {@link ExecuteResult} and {@link Execution}). */
+export interface ResultFields {
   /** Standard output (invalid UTF-8 bytes become U+FFFD). */
   stdout: string;
   /** Standard error. */
@@ -164,8 +160,6 @@ export interface ExecuteResult {
   exit_code: number | null;
   /** Wall time as text, e.g. `45ms`. */
   execution_time: string;
-  /** How the run ended. */
-  status: Status;
   /** The signal that ended it, or null. */
   signal: number | null;
   /** Wall time in ms. */
@@ -200,8 +194,18 @@ export interface ExecuteResult {
   [field: string]: unknown;
 }
 
+/**
+ * The result of a run (`Result` in the spec): the JSON object the server sent, every
+ * field included. A single run has the run fields; a judge run has `test_cases` and
+ * `summary`.
+ */
+export interface ExecuteResult extends ResultFields {
+  /** How the run ended. */
+  status: Status;
+}
+
 /** An execution: a result plus its metadata; `status` is `queued`/`running` before it ends. */
-export interface Execution extends Omit<ExecuteResult, 'status'> {
+export interface Execution extends ResultFields {
   /** The execution's id. */
   id: string;
   /** `queued`, `running`, or the final {@link Status}. */

@@ -92,7 +92,22 @@ test('the types resolve through the exports map (TypeScript, node16 resolution)'
     const e: SoulboxError | undefined = undefined;
     // @ts-expect-error: no such field in a request
     await client.execute({ language: 'python', kode: 'x' });
-    export { code, e };
+    const ex = await client.waitExecution('id');
+    const out: string = ex.stdout;
+    const st: 'queued' | 'running' | string = ex.status;
+    const verdicts: string[] = (r.test_cases ?? []).map((t) => t.verdict);
+    const s = await client.stream({ language: 'python', code: 'print(1)' });
+    for await (const ev of s) {
+      if (ev.type === 'stdout') { const d: string = ev.data; void d; }
+      if (ev.type === 'exit') { const x: number | null = ev.exit_code; void x; }
+    }
+    const sbx = await client.createSandbox({ template: 'code-interpreter', timeout_s: 60 });
+    const cr = await sbx.commands.run('echo hi');
+    const h = await sbx.commands.run('sleep 1', { background: true });
+    const hw: string = (await h.wait()).stdout;
+    const cell = await sbx.runCode('1');
+    const png: Buffer | undefined = cell.results[0]?.png;
+    export { code, e, out, st, verdicts, cr, hw, png };
   `);
   writeFileSync(join(dir, 'check.cts'), `
     import { Client } from '@soulbox/sdk';
