@@ -110,8 +110,8 @@ export class Client {
     const poll = options.pollIntervalMs ?? 200;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const left = deadline - Date.now();
-      const ex = await this.getExecution(id, { signal: options.signal, timeoutMs: Math.max(1, Math.min(left, this.transport.timeoutMs)) });
+      // Each poll is an ordinary call (the client's timeout); the last one comes at the deadline.
+      const ex = await this.getExecution(id, { signal: options.signal });
       if (ex.status !== 'queued' && ex.status !== 'running') return ex;
       const rest = deadline - Date.now();
       if (rest <= 0) {

@@ -197,3 +197,24 @@ test('the request body is the API request, dedented unless dedent: false', async
     assert.equal(s.requests[0].headers['content-type'], 'application/json');
   } finally { await s.close(); }
 });
+
+test('waitExecution polls until the end, and times out with the last status', async () => {
+  const s = await stub((req, res, n) => json(res, 200, { id: 'x', status: n < 2 ? 'running' : 'ok', stdout: 'done\n' }));
+  try {
+    const c = new Client(s.url);
+    const ex = await c.waitExecution('x', { pollIntervalMs: 100 });
+    assert.equal(ex.stdout, 'done\n');
+    assert.equal(s.requests.length, 3);
+    assert.deepEqual(s.requests.map((r) => r.url), ['/api/executions/x', '/api/executions/x', '/api/executions/x']);
+    const gap = s.requests[1].at - s.requests[0].at;
+    assert.ok(gap >= 90 && gap < 400, `poll gap ${gap}`);
+  } finally { await s.close(); }
+  const slow = await stub((req, res) => setTimeout(() => json(res, 200, { id: 'y', status: 'queued' }), 30));
+  try {
+    const t0 = Date.now();
+    await assert.rejects(new Client(slow.url).waitExecution('y', { timeoutMs: 250, pollIntervalMs: 100 }),
+      (e) => e instanceof sdk.TimeoutError && e.message === 'execution y still queued after 250 ms');
+    const took = Date.now() - t0;
+    assert.ok(took >= 250 && took < 700, `took ${took}`);
+  } finally { await slow.close(); }
+});
