@@ -382,7 +382,8 @@ export class Files {
   /**
    * Watches a directory (default /home/user). Resolves once the watch is in place
    * (`ready`), so changes made after it are seen; a watch that cannot start yields
-   * just its `end` event (with the reason).
+   * just its `end` event (with the reason). {@link Watcher.close} ends the iteration;
+   * aborting `signal` makes it throw the signal's reason (an `AbortError`).
    */
   async watch(path = '/home/user', opts: { recursive?: boolean; signal?: AbortSignal; onEvent?: (e: WatchEvent) => void; timeoutMs?: number } = {}): Promise<Watcher> {
     const ac = new AbortController();

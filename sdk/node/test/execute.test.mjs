@@ -120,3 +120,16 @@ test('health, languages, metrics, templates', async () => {
   assert.ok(ci, 'code-interpreter template');
   assert.equal(ci.default_context, 'python');
 });
+
+test('return_files hands back files; network the server does not allow is refused', async () => {
+  const r = await c.execute({ language: 'bash', code: 'mkdir -p out; printf abc > out/a.txt; echo x > b.log', return_files: ['out/**'] });
+  assert.equal(r.status, 'ok');
+  assert.deepEqual(r.files.map((f) => [f.name, f.size, Buffer.from(f.content, 'base64').toString()]), [['out/a.txt', 3, 'abc']]);
+  await assert.rejects(c.execute({ language: 'python', code: 'print(1)', network: { enabled: true } }),
+    (e) => e instanceof sdk.InvalidRequestError && /^network: this server does not allow network access/.test(e.message));
+});
+
+test('submit refuses a loopback callback_url', async () => {
+  await assert.rejects(c.submit({ language: 'python', code: 'print(1)', callback_url: 'http://127.0.0.1:9/cb' }),
+    (e) => e instanceof sdk.InvalidRequestError && e.status === 400 && /callback_url/.test(e.message));
+});

@@ -262,3 +262,24 @@ test('streamed calls read to their end leave the connection in the pool', async 
   assert.equal(made, 0, 'the connection getSandbox made is reused');
   c2.close();
 });
+
+test('commands: a pty, resized; a handle on an existing pid; watch with onEvent and a signal', async () => {
+  const h = await sbx.commands.run('stty size; echo ready; read x; stty size; echo "got $x"', { background: true, pty: true, rows: 10, cols: 50 });
+  // Resize once the program runs: a resize sent right after the 201 can be lost (a server race).
+  let out = '';
+  for await (const ev of h) {
+    if (ev.type !== 'stdout') continue;
+    out += ev.data;
+    if (out.endsWith('ready\r\n')) { await h.resize(33, 77); await h.sendStdin('hi\n'); break; }
+  }
+  const r = await (await sbx.commands.handle(h.pid)).wait();
+  assert.equal(r.stdout, '10 50\r\nready\r\nhi\r\n33 77\r\ngot hi\r\n');
+  const ac = new AbortController();
+  const seen = [];
+  const w = await sbx.files.watch('/home/user', { signal: ac.signal, onEvent: (e) => seen.push(e.type) });
+  const it = (async () => { for await (const ev of w) if (ev.type === 'created') ac.abort(); })();
+  await sbx.files.write('watched.txt', 'x');
+  // Aborting rejects like any cancelled call (close() ends the iteration quietly instead).
+  await assert.rejects(it, { name: 'AbortError' });
+  assert.equal(seen[0], 'created');
+});
