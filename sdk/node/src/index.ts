@@ -29,4 +29,9 @@ export { dedent } from './dedent.js';
 export { ROUTES } from './routes.js';
 export type { Route, RouteName } from './routes.js';
 export { VERSION } from './version.js';
-export type * from './types.js';
+export type {
+  Limits, FileInput, TestCaseInput, NetworkRequest, ExecuteRequest, SubmitRequest, Status, NetworkUsage,
+  TestCaseResult, TestSummary, ReturnedFile, ResultFields, ExecuteResult, Execution, SubmittedExecution,
+  ExecutionPage, Health, Language, Languages, Template, SessionLimits, SandboxOptions, SandboxInfo, SandboxPage,
+  CommandInfo, CommandEvent, FileEntry, WatchEvent, Context, CellEvent,
+} from './types.js';

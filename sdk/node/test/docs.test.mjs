@@ -27,3 +27,15 @@ test('the README has the brief\'s example in both module systems and links API.m
   assert.match(readme, /new Client\('localhost:8080'\)/);
   assert.match(readme, /\(API\.md\)/);
 });
+
+test('every type and class of src/ is exported (and so documented)', () => {
+  const { markdown } = generate();
+  for (const f of ['types.ts', 'errors.ts', 'sandbox.ts', 'client.ts', 'stream.ts']) {
+    const src = readFileSync(join(root, 'src', f), 'utf8');
+    for (const m of src.matchAll(/(\/\*\*(?:[^*]|\*(?!\/))*\*\/\n)?^export (?:interface|type|class) (\w+)/gm)) {
+      if (m[1]?.includes('@internal')) continue;
+      m[1] = m[2];
+      assert.match(markdown, new RegExp(`^### ${m[1]}$`, 'm'), `${f}: ${m[1]} is not exported from index.ts`);
+    }
+  }
+});
