@@ -269,8 +269,12 @@ export class ExecutionStream implements AsyncIterable<StreamEvent> {
     this.send({ type: 'kill' });
   }
 
-  /** Closes the connection (which kills the program if it still runs). */
+  /**
+   * Closes the connection, which kills the program if it still runs; if the `exit` event
+   * had not come, the iteration and {@link result} fail with a {@link SoulboxError} of code `closed`.
+   */
   close(): void {
+    this.fail(new SoulboxError('the stream was closed before its exit event', { code: 'closed' }));
     this.abortSocket();
   }
 

@@ -98,3 +98,13 @@ test('with a global WebSocket (no ws package) the key goes in an auth message', 
     ['--experimental-websocket', '--no-warnings', '--input-type=module', '-e', script], { timeout: 60000 });
   assert.deepEqual(JSON.parse(stdout), ['hello\n', 'ok', 'AuthenticationError 401']);
 });
+
+test('close() before the end fails the iteration with code closed', async () => {
+  const s = await c.stream({ language: 'bash', code: 'echo one; sleep 30' });
+  const got = [];
+  await assert.rejects((async () => {
+    for await (const ev of s) { got.push(ev.type); if (ev.type === 'stdout') s.close(); }
+  })(), (e) => e instanceof sdk.SoulboxError && e.code === 'closed');
+  assert.deepEqual(got, ['started', 'stdout']);
+  await assert.rejects(s.result, { code: 'closed' });
+});
