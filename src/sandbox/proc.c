@@ -412,6 +412,10 @@ void proc_ready(struct sbx_proc *p)
     free(p->exec);
     p->exec = NULL;
     start_clock(p);
+    for (int sig = 1; rc == 0 && sig < 64; sig++)
+        if (p->pending_sigs & (1ull << sig))
+            sbx_proc_signal(p, sig);
+    p->pending_sigs = 0;
     if (rc < 0) {
         p->r.failed = true;
         sb_fail(&p->r.error, SB_E_INTERNAL, "out of memory");
@@ -588,15 +592,23 @@ void sbx_proc_signal(struct sbx_proc *p, int sig)
         sbx_proc_kill(p);
         return;
     }
+    if (sig <= 0 || sig >= 64 || p->state >= P_EXITED || p->state == P_WARM)
+        return;
+    if (p->state == P_QUEUED) { /* its EXEC is not sent yet: the signal follows it */
+        p->pending_sigs |= 1ull << sig;
+        return;
+    }
+    /* STARTING too: the agent handles the EXEC (or GO) sent before it first,
+     * so the signal reaches the program however soon it is asked for. */
     struct agent_signal sg = {sig};
-    if (p->state == P_RUNNING && sig > 0 && sig < NSIG)
-        sbx_send(p->s, H_SIGNAL, p->id, 0, &sg, sizeof sg, NULL, 0);
+    sbx_send(p->s, H_SIGNAL, p->id, 0, &sg, sizeof sg, NULL, 0);
 }
 
 void sbx_proc_resize(struct sbx_proc *p, uint16_t rows, uint16_t cols)
 {
     struct agent_resize rz = {rows, cols};
-    if (p->state == P_RUNNING && (p->flags & PEXEC_PTY) && rows && cols)
+    if ((p->state == P_STARTING || p->state == P_RUNNING) && (p->flags & PEXEC_PTY) && rows &&
+        cols)
         sbx_send(p->s, H_RESIZE, p->id, 0, &rz, sizeof rz, NULL, 0);
 }
 

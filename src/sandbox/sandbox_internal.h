@@ -109,6 +109,7 @@ struct sbx_proc {
     char *stdin_copy;
     size_t stdin_len;
     bool interactive, stdin_closing, output_paused, kill_sent, go_sent;
+    uint64_t pending_sigs; /* asked for while P_QUEUED (bit N: signal N), sent after EXEC */
     size_t stdin_pending;
     /* limits and accounting */
     uv_timer_t wall_timer, cpu_timer, drain_timer;

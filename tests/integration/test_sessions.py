@@ -563,6 +563,28 @@ def test_background_command_and_sigterm(srv):
                         headers=A).status_code == 404
 
 
+def test_a_signal_sent_the_moment_a_command_starts_is_not_lost(srv):
+    """The 201 of a background command can come before the sandbox's agent
+    has reported the start: a signal sent at once must still reach it (it was
+    dropped, and the command ran on)."""
+    with session(srv) as sb:
+        sid = sb["id"]
+        pids = []
+        for _ in range(8):
+            r = srv.post(f"/api/sandboxes/{sid}/commands", {"cmd": "exec sleep 30", "background": True},
+                         headers=A)
+            assert r.status_code == 201, r.text
+            pid = r.json()["pid"]
+            r = srv.post(f"/api/sandboxes/{sid}/commands/{pid}/signal", {"signal": "SIGTERM"},
+                         headers=A)
+            assert r.status_code == 204, r.text
+            pids.append(pid)
+        for pid in pids:
+            res = srv.get(f"/api/sandboxes/{sid}/commands/{pid}?wait=true", headers=A,
+                          timeout=20).json()
+            assert (res["status"], res["signal"]) == ("runtime_error", 15), res
+
+
 def test_command_streamed_as_server_sent_events(srv):
     with session(srv) as sb:
         sid = sb["id"]
