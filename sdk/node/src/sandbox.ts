@@ -411,8 +411,10 @@ export class Files {
 
 /** One value a cell produced (`result` event), with its representations decoded. */
 export interface CodeResult {
-  /** The raw MIME bundle (`text/plain`, `image/png` base64, ...). */
+  /** The raw MIME bundle (`text/plain`, `image/png` base64, ...), the event's `data`. */
   data: Record<string, unknown>;
+  /** The same bundle as {@link CodeResult.data} (the Python SDK's name). */
+  raw: Record<string, unknown>;
   /** `true` for the cell's last expression, `false` for a chart. */
   is_main: boolean;
   /** `text/plain`. */
@@ -491,7 +493,7 @@ const MIME: [string, keyof CodeResult, 'text' | 'b64' | 'json'][] = [
 
 /** Decodes a `result` event's MIME bundle. @internal */
 export function codeResult(data: Record<string, unknown>, main: boolean): CodeResult {
-  const r: CodeResult = { data, is_main: main };
+  const r: CodeResult = { data, raw: data, is_main: main };
   for (const [mime, key, kind] of MIME) {
     if (!(mime in data)) continue;
     const v = data[mime];
@@ -529,6 +531,11 @@ export class Sandbox {
   async refresh(opts: RequestOptions = {}): Promise<SandboxInfo> {
     this.info = await this.t.call<SandboxInfo>(ROUTES.getSandbox, { params: { id: this.id }, ...reqOpts(opts) });
     return this.info;
+  }
+
+  /** Same as {@link Sandbox.refresh}. */
+  getInfo(opts: RequestOptions = {}): Promise<SandboxInfo> {
+    return this.refresh(opts);
   }
 
   /** Sets the session to end `seconds` from now. */

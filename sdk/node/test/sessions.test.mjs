@@ -181,6 +181,8 @@ test('code: runCode keeps state; rich results (PNG bytes, HTML, JSON); errors', 
   const main = chart.results.find((r) => r.is_main);
   assert.match(main.html, /<table/);
   assert.equal(typeof main.data['text/html'], 'string');
+  assert.equal(main.raw, main.data);
+  assert.equal((await sbx.getInfo()).id, sbx.id);
   const j = await sbx.runCode('{"k": [1, 2]}');
   assert.deepEqual(j.results[0].json, { k: [1, 2] });
   const err = await sbx.runCode('1/0');
