@@ -165,6 +165,7 @@ class StreamResponse:
                  resp: http.client.HTTPResponse) -> None:
         self.t, self.conn, self.resp = t, conn, resp
         self.done = False
+        self.reading = False
         self.request_id = resp.getheader("X-Request-Id")
         self.content_type = resp.getheader("Content-Type") or ""
 
@@ -174,23 +175,36 @@ class StreamResponse:
             self.conn.sock.settimeout(timeout)
 
     def lines(self) -> Iterator[str]:
-        """The body's lines, without their ends, as they arrive."""
+        """The body's lines, without their ends, as they arrive (ends quietly once closed)."""
         resp = self.resp
-        try:
-            while True:
+        while True:
+            if self.done:
+                return
+            self.reading = True
+            try:
                 line = resp.readline()
-                if not line:
-                    break
-                yield line.decode("utf-8", "replace").rstrip("\r\n")
-        except socket.timeout as e:
-            self.close()
-            raise TimeoutError("the stream timed out", code="timeout") from e
-        except (OSError, http.client.HTTPException) as e:
-            self.close()
-            raise ConnectionError(f"the stream broke: {e}", code="connection_error") from e
-        except GeneratorExit:
-            self.close()
-            raise
+            except socket.timeout as e:
+                self.reading = False
+                self.close()
+                raise TimeoutError("the stream timed out", code="timeout") from e
+            except (OSError, http.client.HTTPException, AttributeError, ValueError) as e:
+                self.reading = False
+                if self.done:  # closed meanwhile (maybe by another thread)
+                    self.conn.close()
+                    return
+                self.close()
+                raise ConnectionError(f"the stream broke: {e}", code="connection_error") from e
+            except GeneratorExit:
+                self.reading = False
+                self.close()
+                raise
+            self.reading = False
+            if self.done:
+                self.conn.close()
+                return
+            if not line:
+                break
+            yield line.decode("utf-8", "replace").rstrip("\r\n")
         self.done = True
         self.t.release(self.conn, resp)
 
@@ -202,14 +216,20 @@ class StreamResponse:
         return data
 
     def close(self) -> None:
-        """Stops reading: the connection is closed (the server stops sending)."""
-        if not self.done:
-            self.done = True
-            try:
-                if self.conn.sock is not None:
-                    self.conn.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        """Stops reading: the connection is closed (the server stops sending).
+
+        May be called from another thread: a reader blocked in it then ends quietly.
+        """
+        if self.done:
+            return
+        self.done = True
+        sock = self.conn.sock
+        try:
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        if not self.reading:
             self.conn.close()
 
 
