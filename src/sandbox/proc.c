@@ -416,6 +416,8 @@ void proc_ready(struct sbx_proc *p)
         if (p->pending_sigs & (1ull << sig))
             sbx_proc_signal(p, sig);
     p->pending_sigs = 0;
+    if (rc == 0 && p->pending_rows)
+        sbx_proc_resize(p, p->pending_rows, p->pending_cols);
     if (rc < 0) {
         p->r.failed = true;
         sb_fail(&p->r.error, SB_E_INTERNAL, "out of memory");
@@ -607,6 +609,10 @@ void sbx_proc_signal(struct sbx_proc *p, int sig)
 void sbx_proc_resize(struct sbx_proc *p, uint16_t rows, uint16_t cols)
 {
     struct agent_resize rz = {rows, cols};
+    if (p->state == P_QUEUED && (p->flags & PEXEC_PTY) && rows && cols) {
+        p->pending_rows = rows, p->pending_cols = cols; /* sent after its EXEC */
+        return;
+    }
     if ((p->state == P_STARTING || p->state == P_RUNNING) && (p->flags & PEXEC_PTY) && rows &&
         cols)
         sbx_send(p->s, H_RESIZE, p->id, 0, &rz, sizeof rz, NULL, 0);

@@ -110,6 +110,7 @@ struct sbx_proc {
     size_t stdin_len;
     bool interactive, stdin_closing, output_paused, kill_sent, go_sent;
     uint64_t pending_sigs; /* asked for while P_QUEUED (bit N: signal N), sent after EXEC */
+    uint16_t pending_rows, pending_cols; /* a resize asked for while P_QUEUED */
     size_t stdin_pending;
     /* limits and accounting */
     uv_timer_t wall_timer, cpu_timer, drain_timer;

@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import threading
 import time
 import uuid
@@ -583,6 +584,50 @@ def test_a_signal_sent_the_moment_a_command_starts_is_not_lost(srv):
             res = srv.get(f"/api/sandboxes/{sid}/commands/{pid}?wait=true", headers=A,
                           timeout=20).json()
             assert (res["status"], res["signal"]) == ("runtime_error", 15), res
+
+
+def pipelined(s, reqs):
+    """Sends (path, body) POSTs in one write on one connection, so the server
+    handles the later ones the moment the earlier ones are answered; returns
+    their statuses."""
+    import socket
+    data = b""
+    for path, body in reqs:
+        b = json.dumps(body).encode()
+        data += (f"POST {path} HTTP/1.1\r\nHost: x\r\nX-API-Key: {A['X-API-Key']}\r\n"
+                 f"Content-Type: application/json\r\nContent-Length: {len(b)}\r\n\r\n").encode() + b
+    with socket.create_connection(("127.0.0.1", s.port), timeout=20) as c:
+        c.sendall(data)
+        buf, statuses = b"", []
+        while len(statuses) < len(reqs):
+            while b"\r\n\r\n" not in buf:
+                chunk = c.recv(65536)
+                assert chunk, buf
+                buf += chunk
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            statuses.append(int(head.split()[1]))
+            n = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+            while len(buf) < n:
+                buf += c.recv(65536)
+            buf = buf[n:]
+    return statuses
+
+
+def test_a_resize_sent_the_moment_a_terminal_starts_is_not_lost(srv):
+    with session(srv) as sb:
+        sid = sb["id"]
+        for pid in range(1, 5):
+            assert pipelined(srv, [
+                (f"/api/sandboxes/{sid}/commands", {"cmd": "read x; stty size", "background": True,
+                                                    "pty": True, "rows": 10, "cols": 50}),
+                (f"/api/sandboxes/{sid}/commands/{pid}/signal", {"rows": 33, "cols": 77}),
+            ]) == [201, 204]
+            time.sleep(0.3)  # the shell reads its terminal's size when stty runs
+            assert srv.post(f"/api/sandboxes/{sid}/commands/{pid}/stdin", {"data": "go\n"},
+                            headers=A).status_code == 204
+            res = srv.get(f"/api/sandboxes/{sid}/commands/{pid}?wait=true", headers=A,
+                          timeout=20).json()
+            assert res["stdout"].endswith("33 77\r\n"), res
 
 
 def test_command_streamed_as_server_sent_events(srv):
