@@ -12,7 +12,6 @@
 #include "cli/cli.h"
 #include "cli/remote.h"
 #include "cli/run_opts.h"
-#include "client/sse.h"
 #include "common/base64.h"
 
 static const char sandbox_usage[] =
@@ -231,44 +230,6 @@ static int do_ls(struct sb_ctx *x, int argc, char **argv)
 
 /* ---- exec ---- */
 
-struct cmd_stream {
-    struct sse_parser sse;
-    json_t *result;
-};
-
-static int on_cmd_event(void *arg, const char *event, const char *data, size_t len)
-{
-    struct cmd_stream *st = arg;
-    bool out = !strcmp(event, "stdout"), err = !strcmp(event, "stderr");
-    if (!out && !err && strcmp(event, "exit"))
-        return 0;
-    json_t *j = json_loadb(data, len, JSON_ALLOW_NUL, NULL);
-    if (!j)
-        return -1;
-    if (out || err) {
-        json_t *d = json_object_get(j, "data");
-        const char *s = json_string_value(d);
-        size_t n = json_string_length(d);
-        while (s && n) {
-            ssize_t w = write(out ? 1 : 2, s, n);
-            if (w <= 0)
-                break;
-            s += w;
-            n -= (size_t)w;
-        }
-        json_decref(j);
-        return 0;
-    }
-    json_decref(st->result);
-    st->result = j;
-    return 0;
-}
-
-static int on_cmd_body(void *arg, const char *data, size_t len)
-{
-    return sse_feed(&((struct cmd_stream *)arg)->sse, data, len);
-}
-
 static int exec_opts(json_t *body, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -342,13 +303,13 @@ static int do_exec(struct sb_ctx *x, int argc, char **argv)
     char *s = json_dumps(body, JSON_COMPACT);
     struct sb_buf p = {0};
     url_path(&p, id, "/commands", NULL);
-    struct cmd_stream st = {.result = NULL};
-    sse_init(&st.sse, on_cmd_event, &st);
+    struct remote_stream st;
+    remote_stream_init(&st);
     struct hc_response res;
     struct sb_error err;
     fflush(stdout);
     if (hc_request(&x->c, "POST", p.data, "application/json", "text/event-stream", s,
-                   s ? strlen(s) : 0, on_cmd_body, &st, &res, &err) < 0) {
+                   s ? strlen(s) : 0, remote_stream_body, &st, &res, &err) < 0) {
         fprintf(stderr, "soulbox: %s: %s\n", x->url, err.msg);
         rc = CLI_EXIT_INTERNAL;
     } else {
@@ -361,8 +322,7 @@ static int do_exec(struct sb_ctx *x, int argc, char **argv)
             rc = remote_report(st.result, false);
         hc_response_free(&res);
     }
-    json_decref(st.result);
-    sse_free(&st.sse);
+    remote_stream_free(&st);
     sb_buf_free(&p);
     free(s);
 out:
