@@ -220,3 +220,13 @@ def test_error_classes_by_status(stub):
             assert (ei.value.code, ei.value.message, ei.value.status) == (
                 f"c{status}", f"m{status}", status)
             assert isinstance(ei.value, soulbox.SoulboxError)
+
+
+def test_async_client_used_from_two_event_loops(stub):
+    c = soulbox.AsyncClient(stub.url)
+
+    async def call():
+        return (await c.execute("python", "x")).stdout
+    assert asyncio.run(call()) == "stub\n"
+    assert asyncio.run(call()) == "stub\n"  # the first loop's connection is not reused
+    assert stub.connections == 2 and len(stub.requests) == 2

@@ -13,12 +13,15 @@ IDEMPOTENT = frozenset(("GET", "DELETE"))
 
 
 class _Conn:
-    __slots__ = ("reader", "writer")
+    __slots__ = ("reader", "writer", "loop")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
+        self.loop = asyncio.get_running_loop()
 
     def usable(self) -> bool:
+        if self.loop is not asyncio.get_running_loop():
+            return False  # made by another (maybe closed) event loop
         return not (self.reader.at_eof() or self.writer.is_closing())
 
     def close(self) -> None:
@@ -181,7 +184,8 @@ class AsyncTransport:
             if c.usable():
                 conn = c
                 break
-            c.close()
+            if c.loop is asyncio.get_running_loop():
+                c.close()
         reused = conn is not None
         if conn is None:
             try:
