@@ -121,3 +121,21 @@ def test_the_suite_fails_without_a_server_url(tmp_path):
                        env=env, cwd=str(tmp_path), timeout=120)
     assert r.returncode != 0
     assert "run this suite through tests/sdk/with_server.py" in r.stdout + r.stderr
+
+
+def test_sources_parse_as_python_3_9():
+    for name in os.listdir(SRC):
+        if name.endswith(".py"):
+            ast.parse(open(os.path.join(SRC, name), encoding="utf-8").read(), name,
+                      feature_version=(3, 9))
+
+
+def test_type_hints_pass_mypy_strict():
+    try:
+        import mypy  # noqa: F401
+    except ImportError:
+        pytest.skip("mypy is not installed (Debian: apt-get install mypy)")
+    r = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--python-version", "3.9",
+                        "--no-incremental", "--cache-dir", "/dev/null", SRC],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr

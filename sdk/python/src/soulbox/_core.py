@@ -7,11 +7,14 @@ import json
 import os
 import textwrap
 import time
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import quote, urlencode, urlsplit
 
 from ._version import __version__
 from .errors import SoulboxError
+
+if TYPE_CHECKING:
+    from .models import CommandEvent, WatchEvent
 
 DEFAULT_URL = "http://localhost:8080"
 DEFAULT_TIMEOUT = 300.0
@@ -156,14 +159,14 @@ def retry_after(value: Optional[str]) -> Optional[float]:
         secs = dt.timestamp() - time.time()
     if secs != secs:  # NaN
         return None
-    return max(0.0, min(secs, MAX_RETRY_WAIT))
+    return max(0.0, min(float(secs), MAX_RETRY_WAIT))
 
 
 def backoff(attempt: int, header: Optional[float]) -> float:
     """How long to wait before retry number ``attempt`` (0-based)."""
     if header is not None:
         return header
-    return min(0.5 * (2 ** attempt), MAX_RETRY_WAIT)
+    return float(min(0.5 * (2 ** attempt), MAX_RETRY_WAIT))
 
 
 def dumps(obj: Any) -> bytes:
@@ -293,7 +296,7 @@ def files_arg(files: Any) -> List[Tuple[str, Union[str, bytes]]]:
 
 def ctx_id(ctx: Any) -> str:
     """A context's id from a Context or a string."""
-    return ctx if isinstance(ctx, str) else ctx.id
+    return ctx if isinstance(ctx, str) else str(ctx.id)
 
 
 def cell_body(code: str, language: Optional[str], context: Any, env: Optional[Mapping[str, str]],
@@ -384,7 +387,7 @@ class CellState:
         return calls
 
 
-def command_event(name: str, data: str) -> Any:
+def command_event(name: str, data: str) -> "CommandEvent":
     """A CommandEvent from an SSE event."""
     from .models import CommandEvent, CommandResult
     d = json.loads(data) if data else {}
@@ -396,7 +399,7 @@ def command_event(name: str, data: str) -> Any:
     return CommandEvent(type=name, data=d.get("data", ""), raw=d)
 
 
-def watch_event(name: str, data: str) -> Any:
+def watch_event(name: str, data: str) -> "WatchEvent":
     """A WatchEvent from an SSE event."""
     from .models import WatchEvent
     d = json.loads(data) if data else {}

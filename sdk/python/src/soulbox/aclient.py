@@ -77,7 +77,9 @@ class AsyncClient:
         h = dict(self._cfg.json_headers if body is not None else self._cfg.base_headers)
         h["Accept"] = accept
         data = dumps(body) if body is not None else None
-        return await self._t.request(method, path, data, h, timeout, stream=True)
+        resp: AsyncStreamResponse = await self._t.request(method, path, data, h, timeout,
+                                                          stream=True)
+        return resp
 
     async def execute(self, language: str, code: Optional[str] = None, *, files: FilesArg = None,
                       stdin: Optional[str] = None, args: Optional[Sequence[str]] = None,
@@ -196,7 +198,8 @@ class AsyncClient:
         method, path = route("metrics")
         h = dict(self._cfg.base_headers, Accept="text/plain")
         r = await self._t.request(method, path, None, h, timeout)
-        return r.body.decode("utf-8", "replace")
+        body: bytes = r.body
+        return body.decode("utf-8", "replace")
 
     async def templates(self, *, timeout: Optional[float] = None) -> List[Template]:
         """The session templates this server offers."""
@@ -703,7 +706,8 @@ class AsyncFiles:
                           id=self._sb.id)
         c = self._sb._client
         h = dict(c._cfg.base_headers, Accept="application/octet-stream")
-        return (await c._t.request(method, p, None, h, timeout)).body
+        data: bytes = (await c._t.request(method, p, None, h, timeout)).body
+        return data
 
     async def read_text(self, path: str, *, encoding: str = "utf-8",
                         timeout: Optional[float] = None) -> str:

@@ -71,7 +71,8 @@ class Client:
         h = dict(self._cfg.json_headers if body is not None else self._cfg.base_headers)
         h["Accept"] = accept
         data = dumps(body) if body is not None else None
-        return self._t.request(method, path, data, h, timeout, stream=True)
+        resp: StreamResponse = self._t.request(method, path, data, h, timeout, stream=True)
+        return resp
 
     # -- executions -------------------------------------------------------------------------
     def execute(self, language: str, code: Optional[str] = None, *, files: FilesArg = None,
@@ -217,7 +218,8 @@ class Client:
         """The Prometheus metrics text (``GET /metrics``)."""
         method, path = route("metrics")
         h = dict(self._cfg.base_headers, Accept="text/plain")
-        return self._t.request(method, path, None, h, timeout).body.decode("utf-8", "replace")
+        body: bytes = self._t.request(method, path, None, h, timeout).body
+        return body.decode("utf-8", "replace")
 
     def templates(self, *, timeout: Optional[float] = None) -> List[Template]:
         """The session templates this server offers (``GET /api/templates``)."""
@@ -808,7 +810,8 @@ class Files:
                           id=self._sb.id)
         c = self._sb._client
         h = dict(c._cfg.base_headers, Accept="application/octet-stream")
-        return c._t.request(method, p, None, h, timeout).body
+        data: bytes = c._t.request(method, p, None, h, timeout).body
+        return data
 
     def read_text(self, path: str, *, encoding: str = "utf-8",
                   timeout: Optional[float] = None) -> str:

@@ -145,7 +145,10 @@ def error_from_response(status: int, body: bytes, request_id: Optional[str],
     cls = _BY_STATUS.get(status)
     if cls is None:
         cls = ServerError if status >= 500 else SoulboxError
-    if cls in (RateLimitError, UnavailableError):
-        return cls(message, code=code, status=status, request_id=request_id, body=decoded,
-                   retry_after=retry_after)
+    if cls is RateLimitError:
+        return RateLimitError(message, code=code, status=status, request_id=request_id,
+                              body=decoded, retry_after=retry_after)
+    if cls is UnavailableError:
+        return UnavailableError(message, code=code, status=status, request_id=request_id,
+                                body=decoded, retry_after=retry_after)
     return cls(message, code=code, status=status, request_id=request_id, body=decoded)

@@ -38,7 +38,7 @@ class Model:
             conv = {}
             for klass in reversed(cls.__mro__):
                 conv.update(klass.__dict__.get("_conv", {}))
-            spec = tuple((f.name, conv.get(f.name)) for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+            spec = tuple((f.name, conv.get(f.name)) for f in dataclasses.fields(cls)
                          if f.name != "raw" and f.init)
             _FIELDS[cls] = spec
         kw: Dict[str, Any] = {}
