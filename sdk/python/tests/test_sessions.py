@@ -113,6 +113,15 @@ def test_background_command_stdin_reattach_and_signals(sandbox):
         cmds.get(99999)
 
 
+def test_pty_command_and_resize(sandbox):
+    r = sandbox.commands.run("stty size; tty -s && echo is-a-tty", pty=True, rows=30, cols=100)
+    assert (r.stdout, r.status) == ("30 100\r\nis-a-tty\r\n", "ok")
+    h = sandbox.commands.run("read x; stty size", background=True, pty=True)
+    sandbox.commands.signal(h.pid, None, rows=40, cols=120)
+    h.send_stdin("go\n")
+    assert h.wait(timeout=30).stdout.endswith("40 120\r\n")
+
+
 def test_files(sandbox):
     f = sandbox.files
     e = f.write("data/hello.txt", "hello, file")

@@ -412,6 +412,7 @@ class AsyncSandbox:
         st = _core.CellState(on_stdout, on_stderr, on_result, on_error)
         resp = await self._client._stream("run_code", body, "application/x-ndjson",
                                           timeout=timeout, id=self.id)
+        resp.read_timeout = self._client._cfg.timeout if timeout is None else timeout
         try:
             async for line in resp.lines():
                 if not line:
