@@ -230,3 +230,24 @@ def test_async_client_used_from_two_event_loops(stub):
     assert asyncio.run(call()) == "stub\n"
     assert asyncio.run(call()) == "stub\n"  # the first loop's connection is not reused
     assert stub.connections == 2 and len(stub.requests) == 2
+
+
+def test_one_sync_client_shared_by_threads(stub):
+    import threading
+    errors, results = [], []
+    with soulbox.Client(stub.url) as c:
+        def work():
+            try:
+                for _ in range(5):
+                    results.append(c.execute("python", "x").stdout)
+            except Exception as e:  # pragma: no cover - reported below
+                errors.append(e)
+        threads = [threading.Thread(target=work) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for _ in range(5):
+            c.health()
+    assert errors == [] and results == ["stub\n"] * 30
+    assert 1 <= stub.connections <= 6  # the pool: at most one connection per concurrent call
