@@ -113,6 +113,26 @@ def test_background_command_stdin_reattach_and_signals(sandbox):
         cmds.get(99999)
 
 
+def test_stream_timeout_between_events(sandbox):
+    s = sandbox.commands.stream("echo a; sleep 3; echo b", timeout=1)
+    assert next(s).type == "start"
+    assert next(s).data == "a\n"
+    t = time.monotonic()
+    with pytest.raises(soulbox.TimeoutError):
+        next(s)
+    assert time.monotonic() - t < 2.5
+
+    async def main():
+        async with soulbox.AsyncClient() as c:
+            asb = await c.get_sandbox(sandbox.id)
+            s = await asb.commands.stream("echo a; sleep 3; echo b", timeout=1)
+            assert (await s.__anext__()).type == "start"
+            assert (await s.__anext__()).data == "a\n"
+            with pytest.raises(soulbox.TimeoutError):
+                await s.__anext__()
+    asyncio.run(main())
+
+
 def test_pty_command_and_resize(sandbox):
     r = sandbox.commands.run("stty size; tty -s && echo is-a-tty", pty=True, rows=30, cols=100)
     assert (r.stdout, r.status) == ("30 100\r\nis-a-tty\r\n", "ok")

@@ -579,6 +579,7 @@ class AsyncCommands:
                            timeout: Optional[float]) -> AsyncCommandStream:
         resp = await self._sb._client._stream("run_command", body, "text/event-stream",
                                               timeout=timeout, id=self._sb.id)
+        resp.read_timeout = timeout  # between events: the given timeout, else none
         return AsyncCommandStream(resp)
 
     async def stream(self, cmd: Optional[str] = None, *, argv: Optional[Sequence[str]] = None,
@@ -613,6 +614,7 @@ class AsyncCommands:
         """Reattaches to a command (SSE)."""
         resp = await self._sb._client._stream("get_command", None, "text/event-stream",
                                               timeout=timeout, id=self._sb.id, pid=pid)
+        resp.read_timeout = timeout  # between events: the given timeout, else none
         return AsyncCommandStream(resp)
 
     async def send_stdin(self, pid: int, data: Optional[Data], *, close: bool = False,
@@ -777,5 +779,6 @@ class AsyncFiles:
                                               timeout=timeout, id=self._sb.id)
         w = AsyncFileWatcher(resp)
         await w._wait_ready()
+        resp.read_timeout = timeout  # between events: the given timeout, else none
         return w
 

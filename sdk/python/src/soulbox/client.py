@@ -677,7 +677,7 @@ class Commands:
     def _open_stream(self, body: Dict[str, Any], timeout: Optional[float]) -> CommandStream:
         resp = self._sb._client._stream("run_command", body, "text/event-stream", timeout=timeout,
                                         id=self._sb.id)
-        resp.settimeout(None)
+        resp.settimeout(timeout)  # between events: the given timeout, else none
         return CommandStream(resp)
 
     def stream(self, cmd: Optional[str] = None, *, argv: Optional[Sequence[str]] = None,
@@ -712,7 +712,7 @@ class Commands:
         """Reattaches to a command: its output so far replayed, then live, then ``exit`` (SSE)."""
         resp = self._sb._client._stream("get_command", None, "text/event-stream", timeout=timeout,
                                         id=self._sb.id, pid=pid)
-        resp.settimeout(None)
+        resp.settimeout(timeout)  # between events: the given timeout, else none
         return CommandStream(resp)
 
     def send_stdin(self, pid: int, data: Optional[Data], *, close: bool = False,
@@ -884,6 +884,6 @@ class Files:
                                         timeout=timeout, id=self._sb.id)
         w = FileWatcher(resp)
         w._wait_ready()
-        resp.settimeout(None)
+        resp.settimeout(timeout)  # between events: the given timeout, else none
         return w
 
