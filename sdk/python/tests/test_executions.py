@@ -161,10 +161,15 @@ def test_stream_kill(client):
     assert (r.status, r.signal, r.message) == ("runtime_error", 9, "killed on request")
 
 
-def test_stream_unknown_language_is_an_error_event_then_wait_raises(client):
+def test_stream_refused_execute_raises_its_typed_error(client):
     with client.stream("cobol", "x") as s:
-        ev = next(iter(s))
-        assert ev.type == "error" and ev.error.code == "unknown_language"
+        with pytest.raises(soulbox.UnknownLanguageError) as ei:
+            next(iter(s))
+    assert (ei.value.code, ei.value.status) == ("unknown_language", 422)
+    with client.stream("python", "x", limits={"memory_mb": 10 ** 7}) as s:
+        with pytest.raises(soulbox.InvalidRequestError) as ei:
+            s.wait()
+    assert ei.value.code == "limit_exceeds_max"
 
 
 def test_stream_wrong_key():
@@ -214,6 +219,11 @@ def test_async_client_executions():
                     elif ev.type == "stdout":
                         out.append(ev.data)
             assert "".join(out) == "got x\n" and s.result.exit_code == 0
+            bad = await c.stream("cobol", "x")
+            with pytest.raises(soulbox.UnknownLanguageError):
+                async for _ in bad:
+                    pass
+            await bad.close()
             assert (await c.health()).status == "ok"
             assert "python" in (await c.languages()).names()
             assert "soulbox_" in await c.metrics()

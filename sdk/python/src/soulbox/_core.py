@@ -411,6 +411,19 @@ def stream_error(msg: Dict[str, Any], status: int = 0) -> SoulboxError:
     from .errors import error_from_response
     err = msg.get("error") or {}
     body = json.dumps({"error": err}).encode()
+    if not status:
+        status = STATUS_BY_CODE.get(err.get("code", ""), 0)
     if status:
         return error_from_response(status, body, None)
     return SoulboxError(err.get("message", "error"), code=err.get("code", "error"), body=msg)
+
+
+#: The HTTP status each API error code comes with (for WebSocket errors, which have none).
+STATUS_BY_CODE = {
+    "invalid_argument": 400, "limit_exceeds_max": 400, "unauthenticated": 401,
+    "not_found": 404, "method_not_allowed": 405, "request_timeout": 408,
+    "conflict": 409, "payload_too_large": 413, "unsupported_media_type": 415,
+    "unknown_language": 422, "upgrade_required": 426, "rate_limited": 429,
+    "headers_too_large": 431, "internal_error": 500, "sandbox_setup_failed": 500,
+    "unavailable": 503, "http_version_not_supported": 505,
+}

@@ -293,6 +293,13 @@ class AsyncExecutionStream:
         """Disconnects (kills the program if it still runs)."""
         await self._ws.close()
 
+    def _ws_close(self) -> None:
+        self._ws.closed = True
+        try:
+            self._ws.writer.close()
+        except (OSError, RuntimeError):
+            pass
+
 
 class AsyncSandbox:
     """A session (async): see :class:`~soulbox.Sandbox`. ``async with`` kills it on exit."""

@@ -297,6 +297,9 @@ class ExecutionStream:
     """A running interactive execution (WebSocket); iterate it for :class:`StreamEvent`.
 
     Iteration ends after the ``exit`` event, whose result is then in :attr:`result`.
+    An execute the server refuses (unknown language, invalid request, rate limit) raises
+    its typed error from the iteration; later problems (e.g. too much unread stdin)
+    are ``error`` events.
     Use it as a context manager (or call :meth:`close`) to disconnect, which kills
     the program if it still runs.
     """
@@ -348,6 +351,9 @@ class ExecutionStream:
         """Disconnects (kills the program if it still runs)."""
         self._ws.close()
 
+    def _ws_close(self) -> None:
+        self._ws.close()
+
 
 def _refused(msg: Any) -> bool:
     """True for a WebSocket error message that a rate limit or a full queue sends."""
@@ -388,6 +394,9 @@ def _next_stream_event(s: Any, msg: Any) -> Optional[StreamEvent]:
         return StreamEvent(type=t, result=s.result, id=s.result.id, raw=d)
     if t == "error":
         s._last_error = d
+        if s.id is None:  # the execute itself was refused: nothing runs
+            s._ws_close()
+            raise _core.stream_error(d)
         return StreamEvent(type=t, error=_core.stream_error(d), raw=d)
     return StreamEvent(type=t, raw=d)
 
