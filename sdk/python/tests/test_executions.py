@@ -103,6 +103,8 @@ def test_wrong_key_is_authentication_error():
 
 
 def test_submit_wait_get_list(client, other):
+    for _ in range(4):
+        client.execute("bash", "true")
     sub = client.submit("python", "print('queued')")
     assert sub.status == "queued" and len(sub.id) == 36
     ex = client.wait_execution(sub.id, timeout=60)
