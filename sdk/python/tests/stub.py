@@ -31,8 +31,8 @@ class Stub:
                     stub.requests.append((self.command, self.path, dict(self.headers), body))
                     resp = stub.responses.pop(0) if stub.responses else None
                 if resp is None:
-                    resp = (200, {}, json.dumps(DEFAULT).encode(), 0)
-                status, headers, data, delay = resp
+                    resp = (200, {}, json.dumps(DEFAULT).encode(), 0, 0)
+                status, headers, data, delay, trickle = resp
                 if delay:
                     time.sleep(delay)
                 self.send_response(status)
@@ -42,7 +42,13 @@ class Stub:
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                if trickle:
+                    for i in range(len(data)):
+                        self.wfile.write(data[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(trickle)
+                else:
+                    self.wfile.write(data)
                 if headers.get("Connection") == "close":
                     self.close_connection = True
 
@@ -55,9 +61,9 @@ class Stub:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def add(self, status, body=None, headers=None, delay=0):
+    def add(self, status, body=None, headers=None, delay=0, trickle=0):
         data = body if isinstance(body, bytes) else json.dumps(body if body is not None else DEFAULT).encode()
-        self.responses.append((status, headers or {}, data, delay))
+        self.responses.append((status, headers or {}, data, delay, trickle))
 
     def close(self):
         self.server.shutdown()

@@ -166,6 +166,15 @@ def test_client_timeout(stub):
         assert c.execute("python", "x", timeout=5).status == "ok"  # a method's own timeout
 
 
+def test_sync_timeout_bounds_a_trickling_answer(stub):
+    stub.add(200, trickle=0.05)  # ~230 bytes, one every 50 ms: about 11 s in all
+    with soulbox.Client(stub.url, timeout=1) as c:
+        t = time.monotonic()
+        with pytest.raises(soulbox.TimeoutError):
+            c.execute("python", "x")
+        assert 0.9 <= time.monotonic() - t < 1.6
+
+
 def test_async_client_timeout(stub):
     stub.add(200, delay=2)
 

@@ -104,6 +104,7 @@ class SyncTransport:
             timeout = cfg.timeout
         attempt = 0
         while True:
+            deadline = time.monotonic() + timeout
             conn, reused = self._acquire(timeout)
             sent = False
             try:
@@ -111,6 +112,7 @@ class SyncTransport:
                     conn.connect()
                 conn.request(method, url, body, headers)
                 sent = True
+                _bound(conn, deadline)
                 resp = conn.getresponse()
             except socket.timeout as e:
                 conn.close()
@@ -134,7 +136,7 @@ class SyncTransport:
                 if stream:
                     return StreamResponse(self, conn, resp)
                 try:
-                    data = resp.read()
+                    data = _read_all(conn, resp, deadline)
                 except socket.timeout as e:
                     conn.close()
                     raise TimeoutError(f"{method} {path}: reading the answer timed out",
@@ -145,7 +147,7 @@ class SyncTransport:
                 self.release(conn, resp)
                 return Response(status, resp.headers, data)
             try:
-                data = resp.read()
+                data = _read_all(conn, resp, deadline)
                 self.release(conn, resp)
             except (OSError, http.client.HTTPException):
                 conn.close()
@@ -156,6 +158,28 @@ class SyncTransport:
                 attempt += 1
                 continue
             raise error_from_response(status, data, resp.getheader("X-Request-Id"), ra)
+
+
+def _bound(conn: http.client.HTTPConnection, deadline: float) -> None:
+    """Lets the next socket wait last at most until ``deadline``."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise socket.timeout("the call's timeout ran out")
+    if conn.sock is not None:
+        conn.sock.settimeout(left)
+
+
+def _read_all(conn: http.client.HTTPConnection, resp: http.client.HTTPResponse,
+              deadline: float) -> bytes:
+    """The whole body, read before ``deadline`` (a trickling answer cannot stretch it)."""
+    parts: List[bytes] = []
+    while True:
+        _bound(conn, deadline)
+        b = resp.read1(1 << 16)  # at most one socket read, so the deadline holds
+        if not b:
+            resp.close()  # complete: the connection can take the next request
+            return b"".join(parts)
+        parts.append(b)
 
 
 class StreamResponse:
