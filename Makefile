@@ -67,7 +67,7 @@ GEN_OBJ := $(BUILD)/obj/sandbox/seccomp.o $(BUILD)/obj/common/error.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test check check-san unit integration load setup run clean
+.PHONY: all test check check-san unit integration load sdk setup run clean
 all: $(BUILD)/soulbox
 
 $(BUILD)/soulbox: $(LIB_OBJ) $(CLI_OBJ)
@@ -171,7 +171,7 @@ check-san:
 setup:
 	@scripts/setup.sh
 
-check: all unit integration load
+check: all unit integration load sdk
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2; done
@@ -183,6 +183,11 @@ integration: all
 # 10,000 mixed requests at concurrency 64 (SOULBOX_LOAD_REQUESTS to change).
 load: all
 	SOULBOX=$(CURDIR)/$(BUILD)/soulbox $(PYTHON) -m pytest -q -s -p no:cacheprovider tests/load
+
+# The Python, Node.js and Go SDKs (sdk/), built and tested against one real
+# server (API keys and sessions on); once, not again under the sanitizers.
+sdk: all
+	SOULBOX=$(CURDIR)/$(BUILD)/soulbox $(PYTHON) tests/sdk/with_server.py -- tests/sdk/run_all.sh
 
 run: setup all
 	$(BUILD)/soulbox serve --config config/soulbox.yaml

@@ -10,6 +10,7 @@ SOULBOX_TEST_OTHER_KEY (another user's key) and SOULBOX_TEST_GRPC (host:port)
 in its environment. Exits with COMMAND's status; the server must then stop
 cleanly (exit 0) on SIGTERM, or this exits 1.
 
+--python-pool N keeps N warm python sandboxes (for benchmarks).
 --name and --uid-base keep servers apart when several run at once (their
 cgroups, state directories, uids and compile caches differ): the defaults
 (`sdk`, 2000000000) never meet the integration suite's.
@@ -40,12 +41,13 @@ def free_ports(n):
     return ports
 
 
-def config(name, uid_base, tmp):
+def config(name, uid_base, tmp, pool):
+    pools = f"[{{language: python, size: {pool}}}]" if pool else "[]"
     return f"""server:
   max_concurrent: 16
 sandbox:
   languages: [{", ".join(LANGUAGES)}]
-  pools: []
+  pools: {pools}
   uid_base: {uid_base}
   uid_count: 4096
   cgroup_root: soulbox-{name}
@@ -63,6 +65,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--name", default="sdk")
     ap.add_argument("--uid-base", type=int, default=2000000000)
+    ap.add_argument("--python-pool", type=int, default=0, help="warm python sandboxes (bench/)")
     ap.add_argument("command", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     cmd = a.command[1:] if a.command[:1] == ["--"] else a.command
@@ -73,7 +76,7 @@ def main():
     port, grpc_port = free_ports(2)
     cfg = os.path.join(tmp, "soulbox.yaml")
     with open(cfg, "w") as f:
-        f.write(config(a.name, a.uid_base, tmp))
+        f.write(config(a.name, a.uid_base, tmp, a.python_pool))
     env = dict(os.environ, SOULBOX_API_KEYS=f"sdk:{KEY},other:{OTHER}")
     log = open(os.path.join(tmp, "server.log"), "wb")
     proc = subprocess.Popen([soulbox, "serve", "--config", cfg, "--port", str(port),

@@ -10,7 +10,7 @@
 // `overhead_p50_ms=<x>` (last line), is the median of the differences of adjacent
 // SDK/raw pairs; `diff_p50_ms` is the plain difference of the two p50s. The same
 // comparison against a local stub server (no sandbox: the client's cost alone) is
-// printed as `stub_*`. Needs `npm run build` first.
+// printed as `stub_*`. Needs `npm run build` first. SOULBOX_BENCH_GAP_MS: see below.
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { performance } from 'node:perf_hooks';
@@ -51,8 +51,14 @@ async function viaSdk(c = client) {
   return r;
 }
 
+// A run takes a warm sandbox from the server's pool when one is ready, else a cold one
+// (tens of ms more): each real-server call first waits SOULBOX_BENCH_GAP_MS (default 50,
+// untimed) so the pool can refill, as the Python and Go benchmarks do.
+const GAP_MS = Number(process.env.SOULBOX_BENCH_GAP_MS ?? 50);
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+
 /** Alternates raw and SDK calls n times; returns the two lists of times and the pair differences. */
-async function measure(n, rawFn, sdkFn) {
+async function measure(n, rawFn, sdkFn, gap = 0) {
   for (let i = 0; i < 10; i++) { await rawFn(); await sdkFn(); }
   const tr = [];
   const ts = [];
@@ -62,6 +68,7 @@ async function measure(n, rawFn, sdkFn) {
     const order = i % 2 ? [['raw', rawFn], ['sdk', sdkFn]] : [['sdk', sdkFn], ['raw', rawFn]];
     const pair = {};
     for (const [name, fn] of order) {
+      if (gap) await pause(gap);
       const t0 = performance.now();
       await fn();
       pair[name] = performance.now() - t0;
@@ -92,7 +99,7 @@ const stub = await measure(Math.max(n, 500), () => raw(stubUrl, false), () => vi
 stubServer.close();
 stubClient.close();
 
-const { tr, ts, d } = await measure(n, () => raw(), () => viaSdk());
+const { tr, ts, d } = await measure(n, () => raw(), () => viaSdk(), GAP_MS);
 const f = (x) => x.toFixed(3);
 console.log(`n=${n}`);
 console.log(`stub_raw_p50_ms=${f(pct(stub.tr, 50))}`);
