@@ -50,6 +50,24 @@ static void capture(struct sbx_proc *p, int stream, const char *data, size_t n)
     }
 }
 
+/* libuv reports EOF on POLLHUP after a short read without reading again, but
+ * a pty's last output can still be in the kernel's flip buffer then (its
+ * slave closed a moment after writing). A read now waits for that buffer
+ * and returns what it held, then EIO: take it all before closing. */
+static void drain_pty(struct sbx_proc *p, uv_stream_t *st)
+{
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)st, &fd) < 0)
+        return;
+    char buf[16384];
+    for (int i = 0; i < 256; i++) { /* the kernel holds far less than 4 MiB */
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            return; /* EIO: nothing more; EAGAIN cannot happen once it hung up */
+        capture(p, 1, buf, (size_t)n);
+    }
+}
+
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
     struct sbx_proc *p = st->data;
@@ -60,6 +78,8 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
     }
     if (n == 0)
         return;
+    if (is_out && p->pty >= 0 && n == UV_EOF)
+        drain_pty(p, st);
     /* EOF (a pty: EIO once the terminal's last holder is gone), or a read
      * error: every writer is gone. */
     close_one(p, (uv_handle_t *)st, is_out ? &p->out_on : &p->err_on);
