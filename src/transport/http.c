@@ -140,20 +140,31 @@ int http_write_raw(struct http_conn *c, const char *head, size_t hlen, const cha
     return tcp_write(&c->base, head, hlen, body, blen);
 }
 
+/* Appends to buf[len] at n; once it is full, nothing more (n keeps growing). */
+#define HEAD_APPEND(...)                                                   \
+    do {                                                                   \
+        if ((size_t)n < len)                                               \
+            n += snprintf(buf + n, len - (size_t)n, __VA_ARGS__);          \
+    } while (0)
+
 static int format_head(struct http_conn *c, char *buf, size_t len, int status,
                        const char *content_type, const char *extra, long content_length)
 {
-    int n = snprintf(buf, len, "HTTP/1.1 %d %s\r\nServer: soulbox\r\nX-Request-Id: %s\r\n",
-                     status, reason(status), c->req.request_id[0] ? c->req.request_id : "-");
+    int n = 0;
+    HEAD_APPEND("HTTP/1.1 %d %s\r\nServer: soulbox\r\nX-Request-Id: %s\r\n", status,
+                reason(status), c->req.request_id[0] ? c->req.request_id : "-");
     if (content_type)
-        n += snprintf(buf + n, len - (size_t)n, "Content-Type: %s\r\n", content_type);
+        HEAD_APPEND("Content-Type: %s\r\n", content_type);
     if (content_length >= 0)
-        n += snprintf(buf + n, len - (size_t)n, "Content-Length: %ld\r\n", content_length);
+        HEAD_APPEND("Content-Length: %ld\r\n", content_length);
     else
-        n += snprintf(buf + n, len - (size_t)n, "Transfer-Encoding: chunked\r\n");
-    n += snprintf(buf + n, len - (size_t)n, "Connection: %s\r\n%s\r\n",
-                  c->close_after || !c->req.keep_alive ? "close" : "keep-alive",
-                  extra ? extra : "");
+        HEAD_APPEND("Transfer-Encoding: chunked\r\n");
+    if (c->close_after || !c->req.keep_alive)
+        HEAD_APPEND("Connection: close\r\n");
+    else /* how long it stays open idle: a client can drop it first instead of racing us */
+        HEAD_APPEND("Connection: keep-alive\r\nKeep-Alive: timeout=%llu\r\n",
+                    (unsigned long long)(c->srv->cfg.idle_timeout_ms / 1000));
+    HEAD_APPEND("%s\r\n", extra ? extra : "");
     return n < (int)len ? n : (int)len - 1;
 }
 

@@ -231,6 +231,7 @@ def test_keep_alive_reuses_the_connection(srv):
             r = sess.post(srv.url + "/api/execute", json={"language": "bash", "code": f"echo {i}"})
             assert r.json()["stdout"] == f"{i}\n"
             assert r.headers["Connection"] == "keep-alive"
+            assert r.headers["Keep-Alive"] == "timeout=60"  # server.idle_timeout_ms
 
 
 def test_503_when_the_queue_is_full():
