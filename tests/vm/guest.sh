@@ -67,4 +67,32 @@ check run-echo 0 '^hi$' -l bash -c 'echo hi'
 check run-memory-breach 137 'memory_limit_exceeded' --memory 64 -l python3 -c 'b = bytearray(512 << 20); print("allocated")'
 check run-time-limit 137 'time_limit_exceeded' --time-limit 2 -l bash -c 'sleep 30'
 check run-pids-breach any 'fork: .*(Resource temporarily unavailable|retry)' --processes 8 -l bash -c 'for i in $(seq 50); do sleep 5 & done; wait'
+
+# ---- the limits as written to the sandbox's cgroup v2 files, and no
+# cgroup left behind once the run is over
+step run-cgroup-files
+(
+    "$sb" run --memory 64 --processes 20 -l bash -c 'sleep 4' &
+    run=$!
+    dir=
+    for i in $(seq 100); do
+        dir=$(ls -d /sys/fs/cgroup/soulbox/sbx-* 2>/dev/null | head -1)
+        [ -n "$dir" ] && grep -q . "$dir/cgroup.procs" && break
+        sleep 0.1
+    done
+    [ -n "$dir" ] || { echo "no sandbox cgroup under /sys/fs/cgroup/soulbox"; exit 1; }
+    ok=0
+    for f in memory.max memory.swap.max pids.max cpu.max cpu.weight; do
+        echo "$dir/$f: $(cat "$dir/$f")"
+    done
+    echo "processes in it: $(wc -l < "$dir/cgroup.procs")"
+    [ "$(cat "$dir/memory.max")" = 67108864 ] || ok=1
+    [ "$(cat "$dir/memory.swap.max")" = 0 ] || ok=1
+    [ "$(cat "$dir/pids.max")" = 21 ] || ok=1 # 20 and the agent (the same on v1)
+    wait $run || ok=1
+    left=$(ls -d /sys/fs/cgroup/soulbox/sbx-* 2>/dev/null)
+    [ -z "$left" ] || { echo "left behind: $left"; ok=1; }
+    exit $ok
+) 2>&1
+result run-cgroup-files $?
 exit 0
