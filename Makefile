@@ -177,7 +177,7 @@ setup:
 # run` with memory, wall-time and process limit breaches, as root in a VM
 # booted with pure cgroup v2 (cgroup_no_v1=all), so that the v2 code of
 # src/sandbox/cgroup.c runs for real on a host with cgroup v1. Debian's cloud
-# kernel under QEMU (microvm, TCG: no KVM needed; about 30 s here), the host's
+# kernel under QEMU (microvm, TCG: no KVM needed; 30-40 s here), the host's
 # / read-only over virtiofs. Fails if QEMU or the kernel is missing (make setup
 # installs them), if the guest does not boot, or after 15 minutes.
 check-cgroup2: all unit

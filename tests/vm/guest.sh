@@ -40,6 +40,20 @@ rc=$?
 result cgroup-v2-only $rc
 [ $rc -eq 0 ] || exit 1
 
+# the host's files stay the host's: even remounted read-write in the guest,
+# its / refuses writes (virtiofsd serves a read-only bind mount)
+step host-fs-read-only
+(
+    mount -o remount,rw / && echo "remounted / read-write in the guest"
+    if touch "$repo/.vm-write-probe" 2>/dev/null; then
+        rm -f "$repo/.vm-write-probe"; echo "the guest could write to the host's /"; exit 1
+    fi
+    echo "write refused: $(touch "$repo/.vm-write-probe" 2>&1)"
+    mount -o remount,ro / 2>/dev/null
+    exit 0
+) 2>&1
+result host-fs-read-only $?
+
 ip link set lo up 2>/dev/null
 echo "kernel $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
 

@@ -23,7 +23,7 @@ VIRTIOFSD = "/usr/lib/qemu/virtiofsd"
 # host's /sbin/modprobe and /lib/modules/<version>.
 MODULES = ["drivers/virtio/virtio_ring", "drivers/virtio/virtio", "drivers/virtio/virtio_mmio",
            "fs/fuse/fuse", "fs/fuse/virtiofs"]
-EXPECTED = ["cgroup-v2-only", "test_cgroup", "test_sandbox", "test_pool",
+EXPECTED = ["cgroup-v2-only", "host-fs-read-only", "test_cgroup", "test_sandbox", "test_pool",
             "run-echo", "run-memory-breach", "run-time-limit", "run-pids-breach", "run-cgroup-files"]
 
 
@@ -106,7 +106,17 @@ def main():
     try:
         initrd = build_initramfs(work, ver)
         sock = os.path.join(work, "vfs.sock")
-        vfs = subprocess.Popen([VIRTIOFSD, "--socket-path=" + sock, "-o", "source=/",
+        # The guest gets the host's root filesystem alone (no submounts:
+        # it mounts its own /proc, /sys, /dev, /run, /tmp), read-only on the
+        # host side too: virtiofsd serves a read-only bind mount of / made in
+        # a mount namespace of its own. (sandbox=namespace cannot pivot_root
+        # here; chroot confines it to that tree as well.)
+        rootdir = os.path.join(work, "root")
+        os.mkdir(rootdir)
+        vfs = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                                'mount --bind / "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"',
+                                "sh", rootdir,
+                                VIRTIOFSD, "--socket-path=" + sock, "-o", "source=" + rootdir,
                                 "-o", "cache=always", "-o", "sandbox=chroot", "-o", "log_level=err"],
                                stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "virtiofsd.log"), "w"))
         procs.append(vfs)
