@@ -80,7 +80,22 @@ check() { # name, expected exit status, expected stderr/stdout pattern, args...
 check run-echo 0 '^hi$' -l bash -c 'echo hi'
 check run-memory-breach 137 'memory_limit_exceeded' --memory 64 -l python3 -c 'b = bytearray(512 << 20); print("allocated")'
 check run-time-limit 137 'time_limit_exceeded' --time-limit 2 -l bash -c 'sleep 30'
+check run-cpu-time-limit 137 'CPU time limit of 1000 ms exceeded' --cpu-time 1 -l bash -c 'while :; do :; done'
 check run-pids-breach any 'fork: .*(Resource temporarily unavailable|retry)' --processes 8 -l bash -c 'for i in $(seq 50); do sleep 5 & done; wait'
+
+# ---- what a run reports from its cgroup v2 files (memory.peak, cpu.stat)
+step run-json-stats
+(
+    out=$("$sb" run --json -l python3 -c 'b = bytearray(40 << 20); sum(range(3000000))') || exit 1
+    echo "$out"
+    echo "$out" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+ok = r["status"] == "ok" and r["memory_kb"] >= 40 * 1024 and r["cpu_time_ms"] > 0
+print("memory_kb %d (>= 40960), cpu_time_ms %d (> 0): %s" % (r["memory_kb"], r["cpu_time_ms"], "ok" if ok else "WRONG"))
+sys.exit(0 if ok else 1)'
+) 2>&1
+result run-json-stats $?
 
 # ---- the limits as written to the sandbox's cgroup v2 files, and no
 # cgroup left behind once the run is over

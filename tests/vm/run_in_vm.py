@@ -24,7 +24,8 @@ VIRTIOFSD = "/usr/lib/qemu/virtiofsd"
 MODULES = ["drivers/virtio/virtio_ring", "drivers/virtio/virtio", "drivers/virtio/virtio_mmio",
            "fs/fuse/fuse", "fs/fuse/virtiofs"]
 EXPECTED = ["cgroup-v2-only", "host-fs-read-only", "test_cgroup", "test_sandbox", "test_pool",
-            "run-echo", "run-memory-breach", "run-time-limit", "run-pids-breach", "run-cgroup-files"]
+            "run-echo", "run-memory-breach", "run-time-limit", "run-cpu-time-limit", "run-pids-breach",
+            "run-json-stats", "run-cgroup-files"]
 
 
 def fail(msg):
