@@ -14,7 +14,7 @@ report, if the guest did not boot, or after --timeout seconds.
 usage: run_in_vm.py [--build DIR] [--timeout SEC] [--keep] [--script GUEST_SCRIPT]
 (another --script: every check it reports must pass, and it must report one)
 """
-import argparse, glob, os, shutil, signal, subprocess, sys, tempfile, time
+import argparse, glob, os, re, shutil, signal, subprocess, sys, tempfile, time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 QEMU = "qemu-system-x86_64"
@@ -161,11 +161,9 @@ def main():
         if err:
             print("qemu stderr:", err)
         results = {}
-        for line in out.splitlines():
-            if line.startswith("SBX-RESULT "):
-                parts = line.split()
-                if len(parts) == 3:
-                    results[parts[1]] = parts[2]
+        # anywhere in a line: a test's output may lack its last newline
+        for name, status in re.findall(r"SBX-RESULT (\S+) (\S+)", out):
+            results[name] = status
         problems = []
         if timed_out:
             problems.append("timed out after %.0f s" % a.timeout)
