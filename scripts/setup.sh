@@ -15,11 +15,15 @@ BUILD_PKGS="gcc make pkg-config libc6-dev libuv1-dev libjansson-dev libcyaml-dev
 libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
 libseccomp-dev libcriterion-dev libsqlite3-dev libhttp-parser-dev zlib1g-dev
 clang libclang-rt-dev"
-# What tests use (the last line: building and testing the SDKs in sdk/).
+# What tests use (the fourth line: building and testing the SDKs in sdk/; the
+# last: make check-cgroup2's VM, which runs the engine's tests on pure cgroup
+# v2: QEMU and its virtiofsd, a kernel for the guest (never booted on the
+# host) and cpio for the guest's initramfs).
 TEST_PKGS="python3 python3-pytest python3-requests python3-yaml python3-jsonschema python3-websockets
 python3-grpcio python3-grpc-tools python3-h2 curl bash coreutils procps
 iproute2 nftables tar
-python3-build python3-setuptools python3-wheel python3-venv golang-go"
+python3-build python3-setuptools python3-wheel python3-venv golang-go
+qemu-system-x86 linux-image-cloud-amd64 cpio"
 # The Node gRPC client test (tests/grpc_node) runs npm: Debian's (with its
 # nodejs) only when there is no npm at all, so that another node stays.
 NODE_PKGS=""

@@ -353,7 +353,7 @@ Test(sandbox, a_terminal_has_a_size_and_can_be_resized)
     box_open(&b, true);
     start(&b, &p, "tty; stty size; read l; stty size; echo \"[$l]\"", true, true);
     run_until(&p.started);
-    for (int i = 0; i < 100000 && !strstr(p.out.len ? p.out.data : "", "24 80"); i++)
+    for (int i = 0; i < 100000 && !strstr(p.out.len ? p.out.data : "", "24 80\r\n"); i++)
         uv_run(&fx.loop, UV_RUN_ONCE);
     sbx_proc_resize(p.p, 40, 120);
     /* The agent takes frames in order: once a later request is answered,
