@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "frontend/request.h"
 #include "cli/cli.h"
 #include "cli/run_opts.h"
 #include "service/result_json.h"
@@ -46,6 +47,8 @@ static const char run_usage[] =
     "      --disk MB           size of /tmp + /workspace together\n"
     "      --file-size KB      largest file the program may write\n"
     "      --open-files N      open file descriptors\n"
+    "      --isolation KIND    namespaces (the default) or microvm: a VM with its own\n"
+    "                          kernel per run (QEMU; sandbox.microvm in the config)\n"
     "      --network           network access: what the config's sandbox.network allows\n"
     "                          (needs sandbox.security.enable_network)\n"
     "      --allow ENTRY       only this much of it (repeatable; implies --network):\n"
@@ -61,7 +64,7 @@ static const char run_usage[] =
 
 
 enum { O_STDIN = 256, O_TIME, O_CPU, O_MEM, O_PROCS, O_OUT, O_DISK, O_FSIZE, O_NOFILE,
-       O_JSON, O_CONFIG, O_NETWORK, O_ALLOW, O_REMOTE, O_KEY, O_TIMEOUT };
+       O_JSON, O_CONFIG, O_NETWORK, O_ALLOW, O_REMOTE, O_KEY, O_TIMEOUT, O_ISOLATION };
 
 /* "1.5" seconds -> 1500 ms; positive and finite only. */
 static int parse_seconds(const char *opt, const char *s, uint64_t *ms)
@@ -107,12 +110,17 @@ static int parse_opt(struct run_opts *o, int c, const char *arg)
     case O_JSON: o->json = true; return 0;
     case O_CONFIG: o->config = arg; return 0;
     case O_NETWORK: o->network = true; return 0;
+    case O_ISOLATION:
+        if (strcmp(arg, "namespaces") && strcmp(arg, "microvm"))
+            return cli_usage_error("--isolation: '%s' is not namespaces or microvm", arg), -1;
+        o->isolation = arg;
+        return 0;
     case O_REMOTE: o->remote = arg; return 0;
     case O_KEY: o->api_key = arg; return 0;
     case O_TIMEOUT: return parse_seconds("--timeout", arg, &o->timeout_ms) ? -1 : 0;
     case O_ALLOW:
         if (o->nallow == sizeof o->allow / sizeof *o->allow)
-            return cli_usage_error("--allow: at most 64 entries");
+            return cli_usage_error("--allow: at most 64 entries"), -1;
         o->allow[o->nallow++] = arg;
         o->network = true;
         return 0;
@@ -133,6 +141,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool exec)
         {"open-files", required_argument, 0, O_NOFILE}, {"json", no_argument, 0, O_JSON},
         {"config", required_argument, 0, O_CONFIG}, {"help", no_argument, 0, 'h'},
         {"network", no_argument, 0, O_NETWORK}, {"allow", required_argument, 0, O_ALLOW},
+        {"isolation", required_argument, 0, O_ISOLATION},
         {"remote", required_argument, 0, O_REMOTE}, {"server", required_argument, 0, O_REMOTE},
         {"api-key", required_argument, 0, O_KEY}, {"timeout", required_argument, 0, O_TIMEOUT},
         {0, 0, 0, 0},
@@ -435,6 +444,13 @@ static int run_or_exec(int argc, char **argv, bool exec)
     req.stdin_len = in.len;
     req.args = (const char *const *)o.args;
     req.nargs = (size_t)o.nargs;
+    json_t *iso = o.isolation ? json_string(o.isolation) : NULL;
+    int iso_rc = request_isolation(iso, &cfg, &req.isolation, &err);
+    json_decref(iso);
+    if (iso_rc < 0) {
+        cli_usage_error("--%s", err.msg);
+        goto out;
+    }
     if (o.network) {
         if (!cfg.security.enable_network) {
             cli_usage_error("--network: the configuration does not allow network access "

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "config/config.h"
+#include "vm/guest.h"
 
 #define SOULBOX_VERSION "0.1.0"
 
@@ -66,6 +67,8 @@ int main(int argc, char **argv)
         return cmd_audit(argc - 1, argv + 1);
     if (!strcmp(cmd, "languages"))
         return cmd_languages(argc - 1, argv + 1);
+    if (!strcmp(cmd, "vm-agent")) /* pid 1 of a microVM guest (src/vm/guest.c) */
+        return vm_guest_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "routes"))
         return cmd_routes(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {

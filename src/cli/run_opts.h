@@ -13,6 +13,7 @@ struct run_opts {
     const char *lang, *code, *file, *stdin_path, *config;
     bool json;
     bool network;
+    const char *isolation; /* "namespaces" / "microvm", or NULL: the config's */
     const char *allow[64];
     size_t nallow;
     struct limit_request lim;

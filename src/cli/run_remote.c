@@ -91,6 +91,8 @@ static char *request_body(const struct run_opts *o, const char *lang)
         json_object_set_new(req, "limits", lim);
     else
         json_decref(lim);
+    if (o->isolation)
+        json_object_set_new(req, "isolation", json_string(o->isolation));
     if (o->network) {
         json_t *net = json_pack("{s:b}", "enabled", 1);
         if (o->nallow) {

@@ -153,9 +153,17 @@ int config_defaults(struct sb_config *c)
     c->max_inodes = 16384;
     c->cgroup_favordynmods = true;
     c->network.connect_timeout_ms = 10000;
+    c->microvm.enabled = true;
+    c->microvm.overhead_mb = 256;
+    c->microvm.tb_mb = 128;
+    c->microvm.vmm_overhead_mb = 320;
     if (str_set(&c->state_dir, "/run/soulbox") < 0 || str_set(&c->cgroup_root, "soulbox") < 0 ||
         str_set(&c->hostname, "soulbox") < 0 || str_set(&c->workdir, "/workspace") < 0 ||
-        str_set(&c->languages_dir, "") < 0 ||
+        str_set(&c->languages_dir, "") < 0 || str_set(&c->isolation, "namespaces") < 0 ||
+        str_set(&c->microvm.accel, "auto") < 0 ||
+        str_set(&c->microvm.qemu, "qemu-system-x86_64") < 0 ||
+        str_set(&c->microvm.virtiofsd, "/usr/lib/qemu/virtiofsd") < 0 ||
+        str_set(&c->microvm.kernel, "") < 0 ||
         str_set(&c->compile_cache_dir, "/var/cache/soulbox") < 0 ||
         list_set(&c->system_dirs, default_system, sizeof default_system / sizeof *default_system) < 0 ||
         list_set(&c->etc, default_etc, sizeof default_etc / sizeof *default_etc) < 0 ||
@@ -184,6 +192,11 @@ void config_free(struct sb_config *c)
         free(c->server.keys[i].id);
     free(c->server.keys);
     free(c->state_dir);
+    free(c->isolation);
+    free(c->microvm.accel);
+    free(c->microvm.qemu);
+    free(c->microvm.virtiofsd);
+    free(c->microvm.kernel);
     free(c->languages_dir);
     free(c->compile_cache_dir);
     free(c->cgroup_root);
@@ -246,7 +259,13 @@ struct raw_network {
         *connect_timeout_ms;
 };
 
+struct raw_microvm {
+    char *enabled, *accel, *qemu, *virtiofsd, *kernel, *overhead_mb, *tb_mb, *vmm_overhead_mb;
+};
+
 struct raw_sandbox {
+    struct raw_microvm *microvm;
+    char *isolation;
     struct raw_security *security;
     struct raw_network *network;
     struct raw_limits *defaults;
@@ -371,6 +390,18 @@ static const cyaml_schema_field_t network_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t microvm_fields[] = {
+    BOOL("enabled", struct raw_microvm, enabled),
+    CYAML_FIELD_STRING_PTR("accel", OPT, struct raw_microvm, accel, 1, 16),
+    CYAML_FIELD_STRING_PTR("qemu", OPT, struct raw_microvm, qemu, 1, 200),
+    CYAML_FIELD_STRING_PTR("virtiofsd", OPT, struct raw_microvm, virtiofsd, 1, 200),
+    CYAML_FIELD_STRING_PTR("kernel", OPT, struct raw_microvm, kernel, 0, 200),
+    U64("overhead_mb", struct raw_microvm, overhead_mb),
+    U64("tb_mb", struct raw_microvm, tb_mb),
+    U64("vmm_overhead_mb", struct raw_microvm, vmm_overhead_mb),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t compile_fields[] = {
     U64("wall_time_ms", struct raw_compile, wall_time_ms),
     U64("cpu_time_ms", struct raw_compile, cpu_time_ms),
@@ -405,6 +436,8 @@ static const cyaml_schema_value_t pool_entry = {
 };
 
 static const cyaml_schema_field_t sandbox_fields[] = {
+    CYAML_FIELD_MAPPING_PTR("microvm", OPT, struct raw_sandbox, microvm, microvm_fields),
+    CYAML_FIELD_STRING_PTR("isolation", OPT, struct raw_sandbox, isolation, 1, 32),
     CYAML_FIELD_MAPPING_PTR("security", OPT, struct raw_sandbox, security, security_fields),
     CYAML_FIELD_MAPPING_PTR("network", OPT, struct raw_sandbox, network, network_fields),
     CYAML_FIELD_MAPPING_PTR("defaults", OPT, struct raw_sandbox, defaults, limits_fields),
@@ -739,6 +772,23 @@ static int merge(struct sb_config *c, const struct raw_top *t, struct bad_value 
         SET_NUM(v, n, "sandbox.network.", max_total_mb, NUM_MB);
         SET_NUM(v, n, "sandbox.network.", connect_timeout_ms, NUM_MS);
     }
+    if (s->microvm) {
+        const struct raw_microvm *m = s->microvm;
+        set_bool(&c->microvm.enabled, m->enabled, "sandbox.microvm.", "enabled", bad);
+        SET_NUM(&c->microvm, m, "sandbox.microvm.", overhead_mb, NUM_MB);
+        SET_NUM(&c->microvm, m, "sandbox.microvm.", tb_mb, NUM_MB);
+        SET_NUM(&c->microvm, m, "sandbox.microvm.", vmm_overhead_mb, NUM_MB);
+        const struct {
+            char **dst;
+            const char *src;
+        } strs[] = {{&c->microvm.accel, m->accel}, {&c->microvm.qemu, m->qemu},
+                    {&c->microvm.virtiofsd, m->virtiofsd}, {&c->microvm.kernel, m->kernel}};
+        for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
+            if (strs[i].src)
+                rc |= str_set(strs[i].dst, strs[i].src);
+    }
+    if (s->isolation)
+        rc |= str_set(&c->isolation, s->isolation);
     merge_limits(&c->defaults, s->defaults, "sandbox.defaults.", bad);
     merge_limits(&c->maximums, s->maximums, "sandbox.maximums.", bad);
     if (s->compile) {

@@ -150,6 +150,16 @@ struct sb_config {
     struct sb_str_list etc;
     struct sb_str_list binds;
     struct sb_net_cfg network;      /* egress, with security.enable_network */
+    char *isolation;                /* requests' default: "namespaces" or "microvm" */
+    struct {
+        bool enabled;               /* requests may ask for "isolation": "microvm" */
+        char *accel;                /* "auto", "kvm" or "tcg" */
+        char *qemu, *virtiofsd;
+        char *kernel;               /* "" = the newest Debian cloud kernel */
+        uint64_t overhead_mb;       /* guest RAM beyond the sandbox's memory limit */
+        uint64_t tb_mb;             /* TCG code cache */
+        uint64_t vmm_overhead_mb;   /* QEMU's cgroup beyond the guest's RAM */
+    } microvm;
 };
 
 /* Fills c with the built-in defaults (the same values config/soulbox.yaml documents). */

@@ -259,6 +259,30 @@ static int check_network(const struct sb_config *c, struct sb_error *err)
     return 0;
 }
 
+static int check_microvm(const struct sb_config *c, struct sb_error *err)
+{
+    const char *file = c->path ? c->path : "built-in config";
+    if (strcmp(c->isolation, "namespaces") && strcmp(c->isolation, "microvm"))
+        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.isolation: '%s' is not namespaces or "
+                       "microvm", file, c->isolation);
+    if (!strcmp(c->isolation, "microvm") && !c->microvm.enabled)
+        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.isolation is microvm but "
+                       "sandbox.microvm.enabled is false", file);
+    const char *a = c->microvm.accel;
+    if (strcmp(a, "auto") && strcmp(a, "kvm") && strcmp(a, "tcg"))
+        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.microvm.accel: '%s' is not auto, kvm or "
+                       "tcg", file, a);
+    if (c->microvm.kernel[0] && c->microvm.kernel[0] != '/')
+        return sb_fail(err, SB_E_CONFIG, "%s: sandbox.microvm.kernel: must be an absolute path",
+                       file);
+    const struct range r[] = {
+        {"sandbox.microvm.overhead_mb", &c->microvm.overhead_mb, 64, 1u << 16},
+        {"sandbox.microvm.tb_mb", &c->microvm.tb_mb, 16, 2048},
+        {"sandbox.microvm.vmm_overhead_mb", &c->microvm.vmm_overhead_mb, 64, 1u << 16},
+    };
+    return check_ranges(c, r, sizeof r / sizeof *r, err);
+}
+
 int config_validate(const struct sb_config *c, struct sb_error *err)
 {
     if (check_server(c, err) < 0)
@@ -319,7 +343,7 @@ int config_validate(const struct sb_config *c, struct sb_error *err)
     if (c->uid_base + c->uid_count > 2147483648ull)
         return sb_fail(err, SB_E_CONFIG, "%s: sandbox.uid_base + uid_count must stay below "
                        "2^31", file);
-    if (check_network(c, err) < 0)
+    if (check_network(c, err) < 0 || check_microvm(c, err) < 0)
         return -1;
     if (check_paths(c, err) < 0 || check_pools(c, err) < 0)
         return -1;

@@ -366,6 +366,27 @@ static int parse_return_files(json_t *v, struct exec_req *r, struct sb_error *er
     return 0;
 }
 
+int request_isolation(json_t *v, const struct sb_config *cfg, enum sbx_isolation *out,
+                      struct sb_error *err)
+{
+    const char *name = cfg->isolation;
+    if (v && !json_is_null(v)) {
+        if (!plain_string(v))
+            return bad(err, "isolation: must be a string");
+        name = json_string_value(v);
+    }
+    if (!strcmp(name, "namespaces")) {
+        *out = SBX_ISO_NAMESPACES;
+        return 0;
+    }
+    if (strcmp(name, "microvm"))
+        return bad(err, "isolation: '%.32s' is not namespaces or microvm", name);
+    if (!cfg->microvm.enabled)
+        return bad(err, "isolation: microvm is not enabled on this server");
+    *out = SBX_ISO_MICROVM;
+    return 0;
+}
+
 int request_network(json_t *v, const struct sb_config *cfg, struct net_policy **out,
                     struct sb_error *err)
 {
@@ -423,7 +444,7 @@ static int parse_root(json_t *root, const struct sb_config *cfg,
 {
     static const char *const keys[] = {"language", "code", "files", "stdin", "args", "env",
                                        "limits", "callback_url", "test_cases", "return_files",
-                                       "network", NULL};
+                                       "network", "isolation", NULL};
     if (!json_is_object(root))
         return bad(err, "body: must be a JSON object");
     if (check_keys(root, keys, "", err) < 0)
@@ -459,8 +480,11 @@ static int parse_root(json_t *root, const struct sb_config *cfg,
         return -1;
     if (parse_return_files(json_object_get(root, "return_files"), r, err) < 0)
         return -1;
-    if (request_network(json_object_get(root, "network"), cfg, &r->net_policy, err) < 0)
+    if (request_network(json_object_get(root, "network"), cfg, &r->net_policy, err) < 0 ||
+        request_isolation(json_object_get(root, "isolation"), cfg, &r->isolation, err) < 0)
         return -1;
+    if (r->net_policy && r->isolation == SBX_ISO_MICROVM)
+        return bad(err, "network: not available with microvm isolation yet");
     if (r->nreturn_files && r->ncases)
         return bad(err, "return_files: not with test_cases (each case's sandbox is its own)");
     if (r->ncases && (kind == REQ_STREAM || kind == REQ_INTERACTIVE))

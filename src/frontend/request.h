@@ -30,6 +30,10 @@ int exec_req_from_json(json_t *root, const struct sb_config *cfg,
  * false: none). *out gets the policy narrowed against the config (owned:
  * net_policy_free then free), or NULL when the request has no network.
  * 400 when the server does not allow network or an entry is not allowed. */
+/* "isolation": "namespaces" | "microvm" (absent / null: sandbox.isolation).
+ * 400 for another value, or microvm when the server does not allow it. */
+int request_isolation(json_t *v, const struct sb_config *cfg, enum sbx_isolation *out,
+                      struct sb_error *err);
 int request_network(json_t *v, const struct sb_config *cfg, struct net_policy **out,
                     struct sb_error *err);
 

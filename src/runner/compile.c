@@ -38,6 +38,9 @@ static void compute_key(const struct job *j, char out[65])
     sha256_init(&h);
     hash_str(&h, "soulbox-compile-v1");
     hash_str(&h, l->name);
+    /* a microVM's compile runs in a microVM: its artifacts are its own */
+    if (j->isolation == SBX_ISO_MICROVM)
+        hash_str(&h, "isolation=microvm");
     for (char **a = l->compile; *a; a++)
         hash_str(&h, *a);
     struct stat st;
@@ -195,6 +198,7 @@ static void start_compile(struct flight *f)
         .files = j->files, .nfiles = j->nfiles, .limits = f->limits,
         .fetch_path = path, .fetch_max = f->limits.file_size_kb * 1024,
         .extra_etc = (const char *const *)l->etc, .extra_binds = (const char *const *)l->binds,
+        .isolation = j->isolation,
     };
     f->sbx = sbx_run_start(f->rn->engine, &spec, on_compiled, NULL, f, &err);
     argv_free(argv);

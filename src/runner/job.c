@@ -88,6 +88,7 @@ static int copy_request(struct job *j, const struct job_request *req)
     }
     if (build_envs(j, req) < 0 || copy_cases(j, req) < 0)
         return -1;
+    j->isolation = req->isolation;
     if (req->net_policy) {
         j->network = true;
         if (net_policy_copy(&j->net_policy, req->net_policy, NULL) < 0)
@@ -283,6 +284,7 @@ static void run_next(struct job *j)
         .extra_etc = (const char *const *)j->lang->etc,
         .extra_binds = (const char *const *)j->lang->binds,
         .network = j->network, .net = j->network ? &j->net : NULL,
+        .isolation = j->isolation,
     };
     job_interactive_spec(j, &spec);
     if (j->ncases) {

@@ -47,6 +47,7 @@ struct job_request {
      * net_tag names the sandbox in the audit. */
     const struct net_policy *net_policy;
     const char *net_tag;
+    enum sbx_isolation isolation;  /* every stage's sandboxes */
 };
 
 /* What return_files may bring back at most. */

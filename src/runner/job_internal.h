@@ -10,6 +10,7 @@ struct job {
     size_t nreturn_files;
     bool network;                /* the run stage's egress: */
     struct net_policy net_policy;
+    enum sbx_isolation isolation;
     struct sbx_net net;
     char net_tag[80];
     struct runner *rn;

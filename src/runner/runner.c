@@ -30,6 +30,16 @@ void runner_engine_cfg(const struct sb_config *cfg, struct sbx_engine_cfg *out)
     out->layout.hostname = cfg->hostname;
     out->layout.workdir = cfg->workdir;
     out->layout.inodes = cfg->max_inodes;
+    out->vm = (struct vm_cfg){
+        .enabled = cfg->microvm.enabled, .qemu = cfg->microvm.qemu,
+        .virtiofsd = cfg->microvm.virtiofsd,
+        .kernel = cfg->microvm.kernel[0] ? cfg->microvm.kernel : NULL,
+        .accel = !strcmp(cfg->microvm.accel, "kvm")   ? VM_ACCEL_KVM
+                 : !strcmp(cfg->microvm.accel, "tcg") ? VM_ACCEL_TCG
+                                                      : VM_ACCEL_AUTO,
+        .overhead_mb = (uint32_t)cfg->microvm.overhead_mb, .tb_mb = (uint32_t)cfg->microvm.tb_mb,
+        .vmm_overhead_mb = (uint32_t)cfg->microvm.vmm_overhead_mb,
+    };
 }
 
 int runner_env_put(char ***env, size_t *n, const char *kv)

@@ -38,7 +38,7 @@ struct sbx_run *job_claim_pooled(struct job *j, const struct sbx_run_spec *spec,
                              sbx_run_output_cb output)
 {
     struct pools *ps = j->rn->pools;
-    if (!ps)
+    if (!ps || j->isolation != SBX_ISO_NAMESPACES) /* pools hold namespace sandboxes */
         return NULL;
     bool warm = pools_warm(ps, j->lang, j->network);
     if (warm && !env_allows_warm(j))

@@ -348,13 +348,21 @@ int cg_create(const struct cg_ctx *ctx, const char *name, const struct cg_limits
     return 0;
 }
 
-int cg_attach(struct cg *cg, pid_t pid)
+int cg_join(struct cg *cg, pid_t pid)
 {
     char v[32];
     int n = snprintf(v, sizeof v, "%d", (int)pid);
     for (int i = 0; i < cg->nprocs; i++)
-        if (write(cg->procs_fd[i], v, (size_t)n) != n)
-            return -errno;
+        if (cg->procs_fd[i] < 0 || write(cg->procs_fd[i], v, (size_t)n) != n)
+            return cg->procs_fd[i] < 0 ? -EBADF : -errno;
+    return 0;
+}
+
+int cg_attach(struct cg *cg, pid_t pid)
+{
+    int rc = cg_join(cg, pid);
+    if (rc < 0)
+        return rc;
     for (int i = 0; i < cg->nprocs; i++) {
         close(cg->procs_fd[i]);
         cg->procs_fd[i] = -1;

@@ -63,6 +63,8 @@ int cg_create(const struct cg_ctx *ctx, const char *name, const struct cg_limits
 /* Moves process pid (and its threads) into the cgroup, then closes the
  * cgroup.procs fds (a sandbox is attached once). Returns 0 or -errno. */
 int cg_attach(struct cg *cg, pid_t pid);
+/* The same, keeping cgroup.procs open for further processes. */
+int cg_join(struct cg *cg, pid_t pid);
 
 /* CPU used by the cgroup so far, in nanoseconds. Returns 0 or -errno. */
 int cg_cpu_ns(const struct cg *cg, uint64_t *ns);

@@ -115,7 +115,7 @@ static void remove_other_agents(const char *state_dir, const char *keep)
 
 /* The agent is written once per build to <state_dir>/agent-<hash> and
  * exec'd from there; every later process just opens it. */
-static int load_agent(const char *state_dir, struct sb_error *err)
+int sbx_agent_binary(const char *state_dir, struct sb_error *err)
 {
     size_t len = (size_t)(sb_agent_blob_end - sb_agent_blob);
     char name[64], path[512], tmp[560];
@@ -194,6 +194,7 @@ int sbx_engine_init(struct sbx_engine *e, uv_loop_t *loop, const struct sbx_engi
     e->loop = loop;
     e->cfg = *cfg;
     e->agent_fd = e->null_fd = -1;
+    e->vm.kernel_fd = e->vm.initrd_fd = -1;
     e->uids.fd = -1;
     /* Writes to a pipe whose reader died must fail with EPIPE, not kill us. */
     signal(SIGPIPE, SIG_IGN);
@@ -229,7 +230,7 @@ int sbx_engine_init(struct sbx_engine *e, uv_loop_t *loop, const struct sbx_engi
         return -1;
     if (load_filter(cfg, &e->seccomp, err) < 0)
         goto fail;
-    if ((e->agent_fd = load_agent(cfg->state_dir, err)) < 0)
+    if ((e->agent_fd = sbx_agent_binary(cfg->state_dir, err)) < 0)
         goto fail;
     if ((e->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
         sb_fail_errno(err, SB_E_INTERNAL, errno, "open /dev/null");
@@ -242,6 +243,7 @@ int sbx_engine_init(struct sbx_engine *e, uv_loop_t *loop, const struct sbx_engi
         sb_fail(err, SB_E_INTERNAL, "start the spawn threads");
         goto fail;
     }
+    vm_engine_init(&e->vm, &e->cfg.vm);
     return 0;
 fail:
     sbx_engine_close(e);
@@ -280,6 +282,7 @@ void sbx_engine_close(struct sbx_engine *e)
         close(e->null_fd);
     e->agent_fd = e->null_fd = -1;
     seccomp_prog_free(&e->seccomp);
+    vm_engine_close(&e->vm);
     if (e->uids.fd >= 0)
         uidpool_close(&e->uids);
 }

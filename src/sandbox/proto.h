@@ -44,6 +44,11 @@ enum agent_msg_type {
     A_EXITED,         /* id ended: struct agent_exited */
     A_WARM_READY,     /* id (a warm program) is waiting for GO */
     A_FILE,           /* reply to FILE id: err, records; AGENT_F_MORE: more follow */
+    /* a microVM's guest agent (src/vm/guest.c), besides relaying the above */
+    A_VM_UP = 20,     /* the guest booted: struct agent_vm_up; send H_VM_START */
+    A_OUT,            /* output of process id: flags = 1 (stdout/pty) or 2; data */
+    A_OUT_EOF,        /* that stream of process id ended (flags = 1 or 2) */
+    A_STATS,          /* struct agent_vm_stats of the sandbox's cgroup */
     /* host -> agent */
     H_ATTACHED = 100, /* the agent is in the sandbox's cgroup: go on */
     H_EXEC,           /* start process id: plan_exec records; stdio fds attached */
@@ -52,6 +57,13 @@ enum agent_msg_type {
     H_RESIZE,         /* struct agent_resize of process id's pty */
     H_FILE,           /* file request id: file records (op, path, data, ...) */
     H_KILL_ALL,       /* kill every process of the sandbox now */
+    /* to a microVM's guest agent */
+    H_VM_START = 120, /* struct agent_vm_start, then the plan: build the sandbox */
+    H_STDIN,          /* input for process id (its stdin pipe or terminal) */
+    H_STDIN_EOF,      /* close process id's stdin */
+    H_LIMITS,         /* struct agent_vm_limits: the sandbox's new cgroup limits */
+    H_STATS,          /* send A_STATS now */
+    H_RESET_PEAK,     /* restart the cgroup's peak-memory counter */
 };
 
 /* Header flags. */
@@ -59,6 +71,7 @@ enum agent_frame_flags {
     AGENT_F_MORE = 1u << 0,   /* A_FILE: further frames of this reply follow */
     AGENT_F_FIRST = 1u << 1,  /* H_FILE write: the first chunk (create/truncate) */
     AGENT_F_LAST = 1u << 2,   /* H_FILE write: the last chunk (close, reply) */
+    AGENT_F_VM_NOSTDIO = 1u << 8, /* H_EXEC to a guest agent: no stdio (a terminal) */
 };
 
 struct agent_hdr {
@@ -90,6 +103,41 @@ struct agent_exited {
     uint64_t cpu_ns;          /* the process and the children it waited for */
     uint64_t maxrss_kb;       /* largest resident set among them */
     uint64_t agent_cpu_ns;    /* CPU the agent itself has used so far */
+};
+
+/*
+ * A microVM: the channel is a virtio-serial port (a byte stream: frames
+ * back to back), no descriptor crosses it. The guest agent (pid 1 of the
+ * guest) builds the sandbox inside the guest exactly as the namespace
+ * backend does on a host and relays the inner agent's frames; stdio
+ * travels as A_OUT / H_STDIN frames and the cgroup's figures as A_STATS
+ * (sent on H_STATS and before every A_EXITED).
+ */
+struct agent_vm_up {
+    uint32_t version;         /* AGENT_PROTO_VERSION of the guest agent */
+    uint32_t reserved;
+    char kernel[64];          /* the guest kernel's release (uname -r) */
+};
+
+struct agent_vm_limits {
+    uint64_t memory_bytes;
+    uint32_t pids;
+    uint32_t cpu_percent;
+};
+
+struct agent_vm_start {
+    struct agent_vm_limits limits;
+    uint32_t uid;             /* the sandbox's uid (also in the plan) */
+    uint32_t reserved;
+    int64_t realtime_ns;      /* the host's clock (a restored guest's is stale) */
+    uint8_t seed[32];         /* entropy for the guest's pool */
+};
+
+struct agent_vm_stats {
+    uint64_t cpu_ns;
+    uint64_t memory_current;
+    uint64_t memory_peak;
+    uint64_t oom_kills;
 };
 
 struct agent_signal {

@@ -427,6 +427,7 @@ struct sbx_run *sbx_run_start(struct sbx_engine *e, const struct sbx_run_spec *s
     struct sbx_spec bs = {
         .limits = spec->limits, .extra_etc = spec->extra_etc, .extra_binds = spec->extra_binds,
         .background = spec->pooled, .network = spec->network, .net_policy = spec->net,
+        .isolation = spec->isolation,
     };
     if (!(r->box = sbx_create(e, &bs, &box_cb, r, err))) {
         free_run(r);

@@ -36,6 +36,7 @@ struct sbx_run_spec {
      * pooled run gets its own at sbx_run_go. */
     bool network;
     const struct sbx_net *net;
+    enum sbx_isolation isolation;
 };
 
 /* What a pooled run runs when it is claimed. */

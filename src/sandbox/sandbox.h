@@ -14,6 +14,7 @@
 #include "sandbox/layout.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/uidpool.h"
+#include "vm/vm.h"
 
 /*
  * A sandbox (struct sbx) is created, becomes ready, runs any number of
@@ -62,6 +63,8 @@ struct sbx_engine_cfg {
      * (the CLI calls it while its sandbox is torn down, off its start-up). */
     bool defer_stale_cleanup;
     struct layout_cfg layout;    /* staging is derived from state_dir */
+    /* microVM isolation (sandbox.microvm; enabled false: namespaces only). */
+    struct vm_cfg vm;
 };
 
 struct sbx_engine {
@@ -83,7 +86,12 @@ struct sbx_engine {
     unsigned stale_tries;
     void (*idle_cb)(void *);
     void *idle_arg;
+    struct vm_engine vm;         /* what microVMs need, and whether the host can run them */
 };
+
+/* The static agent as a read-only fd (cached under state_dir, else a
+ * memfd): what ns_spawn execs. Returns the fd or -1 with err. */
+int sbx_agent_binary(const char *state_dir, struct sb_error *err);
 
 /* Sets up the engine: state dir, cgroups (removing stale ones), uid pool,
  * seccomp filter, agent binary. Returns 0 or -1 with err naming the cause. */
@@ -102,7 +110,10 @@ void sbx_engine_idle_check(struct sbx_engine *e);
 struct sbx;
 struct sbx_proc;
 
+enum sbx_isolation { SBX_ISO_NAMESPACES, SBX_ISO_MICROVM };
+
 struct sbx_spec {
+    enum sbx_isolation isolation; /* which backend makes it */
     struct sbx_limits limits;    /* memory_kb, processes, cpu_percent, disk_kb */
     const char *const *extra_etc;    /* NULL-terminated /etc names, or NULL */
     const char *const *extra_binds;  /* NULL-terminated host paths, or NULL */

@@ -47,7 +47,8 @@ struct file_req {
 struct sbx {
     struct sbx_engine *e;
     const struct sbx_backend_ops *ops;
-    struct sbx_backend_state be;     /* the backend's own */
+    struct sbx_backend_state be;     /* the namespace backend's own */
+    struct vm_sbx *vm;               /* the microVM backend's own */
     enum sbx_state state;
     struct sbx_callbacks cb;
     void *arg;

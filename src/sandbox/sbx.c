@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "sandbox/sandbox_internal.h"
+#include "vm/vm.h"
 
 #define SETUP_TIMEOUT_MS 30000
 
@@ -334,7 +335,7 @@ struct sbx *sbx_create(struct sbx_engine *e, const struct sbx_spec *spec,
     if (!s)
         return sb_fail(err, SB_E_INTERNAL, "out of memory"), NULL;
     s->e = e;
-    s->ops = &sbx_ns_backend;
+    s->ops = spec->isolation == SBX_ISO_MICROVM ? &sbx_vm_backend : &sbx_ns_backend;
     s->cb = *cb;
     s->arg = arg;
     s->lim = spec->limits;

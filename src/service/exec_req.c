@@ -64,4 +64,5 @@ void exec_req_job(const struct exec_req *r, struct job_request *jr)
     jr->return_files = (const char *const *)r->return_files;
     jr->nreturn_files = r->nreturn_files;
     jr->net_policy = r->net_policy;
+    jr->isolation = r->isolation;
 }

@@ -27,6 +27,7 @@ struct exec_req {
     char **return_files;         /* patterns (NULL-terminated), or NULL */
     size_t nreturn_files;
     struct net_policy *net_policy; /* egress (owned), or NULL: none */
+    enum sbx_isolation isolation;
 };
 
 /* How the result travels: one response, later by id, as a stream of events,

@@ -1,0 +1,835 @@
+/* The microVM backend: a sandbox is a QEMU microvm whose guest builds it; a relay thread carries the engine's frames and the processes' stdio over the virtio-serial port. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "sandbox/layout.h"
+#include "sandbox/plan.h"
+#include "sandbox/sandbox_internal.h"
+#include "vm/stream.h"
+#include "vm/vm.h"
+
+/*
+ * The engine speaks to s->ctl exactly as to a namespace sandbox's agent;
+ * the other end of that socketpair is the relay's. The relay thread (one
+ * per VM, alive as long as its QEMU) forwards frames to the guest over the
+ * port, replacing the descriptors EXEC carries with data frames: what the
+ * engine writes to a process's stdin becomes H_STDIN, the guest's A_OUT is
+ * written to the process's stdout or stderr socket. It answers the guest's
+ * A_VM_UP with H_VM_START (the plan, built here as for a namespace
+ * sandbox) and keeps the guest's A_STATS for the engine's limit checks.
+ */
+
+#define MAX_RPROCS 512
+#define CONSOLE_KEEP 4096
+#define QUEUE_HIGH (4u << 20)
+
+struct rproc {
+    bool used, exited, pty_pending;
+    uint32_t id;
+    int in;                    /* engine's stdin (we read), or the pty's end */
+    int out[3];                /* [1], [2]: we write; for a pty [1] == in */
+    struct sb_buf q[3];
+    bool eof[3];               /* the guest's stream ended: close once q is written */
+};
+
+struct vm_sbx {
+    struct sbx *s;
+    struct vmm_procs p;
+    struct cg cg;
+    char cg_name[64];
+    char export_dir[300];
+    uint32_t uid;
+    bool have_uid, spawning, killed, gone;
+    bool started;              /* H_VM_START sent: the engine's frames may follow */
+    uv_work_t work;
+    int rc;
+    struct sb_error err;
+    struct vmm_req req;
+    const char **paths;        /* the export */
+    uint8_t *start;            /* H_VM_START's payload */
+    size_t start_len;
+    int chan[2];               /* [0] the engine's (s->ctl), [1] the relay's */
+    uv_poll_t qemu_poll;
+    bool qemu_poll_on;
+    pthread_t thread;
+    bool thread_on;
+    /* shared with the relay thread */
+    pthread_mutex_t mu;
+    struct agent_vm_stats stats;
+    bool have_stats, stats_asked;
+    char kernel[64];
+    char console[CONSOLE_KEEP];
+    size_t console_len;
+    /* the relay's own */
+    struct vm_rx rx;
+    struct sb_buf tx;          /* to the guest */
+    struct sb_buf fwd;         /* frames to the engine that did not fit yet */
+    struct rproc procs[MAX_RPROCS];
+    uint8_t *frame;
+};
+
+static struct vm_sbx *V(struct sbx *s)
+{
+    return s->vm;
+}
+
+/* ---- the relay thread ---- */
+
+static struct rproc *rp_get(struct vm_sbx *v, uint32_t id)
+{
+    for (int i = 0; i < MAX_RPROCS; i++)
+        if (v->procs[i].used && v->procs[i].id == id)
+            return &v->procs[i];
+    return NULL;
+}
+
+static struct rproc *rp_new(struct vm_sbx *v, uint32_t id)
+{
+    for (int i = 0; i < MAX_RPROCS; i++)
+        if (!v->procs[i].used) {
+            struct rproc *r = &v->procs[i];
+            memset(r, 0, sizeof *r);
+            r->used = true, r->id = id;
+            r->in = r->out[0] = r->out[1] = r->out[2] = -1;
+            return r;
+        }
+    return NULL;
+}
+
+static void rp_close(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static void rp_maybe_free(struct rproc *r)
+{
+    if (!r->exited || r->out[1] >= 0 || r->out[2] >= 0)
+        return;
+    rp_close(&r->in);
+    for (int i = 0; i < 3; i++)
+        sb_buf_free(&r->q[i]);
+    r->used = false;
+}
+
+/* A frame for the engine: sent now, or queued behind others (no fds then:
+ * only a pty's A_STARTED carries one, and it is sent at once or dropped). */
+static void to_engine(struct vm_sbx *v, const struct agent_hdr *h, const void *payload, int fd)
+{
+    if (!v->fwd.len) {
+        int rc = proto_send(v->chan[1], h->type, h->id, h->err, h->flags, payload, h->len,
+                            fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0);
+        if (rc != -EAGAIN) {
+            if (fd >= 0)
+                close(fd);
+            return;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    vm_tx_frame(&v->fwd, h->type, h->id, h->err, h->flags, payload, h->len);
+}
+
+static void flush_engine(struct vm_sbx *v)
+{
+    while (v->fwd.len >= sizeof(struct agent_hdr)) {
+        struct agent_hdr h;
+        memcpy(&h, v->fwd.data, sizeof h);
+        int rc = proto_send(v->chan[1], h.type, h.id, h.err, h.flags, v->fwd.data + sizeof h,
+                            h.len, NULL, 0);
+        if (rc == -EAGAIN)
+            return;
+        size_t whole = sizeof h + h.len;
+        memmove(v->fwd.data, v->fwd.data + whole, v->fwd.len - whole);
+        v->fwd.len -= whole;
+    }
+}
+
+static void on_engine_frame(struct vm_sbx *v, const struct agent_hdr *h, const uint8_t *payload,
+                            int *fds, int nfds)
+{
+    uint32_t flags = h->flags;
+    if (h->type == H_EXEC) {
+        struct rproc *r = rp_get(v, h->id) ? NULL : rp_new(v, h->id);
+        if (r && nfds == 3) {
+            r->in = fds[0], r->out[1] = fds[1], r->out[2] = fds[2];
+            for (int i = 0; i < 3; i++)
+                fcntl(fds[i], F_SETFL, O_NONBLOCK);
+            nfds = 0;
+        } else if (r) {
+            r->pty_pending = true;
+            flags |= AGENT_F_VM_NOSTDIO;
+        }
+    }
+    for (int i = 0; i < nfds; i++)
+        close(fds[i]);
+    vm_tx_frame(&v->tx, h->type, h->id, h->err, flags, payload, h->len);
+}
+
+static void on_guest_frame(struct vm_sbx *v, const struct agent_hdr *h, const uint8_t *payload)
+{
+    struct rproc *r = rp_get(v, h->id);
+    switch (h->type) {
+    case A_VM_UP:
+        if (h->len >= sizeof(struct agent_vm_up)) {
+            struct agent_vm_up up;
+            memcpy(&up, payload, sizeof up);
+            pthread_mutex_lock(&v->mu);
+            snprintf(v->kernel, sizeof v->kernel, "%.*s", (int)sizeof up.kernel, up.kernel);
+            pthread_mutex_unlock(&v->mu);
+        }
+        struct agent_vm_start *st = (struct agent_vm_start *)v->start;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        st->realtime_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        if (getrandom(st->seed, sizeof st->seed, 0) != sizeof st->seed)
+            memset(st->seed, 0, sizeof st->seed);
+        if (!v->started)
+            vm_tx_frame(&v->tx, H_VM_START, 0, 0, 0, v->start, (uint32_t)v->start_len);
+        v->started = true;
+        return;
+    case A_STATS:
+        if (h->len == sizeof(struct agent_vm_stats)) {
+            pthread_mutex_lock(&v->mu);
+            memcpy(&v->stats, payload, sizeof v->stats);
+            v->have_stats = true;
+            v->stats_asked = false;
+            pthread_mutex_unlock(&v->mu);
+        }
+        return;
+    case A_OUT:
+    case A_OUT_EOF:
+        if (r && (h->flags == 1 || h->flags == 2) && r->out[h->flags] >= 0) {
+            if (h->type == A_OUT)
+                sb_buf_append(&r->q[h->flags], payload, h->len);
+            else
+                r->eof[h->flags] = true;
+        }
+        return;
+    case A_STARTED:
+        if (r && r->pty_pending && h->len == sizeof(struct agent_started)) {
+            struct agent_started as;
+            memcpy(&as, payload, sizeof as);
+            int sp[2];
+            if (as.has_pty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0) {
+                r->pty_pending = false;
+                r->in = r->out[1] = sp[0];
+                fcntl(sp[0], F_SETFL, O_NONBLOCK);
+                to_engine(v, h, payload, sp[1]);
+                return;
+            }
+        }
+        break;
+    case A_EXITED:
+    case A_EXEC_FAILED:
+        if (r) {
+            r->exited = true;
+            if (r->pty_pending)
+                r->used = false;
+        }
+        break;
+    }
+    to_engine(v, h, payload, -1);
+}
+
+static void write_out(struct rproc *r, int s)
+{
+    struct sb_buf *q = &r->q[s];
+    while (q->len) {
+        ssize_t n = write(r->out[s], q->data, q->len);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                return;
+            sb_buf_reset(q); /* the engine closed its end */
+            break;
+        }
+        memmove(q->data, q->data + n, q->len - (size_t)n);
+        q->len -= (size_t)n;
+    }
+    if (r->eof[s]) {
+        if (r->out[s] == r->in)
+            r->in = -1;
+        rp_close(&r->out[s]);
+        rp_maybe_free(r);
+    }
+}
+
+static void read_in(struct vm_sbx *v, struct rproc *r)
+{
+    static __thread uint8_t buf[AGENT_REPLY_MAX];
+    ssize_t n = read(r->in, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n > 0) {
+        vm_tx_frame(&v->tx, H_STDIN, r->id, 0, 0, buf, (uint32_t)n);
+        return;
+    }
+    if (r->out[1] == r->in) { /* a pty: the engine stopped writing, output goes on */
+        shutdown(r->in, SHUT_RD);
+        return;
+    }
+    vm_tx_frame(&v->tx, H_STDIN_EOF, r->id, 0, 0, NULL, 0);
+    rp_close(&r->in);
+}
+
+static void keep_console(struct vm_sbx *v, const char *b, size_t n)
+{
+    static int echo = -1; /* SOULBOX_VM_CONSOLE=1: guests' consoles on stderr (debugging) */
+    if (echo < 0)
+        echo = getenv("SOULBOX_VM_CONSOLE") != NULL;
+    if (echo && fwrite(b, 1, n, stderr) != n) {
+    }
+    pthread_mutex_lock(&v->mu);
+    if (n >= CONSOLE_KEEP) {
+        b += n - CONSOLE_KEEP;
+        n = CONSOLE_KEEP;
+    }
+    if (v->console_len + n > CONSOLE_KEEP) {
+        size_t drop = v->console_len + n - CONSOLE_KEEP;
+        memmove(v->console, v->console + drop, v->console_len - drop);
+        v->console_len -= drop;
+    }
+    memcpy(v->console + v->console_len, b, n);
+    v->console_len += n;
+    pthread_mutex_unlock(&v->mu);
+}
+
+/* Returns false once the guest is gone (the port's end). */
+static bool on_port(struct vm_sbx *v)
+{
+    ssize_t n = vm_rx_fill(&v->rx, v->p.port);
+    if (n == 0 || (n < 0 && n != -EAGAIN && n != -ENOBUFS))
+        return false;
+    struct agent_hdr h;
+    const uint8_t *payload;
+    int rc;
+    while ((rc = vm_rx_next(&v->rx, &h, &payload)) == 1)
+        on_guest_frame(v, &h, payload);
+    return rc == 0; /* a malformed frame: the guest is not trusted any more */
+}
+
+static size_t queued(struct vm_sbx *v)
+{
+    size_t n = v->fwd.len;
+    for (int i = 0; i < MAX_RPROCS; i++)
+        if (v->procs[i].used)
+            n += v->procs[i].q[1].len + v->procs[i].q[2].len;
+    return n;
+}
+
+static void *relay_main(void *arg)
+{
+    struct vm_sbx *v = arg;
+    static __thread struct pollfd pf[3 + 3 * MAX_RPROCS];
+    static __thread struct rproc *who[3 + 3 * MAX_RPROCS];
+    static __thread int what[3 + 3 * MAX_RPROCS];
+    fcntl(v->p.port, F_SETFL, O_NONBLOCK);
+    fcntl(v->chan[1], F_SETFL, O_NONBLOCK);
+    bool alive = true;
+    while (alive) {
+        int n = 0;
+        bool room = queued(v) < QUEUE_HIGH;
+        pf[n++] = (struct pollfd){v->p.port, (room ? POLLIN : 0) | (v->tx.len ? POLLOUT : 0), 0};
+        pf[n++] = (struct pollfd){v->chan[1], (v->started && v->tx.len < QUEUE_HIGH ? POLLIN : 0) |
+                                                  (v->fwd.len ? POLLOUT : 0), 0};
+        pf[n++] = (struct pollfd){v->p.console, POLLIN, 0};
+        for (int i = 0; i < MAX_RPROCS; i++) {
+            struct rproc *r = &v->procs[i];
+            if (!r->used)
+                continue;
+            for (int s = 1; s <= 2; s++)
+                if (r->out[s] >= 0 && (r->q[s].len || r->eof[s]))
+                    who[n] = r, what[n] = s, pf[n++] = (struct pollfd){r->out[s], POLLOUT, 0};
+            if (r->in >= 0 && v->tx.len < QUEUE_HIGH)
+                who[n] = r, what[n] = 0, pf[n++] = (struct pollfd){r->in, POLLIN, 0};
+        }
+        if (poll(pf, (nfds_t)n, -1) < 0 && errno != EINTR)
+            break;
+        if (pf[2].revents) {
+            char b[1024];
+            ssize_t c = read(v->p.console, b, sizeof b);
+            if (c > 0)
+                keep_console(v, b, (size_t)c);
+            else if (c == 0 || errno != EAGAIN)
+                v->p.console = -v->p.console - 2; /* closed: stop polling, keep for release */
+        }
+        if (pf[1].revents & POLLOUT)
+            flush_engine(v);
+        if (pf[1].revents & POLLIN) {
+            struct agent_hdr h;
+            int fds[AGENT_MAX_FDS], nfds = 0;
+            int rc = proto_recv(v->chan[1], &h, v->frame, AGENT_PAYLOAD_MAX, fds, &nfds);
+            if (rc == 1)
+                on_engine_frame(v, &h, v->frame, fds, nfds);
+        }
+        if (pf[0].revents & (POLLIN | POLLHUP | POLLERR))
+            alive = on_port(v);
+        for (int i = 3; i < n; i++) {
+            struct rproc *r = who[i];
+            if (!pf[i].revents || !r->used)
+                continue;
+            if (what[i] == 0 && r->in == pf[i].fd)
+                read_in(v, r);
+            else if (what[i] && r->out[what[i]] == pf[i].fd)
+                write_out(r, what[i]);
+        }
+        if (v->tx.len && vm_tx_flush(&v->tx, v->p.port) < 0)
+            alive = false;
+    }
+    /* The guest is gone: what it said reaches the engine if it fits now. */
+    flush_engine(v);
+    for (int i = 0; i < MAX_RPROCS; i++) {
+        struct rproc *r = &v->procs[i];
+        if (!r->used)
+            continue;
+        for (int s = 1; s <= 2; s++)
+            if (r->out[s] >= 0) {
+                r->eof[s] = true;
+                write_out(r, s);
+            }
+        r->exited = true;
+        rp_maybe_free(r);
+    }
+    return NULL;
+}
+
+/* ---- on the loop ---- */
+
+static const char *console_reason(struct vm_sbx *v, char *buf, size_t len)
+{
+    pthread_mutex_lock(&v->mu);
+    v->console[v->console_len < CONSOLE_KEEP ? v->console_len : CONSOLE_KEEP - 1] = '\0';
+    const char *p = strstr(v->console, "Kernel panic - not syncing:");
+    if (p) {
+        size_t n = strcspn(p, "\r\n");
+        snprintf(buf, len, "guest kernel panic (%.*s)", (int)n, p);
+    } else if ((p = strstr(v->console, "soulbox-init: "))) {
+        size_t n = strcspn(p, "\r\n");
+        snprintf(buf, len, "guest init failed (%.*s)", (int)n, p);
+    } else {
+        buf[0] = '\0';
+    }
+    pthread_mutex_unlock(&v->mu);
+    return buf;
+}
+
+static void on_qemu_exit(uv_poll_t *h, int status, int events)
+{
+    struct sbx *s = h->data;
+    struct vm_sbx *v = V(s);
+    (void)status;
+    (void)events;
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (waitid((idtype_t)P_PIDFD, (id_t)v->p.qemu_pidfd, &si, WEXITED | WNOHANG) < 0 ||
+        si.si_pid == 0)
+        return;
+    sbx_close_handle(&s->open_handles, (uv_handle_t *)&v->qemu_poll, &v->qemu_poll_on,
+                     sbx_handle_closed);
+    vmm_kill(&v->p); /* virtiofsd too */
+    if (v->p.fsd_pidfd >= 0) {
+        waitid((idtype_t)P_PIDFD, (id_t)v->p.fsd_pidfd, &(siginfo_t){0}, WEXITED);
+        close(v->p.fsd_pidfd);
+        v->p.fsd_pidfd = -1;
+    }
+    if (v->thread_on) {
+        pthread_join(v->thread, NULL);
+        v->thread_on = false;
+    }
+    v->gone = true;
+    char how[400], why[300];
+    console_reason(v, why, sizeof why);
+    if (why[0])
+        snprintf(how, sizeof how, "%s", why);
+    else
+        snprintf(how, sizeof how, "the VM's QEMU %s %d",
+                 si.si_code == CLD_EXITED ? "exited with" : "was killed by signal",
+                 si.si_status);
+    sbx_agent_gone(s, how);
+}
+
+static uint32_t vcpus_for(const struct sbx_limits *l, unsigned ncpus)
+{
+    uint32_t n = l->cpu_percent ? (l->cpu_percent + 99) / 100 : 1;
+    if (n < 1)
+        n = 1;
+    return ncpus && n > ncpus ? ncpus : n;
+}
+
+static void spawn_work(uv_work_t *w)
+{
+    struct sbx *s = w->data;
+    struct vm_sbx *v = V(s);
+    v->rc = -1;
+    struct cg_limits cl = {.memory_bytes = ((uint64_t)v->req.memory_mb +
+                                            s->e->vm.cfg->vmm_overhead_mb) << 20,
+                           .pids = 256, .cpu_percent = v->req.vcpus * 100};
+    if (cg_create(&s->e->cg, v->cg_name, &cl, &v->cg, &v->err) < 0)
+        return;
+    if (mkdir(v->export_dir, 0700) < 0 && errno != EEXIST) {
+        sb_fail_errno(&v->err, SB_E_SANDBOX_SETUP, errno, "mkdir %s", v->export_dir);
+        return;
+    }
+    v->req.cg = &v->cg;
+    if (vmm_launch(&v->req, &v->p, &v->err) < 0)
+        return;
+    s->t.spawned = util_mono_ns();
+    v->rc = 0;
+}
+
+static void spawn_done(uv_work_t *w, int status)
+{
+    struct sbx *s = w->data;
+    struct vm_sbx *v = V(s);
+    v->spawning = false;
+    if (status < 0)
+        v->rc = -1, sb_fail(&v->err, SB_E_INTERNAL, "spawn not run");
+    if (v->rc == 0 && pthread_create(&v->thread, NULL, relay_main, v) != 0) {
+        vmm_kill(&v->p);
+        v->rc = -1, sb_fail(&v->err, SB_E_INTERNAL, "start the VM's relay thread");
+    }
+    if (v->rc < 0) {
+        struct vmm_procs *p = &v->p;
+        if (p->qemu_pidfd >= 0) {
+            waitid((idtype_t)P_PIDFD, (id_t)p->qemu_pidfd, &(siginfo_t){0}, WEXITED);
+            close(p->qemu_pidfd);
+        }
+        if (p->fsd_pidfd >= 0) {
+            waitid((idtype_t)P_PIDFD, (id_t)p->fsd_pidfd, &(siginfo_t){0}, WEXITED);
+            close(p->fsd_pidfd);
+        }
+        p->qemu_pidfd = p->fsd_pidfd = -1;
+        v->gone = true;
+        struct sb_error e = v->err;
+        s->ops->release(s, &(struct sb_error){0});
+        sbx_start_failed(s, &e);
+        return;
+    }
+    v->thread_on = true;
+    s->ctl = v->chan[0], v->chan[0] = -1;
+    fcntl(s->ctl, F_SETFL, O_NONBLOCK);
+    uv_poll_init(s->e->loop, &v->qemu_poll, v->p.qemu_pidfd);
+    v->qemu_poll.data = s;
+    v->qemu_poll_on = true;
+    uv_poll_start(&v->qemu_poll, UV_READABLE, on_qemu_exit);
+    s->t.attached = util_mono_ns();
+    sbx_channel_open(s);
+    if (v->killed) {
+        v->killed = false;
+        s->ops->kill(s);
+    }
+}
+
+/* The export: the layout's system dirs, /etc names and binds, the run's. */
+static int export_paths(struct vm_sbx *v, const struct layout_cfg *lc, const struct sbx_spec *spec)
+{
+    size_t n = lc->n_system + lc->n_etc + lc->n_binds + 1;
+    for (size_t i = 0; spec->extra_etc && spec->extra_etc[i]; i++)
+        n++;
+    for (size_t i = 0; spec->extra_binds && spec->extra_binds[i]; i++)
+        n++;
+    char **p = calloc(n, sizeof *p);
+    if (!p)
+        return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < lc->n_system; i++)
+        p[k++] = strdup(lc->system[i]);
+    for (size_t i = 0; i < lc->n_binds; i++)
+        p[k++] = strdup(lc->binds[i]);
+    for (size_t i = 0; spec->extra_binds && spec->extra_binds[i]; i++)
+        p[k++] = strdup(spec->extra_binds[i]);
+    for (size_t i = 0; i < lc->n_etc; i++)
+        if (asprintf(&p[k], "/etc/%s", lc->etc[i]) > 0)
+            k++;
+    for (size_t i = 0; spec->extra_etc && spec->extra_etc[i]; i++)
+        if (asprintf(&p[k], "/etc/%s", spec->extra_etc[i]) > 0)
+            k++;
+    v->paths = (const char **)p;
+    v->req.export.paths = (const char *const *)p;
+    v->req.export.n_paths = k;
+    return 0;
+}
+
+/* H_VM_START's payload: the limits and the plan (as ns_backend.c makes it,
+ * with the guest's own staging and data dirs). */
+static int make_start(struct sbx *s, const struct sbx_spec *spec, struct sb_error *err)
+{
+    struct vm_sbx *v = V(s);
+    struct sbx_engine *e = s->e;
+    struct layout_cfg lc = e->cfg.layout;
+    lc.staging = "/run/soulbox-vm/root";
+    lc.data_dir = "/run/soulbox-vm/data";
+    struct layout_mem *mem = calloc(1, sizeof *mem);
+    if (!mem)
+        return sb_fail(err, SB_E_INTERNAL, "out of memory");
+    struct layout_req req = {
+        .uid = v->uid, .gid = v->uid, .agent_uid = v->uid - 1,
+        .disk_bytes = s->lim.disk_kb * 1024, .new_net = true, .bpf = e->seccomp.bpf,
+        .bpf_len = e->seccomp.len, .seccomp_notify = e->seccomp.notify,
+        .extra_etc = spec->extra_etc, .extra_binds = spec->extra_binds, .pty = spec->pty,
+        .home = spec->home,
+    };
+    while (req.extra_etc && req.extra_etc[req.n_extra_etc])
+        req.n_extra_etc++;
+    while (req.extra_binds && req.extra_binds[req.n_extra_binds])
+        req.n_extra_binds++;
+    struct plan p;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = -1;
+    if (layout_build(&lc, &req, &p, mem) < 0)
+        sb_fail(err, SB_E_CONFIG, "sandbox layout has too many entries");
+    else if (plan_encode(&p, &buf, &len) < 0)
+        sb_fail(err, SB_E_INTERNAL, "out of memory encoding the plan");
+    else if (!(v->start = malloc(sizeof(struct agent_vm_start) + len)))
+        sb_fail(err, SB_E_INTERNAL, "out of memory");
+    else {
+        struct agent_vm_start st = {
+            .limits = {.memory_bytes = s->lim.memory_kb * 1024, .pids = s->lim.processes + 1,
+                       .cpu_percent = s->lim.cpu_percent},
+            .uid = v->uid};
+        memcpy(v->start, &st, sizeof st);
+        memcpy(v->start + sizeof st, buf, len);
+        v->start_len = sizeof st + len;
+        rc = 0;
+    }
+    free(buf);
+    free(mem);
+    return rc;
+}
+
+static void vm_free(struct vm_sbx *v)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; v->paths && i < v->req.export.n_paths; i++)
+        free((char *)v->paths[i]);
+    free(v->paths);
+    free(v->start);
+    free(v->frame);
+    vm_rx_free(&v->rx);
+    sb_buf_free(&v->tx);
+    sb_buf_free(&v->fwd);
+    for (int i = 0; i < 2; i++)
+        if (v->chan[i] >= 0)
+            close(v->chan[i]);
+    pthread_mutex_destroy(&v->mu);
+    free(v);
+}
+
+static int vm_start(struct sbx *s, const struct sbx_spec *spec, struct sb_error *err)
+{
+    struct sbx_engine *e = s->e;
+    const struct vm_engine *ve = &e->vm;
+    if (!ve->available)
+        return sb_fail(err, SB_E_UNAVAILABLE, "microvm isolation is not available: %s",
+                       ve->reason);
+    if (spec->network)
+        return sb_fail(err, SB_E_INVALID_ARGUMENT, "network access is not available with "
+                       "microvm isolation yet");
+    struct vm_sbx *v = calloc(1, sizeof *v);
+    if (!v)
+        return sb_fail(err, SB_E_INTERNAL, "out of memory");
+    pthread_mutex_init(&v->mu, NULL);
+    v->s = s;
+    v->chan[0] = v->chan[1] = -1;
+    v->p.qemu_pidfd = v->p.fsd_pidfd = v->p.port = v->p.console = -1;
+    s->vm = v;
+    if (uidpool_acquire(&e->uids, &v->uid, err) < 0)
+        goto fail;
+    v->have_uid = true;
+    if (vm_rx_init(&v->rx) < 0 || !(v->frame = malloc(AGENT_PAYLOAD_MAX)) ||
+        export_paths(v, &e->cfg.layout, spec) < 0) {
+        sb_fail(err, SB_E_INTERNAL, "out of memory");
+        goto fail;
+    }
+    if (make_start(s, spec, err) < 0)
+        goto fail;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, v->chan) < 0) {
+        sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "socketpair");
+        goto fail;
+    }
+    int sndbuf = (int)AGENT_PAYLOAD_MAX * 4;
+    for (int i = 0; i < 2; i++)
+        setsockopt(v->chan[i], SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf);
+    cg_make_name(v->cg_name, sizeof v->cg_name, ++e->seq);
+    snprintf(v->export_dir, sizeof v->export_dir, "%s/vm-%s", e->cfg.state_dir, v->cg_name);
+    const struct vm_cfg *c = ve->cfg;
+    uint64_t mb = (s->lim.memory_kb + 1023) / 1024 + c->overhead_mb;
+    v->req = (struct vmm_req){
+        .qemu = ve->qemu, .virtiofsd = ve->virtiofsd, .accel = ve->accel,
+        .memory_mb = (unsigned)((mb + 63) / 64 * 64), .vcpus = vcpus_for(&s->lim, e->cg.ncpus),
+        .tb_mb = c->tb_mb, .kernel_fd = ve->kernel_fd, .initrd_fd = ve->initrd_fd,
+        .tsc_khz = ve->tsc_khz, .export = v->req.export, .export_dir = v->export_dir,
+        .uid = v->uid,
+    };
+    v->req.export.agent_path = ve->agent_path;
+    v->spawning = true;
+    v->work.data = s;
+    int rc = uv_queue_work(e->loop, &v->work, spawn_work, spawn_done);
+    if (rc < 0) {
+        v->spawning = false;
+        sb_fail(err, SB_E_INTERNAL, "queue the VM's start: %s", uv_strerror(rc));
+        goto fail;
+    }
+    return 0;
+fail:
+    if (v->have_uid)
+        uidpool_release(&e->uids, v->uid);
+    vm_free(v);
+    s->vm = NULL;
+    return -1;
+}
+
+/* stdio: socketpairs whose far ends travel with EXEC to the relay. */
+static int vm_stdio(struct sbx *s, int agent_fds[3], int host_fds[3], struct sb_error *err)
+{
+    (void)s;
+    int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+    for (int i = 0; i < 3; i++)
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p[i]) < 0) {
+            int e = errno;
+            for (int j = 0; j < i; j++)
+                close(p[j][0]), close(p[j][1]);
+            return sb_fail_errno(err, SB_E_SANDBOX_SETUP, e, "socketpair");
+        }
+    for (int i = 0; i < 3; i++) {
+        host_fds[i] = p[i][0];
+        agent_fds[i] = p[i][1];
+        shutdown(p[i][0], i == 0 ? SHUT_RD : SHUT_WR);
+    }
+    return 0;
+}
+
+static void vm_kill(struct sbx *s)
+{
+    struct vm_sbx *v = V(s);
+    if (!v)
+        return;
+    if (v->spawning) {
+        v->killed = true;
+        return;
+    }
+    if (!v->gone)
+        vmm_kill(&v->p);
+}
+
+/* Asks the guest for fresh figures (at most one request in flight). */
+static void ask_stats(struct sbx *s, struct vm_sbx *v)
+{
+    bool ask = false;
+    pthread_mutex_lock(&v->mu);
+    if (!v->stats_asked && !v->gone && s->ctl >= 0)
+        ask = v->stats_asked = true;
+    pthread_mutex_unlock(&v->mu);
+    if (ask)
+        sbx_send(s, H_STATS, 0, 0, NULL, 0, NULL, 0);
+}
+
+static int vm_stats(struct sbx *s, struct sbx_stats *st)
+{
+    struct vm_sbx *v = V(s);
+    if (!v)
+        return -ENOENT;
+    ask_stats(s, v);
+    pthread_mutex_lock(&v->mu);
+    bool have = v->have_stats;
+    st->cpu_ns = v->stats.cpu_ns;
+    st->memory_peak = v->stats.memory_peak;
+    st->oom_kills = v->stats.oom_kills;
+    pthread_mutex_unlock(&v->mu);
+    return have ? 0 : -ENOENT;
+}
+
+static int vm_cpu(struct sbx *s, uint64_t *ns)
+{
+    struct sbx_stats st;
+    int rc = vm_stats(s, &st);
+    *ns = st.cpu_ns;
+    return rc;
+}
+
+static uint64_t vm_memory(const struct sbx *s)
+{
+    struct vm_sbx *v = s->vm;
+    if (!v)
+        return 0;
+    pthread_mutex_lock(&v->mu);
+    uint64_t m = v->stats.memory_current;
+    pthread_mutex_unlock(&v->mu);
+    return m;
+}
+
+static void vm_reset_peak(struct sbx *s)
+{
+    struct vm_sbx *v = V(s);
+    if (!v || v->gone || s->ctl < 0)
+        return;
+    pthread_mutex_lock(&v->mu);
+    v->stats.memory_peak = v->stats.memory_current;
+    pthread_mutex_unlock(&v->mu);
+    sbx_send(s, H_RESET_PEAK, 0, 0, NULL, 0, NULL, 0);
+}
+
+static int vm_set_limits(struct sbx *s, const struct sbx_limits *l, struct sb_error *err)
+{
+    struct vm_sbx *v = V(s);
+    uint64_t guest = (uint64_t)v->req.memory_mb << 20;
+    if (l->memory_kb * 1024 + ((uint64_t)s->e->vm.cfg->overhead_mb << 20) / 2 > guest)
+        return sb_fail(err, SB_E_SANDBOX_SETUP, "the VM has %u MiB: too small for a %llu KiB "
+                       "memory limit", v->req.memory_mb, (unsigned long long)l->memory_kb);
+    struct agent_vm_limits al = {.memory_bytes = l->memory_kb * 1024, .pids = l->processes + 1,
+                                 .cpu_percent = l->cpu_percent};
+    if (sbx_send(s, H_LIMITS, 0, 0, &al, sizeof al, NULL, 0) < 0)
+        return sb_fail(err, SB_E_INTERNAL, "out of memory");
+    return 0;
+}
+
+static int vm_release(struct sbx *s, struct sb_error *err)
+{
+    struct vm_sbx *v = V(s);
+    if (!v)
+        return 0;
+    int rc = 0;
+    if (v->thread_on) { /* never reached: QEMU's exit joins it first */
+        vmm_kill(&v->p);
+        pthread_join(v->thread, NULL);
+    }
+    int *fds[] = {&v->p.qemu_pidfd, &v->p.fsd_pidfd, &v->p.port};
+    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+            *fds[i] = -1;
+        }
+    int con = v->p.console < -1 ? -v->p.console - 2 : v->p.console;
+    if (con >= 0)
+        close(con);
+    rmdir(v->export_dir);
+    rc = cg_destroy(&v->cg, err);
+    if (v->have_uid)
+        uidpool_release(&s->e->uids, v->uid);
+    vm_free(v);
+    s->vm = NULL;
+    return rc;
+}
+
+const struct sbx_backend_ops sbx_vm_backend = {
+    .name = "microvm", .start = vm_start, .stdio = vm_stdio, .kill = vm_kill,
+    .stats = vm_stats, .cpu = vm_cpu, .memory = vm_memory, .reset_peak = vm_reset_peak,
+    .set_limits = vm_set_limits, .release = vm_release,
+};

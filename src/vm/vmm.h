@@ -1,0 +1,52 @@
+/* The VMM: launching QEMU's microvm (and virtiofsd for the runtimes) confined. The one place that knows QEMU's command line. */
+#ifndef SB_VM_VMM_H
+#define SB_VM_VMM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "sandbox/cgroup.h"
+
+enum vmm_accel { VMM_TCG, VMM_KVM };
+
+/* What the guest sees of the host's files: each path read-only at the same
+ * place (a directory, a file, or a symlink copied as a symlink). */
+struct vmm_export {
+    const char *const *paths;
+    size_t n_paths;
+    const char *agent_path;    /* this binary: /.soulbox/soulbox in the guest */
+};
+
+struct vmm_req {
+    const char *qemu;          /* qemu-system-x86_64 */
+    const char *virtiofsd;
+    enum vmm_accel accel;
+    unsigned memory_mb, vcpus;
+    unsigned tb_mb;            /* TCG's code cache */
+    int kernel_fd, initrd_fd;  /* opened by the caller, read by QEMU as /proc/self/fd/N */
+    unsigned tsc_khz;          /* the host's TSC (TCG's guest clock calibration) */
+    struct vmm_export export;
+    const char *export_dir;    /* empty dir the export is assembled on (in a private mount ns) */
+    uint32_t uid;              /* QEMU runs as uid:uid */
+    struct cg *cg;             /* created, not attached: both join it before exec */
+};
+
+/* What runs for one VM. */
+struct vmm_procs {
+    pid_t qemu_pid, fsd_pid;
+    int qemu_pidfd, fsd_pidfd;
+    int port;                  /* the virtio-serial port "sbx" (stream socket) */
+    int console;               /* the guest's serial console (read end) */
+};
+
+/* Starts virtiofsd, then QEMU, each already in the cgroup. Blocking (a
+ * worker thread's job). Returns 0, or -1 with err (nothing left running). */
+int vmm_launch(const struct vmm_req *req, struct vmm_procs *out, struct sb_error *err);
+/* Kills both (SIGKILL) and closes what vmm_launch opened but the pidfds. */
+void vmm_kill(const struct vmm_procs *p);
+/* The host's TSC frequency in kHz (0 if unknown). */
+unsigned vmm_tsc_khz(void);
+
+#endif

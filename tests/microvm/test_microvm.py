@@ -1,0 +1,223 @@
+"""make check-microvm: the microVM backend (QEMU microvm, TCG here) end to end.
+
+Every run here boots a guest (~3 s under TCG, more for compilers), so the set
+is small and fixed: a representative language subset, each limit's status,
+the isolation proofs, the VMM's confinement read from /proc, and nothing left
+behind.
+"""
+import glob
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "integration"))
+from conftest import SOULBOX, run_json, sandbox_cgroups, soulbox_run  # noqa: E402
+from server import Server, wait_until  # noqa: E402
+
+VM = ("--isolation", "microvm")
+T = 240  # seconds for one CLI run (compilers under TCG on a loaded machine)
+
+
+def vmm_processes():
+    """QEMU and virtiofsd processes SoulBox started (their command lines)."""
+    found = []
+    for cmd in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            with open(cmd, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        joined = b" ".join(argv)
+        if b"sbx_agent=/.soulbox/soulbox" in joined or (b"virtiofsd" in argv[0] and
+                                                          b"/vm-sbx-" in joined):
+            found.append((int(cmd.split("/")[2]), joined.decode(errors="replace")))
+    return found
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_vm_left():
+    yield
+    assert wait_until(lambda: not vmm_processes(), timeout=10), vmm_processes()
+    assert sandbox_cgroups() == []
+    assert glob.glob("/run/soulbox/vm-*") == []
+
+
+# ---- languages: the same exact output as on namespaces ----
+
+HELLO = {
+    "python": 'print("Hello, SoulBox!")',
+    "bash": 'echo "Hello, SoulBox!"',
+    "javascript": 'console.log("Hello, SoulBox!")',
+    "c": '#include <stdio.h>\nint main(void){ puts("Hello, SoulBox!"); return 0; }\n',
+    "go": 'package main\nimport "fmt"\nfunc main() { fmt.Println("Hello, SoulBox!") }\n',
+    "java": 'public class Main { public static void main(String[] a) '
+            '{ System.out.println("Hello, SoulBox!"); } }\n',
+}
+
+
+@pytest.mark.parametrize("lang", list(HELLO))
+def test_hello_in_each_language(lang):
+    r = soulbox_run(lang, HELLO[lang], *VM, timeout=T)
+    assert (r.code, r.out, r.err) == (0, "Hello, SoulBox!\n", ""), r
+
+
+def test_result_shape_is_the_namespace_backends():
+    code = "import sys\nprint(sys.stdin.read().upper())\nsys.exit(3)"
+    ns = run_json("python", code, "--stdin", "-", stdin="abc", timeout=T)
+    vm = run_json("python", code, *VM, "--stdin", "-", stdin="abc", timeout=T)
+    assert set(vm) == set(ns)
+    for k in ("status", "stdout", "stderr", "exit_code", "signal", "truncated"):
+        assert vm[k] == ns[k], k
+    assert vm["stdout"] == "ABC\n" and vm["exit_code"] == 3 and vm["status"] == "runtime_error"
+
+
+# ---- limits: each status ----
+
+def test_wall_time_limit():
+    res = run_json("bash", "sleep 30", *VM, "--time-limit", "1", timeout=T)
+    assert res["status"] == "time_limit_exceeded" and "wall" in res["message"]
+    assert 1000 <= res["wall_time_ms"] < 4000
+
+
+def test_cpu_time_limit():
+    res = run_json("python", "while True: pass", *VM, "--cpu-time", "1", "--time-limit", "20",
+                   timeout=T)
+    assert res["status"] == "time_limit_exceeded" and "CPU" in res["message"]
+    assert 1000 <= res["cpu_time_ms"] < 2500
+
+
+def test_memory_limit():
+    res = run_json("python", "x = bytearray(300 * 1024 * 1024)\nprint(len(x))", *VM,
+                   "--memory", "64", timeout=T)
+    assert res["status"] == "memory_limit_exceeded" and res["stdout"] == ""
+    assert res["memory_kb"] <= 64 * 1024
+
+
+def test_output_limit():
+    res = run_json("bash", "yes 0123456789", *VM, "--output-limit", "64", timeout=T)
+    assert res["status"] == "output_limit_exceeded" and res["truncated"] is True
+    assert len(res["stdout"]) == 64 * 1024
+
+
+def test_pids_limit():
+    code = ("import os, time\nn = 0\ntry:\n    while True:\n        if os.fork() == 0:\n"
+            "            time.sleep(5); os._exit(0)\n        n += 1\nexcept OSError:\n"
+            "    print('stopped at', n)\n")
+    res = run_json("python", code, *VM, "--processes", "20", timeout=T)
+    assert res["status"] == "ok" and res["stdout"].startswith("stopped at ")
+    assert int(res["stdout"].split()[-1]) < 20
+
+
+# ---- isolation proofs ----
+
+def test_guest_kernel_is_not_the_hosts():
+    r = soulbox_run("bash", "uname -r; cat /proc/version", *VM, timeout=T)
+    assert r.code == 0, r
+    release, version = r.out.splitlines()[:2]
+    assert release != os.uname().release
+    with open("/proc/version") as f:
+        assert version != f.read().strip()
+    assert release.endswith("-cloud-amd64")
+
+
+def test_host_is_invisible():
+    marker = "/run/soulbox-microvm-test-%d" % os.getpid()
+    with open(marker, "w") as f:
+        f.write("host secret\n")
+    try:
+        script = ("ls /proc | grep -c '^[0-9]'; cat %s 2>&1; ls /work /root 2>&1 | head -2; "
+                  "cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '; "
+                  "grep -c . /proc/mounts" % marker)
+        r = soulbox_run("bash", script, *VM, timeout=T)
+        lines = r.out.splitlines()
+        assert int(lines[0]) < 10          # the sandbox's own processes only
+        assert "host secret" not in r.out and "No such file" in lines[1]
+        assert "No such file" in r.out     # /work, /root: not there
+        assert [l for l in lines if l == "lo"] == ["lo"] and "eth0" not in r.out
+    finally:
+        os.unlink(marker)
+
+
+def test_guest_sees_only_its_own_memory():
+    r = soulbox_run("bash", "grep MemTotal /proc/meminfo | tr -s ' ' | cut -d' ' -f2", *VM,
+                    "--memory", "128", timeout=T)
+    kb = int(r.out)
+    with open("/proc/meminfo") as f:
+        host_kb = int(f.readline().split()[1])
+    assert kb < 1024 * 1024 < host_kb  # a guest of 128 + 256 MiB, not the host's 24 GiB
+
+
+# ---- the VMM's own confinement, read from /proc ----
+
+def _cgroup_value(pid, controller, name):
+    with open("/proc/%d/cgroup" % pid) as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            if controller in ctrls.split(",") or (ctrls == "" and controller == "unified"):
+                for root in ("/sys/fs/cgroup/%s" % controller, "/sys/fs/cgroup"):
+                    p = root + path + "/" + name
+                    if os.path.exists(p):
+                        with open(p) as g:
+                            return g.read().strip(), path
+    return None, None
+
+
+def test_vmm_is_confined():
+    with Server() as srv:
+        r = srv.post("/api/executions", {"language": "bash", "code": "sleep 10; echo done",
+                                         "isolation": "microvm",
+                                         "limits": {"wall_time_ms": 60000, "memory_mb": 128}})
+        assert r.status_code == 202, r.text
+        ex = r.json()["id"]
+        assert wait_until(lambda: len(vmm_processes()) == 2, timeout=30), vmm_processes()
+        procs = dict(vmm_processes())
+        qemu = [p for p, c in procs.items() if "sbx_agent" in c][0]
+        fsd = [p for p, c in procs.items() if "virtiofsd" in c][0]
+        with open("/proc/%d/status" % qemu) as f:
+            st = dict(l.split(":", 1) for l in f if ":" in l)
+        uid = int(st["Uid"].split()[0])
+        assert 2100000000 <= uid < 2100000000 + 65536    # a pool uid, never root
+        assert st["Seccomp"].strip() == "2"             # QEMU's -sandbox on
+        assert st["NoNewPrivs"].strip() == "1"
+        assert st["CapEff"].strip() == "0000000000000000"
+        mem, path = _cgroup_value(qemu, "memory", "memory.limit_in_bytes")
+        if mem is None:
+            mem, path = _cgroup_value(qemu, "unified", "memory.max")
+        # guest RAM (128 + 256 overhead, rounded to 64) + the VMM's 320 MiB
+        assert int(mem) == (384 + 320) << 20
+        assert "/soulbox/sbx-" in path
+        pids, _ = _cgroup_value(qemu, "pids", "pids.max")
+        assert pids == "256"
+        assert _cgroup_value(fsd, "pids", "pids.max")[1] == _cgroup_value(qemu, "pids",
+                                                                          "pids.max")[1]
+        # QEMU holds no host file open but /dev/null, the kernel and memfds
+        fds = [os.readlink("/proc/%d/fd/%s" % (qemu, n)) for n in os.listdir("/proc/%d/fd" % qemu)]
+        assert not [f for f in fds if f.startswith("/") and f != "/dev/null"
+                    and not f.startswith("/memfd:") and not f.startswith("/boot/vmlinuz-")], fds
+        res = srv.finished(ex, timeout=90)
+        assert res["status"] == "ok" and res["stdout"] == "done\n", res
+        assert wait_until(lambda: not vmm_processes(), timeout=30), vmm_processes()
+
+
+def test_requests_validate_isolation():
+    with Server() as srv:
+        r = srv.execute({"language": "bash", "code": "true", "isolation": "kvm"})
+        assert r.status_code == 400
+        assert r.json()["error"]["message"] == "isolation: 'kvm' is not namespaces or microvm"
+        r = srv.execute({"language": "bash", "code": "echo via rest", "isolation": "microvm"},
+                        timeout=T)
+        assert r.status_code == 200 and r.json()["stdout"] == "via rest\n", r.text
+    with Server("sandbox:\n  microvm:\n    enabled: false\n") as srv:
+        r = srv.execute({"language": "bash", "code": "true", "isolation": "microvm"})
+        assert r.status_code == 400
+        assert r.json()["error"]["message"] == "isolation: microvm is not enabled on this server"
+
+
+def test_cli_rejects_unknown_isolation():
+    r = soulbox_run("bash", "true", "--isolation", "xen")
+    assert r.code == 2 and "--isolation: 'xen' is not namespaces or microvm" in r.err
