@@ -48,7 +48,9 @@ struct sbx {
     struct sbx_engine *e;
     const struct sbx_backend_ops *ops;
     struct sbx_backend_state be;     /* the namespace backend's own */
-    struct vm_sbx *vm;               /* the microVM backend's own */
+    struct vm_sbx *vm;               /* the microVM backend's own (freed at release) */
+    uv_poll_t vm_poll;               /* ... and its VMM's pidfd watch, which must outlive it */
+    bool vm_poll_on;
     enum sbx_state state;
     struct sbx_callbacks cb;
     void *arg;

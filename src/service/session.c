@@ -473,6 +473,12 @@ struct session *session_create(struct service *svc, const struct caller *who,
     s->created_ms = s->active_ms = util_now_ms();
     s->ends_ms = s->created_ms + ttl;
     s->network = req->net_policy != NULL;
+    s->isolation = req->isolation;
+    if (s->network && s->isolation == SBX_ISO_MICROVM) {
+        free_session(s);
+        return sb_fail(err, SB_E_INVALID_ARGUMENT, "network: not available with microvm "
+                       "isolation yet"), NULL;
+    }
     if (!s->metadata || build_env(s, req->env) < 0 ||
         (s->network && net_policy_copy(&s->net, req->net_policy, NULL) < 0)) {
         free_session(s);
@@ -525,6 +531,7 @@ int session_start_sandbox(struct session *s, struct sb_error *err)
         .limits = s->lim, .extra_etc = (const char *const *)t->etc,
         .extra_binds = (const char *const *)t->binds, .pty = true, .home = "/home/user",
         .network = s->network, .net_policy = s->network ? &net : NULL,
+        .isolation = s->isolation,
     };
     static const struct sbx_callbacks sbx_cb = {on_ready, on_ended};
     s->sbx = sbx_create(&s->svc->engine, &spec, &sbx_cb, s, err);
@@ -642,9 +649,16 @@ json_t *session_json(const struct session *s)
                      (json_int_t)session_memory_bytes(s), "output_bytes",
                      (json_int_t)s->output_used, "commands", (json_int_t)s->ncmds, "contexts",
                      (json_int_t)s->nctxs);
-    if (j)
+    if (j) {
         json_object_set_new(j, "network", session_network_json(s));
+        json_object_set_new(j, "isolation", json_string(session_isolation_name(s)));
+    }
     return j;
+}
+
+const char *session_isolation_name(const struct session *s)
+{
+    return s->isolation == SBX_ISO_MICROVM ? "microvm" : "namespaces";
 }
 
 json_t *session_network_json(const struct session *s)

@@ -48,6 +48,7 @@ struct session_req {
     struct session_limits limits;
     /* Egress narrowed against the config (request_network), or NULL: none. */
     const struct net_policy *net_policy;
+    enum sbx_isolation isolation; /* request_isolation's answer */
 };
 
 struct session {
@@ -63,6 +64,7 @@ struct session {
     char **env;                  /* "K=V", NULL-terminated: template, then request */
     size_t nenv;
     struct sbx *sbx;
+    enum sbx_isolation isolation;
     bool network;                /* egress with this policy (kept for a resume) */
     struct net_policy net;
     struct sbx_limits lim;       /* the sandbox's (memory, processes, cpu, disk, open files) */
@@ -156,6 +158,8 @@ bool session_exists(const struct session *s);
 json_t *session_json(const struct session *s);
 /* {"enabled", "allow": [entries], "usage": {...} while it runs}. */
 json_t *session_network_json(const struct session *s);
+/* "namespaces" or "microvm". */
+const char *session_isolation_name(const struct session *s);
 uint64_t session_memory_bytes(const struct session *s);
 
 /* ---- files (paths inside the sandbox; see sandbox.h) ---- */

@@ -87,6 +87,8 @@ static json_t *describe(const struct session *s)
                      (json_int_t)s->lim.open_files, "output_max", (json_int_t)s->output_max);
     if (j && s->network)
         json_object_set_new(j, "network", session_network_json(s));
+    if (j && s->isolation == SBX_ISO_MICROVM)
+        json_object_set_new(j, "isolation", json_string("microvm"));
     return j;
 }
 
@@ -245,6 +247,8 @@ static struct session *revive(struct service *svc, json_t *j)
         session_ctx_adopt(s, json_string_value(json_object_get(v, "id")),
                           json_string_value(json_object_get(v, "language")),
                           json_string_value(json_object_get(v, "cwd")));
+    const char *iso = json_string_value(json_object_get(j, "isolation"));
+    s->isolation = iso && !strcmp(iso, "microvm") ? SBX_ISO_MICROVM : SBX_ISO_NAMESPACES;
     if (!s->metadata || !s->env || !s->lim.memory_kb || !s->lim.processes || !s->output_max ||
         revive_network(s, json_object_get(j, "network")) < 0) {
         s->refs = 1;

@@ -63,8 +63,6 @@ struct vm_sbx {
     uint8_t *start;            /* H_VM_START's payload */
     size_t start_len;
     int chan[2];               /* [0] the engine's (s->ctl), [1] the relay's */
-    uv_poll_t qemu_poll;
-    bool qemu_poll_on;
     pthread_t thread;
     bool thread_on;
     /* shared with the relay thread */
@@ -439,7 +437,7 @@ static void on_qemu_exit(uv_poll_t *h, int status, int events)
     if (waitid((idtype_t)P_PIDFD, (id_t)v->p.qemu_pidfd, &si, WEXITED | WNOHANG) < 0 ||
         si.si_pid == 0)
         return;
-    sbx_close_handle(&s->open_handles, (uv_handle_t *)&v->qemu_poll, &v->qemu_poll_on,
+    sbx_close_handle(&s->open_handles, (uv_handle_t *)&s->vm_poll, &s->vm_poll_on,
                      sbx_handle_closed);
     vmm_kill(&v->p); /* virtiofsd too */
     if (v->p.fsd_pidfd >= 0) {
@@ -523,10 +521,10 @@ static void spawn_done(uv_work_t *w, int status)
     v->thread_on = true;
     s->ctl = v->chan[0], v->chan[0] = -1;
     fcntl(s->ctl, F_SETFL, O_NONBLOCK);
-    uv_poll_init(s->e->loop, &v->qemu_poll, v->p.qemu_pidfd);
-    v->qemu_poll.data = s;
-    v->qemu_poll_on = true;
-    uv_poll_start(&v->qemu_poll, UV_READABLE, on_qemu_exit);
+    uv_poll_init(s->e->loop, &s->vm_poll, v->p.qemu_pidfd);
+    s->vm_poll.data = s;
+    s->vm_poll_on = true;
+    uv_poll_start(&s->vm_poll, UV_READABLE, on_qemu_exit);
     s->t.attached = util_mono_ns();
     sbx_channel_open(s);
     if (v->killed) {

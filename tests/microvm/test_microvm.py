@@ -5,6 +5,7 @@ is small and fixed: a representative language subset, each limit's status,
 the isolation proofs, the VMM's confinement read from /proc, and nothing left
 behind.
 """
+import asyncio
 import glob
 import json
 import os
@@ -13,6 +14,8 @@ import sys
 import time
 
 import pytest
+import requests
+import websockets
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "integration"))
@@ -221,3 +224,105 @@ def test_requests_validate_isolation():
 def test_cli_rejects_unknown_isolation():
     r = soulbox_run("bash", "true", "--isolation", "xen")
     assert r.code == 2 and "--isolation: 'xen' is not namespaces or microvm" in r.err
+
+
+# ---- sessions: commands, files, code contexts, pause and resume ----
+
+def test_session_in_a_microvm():
+    with Server() as srv:
+        r = srv.post("/api/sandboxes", {"template": "python", "isolation": "microvm"}, timeout=T)
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        assert r.json()["isolation"] == "microvm"
+        r = srv.post("/api/sandboxes/%s/commands" % sid,
+                     {"cmd": "uname -r; printf hi > /home/user/f.txt; cat f.txt"}, timeout=T)
+        assert r.status_code == 200, r.text
+        release, out = r.json()["stdout"].splitlines()
+        assert release != os.uname().release and out == "hi"
+        r = requests.put(srv.url + "/api/sandboxes/%s/files?path=/home/user/in.bin" % sid,
+                         data=bytes(range(256)) * 64, timeout=60,
+                         headers={"Content-Type": "application/octet-stream"})
+        assert r.status_code in (200, 201), r.text
+        r = srv.get("/api/sandboxes/%s/files?path=/home/user/in.bin" % sid)
+        assert r.status_code == 200 and r.content == bytes(range(256)) * 64
+        r = srv.post("/api/sandboxes/%s/execute" % sid, {"code": "x = 6 * 7\nx"}, timeout=T)
+        assert r.status_code == 200, r.text
+        assert '"text/plain":"42"' in r.text.replace(" ", "")
+        r = srv.post("/api/sandboxes/%s/pause" % sid, timeout=T)
+        assert r.status_code == 200, r.text
+        assert wait_until(lambda: not vmm_processes(), timeout=30)
+        r = srv.post("/api/sandboxes/%s/resume" % sid, timeout=T)
+        assert r.status_code == 200, r.text
+        r = srv.post("/api/sandboxes/%s/commands" % sid, {"cmd": "cat f.txt; echo; uname -r"},
+                     timeout=T)
+        assert r.json()["stdout"].splitlines()[0] == "hi"
+        assert r.json()["stdout"].splitlines()[1] != os.uname().release
+        assert srv.get("/api/sandboxes/%s" % sid).json()["isolation"] == "microvm"
+        r = requests.delete(srv.url + "/api/sandboxes/%s" % sid, timeout=60)
+        assert r.status_code == 204
+        assert wait_until(lambda: not vmm_processes(), timeout=30)
+
+
+def test_server_default_isolation_applies_to_sessions_and_runs():
+    with Server("sandbox:\n  isolation: microvm\n") as srv:
+        r = srv.post("/api/sandboxes", {"template": "base"}, timeout=T)
+        assert r.status_code == 201 and r.json()["isolation"] == "microvm", r.text
+        requests.delete(srv.url + "/api/sandboxes/%s" % r.json()["id"], timeout=60)
+        r = srv.execute({"language": "bash", "code": "uname -r"}, timeout=T)
+        assert r.json()["stdout"].strip() != os.uname().release
+        r = srv.execute({"language": "bash", "code": "uname -r", "isolation": "namespaces"},
+                        timeout=T)
+        assert r.json()["stdout"].strip() == os.uname().release
+
+
+# ---- streaming: output as it comes, interactive stdin, test cases ----
+
+def test_streaming_and_interactive_stdin():
+    with Server() as srv:
+        body = {"language": "python", "isolation": "microvm",
+                "code": "import sys\nprint('ready', flush=True)\nfor l in sys.stdin:\n"
+                        "    print(l.strip().upper(), flush=True)\n"}
+        r = requests.post(srv.url + "/api/execute", json=dict(body, stdin="a\nb\n"),
+                          headers={"Accept": "text/event-stream"}, stream=True, timeout=T)
+        assert r.status_code == 200
+        events = [l for l in r.iter_lines(decode_unicode=True) if l.startswith("data:")]
+        text = "".join(json.loads(e[5:]).get("data", "") for e in events
+                       if '"stdout"' in e)
+        assert "ready\nA\nB\n" in text, events
+    with Server() as srv:
+        asyncio.run(asyncio.wait_for(_interactive(srv, body), T))
+
+
+async def _interactive(srv, body):
+    async with websockets.connect("ws://127.0.0.1:%d/api/ws" % srv.port) as c:
+        await c.send(json.dumps(dict(body, type="execute")))
+        got = ""
+
+        async def until(text):
+            nonlocal got
+            while text not in got:
+                m = json.loads(await c.recv())
+                got += m.get("data", "") if m.get("type") == "stdout" else ""
+
+        await until("ready\n")
+        await c.send(json.dumps({"type": "stdin", "data": "hello vm\n"}))
+        await until("HELLO VM\n")
+        await c.send(json.dumps({"type": "stdin_close"}))
+        while True:
+            m = json.loads(await c.recv())
+            if m.get("type") == "exit":
+                break
+        assert m["status"] == "ok" and m["stdout"] == "ready\nHELLO VM\n", m
+
+
+def test_test_cases_in_a_microvm():
+    with Server() as srv:
+        r = srv.execute({"language": "c", "isolation": "microvm",
+                         "code": '#include <stdio.h>\nint main(void){int a,b;scanf("%d %d",&a,&b);'
+                                 'printf("%d\\n",a+b);return 0;}\n',
+                         "test_cases": [{"stdin": "1 2", "expected_output": "3\n"},
+                                        {"stdin": "2 2", "expected_output": "5\n"}]},
+                        timeout=T)
+        assert r.status_code == 200, r.text
+        cases = r.json()["test_cases"]
+        assert [c["verdict"] for c in cases] == ["accepted", "wrong_answer"], cases

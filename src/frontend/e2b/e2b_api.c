@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "frontend/request.h"
 #include "frontend/e2b/e2b.h"
 
 void e2b_reply_error(struct rest_call *rc, int status, const char *fmt, ...)
@@ -152,6 +153,13 @@ void e2b_create(struct rest_call *rc)
     }
     if (want_net)
         req.net_policy = &net;
+    /* E2B's protocol has no isolation: the server's sandbox.isolation (a
+     * microvm server gives E2B sandboxes loopback only: no network there yet) */
+    request_isolation(NULL, rc->rest->svc->cfg, &req.isolation, &nerr);
+    if (req.isolation == SBX_ISO_MICROVM && want_net) {
+        net_policy_free(&net);
+        req.net_policy = NULL;
+    }
     struct e2b_creating *c = calloc(1, sizeof *c);
     if (!c || !(c->rc = rest_call_keep(rc))) {
         free(c);

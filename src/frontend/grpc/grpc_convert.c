@@ -196,6 +196,9 @@ json_t *pb_request_to_json(const Soulbox__V1__ExecuteRequest *r, struct sb_error
                                                            r->network->n_allow,
                                                            r->network->allow, err)) < 0)
         goto fail;
+    if (r->isolation && *r->isolation &&
+        set(o, "isolation", utf8(r->isolation, "isolation", err)) < 0)
+        goto fail;
     return o;
 fail:
     if (!err->msg[0])

@@ -89,6 +89,7 @@ static void network_pb(const struct session *s, Soulbox__V1__Sandbox *m, struct 
         }
         m->network = net;
     }
+    m->isolation = (char *)session_isolation_name(s);
     struct net_stats st;
     Soulbox__V1__SandboxNetworkUsage *u = NULL;
     if (s->network && s->sbx && sbx_net_stats(s->sbx, &st) && (u = keep(a, malloc(sizeof *u)))) {
@@ -213,7 +214,11 @@ static void create_msg(struct grpc_call *c, const uint8_t *data, size_t len)
     UNPACK(Soulbox__V1__CreateSandboxRequest, soulbox__v1__create_sandbox_request, c, data, len)
     struct net_policy *net = NULL;
     struct sb_error err = {0};
-    if (network_policy(c, req->network, &net, &err) < 0) {
+    enum sbx_isolation iso = SBX_ISO_NAMESPACES;
+    json_t *isoj = req->isolation && *req->isolation ? json_string(req->isolation) : NULL;
+    int iso_rc = request_isolation(isoj, grpc_call_service(c)->cfg, &iso, &err);
+    json_decref(isoj);
+    if (iso_rc < 0 || network_policy(c, req->network, &net, &err) < 0) {
         fail(c, &err);
         soulbox__v1__create_sandbox_request__free_unpacked(req, &pb_sized_allocator);
         return;
@@ -222,7 +227,7 @@ static void create_msg(struct grpc_call *c, const uint8_t *data, size_t len)
     json_t *env = map_json(req->n_env, (void **)req->env);
     struct session_req sr = {
         .template = req->template_, .ttl_ms = req->timeout_s * 1000, .metadata = meta,
-        .env = env, .net_policy = net,
+        .env = env, .net_policy = net, .isolation = iso,
     };
     if (req->limits)
         sr.limits = (struct session_limits){

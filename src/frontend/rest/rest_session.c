@@ -184,7 +184,7 @@ void rest_sandbox_create(struct rest_call *rc)
     if (!b)
         return;
     static const char *const known[] = {"template", "language", "timeout_s", "metadata", "env",
-                                        "limits", "network"};
+                                        "limits", "network", "isolation"};
     const char *k = unknown_key(b, known, sizeof known / sizeof *known);
     if (k) {
         char msg[160];
@@ -218,6 +218,13 @@ void rest_sandbox_create(struct rest_call *rc)
         return;
     }
     req.net_policy = net;
+    if (request_isolation(json_object_get(b, "isolation"), rc->rest->svc->cfg, &req.isolation,
+                          &nerr) < 0) {
+        rest_reply_sb_error(rc, &nerr);
+        free_net(net);
+        json_decref(b);
+        return;
+    }
     if (parse_limits(rc, json_object_get(b, "limits"), &req.limits) < 0) {
         free_net(net);
         json_decref(b);
