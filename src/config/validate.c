@@ -279,6 +279,7 @@ static int check_microvm(const struct sb_config *c, struct sb_error *err)
         {"sandbox.microvm.overhead_mb", &c->microvm.overhead_mb, 64, 1u << 16},
         {"sandbox.microvm.tb_mb", &c->microvm.tb_mb, 16, 2048},
         {"sandbox.microvm.vmm_overhead_mb", &c->microvm.vmm_overhead_mb, 64, 1u << 16},
+        {"sandbox.microvm.hang_timeout_ms", &c->microvm.hang_timeout_ms, 1000, 3600000},
     };
     return check_ranges(c, r, sizeof r / sizeof *r, err);
 }

@@ -181,10 +181,9 @@ void vm_engine_init(struct vm_engine *v, const struct vm_cfg *cfg)
         vm_engine_close(v);
         return;
     }
-    /* KVM only when asked for: a /dev/kvm that opens may still not run a
-     * guest (nested virtualisation), so auto means TCG unless kvm is set.
-     * (vm_backend.c falls back to nothing: a KVM guest that fails fails.) */
+    /* auto: decided by vm_accel() at the first VM's start (a probe). */
     v->accel = VMM_TCG;
+    v->accel_known = cfg->accel != VM_ACCEL_AUTO;
     if (cfg->accel == VM_ACCEL_KVM) {
         int k = open("/dev/kvm", O_RDWR | O_CLOEXEC);
         if (k < 0) {

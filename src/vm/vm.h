@@ -21,6 +21,7 @@ struct vm_cfg {
     uint32_t overhead_mb;      /* guest RAM beyond the sandbox's memory limit */
     uint32_t tb_mb;            /* TCG code cache */
     uint32_t vmm_overhead_mb;  /* the QEMU cgroup's memory beyond the guest's RAM */
+    uint32_t hang_timeout_ms;  /* a booted guest silent this long is killed */
 };
 
 /* What the engine holds for microVMs. */
@@ -28,6 +29,8 @@ struct vm_engine {
     bool available;
     char reason[256];          /* why not, for errors and /api/languages */
     enum vmm_accel accel;
+    bool accel_known;          /* accel auto: probed (vm_accel) */
+    char accel_why[256];       /* what the probe found */
     int kernel_fd, initrd_fd;
     char kernel_release[64];
     char agent_path[PATH_MAX]; /* this binary, exported to guests */
@@ -46,6 +49,11 @@ void vm_engine_close(struct vm_engine *v);
  * and the modules it loads, as a cpio "newc" archive in a sealed memfd.
  * Returns the fd, or -1 with err. */
 int vm_initramfs(const char *release, struct sb_error *err);
+
+/* The accelerator VMs get: the configured one, or with auto the answer of a
+ * probe (a guest booted under KVM once per host boot, remembered in
+ * state_dir). Blocking the first time (up to 15 s): call off the loop. */
+enum vmm_accel vm_accel(struct vm_engine *v, const char *state_dir);
 
 struct sbx_backend_ops;
 extern const struct sbx_backend_ops sbx_vm_backend;

@@ -55,6 +55,8 @@ struct vm_sbx {
     uint32_t uid;
     bool have_uid, spawning, killed, gone;
     bool started;              /* H_VM_START sent: the engine's frames may follow */
+    bool hung;                 /* the relay killed a guest that stopped answering */
+    uint64_t last_rx_ns, last_ping_ns;
     uv_work_t work;
     int rc;
     struct sb_error err;
@@ -316,6 +318,8 @@ static bool on_port(struct vm_sbx *v)
     struct agent_hdr h;
     const uint8_t *payload;
     int rc;
+    if (n > 0)
+        v->last_rx_ns = util_mono_ns();
     while ((rc = vm_rx_next(&v->rx, &h, &payload)) == 1)
         on_guest_frame(v, &h, payload);
     return rc == 0; /* a malformed frame: the guest is not trusted any more */
@@ -356,8 +360,20 @@ static void *relay_main(void *arg)
             if (r->in >= 0 && v->tx.len < QUEUE_HIGH)
                 who[n] = r, what[n] = 0, pf[n++] = (struct pollfd){r->in, POLLIN, 0};
         }
-        if (poll(pf, (nfds_t)n, -1) < 0 && errno != EINTR)
+        if (poll(pf, (nfds_t)n, 1000) < 0 && errno != EINTR)
             break;
+        /* Liveness: a ping a second once the guest is up; silence past
+         * hang_timeout_ms ends the VM (its QEMU's exit reports why). */
+        uint64_t now = util_mono_ns();
+        if (v->started && !v->hung) {
+            if (now - v->last_rx_ns > (uint64_t)v->s->e->vm.cfg->hang_timeout_ms * 1000000u) {
+                v->hung = true;
+                vmm_kill(&v->p);
+            } else if (now - v->last_ping_ns >= 1000000000u) {
+                v->last_ping_ns = now;
+                vm_tx_frame(&v->tx, H_STATS, 0, 0, 0, NULL, 0);
+            }
+        }
         if (pf[2].revents) {
             char b[1024];
             ssize_t c = read(v->p.console, b, sizeof b);
@@ -452,7 +468,10 @@ static void on_qemu_exit(uv_poll_t *h, int status, int events)
     v->gone = true;
     char how[400], why[300];
     console_reason(v, why, sizeof why);
-    if (why[0])
+    if (v->hung)
+        snprintf(how, sizeof how, "the guest stopped responding for %u ms",
+                 s->e->vm.cfg->hang_timeout_ms);
+    else if (why[0])
         snprintf(how, sizeof how, "%s", why);
     else
         snprintf(how, sizeof how, "the VM's QEMU %s %d",
@@ -484,6 +503,7 @@ static void spawn_work(uv_work_t *w)
         return;
     }
     v->req.cg = &v->cg;
+    v->req.accel = vm_accel(&s->e->vm, s->e->cfg.state_dir);
     if (vmm_launch(&v->req, &v->p, &v->err) < 0)
         return;
     s->t.spawned = util_mono_ns();
@@ -674,7 +694,7 @@ static int vm_start(struct sbx *s, const struct sbx_spec *spec, struct sb_error 
         .memory_mb = (unsigned)((mb + 63) / 64 * 64), .vcpus = vcpus_for(&s->lim, e->cg.ncpus),
         .tb_mb = c->tb_mb, .kernel_fd = ve->kernel_fd, .initrd_fd = ve->initrd_fd,
         .tsc_khz = ve->tsc_khz, .export = v->req.export, .export_dir = v->export_dir,
-        .uid = v->uid,
+        .uid = v->uid, .test_hooks = getenv("SOULBOX_TEST_VM_HOOKS") != NULL,
     };
     v->req.export.agent_path = ve->agent_path;
     v->spawning = true;

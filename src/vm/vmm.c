@@ -297,7 +297,7 @@ int vmm_launch(const struct vmm_req *r, struct vmm_procs *out, struct sb_error *
     ARG("-append");
     ARG("console=ttyS0 quiet panic=-1 tsc_early_khz=%u tsc=reliable cryptomgr.notests "
         "systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all random.trust_cpu=on "
-        "sbx_agent=/.soulbox/soulbox", r->tsc_khz);
+        "sbx_agent=/.soulbox/soulbox%s", r->tsc_khz, r->test_hooks ? " sbx_test_hooks=1" : "");
     ARG("-sandbox"), ARG("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
     av[na] = NULL;
     struct child q = {.fds = {port[1], con[1], vc, r->kernel_fd, r->initrd_fd}, .nfds = 5,

@@ -27,6 +27,7 @@ struct vmm_req {
     unsigned tb_mb;            /* TCG's code cache */
     int kernel_fd, initrd_fd;  /* opened by the caller, read by QEMU as /proc/self/fd/N */
     unsigned tsc_khz;          /* the host's TSC (TCG's guest clock calibration) */
+    bool test_hooks;           /* the guest agent obeys test markers (SOULBOX_TEST_VM_HOOKS) */
     struct vmm_export export;
     const char *export_dir;    /* empty dir the export is assembled on (in a private mount ns) */
     uint32_t uid;              /* QEMU runs as uid:uid */

@@ -326,3 +326,47 @@ def test_test_cases_in_a_microvm():
         assert r.status_code == 200, r.text
         cases = r.json()["test_cases"]
         assert [c["verdict"] for c in cases] == ["accepted", "wrong_answer"], cases
+
+
+# ---- a guest that panics or hangs: internal_error with the reason, that VM only ----
+
+HOOKS = {"SOULBOX_TEST_VM_HOOKS": "1"}
+
+
+def test_guest_kernel_panic_ends_that_vm_only():
+    with Server("sandbox:\n  microvm:\n    hang_timeout_ms: 3000\n", env=HOOKS) as srv:
+        other = srv.post("/api/executions", {"language": "bash", "isolation": "microvm",
+                                             "code": "sleep 8; echo survived"})
+        assert other.status_code == 202
+        assert wait_until(lambda: len(vmm_processes()) == 2, timeout=60)
+        r = srv.execute({"language": "bash", "isolation": "microvm",
+                         "code": "echo SOULBOX-TEST-GUEST-PANIC; sleep 30"}, timeout=T)
+        assert r.status_code == 500 and r.json()["error"] == {
+            "code": "internal_error", "message": "sandbox agent ended unexpectedly (guest kernel "
+            "panic (Kernel panic - not syncing: sysrq triggered crash))"}, r.text
+        rec = srv.get("/api/executions?limit=5").json()
+        rec = rec.get("executions", rec.get("items", rec))
+        panicked = [e for e in rec if e.get("status") == "internal_error"]
+        assert panicked and "guest kernel panic" in json.dumps(panicked[0]), rec
+        done = srv.finished(other.json()["id"], timeout=90)
+        assert done["status"] == "ok" and done["stdout"] == "survived\n", done
+        assert srv.execute({"language": "bash", "code": "echo fine", "isolation": "microvm"},
+                           timeout=T).json()["stdout"] == "fine\n"
+
+
+def test_hung_guest_is_destroyed():
+    with Server("sandbox:\n  microvm:\n    hang_timeout_ms: 3000\n", env=HOOKS) as srv:
+        t0 = time.monotonic()
+        r = srv.execute({"language": "bash", "isolation": "microvm",
+                         "limits": {"wall_time_ms": 60000},
+                         "code": "echo SOULBOX-TEST-GUEST-HANG; sleep 50"}, timeout=T)
+        assert r.status_code == 500 and r.json()["error"] == {
+            "code": "internal_error", "message": "sandbox agent ended unexpectedly (the guest "
+            "stopped responding for 3000 ms)"}, r.text
+        assert time.monotonic() - t0 < 30
+        assert wait_until(lambda: not vmm_processes(), timeout=10)
+
+
+def test_without_the_hooks_markers_are_just_output():
+    r = run_json("bash", "echo SOULBOX-TEST-GUEST-PANIC", *VM, timeout=T)
+    assert r["status"] == "ok" and r["stdout"] == "SOULBOX-TEST-GUEST-PANIC\n"

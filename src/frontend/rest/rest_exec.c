@@ -93,7 +93,11 @@ static void sync_finished(struct execution *ex, const struct job_result *res, vo
 {
     struct pending *p = arg;
     if (res->failed) {
-        rest_reply_error(p->rc, SB_E_SANDBOX_SETUP, res->error.msg, NULL);
+        /* a sandbox that ended under the program (its agent, a microVM's
+         * guest) is internal_error; anything else is its setup */
+        rest_reply_error(p->rc, res->error.code == SB_E_INTERNAL ? SB_E_INTERNAL
+                                                                 : SB_E_SANDBOX_SETUP,
+                         res->error.msg, NULL);
     } else {
         json_t *o = result_json(res);
         if (o)
