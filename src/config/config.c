@@ -244,7 +244,7 @@ struct raw_rootfs {
 
 struct raw_pool {
     char *language;
-    char *size, *max_size, *network;
+    char *size, *max_size, *network, *isolation;
     char **preload;
     unsigned preload_count;
 };
@@ -430,6 +430,7 @@ static const cyaml_schema_field_t pool_fields[] = {
     U64("size", struct raw_pool, size),
     U64("max_size", struct raw_pool, max_size),
     BOOL("network", struct raw_pool, network),
+    CYAML_FIELD_STRING_PTR("isolation", OPT, struct raw_pool, isolation, 1, 32),
     CYAML_FIELD_SEQUENCE("preload", OPT, struct raw_pool, preload, &str_entry, 0, 64),
     CYAML_FIELD_END,
 };
@@ -827,6 +828,12 @@ static int merge(struct sb_config *c, const struct raw_top *t, struct bad_value 
             if (rc == 0)
                 set_bool(&c->pools[c->n_pools - 1].network, s->pools[i].network,
                          "sandbox.pools[].", "network", bad);
+            const char *iso = s->pools[i].isolation;
+            if (rc == 0 && iso && !strcmp(iso, "microvm"))
+                c->pools[c->n_pools - 1].microvm = true;
+            else if (rc == 0 && iso && strcmp(iso, "namespaces") && !bad->text)
+                *bad = (struct bad_value){"sandbox.pools[].", "isolation", iso,
+                                          "namespaces or microvm"};
         }
     }
     SET_NUM(c, s, "sandbox.", max_inodes, NUM_COUNT);

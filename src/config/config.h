@@ -72,6 +72,7 @@ struct sb_pool_cfg {
     uint64_t max_size;              /* it may grow to this under load (0: max(size, 8)) */
     struct sb_str_list preload;     /* modules the warm interpreter imports first */
     bool network;                   /* plumbed for egress: serves network requests only */
+    bool microvm;                   /* isolation: microvm (booted guests) */
 };
 
 /* Egress of sandboxes that ask for it (docs/network.md). */

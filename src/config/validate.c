@@ -221,9 +221,14 @@ static int check_pools(const struct sb_config *c, struct sb_error *err)
                            "range [size (%llu), 64]", file, i, (unsigned long long)p->max_size,
                            (unsigned long long)p->size);
         for (size_t k = 0; k < i; k++)
-            if (!strcmp(c->pools[k].language, p->language) && c->pools[k].network == p->network)
-                return sb_fail(err, SB_E_CONFIG, "%s: sandbox.pools: %s%s appears twice", file,
-                               p->language, p->network ? " (network: true)" : "");
+            if (!strcmp(c->pools[k].language, p->language) && c->pools[k].network == p->network &&
+                c->pools[k].microvm == p->microvm)
+                return sb_fail(err, SB_E_CONFIG, "%s: sandbox.pools: %s%s%s appears twice", file,
+                               p->language, p->network ? " (network: true)" : "",
+                               p->microvm ? " (isolation: microvm)" : "");
+        if (p->microvm && (p->network || !c->microvm.enabled))
+            return sb_fail(err, SB_E_CONFIG, "%s: sandbox.pools[%zu].isolation: microvm needs "
+                           "sandbox.microvm.enabled and no network", file, i);
         if (p->network && !c->security.enable_network)
             return sb_fail(err, SB_E_CONFIG, "%s: sandbox.pools[%zu].network: true needs "
                            "sandbox.security.enable_network: true", file, i);

@@ -33,6 +33,7 @@ struct pool {
     struct pools *ps;
     const struct lang *lang;
     bool network;              /* plumbed for egress (network requests only) */
+    enum sbx_isolation isolation;
     unsigned base, max;        /* the configured size and the growth ceiling */
     uint64_t last_arrival;     /* ns: the last request for this language */
     double gap_ms;             /* moving average of the time between requests */
@@ -186,6 +187,7 @@ static void start_one(struct pool *p)
         .extra_etc = (const char *const *)p->lang->etc,
         .extra_binds = (const char *const *)p->lang->binds,
         .pooled = true, .warm = p->argv != NULL, .network = p->network,
+        .isolation = p->isolation,
     };
     struct sb_error err;
     q->s = sbx_run_start(ps->rn->engine, &spec, on_pooled_done, NULL, q, &err);
@@ -316,7 +318,8 @@ struct sbx_run *pools_claim(struct pools *ps, const struct lang *l, const struct
 {
     struct pool *p = NULL;
     for (size_t i = 0; ps && i < ps->n && !p; i++)
-        if (ps->v[i].lang == l && ps->v[i].network == (go->net != NULL))
+        if (ps->v[i].lang == l && ps->v[i].network == (go->net != NULL) &&
+            ps->v[i].isolation == go->isolation)
             p = &ps->v[i];
     if (!p || ps->closing)
         return NULL;
@@ -351,10 +354,12 @@ struct sbx_run *pools_claim(struct pools *ps, const struct lang *l, const struct
     return s;
 }
 
-bool pools_warm(const struct pools *ps, const struct lang *l, bool network)
+bool pools_warm(const struct pools *ps, const struct lang *l, bool network,
+                enum sbx_isolation isolation)
 {
     for (size_t i = 0; ps && i < ps->n; i++)
-        if (ps->v[i].lang == l && ps->v[i].network == network)
+        if (ps->v[i].lang == l && ps->v[i].network == network &&
+            ps->v[i].isolation == isolation)
             return ps->v[i].argv != NULL;
     return false;
 }
@@ -448,6 +453,7 @@ int pools_enable(struct pools *ps, const struct lang *l, struct sb_error *err)
             return -1;
         }
         p->network = cfg->pools[i].network;
+        p->isolation = cfg->pools[i].microvm ? SBX_ISO_MICROVM : SBX_ISO_NAMESPACES;
         refill(p);
     }
     return 0;
@@ -495,7 +501,7 @@ size_t pools_stats(const struct pools *ps, struct pool_stats *out, size_t max)
         out[n] = (struct pool_stats){p->lang->name, p->nready, pool_target(p, util_mono_ns()),
                                      p->hits, p->misses, p->refills,
                                      (double)p->refill_ns / 1e9, mem, p->starting,
-                                     p->network};
+                                     p->network, p->isolation == SBX_ISO_MICROVM};
     }
     return n;
 }

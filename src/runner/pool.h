@@ -23,6 +23,7 @@ struct pool_stats {
     uint64_t memory;           /* bytes the ready sandboxes use now */
     unsigned starting;         /* refills under way */
     bool network;              /* the language's pool plumbed for egress */
+    bool microvm;              /* its sandboxes are microVMs */
 };
 
 /* An empty set of pools; pools_enable starts the ones the config asks for
@@ -49,7 +50,8 @@ void pools_job_ended(struct pools *ps);
 /* Whether l's pool (with or without network) starts its interpreter ahead
  * (its go needs `input`). A language may have one pool of each kind; a
  * claim with go->net takes from the network one. */
-bool pools_warm(const struct pools *ps, const struct lang *l, bool network);
+bool pools_warm(const struct pools *ps, const struct lang *l, bool network,
+                enum sbx_isolation isolation);
 
 /* One entry per pool; returns the count (at most max). */
 size_t pools_stats(const struct pools *ps, struct pool_stats *out, size_t max);

@@ -38,16 +38,16 @@ struct sbx_run *job_claim_pooled(struct job *j, const struct sbx_run_spec *spec,
                              sbx_run_output_cb output)
 {
     struct pools *ps = j->rn->pools;
-    if (!ps || j->isolation != SBX_ISO_NAMESPACES) /* pools hold namespace sandboxes */
+    if (!ps)
         return NULL;
-    bool warm = pools_warm(ps, j->lang, j->network);
+    bool warm = pools_warm(ps, j->lang, j->network, j->isolation);
     if (warm && !env_allows_warm(j))
         return NULL;
     struct sbx_run_go go = {
         .argv = spec->argv, .argc = spec->argc, .env = spec->env, .envc = spec->envc,
         .files = spec->files, .nfiles = spec->nfiles, .stdin_data = spec->stdin_data,
         .stdin_len = spec->stdin_len, .interactive = spec->interactive, .limits = spec->limits,
-        .net = j->network ? &j->net : NULL,
+        .net = j->network ? &j->net : NULL, .isolation = j->isolation,
     };
     char *input = NULL;
     if (warm) {

@@ -54,6 +54,7 @@ struct sbx_run_go {
     bool interactive;
     struct sbx_limits limits; /* disk_kb must be the pooled sandbox's */
     const struct sbx_net *net; /* egress (the pooled sandbox must be plumbed), or NULL */
+    enum sbx_isolation isolation; /* the pool it may come from */
 };
 
 struct sbx_run;

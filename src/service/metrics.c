@@ -130,8 +130,9 @@ static void pools(struct sb_buf *o, const struct metrics_gauges *g)
             double v[] = {p->ready, p->target, (double)p->hits, (double)p->misses,
                           (double)p->refills, p->refill_seconds, (double)p->memory,
                           asked ? (double)p->hits / (double)asked : 0, p->starting};
-            sb_buf_printf(o, "%s{language=\"%s\"%s} %.9g\n", f[k].name, p->language,
-                          p->network ? ",network=\"true\"" : "", v[k]);
+            sb_buf_printf(o, "%s{language=\"%s\"%s%s} %.9g\n", f[k].name, p->language,
+                          p->network ? ",network=\"true\"" : "",
+                          p->microvm ? ",isolation=\"microvm\"" : "", v[k]);
         }
     }
 }

@@ -782,15 +782,15 @@ static int vm_cpu(struct sbx *s, uint64_t *ns)
     return rc;
 }
 
+/* What the VM costs the host (QEMU's cgroup: guest RAM touched, the VMM,
+ * virtiofsd), not the sandbox's share of the guest: pools budget host
+ * memory. */
 static uint64_t vm_memory(const struct sbx *s)
 {
     struct vm_sbx *v = s->vm;
-    if (!v)
+    if (!v || v->spawning || !v->cg.made)
         return 0;
-    pthread_mutex_lock(&v->mu);
-    uint64_t m = v->stats.memory_current;
-    pthread_mutex_unlock(&v->mu);
-    return m;
+    return cg_memory_usage(&v->cg);
 }
 
 static void vm_reset_peak(struct sbx *s)

@@ -370,3 +370,26 @@ def test_hung_guest_is_destroyed():
 def test_without_the_hooks_markers_are_just_output():
     r = run_json("bash", "echo SOULBOX-TEST-GUEST-PANIC", *VM, timeout=T)
     assert r["status"] == "ok" and r["stdout"] == "SOULBOX-TEST-GUEST-PANIC\n"
+
+
+# ---- pools of booted VMs ----
+
+def test_pool_of_booted_vms_serves_warm_runs():
+    cfg = "sandbox:\n  pools:\n    - {language: python, size: 1, isolation: microvm}\n"
+    with Server(cfg, pools=True) as srv:
+        def ready():
+            for l in srv.get("/metrics").text.splitlines():
+                if l.startswith('soulbox_pool_ready{language="python",isolation="microvm"}'):
+                    return float(l.split()[-1])
+            return 0
+        assert wait_until(lambda: ready() == 1, timeout=90)
+        r = srv.execute({"language": "python", "isolation": "microvm",
+                         "code": "import os\nprint(os.uname().release)"}, timeout=T)
+        res = r.json()
+        assert res["status"] == "ok" and res["warm"] is True, res
+        assert res["stdout"].strip() != os.uname().release
+        # a namespace request never takes a VM from the pool, nor the reverse
+        r = srv.execute({"language": "python", "code": "import os\nprint(os.uname().release)"})
+        assert r.json()["stdout"].strip() == os.uname().release and r.json()["warm"] is False
+        m = srv.get("/metrics").text
+        assert 'soulbox_pool_hits_total{language="python",isolation="microvm"} 1' in m
