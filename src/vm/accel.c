@@ -80,6 +80,15 @@ static int probe_boot(const struct vm_engine *v, char *why, size_t len)
 
 static pthread_mutex_t probe_mu = PTHREAD_MUTEX_INITIALIZER;
 
+const char *vm_accel_name(struct vm_engine *v)
+{
+    if (pthread_mutex_trylock(&probe_mu) != 0)
+        return "probing";
+    const char *n = !v->accel_known ? "auto" : v->accel == VMM_KVM ? "kvm" : "tcg";
+    pthread_mutex_unlock(&probe_mu);
+    return n;
+}
+
 enum vmm_accel vm_accel(struct vm_engine *v, const char *state_dir)
 {
     if (v->cfg->accel != VM_ACCEL_AUTO)

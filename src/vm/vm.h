@@ -55,6 +55,9 @@ int vm_initramfs(const char *release, struct sb_error *err);
  * state_dir). Blocking the first time (up to 15 s): call off the loop. */
 enum vmm_accel vm_accel(struct vm_engine *v, const char *state_dir);
 
+/* "kvm", "tcg", "auto" (not probed yet) or "probing"; never blocks. */
+const char *vm_accel_name(struct vm_engine *v);
+
 struct sbx_backend_ops;
 extern const struct sbx_backend_ops sbx_vm_backend;
 

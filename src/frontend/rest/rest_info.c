@@ -22,6 +22,18 @@ void rest_health(struct rest_call *rc)
                           "languages_ready", s->probe.ready);
     if (o)
         json_object_set_new(o, "sessions", json_integer(s->sessions.n));
+    struct vm_engine *vm = &s->engine.vm;
+    json_t *m = json_pack("{s:b}", "available", vm->available);
+    if (m && vm->available) {
+        json_object_set_new(m, "accel", json_string(vm_accel_name(vm)));
+        json_object_set_new(m, "kernel", json_string(vm->kernel_release));
+    } else if (m) {
+        json_object_set_new(m, "reason", json_string(vm->reason));
+    }
+    if (o && m)
+        json_object_set_new(o, "microvm", m);
+    else
+        json_decref(m);
     rest_reply_json(rc, stopping ? 503 : 200, o, NULL);
 }
 
