@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "common/log.h"
 #include "frontend/request.h"
 #include "cli/cli.h"
 #include "cli/run_opts.h"
@@ -333,6 +334,9 @@ static int execute(struct run_opts *o, struct sb_config *cfg, const struct lang 
                    struct job_request *req)
 {
     uint64_t t_main = util_mono_ns();
+    /* stderr is the program's: only SoulBox's warnings and errors join it
+     * (not, say, the first engine start's cgroup2 remount notice) */
+    log_set_level(LOG_WARN);
     uv_loop_t *loop = uv_default_loop();
     struct sbx_engine engine;
     struct sb_error err;

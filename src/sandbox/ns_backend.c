@@ -33,18 +33,17 @@ static int make_memfd(const char *name, const void *data, size_t len, struct sb_
     return fd;
 }
 
-/* The plan (root filesystem, uid, filter) as a memfd for the agent's fd 4. */
-static int encode_plan(struct sbx *s, const struct sbx_spec *spec, struct sb_error *err)
+int sbx_plan_bytes(struct sbx *s, const struct sbx_spec *spec, const struct layout_cfg *lc,
+                   uint32_t uid, uint32_t agent_uid, bool new_net, uint8_t **buf, size_t *len,
+                   struct sb_error *err)
 {
     struct sbx_engine *e = s->e;
     struct layout_mem *mem = calloc(1, sizeof *mem);
     if (!mem)
         return sb_fail(err, SB_E_INTERNAL, "out of memory");
     struct layout_req req = {
-        .uid = s->be.uid, .gid = s->be.uid,
-        .agent_uid = e->uids.base - 1, /* outside the pool; config keeps uid_base >= 10000 */
-        .disk_bytes = s->lim.disk_kb * 1024,
-        .new_net = !e->cfg.share_net, .bpf = e->seccomp.bpf, .bpf_len = e->seccomp.len,
+        .uid = uid, .gid = uid, .agent_uid = agent_uid, .disk_bytes = s->lim.disk_kb * 1024,
+        .new_net = new_net, .bpf = e->seccomp.bpf, .bpf_len = e->seccomp.len,
         .seccomp_notify = e->seccomp.notify, .extra_etc = spec->extra_etc,
         .extra_binds = spec->extra_binds, .pty = spec->pty, .home = spec->home,
     };
@@ -53,17 +52,29 @@ static int encode_plan(struct sbx *s, const struct sbx_spec *spec, struct sb_err
     while (req.extra_binds && req.extra_binds[req.n_extra_binds])
         req.n_extra_binds++;
     struct plan p;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int fd = -1;
-    if (layout_build(&e->cfg.layout, &req, &p, mem) < 0)
+    int rc = -1;
+    if (layout_build(lc, &req, &p, mem) < 0)
         sb_fail(err, SB_E_CONFIG, "sandbox layout has too many entries");
-    else if (plan_encode(&p, &buf, &len) < 0)
+    else if (plan_encode(&p, buf, len) < 0)
         sb_fail(err, SB_E_INTERNAL, "out of memory encoding the plan");
     else
-        fd = make_memfd("soulbox-plan", buf, len, err);
-    free(buf);
+        rc = 0;
     free(mem);
+    return rc;
+}
+
+/* The plan (root filesystem, uid, filter) as a memfd for the agent's fd 4. */
+static int encode_plan(struct sbx *s, const struct sbx_spec *spec, struct sb_error *err)
+{
+    struct sbx_engine *e = s->e;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    /* the agent's uid is outside the pool; config keeps uid_base >= 10000 */
+    if (sbx_plan_bytes(s, spec, &e->cfg.layout, s->be.uid, e->uids.base - 1, !e->cfg.share_net,
+                       &buf, &len, err) < 0)
+        return -1;
+    int fd = make_memfd("soulbox-plan", buf, len, err);
+    free(buf);
     return fd;
 }
 

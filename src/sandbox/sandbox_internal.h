@@ -88,6 +88,13 @@ struct sbx {
     struct net_stats net_final;      /* its traffic, once the box is closed */
 };
 
+/* A sandbox's plan (plan.h) from the layout lc for this spec, its program
+ * uid and its agent's, encoded into *buf (malloc'd). 0 or -1 with err.
+ * Shared by the backends (ns_backend.c). */
+int sbx_plan_bytes(struct sbx *s, const struct sbx_spec *spec, const struct layout_cfg *lc,
+                   uint32_t uid, uint32_t agent_uid, bool new_net, uint8_t **buf, size_t *len,
+                   struct sb_error *err);
+
 /* Opens the box of spec.net_policy once the backend has plumbed (loop). */
 int sbx_net_start(struct sbx *s, struct sb_error *err);
 

@@ -592,43 +592,23 @@ static int make_start(struct sbx *s, const struct sbx_spec *spec, struct sb_erro
     struct layout_cfg lc = e->cfg.layout;
     lc.staging = "/run/soulbox-vm/root";
     lc.data_dir = "/run/soulbox-vm/data";
-    struct layout_mem *mem = calloc(1, sizeof *mem);
-    if (!mem)
-        return sb_fail(err, SB_E_INTERNAL, "out of memory");
-    struct layout_req req = {
-        .uid = v->uid, .gid = v->uid, .agent_uid = v->uid - 1,
-        .disk_bytes = s->lim.disk_kb * 1024, .new_net = true, .bpf = e->seccomp.bpf,
-        .bpf_len = e->seccomp.len, .seccomp_notify = e->seccomp.notify,
-        .extra_etc = spec->extra_etc, .extra_binds = spec->extra_binds, .pty = spec->pty,
-        .home = spec->home,
-    };
-    while (req.extra_etc && req.extra_etc[req.n_extra_etc])
-        req.n_extra_etc++;
-    while (req.extra_binds && req.extra_binds[req.n_extra_binds])
-        req.n_extra_binds++;
-    struct plan p;
     uint8_t *buf = NULL;
     size_t len = 0;
-    int rc = -1;
-    if (layout_build(&lc, &req, &p, mem) < 0)
-        sb_fail(err, SB_E_CONFIG, "sandbox layout has too many entries");
-    else if (plan_encode(&p, &buf, &len) < 0)
-        sb_fail(err, SB_E_INTERNAL, "out of memory encoding the plan");
-    else if (!(v->start = malloc(sizeof(struct agent_vm_start) + len)))
-        sb_fail(err, SB_E_INTERNAL, "out of memory");
-    else {
-        struct agent_vm_start st = {
-            .limits = {.memory_bytes = s->lim.memory_kb * 1024, .pids = s->lim.processes + 1,
-                       .cpu_percent = s->lim.cpu_percent},
-            .uid = v->uid};
-        memcpy(v->start, &st, sizeof st);
-        memcpy(v->start + sizeof st, buf, len);
-        v->start_len = sizeof st + len;
-        rc = 0;
+    if (sbx_plan_bytes(s, spec, &lc, v->uid, v->uid - 1, true, &buf, &len, err) < 0)
+        return -1;
+    if (!(v->start = malloc(sizeof(struct agent_vm_start) + len))) {
+        free(buf);
+        return sb_fail(err, SB_E_INTERNAL, "out of memory");
     }
+    struct agent_vm_start st = {
+        .limits = {.memory_bytes = s->lim.memory_kb * 1024, .pids = s->lim.processes + 1,
+                   .cpu_percent = s->lim.cpu_percent},
+        .uid = v->uid};
+    memcpy(v->start, &st, sizeof st);
+    memcpy(v->start + sizeof st, buf, len);
+    v->start_len = sizeof st + len;
     free(buf);
-    free(mem);
-    return rc;
+    return 0;
 }
 
 static void vm_free(struct vm_sbx *v)

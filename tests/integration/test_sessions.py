@@ -215,8 +215,9 @@ def test_create_get_list_delete(srv):
     sid = sb["id"]
     assert r.headers["Location"] == f"/api/sandboxes/{sid}"
     assert set(sb) == {"id", "template", "state", "created_at", "ends_at", "timeout_s",
-                       "metadata", "limits", "usage", "network"}
+                       "metadata", "limits", "usage", "network", "isolation"}
     assert sb["network"] == {"enabled": False, "allow": []}
+    assert sb["isolation"] == "namespaces"
     assert sb["template"] == "base" and sb["state"] == "running"
     assert 298 <= sb["timeout_s"] <= 300, sb
     assert sb["metadata"] == {"owner": "t1", "run": RUN}

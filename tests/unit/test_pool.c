@@ -219,7 +219,7 @@ Test(pool, a_language_without_a_pool_always_misses)
     cr_assert_eq(pools_stats(ps, st, 2), 0, "size 0: no pool");
     struct claim c = {0};
     cr_assert_null(claim("echo x", &c, 0));
-    cr_assert_not(pools_warm(ps, bash, false));
+    cr_assert_not(pools_warm(ps, bash, false, SBX_ISO_NAMESPACES));
 }
 
 Test(pool, the_memory_budget_stops_the_fill)

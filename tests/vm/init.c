@@ -19,6 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define BOOT_FAIL_PREFIX "SBX-INIT-FAIL "
+#include "vm/init/boot.h"
+
 static void say(const char *fmt, ...)
 {
     char b[1024];
@@ -32,81 +35,24 @@ static void say(const char *fmt, ...)
     }
 }
 
-static void die(const char *what)
-{
-    say("SBX-INIT-FAIL %s: %s\n", what, strerror(errno));
-    sync();
-    reboot(RB_POWER_OFF);
-    _exit(1);
-}
-
-static void mnt(const char *src, const char *dst, const char *type, unsigned long fl, const char *opt)
-{
-    mkdir(dst, 0755);
-    if (mount(src, dst, type, fl, opt) < 0) {
-        char w[512];
-        snprintf(w, sizeof w, "mount %s on %s (%s)", src, dst, type);
-        die(w);
-    }
-}
-
-static void load_modules(void)
-{
-    FILE *f = fopen("/modules/order", "r");
-    char line[256], path[300];
-    if (!f)
-        die("open /modules/order");
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = 0;
-        if (!line[0])
-            continue;
-        snprintf(path, sizeof path, "/modules/%s", line);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            die(path);
-        if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)
-            die(path);
-        close(fd);
-    }
-    fclose(f);
-}
-
 int main(void)
 {
-    mount("devtmpfs", "/dev", "devtmpfs", 0, "");
-    int c = open("/dev/console", O_RDWR);
-    if (c >= 0) {
-        dup2(c, 0);
-        dup2(c, 1);
-        dup2(c, 2);
-        if (c > 2)
-            close(c);
-    }
-    mnt("proc", "/proc", "proc", 0, "");
-    mnt("sysfs", "/sys", "sysfs", 0, "");
-    load_modules();
-    /* virtio-mmio probing is asynchronous: retry the mount for a while */
-    mkdir("/newroot", 0755);
-    int tries = 0;
-    while (mount("hostroot", "/newroot", "virtiofs", MS_RDONLY, "") < 0) {
-        if (++tries > 500)
-            die("mount virtiofs hostroot on /newroot");
-        usleep(10000);
-    }
+    boot_start();
+    boot_mount_virtiofs("hostroot", 0);
     unsigned long nd = MS_NOSUID | MS_NODEV;
-    mnt("tmpfs", "/newroot/tmp", "tmpfs", nd, "mode=1777,size=1g");
-    mnt("tmpfs", "/newroot/var/tmp", "tmpfs", nd, "mode=1777,size=256m");
-    mnt("tmpfs", "/newroot/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=256m");
-    mnt("tmpfs", "/newroot/root", "tmpfs", nd, "mode=700,size=64m");
-    mnt("proc", "/newroot/proc", "proc", 0, "");
-    mnt("sysfs", "/newroot/sys", "sysfs", 0, "");
-    mnt("devtmpfs", "/newroot/dev", "devtmpfs", 0, "");
-    mnt("devpts", "/newroot/dev/pts", "devpts", 0, "newinstance,ptmxmode=0666,mode=620");
-    mnt("tmpfs", "/newroot/dev/shm", "tmpfs", nd, "mode=1777");
-    mnt("cgroup2", "/newroot/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+    boot_mount("tmpfs", "/newroot/tmp", "tmpfs", nd, "mode=1777,size=1g");
+    boot_mount("tmpfs", "/newroot/var/tmp", "tmpfs", nd, "mode=1777,size=256m");
+    boot_mount("tmpfs", "/newroot/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=256m");
+    boot_mount("tmpfs", "/newroot/root", "tmpfs", nd, "mode=700,size=64m");
+    boot_mount("proc", "/newroot/proc", "proc", 0, "");
+    boot_mount("sysfs", "/newroot/sys", "sysfs", 0, "");
+    boot_mount("devtmpfs", "/newroot/dev", "devtmpfs", 0, "");
+    boot_mount("devpts", "/newroot/dev/pts", "devpts", 0, "newinstance,ptmxmode=0666,mode=620");
+    boot_mount("tmpfs", "/newroot/dev/shm", "tmpfs", nd, "mode=1777");
+    boot_mount("cgroup2", "/newroot/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC,
         "nsdelegate");
     if (chroot("/newroot") < 0 || chdir("/") < 0)
-        die("chroot /newroot");
+        boot_die("chroot /newroot");
     /* /dev/ptmx of a devtmpfs is the initial instance: use the new one */
     unlink("/dev/ptmx");
     if (symlink("pts/ptmx", "/dev/ptmx") < 0)
@@ -114,7 +60,7 @@ int main(void)
     const char *script = getenv("sbx_script");
     if (!script) {
         errno = EINVAL;
-        die("no sbx_script= on the kernel command line");
+        boot_die("no sbx_script= on the kernel command line");
     }
     pid_t p = fork();
     if (p == 0) {
@@ -123,7 +69,7 @@ int main(void)
         char *argv[] = {"/bin/bash", (char *)script, NULL};
         setsid();
         execve("/bin/bash", argv, env);
-        die("exec /bin/bash");
+        boot_die("exec /bin/bash");
     }
     int st = 0;
     for (;;) {

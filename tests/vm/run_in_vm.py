@@ -49,7 +49,8 @@ def build_initramfs(work, ver):
     os.makedirs(os.path.join(root, "modules"))
     for d in ("dev", "proc", "sys", "newroot"):
         os.mkdir(os.path.join(root, d))
-    subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Werror", "-o", os.path.join(root, "init"),
+    subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Werror",
+                    "-I", os.path.join(REPO, "src"), "-o", os.path.join(root, "init"),
                     os.path.join(REPO, "tests/vm/init.c")], check=True)
     order = []
     for m in MODULES:
