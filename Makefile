@@ -245,7 +245,7 @@ clean:
 # inputs go to build-fuzz/corpus/<name>, crashes to build-fuzz/crashes/<name>.
 FUZZ         := build-fuzz
 FUZZ_CC      := clang
-FUZZ_TARGETS ?= http request websocket grpc config names agent e2b dns client
+FUZZ_TARGETS ?= http request websocket grpc config names agent e2b dns client vmstream
 FUZZ_SECONDS ?= 60
 FUZZ_OPTS    ?= -timeout=5 -rss_limit_mb=2048
 # Longest input generated (regressions may be longer: they are replayed whole).
@@ -273,7 +273,7 @@ FUZZ_SRC     := $(wildcard src/common/*.c src/config/*.c) src/runner/lang.c src/
                 src/frontend/grpc/pbdesc.c \
                 src/frontend/e2b/connect.c src/frontend/multipart.c src/service/session_path.c \
                 src/sandbox/collected.c $(wildcard src/net/*.c) src/runner/runner.c \
-                src/client/sse.c src/client/http_client.c
+                src/client/sse.c src/client/http_client.c src/vm/stream.c
 FUZZ_LIB_OBJ := $(FUZZ_SRC:src/%.c=$(FUZZ)/obj/%.o) $(PROTOS:%.proto=$(FUZZ)/obj/gen/%.pb-c.o) \
                 $(FUZZ)/obj/languages_blob.o
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ)/fuzz_%)

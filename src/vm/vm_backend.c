@@ -39,6 +39,7 @@
 
 struct rproc {
     bool used, exited, pty_pending;
+    bool in_done;              /* a pty's engine end stopped writing: stop reading it */
     uint32_t id;
     int in;                    /* engine's stdin (we read), or the pty's end */
     int out[3];                /* [1], [2]: we write; for a pty [1] == in */
@@ -129,8 +130,17 @@ static void rp_maybe_free(struct rproc *r)
 
 /* A frame for the engine: sent now, or queued behind others (no fds then:
  * only a pty's A_STARTED carries one, and it is sent at once or dropped). */
+static void flush_engine(struct vm_sbx *v);
+
 static void to_engine(struct vm_sbx *v, const struct agent_hdr *h, const void *payload, int fd)
 {
+    /* A descriptor cannot wait in the byte queue: let the engine (which
+     * reads its channel all the time) drain it first. */
+    for (int i = 0; fd >= 0 && v->fwd.len && i < 50; i++) {
+        struct pollfd p = {v->chan[1], POLLOUT, 0};
+        if (poll(&p, 1, 100) > 0)
+            flush_engine(v);
+    }
     if (!v->fwd.len) {
         int rc = proto_send(v->chan[1], h->type, h->id, h->err, h->flags, payload, h->len,
                             fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0);
@@ -280,7 +290,7 @@ static void read_in(struct vm_sbx *v, struct rproc *r)
         return;
     }
     if (r->out[1] == r->in) { /* a pty: the engine stopped writing, output goes on */
-        shutdown(r->in, SHUT_RD);
+        r->in_done = true;
         return;
     }
     vm_tx_frame(&v->tx, H_STDIN_EOF, r->id, 0, 0, NULL, 0);
@@ -357,7 +367,7 @@ static void *relay_main(void *arg)
             for (int s = 1; s <= 2; s++)
                 if (r->out[s] >= 0 && (r->q[s].len || r->eof[s]))
                     who[n] = r, what[n] = s, pf[n++] = (struct pollfd){r->out[s], POLLOUT, 0};
-            if (r->in >= 0 && v->tx.len < QUEUE_HIGH)
+            if (r->in >= 0 && !r->in_done && v->tx.len < QUEUE_HIGH)
                 who[n] = r, what[n] = 0, pf[n++] = (struct pollfd){r->in, POLLIN, 0};
         }
         if (poll(pf, (nfds_t)n, 1000) < 0 && errno != EINTR)

@@ -397,6 +397,23 @@ def client():
         write("client", k, v)
 
 
+def vmstream():
+    """First byte: bytes per feed; then a guest's frames back to back."""
+    def f(kind, ident, payload=b"", flags=0):
+        return header(kind, ident, len(payload), magic=b"BSBX", flags=flags) + payload
+    up = f(20, 0, struct.pack("<II", 2, 0) + b"6.1.0-57-cloud-amd64".ljust(64, b"\0"))
+    seeds = {
+        "boot": b"\0" + up + f(1, 0, struct.pack("<Ii", 2, 1)),
+        "output": b"\x07" + f(21, 3, b"hello\n", flags=1) + f(21, 3, b"err", flags=2) +
+                  f(22, 3, flags=1) + f(23, 0, b"\0" * 32),
+        "split-header": b"\x03" + f(3, 9, struct.pack("<iI", 42, 0)) + f(5, 9, b"\0" * 48),
+        "bad-magic": b"\0" + f(21, 1, b"x") + b"XXXX" + b"\0" * 20,
+        "too-long": b"\x10" + header(21, 1, (1 << 20) + 1, magic=b"BSBX"),
+    }
+    for k, v in seeds.items():
+        write("vmstream", k, v)
+
+
 if __name__ == "__main__":
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     http()
@@ -407,3 +424,4 @@ if __name__ == "__main__":
     names()
     agent()
     client()
+    vmstream()

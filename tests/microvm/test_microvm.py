@@ -334,7 +334,7 @@ HOOKS = {"SOULBOX_TEST_VM_HOOKS": "1"}
 
 
 def test_guest_kernel_panic_ends_that_vm_only():
-    with Server("sandbox:\n  microvm:\n    hang_timeout_ms: 3000\n", env=HOOKS) as srv:
+    with Server(env=HOOKS) as srv:
         other = srv.post("/api/executions", {"language": "bash", "isolation": "microvm",
                                              "code": "sleep 8; echo survived"})
         assert other.status_code == 202
@@ -355,14 +355,14 @@ def test_guest_kernel_panic_ends_that_vm_only():
 
 
 def test_hung_guest_is_destroyed():
-    with Server("sandbox:\n  microvm:\n    hang_timeout_ms: 3000\n", env=HOOKS) as srv:
+    with Server("sandbox:\n  microvm:\n    hang_timeout_ms: 5000\n", env=HOOKS) as srv:
         t0 = time.monotonic()
         r = srv.execute({"language": "bash", "isolation": "microvm",
                          "limits": {"wall_time_ms": 60000},
                          "code": "echo SOULBOX-TEST-GUEST-HANG; sleep 50"}, timeout=T)
         assert r.status_code == 500 and r.json()["error"] == {
             "code": "internal_error", "message": "sandbox agent ended unexpectedly (the guest "
-            "stopped responding for 3000 ms)"}, r.text
+            "stopped responding for 5000 ms)"}, r.text
         assert time.monotonic() - t0 < 30
         assert wait_until(lambda: not vmm_processes(), timeout=10)
 
