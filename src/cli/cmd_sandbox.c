@@ -20,8 +20,9 @@ static const char sandbox_usage[] =
     "Sessions (long-lived sandboxes) on a SoulBox server ($SOULBOX_URL,\n"
     "$SOULBOX_API_KEY by default):\n"
     "\n"
-    "  create [--template NAME] [--timeout SEC] [--env K=V]... [--json]\n"
-    "                          make one; prints its id (or all of it as JSON)\n"
+    "  create [--template NAME] [--timeout SEC] [--env K=V]... [--isolation KIND]\n"
+    "         [--json]         make one (KIND: namespaces or microvm); prints its id\n"
+    "                          (or all of it as JSON)\n"
     "  ls                      the sessions: id, template, state, seconds left\n"
     "  ls ID[:DIR] [--depth N] the files in DIR (default /home/user)\n"
     "  exec [--cwd DIR] [--env K=V]... [--timeout SEC] [--stdin FILE] ID -- CMD...\n"
@@ -100,7 +101,8 @@ static int do_create(struct sb_ctx *x, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"template", required_argument, 0, 't'}, {"timeout", required_argument, 0, 'T'},
-        {"env", required_argument, 0, 'e'}, {"json", no_argument, 0, 'j'}, {0, 0, 0, 0},
+        {"env", required_argument, 0, 'e'}, {"json", no_argument, 0, 'j'},
+        {"isolation", required_argument, 0, 'i'}, {0, 0, 0, 0},
     };
     json_t *body = json_object(), *env = json_object();
     bool as_json = false;
@@ -117,9 +119,15 @@ static int do_create(struct sb_ctx *x, int argc, char **argv)
         } else if (c == 'e') {
             if (add_env(env, optarg))
                 goto out;
-        } else if (c == 'j')
+        } else if (c == 'j') {
             as_json = true;
-        else {
+        } else if (c == 'i') {
+            if (strcmp(optarg, "namespaces") && strcmp(optarg, "microvm")) {
+                cli_usage_error("--isolation: '%s' is not namespaces or microvm", optarg);
+                goto out;
+            }
+            json_object_set_new(body, "isolation", json_string(optarg));
+        } else {
             cli_usage_error("create: unknown or incomplete option '%s'", argv[optind - 1]);
             goto out;
         }

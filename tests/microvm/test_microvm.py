@@ -393,3 +393,19 @@ def test_pool_of_booted_vms_serves_warm_runs():
         assert r.json()["stdout"].strip() == os.uname().release and r.json()["warm"] is False
         m = srv.get("/metrics").text
         assert 'soulbox_pool_hits_total{language="python",isolation="microvm"} 1' in m
+
+
+def test_cli_sandbox_create_and_exec_in_a_microvm():
+    with Server() as srv:
+        cli = [SOULBOX, "sandbox", "--server", srv.url]
+        r = subprocess.run(cli + ["create", "--isolation", "microvm", "--json"],
+                           capture_output=True, text=True, timeout=T)
+        assert r.returncode == 0, r.stderr
+        sb = json.loads(r.stdout)
+        assert sb["isolation"] == "microvm"
+        r = subprocess.run(cli + ["exec", sb["id"], "--", "uname", "-r"], capture_output=True,
+                           text=True, timeout=T)
+        assert r.returncode == 0 and r.stdout.strip() != os.uname().release, r
+        r = subprocess.run(cli + ["kill", sb["id"]], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert wait_until(lambda: not vmm_processes(), timeout=30)
