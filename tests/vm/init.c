@@ -40,9 +40,19 @@ int main(void)
     boot_start();
     boot_mount_virtiofs("hostroot", 0);
     unsigned long nd = MS_NOSUID | MS_NODEV;
+    boot_mount("tmpfs", "/newroot/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=256m");
+    /* The repository (sbx_repo=) at /run/repo before the tmpfs below may hide
+     * it (a clone under /tmp or /root) */
+    const char *repo = getenv("sbx_repo");
+    if (repo) {
+        char src[4096];
+        snprintf(src, sizeof src, "/newroot%s", repo);
+        mkdir("/newroot/run/repo", 0755);
+        if (mount(src, "/newroot/run/repo", NULL, MS_BIND, NULL) < 0)
+            boot_die(src);
+    }
     boot_mount("tmpfs", "/newroot/tmp", "tmpfs", nd, "mode=1777,size=1g");
     boot_mount("tmpfs", "/newroot/var/tmp", "tmpfs", nd, "mode=1777,size=256m");
-    boot_mount("tmpfs", "/newroot/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=256m");
     boot_mount("tmpfs", "/newroot/root", "tmpfs", nd, "mode=700,size=64m");
     boot_mount("proc", "/newroot/proc", "proc", 0, "");
     boot_mount("sysfs", "/newroot/sys", "sysfs", 0, "");
@@ -61,6 +71,11 @@ int main(void)
     if (!script) {
         errno = EINVAL;
         boot_die("no sbx_script= on the kernel command line");
+    }
+    char in_repo[4096];
+    if (script[0] != '/') { /* relative: in the repository */
+        snprintf(in_repo, sizeof in_repo, "/run/repo/%s", script);
+        script = in_repo;
     }
     pid_t p = fork();
     if (p == 0) {

@@ -132,9 +132,14 @@ def main():
         if not os.path.exists(sock):
             fail("virtiofsd did not start: " + open(os.path.join(work, "virtiofsd.log")).read())
         console = os.path.join(work, "console.log")
+        # a script in the repository is named relative to it: the guest binds
+        # the repository to /run/repo (a clone under /tmp is hidden otherwise)
+        script = os.path.abspath(a.script)
+        if script.startswith(REPO + "/"):
+            script = script[len(REPO) + 1:]
         append = ("console=ttyS0 panic=-1 quiet tsc_early_khz=%d tsc=reliable "
                   "systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all "
-                  "sbx_script=%s sbx_build=%s" % (tsc_khz(), os.path.abspath(a.script), a.build))
+                  "sbx_repo=%s sbx_script=%s sbx_build=%s" % (tsc_khz(), REPO, script, a.build))
         cmd = [QEMU, "-M", "microvm,pit=on,pic=on,rtc=on,isa-serial=on", "-accel", "tcg",
                "-m", a.mem, "-smp", str(a.smp),
                "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
