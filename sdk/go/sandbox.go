@@ -51,6 +51,8 @@ type SandboxInfo struct {
 	Limits   SandboxLimits     `json:"limits"`
 	Usage    SandboxUsage      `json:"usage"`
 	Network  SandboxNetwork    `json:"network"`
+	// Isolation is how its sandbox is made: "namespaces" or "microvm".
+	Isolation string `json:"isolation,omitempty"`
 	// Raw is the whole JSON object.
 	Raw json.RawMessage `json:"-"`
 }
@@ -71,6 +73,10 @@ type SandboxRequest struct {
 	Env     map[string]string `json:"env,omitempty"`
 	Limits  *SandboxLimits    `json:"limits,omitempty"`
 	Network *Network          `json:"network,omitempty"`
+	// Isolation is "namespaces" or "microvm" (the session's sandbox inside a
+	// QEMU microVM with its own kernel; not with Network). Empty: the server's
+	// default (sandbox.isolation).
+	Isolation string `json:"isolation,omitempty"`
 }
 
 // Sandbox is a session: a long-lived sandbox with commands (Commands), files

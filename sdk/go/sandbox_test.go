@@ -28,6 +28,7 @@ func TestSandboxLifecycle(t *testing.T) {
 	eq(t, "template", sb.Template, "python")
 	eq(t, "state", sb.State, "running")
 	eq(t, "metadata", sb.Metadata["suite"], "go")
+	eq(t, "isolation", sb.Isolation, "namespaces")
 
 	got, err := c.GetSandbox(ctx, sb.ID)
 	must(t, err)
@@ -101,6 +102,22 @@ func TestSandboxLifecycle(t *testing.T) {
 		t.Fatalf("after kill: %v", err)
 	}
 	must(t, sb.Close()) // already gone: fine
+}
+
+func TestMicroVMSandbox(t *testing.T) {
+	c, ctx := testClient(t), testCtx(t)
+	sb := newSandbox(t, SandboxRequest{Template: "base", TimeoutS: 120, Isolation: "microvm"})
+	eq(t, "isolation", sb.Isolation, "microvm")
+	got, err := c.GetSandbox(ctx, sb.ID)
+	must(t, err)
+	eq(t, "get isolation", got.Isolation, "microvm")
+	r, err := sb.Commands.Run(ctx, CommandRequest{Cmd: "uname -r"})
+	must(t, err)
+	host, err := os.ReadFile("/proc/sys/kernel/osrelease") // the host's uname -r
+	must(t, err)
+	if k := strings.TrimSpace(r.Stdout); r.ExitCode != 0 || k == "" || k == strings.TrimSpace(string(host)) {
+		t.Fatalf("uname -r in the microVM: %q (exit %d), host %q", r.Stdout, r.ExitCode, host)
+	}
 }
 
 func TestCommands(t *testing.T) {

@@ -61,8 +61,8 @@ func (t TestCase) MarshalJSON() ([]byte, error) {
 }
 
 // ExecuteRequest is a program to run: Language and exactly one of Code and
-// Files, plus optional stdin, arguments, environment, limits, network, files
-// to hand back and judge test cases.
+// Files, plus optional stdin, arguments, environment, limits, network,
+// isolation, files to hand back and judge test cases.
 type ExecuteRequest struct {
 	// Language is a name or alias from Languages (e.g. "python", "c", "cpp").
 	Language string `json:"language"`
@@ -80,6 +80,11 @@ type ExecuteRequest struct {
 	Limits *Limits `json:"limits,omitempty"`
 	// Network asks for egress.
 	Network *Network `json:"network,omitempty"`
+	// Isolation is how the sandboxes are made: "namespaces" (Linux namespaces,
+	// a cgroup and seccomp on the host's kernel) or "microvm" (the same sandbox
+	// inside a QEMU microVM with its own kernel; slower to start, not with
+	// Network). Empty: the server's default (sandbox.isolation).
+	Isolation string `json:"isolation,omitempty"`
 	// ReturnFiles are patterns of files to hand back from /workspace (Result.Files).
 	ReturnFiles []string `json:"return_files,omitempty"`
 	// TestCases: judge mode, one fresh run per case (Result.TestCases, Result.Summary).

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -347,6 +348,45 @@ func TestDedentSentAndRequestShape(t *testing.T) {
 		TestCases: []TestCase{{Stdin: "1", ExpectedOutput: ""}, {RunOnly: true}}})
 	must(t, err)
 	eq(t, "body", body, `{"language":"python","code":"\n    x = 1\n","test_cases":[{"stdin":"1","expected_output":""},{}]}`)
+}
+
+func TestIsolationSentOnlyWhenGiven(t *testing.T) {
+	var bodies []string
+	s, _ := stub(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies = append(bodies, string(b))
+		if r.URL.Path == "/api/sandboxes" {
+			w.Write([]byte(`{"id":"s1","isolation":"microvm"}`))
+			return
+		}
+		w.Write([]byte(okResult))
+	})
+	c, ctx := NewClient(s.URL), context.Background()
+	_, err := c.Execute(ctx, ExecuteRequest{Language: "python", Code: "1", Isolation: "microvm"})
+	must(t, err)
+	_, err = c.Submit(ctx, SubmitRequest{ExecuteRequest: ExecuteRequest{Language: "python", Code: "1", Isolation: "namespaces"}})
+	must(t, err)
+	sb, err := c.CreateSandbox(ctx, SandboxRequest{Template: "base", Isolation: "microvm"})
+	must(t, err)
+	eq(t, "session isolation", sb.Isolation, "microvm")
+	_, err = c.CreateSandbox(ctx, SandboxRequest{Template: "base"})
+	must(t, err)
+	eq(t, "bodies", strings.Join(bodies, " "), `{"language":"python","code":"1","isolation":"microvm"} `+
+		`{"language":"python","code":"1","isolation":"namespaces"} {"template":"base","isolation":"microvm"} {"template":"base"}`)
+
+	// Stream: in the execute message
+	msg := make(chan string, 1)
+	url := wsServer(t, func(n int, p *wsPeer) {
+		_, b := p.read(t)
+		msg <- string(b)
+		p.text(`{"type":"error","error":{"code":"rate_limited","message":"slow down"}}`)
+		p.close(4429, "rate limited")
+	})
+	_, err = NewClient(url, WithAPIKey("k"), WithMaxRetries(0)).Stream(ctx, ExecuteRequest{Language: "python", Code: "1", Isolation: "microvm"})
+	if !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("err = %v", err)
+	}
+	eq(t, "execute message", <-msg, `{"type":"execute","language":"python","code":"1","isolation":"microvm"}`)
 }
 
 func TestSSEReader(t *testing.T) {

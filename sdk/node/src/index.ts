@@ -30,7 +30,7 @@ export { ROUTES } from './routes.js';
 export type { Route, RouteName } from './routes.js';
 export { VERSION } from './version.js';
 export type {
-  Limits, FileInput, TestCaseInput, NetworkRequest, ExecuteRequest, SubmitRequest, Status, NetworkUsage,
+  Limits, FileInput, TestCaseInput, NetworkRequest, Isolation, ExecuteRequest, SubmitRequest, Status, NetworkUsage,
   TestCaseResult, TestSummary, ReturnedFile, ResultFields, ExecuteResult, Execution, SubmittedExecution,
   ExecutionPage, Health, Language, Languages, Template, SessionLimits, SandboxOptions, SandboxInfo, SandboxPage,
   CommandInfo, CommandEvent, FileEntry, WatchEvent, Context, CellEvent,

@@ -52,6 +52,13 @@ export type NetworkRequest = boolean | null | {
   allow?: string[];
 };
 
+/**
+ * How a sandbox is made: `namespaces` (Linux namespaces, a cgroup and seccomp on the
+ * host's kernel) or `microvm` (the same sandbox inside a QEMU microVM with its own kernel;
+ * slower to start, not with `network`).
+ */
+export type Isolation = 'namespaces' | 'microvm';
+
 /** What to run: the body of `POST /api/execute` (plus `dedent`). */
 export interface ExecuteRequest {
   /** A language name or alias from {@link Client.languages}. */
@@ -70,6 +77,8 @@ export interface ExecuteRequest {
   limits?: Limits;
   /** Egress policy. */
   network?: NetworkRequest;
+  /** `namespaces` or `microvm` (default: the server's `sandbox.isolation`). */
+  isolation?: Isolation;
   /** Patterns of files to hand back from /workspace after the run. */
   return_files?: string[];
   /** Judge mode: one run per case (not with `stdin`, not for streams). */
@@ -332,6 +341,8 @@ export interface SandboxOptions {
   limits?: SessionLimits;
   /** Egress policy. */
   network?: NetworkRequest;
+  /** `namespaces` or `microvm` (default: the server's `sandbox.isolation`). */
+  isolation?: Isolation;
 }
 
 /** A session's state as the server reports it (`Session` in the spec). */
@@ -356,6 +367,8 @@ export interface SandboxInfo {
   usage: { memory_bytes: number; output_bytes: number; commands: number; contexts: number };
   /** Its network. */
   network: { enabled: boolean; allow: string[]; usage?: NetworkUsage };
+  /** How its sandbox is made: `namespaces` or `microvm`. */
+  isolation: Isolation;
   /** Fields added later by the server. */
   [field: string]: unknown;
 }

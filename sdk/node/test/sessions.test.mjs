@@ -1,5 +1,6 @@
 // Sessions: lifecycle, commands, files, watch, code contexts and rich results.
 import assert from 'node:assert/strict';
+import * as os from 'node:os';
 import { after, before, test } from 'node:test';
 import { client, sdk } from './helpers.mjs';
 
@@ -18,6 +19,7 @@ test('create, get, list, set timeout; another key gets 404', async () => {
   assert.equal(sbx.info.template, 'code-interpreter');
   assert.equal(sbx.info.state, 'running');
   assert.deepEqual(sbx.info.metadata, { suite: 'node-sdk' });
+  assert.equal(sbx.info.isolation, 'namespaces');
   const again = await c.getSandbox(sbx.id);
   assert.equal(again.id, sbx.id);
   const page = await c.listSandboxes({ metadata: { suite: 'node-sdk' }, state: 'running' });
@@ -284,4 +286,15 @@ test('commands: a pty, resized; a handle on an existing pid; watch with onEvent 
   // Aborting rejects like any cancelled call (close() ends the iteration quietly instead).
   await assert.rejects(it, { name: 'AbortError' });
   assert.equal(seen[0], 'created');
+});
+
+test('isolation microvm: the session says so and runs on its own kernel', async () => {
+  const vm = await c.createSandbox({ template: 'base', timeout_s: 120, isolation: 'microvm' });
+  try {
+    assert.equal(vm.info.isolation, 'microvm');
+    assert.equal((await c.getSandbox(vm.id)).info.isolation, 'microvm');
+    const r = await vm.commands.run('uname -r');
+    assert.equal(r.exit_code, 0);
+    assert.ok(r.stdout.trim() && r.stdout.trim() !== os.release(), r.stdout);
+  } finally { await vm.kill(); }
 });

@@ -198,6 +198,21 @@ test('the request body is the API request, dedented unless dedent: false', async
   } finally { await s.close(); }
 });
 
+test('isolation is in the body only when given; the session says which it got', async () => {
+  const s = await stub((req, res, n, body) => json(res, 200, req.url === '/api/sandboxes'
+    ? { id: 's1', isolation: JSON.parse(body).isolation ?? 'namespaces' } : RESULT));
+  try {
+    const c = new Client(s.url);
+    await c.execute({ language: 'python', code: '1', isolation: 'microvm' });
+    await c.submit({ language: 'python', code: '1', isolation: 'namespaces' });
+    assert.equal((await c.createSandbox({ template: 'base', isolation: 'microvm' })).info.isolation, 'microvm');
+    assert.equal((await c.createSandbox({ template: 'base' })).info.isolation, 'namespaces');
+    assert.deepEqual(s.requests.map((r) => JSON.parse(r.body)), [
+      { language: 'python', code: '1', isolation: 'microvm' }, { language: 'python', code: '1', isolation: 'namespaces' },
+      { template: 'base', isolation: 'microvm' }, { template: 'base' }]);
+  } finally { await s.close(); }
+});
+
 test('waitExecution polls until the end, and times out with the last status', async () => {
   const s = await stub((req, res, n) => json(res, 200, { id: 'x', status: n < 2 ? 'running' : 'ok', stdout: 'done\n' }));
   try {

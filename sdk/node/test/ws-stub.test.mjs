@@ -74,6 +74,21 @@ test('a rate-limited execute (error then close 4429) is retried; then the typed 
   } finally { await s.close(); }
 });
 
+test('stream sends isolation in the execute message', async () => {
+  const seen = [];
+  const s = await server(null, (ws, msg) => {
+    seen.push(msg);
+    ws.send(JSON.stringify({ type: 'started', id: 'e1' }));
+    ws.send(JSON.stringify(exitMsg));
+    ws.close(1000);
+  });
+  try {
+    const st = await new sdk.Client(s.url).stream({ language: 'python', code: 'x', isolation: 'microvm' });
+    for await (const ev of st) void ev;
+    assert.deepEqual(seen, [{ type: 'execute', language: 'python', code: 'x', isolation: 'microvm' }]);
+  } finally { await s.close(); }
+});
+
 test('a 401 on the upgrade is an AuthenticationError with the request id, not retried', async () => {
   const s = await server(() => ({ status: 401, body: '{"error":{"code":"unauthenticated","message":"bad key"}}' }), () => undefined);
   try {

@@ -1,5 +1,6 @@
 """Sessions against the real server: lifecycle, commands, files, watch, contexts, run_code."""
 import asyncio
+import os
 import threading
 import time
 
@@ -14,7 +15,7 @@ def test_sandbox_info_and_listing(client, other, sandbox):
     assert info.metadata == {"suite": "sdkpy"} and sandbox.metadata == {"suite": "sdkpy"}
     assert 800 < info.timeout_s <= 900 and info.ends_at and info.created_at
     assert info.limits.memory_mb == 512 and info.usage.contexts >= 0
-    assert info.network.enabled is False
+    assert info.network.enabled is False and info.isolation == "namespaces"
     page = client.list_sandboxes(metadata={"suite": "sdkpy"})
     assert [s.id for s in page] == [sandbox.id] and page.total == 1
     assert client.get_sandbox(sandbox.id).template == "python"
@@ -46,6 +47,14 @@ def test_lifecycle_pause_resume_kill(client):
         sid = sb.id
     with pytest.raises(soulbox.NotFoundError):
         client.get_sandbox(sid)
+
+
+def test_microvm_session(client):
+    with client.create_sandbox("base", timeout_s=120, isolation="microvm") as sb:
+        assert sb.info.isolation == "microvm"
+        assert client.get_sandbox(sb.id).info.isolation == "microvm"
+        r = sb.commands.run("uname -r")
+        assert r.exit_code == 0 and r.stdout.strip() not in ("", os.uname().release), r.stdout
 
 
 def test_create_sandbox_errors(client):

@@ -1,6 +1,7 @@
 """Retries, connection reuse, timeouts and errors, against a local stub server."""
 import asyncio
 import email.utils
+import json
 import socket
 import time
 
@@ -60,6 +61,22 @@ def test_url_prefix_key_and_json_body(stub, monkeypatch):
     assert headers["Authorization"] == "Bearer secret"
     assert headers["Content-Type"] == "application/json"
     assert body == b'{"language":"python","code":"print(1)\\nprint(2)\\n","stdin":"in"}'
+
+
+def test_isolation_is_sent_only_when_given(stub):
+    stub.add(200)
+    stub.add(200)
+    stub.add(200, {"id": "s1", "isolation": "microvm"})
+    stub.add(200, {"id": "s2", "isolation": "namespaces"})
+    with soulbox.Client(stub.url) as c:
+        c.execute("python", "1", isolation="microvm")
+        c.submit("python", "1", isolation="namespaces")
+        assert c.create_sandbox("base", isolation="microvm").info.isolation == "microvm"
+        assert c.create_sandbox("base").info.isolation == "namespaces"
+    bodies = [json.loads(r[3]) for r in stub.requests]
+    assert bodies == [{"language": "python", "code": "1", "isolation": "microvm"},
+                      {"language": "python", "code": "1", "isolation": "namespaces"},
+                      {"template": "base", "isolation": "microvm"}, {"template": "base"}]
 
 
 def test_no_key_no_authorization_header(stub, monkeypatch):

@@ -144,6 +144,20 @@ def test_stream_refused_more_than_max_retries_raises_rate_limit_error():
         stub.close()
 
 
+def test_stream_sends_isolation():
+    stub = WSStub(refusals=1)
+    try:
+        with soulbox.Client(f"127.0.0.1:{stub.port}", max_retries=0) as c:
+            try:
+                list(c.stream("python", "x", isolation="microvm"))
+            except soulbox.RateLimitError:
+                pass
+        assert stub.received == [{"type": "execute", "language": "python", "code": "x",
+                                  "isolation": "microvm"}]
+    finally:
+        stub.close()
+
+
 def test_async_stream_retries_4429():
     stub = WSStub(refusals=1)
 

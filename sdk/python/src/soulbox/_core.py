@@ -194,7 +194,7 @@ FilesArg = Union[Mapping[str, Union[str, bytes]], Sequence[Any], None]
 
 def execute_body(language: str, code: Optional[str], files: FilesArg, stdin: Optional[str],
                  args: Optional[Sequence[str]], env: Optional[Mapping[str, str]],
-                 limits: Optional[Mapping[str, int]], network: Any,
+                 limits: Optional[Mapping[str, int]], network: Any, isolation: Optional[str],
                  test_cases: Optional[Sequence[Mapping[str, Any]]],
                  return_files: Optional[Sequence[str]], do_dedent: bool,
                  extra: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
@@ -217,6 +217,8 @@ def execute_body(language: str, code: Optional[str], files: FilesArg, stdin: Opt
         body["limits"] = dict(limits)
     if network is not None:
         body["network"] = network
+    if isolation is not None:
+        body["isolation"] = isolation
     if test_cases is not None:
         body["test_cases"] = [dict(t) for t in test_cases]
     if return_files is not None:

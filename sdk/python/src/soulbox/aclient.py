@@ -85,13 +85,14 @@ class AsyncClient:
                       stdin: Optional[str] = None, args: Optional[Sequence[str]] = None,
                       env: Optional[Mapping[str, str]] = None,
                       limits: Optional[Mapping[str, int]] = None, network: Any = None,
+                      isolation: Optional[str] = None,
                       test_cases: Optional[Sequence[Mapping[str, Any]]] = None,
                       return_files: Optional[Sequence[str]] = None, dedent: bool = True,
                       timeout: Optional[float] = None,
                       extra: Optional[Mapping[str, Any]] = None) -> ExecutionResult:
         """Runs a program and waits for its result (see :meth:`Client.execute`)."""
         body = _core.execute_body(language, code, files, stdin, args, env, limits, network,
-                                  test_cases, return_files, dedent, extra)
+                                  isolation, test_cases, return_files, dedent, extra)
         r = await self._t.request("POST", "/api/execute", dumps(body), self._cfg.json_headers,
                                   timeout)
         return ExecutionResult.from_dict(json.loads(r.body))
@@ -100,13 +101,14 @@ class AsyncClient:
                      stdin: Optional[str] = None, args: Optional[Sequence[str]] = None,
                      env: Optional[Mapping[str, str]] = None,
                      limits: Optional[Mapping[str, int]] = None, network: Any = None,
+                     isolation: Optional[str] = None,
                      test_cases: Optional[Sequence[Mapping[str, Any]]] = None,
                      callback_url: Optional[str] = None, dedent: bool = True,
                      timeout: Optional[float] = None,
                      extra: Optional[Mapping[str, Any]] = None) -> Submission:
         """Queues a program (see :meth:`Client.submit`)."""
         body = _core.execute_body(language, code, files, stdin, args, env, limits, network,
-                                  test_cases, None, dedent, extra)
+                                  isolation, test_cases, None, dedent, extra)
         if callback_url is not None:
             body["callback_url"] = callback_url
         return Submission.from_dict(await self._json("submit", body, timeout=timeout))
@@ -152,11 +154,11 @@ class AsyncClient:
                      stdin: Optional[str] = None, args: Optional[Sequence[str]] = None,
                      env: Optional[Mapping[str, str]] = None,
                      limits: Optional[Mapping[str, int]] = None, network: Any = None,
-                     dedent: bool = True, timeout: Optional[float] = None,
+                     isolation: Optional[str] = None, dedent: bool = True, timeout: Optional[float] = None,
                      extra: Optional[Mapping[str, Any]] = None) -> "AsyncExecutionStream":
         """Runs a program interactively over the WebSocket (see :meth:`Client.stream`)."""
         body = _core.execute_body(language, code, files, stdin, args, env, limits, network,
-                                  None, None, dedent, extra)
+                                  isolation, None, None, dedent, extra)
         body = dict({"type": "execute"}, **body)
         _, path = route("ws")
         to = self._cfg.timeout if timeout is None else timeout
@@ -211,12 +213,13 @@ class AsyncClient:
                              metadata: Optional[Mapping[str, str]] = None,
                              env: Optional[Mapping[str, str]] = None,
                              limits: Optional[Mapping[str, int]] = None, network: Any = None,
+                             isolation: Optional[str] = None,
                              timeout: Optional[float] = None) -> "AsyncSandbox":
         """Creates a session (see :meth:`Client.create_sandbox`); ``async with`` kills it on exit."""
         body: Dict[str, Any] = {}
         for k, v in (("template", template), ("language", language), ("timeout_s", timeout_s),
                      ("metadata", metadata), ("env", env), ("limits", limits),
-                     ("network", network)):
+                     ("network", network), ("isolation", isolation)):
             if v is not None:
                 body[k] = dict(v) if isinstance(v, Mapping) else v
         d = await self._json("create_sandbox", body, timeout=timeout)

@@ -78,7 +78,8 @@ class Client:
     def execute(self, language: str, code: Optional[str] = None, *, files: FilesArg = None,
                 stdin: Optional[str] = None, args: Optional[Sequence[str]] = None,
                 env: Optional[Mapping[str, str]] = None, limits: Optional[Mapping[str, int]] = None,
-                network: Any = None, test_cases: Optional[Sequence[Mapping[str, Any]]] = None,
+                network: Any = None, isolation: Optional[str] = None,
+                test_cases: Optional[Sequence[Mapping[str, Any]]] = None,
                 return_files: Optional[Sequence[str]] = None, dedent: bool = True,
                 timeout: Optional[float] = None,
                 extra: Optional[Mapping[str, Any]] = None) -> ExecutionResult:
@@ -93,6 +94,8 @@ class Client:
             limits: ``wall_time_ms``, ``cpu_time_ms``, ``memory_mb``, ``processes``,
                 ``output_kb``, ``disk_mb``, ``file_size_kb``, ``open_files``, ``stack_kb``.
             network: ``True`` or ``{"enabled": True, "allow": [...]}``.
+            isolation: ``"namespaces"`` or ``"microvm"`` (the program runs in a QEMU
+                microVM with its own kernel; not with ``network``); default: the server's.
             test_cases: ``[{"stdin", "expected_output"}]``: judge mode, see
                 ``result.test_cases`` and ``result.summary``.
             return_files: patterns of files to hand back from /workspace.
@@ -102,14 +105,15 @@ class Client:
         A program that fails is not an error: see ``result.status``.
         """
         body = _core.execute_body(language, code, files, stdin, args, env, limits, network,
-                                  test_cases, return_files, dedent, extra)
+                                  isolation, test_cases, return_files, dedent, extra)
         r = self._t.request("POST", "/api/execute", dumps(body), self._cfg.json_headers, timeout)
         return ExecutionResult.from_dict(json.loads(r.body))
 
     def submit(self, language: str, code: Optional[str] = None, *, files: FilesArg = None,
                stdin: Optional[str] = None, args: Optional[Sequence[str]] = None,
                env: Optional[Mapping[str, str]] = None, limits: Optional[Mapping[str, int]] = None,
-               network: Any = None, test_cases: Optional[Sequence[Mapping[str, Any]]] = None,
+               network: Any = None, isolation: Optional[str] = None,
+               test_cases: Optional[Sequence[Mapping[str, Any]]] = None,
                callback_url: Optional[str] = None, dedent: bool = True,
                timeout: Optional[float] = None,
                extra: Optional[Mapping[str, Any]] = None) -> Submission:
@@ -119,7 +123,7 @@ class Client:
         :meth:`get_execution` or :meth:`wait_execution`.
         """
         body = _core.execute_body(language, code, files, stdin, args, env, limits, network,
-                                  test_cases, None, dedent, extra)
+                                  isolation, test_cases, None, dedent, extra)
         if callback_url is not None:
             body["callback_url"] = callback_url
         return Submission.from_dict(self._json("submit", body, timeout=timeout))
@@ -166,7 +170,8 @@ class Client:
     def stream(self, language: str, code: Optional[str] = None, *, files: FilesArg = None,
                stdin: Optional[str] = None, args: Optional[Sequence[str]] = None,
                env: Optional[Mapping[str, str]] = None, limits: Optional[Mapping[str, int]] = None,
-               network: Any = None, dedent: bool = True, timeout: Optional[float] = None,
+               network: Any = None, isolation: Optional[str] = None, dedent: bool = True,
+               timeout: Optional[float] = None,
                extra: Optional[Mapping[str, Any]] = None) -> "ExecutionStream":
         """Runs a program interactively over the WebSocket (``GET /api/ws``).
 
@@ -176,7 +181,7 @@ class Client:
         stays open until ``close_stdin``.
         """
         body = _core.execute_body(language, code, files, stdin, args, env, limits, network,
-                                  None, None, dedent, extra)
+                                  isolation, None, None, dedent, extra)
         body = dict({"type": "execute"}, **body)
         _, path = route("ws")
         to = self._cfg.timeout if timeout is None else timeout
@@ -230,17 +235,19 @@ class Client:
                        timeout_s: Optional[int] = None, metadata: Optional[Mapping[str, str]] = None,
                        env: Optional[Mapping[str, str]] = None,
                        limits: Optional[Mapping[str, int]] = None, network: Any = None,
+                       isolation: Optional[str] = None,
                        timeout: Optional[float] = None) -> "Sandbox":
         """Creates a session (``POST /api/sandboxes``) and returns it once it is ready.
 
         ``template`` is a name or alias from :meth:`templates` (default ``base``);
-        ``timeout_s`` the seconds it lives. Use the Sandbox as a context manager to
-        kill it on exit.
+        ``timeout_s`` the seconds it lives; ``isolation`` is ``"namespaces"`` or
+        ``"microvm"`` (default: the server's; see ``sandbox.isolation``). Use the Sandbox
+        as a context manager to kill it on exit.
         """
         body: Dict[str, Any] = {}
         for k, v in (("template", template), ("language", language), ("timeout_s", timeout_s),
                      ("metadata", metadata), ("env", env), ("limits", limits),
-                     ("network", network)):
+                     ("network", network), ("isolation", isolation)):
             if v is not None:
                 body[k] = dict(v) if isinstance(v, Mapping) else v
         return Sandbox(self, SandboxInfo.from_dict(self._json("create_sandbox", body,

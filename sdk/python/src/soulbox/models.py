@@ -321,6 +321,7 @@ class SandboxInfo(Model):
     limits: Optional[SandboxLimits] = None
     usage: Optional[SandboxUsage] = None
     network: Optional[SandboxNetwork] = None
+    isolation: Optional[str] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
     _conv = {"limits": _one(SandboxLimits), "usage": _one(SandboxUsage),
              "network": _one(SandboxNetwork)}
