@@ -235,44 +235,18 @@ static int vhost_pair(const char *dir, int *listen_fd, int *conn_fd)
     return 0;
 }
 
-#define ARG(...) snprintf(buf[na], sizeof buf[na], __VA_ARGS__), av[na] = buf[na], na++
-
-int vmm_launch(const struct vmm_req *r, struct vmm_procs *out, struct sb_error *err)
-{
-    out->qemu_pid = out->fsd_pid = -1;
-    out->qemu_pidfd = out->fsd_pidfd = out->port = out->console = -1;
-    size_t n_ex = 0;
-    struct ex *ex = plan_export(r, &n_ex, err);
-    if (!ex)
-        return -1;
-    int port[2] = {-1, -1}, con[2] = {-1, -1}, vl = -1, vc = -1, go_fsd = -1, go_qemu = -1;
-    int rc = -1;
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, port) < 0 ||
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) < 0) {
-        sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "socketpair");
-        goto out;
-    }
-    int e = vhost_pair(r->export_dir, &vl, &vc);
-    if (e < 0) {
-        sb_fail_errno(err, SB_E_SANDBOX_SETUP, -e, "vhost-user socket");
-        goto out;
-    }
-    /* virtiofsd: root (it reads the host's files) in its own mount namespace */
-    char fsd_src[PATH_MAX + 16];
-    snprintf(fsd_src, sizeof fsd_src, "source=%s", r->export_dir);
-    char *fsd_argv[] = {(char *)r->virtiofsd, "--fd=3", "-o", fsd_src, "-o", "sandbox=chroot",
-                        "-o", "cache=always", "-o", "log_level=err", "-o", "no_xattr",
-                        "--thread-pool-size=2", NULL};
-    struct child fsd = {.fds = {vl}, .nfds = 1, .argv = fsd_argv, .export_dir = r->export_dir,
-                        .err = con[1],
-                        .ex = ex, .n_ex = n_ex};
-    if ((out->fsd_pid = start_child(&fsd, &go_fsd, &out->fsd_pidfd)) < 0) {
-        sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "fork virtiofsd");
-        goto out;
-    }
-    /* QEMU: fds 3 port, 4 console, 5 vhost-user, 6 kernel, 7 initrd */
-    static char buf[48][512];
+/* QEMU's command line (its own storage: launches run on several threads).
+ * Descriptors: 3 the port, 4 the console, 5 vhost-user, 6 the kernel, 7 the
+ * initramfs. */
+struct qemu_args {
+    char buf[48][512];
     char *av[49];
+};
+
+#define ARG(...) snprintf(qa->buf[na], sizeof qa->buf[na], __VA_ARGS__), qa->av[na] = qa->buf[na], na++
+
+static void qemu_argv(const struct vmm_req *r, struct qemu_args *qa)
+{
     int na = 0;
     ARG("%s", r->qemu);
     ARG("-M"), ARG("microvm,pit=on,pic=on,rtc=on,isa-serial=on");
@@ -299,9 +273,51 @@ int vmm_launch(const struct vmm_req *r, struct vmm_procs *out, struct sb_error *
         "systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all random.trust_cpu=on "
         "sbx_agent=/.soulbox/soulbox%s", r->tsc_khz, r->test_hooks ? " sbx_test_hooks=1" : "");
     ARG("-sandbox"), ARG("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
-    av[na] = NULL;
+    qa->av[na] = NULL;
+}
+
+int vmm_launch(const struct vmm_req *r, struct vmm_procs *out, struct sb_error *err)
+{
+    out->qemu_pid = out->fsd_pid = -1;
+    out->qemu_pidfd = out->fsd_pidfd = out->port = out->console = -1;
+    size_t n_ex = 0;
+    struct ex *ex = plan_export(r, &n_ex, err);
+    if (!ex)
+        return -1;
+    int port[2] = {-1, -1}, con[2] = {-1, -1}, vl = -1, vc = -1, go_fsd = -1, go_qemu = -1;
+    int rc = -1;
+    struct qemu_args *qa = NULL;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, port) < 0 ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) < 0) {
+        sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "socketpair");
+        goto out;
+    }
+    int e = vhost_pair(r->export_dir, &vl, &vc);
+    if (e < 0) {
+        sb_fail_errno(err, SB_E_SANDBOX_SETUP, -e, "vhost-user socket");
+        goto out;
+    }
+    /* virtiofsd: root (it reads the host's files) in its own mount namespace */
+    char fsd_src[PATH_MAX + 16];
+    snprintf(fsd_src, sizeof fsd_src, "source=%s", r->export_dir);
+    char *fsd_argv[] = {(char *)r->virtiofsd, "--fd=3", "-o", fsd_src, "-o", "sandbox=chroot",
+                        "-o", "cache=always", "-o", "log_level=err", "-o", "no_xattr",
+                        "--thread-pool-size=2", NULL};
+    struct child fsd = {.fds = {vl}, .nfds = 1, .argv = fsd_argv, .export_dir = r->export_dir,
+                        .err = con[1],
+                        .ex = ex, .n_ex = n_ex};
+    if ((out->fsd_pid = start_child(&fsd, &go_fsd, &out->fsd_pidfd)) < 0) {
+        sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "fork virtiofsd");
+        goto out;
+    }
+    /* QEMU: fds 3 port, 4 console, 5 vhost-user, 6 kernel, 7 initrd */
+    if (!(qa = malloc(sizeof *qa))) {
+        sb_fail(err, SB_E_INTERNAL, "out of memory");
+        goto out;
+    }
+    qemu_argv(r, qa);
     struct child q = {.fds = {port[1], con[1], vc, r->kernel_fd, r->initrd_fd}, .nfds = 5,
-                      .argv = av, .uid = r->uid, .err = con[1]};
+                      .argv = qa->av, .uid = r->uid, .err = con[1]};
     if ((out->qemu_pid = start_child(&q, &go_qemu, &out->qemu_pidfd)) < 0) {
         sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "fork qemu");
         goto out;
@@ -334,6 +350,7 @@ out:
         if (fds[i] >= 0)
             close(fds[i]);
     free(ex);
+    free(qa);
     return rc;
 }
 
