@@ -181,8 +181,12 @@ def test_vmm_is_confined():
         procs = dict(vmm_processes())
         qemu = [p for p, c in procs.items() if "sbx_agent" in c][0]
         fsd = [p for p, c in procs.items() if "virtiofsd" in c][0]
-        with open("/proc/%d/status" % qemu) as f:
-            st = dict(l.split(":", 1) for l in f if ":" in l)
+        def status():
+            with open("/proc/%d/status" % qemu) as f:
+                return dict(l.split(":", 1) for l in f if ":" in l)
+        # QEMU installs its seccomp filter while it starts, a moment after exec
+        assert wait_until(lambda: status()["Seccomp"].strip() == "2", timeout=20), status()
+        st = status()
         uid = int(st["Uid"].split()[0])
         assert 2100000000 <= uid < 2100000000 + 65536    # a pool uid, never root
         assert st["Seccomp"].strip() == "2"             # QEMU's -sandbox on
