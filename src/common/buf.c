@@ -98,9 +98,14 @@ void sb_buf_lines(struct sb_buf *b, bool (*fn)(void *arg, const char *line, size
             return;
         start += n + 1;
     }
-    if (start) {
-        memmove(b->data, b->data + start, b->len - start);
-        b->len -= start;
-        b->data[b->len] = '\0';
-    }
+    sb_buf_drop(b, start);
+}
+
+void sb_buf_drop(struct sb_buf *b, size_t n)
+{
+    if (!n || !b->data)
+        return;
+    memmove(b->data, b->data + n, b->len - n);
+    b->len -= n;
+    b->data[b->len] = '\0';
 }

@@ -21,6 +21,9 @@ int sb_buf_printf(struct sb_buf *b, const char *fmt, ...)
 /* Ensures room for n more bytes without changing len. */
 int sb_buf_reserve(struct sb_buf *b, size_t n);
 void sb_buf_reset(struct sb_buf *b);
+/* Drops the first n bytes (n <= len), keeping the rest and the NUL after it:
+ * what a consumer does with the part of a queue it has written or parsed. */
+void sb_buf_drop(struct sb_buf *b, size_t n);
 void sb_buf_free(struct sb_buf *b);
 /* Hands the data to the caller (who frees it) and empties the buffer. */
 char *sb_buf_steal(struct sb_buf *b, size_t *len);

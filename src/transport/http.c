@@ -439,8 +439,7 @@ static void parse_pending(struct http_conn *c)
         size_t n = http_parser_execute(&c->parser, &http_parser_cbs, c->pending.data,
                                        c->pending.len);
         enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
-        memmove(c->pending.data, c->pending.data + n, c->pending.len - n);
-        c->pending.len -= n;
+        sb_buf_drop(&c->pending, n);
         if (c->state == C_UPLOAD) {
             if (!upload_parsed(c, e, n))
                 return;

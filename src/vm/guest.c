@@ -435,10 +435,8 @@ static void write_input(struct gproc *p)
                 close_fd(&p->in);
             return;
         }
-        if (n > 0) {
-            memmove(p->inq.data, p->inq.data + n, p->inq.len - (size_t)n);
-            p->inq.len -= (size_t)n;
-        }
+        if (n > 0)
+            sb_buf_drop(&p->inq, (size_t)n);
     }
     if (!p->inq.len && p->in_eof && !p->pty)
         close_fd(&p->in);

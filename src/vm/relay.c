@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,9 +87,7 @@ static void flush_engine(struct vm_sbx *v)
                             h.len, NULL, 0);
         if (rc == -EAGAIN)
             return;
-        size_t whole = sizeof h + h.len;
-        memmove(v->fwd.data, v->fwd.data + whole, v->fwd.len - whole);
-        v->fwd.len -= whole;
+        sb_buf_drop(&v->fwd, sizeof h + h.len);
     }
 }
 
@@ -131,7 +128,7 @@ static void on_guest_frame(struct vm_sbx *v, const struct agent_hdr *h, const ui
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         st->realtime_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-        if (getrandom(st->seed, sizeof st->seed, 0) != sizeof st->seed)
+        if (util_random(st->seed, sizeof st->seed) < 0)
             memset(st->seed, 0, sizeof st->seed);
         if (!v->started)
             vm_tx_frame(&v->tx, H_VM_START, 0, 0, 0, v->start, (uint32_t)v->start_len);
@@ -192,8 +189,7 @@ static void write_out(struct rproc *r, int s)
             sb_buf_reset(q); /* the engine closed its end */
             break;
         }
-        memmove(q->data, q->data + n, q->len - (size_t)n);
-        q->len -= (size_t)n;
+        sb_buf_drop(q, (size_t)n);
     }
     if (r->eof[s]) {
         if (r->out[s] == r->in)

@@ -102,10 +102,6 @@ int vm_tx_flush(struct sb_buf *out, int fd)
         }
         off += (size_t)n;
     }
-    if (off) {
-        memmove(out->data, out->data + off, out->len - off);
-        out->len -= off;
-        out->data[out->len] = '\0';
-    }
+    sb_buf_drop(out, off);
     return 0;
 }

@@ -369,8 +369,7 @@ static void stream_data(struct h2_stream *st, const uint8_t *data, size_t len)
         deliver(c, m, n);
         off += 5 + n;
     }
-    memmove(c->in.data, c->in.data + off, c->in.len - off);
-    c->in.len -= off;
+    sb_buf_drop(&c->in, off);
     if (c->in.oom)
         cancel(c, GRPC_RESOURCE_EXHAUSTED, "out of memory");
 }
