@@ -197,14 +197,16 @@ check-cgroup2: all unit
 # runs, each booting a guest under TCG here (~3 s; compilers 20 s): the
 # languages python, bash, javascript, c, go and java, every limit's status,
 # the isolation proofs and the VMM's confinement. Run once, not again under
-# the sanitizers (a few minutes). Then the attack suite's filesystem,
-# kernel-surface and resource cases with every attack inside a microVM (the
-# neighbour each checks stays on namespaces): 7 minutes here.
+# the sanitizers (a few minutes), and egress against netlab's fake internet.
+# Then the attack suite's filesystem, kernel-surface, resource and egress
+# cases with every attack inside a microVM (the neighbour each checks stays
+# on namespaces): 8 minutes here.
 check-microvm: all
 	SOULBOX=$(CURDIR)/$(BUILD)/soulbox $(PYTHON) -m pytest -q -p no:cacheprovider tests/microvm
 	SOULBOX=$(CURDIR)/$(BUILD)/soulbox SOULBOX_ATTACK_ISOLATION=microvm $(PYTHON) -m pytest -q \
 	    -p no:cacheprovider tests/security/test_attack_files.py \
-	    tests/security/test_attack_kernel.py tests/security/test_attack_resources.py
+	    tests/security/test_attack_kernel.py tests/security/test_attack_resources.py \
+	    tests/security/test_attack_egress.py
 
 check: all unit integration load sdk
 

@@ -483,8 +483,6 @@ static int parse_root(json_t *root, const struct sb_config *cfg,
     if (request_network(json_object_get(root, "network"), cfg, &r->net_policy, err) < 0 ||
         request_isolation(json_object_get(root, "isolation"), cfg, &r->isolation, err) < 0)
         return -1;
-    if (r->net_policy && r->isolation == SBX_ISO_MICROVM)
-        return bad(err, "network: not available with microvm isolation yet");
     if (r->nreturn_files && r->ncases)
         return bad(err, "return_files: not with test_cases (each case's sandbox is its own)");
     if (r->ncases && (kind == REQ_STREAM || kind == REQ_INTERACTIVE))

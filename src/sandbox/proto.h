@@ -125,10 +125,13 @@ struct agent_vm_limits {
     uint32_t cpu_percent;
 };
 
+/* agent_vm_start.flags */
+#define AGENT_VM_NET 1u       /* egress: the guest's eth0, shared by the sandbox */
+
 struct agent_vm_start {
     struct agent_vm_limits limits;
     uint32_t uid;             /* the sandbox's uid (also in the plan) */
-    uint32_t reserved;
+    uint32_t flags;           /* AGENT_VM_NET */
     int64_t realtime_ns;      /* the host's clock (a restored guest's is stale) */
     uint8_t seed[32];         /* entropy for the guest's pool */
 };

@@ -474,11 +474,6 @@ struct session *session_create(struct service *svc, const struct caller *who,
     s->ends_ms = s->created_ms + ttl;
     s->network = req->net_policy != NULL;
     s->isolation = req->isolation;
-    if (s->network && s->isolation == SBX_ISO_MICROVM) {
-        free_session(s);
-        return sb_fail(err, SB_E_INVALID_ARGUMENT, "network: not available with microvm "
-                       "isolation yet"), NULL;
-    }
     if (!s->metadata || build_env(s, req->env) < 0 ||
         (s->network && net_policy_copy(&s->net, req->net_policy, NULL) < 0)) {
         free_session(s);

@@ -25,6 +25,7 @@
 #include "sandbox/plan.h"
 #include "sandbox/sandbox.h"
 #include "vm/guest.h"
+#include "vm/guest_net.h"
 #include "vm/stream.h"
 
 /*
@@ -239,6 +240,9 @@ static int start_sandbox(const uint8_t *payload, uint32_t len, struct sb_error *
     if (rc < 0)
         return sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "mkdir staging");
     G.uid = st.uid;
+    bool net = st.flags & AGENT_VM_NET;
+    if (net && (guest_net_up(err) < 0 || guest_dns_open(err) < 0))
+        return -1;
     int plan_fd = memfd_create("soulbox-plan", MFD_CLOEXEC);
     if (plan_fd < 0 || write(plan_fd, plan, plan_len) != (ssize_t)plan_len)
         return sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "plan memfd");
@@ -253,7 +257,7 @@ static int start_sandbox(const uint8_t *payload, uint32_t len, struct sb_error *
     if (cg_create(&G.cgx, "sbx-1-1", &cl, &G.cg, err) < 0)
         return -1;
     struct ns_spawn_req req = {.agent_fd = agent_fd, .stdio = {null_fd, null_fd, null_fd},
-                               .control_fd = chan[1], .plan_fd = plan_fd};
+                               .control_fd = chan[1], .plan_fd = plan_fd, .share_net = net};
     if (ns_spawn(&req, &G.agent_pid, &G.agent_pidfd, err) < 0)
         return -1;
     close(chan[1]);
@@ -490,14 +494,20 @@ static void on_agent_gone(void)
 
 static void loop(void)
 {
-    struct pollfd pf[3 + 3 * MAX_PROCS];
-    struct gproc *who[3 + 3 * MAX_PROCS];
-    int what[3 + 3 * MAX_PROCS];
+    enum { N = 3 + 3 * MAX_PROCS + 3 };
+    struct pollfd pf[N];
+    struct gproc *who[N];
+    int what[N];
     for (;;) {
         int n = 0;
         pf[n++] = (struct pollfd){G.port, POLLIN | (G.tx.len ? POLLOUT : 0), 0};
         pf[n++] = (struct pollfd){G.ctl, POLLIN, 0};
         pf[n++] = (struct pollfd){G.started ? G.agent_pidfd : -1, POLLIN, 0};
+        int dns[3], n_dns = guest_dns_fds(dns);
+        for (int i = 0; i < n_dns; i++) {
+            who[n] = NULL, what[n] = -1;
+            pf[n++] = (struct pollfd){dns[i], POLLIN, 0};
+        }
         for (int i = 0; i < MAX_PROCS; i++) {
             struct gproc *p = &G.procs[i];
             if (!p->used)
@@ -524,6 +534,10 @@ static void loop(void)
         if (pf[1].revents)
             on_ctl();
         for (int i = 3; i < n; i++) {
+            if (pf[i].revents && what[i] < 0) {
+                guest_dns_ready(pf[i].fd);
+                continue;
+            }
             if (!pf[i].revents || !who[i]->used)
                 continue;
             if (what[i] == 0) {

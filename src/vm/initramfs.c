@@ -23,6 +23,7 @@ static const char *const modules[] = {
     "drivers/virtio/virtio_ring", "drivers/virtio/virtio", "drivers/virtio/virtio_mmio",
     "drivers/char/virtio_console", "fs/fuse/fuse", "fs/fuse/virtiofs",
     "drivers/misc/pvpanic/pvpanic", "drivers/misc/pvpanic/pvpanic-mmio",
+    "net/core/failover", "drivers/net/net_failover", "drivers/net/virtio_net",
 };
 
 static void cpio_entry(struct sb_buf *b, const char *name, unsigned mode, const void *data,

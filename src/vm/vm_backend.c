@@ -102,6 +102,14 @@ static uint32_t vcpus_for(const struct sbx_limits *l, unsigned ncpus)
     return ncpus && n > ncpus ? ncpus : n;
 }
 
+/* Egress: QEMU's namespace gets the routes, rules and SoulBox's sockets a
+ * namespace sandbox's gets, before QEMU runs (vmm.h). */
+static int plumb(void *arg, int qemu_pidfd, struct sb_error *err)
+{
+    struct sbx *s = arg;
+    return net_engine_plumb(s->e->cfg.net, qemu_pidfd, &s->net_fds, err);
+}
+
 static void spawn_work(uv_work_t *w)
 {
     struct sbx *s = w->data;
@@ -131,11 +139,16 @@ static void spawn_done(uv_work_t *w, int status)
     v->spawning = false;
     if (status < 0)
         v->rc = -1, sb_fail(&v->err, SB_E_INTERNAL, "spawn not run");
+    if (v->rc == 0 && sbx_net_start(s, &v->err) < 0) {
+        vmm_kill(&v->p);
+        v->rc = -1;
+    }
     if (v->rc == 0 && pthread_create(&v->thread, NULL, vm_relay_main, v) != 0) {
         vmm_kill(&v->p);
         v->rc = -1, sb_fail(&v->err, SB_E_INTERNAL, "start the VM's relay thread");
     }
     if (v->rc < 0) {
+        netns_fds_close(&s->net_fds);
         struct vmm_procs *p = &v->p;
         if (p->qemu_pidfd >= 0) {
             waitid((idtype_t)P_PIDFD, (id_t)p->qemu_pidfd, &(siginfo_t){0}, WEXITED);
@@ -208,7 +221,8 @@ static int make_start(struct sbx *s, const struct sbx_spec *spec, struct sb_erro
     lc.data_dir = "/run/soulbox-vm/data";
     uint8_t *buf = NULL;
     size_t len = 0;
-    if (sbx_plan_bytes(s, spec, &lc, v->uid, v->uid - 1, true, &buf, &len, err) < 0)
+    /* with egress the sandbox shares the guest's namespace (its eth0) */
+    if (sbx_plan_bytes(s, spec, &lc, v->uid, v->uid - 1, !s->network, &buf, &len, err) < 0)
         return -1;
     if (!(v->start = malloc(sizeof(struct agent_vm_start) + len))) {
         free(buf);
@@ -217,7 +231,7 @@ static int make_start(struct sbx *s, const struct sbx_spec *spec, struct sb_erro
     struct agent_vm_start st = {
         .limits = {.memory_bytes = s->lim.memory_kb * 1024, .pids = s->lim.processes + 1,
                    .cpu_percent = s->lim.cpu_percent},
-        .uid = v->uid};
+        .uid = v->uid, .flags = s->network ? AGENT_VM_NET : 0};
     memcpy(v->start, &st, sizeof st);
     memcpy(v->start + sizeof st, buf, len);
     v->start_len = sizeof st + len;
@@ -251,9 +265,6 @@ static int vm_start(struct sbx *s, const struct sbx_spec *spec, struct sb_error 
     if (!ve->available)
         return sb_fail(err, SB_E_UNAVAILABLE, "microvm isolation is not available: %s",
                        ve->reason);
-    if (spec->network)
-        return sb_fail(err, SB_E_INVALID_ARGUMENT, "network access is not available with "
-                       "microvm isolation yet");
     struct vm_sbx *v = calloc(1, sizeof *v);
     if (!v)
         return sb_fail(err, SB_E_INTERNAL, "out of memory");
@@ -289,6 +300,7 @@ static int vm_start(struct sbx *s, const struct sbx_spec *spec, struct sb_error 
         .tb_mb = c->tb_mb, .kernel_fd = ve->kernel_fd, .initrd_fd = ve->initrd_fd,
         .tsc_khz = ve->tsc_khz, .export = v->req.export, .export_dir = v->export_dir,
         .uid = v->uid, .test_hooks = getenv("SOULBOX_TEST_VM_HOOKS") != NULL,
+        .net = s->network, .plumb = plumb, .plumb_arg = s,
     };
     v->req.export.agent_path = ve->agent_path;
     v->spawning = true;

@@ -154,6 +154,7 @@ struct child {
     size_t n_ex;
     /* QEMU */
     uint32_t uid;
+    bool newnet;               /* in a network namespace of its own */
 };
 
 static void __attribute__((noreturn)) child_main(struct child *c)
@@ -187,7 +188,9 @@ static pid_t start_child(struct child *c, int *go_w, int *pidfd)
     if (pipe2(go, O_CLOEXEC) < 0)
         return -1;
     c->go = go[0];
-    pid_t pid = fork();
+    /* fork(), in a new network namespace if asked */
+    pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD | (c->newnet ? CLONE_NEWNET : 0), NULL, NULL,
+                               NULL, 0);
     if (pid == 0)
         child_main(c);
     close(go[0]);
@@ -239,8 +242,8 @@ static int vhost_pair(const char *dir, int *listen_fd, int *conn_fd)
  * Descriptors: 3 the port, 4 the console, 5 vhost-user, 6 the kernel, 7 the
  * initramfs. */
 struct qemu_args {
-    char buf[48][512];
-    char *av[49];
+    char buf[64][512];
+    char *av[65];
 };
 
 #define ARG(...) snprintf(qa->buf[na], sizeof qa->buf[na], __VA_ARGS__), qa->av[na] = qa->buf[na], na++
@@ -266,6 +269,11 @@ static void qemu_argv(const struct vmm_req *r, struct qemu_args *qa)
     ARG("-chardev"), ARG("socket,id=sbx,fd=3");
     ARG("-device"), ARG("virtserialport,chardev=sbx,name=sbx");
     ARG("-chardev"), ARG("socket,id=con,fd=4"), ARG("-serial"), ARG("chardev:con");
+    if (r->net) /* user-mode networking: QEMU's own sockets, in its filtered namespace */
+        ARG("-netdev"), ARG("user,id=net,net=10.0.2.0/24,host=10.0.2.2,dns=10.0.2.3,"
+                            "ipv6-net=fd00:50:b0::/64,ipv6-host=fd00:50:b0::2,"
+                            "ipv6-dns=fd00:50:b0::3"),
+            ARG("-device"), ARG("virtio-net-device,netdev=net,mac=52:54:00:12:34:56");
     ARG("-device"), ARG("pvpanic"), ARG("-action"), ARG("panic=exit-failure");
     ARG("-kernel"), ARG("/proc/self/fd/6"), ARG("-initrd"), ARG("/proc/self/fd/7");
     ARG("-append");
@@ -317,7 +325,7 @@ int vmm_launch(const struct vmm_req *r, struct vmm_procs *out, struct sb_error *
     }
     qemu_argv(r, qa);
     struct child q = {.fds = {port[1], con[1], vc, r->kernel_fd, r->initrd_fd}, .nfds = 5,
-                      .argv = qa->av, .uid = r->uid, .err = con[1]};
+                      .argv = qa->av, .uid = r->uid, .err = con[1], .newnet = r->net};
     if ((out->qemu_pid = start_child(&q, &go_qemu, &out->qemu_pidfd)) < 0) {
         sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "fork qemu");
         goto out;
@@ -330,6 +338,8 @@ int vmm_launch(const struct vmm_req *r, struct vmm_procs *out, struct sb_error *
         sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "pidfd_open");
         goto out;
     }
+    if (r->net && r->plumb(r->plumb_arg, out->qemu_pidfd, err) < 0)
+        goto out;
     if (write(go_fsd, "g", 1) != 1 || write(go_qemu, "g", 1) != 1) {
         sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "start the VMM");
         goto out;

@@ -32,6 +32,13 @@ struct vmm_req {
     const char *export_dir;    /* empty dir the export is assembled on (in a private mount ns) */
     uint32_t uid;              /* QEMU runs as uid:uid */
     struct cg *cg;             /* created, not attached: both join it before exec */
+    /* Egress (docs/network.md): QEMU starts in a network namespace of its
+     * own, which plumb (called before QEMU may run) makes the sandbox's
+     * filtered egress; the guest's virtio-net is QEMU's user-mode stack, so
+     * every connection the guest opens is a socket of QEMU's in it. */
+    bool net;
+    int (*plumb)(void *arg, int qemu_pidfd, struct sb_error *err);
+    void *plumb_arg;
 };
 
 /* What runs for one VM. */

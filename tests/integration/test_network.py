@@ -110,16 +110,20 @@ def test_allowed_addresses_and_names_are_reached(srv, lab):
     assert res["network"]["connections_refused"] == 0
 
 
+# 1000 bytes up, one line down (also tests/microvm/test_microvm_network.py)
+BYTE_COUNT_CODE = ("s = socket.create_connection(('203.0.113.10', 9000))\n"
+                   "line = b''\n"
+                   "while not line.endswith(b'\\n'): line += s.recv(100)\n"
+                   "s.sendall(b'0123456789' * 100)\n"
+                   "print(line.decode(), end='')\ns.close()\n")
+BYTE_COUNTS = {"bytes_sent": 1000, "bytes_received": len("tcp 203.0.113.10:9000\n"),
+               "connections": 1, "connections_refused": 0}
+
+
 def test_byte_counts_are_exact(srv, lab):
-    code = ("s = socket.create_connection(('203.0.113.10', 9000))\n"
-            "line = b''\n"
-            "while not line.endswith(b'\\n'): line += s.recv(100)\n"
-            "s.sendall(b'0123456789' * 100)\n"
-            "print(line.decode(), end='')\ns.close()\n")
-    res = run(srv, code)
+    res = run(srv, BYTE_COUNT_CODE)
     assert lines(res) == ["tcp 203.0.113.10:9000"]
-    assert res["network"] == {"bytes_sent": 1000, "bytes_received": len("tcp 203.0.113.10:9000\n"),
-                              "connections": 1, "connections_refused": 0}
+    assert res["network"] == BYTE_COUNTS
     # and so it is stored
     assert wait_until(lambda: srv.get(f"/api/executions/{res['id']}").json().get("network")
                       == res["network"]), srv.get(f"/api/executions/{res['id']}").json()
