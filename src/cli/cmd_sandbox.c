@@ -23,7 +23,7 @@ static const char sandbox_usage[] =
     "  create [--template NAME] [--timeout SEC] [--env K=V]... [--isolation KIND]\n"
     "         [--json]         make one (KIND: namespaces or microvm); prints its id\n"
     "                          (or all of it as JSON)\n"
-    "  ls                      the sessions: id, template, state, seconds left\n"
+    "  ls                      the sessions: id, template, state, isolation, seconds left\n"
     "  ls ID[:DIR] [--depth N] the files in DIR (default /home/user)\n"
     "  exec [--cwd DIR] [--env K=V]... [--timeout SEC] [--stdin FILE] ID -- CMD...\n"
     "                          run a command, output as it comes; exits with its\n"
@@ -186,11 +186,13 @@ static int list_sessions(struct sb_ctx *x)
         return CLI_EXIT_INTERNAL;
     size_t i;
     json_t *s;
-    printf("%-22s %-18s %-9s %s\n", "ID", "TEMPLATE", "STATE", "SECONDS LEFT");
+    printf("%-22s %-18s %-9s %-10s %s\n", "ID", "TEMPLATE", "STATE", "ISOLATION",
+           "SECONDS LEFT");
     json_array_foreach(json_object_get(r, "sandboxes"), i, s)
-        printf("%-22s %-18s %-9s %lld\n", json_string_value(json_object_get(s, "id")),
+        printf("%-22s %-18s %-9s %-10s %lld\n", json_string_value(json_object_get(s, "id")),
                json_string_value(json_object_get(s, "template")),
                json_string_value(json_object_get(s, "state")),
+               json_string_value(json_object_get(s, "isolation")),
                (long long)json_integer_value(json_object_get(s, "timeout_s")));
     json_decref(r);
     return 0;

@@ -298,7 +298,7 @@ def test_sandbox_create_cp_exec_ls_kill(srv, tmp_path):
     try:
         r = cli("sandbox", "ls", env=env)
         assert r.returncode == 0
-        assert re.search(rf"^{sid} +base +running +1[01]\d$", r.stdout, re.M), r.stdout
+        assert re.search(rf"^{sid} +base +running +namespaces +1[01]\d$", r.stdout, re.M), r.stdout
         local = tmp_path / "in.csv"
         local.write_bytes(b"a,b\n1,2\n\xff\xfe")
         assert cli("sandbox", "cp", str(local), f"{sid}:data/", env=env).returncode == 0

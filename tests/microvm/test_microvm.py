@@ -9,6 +9,7 @@ import asyncio
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -410,6 +411,8 @@ def test_cli_sandbox_create_and_exec_in_a_microvm():
         r = subprocess.run(cli + ["exec", sb["id"], "--", "uname", "-r"], capture_output=True,
                            text=True, timeout=T)
         assert r.returncode == 0 and r.stdout.strip() != os.uname().release, r
+        r = subprocess.run(cli + ["ls"], capture_output=True, text=True, timeout=60)
+        assert re.search(rf"^{sb['id']} +base +running +microvm +\d+$", r.stdout, re.M), r.stdout
         r = subprocess.run(cli + ["kill", sb["id"]], capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
         assert wait_until(lambda: not vmm_processes(), timeout=30)
