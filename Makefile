@@ -106,7 +106,7 @@ $(BUILD)/obj/agent_blob.o: src/sandbox/agent_blob.S $(BUILD)/soulbox-agent
 	    -DAGENT_ID="\"$$(sha256sum $(BUILD)/soulbox-agent | cut -c1-16)\"" -o $@ $<
 
 # A microVM guest's /init: static, libc only, embedded like the agent.
-$(BUILD)/vm-init: src/vm/init/init.c
+$(BUILD)/vm-init: src/vm/init/init.c src/vm/init/boot.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) -static -Os -o $@ $<
 

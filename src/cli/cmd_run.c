@@ -344,6 +344,7 @@ static int execute(struct run_opts *o, struct sb_config *cfg, const struct lang 
     runner_engine_cfg(cfg, &ecfg);
     ecfg.spawn_on_loop = true; /* one sandbox: nothing else waits on the loop */
     ecfg.defer_stale_cleanup = true;
+    ecfg.vm.snapshot = false; /* one VM: saving a snapshot would only cost a boot more */
     if (sbx_engine_init(&engine, loop, &ecfg, &err) < 0) {
         fprintf(stderr, "soulbox: %s\n", err.msg);
         return CLI_EXIT_INTERNAL;

@@ -158,6 +158,7 @@ int config_defaults(struct sb_config *c)
     c->microvm.tb_mb = 128;
     c->microvm.vmm_overhead_mb = 320;
     c->microvm.hang_timeout_ms = 30000;
+    c->microvm.snapshot = true;
     if (str_set(&c->state_dir, "/run/soulbox") < 0 || str_set(&c->cgroup_root, "soulbox") < 0 ||
         str_set(&c->hostname, "soulbox") < 0 || str_set(&c->workdir, "/workspace") < 0 ||
         str_set(&c->languages_dir, "") < 0 || str_set(&c->isolation, "namespaces") < 0 ||
@@ -262,7 +263,7 @@ struct raw_network {
 
 struct raw_microvm {
     char *enabled, *accel, *qemu, *virtiofsd, *kernel, *overhead_mb, *tb_mb, *vmm_overhead_mb,
-        *hang_timeout_ms;
+        *hang_timeout_ms, *snapshot;
 };
 
 struct raw_sandbox {
@@ -402,6 +403,7 @@ static const cyaml_schema_field_t microvm_fields[] = {
     U64("tb_mb", struct raw_microvm, tb_mb),
     U64("vmm_overhead_mb", struct raw_microvm, vmm_overhead_mb),
     U64("hang_timeout_ms", struct raw_microvm, hang_timeout_ms),
+    BOOL("snapshot", struct raw_microvm, snapshot),
     CYAML_FIELD_END,
 };
 
@@ -779,6 +781,7 @@ static int merge(struct sb_config *c, const struct raw_top *t, struct bad_value 
     if (s->microvm) {
         const struct raw_microvm *m = s->microvm;
         set_bool(&c->microvm.enabled, m->enabled, "sandbox.microvm.", "enabled", bad);
+        set_bool(&c->microvm.snapshot, m->snapshot, "sandbox.microvm.", "snapshot", bad);
         SET_NUM(&c->microvm, m, "sandbox.microvm.", overhead_mb, NUM_MB);
         SET_NUM(&c->microvm, m, "sandbox.microvm.", tb_mb, NUM_MB);
         SET_NUM(&c->microvm, m, "sandbox.microvm.", vmm_overhead_mb, NUM_MB);

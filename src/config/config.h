@@ -161,6 +161,7 @@ struct sb_config {
         uint64_t tb_mb;             /* TCG code cache */
         uint64_t vmm_overhead_mb;   /* QEMU's cgroup beyond the guest's RAM */
         uint64_t hang_timeout_ms;   /* a guest silent this long (pinged each second) is killed */
+        bool snapshot;              /* start VMs from snapshots of booted guests */
     } microvm;
 };
 

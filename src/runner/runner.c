@@ -40,6 +40,7 @@ void runner_engine_cfg(const struct sb_config *cfg, struct sbx_engine_cfg *out)
         .overhead_mb = (uint32_t)cfg->microvm.overhead_mb, .tb_mb = (uint32_t)cfg->microvm.tb_mb,
         .vmm_overhead_mb = (uint32_t)cfg->microvm.vmm_overhead_mb,
         .hang_timeout_ms = (uint32_t)cfg->microvm.hang_timeout_ms,
+        .snapshot = cfg->microvm.snapshot,
     };
 }
 

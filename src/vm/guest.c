@@ -214,6 +214,9 @@ static void seed_entropy(const uint8_t seed[32])
     int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
     if (fd >= 0) {
         ioctl(fd, RNDADDENTROPY, &r);
+        /* now, not at the next scheduled reseed: guests restored from one
+         * snapshot start with the same generator state */
+        ioctl(fd, RNDRESEEDCRNG);
         close(fd);
     }
 }

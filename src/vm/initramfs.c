@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "vm/snapshot.h"
 #include "vm/vm.h"
 
 /* The static /init (src/vm/init/init.c), linked in by init_blob.S. */
@@ -21,6 +22,8 @@ extern const unsigned char sb_vm_init_blob_end[];
 /* What /init loads, dependencies first (there is no modprobe in the guest). */
 static const char *const modules[] = {
     "drivers/virtio/virtio_ring", "drivers/virtio/virtio", "drivers/virtio/virtio_mmio",
+    "drivers/virtio/virtio_pci_legacy_dev", "drivers/virtio/virtio_pci_modern_dev",
+    "drivers/virtio/virtio_pci",
     "drivers/char/virtio_console", "fs/fuse/fuse", "fs/fuse/virtiofs",
     "drivers/misc/pvpanic/pvpanic", "drivers/misc/pvpanic/pvpanic-mmio",
     "net/core/failover", "drivers/net/net_failover", "drivers/net/virtio_net",
@@ -197,6 +200,11 @@ void vm_engine_init(struct vm_engine *v, const struct vm_cfg *cfg)
         v->accel = VMM_KVM;
     }
     v->tsc_khz = vmm_tsc_khz();
+    if (cfg->snapshot && !(v->snaps = vm_snaps_new())) {
+        snprintf(v->reason, sizeof v->reason, "out of memory");
+        vm_engine_close(v);
+        return;
+    }
     v->available = true;
 }
 
@@ -207,5 +215,7 @@ void vm_engine_close(struct vm_engine *v)
     if (v->initrd_fd >= 0)
         close(v->initrd_fd);
     v->kernel_fd = v->initrd_fd = -1;
+    vm_snaps_free(v->snaps);
+    v->snaps = NULL;
     v->available = false;
 }

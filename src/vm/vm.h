@@ -22,6 +22,7 @@ struct vm_cfg {
     uint32_t tb_mb;            /* TCG code cache */
     uint32_t vmm_overhead_mb;  /* the QEMU cgroup's memory beyond the guest's RAM */
     uint32_t hang_timeout_ms;  /* a booted guest silent this long is killed */
+    bool snapshot;             /* restore VMs from snapshots of booted guests */
 };
 
 /* What the engine holds for microVMs. */
@@ -36,6 +37,7 @@ struct vm_engine {
     char agent_path[PATH_MAX]; /* this binary, exported to guests */
     char qemu[PATH_MAX], virtiofsd[PATH_MAX]; /* found on PATH */
     unsigned tsc_khz;
+    struct vm_snaps *snaps;    /* NULL: snapshots off (snapshot.h) */
     const struct vm_cfg *cfg;
 };
 

@@ -18,6 +18,7 @@
 #include "sandbox/layout.h"
 #include "sandbox/plan.h"
 #include "sandbox/sandbox_internal.h"
+#include "vm/snapshot.h"
 #include "vm/vm_internal.h"
 
 /*
@@ -126,8 +127,28 @@ static void spawn_work(uv_work_t *w)
     }
     v->req.cg = &v->cg;
     v->req.accel = vm_accel(&s->e->vm, s->e->cfg.state_dir);
-    if (vmm_launch(&v->req, &v->p, &v->err) < 0)
+    /* From a snapshot of a booted guest of this shape when there is one
+     * (made now if not); else, or if that fails, a boot. */
+    struct vm_snaps *snaps = s->e->vm.snaps;
+    struct sb_error ignored = {0};
+    int ram = -1, snap = snaps ? vm_snapshot_open(snaps, &v->req, &ram, &ignored) : -1;
+    v->req.mode = snap >= 0 ? VMM_RESTORE : VMM_BOOT;
+    v->req.snap_fd = snap;
+    v->req.ram_fd = ram;
+    int rc = vmm_launch(&v->req, &v->p, &v->err);
+    if (snap >= 0)
+        close(snap), close(ram);
+    if (rc == 0 && snap >= 0 && vmm_restore_finish(&v->p, 30000, &v->err) < 0) {
+        vmm_kill(&v->p);
+        rc = -1;
+    }
+    if (v->p.qmp >= 0)
+        close(v->p.qmp);
+    v->p.qmp = -1;
+    if (rc < 0)
         return;
+    if (snaps)
+        vm_snapshot_count(snaps, snap >= 0);
     s->t.spawned = util_mono_ns();
     v->rc = 0;
 }

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "vm/qmp.h"
 #include "vm/vmm.h"
 
 /* One path of the export, resolved in the parent (the child only makes
@@ -145,7 +146,7 @@ static int place_fds(int *fds, int n)
 struct child {
     int go;                    /* read end: the parent writes once the cgroup holds us */
     int err;                   /* becomes stderr */
-    int fds[5];
+    int fds[8];
     int nfds;
     char *const *argv;
     /* virtiofsd */
@@ -240,7 +241,8 @@ static int vhost_pair(const char *dir, int *listen_fd, int *conn_fd)
 
 /* QEMU's command line (its own storage: launches run on several threads).
  * Descriptors: 3 the port, 4 the console, 5 vhost-user, 6 the kernel, 7 the
- * initramfs. */
+ * initramfs, 8 the snapshot to restore, 9 QMP, 10 the guest's RAM (a slot a
+ * mode does not use holds a spare descriptor). */
 struct qemu_args {
     char buf[64][512];
     char *av[65];
@@ -251,8 +253,12 @@ struct qemu_args {
 static void qemu_argv(const struct vmm_req *r, struct qemu_args *qa)
 {
     int na = 0;
+    /* Snapshots: QEMU 7.2 cannot migrate a vhost-user-fs device, so a saved
+     * guest has none; a restored one gets it hot-plugged into a PCIe root
+     * port (native PCIe hotplug: the guest needs pcie_ports=native). */
+    bool snap = r->mode != VMM_BOOT;
     ARG("%s", r->qemu);
-    ARG("-M"), ARG("microvm,pit=on,pic=on,rtc=on,isa-serial=on");
+    ARG("-M"), ARG("microvm,pit=on,pic=on,rtc=on,isa-serial=on%s", snap ? ",pcie=on" : "");
     ARG("-accel");
     if (r->accel == VMM_KVM)
         ARG("kvm"), ARG("-cpu"), ARG("host");
@@ -261,10 +267,18 @@ static void qemu_argv(const struct vmm_req *r, struct qemu_args *qa)
     ARG("-m"), ARG("%uM", r->memory_mb), ARG("-smp"), ARG("%u", r->vcpus);
     ARG("-nodefaults"), ARG("-no-user-config"), ARG("-display"), ARG("none"), ARG("-no-reboot");
     ARG("-global"), ARG("virtio-mmio.force-legacy=false");
-    ARG("-object"), ARG("memory-backend-memfd,id=mem,size=%uM,share=on", r->memory_mb);
+    if (snap) /* RAM in SoulBox's memfd, left out of the migration stream */
+        ARG("-object"), ARG("memory-backend-file,id=mem,size=%uM,share=on,"
+                            "mem-path=/proc/self/fd/10", r->memory_mb);
+    else
+        ARG("-object"), ARG("memory-backend-memfd,id=mem,size=%uM,share=on", r->memory_mb);
     ARG("-machine"), ARG("memory-backend=mem");
-    ARG("-chardev"), ARG("socket,id=fs,fd=5");
-    ARG("-device"), ARG("vhost-user-fs-device,chardev=fs,tag=runtimes,queue-size=1024");
+    if (r->mode != VMM_SNAPSHOT)
+        ARG("-chardev"), ARG("socket,id=fs,fd=5");
+    if (r->mode == VMM_BOOT)
+        ARG("-device"), ARG("vhost-user-fs-device,chardev=fs,tag=runtimes,queue-size=1024");
+    else
+        ARG("-device"), ARG("pcie-root-port,id=rp1,slot=1,chassis=1");
     ARG("-device"), ARG("virtio-serial-device,max_ports=2");
     ARG("-chardev"), ARG("socket,id=sbx,fd=3");
     ARG("-device"), ARG("virtserialport,chardev=sbx,name=sbx");
@@ -279,7 +293,12 @@ static void qemu_argv(const struct vmm_req *r, struct qemu_args *qa)
     ARG("-append");
     ARG("console=ttyS0 quiet panic=-1 tsc_early_khz=%u tsc=reliable cryptomgr.notests "
         "systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all random.trust_cpu=on "
-        "sbx_agent=/.soulbox/soulbox%s", r->tsc_khz, r->test_hooks ? " sbx_test_hooks=1" : "");
+        "sbx_agent=/.soulbox/soulbox%s%s", r->tsc_khz, r->test_hooks ? " sbx_test_hooks=1" : "",
+        snap ? " pcie_ports=native sbx_snap=1" : "");
+    if (snap)
+        ARG("-chardev"), ARG("socket,id=qmp,fd=9"), ARG("-mon"), ARG("chardev=qmp,mode=control");
+    if (r->mode == VMM_RESTORE) /* fd:8, once x-ignore-shared is set (QMP) */
+        ARG("-incoming"), ARG("defer");
     ARG("-sandbox"), ARG("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
     qa->av[na] = NULL;
 }
@@ -287,21 +306,24 @@ static void qemu_argv(const struct vmm_req *r, struct qemu_args *qa)
 int vmm_launch(const struct vmm_req *r, struct vmm_procs *out, struct sb_error *err)
 {
     out->qemu_pid = out->fsd_pid = -1;
-    out->qemu_pidfd = out->fsd_pidfd = out->port = out->console = -1;
+    out->qemu_pidfd = out->fsd_pidfd = out->port = out->console = out->qmp = -1;
     size_t n_ex = 0;
     struct ex *ex = plan_export(r, &n_ex, err);
     if (!ex)
         return -1;
-    int port[2] = {-1, -1}, con[2] = {-1, -1}, vl = -1, vc = -1, go_fsd = -1, go_qemu = -1;
-    int rc = -1;
+    int port[2] = {-1, -1}, con[2] = {-1, -1}, qmp[2] = {-1, -1}, vl = -1, vc = -1;
+    int go_fsd = -1, go_qemu = -1;
+    int rc = -1, e;
     struct qemu_args *qa = NULL;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, port) < 0 ||
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) < 0) {
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) < 0 ||
+        (r->mode != VMM_BOOT && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0)) {
         sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "socketpair");
         goto out;
     }
-    int e = vhost_pair(r->export_dir, &vl, &vc);
-    if (e < 0) {
+    if (r->mode == VMM_SNAPSHOT)
+        goto qemu; /* no runtimes device: no virtiofsd */
+    if ((e = vhost_pair(r->export_dir, &vl, &vc)) < 0) {
         sb_fail_errno(err, SB_E_SANDBOX_SETUP, -e, "vhost-user socket");
         goto out;
     }
@@ -318,34 +340,41 @@ int vmm_launch(const struct vmm_req *r, struct vmm_procs *out, struct sb_error *
         sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "fork virtiofsd");
         goto out;
     }
-    /* QEMU: fds 3 port, 4 console, 5 vhost-user, 6 kernel, 7 initrd */
+qemu:
+    /* QEMU: fds 3 port, 4 console, 5 vhost-user, 6 kernel, 7 initrd, 8 the
+     * snapshot, 9 QMP, 10 RAM; con[1] fills the slots its mode does not use */
     if (!(qa = malloc(sizeof *qa))) {
         sb_fail(err, SB_E_INTERNAL, "out of memory");
         goto out;
     }
     qemu_argv(r, qa);
-    struct child q = {.fds = {port[1], con[1], vc, r->kernel_fd, r->initrd_fd}, .nfds = 5,
-                      .argv = qa->av, .uid = r->uid, .err = con[1], .newnet = r->net};
+    struct child q = {.fds = {port[1], con[1], vc >= 0 ? vc : con[1], r->kernel_fd, r->initrd_fd,
+                              r->mode == VMM_RESTORE ? r->snap_fd : con[1],
+                              qmp[1] >= 0 ? qmp[1] : con[1],
+                              r->mode != VMM_BOOT ? r->ram_fd : con[1]},
+                      .nfds = 8, .argv = qa->av, .uid = r->uid, .err = con[1], .newnet = r->net};
     if ((out->qemu_pid = start_child(&q, &go_qemu, &out->qemu_pidfd)) < 0) {
         sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "fork qemu");
         goto out;
     }
-    if ((e = cg_join(r->cg, out->fsd_pid)) < 0 || (e = cg_join(r->cg, out->qemu_pid)) < 0) {
+    if ((out->fsd_pid > 0 && (e = cg_join(r->cg, out->fsd_pid)) < 0) ||
+        (e = cg_join(r->cg, out->qemu_pid)) < 0) {
         sb_fail_errno(err, SB_E_SANDBOX_SETUP, -e, "cgroup: attach the VMM");
         goto out;
     }
-    if (out->fsd_pidfd < 0 || out->qemu_pidfd < 0) {
+    if ((out->fsd_pid > 0 && out->fsd_pidfd < 0) || out->qemu_pidfd < 0) {
         sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "pidfd_open");
         goto out;
     }
     if (r->net && r->plumb(r->plumb_arg, out->qemu_pidfd, err) < 0)
         goto out;
-    if (write(go_fsd, "g", 1) != 1 || write(go_qemu, "g", 1) != 1) {
+    if ((go_fsd >= 0 && write(go_fsd, "g", 1) != 1) || write(go_qemu, "g", 1) != 1) {
         sb_fail_errno(err, SB_E_SANDBOX_SETUP, errno, "start the VMM");
         goto out;
     }
     out->port = port[0], port[0] = -1;
     out->console = con[0], con[0] = -1;
+    out->qmp = qmp[0], qmp[0] = -1;
     rc = 0;
 out:
     if (rc < 0) {
@@ -355,7 +384,7 @@ out:
             reap(out->fsd_pid, &out->fsd_pidfd);
         out->qemu_pid = out->fsd_pid = -1;
     }
-    int fds[] = {port[0], port[1], con[0], con[1], vl, vc, go_fsd, go_qemu};
+    int fds[] = {port[0], port[1], con[0], con[1], qmp[0], qmp[1], vl, vc, go_fsd, go_qemu};
     for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
         if (fds[i] >= 0)
             close(fds[i]);
@@ -370,4 +399,85 @@ void vmm_kill(const struct vmm_procs *p)
         syscall(SYS_pidfd_send_signal, p->qemu_pidfd, SIGKILL, NULL, 0);
     if (p->fsd_pidfd >= 0)
         syscall(SYS_pidfd_send_signal, p->fsd_pidfd, SIGKILL, NULL, 0);
+}
+
+/* The RAM is SoulBox's memfd, outside the stream: both sides leave shared
+ * memory out. */
+static int ignore_shared(struct qmp *q, struct sb_error *err)
+{
+    json_t *caps = json_pack("{s:[{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared",
+                             "state", 1);
+    return qmp_exec(q, "migrate-set-capabilities", caps, NULL, err);
+}
+
+/* QMP's answer's "status" field to `cmd`, in st[32]; 0 or -1 with err. */
+static int qmp_status(struct qmp *q, const char *cmd, char st[32], struct sb_error *err)
+{
+    json_t *ret = NULL;
+    if (qmp_exec(q, cmd, NULL, &ret, err) < 0)
+        return -1;
+    const char *v = json_string_value(json_object_get(ret, "status"));
+    snprintf(st, 32, "%s", v ? v : "");
+    json_decref(ret);
+    return 0;
+}
+
+int vmm_restore_finish(const struct vmm_procs *p, unsigned timeout_ms, struct sb_error *err)
+{
+    struct qmp q;
+    char st[32];
+    int rc = -1;
+    if (qmp_open(&q, p->qmp, timeout_ms, err) < 0 || ignore_shared(&q, err) < 0 ||
+        qmp_exec(&q, "migrate-incoming", json_pack("{s:s}", "uri", "fd:8"), NULL, err) < 0)
+        goto out;
+    /* "inmigrate" while the image loads, then "paused" (it was saved so) */
+    for (;;) {
+        if (qmp_status(&q, "query-status", st, err) < 0)
+            goto out;
+        if (strcmp(st, "inmigrate"))
+            break;
+        usleep(2000);
+    }
+    if (strcmp(st, "paused") && strcmp(st, "running")) {
+        sb_fail(err, SB_E_SANDBOX_SETUP, "restoring the VM: QEMU says %s", st);
+        goto out;
+    }
+    json_t *dev = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s}", "driver", "vhost-user-fs-pci", "id",
+                            "fs0", "chardev", "fs", "tag", "runtimes", "queue-size", 1024,
+                            "bus", "rp1");
+    if (qmp_exec(&q, "device_add", dev, NULL, err) < 0 ||
+        qmp_exec(&q, "cont", NULL, NULL, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    qmp_close(&q);
+    return rc;
+}
+
+int vmm_snapshot_save(const struct vmm_procs *p, int snap_fd, unsigned timeout_ms,
+                      struct sb_error *err)
+{
+    struct qmp q;
+    char st[32];
+    int rc = -1;
+    if (qmp_open(&q, p->qmp, timeout_ms, err) < 0 ||
+        qmp_exec(&q, "stop", NULL, NULL, err) < 0 || ignore_shared(&q, err) < 0 ||
+        qmp_getfd(&q, "snap", snap_fd, err) < 0 ||
+        qmp_exec(&q, "migrate", json_pack("{s:s}", "uri", "fd:snap"), NULL, err) < 0)
+        goto out;
+    for (;;) {
+        if (qmp_status(&q, "query-migrate", st, err) < 0)
+            goto out;
+        if (strcmp(st, "active") && strcmp(st, "setup") && strcmp(st, "device") && st[0])
+            break;
+        usleep(5000);
+    }
+    if (strcmp(st, "completed")) {
+        sb_fail(err, SB_E_SANDBOX_SETUP, "saving the VM: migration %s", st);
+        goto out;
+    }
+    rc = 0;
+out:
+    qmp_close(&q);
+    return rc;
 }

@@ -11,6 +11,14 @@
 
 enum vmm_accel { VMM_TCG, VMM_KVM };
 
+/* How a VM starts (docs/microvm.md, "Snapshots"):
+ * VMM_BOOT     boots with the runtimes' virtiofs device (virtio-mmio);
+ * VMM_SNAPSHOT boots with no runtimes device and a PCIe root port, for its
+ *              guest to be saved once booted (snapshot.c): no virtiofsd;
+ * VMM_RESTORE  the same machine loaded from that image (-incoming), the
+ *              runtimes' device then plugged into the root port over QMP. */
+enum vmm_mode { VMM_BOOT, VMM_SNAPSHOT, VMM_RESTORE };
+
 /* What the guest sees of the host's files: each path read-only at the same
  * place (a directory, a file, or a symlink copied as a symlink). */
 struct vmm_export {
@@ -20,6 +28,10 @@ struct vmm_export {
 };
 
 struct vmm_req {
+    enum vmm_mode mode;
+    int snap_fd;               /* VMM_RESTORE: the device state to load (QEMU's fd 8) */
+    int ram_fd;                /* VMM_SNAPSHOT, VMM_RESTORE: the guest's RAM, a memfd of
+                                  memory_mb (QEMU's fd 10); saved apart from the state */
     const char *qemu;          /* qemu-system-x86_64 */
     const char *virtiofsd;
     enum vmm_accel accel;
@@ -47,13 +59,23 @@ struct vmm_procs {
     int qemu_pidfd, fsd_pidfd;
     int port;                  /* the virtio-serial port "sbx" (stream socket) */
     int console;               /* the guest's serial console (read end) */
+    int qmp;                   /* VMM_SNAPSHOT, VMM_RESTORE: QEMU's monitor (QMP) */
 };
 
-/* Starts virtiofsd, then QEMU, each already in the cgroup. Blocking (a
- * worker thread's job). Returns 0, or -1 with err (nothing left running). */
+/* Starts virtiofsd (not for VMM_SNAPSHOT), then QEMU, each already in the
+ * cgroup. Blocking (a worker thread's job). Returns 0, or -1 with err
+ * (nothing left running). */
 int vmm_launch(const struct vmm_req *req, struct vmm_procs *out, struct sb_error *err);
-/* Kills both (SIGKILL) and closes what vmm_launch opened but the pidfds. */
+/* Kills both (SIGKILL). */
 void vmm_kill(const struct vmm_procs *p);
+/* VMM_RESTORE, once launched: waits for QEMU to have loaded the image,
+ * plugs the runtimes' device in and lets the guest run. Returns 0 or -1
+ * with err. */
+int vmm_restore_finish(const struct vmm_procs *p, unsigned timeout_ms, struct sb_error *err);
+/* VMM_SNAPSHOT, once the guest is ready: pauses it and saves it to
+ * snap_fd. Returns 0 or -1 with err. */
+int vmm_snapshot_save(const struct vmm_procs *p, int snap_fd, unsigned timeout_ms,
+                      struct sb_error *err);
 /* The host's TSC frequency in kHz (0 if unknown). */
 unsigned vmm_tsc_khz(void);
 

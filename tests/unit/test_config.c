@@ -98,6 +98,8 @@ Test(config, shipped_file_equals_the_built_in_defaults)
     /* make unit runs from the repository root. */
     cr_assert_eq(config_load("config/soulbox.yaml", &c, &e), 0, "%s", e.msg);
     cr_assert_eq(c.security.enable_network, d.security.enable_network);
+    cr_assert_eq(c.microvm.snapshot, d.microvm.snapshot);
+    cr_assert(d.microvm.snapshot);
     cr_assert_eq(memcmp(&c.security.max_memory_mb, &d.security.max_memory_mb,
                         4 * sizeof(uint64_t)), 0, "security");
     cr_assert_eq(memcmp(&c.defaults, &d.defaults, sizeof d.defaults), 0, "defaults");
@@ -223,6 +225,8 @@ Test(config, wrong_types_are_rejected)
                   "sandbox.pools[0].max_size: 2 is out of range [size (4), 64]");
     expect_reject("sandbox:\n  cgroup_favordynmods: yes-please\n",
                   "sandbox.cgroup_favordynmods: 'yes-please' is not true or false");
+    expect_reject("sandbox:\n  microvm:\n    snapshot: sometimes\n",
+                  "sandbox.microvm.snapshot: 'sometimes' is not true or false");
 }
 
 Test(config, counts_must_be_plain_decimals)

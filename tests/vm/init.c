@@ -38,7 +38,7 @@ static void say(const char *fmt, ...)
 int main(void)
 {
     boot_start();
-    boot_mount_virtiofs("hostroot", 0);
+    boot_mount_virtiofs("hostroot", 0, 10000, 10);
     unsigned long nd = MS_NOSUID | MS_NODEV;
     boot_mount("tmpfs", "/newroot/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=256m");
     /* The repository (sbx_repo=) at /run/repo before the tmpfs below may hide

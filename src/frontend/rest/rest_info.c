@@ -6,6 +6,7 @@
 #include "frontend/rest/rest_internal.h"
 #include "runner/cache.h"
 #include "runner/pool.h"
+#include "vm/snapshot.h"
 
 #define VERSION "0.1.0"
 
@@ -27,6 +28,18 @@ void rest_health(struct rest_call *rc)
     if (m && vm->available) {
         json_object_set_new(m, "accel", json_string(vm_accel_name(vm)));
         json_object_set_new(m, "kernel", json_string(vm->kernel_release));
+        json_t *sn = json_pack("{s:b}", "enabled", vm->snaps != NULL);
+        if (sn && vm->snaps) {
+            struct vm_snap_stats st;
+            vm_snapshot_stats(vm->snaps, &st);
+            json_object_set_new(sn, "held", json_integer(st.held));
+            json_object_set_new(sn, "saved", json_integer((json_int_t)st.saved));
+            json_object_set_new(sn, "restores", json_integer((json_int_t)st.restores));
+            json_object_set_new(sn, "boots", json_integer((json_int_t)st.boots));
+            if (st.error[0])
+                json_object_set_new(sn, "error", json_string(st.error));
+        }
+        json_object_set_new(m, "snapshots", sn);
     } else if (m) {
         json_object_set_new(m, "reason", json_string(vm->reason));
     }

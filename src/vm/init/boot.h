@@ -79,18 +79,22 @@ static void boot_start(void)
     boot_load_modules();
 }
 
-/* The virtiofs export `tag` on /newroot, read-only; virtio-mmio probing is
- * asynchronous, so it is retried for up to 10 s. */
-static void boot_mount_virtiofs(const char *tag, unsigned long flags)
+/* The virtiofs export `tag` on /newroot, read-only; virtio probing is
+ * asynchronous (and a restored guest's device is plugged in after the
+ * restore), so it is retried every poll_us for up to timeout_s. */
+static void boot_mount_virtiofs(const char *tag, unsigned long flags, unsigned poll_us,
+                                unsigned timeout_s)
 {
     mkdir("/newroot", 0755);
-    for (int tries = 0; mount(tag, "/newroot", "virtiofs", MS_RDONLY | flags, "") < 0; tries++) {
-        if (tries > 1000) {
+    unsigned long max = (unsigned long)timeout_s * 1000000 / poll_us;
+    for (unsigned long tries = 0;
+         mount(tag, "/newroot", "virtiofs", MS_RDONLY | flags, "") < 0; tries++) {
+        if (tries > max) {
             char w[128];
             snprintf(w, sizeof w, "mount virtiofs %s on /newroot", tag);
             boot_die(w);
         }
-        usleep(10000);
+        usleep(poll_us);
     }
 }
 
