@@ -189,7 +189,8 @@ setup:
 # src/sandbox/cgroup.c runs for real on a host with cgroup v1. Debian's cloud
 # kernel under QEMU (microvm, TCG: no KVM needed; 30-40 s here), the host's
 # / read-only over virtiofs. Fails if QEMU or the kernel is missing (make setup
-# installs them), if the guest does not boot, or after 15 minutes.
+# installs QEMU and unpacks the kernel into /var/lib/soulbox/guest-kernel), if
+# the guest does not boot, or after 15 minutes.
 check-cgroup2: all unit
 	$(PYTHON) tests/vm/run_in_vm.py --build $(BUILD) --timeout 900
 

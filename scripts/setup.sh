@@ -16,14 +16,13 @@ libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
 libseccomp-dev libcriterion-dev libsqlite3-dev libhttp-parser-dev zlib1g-dev
 clang libclang-rt-dev"
 # What tests use (the fourth line: building and testing the SDKs in sdk/; the
-# last: make check-cgroup2's VM, which runs the engine's tests on pure cgroup
-# v2: QEMU and its virtiofsd, a kernel for the guest (never booted on the
-# host) and cpio for the guest's initramfs).
+# last: microVMs and make check-cgroup2's VM: QEMU and its virtiofsd, and cpio
+# for that VM's initramfs; the guests' kernel is unpacked below).
 TEST_PKGS="python3 python3-pytest python3-requests python3-yaml python3-jsonschema python3-websockets
 python3-grpcio python3-grpc-tools python3-h2 curl bash coreutils procps
 iproute2 nftables tar
 python3-build python3-setuptools python3-wheel python3-venv golang-go
-qemu-system-x86 linux-image-cloud-amd64 cpio"
+qemu-system-x86 cpio kmod"
 # The Node gRPC client test (tests/grpc_node) runs npm: Debian's (with its
 # nodejs) only when there is no npm at all, so that another node stays.
 NODE_PKGS=""
@@ -62,14 +61,57 @@ npm_deps() {
         cp "$d/package-lock.json" "$d/node_modules/.setup-lock"
     done
 }
-[ -z "$missing" ] && { npm_deps; exit 0; }
+# The microVM guests' kernel (docs/microvm.md): Debian's cloud kernel,
+# unpacked into /var/lib/soulbox/guest-kernel (boot/, lib/modules/) rather
+# than installed, so that the host's boot loader never offers it (on a GRUB
+# host an installed cloud kernel would sort first and become the default).
+# Nothing to do when a cloud kernel with its modules is there already, in
+# /boot (the package installed) or unpacked.
+GUEST_KERNEL_DIR=/var/lib/soulbox/guest-kernel
+guest_kernel() {
+    for k in /boot/vmlinuz-*-cloud-amd64 "$GUEST_KERNEL_DIR"/boot/vmlinuz-*-cloud-amd64; do
+        [ -e "$k" ] || continue
+        rel=${k##*/vmlinuz-}
+        if [ -d "/lib/modules/$rel/kernel" ] || [ -d "$GUEST_KERNEL_DIR/lib/modules/$rel/kernel" ]; then
+            return 0
+        fi
+    done
+    pkg_of() {
+        apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+            sed -n 's/^ *Depends: \(linux-image-[0-9].*-cloud-amd64\)$/\1/p' | head -n 1
+    }
+    pkg=$(pkg_of)
+    [ -n "$pkg" ] || { $SUDO apt-get update -qq >/dev/null; pkg=$(pkg_of); }
+    [ -n "$pkg" ] || { echo "setup: no linux-image-cloud-amd64 in the package lists" >&2; exit 1; }
+    echo "setup: unpacking $pkg into $GUEST_KERNEL_DIR" >&2
+    dl=$(mktemp -d)
+    chown _apt "$dl" 2>/dev/null || true
+    (cd "$dl" && $SUDO apt-get download -qq "$pkg" >/dev/null)
+    $SUDO rm -rf "$GUEST_KERNEL_DIR.new"
+    $SUDO mkdir -p "$GUEST_KERNEL_DIR.new"
+    $SUDO dpkg-deb -x "$dl"/*.deb "$GUEST_KERNEL_DIR.new"
+    rm -rf "$dl"
+    # modules.dep and the rest: the package's postinst would have made them
+    for m in "$GUEST_KERNEL_DIR.new"/lib/modules/*; do
+        $SUDO depmod -b "$GUEST_KERNEL_DIR.new" "${m##*/}"
+    done
+    $SUDO rm -rf "$GUEST_KERNEL_DIR"
+    $SUDO mv "$GUEST_KERNEL_DIR.new" "$GUEST_KERNEL_DIR"
+}
 
-echo "setup: installing $missing" >&2
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+if [ -z "$missing" ]; then
+    guest_kernel
+    npm_deps
+    exit 0
+fi
+
+echo "setup: installing $missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 if ! $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>&1; then
     $SUDO apt-get update -qq >/dev/null
     $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
+guest_kernel
 npm_deps

@@ -27,6 +27,7 @@ static const char *const modules[] = {
     "drivers/char/virtio_console", "fs/fuse/fuse", "fs/fuse/virtiofs",
     "drivers/misc/pvpanic/pvpanic", "drivers/misc/pvpanic/pvpanic-mmio",
     "net/core/failover", "drivers/net/net_failover", "drivers/net/virtio_net",
+    "fs/overlayfs/overlay", /* the sandbox's layers; the guest has no modprobe tree */
 };
 
 static void cpio_entry(struct sb_buf *b, const char *name, unsigned mode, const void *data,
@@ -60,7 +61,7 @@ static int read_file(const char *path, struct sb_buf *out)
     return n < 0 || out->oom ? -1 : 0;
 }
 
-int vm_initramfs(const char *release, struct sb_error *err)
+int vm_initramfs(const char *modules_dir, struct sb_error *err)
 {
     struct sb_buf b = {0}, order = {0}, ko = {0};
     int fd = -1;
@@ -73,7 +74,7 @@ int vm_initramfs(const char *release, struct sb_error *err)
     for (size_t i = 0; i < sizeof modules / sizeof *modules; i++) {
         char path[512], name[128];
         const char *base = strrchr(modules[i], '/') + 1;
-        snprintf(path, sizeof path, "/lib/modules/%s/kernel/%s.ko", release, modules[i]);
+        snprintf(path, sizeof path, "%s/kernel/%s.ko", modules_dir, modules[i]);
         snprintf(name, sizeof name, "modules/%s.ko", base);
         sb_buf_reset(&ko);
         if (read_file(path, &ko) < 0) {
@@ -104,29 +105,52 @@ out:
     return fd;
 }
 
-/* The kernel: the configured one, else the newest Debian cloud kernel
- * whose modules are installed. */
+/* Where its modules are: /lib/modules/<release>, else beside the kernel's
+ * boot/ (an unpacked package: <root>/boot/vmlinuz-R, <root>/lib/modules/R). */
+static bool find_modules(const char *kernel, const char *release, char out[PATH_MAX])
+{
+    snprintf(out, PATH_MAX, "/lib/modules/%s", release);
+    char probe[PATH_MAX + 16];
+    snprintf(probe, sizeof probe, "%s/kernel", out);
+    if (access(probe, R_OK) == 0)
+        return true;
+    const char *slash = strrchr(kernel, '/');
+    size_t dir = slash ? (size_t)(slash - kernel) : 0; /* <root>/boot */
+    while (dir && kernel[dir - 1] != '/')
+        dir--;
+    snprintf(out, PATH_MAX, "%.*slib/modules/%s", (int)dir, kernel, release);
+    snprintf(probe, sizeof probe, "%s/kernel", out);
+    return dir && access(probe, R_OK) == 0;
+}
+
+/* The kernel: the configured one, else the newest Debian cloud kernel with
+ * its modules, unpacked by make setup (VM_GUEST_KERNEL_DIR) or installed. */
 static int find_kernel(struct vm_engine *v, struct sb_error *err)
 {
     const char *path = v->cfg->kernel;
-    char found[PATH_MAX] = "";
+    char found[PATH_MAX] = "", release[64] = "";
     if (!path) {
-        glob_t g;
-        if (glob("/boot/vmlinuz-*-cloud-amd64", 0, NULL, &g) == 0) {
-            for (size_t i = g.gl_pathc; i-- > 0;) {
+        static const char *const where[] = {VM_GUEST_KERNEL_DIR "/boot/vmlinuz-*-cloud-amd64",
+                                            "/boot/vmlinuz-*-cloud-amd64"};
+        for (size_t w = 0; w < 2; w++) {
+            glob_t g;
+            if (glob(where[w], 0, NULL, &g) != 0)
+                continue;
+            for (size_t i = 0; i < g.gl_pathc; i++) {
+                const char *rel = strrchr(g.gl_pathv[i], '/') + strlen("/vmlinuz-");
                 char mod[PATH_MAX];
-                snprintf(mod, sizeof mod, "/lib/modules/%s/kernel",
-                         g.gl_pathv[i] + strlen("/boot/vmlinuz-"));
-                if (access(mod, R_OK) == 0) {
+                if (strlen(rel) < sizeof release && find_modules(g.gl_pathv[i], rel, mod) &&
+                    (!found[0] || strverscmp(rel, release) > 0)) {
                     snprintf(found, sizeof found, "%s", g.gl_pathv[i]);
-                    break;
+                    snprintf(release, sizeof release, "%s", rel);
                 }
             }
             globfree(&g);
         }
         if (!found[0])
-            return sb_fail(err, SB_E_CONFIG, "no guest kernel: install linux-image-cloud-amd64 "
-                           "(make setup does) or set sandbox.microvm.kernel");
+            return sb_fail(err, SB_E_CONFIG, "no guest kernel: make setup unpacks Debian's "
+                           "linux-image-cloud-amd64 into " VM_GUEST_KERNEL_DIR
+                           " (or set sandbox.microvm.kernel)");
         path = found;
     }
     const char *base = strrchr(path, '/');
@@ -135,6 +159,9 @@ static int find_kernel(struct vm_engine *v, struct sb_error *err)
         return sb_fail(err, SB_E_CONFIG, "sandbox.microvm.kernel %s: not named vmlinuz-<release>",
                        path);
     snprintf(v->kernel_release, sizeof v->kernel_release, "%s", base + 8);
+    if (!find_modules(path, v->kernel_release, v->modules_dir))
+        return sb_fail(err, SB_E_CONFIG, "guest kernel %s: its modules are neither in "
+                       "/lib/modules/%s nor beside it", path, v->kernel_release);
     if ((v->kernel_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
         return sb_fail_errno(err, SB_E_CONFIG, errno, "guest kernel %s", path);
     return 0;
@@ -180,7 +207,7 @@ void vm_engine_init(struct vm_engine *v, const struct vm_cfg *cfg)
         return;
     }
     v->agent_path[n] = '\0';
-    if (find_kernel(v, &err) < 0 || (v->initrd_fd = vm_initramfs(v->kernel_release, &err)) < 0) {
+    if (find_kernel(v, &err) < 0 || (v->initrd_fd = vm_initramfs(v->modules_dir, &err)) < 0) {
         snprintf(v->reason, sizeof v->reason, "%s", err.msg);
         vm_engine_close(v);
         return;

@@ -34,6 +34,7 @@ struct vm_engine {
     char accel_why[256];       /* what the probe found */
     int kernel_fd, initrd_fd;
     char kernel_release[64];
+    char modules_dir[PATH_MAX];  /* its modules: /lib/modules/<release> or beside it */
     char agent_path[PATH_MAX]; /* this binary, exported to guests */
     char qemu[PATH_MAX], virtiofsd[PATH_MAX]; /* found on PATH */
     unsigned tsc_khz;
@@ -47,10 +48,14 @@ struct vm_engine {
 void vm_engine_init(struct vm_engine *v, const struct vm_cfg *cfg);
 void vm_engine_close(struct vm_engine *v);
 
-/* The initramfs for kernel release `release`: /init (built with SoulBox)
+/* Where make setup unpacks the guest kernel package (boot/, lib/modules/):
+ * not installed, so that the host's boot loader never offers it. */
+#define VM_GUEST_KERNEL_DIR "/var/lib/soulbox/guest-kernel"
+
+/* The initramfs from the kernel's modules_dir: /init (built with SoulBox)
  * and the modules it loads, as a cpio "newc" archive in a sealed memfd.
  * Returns the fd, or -1 with err. */
-int vm_initramfs(const char *release, struct sb_error *err);
+int vm_initramfs(const char *modules_dir, struct sb_error *err);
 
 /* The accelerator VMs get: the configured one, or with auto the answer of a
  * probe (a guest booted under KVM once per host boot, remembered in

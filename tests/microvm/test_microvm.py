@@ -205,8 +205,9 @@ def test_vmm_is_confined():
                                                                           "pids.max")[1]
         # QEMU holds no host file open but /dev/null, the kernel and memfds
         fds = [os.readlink("/proc/%d/fd/%s" % (qemu, n)) for n in os.listdir("/proc/%d/fd" % qemu)]
+        kernels = ("/boot/vmlinuz-", "/var/lib/soulbox/guest-kernel/boot/vmlinuz-")
         assert not [f for f in fds if f.startswith("/") and f != "/dev/null"
-                    and not f.startswith("/memfd:") and not f.startswith("/boot/vmlinuz-")], fds
+                    and not f.startswith("/memfd:") and not f.startswith(kernels)], fds
         res = srv.finished(ex, timeout=90)
         assert res["status"] == "ok" and res["stdout"] == "done\n", res
         assert wait_until(lambda: not vmm_processes(), timeout=30), vmm_processes()

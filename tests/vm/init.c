@@ -51,6 +51,15 @@ int main(void)
         if (mount(src, "/newroot/run/repo", NULL, MS_BIND, NULL) < 0)
             boot_die(src);
     }
+    /* The guest kernel's modules (sbx_modules=) where its modprobe looks,
+     * when make setup unpacked the kernel instead of installing it */
+    const char *mods = getenv("sbx_modules");
+    if (mods && strcmp(mods, "/lib/modules")) {
+        char src[4096];
+        snprintf(src, sizeof src, "/newroot%s", mods);
+        if (mount(src, "/newroot/lib/modules", NULL, MS_BIND, NULL) < 0)
+            boot_die(src);
+    }
     boot_mount("tmpfs", "/newroot/tmp", "tmpfs", nd, "mode=1777,size=1g");
     boot_mount("tmpfs", "/newroot/var/tmp", "tmpfs", nd, "mode=1777,size=256m");
     boot_mount("tmpfs", "/newroot/root", "tmpfs", nd, "mode=700,size=64m");

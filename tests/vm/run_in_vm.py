@@ -34,17 +34,41 @@ def fail(msg):
     sys.exit(2)
 
 
+GUEST_KERNEL_DIR = "/var/lib/soulbox/guest-kernel"  # where make setup unpacks it
+
+
+def modules_of(kernel, ver):
+    """The kernel's modules: /lib/modules/<ver>, else beside its boot/."""
+    for d in ("/lib/modules/" + ver,
+              os.path.join(os.path.dirname(os.path.dirname(kernel)), "lib/modules", ver)):
+        if os.path.isdir(d + "/kernel"):
+            return d
+    return None
+
+
 def find_kernel():
-    kernels = sorted(glob.glob("/boot/vmlinuz-*-cloud-amd64"))
-    for k in reversed(kernels):
-        ver = k[len("/boot/vmlinuz-"):]
-        if os.path.isdir("/lib/modules/%s/kernel" % ver) and os.access(k, os.R_OK):
-            return k, ver
-    fail("no Debian cloud kernel (/boot/vmlinuz-*-cloud-amd64 with /lib/modules): "
-         "install linux-image-cloud-amd64 (make setup does)")
+    """The newest Debian cloud kernel with its modules, unpacked by make setup
+    or installed (as SoulBox's microVMs pick theirs)."""
+    best = None
+    for pattern in (GUEST_KERNEL_DIR + "/boot/vmlinuz-*-cloud-amd64",
+                    "/boot/vmlinuz-*-cloud-amd64"):
+        for k in sorted(glob.glob(pattern)):
+            ver = k.rsplit("/vmlinuz-", 1)[1]
+            mods = modules_of(k, ver)
+            if mods and os.access(k, os.R_OK) and (
+                    best is None or version_key(ver) > version_key(best[1])):
+                best = (k, ver, mods)
+    if best is None:
+        fail("no Debian cloud kernel with its modules (in %s or /boot): make setup unpacks "
+             "linux-image-cloud-amd64" % GUEST_KERNEL_DIR)
+    return best
 
 
-def build_initramfs(work, ver):
+def version_key(ver):
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", ver)]
+
+
+def build_initramfs(work, mods):
     root = os.path.join(work, "initramfs")
     os.makedirs(os.path.join(root, "modules"))
     for d in ("dev", "proc", "sys", "newroot"):
@@ -54,7 +78,7 @@ def build_initramfs(work, ver):
                     os.path.join(REPO, "tests/vm/init.c")], check=True)
     order = []
     for m in MODULES:
-        base = "/lib/modules/%s/kernel/%s.ko" % (ver, m)
+        base = "%s/kernel/%s.ko" % (mods, m)
         name = os.path.basename(base)
         if os.path.exists(base):
             shutil.copy(base, os.path.join(root, "modules", name))
@@ -63,7 +87,7 @@ def build_initramfs(work, ver):
             with lzma.open(base + ".xz") as f, open(os.path.join(root, "modules", name), "wb") as o:
                 o.write(f.read())
         else:
-            fail("kernel module %s missing for %s" % (m, ver))
+            fail("kernel module %s missing in %s" % (m, mods))
         order.append(name)
     with open(os.path.join(root, "modules/order"), "w") as f:
         f.write("\n".join(order) + "\n")
@@ -103,13 +127,13 @@ def main():
     for b in ("soulbox", "tests/test_cgroup", "tests/test_sandbox", "tests/test_pool"):
         if not os.access(os.path.join(REPO, a.build, b), os.X_OK):
             fail("%s/%s missing: run make all unit first" % (a.build, b))
-    kernel, ver = find_kernel()
+    kernel, ver, mods = find_kernel()
 
     t0 = time.monotonic()
     work = tempfile.mkdtemp(prefix="soulbox-vm-")
     procs = []
     try:
-        initrd = build_initramfs(work, ver)
+        initrd = build_initramfs(work, mods)
         sock = os.path.join(work, "vfs.sock")
         # The guest gets the host's root filesystem alone (no submounts:
         # it mounts its own /proc, /sys, /dev, /run, /tmp), read-only on the
@@ -139,7 +163,8 @@ def main():
             script = script[len(REPO) + 1:]
         append = ("console=ttyS0 panic=-1 quiet tsc_early_khz=%d tsc=reliable "
                   "systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all "
-                  "sbx_repo=%s sbx_script=%s sbx_build=%s" % (tsc_khz(), REPO, script, a.build))
+                  "sbx_repo=%s sbx_script=%s sbx_build=%s sbx_modules=%s"
+                  % (tsc_khz(), REPO, script, a.build, os.path.dirname(mods)))
         cmd = [QEMU, "-M", "microvm,pit=on,pic=on,rtc=on,isa-serial=on", "-accel", "tcg",
                "-m", a.mem, "-smp", str(a.smp),
                "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
