@@ -90,7 +90,7 @@ guest_kernel() {
     $SUDO rm -rf "$GUEST_KERNEL_DIR.new"
     $SUDO mkdir -p "$GUEST_KERNEL_DIR.new"
     $SUDO dpkg-deb -x "$dl"/*.deb "$GUEST_KERNEL_DIR.new"
-    rm -rf "$dl"
+    $SUDO rm -rf "$dl"
     # modules.dep and the rest: the package's postinst would have made them
     for m in "$GUEST_KERNEL_DIR.new"/lib/modules/*; do
         $SUDO depmod -b "$GUEST_KERNEL_DIR.new" "${m##*/}"
@@ -99,10 +99,30 @@ guest_kernel() {
     $SUDO mv "$GUEST_KERNEL_DIR.new" "$GUEST_KERNEL_DIR"
 }
 
+# promtool, for the monitoring tests (deploy/monitoring): unpacked from
+# Debian's prometheus package into /var/lib/soulbox/tools, not installed
+# (installing it would start a Prometheus server on hosts with systemd).
+PROMTOOL=/var/lib/soulbox/tools/promtool
+promtool_tool() {
+    [ -x "$PROMTOOL" ] && return 0
+    echo "setup: unpacking promtool into ${PROMTOOL%/*}" >&2
+    dl=$(mktemp -d)
+    chown _apt "$dl" 2>/dev/null || true
+    if ! (cd "$dl" && $SUDO apt-get download -qq prometheus >/dev/null 2>&1); then
+        $SUDO apt-get update -qq >/dev/null
+        (cd "$dl" && $SUDO apt-get download -qq prometheus >/dev/null)
+    fi
+    $SUDO dpkg-deb -x "$dl"/prometheus_*.deb "$dl/x"
+    $SUDO mkdir -p "${PROMTOOL%/*}"
+    $SUDO install -m 755 "$dl/x/usr/bin/promtool" "$PROMTOOL"
+    $SUDO rm -rf "$dl"
+}
+
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 if [ -z "$missing" ]; then
     guest_kernel
+    promtool_tool
     npm_deps
     exit 0
 fi
@@ -114,4 +134,5 @@ if ! $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>
     $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 guest_kernel
+promtool_tool
 npm_deps

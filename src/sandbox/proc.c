@@ -300,6 +300,7 @@ static void on_exited(struct sbx_proc *p, const uint8_t *payload, uint32_t len)
     if (m->agent_cpu_ns > p->s->agent_cpu_ns)
         p->s->agent_cpu_ns = m->agent_cpu_ns;
     if (m->seccomp_nr >= 0) {
+        p->s->e->seccomp_kills++;
         p->r.seccomp_nr = m->seccomp_nr;
         seccomp_syscall_name(m->seccomp_nr, m->seccomp_arch, p->r.seccomp_name,
                              sizeof p->r.seccomp_name);

@@ -80,6 +80,8 @@ struct sbx_engine {
     unsigned long seq;
     unsigned active;             /* sandboxes not yet torn down */
     uint64_t agent_cpu_ns;       /* CPU the agents of ended sandboxes used themselves */
+    uint64_t setup_failures;     /* sandboxes that could not be set up */
+    uint64_t seccomp_kills;      /* processes killed for a system call the filter forbids */
     uv_work_t pool_start;        /* starts libuv's thread pool at init */
     uv_timer_t stale_timer;      /* removes crashed runs' cgroups still busy at init */
     bool stale_timer_open;

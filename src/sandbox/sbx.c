@@ -389,6 +389,7 @@ void sbx_start_failed(struct sbx *s, const struct sb_error *err)
     if (!s->end.failed) {
         s->end.failed = true;
         s->end.error = *err;
+        s->e->setup_failures++;
     }
     s->torn_down = true;
     sbx_agent_gone(s, "never started");

@@ -198,6 +198,17 @@ int metrics_render(const struct metrics *m, const struct metrics_gauges *g, stru
                   "themselves (programs excluded), over ended sandboxes.\n"
                   "# TYPE soulbox_agent_cpu_seconds_total counter\n"
                   "soulbox_agent_cpu_seconds_total %.6f\n", g->agent_cpu_seconds);
+    const struct { const char *name, *help; unsigned long long v; } faults[] = {
+        {"soulbox_sandbox_setup_failures_total", "Sandboxes that could not be set up.",
+         g->setup_failures},
+        {"soulbox_seccomp_kills_total", "Processes killed for a system call the sandbox's "
+         "seccomp filter forbids.", g->seccomp_kills},
+        {"soulbox_store_errors_total", "Store operations that failed (results, audit).",
+         g->store_errors},
+    };
+    for (size_t i = 0; i < sizeof faults / sizeof *faults; i++)
+        sb_buf_printf(o, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", faults[i].name,
+                      faults[i].help, faults[i].name, faults[i].name, faults[i].v);
     const struct { const char *name, *type, *help; unsigned long long v; } cache[] = {
         {"entries", "gauge", "Artifacts in the compile cache.", g->cache_entries},
         {"bytes", "gauge", "Bytes the compile cache holds.", g->cache_bytes},

@@ -47,6 +47,7 @@ struct metrics_gauges {
     double uptime_seconds;
     double cpu_seconds;              /* the server process's own (all threads) */
     double agent_cpu_seconds;        /* the sandbox agents' own, programs excluded */
+    unsigned long long setup_failures, seccomp_kills, store_errors;
     /* Warm pools, one entry per language that has one. */
     const struct pool_stats *pools;
     size_t npools;

@@ -27,6 +27,7 @@ struct store {
     bool stopping;
     int lock_fd;
     int audit_fd;
+    uint64_t errors;             /* operations that failed (loop thread) */
 };
 
 /* ---- sqlite helpers ---- */
@@ -229,8 +230,15 @@ static void on_async(uv_async_t *a)
     pthread_mutex_unlock(&s->mu);
     list_foreach_safe(pos, tmp, &list) {
         list_remove(pos);
-        complete(list_entry(pos, struct op, node));
+        struct op *op = list_entry(pos, struct op, node);
+        s->errors += op->rc < 0;
+        complete(op);
     }
+}
+
+uint64_t store_errors(const struct store *s)
+{
+    return s ? s->errors : 0;
 }
 
 static void submit(struct store *s, struct op *op)

@@ -86,6 +86,9 @@ int store_open(struct store **out, uv_loop_t *loop, const char *data_dir,
 
 /* Finishes every queued operation, then closes. */
 void store_close(struct store *s);
+/* Operations that failed since the store opened (reads and writes; the
+ * disk full, the file gone, a corrupt database): soulbox_store_errors_total. */
+uint64_t store_errors(const struct store *s);
 
 /* Records a new execution (state queued). cb (may be NULL) learns whether it
  * is durable; operations run in submission order. */

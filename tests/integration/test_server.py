@@ -503,6 +503,15 @@ def test_metrics_change_after_runs(srv):
     assert 'soulbox_http_requests_total{route="/api/execute",code="200"}' in after
     assert "# TYPE soulbox_active_sandboxes gauge" in after
     assert "# TYPE soulbox_queue_depth gauge" in after
+    # what deploy/monitoring/alerts.yml watches: faults, as counters
+    for name in ("soulbox_sandbox_setup_failures_total", "soulbox_seccomp_kills_total",
+                 "soulbox_store_errors_total"):
+        assert f"# TYPE {name} counter" in after
+    res = srv.execute({"language": "python",
+                       "code": "import ctypes\nctypes.CDLL(None).syscall(169, 0, 0, 0, 0)"}).json()
+    assert res["signal"] == 31, res
+    assert value(srv.get("/metrics").text, "soulbox_seccomp_kills_total") == \
+        value(after, "soulbox_seccomp_kills_total") + 1
 
 
 # ---- load and hostile clients ----

@@ -64,6 +64,8 @@ void rest_metrics(struct rest_call *rc)
         .connections = http_server_connections(rc->rest->http),
         .uptime_seconds = (double)(util_now_ms() - s->started_ms) / 1000.0,
         .agent_cpu_seconds = (double)s->engine.agent_cpu_ns / 1e9,
+        .setup_failures = s->engine.setup_failures, .seccomp_kills = s->engine.seccomp_kills,
+        .store_errors = store_errors(s->store),
     };
     const struct session_registry *sr = &s->sessions;
     g.sessions_live = sr->n, g.sessions_created = sr->created, g.sessions_ended = sr->ended;
