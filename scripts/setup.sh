@@ -16,13 +16,15 @@ libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
 libseccomp-dev libcriterion-dev libsqlite3-dev libhttp-parser-dev zlib1g-dev
 clang libclang-rt-dev"
 # What tests use (the fourth line: building and testing the SDKs in sdk/; the
-# last: microVMs and make check-cgroup2's VM: QEMU and its virtiofsd, and cpio
-# for that VM's initramfs; the guests' kernel is unpacked below).
+# fifth: microVMs and make check-cgroup2's VM: QEMU and its virtiofsd, and cpio
+# for that VM's initramfs, the guests' kernel is unpacked below; systemd for
+# systemd-analyze; the last: make check-container's engine and base image).
 TEST_PKGS="python3 python3-pytest python3-requests python3-yaml python3-jsonschema python3-websockets
 python3-grpcio python3-grpc-tools python3-h2 curl bash coreutils procps
 iproute2 nftables tar
 python3-build python3-setuptools python3-wheel python3-venv golang-go
-qemu-system-x86 cpio kmod"
+qemu-system-x86 cpio kmod systemd
+docker.io debootstrap docker-compose"
 # The Node gRPC client test (tests/grpc_node) runs npm: Debian's (with its
 # nodejs) only when there is no npm at all, so that another node stays.
 NODE_PKGS=""

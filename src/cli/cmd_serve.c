@@ -18,6 +18,8 @@ static const char serve_usage[] =
     "finishes or cancels in-flight runs within server.shutdown_grace_ms and exits 0.\n"
     "API keys may also come from SOULBOX_API_KEYS=id:secret,id2:secret2, and\n"
     "SOULBOX_ADMIN_KEYS=id,... gives keys the admin role (every key's executions).\n"
+    "SOULBOX_ALLOW_UNAUTHENTICATED_REMOTE=true|false overrides\n"
+    "server.allow_unauthenticated_remote (a container's way to opt in).\n"
     "Logs go to stderr: one readable line per event on a terminal, else (or with\n"
     "--log-format json) one JSON object per line. The first says where it serves.\n";
 
@@ -82,6 +84,15 @@ int cmd_serve(int argc, char **argv)
     const char *admins = getenv("SOULBOX_ADMIN_KEYS");
     if (admins && *admins && config_add_env_admins(&cfg, admins, &err) < 0)
         goto bad;
+    const char *open_remote = getenv("SOULBOX_ALLOW_UNAUTHENTICATED_REMOTE");
+    if (open_remote && *open_remote) {
+        if (strcmp(open_remote, "true") && strcmp(open_remote, "false")) {
+            sb_fail(&err, SB_E_CONFIG, "SOULBOX_ALLOW_UNAUTHENTICATED_REMOTE: '%s' is not true "
+                    "or false", open_remote);
+            goto bad;
+        }
+        cfg.server.allow_unauthenticated_remote = !strcmp(open_remote, "true");
+    }
     if ((listen && set_str(&cfg.server.listen, listen) < 0) ||
         (data_dir && set_str(&cfg.server.data_dir, data_dir) < 0)) {
         sb_fail(&err, SB_E_INTERNAL, "out of memory");

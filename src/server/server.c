@@ -156,7 +156,8 @@ static int start(struct server *s, struct sb_error *err)
         return sb_fail(err, SB_E_CONFIG,
                        "refusing to serve %s without authentication: anyone who can reach it "
                        "could run code here. Enable server.auth (or SOULBOX_API_KEYS), or set "
-                       "server.allow_unauthenticated_remote: true", v->listen);
+                       "server.allow_unauthenticated_remote: true (or "
+                       "SOULBOX_ALLOW_UNAUTHENTICATED_REMOTE=true)", v->listen);
     s->rest.svc = &s->svc;
     if (start_listening(s, err) < 0 || service_open(&s->svc, s->loop, s->cfg, err) < 0)
         return -1;

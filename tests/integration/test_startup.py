@@ -93,4 +93,18 @@ def test_remote_listen_without_auth_is_refused(tmp_path):
     srv = Server("", data_dir=str(tmp_path / "d"), extra_args=["--listen", "0.0.0.0"])
     proc = serve(srv.argv())
     assert_one_line_failure(proc, "without authentication")
+    assert "SOULBOX_ALLOW_UNAUTHENTICATED_REMOTE=true" in proc.stderr
+    # the environment's opt-in (a container's way) must be exactly true or false
+    proc = serve(srv.argv(), env={"SOULBOX_ALLOW_UNAUTHENTICATED_REMOTE": "yes"})
+    assert (proc.returncode, proc.stderr) == (
+        2, "soulbox: SOULBOX_ALLOW_UNAUTHENTICATED_REMOTE: 'yes' is not true or false\n")
+    proc = serve(srv.argv(), env={"SOULBOX_ALLOW_UNAUTHENTICATED_REMOTE": "false"})
+    assert_one_line_failure(proc, "without authentication")
+
+
+def test_remote_listen_opted_in_by_the_environment(tmp_path):
+    s = Server("", data_dir=str(tmp_path / "d"), extra_args=["--listen", "0.0.0.0"],
+               env={"SOULBOX_ALLOW_UNAUTHENTICATED_REMOTE": "true"})
+    with s:
+        assert s.get("/health").status_code == 200
 
