@@ -67,7 +67,7 @@ GEN_OBJ := $(BUILD)/obj/sandbox/seccomp.o $(BUILD)/obj/common/error.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test check check-san check-cgroup2 check-microvm check-container unit integration load sdk setup run install clean
+.PHONY: all test check check-san check-cgroup2 check-microvm check-container unit integration load sdk setup setup-run run install clean
 all: $(BUILD)/soulbox
 
 $(BUILD)/soulbox: $(LIB_OBJ) $(CLI_OBJ)
@@ -237,8 +237,12 @@ load: all
 sdk: all
 	SOULBOX=$(CURDIR)/$(BUILD)/soulbox $(PYTHON) tests/sdk/with_server.py -- tests/sdk/run_all.sh
 
-run: setup all
+run: setup-run all
 	$(BUILD)/soulbox serve --config config/soulbox.yaml
+
+# What serving needs, without the test tools (a Docker engine, promtool, ...).
+setup-run:
+	@SOULBOX_SETUP=run scripts/setup.sh
 
 # A host install (docs/deploy.md): the binary, a config (never overwritten),
 # the systemd unit, the data directory. DESTDIR for staging, PREFIX for the

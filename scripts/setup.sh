@@ -3,9 +3,11 @@
 # language runtimes listed in languages/*.yaml. Idempotent and quiet when
 # everything is present. Run as root (or via sudo).
 #
-#   scripts/setup.sh                          build deps + every language
+#   scripts/setup.sh                          build, run and test deps + every language
 #   SOULBOX_LANGUAGES="python c go" scripts/setup.sh   only those languages
-#   SOULBOX_LANGUAGES=none scripts/setup.sh   build and test deps only
+#   SOULBOX_LANGUAGES=none scripts/setup.sh   build, run and test deps only
+#   SOULBOX_SETUP=run scripts/setup.sh        what `make run` needs: no test tools
+#                                             (no Docker engine, promtool, npm packages)
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -15,20 +17,26 @@ BUILD_PKGS="gcc make pkg-config libc6-dev libuv1-dev libjansson-dev libcyaml-dev
 libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
 libseccomp-dev libcriterion-dev libsqlite3-dev libhttp-parser-dev zlib1g-dev
 clang libclang-rt-dev"
+# What serving needs beyond the build: QEMU and its virtiofsd for microVMs,
+# kmod's depmod for their kernel (unpacked below).
+RUN_PKGS="qemu-system-x86 kmod"
 # What tests use (the fourth line: building and testing the SDKs in sdk/; the
-# fifth: microVMs and make check-cgroup2's VM: QEMU and its virtiofsd, and cpio
-# for that VM's initramfs, the guests' kernel is unpacked below; systemd for
-# systemd-analyze; the last: make check-container's engine and base image).
+# fifth: cpio for make check-cgroup2's initramfs, systemd for systemd-analyze;
+# the last: make check-container's engine and base image).
 TEST_PKGS="python3 python3-pytest python3-requests python3-yaml python3-jsonschema python3-websockets
 python3-grpcio python3-grpc-tools python3-h2 curl bash coreutils procps
 iproute2 nftables tar
 python3-build python3-setuptools python3-wheel python3-venv golang-go
-qemu-system-x86 cpio kmod systemd
+cpio systemd
 docker.io debootstrap docker-compose"
 # The Node gRPC client test (tests/grpc_node) runs npm: Debian's (with its
 # nodejs) only when there is no npm at all, so that another node stays.
 NODE_PKGS=""
 command -v npm >/dev/null 2>&1 || NODE_PKGS="npm"
+FOR_TESTS=true
+if [ "${SOULBOX_SETUP:-test}" = run ]; then
+    TEST_PKGS="" NODE_PKGS="" FOR_TESTS=false
+fi
 
 # The `packages: [a, b]` line of each selected language file.
 lang_pkgs() {
@@ -46,9 +54,9 @@ lang_pkgs() {
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 # One dpkg-query for all of them (a per-package loop takes seconds).
-dpkg-query -W -f='${Package} ${Status}\n' $BUILD_PKGS $TEST_PKGS $NODE_PKGS $(lang_pkgs) 2>/dev/null |
+dpkg-query -W -f='${Package} ${Status}\n' $BUILD_PKGS $RUN_PKGS $TEST_PKGS $NODE_PKGS $(lang_pkgs) 2>/dev/null |
     awk '$NF == "installed" && $(NF-1) == "ok" {print $1}' | sort -u > "$tmp"
-missing=$(printf '%s\n' $BUILD_PKGS $TEST_PKGS $NODE_PKGS $(lang_pkgs) | sort -u |
+missing=$(printf '%s\n' $BUILD_PKGS $RUN_PKGS $TEST_PKGS $NODE_PKGS $(lang_pkgs) | sort -u |
           comm -23 - "$tmp" | tr '\n' ' ')
 
 # The npm packages of tests/grpc_node (a gRPC client), tests/e2b_node (the
@@ -124,8 +132,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 if [ -z "$missing" ]; then
     guest_kernel
-    promtool_tool
-    npm_deps
+    if $FOR_TESTS; then promtool_tool; npm_deps; fi
     exit 0
 fi
 
@@ -136,5 +143,4 @@ if ! $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>
     $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 guest_kernel
-promtool_tool
-npm_deps
+if $FOR_TESTS; then promtool_tool; npm_deps; fi
