@@ -46,7 +46,7 @@ struct snap {
 struct vm_snaps {
     pthread_mutex_t mu;
     struct snap s[SNAP_MAX];
-    atomic_ullong restores, boots, saved;
+    atomic_ullong restores, boots, saved, restore_failures;
     char error[256];           /* the last failure, for /health */
 };
 
@@ -109,21 +109,6 @@ static int wait_mark(int console, unsigned timeout_ms, struct sb_error *err)
     }
 }
 
-static void reap(struct vmm_procs *p)
-{
-    vmm_kill(p);
-    int *fds[] = {&p->qemu_pidfd, &p->fsd_pidfd, &p->port, &p->console, &p->qmp};
-    if (p->qemu_pidfd >= 0)
-        waitid((idtype_t)P_PIDFD, (id_t)p->qemu_pidfd, &(siginfo_t){0}, WEXITED);
-    if (p->fsd_pidfd >= 0)
-        waitid((idtype_t)P_PIDFD, (id_t)p->fsd_pidfd, &(siginfo_t){0}, WEXITED);
-    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
-        if (*fds[i] >= 0) {
-            close(*fds[i]);
-            *fds[i] = -1;
-        }
-}
-
 static int no_plumbing(void *arg, int pidfd, struct sb_error *err)
 {
     (void)arg, (void)pidfd, (void)err;
@@ -166,7 +151,7 @@ static int make(struct snap *s, const struct vmm_req *like, struct sb_error *err
         rc = wait_mark(p.console, 60000, err);
     if (rc == 0)
         rc = vmm_snapshot_save(&p, fd, 60000, err);
-    reap(&p); /* its mappings of ram are gone: it can be sealed */
+    vmm_reap(&p); /* its mappings of ram are gone: it can be sealed */
     struct stat st;
     if (rc == 0 && (fstat(fd, &st) < 0 || st.st_size == 0))
         rc = sb_fail(err, SB_E_SANDBOX_SETUP, "the VM's snapshot is empty");
@@ -274,12 +259,22 @@ void vm_snapshot_count(struct vm_snaps *v, bool restored)
     atomic_fetch_add(restored ? &v->restores : &v->boots, 1);
 }
 
+void vm_snapshot_restore_failed(struct vm_snaps *v, const char *why)
+{
+    atomic_fetch_add(&v->restore_failures, 1);
+    pthread_mutex_lock(&v->mu);
+    snprintf(v->error, sizeof v->error, "a restore: %s", why);
+    pthread_mutex_unlock(&v->mu);
+    log_msg(LOG_WARN, "microvm: a VM restored from a snapshot failed, it boots instead: %s", why);
+}
+
 void vm_snapshot_stats(struct vm_snaps *v, struct vm_snap_stats *st)
 {
     pthread_mutex_lock(&v->mu);
     st->restores = atomic_load(&v->restores);
     st->boots = atomic_load(&v->boots);
     st->saved = atomic_load(&v->saved);
+    st->restore_failures = atomic_load(&v->restore_failures);
     st->held = 0;
     for (int i = 0; i < SNAP_MAX; i++)
         st->held += v->s[i].used && v->s[i].fd >= 0;

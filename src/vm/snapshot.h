@@ -13,6 +13,7 @@ struct vm_snaps;
 struct vm_snap_stats {
     uint64_t restores, boots;  /* VMs started each way */
     uint64_t saved;            /* snapshots made */
+    uint64_t restore_failures; /* restores that failed (those VMs booted instead) */
     unsigned held;             /* snapshots in memory now */
     char error[256];           /* the last failure to make one ("" if none) */
 };
@@ -27,6 +28,8 @@ int vm_snapshot_open(struct vm_snaps *v, const struct vmm_req *r, int *ram_fd,
                      struct sb_error *err);
 /* Counts a VM started (restored, or booted). */
 void vm_snapshot_count(struct vm_snaps *v, bool restored);
+/* Counts and logs a restore that failed (its VM boots instead). */
+void vm_snapshot_restore_failed(struct vm_snaps *v, const char *why);
 void vm_snapshot_stats(struct vm_snaps *v, struct vm_snap_stats *st);
 
 #endif

@@ -111,6 +111,48 @@ static int plumb(void *arg, int qemu_pidfd, struct sb_error *err)
     return net_engine_plumb(s->e->cfg.net, qemu_pidfd, &s->net_fds, err);
 }
 
+/* A restored guest speaks (its agent's first frame) within this, or it is
+ * replaced by a booted one: a restore is ~0.5 s under TCG, seconds when
+ * several contend for the CPU. */
+#define RESTORE_UP_MS 15000
+
+/* The VM restored from the snapshot of its shape, up to the moment its
+ * guest speaks on the port (the relay reads that first frame later).
+ * Returns 0, or -1 with nothing of it left: the caller boots instead. */
+static int restore(struct vm_sbx *v, struct vm_snaps *snaps)
+{
+    struct sb_error err = {0};
+    int ram = -1, snap = vm_snapshot_open(snaps, &v->req, &ram, &err);
+    if (snap < 0)
+        return -1; /* no snapshot could be made: logged there */
+    v->req.mode = VMM_RESTORE;
+    v->req.snap_fd = snap;
+    v->req.ram_fd = ram;
+    int rc = vmm_launch(&v->req, &v->p, &err);
+    close(snap);
+    close(ram);
+    if (rc == 0 && vmm_restore_finish(&v->p, !v->req.test_no_hotplug, 30000, &err) < 0)
+        rc = -1;
+    int up_ms = v->req.test_no_hotplug ? 3000 : RESTORE_UP_MS;
+    if (rc == 0) {
+        struct pollfd pf = {v->p.port, POLLIN, 0};
+        int n;
+        while ((n = poll(&pf, 1, up_ms)) < 0 && errno == EINTR) {
+        }
+        if (n <= 0)
+            rc = sb_fail(&err, SB_E_SANDBOX_SETUP, "the restored guest did not speak within "
+                         "%d ms", up_ms);
+    }
+    if (v->p.qmp >= 0)
+        close(v->p.qmp);
+    v->p.qmp = -1;
+    if (rc < 0) {
+        vmm_reap(&v->p);
+        vm_snapshot_restore_failed(snaps, err.msg);
+    }
+    return rc;
+}
+
 static void spawn_work(uv_work_t *w)
 {
     struct sbx *s = w->data;
@@ -130,25 +172,14 @@ static void spawn_work(uv_work_t *w)
     /* From a snapshot of a booted guest of this shape when there is one
      * (made now if not); else, or if that fails, a boot. */
     struct vm_snaps *snaps = s->e->vm.snaps;
-    struct sb_error ignored = {0};
-    int ram = -1, snap = snaps ? vm_snapshot_open(snaps, &v->req, &ram, &ignored) : -1;
-    v->req.mode = snap >= 0 ? VMM_RESTORE : VMM_BOOT;
-    v->req.snap_fd = snap;
-    v->req.ram_fd = ram;
-    int rc = vmm_launch(&v->req, &v->p, &v->err);
-    if (snap >= 0)
-        close(snap), close(ram);
-    if (rc == 0 && snap >= 0 && vmm_restore_finish(&v->p, 30000, &v->err) < 0) {
-        vmm_kill(&v->p);
-        rc = -1;
+    bool restored = snaps && restore(v, snaps) == 0;
+    if (!restored) {
+        v->req.mode = VMM_BOOT;
+        if (vmm_launch(&v->req, &v->p, &v->err) < 0)
+            return;
     }
-    if (v->p.qmp >= 0)
-        close(v->p.qmp);
-    v->p.qmp = -1;
-    if (rc < 0)
-        return;
     if (snaps)
-        vm_snapshot_count(snaps, snap >= 0);
+        vm_snapshot_count(snaps, restored);
     s->t.spawned = util_mono_ns();
     v->rc = 0;
 }
@@ -321,6 +352,7 @@ static int vm_start(struct sbx *s, const struct sbx_spec *spec, struct sb_error 
         .tb_mb = c->tb_mb, .kernel_fd = ve->kernel_fd, .initrd_fd = ve->initrd_fd,
         .tsc_khz = ve->tsc_khz, .export = v->req.export, .export_dir = v->export_dir,
         .uid = v->uid, .test_hooks = getenv("SOULBOX_TEST_VM_HOOKS") != NULL,
+        .test_no_hotplug = getenv("SOULBOX_TEST_VM_NO_HOTPLUG") != NULL,
         .net = s->network, .plumb = plumb, .plumb_arg = s,
     };
     v->req.export.agent_path = ve->agent_path;

@@ -393,6 +393,22 @@ out:
     return rc;
 }
 
+void vmm_reap(struct vmm_procs *p)
+{
+    vmm_kill(p);
+    if (p->qemu_pidfd >= 0)
+        waitid((idtype_t)P_PIDFD, (id_t)p->qemu_pidfd, &(siginfo_t){0}, WEXITED);
+    if (p->fsd_pidfd >= 0)
+        waitid((idtype_t)P_PIDFD, (id_t)p->fsd_pidfd, &(siginfo_t){0}, WEXITED);
+    int *fds[] = {&p->qemu_pidfd, &p->fsd_pidfd, &p->port, &p->console, &p->qmp};
+    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+            *fds[i] = -1;
+        }
+    p->qemu_pid = p->fsd_pid = -1;
+}
+
 void vmm_kill(const struct vmm_procs *p)
 {
     if (p->qemu_pidfd >= 0)
@@ -422,7 +438,8 @@ static int qmp_status(struct qmp *q, const char *cmd, char st[32], struct sb_err
     return 0;
 }
 
-int vmm_restore_finish(const struct vmm_procs *p, unsigned timeout_ms, struct sb_error *err)
+int vmm_restore_finish(const struct vmm_procs *p, bool plug, unsigned timeout_ms,
+                       struct sb_error *err)
 {
     struct qmp q;
     char st[32];
@@ -445,7 +462,9 @@ int vmm_restore_finish(const struct vmm_procs *p, unsigned timeout_ms, struct sb
     json_t *dev = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s}", "driver", "vhost-user-fs-pci", "id",
                             "fs0", "chardev", "fs", "tag", "runtimes", "queue-size", 1024,
                             "bus", "rp1");
-    if (qmp_exec(&q, "device_add", dev, NULL, err) < 0 ||
+    if (!plug)
+        json_decref(dev), dev = NULL;
+    if ((dev && qmp_exec(&q, "device_add", dev, NULL, err) < 0) ||
         qmp_exec(&q, "cont", NULL, NULL, err) < 0)
         goto out;
     rc = 0;

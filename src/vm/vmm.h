@@ -40,6 +40,7 @@ struct vmm_req {
     int kernel_fd, initrd_fd;  /* opened by the caller, read by QEMU as /proc/self/fd/N */
     unsigned tsc_khz;          /* the host's TSC (TCG's guest clock calibration) */
     bool test_hooks;           /* the guest agent obeys test markers (SOULBOX_TEST_VM_HOOKS) */
+    bool test_no_hotplug;      /* a restore leaves the runtimes out (SOULBOX_TEST_VM_NO_HOTPLUG) */
     struct vmm_export export;
     const char *export_dir;    /* empty dir the export is assembled on (in a private mount ns) */
     uint32_t uid;              /* QEMU runs as uid:uid */
@@ -68,10 +69,13 @@ struct vmm_procs {
 int vmm_launch(const struct vmm_req *req, struct vmm_procs *out, struct sb_error *err);
 /* Kills both (SIGKILL). */
 void vmm_kill(const struct vmm_procs *p);
+/* Kills both, waits for them, and closes every descriptor of p (-1 after). */
+void vmm_reap(struct vmm_procs *p);
 /* VMM_RESTORE, once launched: waits for QEMU to have loaded the image,
- * plugs the runtimes' device in and lets the guest run. Returns 0 or -1
- * with err. */
-int vmm_restore_finish(const struct vmm_procs *p, unsigned timeout_ms, struct sb_error *err);
+ * plugs the runtimes' device in (unless !plug: a test's stuck restore) and
+ * lets the guest run. Returns 0 or -1 with err. */
+int vmm_restore_finish(const struct vmm_procs *p, bool plug, unsigned timeout_ms,
+                       struct sb_error *err);
 /* VMM_SNAPSHOT, once the guest is ready: pauses it and saves it to
  * snap_fd. Returns 0 or -1 with err. */
 int vmm_snapshot_save(const struct vmm_procs *p, int snap_fd, unsigned timeout_ms,

@@ -38,7 +38,7 @@ def snapshots(srv):
 def test_vms_are_restored_and_do_not_share_randomness_or_a_stale_clock():
     with Server() as srv:
         assert snapshots(srv) == {"enabled": True, "held": 0, "saved": 0, "restores": 0,
-                                  "boots": 0}
+                                  "boots": 0, "restore_failures": 0}
         outs = []
         for _ in range(3):
             res = run(srv)
@@ -49,7 +49,7 @@ def test_vms_are_restored_and_do_not_share_randomness_or_a_stale_clock():
             outs.append(rnd)
         assert len(set(outs)) == 3, outs  # each guest reseeded at its start
         assert snapshots(srv) == {"enabled": True, "held": 1, "saved": 1, "restores": 3,
-                                  "boots": 0}
+                                  "boots": 0, "restore_failures": 0}
 
 
 def test_each_machine_shape_gets_its_own_snapshot_made_once():
@@ -81,3 +81,16 @@ def test_snapshots_can_be_turned_off():
         res = run(srv)
         assert res["status"] == "ok", res
         assert snapshots(srv) == {"enabled": False}
+
+
+def test_a_restore_that_never_comes_up_is_replaced_by_a_boot():
+    """A restored guest that does not speak in time (here: a test hook keeps
+    its runtimes from being plugged in) is destroyed and the VM boots
+    instead: the request still succeeds, and /health says what happened."""
+    with Server(env={"SOULBOX_TEST_VM_NO_HOTPLUG": "1"}) as srv:
+        res = run(srv, code="print('booted')")
+        assert (res["status"], res["stdout"]) == ("ok", "booted\n"), res
+        st = snapshots(srv)
+        assert (st["saved"], st["restores"], st["boots"], st["restore_failures"]) == \
+            (1, 0, 1, 1), st
+        assert st["error"] == "a restore: the restored guest did not speak within 3000 ms", st

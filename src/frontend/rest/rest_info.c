@@ -36,6 +36,8 @@ void rest_health(struct rest_call *rc)
             json_object_set_new(sn, "saved", json_integer((json_int_t)st.saved));
             json_object_set_new(sn, "restores", json_integer((json_int_t)st.restores));
             json_object_set_new(sn, "boots", json_integer((json_int_t)st.boots));
+            json_object_set_new(sn, "restore_failures",
+                                json_integer((json_int_t)st.restore_failures));
             if (st.error[0])
                 json_object_set_new(sn, "error", json_string(st.error));
         }
