@@ -173,27 +173,45 @@ static void close_spawn_fds(struct sbx_backend_state *b)
         }
 }
 
-/* Back on the loop. */
+static void channel_up(struct sbx *s);
+
+/* After the spawn, on the loop: its network, or on failure everything it
+ * took given back (b->spawn_err says why). 0 or -1. */
+static int spawn_finish(struct sbx *s)
+{
+    struct sbx_backend_state *b = &s->be;
+    b->spawning = false;
+    if (b->spawn_rc == 0 && sbx_net_start(s, &b->spawn_err) < 0)
+        b->spawn_rc = -1;
+    if (b->spawn_rc == 0)
+        return 0;
+    netns_fds_close(&s->net_fds);
+    if (b->pidfd >= 0)
+        abandon(s);
+    struct sb_error ignored;
+    cg_destroy(&b->cg, &ignored);
+    release_uid(s);
+    close_spawn_fds(b);
+    return -1;
+}
+
 static void spawn_done(uv_work_t *w, int status)
 {
     struct sbx *s = w->data;
     struct sbx_backend_state *b = &s->be;
-    b->spawning = false;
     if (status < 0) /* it never ran (it is never cancelled) */
         b->spawn_rc = -1, sb_fail(&b->spawn_err, SB_E_INTERNAL, "spawn not run");
-    if (b->spawn_rc == 0 && sbx_net_start(s, &b->spawn_err) < 0)
-        b->spawn_rc = -1;
-    if (b->spawn_rc < 0) {
-        netns_fds_close(&s->net_fds);
-        if (b->pidfd >= 0)
-            abandon(s);
-        struct sb_error ignored;
-        cg_destroy(&b->cg, &ignored);
-        release_uid(s);
-        close_spawn_fds(b);
+    if (spawn_finish(s) < 0) {
         sbx_start_failed(s, &b->spawn_err);
         return;
     }
+    channel_up(s);
+}
+
+/* The agent runs: its control channel and exit watch. */
+static void channel_up(struct sbx *s)
+{
+    struct sbx_backend_state *b = &s->be;
     s->ctl = b->chan[0], b->chan[0] = -1;
     close_spawn_fds(b);
     fcntl(s->ctl, F_SETFL, O_NONBLOCK);
@@ -228,8 +246,14 @@ static int ns_start(struct sbx *s, const struct sbx_spec *spec, struct sb_error 
     b->work.data = s;
     b->spawning = true;
     if (e->cfg.spawn_on_loop) {
+        /* A failure is returned, not reported: sbx_create reports it from the
+         * loop (its callbacks may free what called it). */
         spawn_work(&b->work);
-        spawn_done(&b->work, 0);
+        if (spawn_finish(s) < 0) {
+            *err = b->spawn_err;
+            return -1;
+        }
+        channel_up(s);
         return 0;
     }
     int rc = uv_queue_work(e->loop, &b->work, spawn_work, spawn_done);

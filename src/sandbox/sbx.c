@@ -366,6 +366,7 @@ struct sbx *sbx_create(struct sbx_engine *e, const struct sbx_spec *spec,
     uv_timer_start(&s->setup_timer, on_setup_timeout, SETUP_TIMEOUT_MS, 0);
     if (s->ops->start(s, spec, &s->end.error) < 0) {
         s->end.failed = true;
+        e->setup_failures++;
         s->state = SBX_ENDING;
         s->torn_down = true; /* nothing was left to release */
         /* Report from the loop, never from inside sbx_create. */

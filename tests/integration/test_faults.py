@@ -191,6 +191,18 @@ def test_no_free_uid_is_a_clear_error():
         assert s.execute({"language": "bash", "code": "echo ok"}).json()["stdout"] == "ok\n"
 
 
+def test_a_sandbox_that_cannot_be_made_is_a_clear_error_of_soulbox_run():
+    """Without CAP_SYS_ADMIN the agent's clone fails on the loop (soulbox run
+    spawns there): reported once, from the loop (it used to be reported from
+    inside sbx_create, freeing the run that was still being filled in)."""
+    from conftest import SOULBOX
+    r = subprocess.run(["setpriv", "--bounding-set=-sys_admin", "--", SOULBOX, "run", "-l",
+                        "bash", "-c", "echo hi"], capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout) == (125, ""), r
+    assert r.stderr == "soulbox: internal error: clone: EPERM\n"
+    assert sandbox_cgroups() == [] and sandbox_processes() == []
+
+
 def test_fork_failing_is_a_clear_error(tmp_path):
     """The server's own process count is capped (a pids cgroup): clone fails."""
     base = "/sys/fs/cgroup/pids"
