@@ -15,24 +15,28 @@ cd "$(dirname "$0")/.."
 # sanitizer runtimes, for `make fuzz`).
 BUILD_PKGS="gcc make pkg-config libc6-dev libuv1-dev libjansson-dev libcyaml-dev libyaml-dev libwslay-dev
 libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
-libseccomp-dev libcriterion-dev libsqlite3-dev libhttp-parser-dev zlib1g-dev
+libseccomp-dev libcriterion-dev libsqlite3-dev libhttp-parser-dev zlib1g-dev libpq-dev
 clang libclang-rt-dev"
 # What serving needs beyond the build: QEMU and its virtiofsd for microVMs,
 # kmod's depmod for their kernel (unpacked below).
-RUN_PKGS="qemu-system-x86 kmod"
+RUN_PKGS="qemu-system-x86 kmod libpq5"
 # What tests use (the fourth line: building and testing the SDKs in sdk/; the
-# fifth: cpio for make check-cgroup2's initramfs, systemd for systemd-analyze;
+# fifth: cpio for make check-cgroup2's initramfs, systemd for systemd-analyze, PostgreSQL
+# for the cluster tests;
 # the last: make check-container's engine and base image).
 TEST_PKGS="python3 python3-pytest python3-requests python3-yaml python3-jsonschema python3-websockets
 python3-grpcio python3-grpc-tools python3-h2 curl bash coreutils procps
 iproute2 nftables tar
 python3-build python3-setuptools python3-wheel python3-venv golang-go
-cpio systemd
+cpio systemd postgresql
 docker.io debootstrap docker-compose"
 # The Node gRPC client test (tests/grpc_node) runs npm: Debian's (with its
 # nodejs) only when there is no npm at all, so that another node stays.
 NODE_PKGS=""
 command -v npm >/dev/null 2>&1 || NODE_PKGS="npm"
+# kubectl, for `kubectl kustomize deploy/k8s` (tests/integration/test_k8s.py):
+# Debian's kubernetes-client only when there is no kubectl at all.
+command -v kubectl >/dev/null 2>&1 || TEST_PKGS="$TEST_PKGS kubernetes-client"
 FOR_TESTS=true
 if [ "${SOULBOX_SETUP:-test}" = run ]; then
     TEST_PKGS="" NODE_PKGS="" FOR_TESTS=false
@@ -60,11 +64,12 @@ missing=$(printf '%s\n' $BUILD_PKGS $RUN_PKGS $TEST_PKGS $NODE_PKGS $(lang_pkgs)
           comm -23 - "$tmp" | tr '\n' ' ')
 
 # The npm packages of tests/grpc_node (a gRPC client), tests/e2b_node (the
-# real E2B SDKs) and sdk/node (the Node SDK's build and test tools), as their
-# package-lock.json pins them; again whenever that file changes
+# real E2B SDKs), tests/k8s_node (the Kubernetes schemas deploy/k8s is
+# validated against) and sdk/node (the Node SDK's build and test tools), as
+# their package-lock.json pins them; again whenever that file changes
 # (node_modules/.setup-lock: the one installed).
 npm_deps() {
-    for d in tests/grpc_node tests/e2b_node sdk/node; do
+    for d in tests/grpc_node tests/e2b_node tests/k8s_node sdk/node; do
         cmp -s "$d/package-lock.json" "$d/node_modules/.setup-lock" 2>/dev/null && continue
         echo "setup: npm ci in $d" >&2
         (cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)

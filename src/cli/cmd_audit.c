@@ -9,10 +9,14 @@
 #include "common/util.h"
 #include "config/config.h"
 #include "store/store.h"
+#include "store/store_pg.h"
 
 static const char audit_usage[] =
     "usage: soulbox audit [--since TIME] [--json] [--data-dir DIR] [--config PATH]\n"
+    "                     [--store sqlite|postgres://...]\n"
     "\n"
+    "Reads the store the config names (server.store; SOULBOX_STORE or --store\n"
+    "override it): in cluster mode every node's records, each with its node.\n"
     "TIME is ISO 8601 (2026-11-27 or 2026-11-27T10:00:00Z) or an age such as 30m, 2h, 7d.\n"
     "--json prints one JSON object per line.\n";
 
@@ -44,9 +48,9 @@ int cmd_audit(int argc, char **argv)
     static const struct option opts[] = {
         {"since", required_argument, 0, 's'}, {"json", no_argument, 0, 'j'},
         {"data-dir", required_argument, 0, 'd'}, {"config", required_argument, 0, 'c'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+        {"help", no_argument, 0, 'h'}, {"store", required_argument, 0, 'S'}, {0, 0, 0, 0},
     };
-    const char *config = NULL, *data_dir = NULL;
+    const char *config = NULL, *data_dir = NULL, *store = getenv("SOULBOX_STORE");
     uint64_t since = 0;
     bool as_json = false;
     int c;
@@ -61,6 +65,7 @@ int cmd_audit(int argc, char **argv)
         case 'j': as_json = true; break;
         case 'd': data_dir = optarg; break;
         case 'c': config = optarg; break;
+        case 'S': store = optarg; break;
         case 'h': fputs(audit_usage, stdout); return 0;
         default: return cli_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -72,7 +77,11 @@ int cmd_audit(int argc, char **argv)
         config_free(&cfg);
         return CLI_EXIT_USAGE;
     }
-    json_t *rows = store_read_audit(data_dir ? data_dir : cfg.server.data_dir, since, &err);
+    if (!store || !*store)
+        store = cfg.server.store;
+    json_t *rows = strcmp(store, "sqlite")
+                       ? store_pg_read_audit(store, since, &err)
+                       : store_read_audit(data_dir ? data_dir : cfg.server.data_dir, since, &err);
     config_free(&cfg);
     if (!rows) {
         fprintf(stderr, "soulbox: %s\n", err.msg);

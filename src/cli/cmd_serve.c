@@ -12,7 +12,8 @@
 
 static const char serve_usage[] =
     "usage: soulbox serve [--config PATH] [--listen ADDR] [--port N] [--grpc-port N]\n"
-    "                     [--data-dir DIR] [--log-format text|json]\n"
+    "                     [--data-dir DIR] [--store sqlite|postgres://...]\n"
+    "                     [--log-format text|json]\n"
     "\n"
     "Serves the REST API (default 127.0.0.1:8080) until SIGTERM or SIGINT, then\n"
     "finishes or cancels in-flight runs within server.shutdown_grace_ms and exits 0.\n"
@@ -21,7 +22,10 @@ static const char serve_usage[] =
     "SOULBOX_ALLOW_UNAUTHENTICATED_REMOTE=true|false overrides\n"
     "server.allow_unauthenticated_remote (a container's way to opt in).\n"
     "Logs go to stderr: one readable line per event on a terminal, else (or with\n"
-    "--log-format json) one JSON object per line. The first says where it serves.\n";
+    "--log-format json) one JSON object per line. The first says where it serves.\n"
+    "--store postgres://user:password@host/db (or server.store) is cluster mode:\n"
+    "every node given the same database shares executions, queue and audit\n"
+    "(docs/cluster.md); SOULBOX_STORE does the same from the environment.\n";
 
 static int port_arg(const char *opt, const char *s, uint64_t *out)
 {
@@ -49,9 +53,10 @@ int cmd_serve(int argc, char **argv)
         {"config", required_argument, 0, 'c'}, {"listen", required_argument, 0, 'l'},
         {"port", required_argument, 0, 'p'}, {"grpc-port", required_argument, 0, 'g'},
         {"data-dir", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'},
-        {"log-format", required_argument, 0, 'f'}, {0, 0, 0, 0},
+        {"log-format", required_argument, 0, 'f'}, {"store", required_argument, 0, 's'},
+        {0, 0, 0, 0},
     };
-    const char *config = NULL, *listen = NULL, *data_dir = NULL;
+    const char *config = NULL, *listen = NULL, *data_dir = NULL, *store = getenv("SOULBOX_STORE");
     uint64_t port = 0, grpc_port = 0;
     int c, format = isatty(2) ? LOG_FORMAT_TEXT : LOG_FORMAT_JSON;
     opterr = 0;
@@ -61,6 +66,7 @@ int cmd_serve(int argc, char **argv)
         case 'c': config = optarg; break;
         case 'l': listen = optarg; break;
         case 'd': data_dir = optarg; break;
+        case 's': store = optarg; break;
         case 'p': if (port_arg("--port", optarg, &port)) return CLI_EXIT_USAGE; break;
         case 'g': if (port_arg("--grpc-port", optarg, &grpc_port)) return CLI_EXIT_USAGE; break;
         case 'h': fputs(serve_usage, stdout); return 0;
@@ -94,7 +100,8 @@ int cmd_serve(int argc, char **argv)
         cfg.server.allow_unauthenticated_remote = !strcmp(open_remote, "true");
     }
     if ((listen && set_str(&cfg.server.listen, listen) < 0) ||
-        (data_dir && set_str(&cfg.server.data_dir, data_dir) < 0)) {
+        (data_dir && set_str(&cfg.server.data_dir, data_dir) < 0) ||
+        (store && *store && set_str(&cfg.server.store, store) < 0)) {
         sb_fail(&err, SB_E_INTERNAL, "out of memory");
         goto bad;
     }

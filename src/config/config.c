@@ -159,6 +159,8 @@ int config_defaults(struct sb_config *c)
     c->microvm.vmm_overhead_mb = 320;
     c->microvm.hang_timeout_ms = 30000;
     c->microvm.snapshot = true;
+    c->cluster.heartbeat_ms = 1000;
+    c->cluster.node_timeout_ms = 10000;
     if (str_set(&c->state_dir, "/run/soulbox") < 0 || str_set(&c->cgroup_root, "soulbox") < 0 ||
         str_set(&c->hostname, "soulbox") < 0 || str_set(&c->workdir, "/workspace") < 0 ||
         str_set(&c->languages_dir, "") < 0 || str_set(&c->isolation, "namespaces") < 0 ||
@@ -175,6 +177,7 @@ int config_defaults(struct sb_config *c)
         list_set(&c->network.dns, NULL, 0) < 0 ||
         str_set(&v->listen, "127.0.0.1") < 0 ||
         str_set(&v->data_dir, "./data") < 0 || str_set(&v->log_level, "info") < 0 ||
+        str_set(&v->store, "sqlite") < 0 || str_set(&c->cluster.node_name, "") < 0 ||
         str_set(&v->audit_log, "") < 0 || default_pools(c) < 0) {
         config_free(c);
         return -1;
@@ -188,6 +191,8 @@ void config_free(struct sb_config *c)
     free(c->path);
     free(c->server.listen);
     free(c->server.data_dir);
+    free(c->server.store);
+    free(c->cluster.node_name);
     free(c->server.log_level);
     free(c->server.audit_log);
     for (size_t i = 0; i < c->server.n_keys; i++)
@@ -307,7 +312,7 @@ struct raw_callbacks {
 };
 
 struct raw_server {
-    char *listen, *data_dir, *log_level, *audit_log;
+    char *listen, *data_dir, *log_level, *audit_log, *store;
     char *port, *grpc_port, *max_concurrent, *max_queue, *max_connections,
         *max_connections_per_client, *max_body_kb,
         *max_header_kb, *header_timeout_ms, *body_timeout_ms, *idle_timeout_ms,
@@ -328,11 +333,16 @@ struct raw_compat {
     char *e2b;
 };
 
+struct raw_cluster {
+    char *node_name, *heartbeat_ms, *node_timeout_ms;
+};
+
 struct raw_top {
     struct raw_server *server;
     struct raw_sandbox *sandbox;
     struct raw_sessions *sessions;
     struct raw_compat *compat;
+    struct raw_cluster *cluster;
 };
 
 #define OPT (CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL)
@@ -504,6 +514,7 @@ static const cyaml_schema_field_t server_fields[] = {
     U64("port", struct raw_server, port),
     U64("grpc_port", struct raw_server, grpc_port),
     CYAML_FIELD_STRING_PTR("data_dir", OPT, struct raw_server, data_dir, 1, 1024),
+    CYAML_FIELD_STRING_PTR("store", OPT, struct raw_server, store, 1, 2048),
     U64("max_concurrent", struct raw_server, max_concurrent),
     U64("max_queue", struct raw_server, max_queue),
     U64("max_connections", struct raw_server, max_connections),
@@ -551,11 +562,19 @@ static const cyaml_schema_field_t compat_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t cluster_fields[] = {
+    CYAML_FIELD_STRING_PTR("node_name", OPT, struct raw_cluster, node_name, 0, 63),
+    U64("heartbeat_ms", struct raw_cluster, heartbeat_ms),
+    U64("node_timeout_ms", struct raw_cluster, node_timeout_ms),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t top_fields[] = {
     CYAML_FIELD_MAPPING_PTR("server", OPT, struct raw_top, server, server_fields),
     CYAML_FIELD_MAPPING_PTR("sandbox", OPT, struct raw_top, sandbox, sandbox_fields),
     CYAML_FIELD_MAPPING_PTR("sessions", OPT, struct raw_top, sessions, sessions_fields),
     CYAML_FIELD_MAPPING_PTR("compat", OPT, struct raw_top, compat, compat_fields),
+    CYAML_FIELD_MAPPING_PTR("cluster", OPT, struct raw_top, cluster, cluster_fields),
     CYAML_FIELD_END,
 };
 
@@ -680,6 +699,8 @@ static int merge_server(struct sb_server_config *v, const struct raw_server *r,
         rc |= str_set(&v->listen, r->listen);
     if (r->data_dir)
         rc |= str_set(&v->data_dir, r->data_dir);
+    if (r->store)
+        rc |= str_set(&v->store, r->store);
     if (r->log_level)
         rc |= str_set(&v->log_level, r->log_level);
     if (r->audit_log)
@@ -751,6 +772,13 @@ static int merge(struct sb_config *c, const struct raw_top *t, struct bad_value 
         merge_sessions(&c->sessions, t->sessions, bad);
     if (t && t->compat)
         set_bool(&c->compat.e2b, t->compat->e2b, "compat.", "e2b", bad);
+    if (t && t->cluster) {
+        const struct raw_cluster *k = t->cluster;
+        if (k->node_name && str_set(&c->cluster.node_name, k->node_name) < 0)
+            return -1;
+        SET_NUM(&c->cluster, k, "cluster.", heartbeat_ms, NUM_MS);
+        SET_NUM(&c->cluster, k, "cluster.", node_timeout_ms, NUM_MS);
+    }
     const struct raw_sandbox *s = t ? t->sandbox : NULL;
     if (!s)
         return 0;

@@ -36,7 +36,8 @@ struct sb_server_config {
     char *listen;                   /* address to bind */
     uint64_t port;
     uint64_t grpc_port;
-    char *data_dir;                 /* SQLite store */
+    char *data_dir;                 /* SQLite store, sessions, compile cache index */
+    char *store;                    /* "sqlite", or postgres://... (cluster mode) */
     uint64_t max_concurrent;        /* sandboxes running at once */
     uint64_t max_queue;             /* executions waiting for a slot; more -> 503 */
     uint64_t max_connections;       /* per port; when full, idle ones are shed */
@@ -112,6 +113,11 @@ struct sb_config {
     struct {
         bool e2b;                   /* the E2B SDK wire protocol on the main port */
     } compat;
+    struct {
+        char *node_name;            /* shown in the node list ("": the host's name) */
+        uint64_t heartbeat_ms;      /* how often a node says it is alive */
+        uint64_t node_timeout_ms;   /* silent this long: the node is lost */
+    } cluster;
     struct {
         bool enable_network;
         uint64_t max_memory_mb;     /* ceiling of limits.memory_mb */

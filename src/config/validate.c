@@ -33,6 +33,30 @@ static int check_ranges(const struct sb_config *c, const struct range *r, size_t
     return 0;
 }
 
+/* server.store: "sqlite" or a PostgreSQL URL; cluster timings that work. */
+static int check_store(const struct sb_config *c, struct sb_error *err)
+{
+    const char *file = c->path ? c->path : "built-in config";
+    const char *st = c->server.store;
+    if (strcmp(st, "sqlite") && strncmp(st, "postgres://", 11) && strncmp(st, "postgresql://", 13))
+        return sb_fail(err, SB_E_CONFIG, "%s: server.store: 'sqlite' or a URL "
+                       "postgres://user:password@host:port/database, not '%.40s'", file, st);
+    for (const char *p = c->cluster.node_name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_' || *p == '.'))
+            return sb_fail(err, SB_E_CONFIG, "%s: cluster.node_name: letters, digits, '-', '_' "
+                           "and '.' only", file);
+    if (c->cluster.heartbeat_ms < 100 || c->cluster.heartbeat_ms > 60000)
+        return sb_fail(err, SB_E_CONFIG, "%s: cluster.heartbeat_ms: between 100 ms and 60 s",
+                       file);
+    if (c->cluster.node_timeout_ms < 3 * c->cluster.heartbeat_ms ||
+        c->cluster.node_timeout_ms > 3600000)
+        return sb_fail(err, SB_E_CONFIG, "%s: cluster.node_timeout_ms: at least three "
+                       "heartbeats (%llu ms) and at most an hour", file,
+                       (unsigned long long)(3 * c->cluster.heartbeat_ms));
+    return 0;
+}
+
 static int check_paths(const struct sb_config *c, struct sb_error *err)
 {
     const char *file = c->path ? c->path : "built-in config";
@@ -351,7 +375,7 @@ int config_validate(const struct sb_config *c, struct sb_error *err)
                        "2^31", file);
     if (check_network(c, err) < 0 || check_microvm(c, err) < 0)
         return -1;
-    if (check_paths(c, err) < 0 || check_pools(c, err) < 0)
+    if (check_paths(c, err) < 0 || check_pools(c, err) < 0 || check_store(c, err) < 0)
         return -1;
     if (c->security.allowed_syscalls.n &&
         seccomp_validate_allowlist((const char *const *)c->security.allowed_syscalls.v,

@@ -500,6 +500,8 @@ int exec_req_from_json(json_t *root, const struct sb_config *cfg,
     int rc = parse_root(root, cfg, langs, kind, out, err);
     if (rc < 0)
         exec_req_free(out);
+    else
+        out->source = json_incref(root);
     return rc;
 }
 

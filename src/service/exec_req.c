@@ -39,6 +39,8 @@ void exec_req_free(struct exec_req *r)
     free(r->return_files);
     free(r->callback_url);
     free(r->limits_json);
+    json_decref(r->source);
+    r->source = NULL;
     if (r->net_policy)
         net_policy_free(r->net_policy);
     free(r->net_policy);

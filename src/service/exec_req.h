@@ -2,6 +2,7 @@
 #ifndef SB_SERVICE_EXEC_REQ_H
 #define SB_SERVICE_EXEC_REQ_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -28,6 +29,8 @@ struct exec_req {
     size_t nreturn_files;
     struct net_policy *net_policy; /* egress (owned), or NULL: none */
     enum sbx_isolation isolation;
+    json_t *source;              /* the request as the API took it (a reference), for the
+                                    node that takes it from a cluster's queue; or NULL */
 };
 
 /* How the result travels: one response, later by id, as a stream of events,

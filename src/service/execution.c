@@ -1,50 +1,16 @@
 /* Execution lifecycle: store first, then admission, the job, the record, the report. */
 #include "service/execution.h"
+#include "service/execution_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster/cluster.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "service/result_json.h"
 #include "service/service.h"
-
-/*
- * PERSISTING -> QUEUED -> RUNNING -> DONE, or PERSISTING -> DONE (cancelled
- * or killed before it was queued, or not recorded), or QUEUED -> DONE
- * (cancelled or killed in the queue). Only finish() and refuse() end one.
- */
-enum ex_state { EX_PERSISTING, EX_QUEUED, EX_RUNNING, EX_DONE };
-
-/* Stdin held for an execution that has not started, like the job's bound. */
-#define EARLY_STDIN_MAX (1u << 20)
-
-struct execution {
-    struct sched_item item;      /* the scheduler hands it back */
-    struct service *svc;
-    char id[37];
-    enum req_kind kind;
-    struct exec_req req;
-    struct exec_events ev;
-    void *arg;
-    bool detached;
-    enum ex_state state;
-    struct caller who;
-    uint64_t created_ms, started_ms;
-    struct job *job;
-    struct job_result res;
-    double queued_ms, setup_ms, teardown_ms;   /* for the log */
-    char cancel_why[128];
-    /* interactive controls that arrived before the job existed */
-    struct sb_buf early_in;
-    bool early_close, paused, kill_requested;
-    uv_timer_t stall;          /* while paused: a reader that never comes back */
-    uv_timer_t later;          /* ends it from the loop (a cancel before it runs) */
-    int handles;
-    bool finished;             /* finish() ran: freed once its handles close */
-    struct list_node node;     /* in the service's in-flight list */
-};
 
 static const char *state_name(enum ex_state s)
 {
@@ -207,10 +173,38 @@ static void deliver_callback(struct execution *ex)
     json_decref(view);
 }
 
+void ex_report_load(struct service *s)
+{
+    if (!s->cluster)
+        return;
+    unsigned busy = s->sched.running + s->sched.reserved + s->sched.queued;
+    unsigned room = service_accepting(s) && busy < s->sched.max_running
+                        ? s->sched.max_running - busy : 0;
+    cluster_set_load(s->cluster, s->sched.running, s->sched.queued, room);
+}
+
+/* A remote one ends here with the result another node recorded (or
+ * without one: its client went away). */
+void ex_finish_remote(struct execution *ex)
+{
+    struct service *s = ex->svc;
+    ex->state = EX_DONE;
+    if (!ex->detached && ex->ev.finished)
+        ex->ev.finished(ex, &ex->res, ex->arg);
+    list_remove(&ex->node);
+    s->ninflight--;
+    release(ex);
+    service_check_drained(s);
+}
+
 /* The end of every execution that was recorded, whichever way it went. */
 static void finish(struct execution *ex, bool was_running)
 {
     struct service *s = ex->svc;
+    if (ex->remote) {
+        ex_finish_remote(ex);
+        return;
+    }
     ex->state = EX_DONE;
     store_exec_finished(s->store, ex->id, util_now_ms(), &ex->res);
     audit_and_count(ex);
@@ -223,10 +217,11 @@ static void finish(struct execution *ex, bool was_running)
     release(ex);
     if (was_running)
         sched_done(&s->sched);
+    ex_report_load(s);
     service_check_drained(s);
 }
 
-static void finish_noted(struct execution *ex, const char *why, bool was_running)
+void ex_finish_noted(struct execution *ex, const char *why, bool was_running)
 {
     job_result_free(&ex->res);
     memset(&ex->res, 0, sizeof ex->res);
@@ -273,7 +268,7 @@ static void on_job_done(struct job *j, void *arg)
     job_free(j);
     ex->job = NULL;
     if (ex->cancel_why[0]) {
-        finish_noted(ex, ex->cancel_why, true);
+        ex_finish_noted(ex, ex->cancel_why, true);
         return;
     }
     note_times(ex);
@@ -298,14 +293,9 @@ static void apply_early_controls(struct execution *ex)
         job_kill(ex->job);
 }
 
-static void start(struct sched_item *it)
+static void run_job(struct execution *ex)
 {
-    struct execution *ex = list_entry(it, struct execution, item);
     struct service *s = ex->svc;
-    ex->state = EX_RUNNING;
-    ex->started_ms = util_now_ms();
-    ex->queued_ms = (double)(ex->started_ms - ex->created_ms);
-    store_exec_started(s->store, ex->id, ex->started_ms);
     struct job_request jr;
     exec_req_job(&ex->req, &jr);
     jr.net_tag = ex->id;
@@ -321,6 +311,43 @@ static void start(struct sched_item *it)
     apply_early_controls(ex);
 }
 
+/* Cluster mode, queued here: runs only once the store says it is still this
+ * node's (a node out of touch for too long has had its work handed over). */
+static void on_start_owned(void *arg, int rc, const struct sb_error *err)
+{
+    struct execution *ex = arg;
+    if (rc < 0) {
+        ex->res.failed = true;
+        ex->res.error = *err;
+        ex->res.status = SB_ST_INTERNAL_ERROR;
+        finish(ex, true);
+    } else if (ex->cancel_why[0]) {
+        ex_finish_noted(ex, ex->cancel_why, true);
+    } else if (ex->kill_requested) {
+        finish_killed(ex, true);
+    } else {
+        run_job(ex);
+    }
+}
+
+static void start(struct sched_item *it)
+{
+    struct execution *ex = list_entry(it, struct execution, item);
+    struct service *s = ex->svc;
+    ex->state = EX_RUNNING;
+    ex->started_ms = util_now_ms();
+    ex->queued_ms = (double)(ex->started_ms - ex->created_ms);
+    ex_report_load(s);
+    if (ex->start_recorded) {
+        run_job(ex);
+    } else if (s->cluster) {
+        store_exec_start_owned(s->store, ex->id, ex->started_ms, on_start_owned, ex);
+    } else {
+        store_exec_started(s->store, ex->id, ex->started_ms);
+        run_job(ex);
+    }
+}
+
 /* It could not be recorded: it never runs, and the front end answers 503. */
 static void refuse(struct execution *ex, const struct sb_error *err)
 {
@@ -329,7 +356,8 @@ static void refuse(struct execution *ex, const struct sb_error *err)
     struct sb_error e;
     sb_fail(&e, SB_E_UNAVAILABLE, "cannot record the execution: %s", err->msg);
     gate_refuse(s, &ex->who, REFUSE_STORE_FAILED, &e, &r);
-    sched_release(&s->sched);
+    if (!ex->remote)
+        sched_release(&s->sched);
     if (!ex->detached && ex->ev.refused)
         ex->ev.refused(ex, &r, ex->arg);
     list_remove(&ex->node);
@@ -349,27 +377,60 @@ static void on_persisted(void *arg, int rc, const struct sb_error *err)
     }
     if (!ex->detached && ex->ev.accepted)
         ex->ev.accepted(ex, ex->arg);
+    if (ex->remote) {
+        /* Another node runs it: a sync client waits for the result, an
+         * async one has its id and nothing waits here. */
+        if (ex->cancel_why[0])
+            job_result_note(&ex->res, ex->cancel_why);
+        if (ex->kind != REQ_SYNC || ex->detached || ex->cancel_why[0] || ex->kill_requested)
+            ex_finish_remote(ex);
+        else
+            ex->state = EX_QUEUED;   /* somewhere in the cluster */
+        return;
+    }
     if (ex->cancel_why[0] || ex->kill_requested) {
         sched_release(&s->sched);
         if (ex->cancel_why[0])
-            finish_noted(ex, ex->cancel_why, false);
+            ex_finish_noted(ex, ex->cancel_why, false);
         else
             finish_killed(ex, false);
         return;
     }
     ex->state = EX_QUEUED;
     sched_submit_reserved(&s->sched, &ex->item);
+    ex_report_load(s);
+}
+
+/* Cluster mode: whether to hand this request to the shared queue instead of
+ * queueing it here (no slot is free here; sync and async requests only). */
+static bool hand_off(struct service *s, const struct exec_req *req, enum req_kind kind)
+{
+    const struct sched *q = &s->sched;
+    if (!s->cluster || (kind != REQ_SYNC && kind != REQ_ASYNC) || !req->source)
+        return false;
+    return q->running + q->reserved + q->queued >= q->max_running;
 }
 
 static int admit(struct service *s, const struct caller *who, const struct exec_req *req,
-                 struct refusal *r)
+                 bool remote, struct refusal *r)
 {
     struct sb_error err;
-    if (lang_probe_check(&s->probe, req->lang, &err) < 0)
+    if (lang_probe_check(&s->probe, req->lang, &err) < 0 && !remote)
         return gate_refuse(s, who, REFUSE_UNKNOWN_LANGUAGE, &err, r);
     if (!service_accepting(s)) {
         sb_fail(&err, SB_E_UNAVAILABLE, "the server is shutting down");
         return gate_refuse(s, who, REFUSE_SHUTTING_DOWN, &err, r);
+    }
+    if (remote) {
+        int rc = cluster_queue_take(s->cluster, &err);
+        if (rc == -2)
+            return gate_refuse(s, who, REFUSE_STORE_FAILED, &err, r);
+        if (rc < 0) {
+            sb_fail(&err, SB_E_UNAVAILABLE, "every slot and the cluster's queue (%u places) "
+                    "are taken", cluster_queue_capacity(s->cluster));
+            return gate_refuse(s, who, REFUSE_QUEUE_FULL, &err, r);
+        }
+        return 0;
     }
     if (sched_reserve(&s->sched) < 0) {
         sb_fail(&err, SB_E_UNAVAILABLE, "all %u slots and %u queue places are taken",
@@ -379,7 +440,7 @@ static int admit(struct service *s, const struct caller *who, const struct exec_
     return 0;
 }
 
-static struct execution *new_execution(struct service *s, const struct caller *who,
+struct execution *ex_new(struct service *s, const struct caller *who,
                                        struct exec_req *req, enum req_kind kind,
                                        const struct exec_events *ev, void *arg)
 {
@@ -409,27 +470,43 @@ struct execution *execution_submit(struct service *s, const struct caller *who,
                                    struct exec_req *req, enum req_kind kind,
                                    const struct exec_events *ev, void *arg, struct refusal *r)
 {
-    if (admit(s, who, req, r) < 0) {
+    bool remote = hand_off(s, req, kind);
+    if (!s->cluster) {
+        json_decref(req->source);  /* only a cluster's queue needs it */
+        req->source = NULL;
+    }
+    if (admit(s, who, req, remote, r) < 0) {
         exec_req_free(req);
         return NULL;
     }
-    struct execution *ex = new_execution(s, who, req, kind, ev, arg);
+    struct execution *ex = ex_new(s, who, req, kind, ev, arg);
     if (!ex) {
-        sched_release(&s->sched);
+        if (!remote)
+            sched_release(&s->sched);
         exec_req_free(req);
         struct sb_error e;
         sb_fail(&e, SB_E_UNAVAILABLE, "out of memory");
         gate_refuse(s, who, REFUSE_QUEUE_FULL, &e, r);
         return NULL;
     }
+    ex->remote = remote;
+    char *request_json = remote ? json_dumps(ex->req.source, JSON_COMPACT) : NULL;
+    /* Cluster mode: one that starts at once is recorded running and this
+     * node's; one that waits here is this node's, queued. */
+    const struct sched *q = &s->sched;
+    ex->start_recorded = s->cluster && !remote && q->running + q->reserved + q->queued <= q->max_running;
     struct exec_record rec = {
         .id = ex->id, .created_ms = ex->created_ms, .mode = exec_req_kind_name(kind),
         .language = ex->req.lang->name, .code_sha256 = ex->req.code_sha256,
         .request_id = who->request_id, .key_id = who->has_key ? who->key_id : NULL,
         .client = who->client, .limits_json = ex->req.limits_json,
         .callback_url = ex->req.callback_url,
+        .node = s->cluster && !remote ? cluster_node_id(s->cluster) : NULL,
+        .request_json = request_json, .started_ms = ex->start_recorded ? ex->created_ms : 0,
     };
     store_exec_insert(s->store, &rec, on_persisted, ex);
+    free(request_json);
+    ex_report_load(s);
     return ex;
 }
 
@@ -442,7 +519,7 @@ static void on_later(uv_timer_t *t)
         return;
     sched_cancel(&ex->svc->sched, &ex->item);
     if (ex->cancel_why[0])
-        finish_noted(ex, ex->cancel_why, false);
+        ex_finish_noted(ex, ex->cancel_why, false);
     else
         finish_killed(ex, false);
 }
@@ -538,7 +615,7 @@ static struct execution *find(struct service *s, const char *id, const struct ca
     struct list_node *pos;
     list_foreach(pos, &s->inflight) {
         struct execution *ex = list_entry(pos, struct execution, node);
-        if (!strcmp(ex->id, id) && ex->state != EX_DONE)
+        if (!strcmp(ex->id, id) && ex->state != EX_DONE && !ex->remote)
             return visible(ex, s, who) ? ex : NULL;
     }
     return NULL;

@@ -67,4 +67,12 @@ void execution_list(struct service *s, unsigned limit, uint64_t before_seq,
 /* Cancels every execution (shutdown). */
 void execution_cancel_all(struct service *s, const char *why);
 
+/* Cluster mode (cluster/cluster.h's hooks): run one taken from the shared
+ * queue (c is the callee's); an execution this node handed over ended;
+ * a heartbeat passed. */
+struct cluster_claim;
+void execution_claimed(struct service *s, struct cluster_claim *c);
+void execution_remote_done(struct service *s, const char *id);
+void execution_remote_tick(struct service *s);
+
 #endif

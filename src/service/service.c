@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cluster/cluster.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "runner/pool.h"
@@ -12,10 +14,25 @@
 
 /* ---- languages and pools ---- */
 
+/* Cluster mode: the node claims queued work in the languages it can run. */
+static void tell_cluster_languages(struct service *s)
+{
+    const char **names = calloc(s->probe.n + 1, sizeof *names);
+    size_t n = 0;
+    for (size_t i = 0; names && i < s->probe.n; i++)
+        if (s->probe.langs[i].probed && s->probe.langs[i].available)
+            names[n++] = s->probe.langs[i].lang->name;
+    if (names)
+        cluster_set_languages(s->cluster, names, n);
+    free(names);
+}
+
 static void language_usable(const struct lang *l, void *arg)
 {
     struct service *s = arg;
     struct sb_error err;
+    if (s->cluster && s->state == SERVICE_RUNNING)
+        tell_cluster_languages(s);
     if (s->state != SERVICE_RUNNING || !s->runner.pools)
         return;
     if (pools_enable(s->runner.pools, l, &err) < 0)
@@ -37,7 +54,85 @@ static void net_audit(void *arg, const char *tag, const char *event, const char 
 
 static void probes_done(void *arg)
 {
+    struct service *s = arg;
+    if (s->cluster && s->state == SERVICE_RUNNING)
+        tell_cluster_languages(s);
     service_check_drained(arg);
+}
+
+/* ---- cluster mode ---- */
+
+static void on_claimed(void *arg, struct cluster_claim *c)
+{
+    struct service *s = arg;
+    if (s->state == SERVICE_CLOSED)
+        cluster_claim_free(c);  /* ended with the node's other work when it leaves */
+    else
+        execution_claimed(s, c);
+}
+
+static void on_remote_done(void *arg, const char *id)
+{
+    execution_remote_done(arg, id);
+}
+
+static void on_tick(void *arg)
+{
+    execution_remote_tick(arg);
+}
+
+static void on_lost(void *arg)
+{
+    execution_cancel_all(arg, "this node was out of touch with the cluster's database for "
+                              "longer than cluster.node_timeout_ms: the cluster ended or "
+                              "handed over its executions");
+}
+
+json_t *service_cluster_json(struct service *s)
+{
+    if (s->cluster) {
+        json_t *c = cluster_status(s->cluster);
+        json_object_set_new(c, "store", json_string("postgres"));
+        return c;
+    }
+    /* One node on SQLite: a cluster of itself. */
+    char host[64] = "soulbox";
+    if (gethostname(host, sizeof host - 1) < 0)
+        snprintf(host, sizeof host, "soulbox");
+    const char *name = s->cfg->cluster.node_name[0] ? s->cfg->cluster.node_name : host;
+    json_t *langs = json_array();
+    for (size_t i = 0; i < s->probe.n; i++)
+        if (s->probe.langs[i].probed && s->probe.langs[i].available)
+            json_array_append_new(langs, json_string(s->probe.langs[i].lang->name));
+    json_t *self = json_pack("{s:s,s:s,s:s,s:b,s:i,s:i,s:i,s:i,s:o,s:I,s:i}", "id", name,
+                             "name", name, "state", "up", "self", 1,
+                             "capacity", (int)s->sched.max_running,
+                             "max_queue", (int)s->sched.max_queue,
+                             "running", (int)s->sched.running, "queued", (int)s->sched.queued,
+                             "languages", langs, "started_ms", (json_int_t)s->started_ms,
+                             "heartbeat_age_ms", 0);
+    return json_pack("{s:s,s:s,s:s,s:s,s:i,s:[o]}", "store", "sqlite", "node", name,
+                     "name", name, "database", "up", "queued", (int)s->sched.queued,
+                     "nodes", self);
+}
+
+static int open_store(struct service *s, struct sb_error *err)
+{
+    const struct sb_server_config *v = &s->cfg->server;
+    if (strcmp(v->store, "sqlite")) {
+        static const struct cluster_hooks hooks = {on_claimed, on_remote_done, on_tick, on_lost};
+        if (cluster_start(&s->cluster, s->loop, s->cfg, &hooks, s, err) < 0)
+            return -1;
+        return store_open_pg(&s->store, s->loop, v->store, cluster_node_id(s->cluster),
+                             v->audit_log, err);
+    }
+    int recovered = 0;
+    if (store_open(&s->store, s->loop, v->data_dir, v->audit_log, &recovered, err) < 0)
+        return -1;
+    if (recovered)
+        log_event(LOG_WARN, "marked interrupted executions internal_error",
+                  json_pack("{s:i}", "count", recovered));
+    return 0;
 }
 
 /* ---- opening ---- */
@@ -86,12 +181,8 @@ int service_open(struct service *s, uv_loop_t *loop, const struct sb_config *cfg
         return -1;
     if (cfg->n_pools && cfg->pool_memory_mb && pools_open(&s->runner.pools, &s->runner, err) < 0)
         return -1;
-    int recovered = 0;
-    if (store_open(&s->store, loop, v->data_dir, v->audit_log, &recovered, err) < 0)
+    if (open_store(s, err) < 0)
         return -1;
-    if (recovered)
-        log_event(LOG_WARN, "marked interrupted executions internal_error",
-                  json_pack("{s:i}", "count", recovered));
     session_load_saved(s);
     return 0;
 }
@@ -111,6 +202,8 @@ void service_abort(struct service *s)
     if (s->store)
         store_close(s->store);
     s->store = NULL;
+    cluster_stop(s->cluster);
+    s->cluster = NULL;
     if (s->runner.pools)
         pools_close(s->runner.pools, noop_done, NULL);
     s->runner.pools = NULL;
@@ -161,6 +254,8 @@ void service_drain(struct service *s, void (*drained)(void *), void *arg)
     s->drained = drained;
     s->drained_arg = arg;
     lang_probe_stop(&s->probe);
+    if (s->cluster)   /* claims nothing more */
+        cluster_set_load(s->cluster, s->sched.running, s->sched.queued, 0);
     session_end_all(s, "the server is shutting down");
     if (s->runner.pools && !s->pools_closing) {
         s->pools_closing = true;
@@ -183,8 +278,10 @@ static void after_engine_idle(void *arg)
     struct service *s = arg;
     net_engine_stop(s->net);     /* every sandbox, so every box, is gone; it audits */
     s->net = NULL;
-    store_close(s->store);
+    store_close(s->store);       /* every result written before the node leaves */
     s->store = NULL;
+    cluster_stop(s->cluster);
+    s->cluster = NULL;
     cache_close(s->runner.cache);
     s->runner.cache = NULL;
     sbx_engine_close(&s->engine);

@@ -31,6 +31,7 @@ struct service {
     struct sbx_engine engine;
     struct runner runner;
     struct store *store;
+    struct cluster *cluster;    /* cluster mode (server.store is PostgreSQL), or NULL */
     struct net_engine *net;     /* egress, when the config enables it */
     struct sched sched;
     struct metrics metrics;
@@ -72,6 +73,10 @@ void service_close(struct service *s, void (*closed)(void *arg), void *arg);
 void service_free(struct service *s);
 
 bool service_accepting(const struct service *s);
+
+/* GET /api/cluster, GetCluster: the nodes sharing this one's store (cluster
+ * mode), or this node alone on SQLite ({"store": "sqlite", one node}). */
+json_t *service_cluster_json(struct service *s);
 
 /* An execution ended or a probe finished: during a drain, maybe the last. */
 void service_check_drained(struct service *s);

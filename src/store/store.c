@@ -1,4 +1,4 @@
-/* SQLite store: one writer thread, operations applied in order, batched per transaction. */
+/* The store: one thread, operations applied in order, batched per transaction, in SQLite or (cluster mode) PostgreSQL. */
 #include "store/store.h"
 
 #include <errno.h>
@@ -14,9 +14,16 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "store/store_internal.h"
+#include "store/store_pg.h"
+
+/* Writes kept for a database that went away are tried again this often, and
+ * given up this long after the server began to stop. */
+#define RETRY_MS 200
+#define STOP_RETRY_MS 5000
 
 struct store {
     sqlite3 *db;
+    struct store_pg *pg;         /* instead of db in cluster mode */
     uv_loop_t *loop;
     uv_async_t async;
     uv_thread_t thread;
@@ -135,9 +142,26 @@ static void run_op(struct store *s, struct op *op)
         log_msg(LOG_ERROR, "%s", op->err.msg);
 }
 
-/* Group commit: everything queued so far in one transaction. */
-static void run_batch(struct store *s, struct list_node *batch)
+static void audit_lines(struct store *s, struct list_node *batch)
 {
+    struct list_node *pos;
+    list_foreach(pos, batch) {
+        struct op *op = list_entry(pos, struct op, node);
+        if (op->kind == OP_AUDIT && !op->u[1]) {
+            audit_line(s, op);
+            op->u[1] = 1;            /* once, however often the database is tried */
+        }
+    }
+}
+
+/* Group commit: everything queued so far in one transaction. Returns 1 when
+ * writes wait in `retry` for a database that went away. */
+static int run_batch(struct store *s, struct list_node *batch, struct list_node *retry)
+{
+    if (s->pg) {
+        audit_lines(s, batch);
+        return store_pg_batch(s->pg, batch, retry);
+    }
     struct sb_error err;
     struct list_node *pos;
     bool tx = store_sql(s->db, "BEGIN IMMEDIATE", &err, "begin") == 0;
@@ -159,14 +183,45 @@ static void run_batch(struct store *s, struct list_node *batch)
                 op->rc = sb_fail(&op->err, SB_E_UNAVAILABLE, "%s", err.msg);
         }
     }
+    return 0;
+}
+
+/* Writes kept through an outage go first next time; a server stopping
+ * with the database still away gives them up after STOP_RETRY_MS. */
+static void keep_for_retry(struct store *s, struct list_node *retry, uint64_t *stop_since)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping && !*stop_since)
+        *stop_since = util_mono_ns() / 1000000u;
+    bool give_up = s->stopping && util_mono_ns() / 1000000u - *stop_since > STOP_RETRY_MS;
+    if (give_up) {
+        struct list_node *pos;
+        size_t n = 0;
+        list_foreach(pos, retry) {
+            struct op *op = list_entry(pos, struct op, node);
+            op->rc = sb_fail(&op->err, SB_E_UNAVAILABLE, "the database stayed unreachable");
+            n++;
+        }
+        log_msg(LOG_ERROR, "store: %zu writes not recorded: the database stayed unreachable "
+                "while the server stopped", n);
+        list_splice_tail(&s->done, retry);
+    } else {
+        list_splice_tail(retry, &s->pending);   /* retried first, then the newer ones */
+        list_splice_tail(&s->pending, retry);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (!give_up)
+        usleep(RETRY_MS * 1000);
 }
 
 static void store_thread(void *arg)
 {
     struct store *s = arg;
+    uint64_t stop_since = 0;
     for (;;) {
-        struct list_node batch;
+        struct list_node batch, retry;
         list_init(&batch);
+        list_init(&retry);
         pthread_mutex_lock(&s->mu);
         while (list_empty(&s->pending) && !s->stopping)
             pthread_cond_wait(&s->cv, &s->mu);
@@ -175,11 +230,15 @@ static void store_thread(void *arg)
         pthread_mutex_unlock(&s->mu);
         if (stop)
             return;
-        run_batch(s, &batch);
+        run_batch(s, &batch, &retry);
         pthread_mutex_lock(&s->mu);
         list_splice_tail(&s->done, &batch);
         pthread_mutex_unlock(&s->mu);
         uv_async_send(&s->async);
+        if (!list_empty(&retry)) {
+            keep_for_retry(s, &retry, &stop_since);
+            uv_async_send(&s->async);
+        }
     }
 }
 
@@ -277,12 +336,13 @@ void store_exec_insert(struct store *s, const struct exec_record *r, store_done_
 {
     struct op *op = new_op(OP_INSERT, arg);
     const char *v[] = {r->id, r->mode, r->language, r->code_sha256, r->request_id, r->key_id,
-                       r->client, r->limits_json, r->callback_url};
+                       r->client, r->limits_json, r->callback_url, r->request_json, r->node};
     if (op) {
         op->cb.done = cb;
-        for (int i = 0; i < 9; i++)
+        for (int i = 0; i < 11; i++)
             op->s[i] = dup_or_null(v[i]);
         op->u[0] = r->created_ms;
+        op->u[1] = r->started_ms;
         submit(s, op);
     } else if (cb) {
         struct sb_error err = oom_error();
@@ -298,6 +358,26 @@ void store_exec_started(struct store *s, const char *id, uint64_t ms)
     op->s[0] = strdup(id);
     op->u[0] = ms;
     submit(s, op);
+}
+
+void store_exec_start_owned(struct store *s, const char *id, uint64_t ms, store_done_cb cb,
+                            void *arg)
+{
+    struct op *op = new_op(s->pg ? OP_START_OWNED : OP_STARTED, arg);
+    if (!op) {
+        struct sb_error err = oom_error();
+        cb(arg, -1, &err);
+        return;
+    }
+    op->cb.done = cb;
+    op->s[0] = strdup(id);
+    op->u[0] = ms;
+    submit(s, op);
+}
+
+bool store_is_shared(const struct store *s)
+{
+    return s && s->pg;
 }
 
 void store_exec_finished(struct store *s, const char *id, uint64_t ms,
@@ -424,6 +504,20 @@ static int open_db(const char *dir, int flags, sqlite3 **db, struct sb_error *er
     return 0;
 }
 
+static int start_thread(struct store *s, uv_loop_t *loop, struct sb_error *err)
+{
+    s->loop = loop;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    uv_async_init(loop, &s->async, on_async);
+    s->async.data = s;
+    if (uv_thread_create(&s->thread, store_thread, s) != 0) {
+        uv_close((uv_handle_t *)&s->async, NULL);
+        return sb_fail(err, SB_E_INTERNAL, "store: cannot start its thread");
+    }
+    return 0;
+}
+
 int store_open(struct store **out, uv_loop_t *loop, const char *data_dir,
                const char *audit_log, int *recovered, struct sb_error *err)
 {
@@ -445,16 +539,8 @@ int store_open(struct store **out, uv_loop_t *loop, const char *data_dir,
             goto fail;
         }
     }
-    s->loop = loop;
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
-    uv_async_init(loop, &s->async, on_async);
-    s->async.data = s;
-    if (uv_thread_create(&s->thread, store_thread, s) != 0) {
-        sb_fail(err, SB_E_INTERNAL, "store: cannot start its thread");
-        uv_close((uv_handle_t *)&s->async, NULL);
+    if (start_thread(s, loop, err) < 0)
         goto fail;
-    }
     *out = s;
     return 0;
 fail:
@@ -462,6 +548,34 @@ fail:
         sqlite3_close(s->db);
     if (s->lock_fd >= 0)
         close(s->lock_fd);
+    if (s->audit_fd >= 0)
+        close(s->audit_fd);
+    free(s);
+    return -1;
+}
+
+int store_open_pg(struct store **out, uv_loop_t *loop, const char *url, const char *node,
+                  const char *audit_log, struct sb_error *err)
+{
+    struct store *s = calloc(1, sizeof *s);
+    if (!s)
+        return sb_fail(err, SB_E_INTERNAL, "out of memory");
+    s->lock_fd = s->audit_fd = -1;
+    list_init(&s->pending);
+    list_init(&s->done);
+    if (store_pg_open(&s->pg, url, node, err) < 0)
+        goto fail;
+    if (audit_log && *audit_log &&
+        (s->audit_fd = open(audit_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+        sb_fail_errno(err, SB_E_INTERNAL, errno, "open audit log %s", audit_log);
+        goto fail;
+    }
+    if (start_thread(s, loop, err) < 0)
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    store_pg_close(s->pg);
     if (s->audit_fd >= 0)
         close(s->audit_fd);
     free(s);
@@ -483,8 +597,11 @@ void store_close(struct store *s)
     pthread_mutex_unlock(&s->mu);
     uv_thread_join(&s->thread);
     on_async(&s->async); /* deliver the last completions */
-    sqlite3_close(s->db);
-    close(s->lock_fd);
+    if (s->db)
+        sqlite3_close(s->db);
+    store_pg_close(s->pg);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);
     if (s->audit_fd >= 0)
         close(s->audit_fd);
     pthread_mutex_destroy(&s->mu);

@@ -24,6 +24,10 @@ struct exec_record {
     const char *client;
     const char *limits_json;
     const char *callback_url;  /* NULL if none */
+    /* Cluster mode (ignored by SQLite): */
+    const char *node;          /* the node running it; NULL: the shared queue (any node) */
+    const char *request_json;  /* the request, for the node that takes it from the queue */
+    uint64_t started_ms;       /* owned and running at once (0: queued) */
 };
 
 /* An execution as read back (owned by whoever receives it: exec_row_free). */
@@ -84,6 +88,14 @@ typedef void (*store_list_cb)(void *arg, int rc, const struct sb_error *err, str
 int store_open(struct store **out, uv_loop_t *loop, const char *data_dir,
                const char *audit_log, int *recovered, struct sb_error *err);
 
+/* Cluster mode: the store in PostgreSQL at url (migrated at start; nothing is
+ * recovered here: a node that dies is found by the others, cluster/). node:
+ * this node's id. 0 or -1 with err. */
+int store_open_pg(struct store **out, uv_loop_t *loop, const char *url, const char *node,
+                  const char *audit_log, struct sb_error *err);
+/* Whether several nodes share this store (PostgreSQL). */
+bool store_is_shared(const struct store *s);
+
 /* Finishes every queued operation, then closes. */
 void store_close(struct store *s);
 /* Operations that failed since the store opened (reads and writes; the
@@ -94,6 +106,11 @@ uint64_t store_errors(const struct store *s);
  * is durable; operations run in submission order. */
 void store_exec_insert(struct store *s, const struct exec_record *r, store_done_cb cb, void *arg);
 void store_exec_started(struct store *s, const char *id, uint64_t ms);
+/* Cluster mode: started only if the execution is still queued and this
+ * node's (cb rc -1 otherwise: it was taken over while this node was out of
+ * touch); with SQLite the same as store_exec_started. */
+void store_exec_start_owned(struct store *s, const char *id, uint64_t ms, store_done_cb cb,
+                            void *arg);
 /* The final result (copied). */
 void store_exec_finished(struct store *s, const char *id, uint64_t ms,
                          const struct job_result *result);

@@ -8,9 +8,10 @@
 #include "common/list.h"
 #include "store/store.h"
 
-enum op_kind { OP_INSERT, OP_STARTED, OP_FINISHED, OP_CALLBACK, OP_AUDIT, OP_GET, OP_LIST };
+enum op_kind { OP_INSERT, OP_STARTED, OP_START_OWNED, OP_FINISHED, OP_CALLBACK, OP_AUDIT, OP_GET,
+               OP_LIST };
 
-#define OP_NSTR 10
+#define OP_NSTR 12
 
 /* One operation: queued by the loop, run by the store's thread in order,
  * completed on the loop. */

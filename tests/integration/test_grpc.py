@@ -710,10 +710,11 @@ def test_reflection_file_containing_symbol(pb, channel):
     (svc,) = f.service
     assert svc.name == "SoulBox"
     assert [m.name for m in svc.method] == ["Execute", "ExecuteStream", "Interact",
-                                            "ListLanguages"]
+                                            "ListLanguages", "GetCluster"]
     streaming = {m.name: (m.client_streaming, m.server_streaming) for m in svc.method}
     assert streaming == {"Execute": (False, False), "ExecuteStream": (False, True),
-                         "Interact": (True, True), "ListLanguages": (False, False)}
+                         "Interact": (True, True), "ListLanguages": (False, False),
+                         "GetCluster": (False, False)}
     # exactly what the proto file says (json_name is optional in a descriptor)
     assert comparable(f) == comparable(
         descriptor_pb2.FileDescriptorProto.FromString(pb.sb.DESCRIPTOR.serialized_pb))
@@ -807,6 +808,15 @@ def test_list_languages(pb, stub, srv):
     assert list(r.unavailable) == [] and list(r.probing) == []
     rest = srv.get("/api/languages").json()
     assert got == sorted(rest["languages"], key=lambda l: l["name"])
+
+
+def test_get_cluster_on_one_node_is_that_node_alone(pb, stub, srv):
+    r = stub.GetCluster(pb.sb.GetClusterRequest(), timeout=30)
+    assert (r.store, r.database, r.queued) == ("sqlite", "up", 0)
+    assert [(n.id, n.state, n.self, n.capacity) for n in r.nodes] == [(r.node, "up", True, 8)]
+    assert sorted(r.nodes[0].languages) == ["bash", "c", "python"]
+    rest = srv.get("/api/cluster").json()
+    assert (rest["store"], rest["node"], rest["nodes"][0]["capacity"]) == ("sqlite", r.node, 8)
 
 
 # ---- 9. HTTP/2: many calls on one connection, flow control both ways ----

@@ -390,3 +390,55 @@ Soulbox__V1__ListLanguagesResponse *pb_languages_from_json(const json_t *langs)
     }
     return r;
 }
+
+/* ---- the cluster ---- */
+
+static uint32_t u32_of(const json_t *o, const char *key)
+{
+    json_int_t v = json_integer_value(json_object_get(o, key));
+    return v < 0 ? 0 : (uint32_t)v;
+}
+
+static Soulbox__V1__ClusterNode *cluster_node_of(const json_t *n)
+{
+    Soulbox__V1__ClusterNode *p = malloc(sizeof *p);
+    if (!p)
+        return NULL;
+    soulbox__v1__cluster_node__init(p);
+    p->id = str_of(n, "id");
+    p->name = str_of(n, "name");
+    p->state = str_of(n, "state");
+    p->self = json_is_true(json_object_get(n, "self"));
+    p->capacity = u32_of(n, "capacity");
+    p->max_queue = u32_of(n, "max_queue");
+    p->running = u32_of(n, "running");
+    p->queued = u32_of(n, "queued");
+    p->languages = strings_of(json_object_get(n, "languages"), &p->n_languages);
+    p->started_ms = (uint64_t)json_integer_value(json_object_get(n, "started_ms"));
+    p->heartbeat_age_ms = (uint64_t)json_integer_value(json_object_get(n, "heartbeat_age_ms"));
+    p->reason = str_of(n, "reason");
+    return p;
+}
+
+Soulbox__V1__Cluster *pb_cluster_from_json(const json_t *c)
+{
+    Soulbox__V1__Cluster *r = malloc(sizeof *r);
+    if (!r)
+        return NULL;
+    soulbox__v1__cluster__init(r);
+    r->store = str_of(c, "store");
+    r->node = str_of(c, "node");
+    r->name = str_of(c, "name");
+    r->database = str_of(c, "database");
+    r->error = str_of(c, "error");
+    r->queued = u32_of(c, "queued");
+    const json_t *nodes = json_object_get(c, "nodes");
+    r->nodes = calloc(json_array_size(nodes) + 1, sizeof *r->nodes);
+    for (size_t i = 0; r->nodes && i < json_array_size(nodes); i++) {
+        Soulbox__V1__ClusterNode *p = cluster_node_of(json_array_get(nodes, i));
+        if (!p)
+            break;
+        r->nodes[r->n_nodes++] = p;
+    }
+    return r;
+}

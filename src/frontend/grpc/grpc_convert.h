@@ -35,5 +35,7 @@ Soulbox__V1__ExecuteResult *pb_result_from_result(const struct job_result *res, 
 /* ListLanguages from GET /api/languages' object; free with
  * soulbox__v1__list_languages_response__free_unpacked(r, NULL). */
 Soulbox__V1__ListLanguagesResponse *pb_languages_from_json(const json_t *langs);
+/* cluster_status() (cluster/cluster.h) as a Cluster message. */
+Soulbox__V1__Cluster *pb_cluster_from_json(const json_t *cluster);
 
 #endif

@@ -302,6 +302,24 @@ static void languages_msg(struct grpc_call *c, const uint8_t *data, size_t len)
     grpc_finish(c, GRPC_OK, NULL);
 }
 
+/* ---- GetCluster ---- */
+
+static void cluster_msg(struct grpc_call *c, const uint8_t *data, size_t len)
+{
+    Soulbox__V1__GetClusterRequest *req = soulbox__v1__get_cluster_request__unpack(NULL, len, data);
+    if (!req)
+        return grpc_finish(c, GRPC_INVALID_ARGUMENT, "not a valid GetClusterRequest");
+    soulbox__v1__get_cluster_request__free_unpacked(req, NULL);
+    json_t *j = service_cluster_json(grpc_call_service(c));
+    Soulbox__V1__Cluster *r = j ? pb_cluster_from_json(j) : NULL;
+    json_decref(j);
+    if (!r)
+        return grpc_finish(c, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+    grpc_send(c, &r->base);
+    soulbox__v1__cluster__free_unpacked(r, NULL);
+    grpc_finish(c, GRPC_OK, NULL);
+}
+
 static const struct grpc_method execute = {
     "/soulbox.v1.SoulBox/Execute", GRPC_UNARY, false, execute_msg, NULL, on_cancelled,
 };
@@ -317,6 +335,10 @@ static const struct grpc_method list_languages = {
     "/soulbox.v1.SoulBox/ListLanguages", GRPC_UNARY, false, languages_msg, NULL, NULL,
 };
 
+static const struct grpc_method get_cluster = {
+    "/soulbox.v1.SoulBox/GetCluster", GRPC_UNARY, false, cluster_msg, NULL, NULL,
+};
+
 const struct grpc_method *const grpc_soulbox_methods[] = {
-    &execute, &execute_stream, &interact, &list_languages, NULL,
+    &execute, &execute_stream, &interact, &list_languages, &get_cluster, NULL,
 };

@@ -1,7 +1,9 @@
 /* REST information routes: /health, /api/languages, /metrics. */
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 
+#include "cluster/cluster.h"
 #include "common/util.h"
 #include "frontend/rest/rest_internal.h"
 #include "runner/cache.h"
@@ -23,6 +25,16 @@ void rest_health(struct rest_call *rc)
                           "languages_ready", s->probe.ready);
     if (o)
         json_object_set_new(o, "sessions", json_integer(s->sessions.n));
+    if (o && s->cluster) {
+        /* Degraded, not down: it answers reads it holds and tries again. */
+        json_t *c = service_cluster_json(s);
+        if (!stopping && strcmp(json_string_value(json_object_get(c, "database")), "up"))
+            json_object_set_new(o, "status", json_string("degraded"));
+        json_object_set_new(o, "store", json_string("postgres"));
+        json_object_set_new(o, "cluster", c);
+    } else if (o) {
+        json_object_set_new(o, "store", json_string("sqlite"));
+    }
     struct vm_engine *vm = &s->engine.vm;
     json_t *m = json_pack("{s:b}", "available", vm->available);
     if (m && vm->available) {
@@ -50,6 +62,11 @@ void rest_health(struct rest_call *rc)
     else
         json_decref(m);
     rest_reply_json(rc, stopping ? 503 : 200, o, NULL);
+}
+
+void rest_cluster(struct rest_call *rc)
+{
+    rest_reply_json(rc, 200, service_cluster_json(rc->rest->svc), NULL);
 }
 
 void rest_languages(struct rest_call *rc)

@@ -49,6 +49,7 @@ void rest_list(struct rest_call *rc);
 /* (rest_info.c) */
 void rest_health(struct rest_call *rc);
 void rest_languages(struct rest_call *rc);
+void rest_cluster(struct rest_call *rc);
 void rest_metrics(struct rest_call *rc);
 /* Sessions (rest_session.c): the session {id} of the call as its caller may
  * see it, or NULL after replying 404; the body as a JSON object, or NULL

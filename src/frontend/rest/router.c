@@ -26,6 +26,7 @@ static const struct route routes[] = {
     {"GET", "/health", rest_health, PUBLIC, false},
     {"GET", "/metrics", rest_metrics, METRICS, false},
     {"GET", "/api/languages", rest_languages, PROTECTED, false},
+    {"GET", "/api/cluster", rest_cluster, PROTECTED, false},
     {"POST", "/api/execute", rest_execute, PROTECTED, true},
     {"POST", "/api/executions", rest_submit, PROTECTED, true},
     {"GET", "/api/executions", rest_list, PROTECTED, false},

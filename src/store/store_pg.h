@@ -1,0 +1,37 @@
+/* The store's PostgreSQL backend (cluster mode): the same operations as SQLite, on the store's thread. */
+#ifndef SB_STORE_STORE_PG_H
+#define SB_STORE_STORE_PG_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "common/list.h"
+#include "store/pq.h"
+
+struct store_pg;
+struct op;
+
+/* Connects to url, runs the schema's migrations (under an advisory lock:
+ * nodes starting together migrate once). node: this node's id, the owner
+ * of executions it inserts as its own. 0 or -1 with err. */
+int store_pg_open(struct store_pg **out, const char *url, const char *node, struct sb_error *err);
+void store_pg_close(struct store_pg *p);
+
+/*
+ * Runs a batch of operations (struct op, in order) in one transaction. When
+ * the database cannot be reached, inserts and reads fail at once (503) and
+ * the writes that must not be lost (started, finished, callback, audit) are
+ * moved, in order, to `retry`; then it returns 1 (try again later), else 0.
+ */
+int store_pg_batch(struct store_pg *p, struct list_node *batch, struct list_node *retry);
+
+/* Whether the last batch reached the database. */
+bool store_pg_connected(const struct store_pg *p);
+
+/* Creates or migrates the schema on c (store_pg_schema.c). */
+int store_pg_schema(PGconn *c, struct sb_error *err);
+
+/* For `soulbox audit --store`: the audit since since_ms as a JSON array. */
+json_t *store_pg_read_audit(const char *url, uint64_t since_ms, struct sb_error *err);
+
+#endif
