@@ -83,6 +83,8 @@ static void col_copy(char *dst, size_t len, const PGresult *r, int row, int col)
 
 /* ---- writes ---- */
 
+/* Idempotent: the id is this execution's own, so a row already there is this
+ * insert, made by an attempt whose answer the connection lost. */
 static int do_insert(struct store_pg *p, struct op *op)
 {
     struct params q = {0};
@@ -100,7 +102,7 @@ static int do_insert(struct store_pg *p, struct op *op)
                "CASE WHEN $13::bigint > 0 THEN 'running' ELSE 'queued' END, $3, $4, $5, $6, $7, "
                "$8, $9, $10::text, CASE WHEN $10::text IS NULL THEN NULL ELSE 'pending' END, $11, $12, "
                "nullif($13::bigint, 0), CASE WHEN $13::bigint > 0 THEN 1 ELSE 0 END) "
-               "RETURNING node) "
+               "ON CONFLICT (id) DO NOTHING RETURNING node) "
                "SELECT pg_notify('soulbox_queue', '') FROM ins WHERE node IS NULL",
                &q, NULL, &op->err, "insert execution");
 }
@@ -492,12 +494,45 @@ static int one_by_one(struct store_pg *p, struct list_node *batch, struct list_n
     return 0;
 }
 
+/* A batch of one statement's worth needs no transaction of its own: one
+ * round trip instead of three (a read, an insert, a state change). */
+static bool alone(struct list_node *batch)
+{
+    if (batch->next->next != batch)
+        return false;
+    enum op_kind k = list_entry(batch->next, struct op, node)->kind;
+    return k != OP_FINISHED;
+}
+
 int store_pg_batch(struct store_pg *p, struct list_node *batch, struct list_node *retry)
 {
     if (!reconnect(p))
         return defer(p, batch, retry);
     struct sb_error err;
     struct list_node *pos;
+    if (alone(batch)) {
+        struct op *op = list_entry(batch->next, struct op, node);
+        if ((op->rc = run_op(p, op)) == 0)
+            return 0;
+        if (pq.PQstatus(p->conn) == CONNECTION_OK) {
+            if (must_keep(op))
+                log_msg(LOG_ERROR, "%s", op->err.msg);
+            return 0;
+        }
+        /* The connection was found dead: if it died idle (the database
+         * restarted) nothing ran, so one more try on a new one. */
+        for (size_t i = 0; i < op->nrows; i++)
+            exec_row_free(&op->rows[i]);
+        free(op->rows);
+        op->rows = NULL, op->nrows = 0, op->next_cursor = 0;
+        p->last_attempt_ms = 0;
+        if (!reconnect(p))
+            return defer(p, batch, retry);
+        if ((op->rc = run_op(p, op)) == 0 || pq.PQstatus(p->conn) == CONNECTION_OK)
+            return 0;
+        lost(p, &op->err);
+        return defer(p, batch, retry);
+    }
     int rc = pq_exec(p->conn, "BEGIN", &err, "begin");
     if (rc < 0 && pq.PQstatus(p->conn) != CONNECTION_OK) {
         /* A connection the database closed while idle (it restarted): nothing
