@@ -25,7 +25,8 @@ static const char serve_usage[] =
     "--log-format json) one JSON object per line. The first says where it serves.\n"
     "--store postgres://user:password@host/db (or server.store) is cluster mode:\n"
     "every node given the same database shares executions, queue and audit\n"
-    "(docs/cluster.md); SOULBOX_STORE does the same from the environment.\n";
+    "(docs/cluster.md); SOULBOX_STORE does the same from the environment, and\n"
+    "SOULBOX_ADVERTISE_URL sets cluster.advertise_url (http://pod-ip:8080).\n";
 
 static int port_arg(const char *opt, const char *s, uint64_t *out)
 {
@@ -101,7 +102,9 @@ int cmd_serve(int argc, char **argv)
     }
     if ((listen && set_str(&cfg.server.listen, listen) < 0) ||
         (data_dir && set_str(&cfg.server.data_dir, data_dir) < 0) ||
-        (store && *store && set_str(&cfg.server.store, store) < 0)) {
+        (store && *store && set_str(&cfg.server.store, store) < 0) ||
+        (getenv("SOULBOX_ADVERTISE_URL") && *getenv("SOULBOX_ADVERTISE_URL") &&
+         set_str(&cfg.cluster.advertise_url, getenv("SOULBOX_ADVERTISE_URL")) < 0)) {
         sb_fail(&err, SB_E_INTERNAL, "out of memory");
         goto bad;
     }

@@ -369,6 +369,8 @@ int hc_request(struct hc_client *c, const char *method, const char *path, const 
         sb_buf_printf(&head, "Accept: %s\r\n", accept);
     if (ctype)
         sb_buf_printf(&head, "Content-Type: %s\r\n", ctype);
+    if (c->extra_headers)
+        sb_buf_puts(&head, c->extra_headers);
     if (body || strcmp(method, "GET"))
         sb_buf_printf(&head, "Content-Length: %zu\r\n", len);
     sb_buf_puts(&head, "\r\n");

@@ -24,6 +24,7 @@ struct hc_client {
     int timeout_ms;     /* each request, retries' waits excluded */
     int max_retries;    /* of 429 / 503 answers */
     int fd;             /* the kept-alive connection, or -1 */
+    const char *extra_headers; /* "Name: value\r\n..." sent with every request, or NULL */
 };
 
 struct hc_response {

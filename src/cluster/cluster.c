@@ -16,8 +16,7 @@
 #include "store/pq.h"
 #include "store/store_pg.h"
 
-/* The database's clock, so that nodes' clocks never have to agree. */
-#define NOW_MS "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+#define NOW_MS PG_NOW_MS
 #define RECONNECT_MS 500
 #define CLAIM_BATCH 16
 
@@ -37,7 +36,7 @@ struct cluster {
     struct cluster_hooks hooks;
     void *arg;
     char *url;
-    char id[80], name[64];
+    char id[80], name[64], advertise[256];  /* advertise: how others reach its API */
     uint64_t heartbeat_ms, timeout_ms, max_queue;
     int wake_fd;
     uint64_t started_ms;
@@ -157,6 +156,8 @@ static void node_view(struct cluster *c, PGresult *r)
                               (json_int_t)strtoll(pq.PQgetvalue(r, i, 8), NULL, 10));
         if (!pq.PQgetisnull(r, i, 9))
             json_object_set_new(o, "reason", json_string(pq.PQgetvalue(r, i, 9)));
+        if (!pq.PQgetisnull(r, i, 11))
+            json_object_set_new(o, "url", json_string(pq.PQgetvalue(r, i, 11)));
         json_array_append_new(arr, o);
         if (up) {
             cap += (unsigned)atoi(pq.PQgetvalue(r, i, 10));
@@ -186,14 +187,14 @@ static bool heartbeat(struct cluster *c)
     pthread_mutex_unlock(&c->mu);
     snprintf(started, sizeof started, "%llu", (unsigned long long)c->started_ms);
     snprintf(mq, sizeof mq, "%llu", (unsigned long long)c->max_queue);
-    const char *v[] = {c->id, c->name, started, cap, run, q, langs ? langs : "[]", mq};
+    const char *v[] = {c->id, c->name, started, cap, run, q, langs ? langs : "[]", mq, c->advertise};
     PGresult *r = query(c,
         "WITH prev AS (SELECT state FROM nodes WHERE id = $1) "
         "INSERT INTO nodes(id, name, started_ms, heartbeat_ms, state, capacity, running, queued, "
-        "languages, max_queue) VALUES($1, $2, $3, " NOW_MS ", 'up', $4, $5, $6, $7, $8) "
+        "languages, max_queue, url) VALUES($1, $2, $3, " NOW_MS ", 'up', $4, $5, $6, $7, $8, $9) "
         "ON CONFLICT (id) DO UPDATE SET heartbeat_ms = " NOW_MS ", state = 'up', capacity = $4, "
-        "running = $5, queued = $6, languages = $7, max_queue = $8, ended_ms = NULL, "
-        "reason = NULL RETURNING (SELECT state FROM prev)", 8, v, "heartbeat");
+        "running = $5, queued = $6, languages = $7, max_queue = $8, url = $9, ended_ms = NULL, "
+        "reason = NULL RETURNING (SELECT state FROM prev)", 9, v, "heartbeat");
     free(langs);
     if (!r)
         return false;
@@ -214,7 +215,7 @@ static bool heartbeat(struct cluster *c)
     pthread_mutex_unlock(&c->mu);
     pq.PQclear(r);
     r = query(c, "SELECT id, name, state, capacity, running, queued, languages, started_ms, "
-              NOW_MS " - heartbeat_ms, reason, max_queue FROM nodes WHERE state = 'up' "
+              NOW_MS " - heartbeat_ms, reason, max_queue, url FROM nodes WHERE state = 'up' "
               "OR ended_ms > " NOW_MS " - 3600000 ORDER BY started_ms, id", 0, NULL, "nodes");
     if (!r)
         return false;
@@ -241,7 +242,12 @@ static bool end_node_work(struct cluster *c, const char *id, const char *name, c
         "was lost (' || $3 || ') while this execution was ' || state "
         "WHERE node = $1 AND state <> 'done' RETURNING id) "
         "SELECT id, pg_notify('soulbox_done', id) FROM f", 3, w, "end lost executions") : NULL;
-    bool ok = q && f;
+    PGresult *ss = f ? query(c,
+        "UPDATE sessions SET state = 'lost', ended_ms = " NOW_MS ", reason = 'node ' || $2 || "
+        "' (' || $1 || ') was lost (' || $3 || ')' WHERE node = $1 AND state = 'live'", 3, w,
+        "sessions lost") : NULL;
+    bool ok = q && f && ss;
+    pq.PQclear(ss);
     if (ok && (atoi(pq.PQgetvalue(q, 0, 0)) || pq.PQntuples(f)))
         log_event(LOG_WARN, "a node's executions were taken over",
                   json_pack("{s:s,s:s,s:s,s:i,s:i}", "node", id, "name", name, "reason", why,
@@ -555,13 +561,23 @@ int cluster_start(struct cluster **out, uv_loop_t *loop, const struct sb_config 
         return sb_fail(err, SB_E_INTERNAL, "out of memory");
     }
     char host[64] = "node";
-    if (!cfg->cluster.node_name[0] && gethostname(host, sizeof host - 1) < 0)
+    if (gethostname(host, sizeof host - 1) < 0)
         snprintf(host, sizeof host, "node");
     snprintf(c->name, sizeof c->name, "%s", cfg->cluster.node_name[0] ? cfg->cluster.node_name
                                                                         : host);
     char uuid[37];
     util_uuid(uuid);
     snprintf(c->id, sizeof c->id, "%s-%.8s", c->name, uuid);
+    const char *listen = cfg->server.listen;
+    bool any = !strcmp(listen, "0.0.0.0") || !strcmp(listen, "::") || !*listen;
+    if (cfg->cluster.advertise_url[0])
+        snprintf(c->advertise, sizeof c->advertise, "%s", cfg->cluster.advertise_url);
+    else if (strchr(any ? host : listen, ':'))
+        snprintf(c->advertise, sizeof c->advertise, "http://[%s]:%llu", any ? host : listen,
+                 (unsigned long long)cfg->server.port);
+    else
+        snprintf(c->advertise, sizeof c->advertise, "http://%s:%llu", any ? host : listen,
+                 (unsigned long long)cfg->server.port);
     c->loop = loop;
     c->hooks = *hooks;
     c->arg = arg;

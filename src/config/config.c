@@ -178,6 +178,7 @@ int config_defaults(struct sb_config *c)
         str_set(&v->listen, "127.0.0.1") < 0 ||
         str_set(&v->data_dir, "./data") < 0 || str_set(&v->log_level, "info") < 0 ||
         str_set(&v->store, "sqlite") < 0 || str_set(&c->cluster.node_name, "") < 0 ||
+        str_set(&c->cluster.advertise_url, "") < 0 ||
         str_set(&v->audit_log, "") < 0 || default_pools(c) < 0) {
         config_free(c);
         return -1;
@@ -193,6 +194,7 @@ void config_free(struct sb_config *c)
     free(c->server.data_dir);
     free(c->server.store);
     free(c->cluster.node_name);
+    free(c->cluster.advertise_url);
     free(c->server.log_level);
     free(c->server.audit_log);
     for (size_t i = 0; i < c->server.n_keys; i++)
@@ -334,7 +336,7 @@ struct raw_compat {
 };
 
 struct raw_cluster {
-    char *node_name, *heartbeat_ms, *node_timeout_ms;
+    char *node_name, *advertise_url, *heartbeat_ms, *node_timeout_ms;
 };
 
 struct raw_top {
@@ -564,6 +566,7 @@ static const cyaml_schema_field_t compat_fields[] = {
 
 static const cyaml_schema_field_t cluster_fields[] = {
     CYAML_FIELD_STRING_PTR("node_name", OPT, struct raw_cluster, node_name, 0, 63),
+    CYAML_FIELD_STRING_PTR("advertise_url", OPT, struct raw_cluster, advertise_url, 0, 255),
     U64("heartbeat_ms", struct raw_cluster, heartbeat_ms),
     U64("node_timeout_ms", struct raw_cluster, node_timeout_ms),
     CYAML_FIELD_END,
@@ -774,7 +777,8 @@ static int merge(struct sb_config *c, const struct raw_top *t, struct bad_value 
         set_bool(&c->compat.e2b, t->compat->e2b, "compat.", "e2b", bad);
     if (t && t->cluster) {
         const struct raw_cluster *k = t->cluster;
-        if (k->node_name && str_set(&c->cluster.node_name, k->node_name) < 0)
+        if ((k->node_name && str_set(&c->cluster.node_name, k->node_name) < 0) ||
+            (k->advertise_url && str_set(&c->cluster.advertise_url, k->advertise_url) < 0))
             return -1;
         SET_NUM(&c->cluster, k, "cluster.", heartbeat_ms, NUM_MS);
         SET_NUM(&c->cluster, k, "cluster.", node_timeout_ms, NUM_MS);

@@ -115,6 +115,8 @@ struct sb_config {
     } compat;
     struct {
         char *node_name;            /* shown in the node list ("": the host's name) */
+        char *advertise_url;        /* how other nodes reach this one's REST API
+                                       ("": http://<listen or host name>:<port>) */
         uint64_t heartbeat_ms;      /* how often a node says it is alive */
         uint64_t node_timeout_ms;   /* silent this long: the node is lost */
     } cluster;

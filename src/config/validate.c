@@ -46,6 +46,10 @@ static int check_store(const struct sb_config *c, struct sb_error *err)
               *p == '-' || *p == '_' || *p == '.'))
             return sb_fail(err, SB_E_CONFIG, "%s: cluster.node_name: letters, digits, '-', '_' "
                            "and '.' only", file);
+    const char *adv = c->cluster.advertise_url;
+    if (*adv && (strncmp(adv, "http://", 7) || !adv[7] || strpbrk(adv, " \t\r\n?#")))
+        return sb_fail(err, SB_E_CONFIG, "%s: cluster.advertise_url: http://host:port (how the "
+                       "other nodes reach this one), not '%.60s'", file, adv);
     if (c->cluster.heartbeat_ms < 100 || c->cluster.heartbeat_ms > 60000)
         return sb_fail(err, SB_E_CONFIG, "%s: cluster.heartbeat_ms: between 100 ms and 60 s",
                        file);

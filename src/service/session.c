@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster/cluster.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "service/service.h"
@@ -114,6 +115,8 @@ static void finish_end(struct session *s)
         cb(s, &e, s->ready_arg);
     }
     session_audit(s, "session_ended", s->end_reason);
+    if (s->svc->cluster)
+        store_session_end(s->svc->store, s->id, s->end_reason);
     log_event(LOG_INFO, "session ended",
               json_pack("{s:s,s:s,s:I}", "id", s->id, "reason", s->end_reason, "lived_ms",
                         (json_int_t)(s->ended_ms - s->created_ms)));
@@ -515,6 +518,9 @@ void session_register(struct session *s)
     s->refs++; /* the timer's */
     list_insert_tail(&s->svc->sessions.all, &s->node);
     s->svc->sessions.n++;
+    if (s->svc->cluster)   /* any node can then find where it lives */
+        store_session_add(s->svc->store, s->id, cluster_node_id(s->svc->cluster),
+                          s->has_key ? s->key_id : NULL, s->created_ms);
 }
 
 int session_start_sandbox(struct session *s, struct sb_error *err)

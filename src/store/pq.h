@@ -8,6 +8,9 @@
 
 #include "common/error.h"
 
+/* The database's clock in ms, so that nodes' clocks never have to agree. */
+#define PG_NOW_MS "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+
 #define PQ_FUNCS(X)                                                                        \
     X(PGconn *, PQconnectdb, (const char *))                                               \
     X(ConnStatusType, PQstatus, (const PGconn *))                                          \

@@ -265,6 +265,9 @@ static void complete(struct op *op)
                 op->rows = NULL, op->nrows = 0; /* the callee's now */
         }
         break;
+    case OP_SESSION_WHERE:
+        op->cb.place(op->arg, op->rc, &op->err, &op->place);
+        break;
     case OP_LIST:
         if (op->cb.list) {
             op->cb.list(op->arg, op->rc, &op->err, op->rows, op->nrows, op->next_cursor);
@@ -372,6 +375,42 @@ void store_exec_start_owned(struct store *s, const char *id, uint64_t ms, store_
     op->cb.done = cb;
     op->s[0] = strdup(id);
     op->u[0] = ms;
+    submit(s, op);
+}
+
+void store_session_add(struct store *s, const char *id, const char *node, const char *key_id,
+                       uint64_t created_ms)
+{
+    struct op *op = s->pg ? new_op(OP_SESSION_ADD, NULL) : NULL;
+    if (!op)
+        return;
+    op->s[0] = strdup(id);
+    op->s[1] = strdup(node);
+    op->s[2] = dup_or_null(key_id);
+    op->u[0] = created_ms;
+    submit(s, op);
+}
+
+void store_session_end(struct store *s, const char *id, const char *reason)
+{
+    struct op *op = s->pg ? new_op(OP_SESSION_END, NULL) : NULL;
+    if (!op)
+        return;
+    op->s[0] = strdup(id);
+    op->s[1] = strdup(reason ? reason : "");
+    submit(s, op);
+}
+
+void store_session_where(struct store *s, const char *id, store_place_cb cb, void *arg)
+{
+    struct op *op = s->pg ? new_op(OP_SESSION_WHERE, arg) : NULL;
+    if (!op) {
+        struct session_place none = {0};
+        cb(arg, 0, NULL, &none);   /* SQLite: sessions are this node's alone */
+        return;
+    }
+    op->cb.place = cb;
+    op->s[0] = strdup(id);
     submit(s, op);
 }
 

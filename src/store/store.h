@@ -124,6 +124,29 @@ void store_exec_get(struct store *s, const char *id, const struct store_scope *s
 void store_exec_list(struct store *s, unsigned limit, uint64_t before_seq,
                      const struct store_scope *scope, store_list_cb cb, void *arg);
 
+/* ---- cluster mode: where sessions live ---- */
+
+/* A session as the shared store knows it. */
+struct session_place {
+    bool found;
+    char state[16];            /* live, ended, lost */
+    char node[80];             /* its node's id, name, URL and state */
+    char node_name[64];
+    char url[256];
+    char node_state[16];       /* up, lost, left */
+    char reason[200];          /* why it ended or was lost */
+};
+typedef void (*store_place_cb)(void *arg, int rc, const struct sb_error *err,
+                               const struct session_place *p);
+
+/* Records a session created on `node` (for key_id, or NULL), and its end.
+ * No-ops on SQLite. */
+void store_session_add(struct store *s, const char *id, const char *node, const char *key_id,
+                       uint64_t created_ms);
+void store_session_end(struct store *s, const char *id, const char *reason);
+/* Where session id lives (cb from the loop); on SQLite: not found. */
+void store_session_where(struct store *s, const char *id, store_place_cb cb, void *arg);
+
 /* For `soulbox audit`: reads records since since_ms (inclusive) directly,
  * without a server. Returns a JSON array or NULL with err set. */
 json_t *store_read_audit(const char *data_dir, uint64_t since_ms, struct sb_error *err);

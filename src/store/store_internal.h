@@ -9,7 +9,7 @@
 #include "store/store.h"
 
 enum op_kind { OP_INSERT, OP_STARTED, OP_START_OWNED, OP_FINISHED, OP_CALLBACK, OP_AUDIT, OP_GET,
-               OP_LIST };
+               OP_LIST, OP_SESSION_ADD, OP_SESSION_END, OP_SESSION_WHERE };
 
 #define OP_NSTR 12
 
@@ -27,7 +27,9 @@ struct op {
         store_done_cb done;
         store_row_cb row;
         store_list_cb list;
+        store_place_cb place;
     } cb;
+    struct session_place place;  /* SESSION_WHERE: what was read */
     void *arg;
     int rc;
     struct sb_error err;

@@ -239,6 +239,46 @@ static int do_audit(struct store_pg *p, struct op *op)
                "audit");
 }
 
+/* ---- sessions ---- */
+
+static int do_session(struct store_pg *p, struct op *op)
+{
+    struct params q = {0};
+    p_text(&q, op->s[0]);
+    if (op->kind == OP_SESSION_ADD) {
+        p_text(&q, op->s[1]);
+        p_text(&q, op->s[2]);
+        p_int(&q, (long long)op->u[0]);
+        return run(p->conn, "INSERT INTO sessions(id, node, key_id, created_ms, state) "
+                   "VALUES($1, $2, $3, $4, 'live') ON CONFLICT (id) DO UPDATE SET node = $2, "
+                   "state = 'live', ended_ms = NULL, reason = NULL", &q, NULL,
+                   &op->err, "record session");
+    }
+    if (op->kind == OP_SESSION_END) {
+        p_text(&q, op->s[1]);
+        return run(p->conn, "UPDATE sessions SET state = 'ended', ended_ms = " PG_NOW_MS ", "
+                   "reason = $2 WHERE id = $1 AND state = 'live'", &q, NULL, &op->err,
+                   "end session");
+    }
+    PGresult *r = NULL;
+    if (run(p->conn, "SELECT s.state, s.node, n.name, n.url, n.state, coalesce(s.reason, '') "
+            "FROM sessions s LEFT JOIN nodes n ON n.id = s.node WHERE s.id = $1", &q, &r,
+            &op->err, "find session") < 0)
+        return -1;
+    struct session_place *pl = &op->place;
+    if (pq.PQntuples(r) == 1) {
+        pl->found = true;
+        col_copy(pl->state, sizeof pl->state, r, 0, 0);
+        col_copy(pl->node, sizeof pl->node, r, 0, 1);
+        col_copy(pl->node_name, sizeof pl->node_name, r, 0, 2);
+        col_copy(pl->url, sizeof pl->url, r, 0, 3);
+        col_copy(pl->node_state, sizeof pl->node_state, r, 0, 4);
+        col_copy(pl->reason, sizeof pl->reason, r, 0, 5);
+    }
+    pq.PQclear(r);
+    return 0;
+}
+
 /* ---- reads ---- */
 
 #define EXEC_COLUMNS                                                                   \
@@ -404,6 +444,9 @@ static int run_op(struct store_pg *p, struct op *op)
     case OP_FINISHED:      return do_finished(p, op);
     case OP_CALLBACK:      return do_callback(p, op);
     case OP_AUDIT:         return do_audit(p, op);
+    case OP_SESSION_ADD:
+    case OP_SESSION_END:
+    case OP_SESSION_WHERE: return do_session(p, op);
     default:               return do_read(p, op);
     }
 }
@@ -413,7 +456,7 @@ static int run_op(struct store_pg *p, struct op *op)
 static bool must_keep(const struct op *op)
 {
     return op->kind == OP_STARTED || op->kind == OP_FINISHED || op->kind == OP_CALLBACK ||
-           op->kind == OP_AUDIT;
+           op->kind == OP_AUDIT || op->kind == OP_SESSION_ADD || op->kind == OP_SESSION_END;
 }
 
 bool store_pg_connected(const struct store_pg *p)

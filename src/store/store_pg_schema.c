@@ -48,6 +48,13 @@ static const struct {
      " running integer NOT NULL DEFAULT 0,"
      " queued integer NOT NULL DEFAULT 0, languages text NOT NULL DEFAULT '[]',"
      " version text, ended_ms bigint, reason text);"},
+    {2, "sessions and where they live, nodes' URLs",
+     "ALTER TABLE nodes ADD COLUMN url text;"
+     "CREATE TABLE sessions ("
+     " id text PRIMARY KEY, node text NOT NULL, key_id text, created_ms bigint NOT NULL,"
+     " state text NOT NULL CHECK (state IN ('live', 'ended', 'lost')),"
+     " ended_ms bigint, reason text);"
+     "CREATE INDEX sessions_node ON sessions(node) WHERE state = 'live';"},
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof *migrations)

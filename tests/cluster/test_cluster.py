@@ -12,6 +12,7 @@ comes back; 1,000 mixed requests with a node killed and restarted mid-way
 each end exactly once.
 """
 import concurrent.futures as cf
+import json
 import os
 import subprocess
 import sys
@@ -112,21 +113,24 @@ def test_migrations_run_once_and_a_newer_schema_is_refused(pg):
             n.proc = subprocess.Popen(n.argv(), stdout=n.logf, stderr=subprocess.STDOUT)
         assert wait_until(lambda: all(_healthy(n) for n in procs), 30), \
             a.read_log() + b.read_log()
-        assert rows(pg, "mig", "SELECT version, description FROM schema_migrations") == \
-            [["1", "executions, stages, audit, nodes"]]
+        assert rows(pg, "mig", "SELECT version, description FROM schema_migrations "
+                               "ORDER BY version") == \
+            [["1", "executions, stages, audit, nodes"],
+             ["2", "sessions and where they live, nodes' URLs"]]
         tables = {r[0] for r in rows(pg, "mig", "SELECT tablename FROM pg_tables "
                                                 "WHERE schemaname = 'public'")}
-        assert {"executions", "stages", "audit", "nodes", "schema_migrations"} <= tables
+        assert {"executions", "stages", "audit", "nodes", "sessions",
+                "schema_migrations"} <= tables
     finally:
         stop_all(procs)
     # a node restarted on the same database applies nothing again
     with Node(url, "a") as again:
-        assert rows(pg, "mig", "SELECT count(*) FROM schema_migrations") == [["1"]]
+        assert rows(pg, "mig", "SELECT count(*) FROM schema_migrations") == [["2"]]
     # a database migrated by a newer soulbox: refused, with why
     rows(pg, "mig", "INSERT INTO schema_migrations VALUES (99, 0, 'from the future')")
     r = subprocess.run(Node(url, "c").argv(), capture_output=True, text=True, timeout=30)
     assert r.returncode != 0
-    assert "schema version 99 is newer than this soulbox (1): use a newer binary" in r.stderr
+    assert "schema version 99 is newer than this soulbox (2): use a newer binary" in r.stderr
     _ = again
 
 
@@ -438,3 +442,82 @@ def test_1000_mixed_requests_with_a_node_killed_and_restarted(pg):
         assert ok - 4 <= audited <= ok
     finally:
         stop_all(nodes)
+
+
+# ---- sessions ----
+
+def sse_events(resp):
+    out, event = [], None
+    for line in resp.iter_lines(decode_unicode=True):
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: "):
+            out.append((event, json.loads(line[6:])))
+    return out
+
+
+def test_any_node_forwards_a_sessions_operations_to_its_node(pg):
+    url = new_database(pg, "sess")
+    a, b = Node(url, "a").start(), Node(url, "b").start()
+    try:
+        sid = a.post("/api/sandboxes", {"template": "base"}).json()["id"]
+        base = f"/api/sandboxes/{sid}"
+        # the description, through either node
+        assert b.get(base).json() == a.get(base).json()
+        # a command and its result
+        r = b.post(base + "/commands", {"cmd": "echo $((6 * 7)); hostname"})
+        assert r.status_code == 200, r.text
+        assert r.json()["stdout"].split("\n")[0] == "42"
+        # files both ways, bytes intact
+        blob = bytes(range(256)) * 64
+        put = requests.put(b.url + base + "/files", params={"path": "/workspace/x.bin"},
+                           data=blob, timeout=30)
+        assert put.status_code in (200, 201), put.text
+        got = requests.get(a.url + base + "/files", params={"path": "/workspace/x.bin"},
+                           timeout=30)
+        assert got.content == blob
+        got = requests.get(b.url + base + "/files", params={"path": "/workspace/x.bin"},
+                           timeout=30)
+        assert got.content == blob
+        names = [e["name"] for e in b.get(base + "/files/list",
+                                          params={"path": "/workspace"}).json()["entries"]]
+        assert "x.bin" in names
+        # a streamed command's output arrives through the forwarding node as it is made
+        with requests.post(b.url + base + "/commands",
+                           json={"cmd": "for i in 1 2 3; do echo $i; sleep 0.3; done"},
+                           headers={"Accept": "text/event-stream"}, stream=True,
+                           timeout=30) as s:
+            assert s.status_code == 200
+            assert s.headers["Content-Type"].startswith("text/event-stream")
+            t0 = time.monotonic()
+            events = sse_events(s)
+            assert time.monotonic() - t0 > 0.5
+        text = "".join(d.get("data", "") for e, d in events if e == "stdout")
+        assert text == "1\n2\n3\n", events
+        # errors come back as the holding node gave them
+        r = b.post(base + "/commands", {"nonsense": 1})
+        assert r.status_code == 400 and r.json() == a.post(base + "/commands",
+                                                           {"nonsense": 1}).json()
+        # no loop: a request already forwarded is never forwarded again
+        r = requests.get(b.url + base, headers={"X-SoulBox-Forwarded": "1"}, timeout=10)
+        assert r.status_code == 404
+        # ended through b: gone everywhere
+        assert requests.delete(b.url + base, timeout=30).status_code in (200, 204)
+        assert a.get(base).status_code == 404 and b.get(base).status_code == 404
+        assert rows(pg, "sess", f"SELECT state FROM sessions WHERE id = '{sid}'") == [["ended"]]
+        # a session whose node dies is reported lost
+        sid2 = a.post("/api/sandboxes", {"template": "base"}).json()["id"]
+        a_id = a.node_id()
+        a.kill9()
+        assert wait_until(lambda: b.get(f"/api/sandboxes/{sid2}").status_code == 404, 10)
+        r = b.get(f"/api/sandboxes/{sid2}").json()
+        assert r["error"]["message"].startswith(f"sandbox {sid2} was lost: node a ({a_id}) "
+                                                "was lost (no heartbeat for ")
+        # restarted, a clears what the killed one left (its sandbox's cgroups)
+        a2 = Node(url, "a")
+        a2.config, a2.tmp = a.config, a.tmp
+        a2.start()
+        stop_all([a2])
+        assert rows(pg, "sess", f"SELECT state FROM sessions WHERE id = '{sid2}'") == [["lost"]]
+    finally:
+        stop_all([a, b])

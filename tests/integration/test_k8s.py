@@ -275,10 +275,16 @@ def test_the_config_and_arguments_are_ones_soulbox_takes(objs, tmp_path):
     assert r.returncode == 0, f"soulbox serve refuses the Deployment's args {args}: {r.stderr}"
     # API keys and the store URL come from Secrets the operator makes: none is kept here
     assert "Secret" not in objs
-    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in box["env"]}
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in box["env"]
+            if "secretKeyRef" in e.get("valueFrom", {})}
+    env = {e["name"]: e for e in box["env"]}
+    # how the other nodes reach this one: the pod's IP, on the http port
+    assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+    assert env["SOULBOX_ADVERTISE_URL"]["value"] == "http://$(POD_IP):8080"
     assert (refs["SOULBOX_STORE"]["name"], refs["SOULBOX_STORE"]["key"]) == \
         ("soulbox-store", "url")
-    assert "SOULBOX_STORE does the same" in r.stdout      # the variable `soulbox serve` reads
+    assert "SOULBOX_STORE does the same" in r.stdout      # the variables `soulbox serve` reads
+    assert "SOULBOX_ADVERTISE_URL sets cluster.advertise_url" in r.stdout
     assert refs["SOULBOX_API_KEYS"]["name"] == "soulbox-api-keys"
     assert "SOULBOX_API_KEYS" in r.stdout     # the variable `soulbox serve` reads
     with open(os.path.join(K8S, "README.md")) as f:

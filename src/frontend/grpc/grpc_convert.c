@@ -417,6 +417,7 @@ static Soulbox__V1__ClusterNode *cluster_node_of(const json_t *n)
     p->started_ms = (uint64_t)json_integer_value(json_object_get(n, "started_ms"));
     p->heartbeat_age_ms = (uint64_t)json_integer_value(json_object_get(n, "heartbeat_age_ms"));
     p->reason = str_of(n, "reason");
+    p->url = str_of(n, "url");
     return p;
 }
 

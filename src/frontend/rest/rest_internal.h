@@ -40,6 +40,10 @@ ssize_t rest_sse_send(struct http_conn *c, const char *type, json_t *ev);
 /* A copy of the call that outlives the handler (answered later); NULL
  * after replying 500 when memory is exhausted. */
 struct rest_call *rest_call_keep(struct rest_call *rc);
+/* Cluster mode: a request for a session this node does not hold is looked up
+ * in the shared store and forwarded to its node (or answered: lost, its node
+ * away). true: taken; false: run fn here (rest_forward.c). */
+bool rest_forward(struct rest_call *rc, rest_handler fn);
 
 /* Handlers (rest_exec.c) */
 void rest_execute(struct rest_call *rc);

@@ -304,5 +304,7 @@ void rest_handle(struct http_conn *c, struct http_request *req, void *arg)
         rest_reply_refusal(&rc, &ref);
         return;
     }
+    if (rest_forward(&rc, found->fn))
+        return;
     found->fn(&rc);
 }
