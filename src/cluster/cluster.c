@@ -37,7 +37,7 @@ struct cluster {
     void *arg;
     char *url;
     char id[80], name[64], advertise[256];  /* advertise: how others reach its API */
-    uint64_t heartbeat_ms, timeout_ms, max_queue;
+    uint64_t heartbeat_ms, timeout_ms, max_queue, grpc_port;
     int wake_fd;
     uint64_t started_ms;
     PGconn *conn;                /* the thread's */
@@ -187,14 +187,18 @@ static bool heartbeat(struct cluster *c)
     pthread_mutex_unlock(&c->mu);
     snprintf(started, sizeof started, "%llu", (unsigned long long)c->started_ms);
     snprintf(mq, sizeof mq, "%llu", (unsigned long long)c->max_queue);
-    const char *v[] = {c->id, c->name, started, cap, run, q, langs ? langs : "[]", mq, c->advertise};
+    char gport[16];
+    snprintf(gport, sizeof gport, "%llu", (unsigned long long)c->grpc_port);
+    const char *v[] = {c->id, c->name, started, cap, run, q, langs ? langs : "[]", mq, c->advertise,
+                       gport};
     PGresult *r = query(c,
         "WITH prev AS (SELECT state FROM nodes WHERE id = $1) "
         "INSERT INTO nodes(id, name, started_ms, heartbeat_ms, state, capacity, running, queued, "
-        "languages, max_queue, url) VALUES($1, $2, $3, " NOW_MS ", 'up', $4, $5, $6, $7, $8, $9) "
-        "ON CONFLICT (id) DO UPDATE SET heartbeat_ms = " NOW_MS ", state = 'up', capacity = $4, "
-        "running = $5, queued = $6, languages = $7, max_queue = $8, url = $9, ended_ms = NULL, "
-        "reason = NULL RETURNING (SELECT state FROM prev)", 9, v, "heartbeat");
+        "languages, max_queue, url, grpc_port) VALUES($1, $2, $3, " NOW_MS ", 'up', $4, $5, $6, "
+        "$7, $8, $9, $10) ON CONFLICT (id) DO UPDATE SET heartbeat_ms = " NOW_MS ", state = 'up', "
+        "capacity = $4, running = $5, queued = $6, languages = $7, max_queue = $8, url = $9, "
+        "grpc_port = $10, ended_ms = NULL, reason = NULL RETURNING (SELECT state FROM prev)", 10,
+        v, "heartbeat");
     free(langs);
     if (!r)
         return false;
@@ -584,6 +588,7 @@ int cluster_start(struct cluster **out, uv_loop_t *loop, const struct sb_config 
     c->heartbeat_ms = cfg->cluster.heartbeat_ms;
     c->timeout_ms = cfg->cluster.node_timeout_ms;
     c->max_queue = cfg->server.max_queue;
+    c->grpc_port = cfg->server.grpc_port;
     c->capacity = (unsigned)cfg->server.max_concurrent;
     c->started_ms = util_now_ms();
     list_init(&c->events);

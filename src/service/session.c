@@ -571,6 +571,14 @@ struct session *session_find(struct service *svc, const struct caller *who, cons
     return NULL;
 }
 
+bool session_held(struct service *svc, const char *id)
+{
+    for (struct list_node *l = svc->sessions.all.next; l != &svc->sessions.all; l = l->next)
+        if (!strcmp(((struct session *)l)->id, id) && session_exists((struct session *)l))
+            return true;
+    return false;
+}
+
 struct session *session_find_token(struct service *svc, const char *id, const char *token)
 {
     for (struct list_node *l = svc->sessions.all.next; l != &svc->sessions.all; l = l->next) {

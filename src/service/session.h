@@ -117,6 +117,9 @@ struct session *session_create(struct service *svc, const struct caller *who,
 
 /* The live session `id` as `who` may see it, or NULL (unknown, ended or another key's). */
 struct session *session_find(struct service *svc, const struct caller *who, const char *id);
+/* Whether this node holds session id at all, whoever's it is (cluster mode:
+ * one it does not hold may be another node's). */
+bool session_held(struct service *svc, const char *id);
 /* By E2B access token (envd calls carry no API key). */
 struct session *session_find_token(struct service *svc, const char *id, const char *token);
 /* The sessions `who` may see, oldest first (borrowed pointers). */

@@ -133,6 +133,7 @@ struct session_place {
     char node[80];             /* its node's id, name, URL and state */
     char node_name[64];
     char url[256];
+    int grpc_port;             /* its gRPC port (on the URL's host), 0: unknown */
     char node_state[16];       /* up, lost, left */
     char reason[200];          /* why it ended or was lost */
 };

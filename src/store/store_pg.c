@@ -261,7 +261,8 @@ static int do_session(struct store_pg *p, struct op *op)
                    "end session");
     }
     PGresult *r = NULL;
-    if (run(p->conn, "SELECT s.state, s.node, n.name, n.url, n.state, coalesce(s.reason, '') "
+    if (run(p->conn, "SELECT s.state, s.node, n.name, n.url, n.state, coalesce(s.reason, ''), "
+            "n.grpc_port "
             "FROM sessions s LEFT JOIN nodes n ON n.id = s.node WHERE s.id = $1", &q, &r,
             &op->err, "find session") < 0)
         return -1;
@@ -274,6 +275,7 @@ static int do_session(struct store_pg *p, struct op *op)
         col_copy(pl->url, sizeof pl->url, r, 0, 3);
         col_copy(pl->node_state, sizeof pl->node_state, r, 0, 4);
         col_copy(pl->reason, sizeof pl->reason, r, 0, 5);
+        pl->grpc_port = (int)col_ll(r, 0, 6);
     }
     pq.PQclear(r);
     return 0;

@@ -50,6 +50,7 @@ static const struct {
      " version text, ended_ms bigint, reason text);"},
     {2, "sessions and where they live, nodes' URLs",
      "ALTER TABLE nodes ADD COLUMN url text;"
+     "ALTER TABLE nodes ADD COLUMN grpc_port integer;"
      "CREATE TABLE sessions ("
      " id text PRIMARY KEY, node text NOT NULL, key_id text, created_ms bigint NOT NULL,"
      " state text NOT NULL CHECK (state IN ('live', 'ended', 'lost')),"

@@ -14,9 +14,11 @@ each end exactly once.
 import concurrent.futures as cf
 import json
 import os
+import struct
 import subprocess
 import sys
 import time
+import types
 
 import pytest
 import requests
@@ -446,6 +448,24 @@ def test_1000_mixed_requests_with_a_node_killed_and_restarted(pg):
 
 # ---- sessions ----
 
+@pytest.fixture(scope="module")
+def pb(tmp_path_factory):
+    """The gRPC stubs, generated from proto/ at test time."""
+    import grpc  # noqa: F401
+    root = os.path.dirname(os.path.dirname(HERE))
+    out = str(tmp_path_factory.mktemp("grpc_stubs"))
+    subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I", "proto",
+                    "--python_out=" + out, "--grpc_python_out=" + out,
+                    "soulbox/v1/soulbox.proto", "soulbox/v1/sessions.proto"],
+                   cwd=root, check=True, capture_output=True, timeout=60)
+    sys.path.insert(0, out)
+    try:
+        from soulbox.v1 import sessions_pb2, sessions_pb2_grpc, soulbox_pb2, soulbox_pb2_grpc
+    finally:
+        sys.path.remove(out)
+    return types.SimpleNamespace(ss=sessions_pb2, ss_grpc=sessions_pb2_grpc, sb=soulbox_pb2,
+                                 sb_grpc=soulbox_pb2_grpc)
+
 def sse_events(resp):
     out, event = [], None
     for line in resp.iter_lines(decode_unicode=True):
@@ -456,7 +476,7 @@ def sse_events(resp):
     return out
 
 
-def test_any_node_forwards_a_sessions_operations_to_its_node(pg):
+def test_any_node_forwards_a_sessions_operations_to_its_node(pg, pb):
     url = new_database(pg, "sess")
     a, b = Node(url, "a").start(), Node(url, "b").start()
     try:
@@ -498,6 +518,29 @@ def test_any_node_forwards_a_sessions_operations_to_its_node(pg):
         r = b.post(base + "/commands", {"nonsense": 1})
         assert r.status_code == 400 and r.json() == a.post(base + "/commands",
                                                            {"nonsense": 1}).json()
+        # the same through b's gRPC port: forwarded to a's, streams relayed
+        import grpc
+        with grpc.insecure_channel(b.grpc_target) as ch:
+            ss = pb.ss_grpc.SessionsStub(ch)
+            got = ss.GetSandbox(pb.ss.SandboxRef(id=sid), timeout=30)
+            assert (got.id, got.state) == (sid, "running")
+            events = list(ss.RunCommand(pb.ss.RunCommandRequest(
+                id=sid, cmd="for i in 1 2; do echo g$i; sleep 0.2; done"), timeout=30))
+            kinds = [e.WhichOneof("event") for e in events]
+            assert kinds[0] == "started" and kinds[-1] == "exited", kinds
+            assert b"".join(e.output.data for e in events if e.HasField("output")) == \
+                b"g1\ng2\n"
+            assert events[-1].exited.status == "ok"
+            content = ss.ReadFile(pb.ss.FileRef(id=sid, path="/workspace/x.bin"), timeout=30)
+            assert content.content == blob
+            with pytest.raises(grpc.RpcError) as e:
+                ss.GetSandbox(pb.ss.SandboxRef(id="no-such-sandbox"), timeout=30)
+            assert e.value.code() == grpc.StatusCode.NOT_FOUND
+            # the cluster's view through gRPC
+            view = pb.sb_grpc.SoulBoxStub(ch).GetCluster(pb.sb.GetClusterRequest(), timeout=30)
+            assert view.store == "postgres"
+            assert {n.name for n in view.nodes if n.state == "up"} == {"a", "b"}
+            assert all(n.url.startswith("http://127.0.0.1:") for n in view.nodes)
         # no loop: a request already forwarded is never forwarded again
         r = requests.get(b.url + base, headers={"X-SoulBox-Forwarded": "1"}, timeout=10)
         assert r.status_code == 404
@@ -513,11 +556,59 @@ def test_any_node_forwards_a_sessions_operations_to_its_node(pg):
         r = b.get(f"/api/sandboxes/{sid2}").json()
         assert r["error"]["message"].startswith(f"sandbox {sid2} was lost: node a ({a_id}) "
                                                 "was lost (no heartbeat for ")
+        with grpc.insecure_channel(b.grpc_target) as ch:
+            with pytest.raises(grpc.RpcError) as e:
+                pb.ss_grpc.SessionsStub(ch).GetSandbox(pb.ss.SandboxRef(id=sid2), timeout=30)
+            assert e.value.code() == grpc.StatusCode.NOT_FOUND
+            assert e.value.details().startswith(f"sandbox {sid2} was lost: node a ({a_id})")
         # restarted, a clears what the killed one left (its sandbox's cgroups)
         a2 = Node(url, "a")
         a2.config, a2.tmp = a.config, a.tmp
         a2.start()
         stop_all([a2])
         assert rows(pg, "sess", f"SELECT state FROM sessions WHERE id = '{sid2}'") == [["lost"]]
+    finally:
+        stop_all([a, b])
+
+
+def test_e2b_calls_for_a_sandbox_on_another_node_are_forwarded(pg):
+    url = new_database(pg, "e2b")
+    a, b = Node(url, "a").start(), Node(url, "b").start()
+    try:
+        r = requests.post(a.url + "/v2/sandboxes", json={"templateID": "base", "timeout": 60},
+                          timeout=30)
+        assert r.status_code == 201, r.text
+        sb = r.json()
+        # the control plane, through b
+        got = requests.get(b.url + "/sandboxes/" + sb["sandboxID"], timeout=30)
+        assert got.status_code == 200, got.text
+        assert got.json()["sandboxID"] == sb["sandboxID"]
+        # envd (Connect RPC, routed by E2b-Sandbox-Id), through b: the stream relayed
+        data = json.dumps({"process": {"cmd": "/bin/bash", "args": ["-c", "printf hi; exit 4"]},
+                           "stdin": False}).encode()
+        h = {"E2b-Sandbox-Id": sb["sandboxID"], "E2b-Sandbox-Port": "49983",
+             "X-Access-Token": sb["envdAccessToken"],
+             "Content-Type": "application/connect+json", "Connect-Protocol-Version": "1"}
+        r = requests.post(b.url + "/process.Process/Start", headers=h,
+                          data=struct.pack(">BI", 0, len(data)) + data, timeout=30)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == "application/connect+json"
+        body, evs, off = r.content, [], 0
+        while off < len(body):
+            flags, n = struct.unpack(">BI", body[off:off + 5])
+            evs.append((flags, json.loads(body[off + 5:off + 5 + n])))
+            off += 5 + n
+        assert evs[0][1]["event"]["start"]["pid"] > 0
+        assert evs[-2][1]["event"]["end"]["exitCode"] == 4
+        assert evs[-1] == (2, {})
+        # a wrong token is refused by the node that holds it, as it would be there
+        h["X-Access-Token"] = "wrong"
+        r = requests.post(b.url + "/filesystem.Filesystem/Stat", json={"path": "/"},
+                          headers={**h, "Content-Type": "application/json"}, timeout=30)
+        assert r.status_code == 404 and r.json()["code"] == "not_found"
+        assert requests.delete(b.url + "/sandboxes/" + sb["sandboxID"],
+                               timeout=30).status_code in (200, 204)
+        assert requests.get(a.url + "/sandboxes/" + sb["sandboxID"],
+                            timeout=30).status_code == 404
     finally:
         stop_all([a, b])

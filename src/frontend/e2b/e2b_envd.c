@@ -144,6 +144,12 @@ static void envd(struct rest_call *rc, struct session *s)
     }
 }
 
+/* Cluster mode: answered here after all (the sandbox is not another node's). */
+static void envd_here(struct rest_call *rc)
+{
+    e2b_envd_claims(rc);
+}
+
 bool e2b_envd_claims(struct rest_call *rc)
 {
     const char *id = http_header(rc->req, "e2b-sandbox-id");
@@ -156,6 +162,8 @@ bool e2b_envd_claims(struct rest_call *rc)
         e2b_reply_error(rc, 400, "E2b-Sandbox-Id is too long");
         return true;
     }
+    if (rest_forward_session(rc, id, envd_here))   /* another node's (cluster mode) */
+        return true;
     struct session *s = authorise(rc, id);
     if (!s)
         return true;

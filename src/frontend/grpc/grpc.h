@@ -58,6 +58,18 @@ const char *grpc_call_peer(const struct grpc_call *c);
 
 /* Queues a response message. Returns 0, or -1 when the call is over. */
 int grpc_send(struct grpc_call *c, const ProtobufCMessage *msg);
+/* A response message already encoded (it is framed here). 0 or -1. */
+int grpc_send_raw(struct grpc_call *c, const uint8_t *data, size_t len);
+/* A unary or server-streaming call's request message (while the call lives). */
+const uint8_t *grpc_call_request(const struct grpc_call *c, size_t *len);
+/* The API key it presented ("" if none), its path, whether another node
+ * forwarded it (x-soulbox-forwarded). */
+const char *grpc_call_key(const struct grpc_call *c);
+const char *grpc_call_path(const struct grpc_call *c);
+bool grpc_call_forwarded(const struct grpc_call *c);
+/* Someone else answers the call from now on (cluster forwarding): if it ends
+ * first (client cancel, deadline), cancelled(arg) is told, not the method. */
+void grpc_call_take_over(struct grpc_call *c, void (*cancelled)(void *arg), void *arg);
 /* Bytes of response messages not yet taken by the connection. */
 size_t grpc_call_queued(const struct grpc_call *c);
 /* Called when queued output falls below 64 KiB (backpressure). */

@@ -23,6 +23,7 @@ struct grpc_call {
     char key[256], request_id[64];
     size_t header_bytes;
     bool bad_header;
+    bool forwarded;            /* x-soulbox-forwarded: another node sent it here */
     struct caller who;
     uint64_t t_start_ns;
     /* requests */
@@ -44,6 +45,9 @@ struct grpc_call {
     uv_timer_t deadline;
     bool deadline_on;
     void *data;
+    /* taken over (grpc_call_take_over): told instead of the method */
+    void (*taken_cancel)(void *arg);
+    void *taken_arg;
 };
 
 static struct grpc_call *call_of(struct h2_stream *st)
@@ -97,6 +101,39 @@ static void submit_headers(struct grpc_call *c)
     };
     nghttp2_data_provider prd = {.source.ptr = c, .read_callback = read_out};
     nghttp2_submit_response(session(c), c->st.id, hdrs, 2, &prd);
+}
+
+int grpc_send_raw(struct grpc_call *c, const uint8_t *data, size_t n)
+{
+    if (c->done)
+        return -1;
+    if (c->out_off == c->out.len)
+        c->out.len = c->out_off = 0;
+    uint8_t head[5] = {0, (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+    sb_buf_append(&c->out, (const char *)head, 5);
+    sb_buf_append(&c->out, (const char *)data, n);
+    if (c->out.oom)
+        return -1;
+    submit_headers(c);
+    nghttp2_session_resume_data(session(c), c->st.id);
+    h2_flush(c->st.conn);
+    return 0;
+}
+
+const uint8_t *grpc_call_request(const struct grpc_call *c, size_t *len)
+{
+    *len = c->unary.len;
+    return (const uint8_t *)c->unary.data;
+}
+
+const char *grpc_call_key(const struct grpc_call *c) { return c->key; }
+const char *grpc_call_path(const struct grpc_call *c) { return c->path; }
+bool grpc_call_forwarded(const struct grpc_call *c) { return c->forwarded; }
+
+void grpc_call_take_over(struct grpc_call *c, void (*cancelled)(void *arg), void *arg)
+{
+    c->taken_cancel = cancelled;
+    c->taken_arg = arg;
 }
 
 int grpc_send(struct grpc_call *c, const ProtobufCMessage *msg)
@@ -218,12 +255,21 @@ void grpc_finish_error(struct grpc_call *c, const struct sb_error *err)
 }
 
 /* The call ends without its method: tell the method, then end the stream. */
+/* The method, or whoever took the call over, hears that it ended. */
+static void tell_cancelled(struct grpc_call *c)
+{
+    if (c->taken_cancel)
+        c->taken_cancel(c->taken_arg);
+    else if (c->m->cancelled)
+        c->m->cancelled(c);
+}
+
 static void cancel(struct grpc_call *c, int status, const char *message)
 {
     if (c->done)
         return;
-    if (c->started && c->m->cancelled)
-        c->m->cancelled(c);
+    if (c->started)
+        tell_cancelled(c);
     grpc_finish(c, status, message);
 }
 
@@ -263,6 +309,8 @@ static void stream_header(struct h2_stream *st, const char *name, size_t nlen,
             snprintf(want[i].dst, want[i].size, "%.*s", (int)vlen, value);
             return;
         }
+    if (nlen == 19 && !memcmp(name, "x-soulbox-forwarded", 19))
+        c->forwarded = true;
     if (nlen == 13 && !memcmp(name, "authorization", 13) && vlen > 7 &&
         !strncasecmp(value, "Bearer ", 7) && !c->key[0])
         snprintf(c->key, sizeof c->key, "%.*s", (int)(vlen - 7), value + 7);
@@ -409,10 +457,10 @@ static void on_deadline_closed(uv_handle_t *h)
 static void stream_closed(struct h2_stream *st)
 {
     struct grpc_call *c = call_of(st);
-    if (!c->done && c->started && c->m->cancelled) {
+    if (!c->done && c->started && (c->m->cancelled || c->taken_cancel)) {
         c->done = true; /* the client went away: nobody to tell */
         c->status = GRPC_CANCELLED;
-        c->m->cancelled(c);
+        tell_cancelled(c);
         log_call(c);
     }
     c->done = true;

@@ -6,6 +6,7 @@
 #include "common/util.h"
 #include "frontend/grpc/grpc.h"
 #include "frontend/grpc/grpc_convert.h"
+#include "frontend/grpc/grpc_forward.h"
 #include "frontend/request.h"
 #include "frontend/session_files.h"
 #include "net/policy.h"
@@ -18,11 +19,13 @@
 
 /* ---- helpers ---- */
 
+/* The session, or NULL after the call was answered (not found) or taken
+ * over (another node holds it: grpc_forward.c). */
 static struct session *find(struct grpc_call *c, const char *id)
 {
     struct session *s = id && *id ? session_find(grpc_call_service(c), grpc_call_caller(c), id)
                                   : NULL;
-    if (!s)
+    if (!s && !(id && *id && grpc_forward_session(c, id)))
         grpc_finish(c, GRPC_NOT_FOUND, "no such sandbox");
     return s;
 }

@@ -26,6 +26,8 @@ struct chunk {
 struct fwd {
     struct rest_call *rc;
     rest_handler fn;
+    char id[80];
+    struct sb_buf extra;         /* the request's other headers, passed on */
     char node_name[64];
     char url[256];
     char path[4200];
@@ -85,11 +87,10 @@ static void forward_thread(void *arg)
     struct hc_response res;
     struct sb_error err;
     int rc = -1;
-    static const char extra[] = "X-SoulBox-Forwarded: 1\r\n";
     if (hc_init(&f->hc, f->url, f->key[0] ? f->key : NULL, &err) == 0) {
         f->hc.max_retries = 0;
         f->hc.timeout_ms = (int)FORWARD_TIMEOUT_MS;
-        f->hc.extra_headers = extra;
+        f->hc.extra_headers = f->extra.data;
         struct http_request *req = f->rc->req;
         f->res = &res;
         rc = hc_request(&f->hc, f->method, f->path, f->ctype[0] ? f->ctype : NULL,
@@ -122,6 +123,7 @@ static void fwd_free(uv_handle_t *h)
         f->head = n;
     }
     sb_buf_free(&f->body);
+    sb_buf_free(&f->extra);
     pthread_mutex_destroy(&f->mu);
     pthread_cond_destroy(&f->cv);
     free(f->rc);
@@ -152,13 +154,15 @@ static void relieve(void *arg)
 static void finish(struct fwd *f)
 {
     struct rest_call *rc = f->rc;
+    http_conn_on_abort(rc->c, NULL, NULL);   /* f is freed once the loop comes round */
+    http_conn_on_drain(rc->c, NULL, NULL);
     if (f->replied) {
         http_stream_end(rc->c);
         rest_log(rc, f->status);
     } else if (f->failed) {
         char msg[600];
         snprintf(msg, sizeof msg, "sandbox %s lives on node %s, which did not answer: %s",
-                 rc->params[0], f->node_name, f->err.msg);
+                 f->id, f->node_name, f->err.msg);
         rest_reply_error(rc, SB_E_UNAVAILABLE, msg, "Retry-After: 1\r\n");
     } else {
         http_respond(rc->c, f->status, f->res_ctype[0] ? f->res_ctype : "application/json",
@@ -218,6 +222,20 @@ static void start_forward(struct fwd *f)
         snprintf(f->key, sizeof f->key, "%s", auth + 7);
     else if (xkey)
         snprintf(f->key, sizeof f->key, "%s", xkey);
+    /* Every other header as it came (E2B's E2b-Sandbox-Id and X-Access-Token,
+     * Connect's, X-Request-Id), but those hc writes and hop-by-hop ones. */
+    static const char *const skip[] = {"host", "content-length", "content-type", "accept",
+                                       "authorization", "x-api-key", "connection",
+                                       "keep-alive", "transfer-encoding", "te", "upgrade",
+                                       "expect", "user-agent", FORWARDED};
+    for (size_t i = 0; i < req->nheaders; i++) {
+        bool keep = true;
+        for (size_t k = 0; keep && k < sizeof skip / sizeof *skip; k++)
+            keep = strcasecmp(req->headers[i].name, skip[k]) != 0;
+        if (keep)
+            sb_buf_printf(&f->extra, "%s: %s\r\n", req->headers[i].name, req->headers[i].value);
+    }
+    sb_buf_puts(&f->extra, "X-SoulBox-Forwarded: 1\r\n");
     uv_async_init(rc->rest->svc->loop, &f->async, on_async);
     f->async.data = f;
     http_conn_on_abort(rc->c, on_client_gone, f);
@@ -246,12 +264,13 @@ static void on_place(void *arg, int rc2, const struct sb_error *err, const struc
         rest_reply_error(rc, SB_E_UNAVAILABLE, err->msg, "Retry-After: 5\r\n");
     } else if (!p->found || !strcmp(p->state, "ended") || !svc->cluster ||
                !strcmp(p->node, cluster_node_id(svc->cluster))) {
+        rc->no_forward = true;
         f->fn(rc);                /* not another node's: answered here (404) */
     } else if (!strcmp(p->state, "lost")) {
-        snprintf(msg, sizeof msg, "sandbox %s was lost: %s", rc->params[0], p->reason);
+        snprintf(msg, sizeof msg, "sandbox %s was lost: %s", f->id, p->reason);
         rest_reply_error(rc, SB_E_NOT_FOUND, msg, NULL);
     } else if (strcmp(p->node_state, "up") || !p->url[0]) {
-        snprintf(msg, sizeof msg, "sandbox %s lives on node %s, which is %s", rc->params[0],
+        snprintf(msg, sizeof msg, "sandbox %s lives on node %s, which is %s", f->id,
                  p->node_name[0] ? p->node_name : p->node,
                  p->node_state[0] ? p->node_state : "unknown");
         rest_reply_error(rc, SB_E_UNAVAILABLE, msg, "Retry-After: 1\r\n");
@@ -268,11 +287,11 @@ static void on_place(void *arg, int rc2, const struct sb_error *err, const struc
     free(f);
 }
 
-bool rest_forward(struct rest_call *rc, rest_handler fn)
+bool rest_forward_session(struct rest_call *rc, const char *id, rest_handler fn)
 {
     struct service *svc = rc->rest->svc;
-    if (!svc->cluster || strncmp(rc->route, "/api/sandboxes/{id}", 19) || !rc->nparams ||
-        http_header(rc->req, FORWARDED) || session_find(svc, &rc->who, rc->params[0]))
+    if (!svc->cluster || rc->no_forward || http_header(rc->req, FORWARDED) ||
+        session_held(svc, id))
         return false;
     struct fwd *f = calloc(1, sizeof *f);
     if (!f) {
@@ -284,6 +303,18 @@ bool rest_forward(struct rest_call *rc, rest_handler fn)
         return true;
     }
     f->fn = fn;
-    store_session_where(svc->store, f->rc->params[0], on_place, f);
+    snprintf(f->id, sizeof f->id, "%s", id);
+    store_session_where(svc->store, f->id, on_place, f);
     return true;
+}
+
+bool rest_forward(struct rest_call *rc, rest_handler fn)
+{
+    /* Routes of one session: SoulBox's, and E2B's control plane. */
+    static const char *const prefixes[] = {"/api/sandboxes/{id}", "/v2/sandboxes/{id}",
+                                           "/sandboxes/{id}"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
+        if (!strncmp(rc->route, prefixes[i], strlen(prefixes[i])) && rc->nparams)
+            return rest_forward_session(rc, rc->params[0], fn);
+    return false;
 }

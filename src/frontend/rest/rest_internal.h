@@ -19,6 +19,7 @@ struct rest_call {
     const char *params[REST_MAX_PARAMS];   /* {name} segments, in order (into req->path copies) */
     char param_buf[REST_MAX_PARAMS][256];
     size_t nparams;
+    bool no_forward;            /* cluster mode: answer here (after a lookup) */
 };
 
 typedef void (*rest_handler)(struct rest_call *rc);
@@ -44,6 +45,9 @@ struct rest_call *rest_call_keep(struct rest_call *rc);
  * in the shared store and forwarded to its node (or answered: lost, its node
  * away). true: taken; false: run fn here (rest_forward.c). */
 bool rest_forward(struct rest_call *rc, rest_handler fn);
+/* The same for the session `id` named some other way (E2B's E2b-Sandbox-Id):
+ * fn runs (with rc->no_forward set) when this node should answer. */
+bool rest_forward_session(struct rest_call *rc, const char *id, rest_handler fn);
 
 /* Handlers (rest_exec.c) */
 void rest_execute(struct rest_call *rc);
