@@ -192,6 +192,15 @@ func TestServiceInfo(t *testing.T) {
 		names = append(names, x.Name)
 	}
 	eq(t, "languages", strings.Join(names, ","), "bash,c,cpp,go,javascript,python")
+	eq(t, "health store", h.Store, "sqlite")
+	cl, err := c.Cluster(ctx)
+	must(t, err)
+	eq(t, "cluster", []interface{}{cl.Store, cl.Database, len(cl.Nodes)}, []interface{}{"sqlite", "up", 1})
+	me := cl.Nodes[0]
+	eq(t, "this node", []interface{}{me.Self, me.State, me.ID}, []interface{}{true, "up", cl.Node})
+	if !strings.Contains(","+strings.Join(me.Languages, ",")+",", ",python,") {
+		t.Fatalf("node languages: %v", me.Languages)
+	}
 	m, err := c.Metrics(ctx)
 	must(t, err)
 	if !strings.Contains(m, "# TYPE soulbox_sessions_live gauge") {

@@ -184,6 +184,18 @@ func (c *Client) Health(ctx context.Context) (*Health, error) {
 	return h, nil
 }
 
+// Cluster returns the nodes sharing the server's store (GET /api/cluster). On
+// SQLite it is the server alone (Store "sqlite", one node with Self true); in
+// cluster mode (PostgreSQL) every node registered, as the server saw it at its
+// last heartbeat.
+func (c *Client) Cluster(ctx context.Context) (*Cluster, error) {
+	cl := new(Cluster)
+	if err := c.callJSON(ctx, rCluster, nil, nil, cl); err != nil {
+		return nil, err
+	}
+	return cl, nil
+}
+
 // Metrics returns the server's Prometheus metrics, as text.
 func (c *Client) Metrics(ctx context.Context) (string, error) {
 	b, err := c.callBytes(ctx, &request{rt: rMetrics})

@@ -18,6 +18,7 @@ var (
 	rHealth           = &route{"GET", "/health"}
 	rMetrics          = &route{"GET", "/metrics"}
 	rLanguages        = &route{"GET", "/api/languages"}
+	rCluster          = &route{"GET", "/api/cluster"}
 	rWS               = &route{"GET", "/api/ws"}
 	rExecute          = &route{"POST", "/api/execute"}
 	rSubmit           = &route{"POST", "/api/executions"}
@@ -56,12 +57,12 @@ var (
 // routeTable lists every native route the SDK implements (a test compares it
 // with api/openapi.yaml).
 var routeTable = []*route{
-	rHealth, rMetrics, rLanguages, rWS, rExecute, rSubmit, rListExecutions, rGetExecution,
-	rTemplates, rCreateSandbox, rListSandboxes, rGetSandbox, rKillSandbox, rSetTimeout,
-	rPause, rResume, rRunCommand, rListCommands, rGetCommand, rCommandStdin, rCommandSignal,
-	rReadFile, rWriteFile, rUploadFiles, rRemoveFile, rListFiles, rStatFile, rWatchFiles,
-	rMkdir, rMove, rCreateContext, rListContexts, rDeleteContext, rRestartContext,
-	rInterruptContext, rRunCode,
+	rHealth, rMetrics, rLanguages, rCluster, rWS, rExecute, rSubmit, rListExecutions,
+	rGetExecution, rTemplates, rCreateSandbox, rListSandboxes, rGetSandbox, rKillSandbox,
+	rSetTimeout, rPause, rResume, rRunCommand, rListCommands, rGetCommand, rCommandStdin,
+	rCommandSignal, rReadFile, rWriteFile, rUploadFiles, rRemoveFile, rListFiles, rStatFile,
+	rWatchFiles, rMkdir, rMove, rCreateContext, rListContexts, rDeleteContext,
+	rRestartContext, rInterruptContext, rRunCode,
 }
 
 // Routes returns the native API routes this SDK implements, as "METHOD /path"

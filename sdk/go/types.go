@@ -250,7 +250,8 @@ type Languages struct {
 	Probing []string `json:"probing"`
 }
 
-// Health is the server's liveness and load.
+// Health is the server's liveness and load. Status is "ok", "degraded" (cluster
+// mode with the database out of reach: new executions get 503) or "stopping".
 type Health struct {
 	Status          string `json:"status"`
 	Version         string `json:"version"`
@@ -261,11 +262,55 @@ type Health struct {
 	Cgroup          string `json:"cgroup"`
 	LanguagesReady  bool   `json:"languages_ready"`
 	Sessions        int    `json:"sessions"`
+	// Store is "sqlite", or "postgres" in cluster mode.
+	Store string `json:"store,omitempty"`
+	// Cluster is set in cluster mode: what Client.Cluster returns.
+	Cluster *Cluster `json:"cluster,omitempty"`
 	// Raw is the whole JSON object.
 	Raw json.RawMessage `json:"-"`
 }
 
 func (h *Health) setRaw(b json.RawMessage) { h.Raw = b }
+
+// Cluster is the answer of Client.Cluster: the nodes sharing the server's store.
+type Cluster struct {
+	// Store is "sqlite" (the server alone) or "postgres" (cluster mode).
+	Store string `json:"store"`
+	// Node is the answering node's id, Name its name.
+	Node string `json:"node"`
+	Name string `json:"name"`
+	// Database is "up" or "unreachable" (then Error says why).
+	Database string `json:"database"`
+	Error    string `json:"error,omitempty"`
+	// Queued counts the executions waiting in the shared queue at the last heartbeat.
+	Queued int           `json:"queued"`
+	Nodes  []ClusterNode `json:"nodes"`
+}
+
+// ClusterNode is a node of the cluster, as the server saw it at its last heartbeat.
+type ClusterNode struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// State is "up", "lost" (no heartbeat for cluster.node_timeout_ms: its work
+	// was ended or handed over) or "left" (stopped).
+	State string `json:"state"`
+	// Self is true for the node that answered.
+	Self bool `json:"self"`
+	// Capacity is its server.max_concurrent, MaxQueue its server.max_queue.
+	Capacity int `json:"capacity"`
+	MaxQueue int `json:"max_queue,omitempty"`
+	Running  int `json:"running"`
+	Queued   int `json:"queued"`
+	// Languages are what it can run (it claims only those).
+	Languages []string `json:"languages"`
+	// StartedMs is when it started, in milliseconds since the epoch.
+	StartedMs      int64 `json:"started_ms,omitempty"`
+	HeartbeatAgeMs int64 `json:"heartbeat_age_ms"`
+	// URL is its cluster.advertise_url: where the others forward its sessions' requests.
+	URL string `json:"url,omitempty"`
+	// Reason says why it was lost or left.
+	Reason string `json:"reason,omitempty"`
+}
 
 // Template is a session template.
 type Template struct {

@@ -389,6 +389,42 @@ func TestIsolationSentOnlyWhenGiven(t *testing.T) {
 	eq(t, "execute message", <-msg, `{"type":"execute","language":"python","code":"1","isolation":"microvm"}`)
 }
 
+func TestClusterAndHealthStore(t *testing.T) {
+	const node = `{"id":"n1","name":"n1","state":"up","self":true,"capacity":8,"max_queue":256,"running":1,` +
+		`"queued":0,"languages":["bash","python"],"started_ms":1700000000000,"heartbeat_age_ms":0}`
+	const cluster = `{"store":"sqlite","node":"n1","name":"n1","database":"up","queued":0,"nodes":[` + node + `]}`
+	var seen []string
+	s, _ := stub(t, func(w http.ResponseWriter, r *http.Request) {
+		seen = append(seen, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		if r.URL.Path == "/api/cluster" {
+			w.Write([]byte(cluster))
+			return
+		}
+		w.Write([]byte(`{"status":"degraded","version":"0.1.0","store":"postgres","cluster":{"store":"postgres",` +
+			`"node":"n1","name":"n1","database":"unreachable","error":"timeout","queued":2,"nodes":[` + node + `,` +
+			`{"id":"n2","name":"n2","state":"lost","self":false,"capacity":4,"running":0,"queued":0,"languages":[],` +
+			`"heartbeat_age_ms":31000,"url":"http://10.0.0.2:8080","reason":"no heartbeat"}]}}`))
+	})
+	c, ctx := NewClient(s.URL, WithAPIKey("k")), context.Background()
+	cl, err := c.Cluster(ctx)
+	must(t, err)
+	eq(t, "cluster", []interface{}{cl.Store, cl.Node, cl.Name, cl.Database, cl.Error, cl.Queued, len(cl.Nodes)},
+		[]interface{}{"sqlite", "n1", "n1", "up", "", 0, 1})
+	n := cl.Nodes[0]
+	eq(t, "node", []interface{}{n.ID, n.Name, n.State, n.Self, n.Capacity, n.MaxQueue, n.Running, n.Queued,
+		strings.Join(n.Languages, ","), n.StartedMs, n.HeartbeatAgeMs, n.URL, n.Reason},
+		[]interface{}{"n1", "n1", "up", true, 8, 256, 1, 0, "bash,python", int64(1700000000000), int64(0), "", ""})
+	h, err := c.Health(ctx)
+	must(t, err)
+	eq(t, "health", []interface{}{h.Status, h.Store, h.Cluster != nil}, []interface{}{"degraded", "postgres", true})
+	eq(t, "health cluster", []interface{}{h.Cluster.Database, h.Cluster.Error, h.Cluster.Queued, len(h.Cluster.Nodes)},
+		[]interface{}{"unreachable", "timeout", 2, 2})
+	lost := h.Cluster.Nodes[1]
+	eq(t, "lost node", []interface{}{lost.State, lost.Self, lost.URL, lost.Reason, lost.HeartbeatAgeMs},
+		[]interface{}{"lost", false, "http://10.0.0.2:8080", "no heartbeat", int64(31000)})
+	eq(t, "requests", strings.Join(seen, "; "), "GET /api/cluster Bearer k; GET /health Bearer k")
+}
+
 func TestSSEReader(t *testing.T) {
 	r := newSSEReader(strings.NewReader(": keepalive\n\nevent: a\ndata: {\"x\":1}\n\nevent: b\ndata: l1\ndata: l2\r\n\r\ndata: tail"))
 	var got []string

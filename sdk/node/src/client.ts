@@ -8,7 +8,7 @@ import { ROUTES } from './routes.js';
 import { Sandbox } from './sandbox.js';
 import { ExecutionStream, type StreamOptions } from './stream.js';
 import type {
-  ExecuteRequest, ExecuteResult, Execution, ExecutionPage, Health, Languages, SandboxInfo,
+  Cluster, ExecuteRequest, ExecuteResult, Execution, ExecutionPage, Health, Languages, SandboxInfo,
   SandboxOptions, SandboxPage, SubmitRequest, SubmittedExecution, Template,
 } from './types.js';
 
@@ -165,6 +165,15 @@ export class Client {
   /** Liveness and load (`GET /health`). */
   health(options?: RequestOptions): Promise<Health> {
     return this.transport.call<Health>(ROUTES.health, options);
+  }
+
+  /**
+   * The nodes sharing this server's store (`GET /api/cluster`). On SQLite the server alone
+   * (`store: 'sqlite'`, one node with `self: true`); in cluster mode (PostgreSQL) every node
+   * registered, as the server saw it at its last heartbeat.
+   */
+  cluster(options?: RequestOptions): Promise<Cluster> {
+    return this.transport.call<Cluster>(ROUTES.cluster, options);
   }
 
   /** The Prometheus metrics, as text. */

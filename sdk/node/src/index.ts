@@ -32,6 +32,6 @@ export { VERSION } from './version.js';
 export type {
   Limits, FileInput, TestCaseInput, NetworkRequest, Isolation, ExecuteRequest, SubmitRequest, Status, NetworkUsage,
   TestCaseResult, TestSummary, ReturnedFile, ResultFields, ExecuteResult, Execution, SubmittedExecution,
-  ExecutionPage, Health, Language, Languages, Template, SessionLimits, SandboxOptions, SandboxInfo, SandboxPage,
-  CommandInfo, CommandEvent, FileEntry, WatchEvent, Context, CellEvent,
+  ExecutionPage, Health, Cluster, ClusterNode, Language, Languages, Template, SessionLimits, SandboxOptions,
+  SandboxInfo, SandboxPage, CommandInfo, CommandEvent, FileEntry, WatchEvent, Context, CellEvent,
 } from './types.js';

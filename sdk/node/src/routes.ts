@@ -20,6 +20,7 @@ export const ROUTES = Object.freeze({
   health: r('GET', '/health'),
   metrics: r('GET', '/metrics'),
   languages: r('GET', '/api/languages'),
+  cluster: r('GET', '/api/cluster'),
   ws: r('GET', '/api/ws'),
   execute: r('POST', '/api/execute'),
   submit: r('POST', '/api/executions'),

@@ -249,10 +249,58 @@ export interface ExecutionPage {
   next_cursor: string | null;
 }
 
+/** A node of the cluster, as the server saw it at its last heartbeat. */
+export interface ClusterNode {
+  /** Its id (its name and a random part: new at each start). */
+  id: string;
+  /** `cluster.node_name`, or the host's name. */
+  name: string;
+  /** `lost`: no heartbeat for `cluster.node_timeout_ms` (its work was ended or handed over); `left`: stopped. */
+  state: 'up' | 'lost' | 'left';
+  /** True for the server that answered. */
+  self: boolean;
+  /** Its `server.max_concurrent`. */
+  capacity: number;
+  /** Its `server.max_queue`. */
+  max_queue?: number;
+  /** Runs in progress on it. */
+  running: number;
+  /** Runs waiting on it. */
+  queued: number;
+  /** The languages it can run (it claims only those). */
+  languages: string[];
+  /** When it started, in milliseconds since the epoch. */
+  started_ms?: number;
+  /** Milliseconds since its last heartbeat. */
+  heartbeat_age_ms: number;
+  /** Its `cluster.advertise_url`: where the others forward its sessions' requests. */
+  url?: string;
+  /** Why it was lost or left. */
+  reason?: string;
+}
+
+/** `GET /api/cluster` (and the `cluster` of {@link Health} in cluster mode). */
+export interface Cluster {
+  /** `sqlite` (this server alone) or `postgres` (cluster mode). */
+  store: 'sqlite' | 'postgres';
+  /** This node's id. */
+  node: string;
+  /** This node's name. */
+  name: string;
+  /** Whether the shared database answers. */
+  database: 'up' | 'unreachable';
+  /** When unreachable, why. */
+  error?: string;
+  /** Executions waiting in the shared queue at the last heartbeat. */
+  queued: number;
+  /** This node and the others. */
+  nodes: ClusterNode[];
+}
+
 /** `GET /health`. */
 export interface Health {
-  /** `ok` or `stopping`. */
-  status: 'ok' | 'stopping';
+  /** `ok`, `degraded` (cluster mode with the database out of reach) or `stopping`. */
+  status: 'ok' | 'degraded' | 'stopping';
   /** The server's version. */
   version: string;
   /** Seconds since start. */
@@ -269,6 +317,10 @@ export interface Health {
   languages_ready?: boolean;
   /** Live sessions. */
   sessions?: number;
+  /** `sqlite`, or `postgres` in cluster mode. */
+  store?: 'sqlite' | 'postgres';
+  /** In cluster mode: what {@link Client.cluster} returns. */
+  cluster?: Cluster;
   /** Fields added later by the server. */
   [field: string]: unknown;
 }

@@ -106,13 +106,23 @@ test('a wrong API key is an AuthenticationError (401)', async () => {
   assert.equal((await bad.health()).status, 'ok');
 });
 
-test('health, languages, metrics, templates', async () => {
+test('health, languages, cluster, metrics, templates', async () => {
   const h = await c.health();
   assert.equal(h.status, 'ok');
   assert.equal(h.version, sdk.VERSION);
   const l = await c.languages();
   assert.deepEqual(l.languages.map((x) => x.name).sort(), ['bash', 'c', 'cpp', 'go', 'javascript', 'python']);
   assert.equal(l.languages.find((x) => x.name === 'c').compiled, true);
+  assert.equal(h.store, 'sqlite');
+  const cl = await c.cluster();
+  assert.equal(cl.store, 'sqlite');
+  assert.equal(cl.database, 'up');
+  assert.equal(cl.nodes.length, 1);
+  const [me] = cl.nodes;
+  assert.equal(me.self, true);
+  assert.equal(me.state, 'up');
+  assert.equal(me.id, cl.node);
+  assert.ok(me.languages.includes('python'), me.languages.join(','));
   const m = await c.metrics();
   assert.match(m, /^# (HELP|TYPE) soulbox_/m);
   const t = await c.templates();

@@ -233,3 +233,28 @@ test('waitExecution polls until the end, and times out with the last status', as
     assert.ok(took >= 250 && took < 700, `took ${took}`);
   } finally { await slow.close(); }
 });
+
+test('cluster() is GET /api/cluster with the key; health carries store and cluster', async () => {
+  const node = { id: 'n1', name: 'n1', state: 'up', self: true, capacity: 8, max_queue: 256, running: 1, queued: 0,
+    languages: ['bash', 'python'], started_ms: 1700000000000, heartbeat_age_ms: 0 };
+  const cluster = { store: 'sqlite', node: 'n1', name: 'n1', database: 'up', queued: 0, nodes: [node] };
+  const s = await stub((req, res) => {
+    if (req.url === '/api/cluster') return json(res, 200, cluster);
+    json(res, 200, { status: 'degraded', version: '0.1.0', store: 'postgres',
+      cluster: { ...cluster, store: 'postgres', database: 'unreachable', error: 'timeout' } });
+  });
+  try {
+    const c = new Client(s.url, { apiKey: 'k' });
+    const cl = await c.cluster();
+    assert.deepEqual(cl, cluster);
+    assert.equal(cl.nodes.length, 1);
+    assert.equal(cl.nodes[0].self, true);
+    const h = await c.health();
+    assert.equal(h.status, 'degraded');
+    assert.equal(h.store, 'postgres');
+    assert.equal(h.cluster.database, 'unreachable');
+    assert.equal(h.cluster.nodes[0].state, 'up');
+    assert.deepEqual(s.requests.map((r) => [r.method, r.url, r.headers.authorization]),
+      [['GET', '/api/cluster', 'Bearer k'], ['GET', '/health', 'Bearer k']]);
+  } finally { await s.close(); }
+});

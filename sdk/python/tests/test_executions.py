@@ -188,6 +188,12 @@ def test_service_calls(client):
     assert sorted(langs.names()) == ["bash", "c", "cpp", "go", "javascript", "python"]
     py = [lang for lang in langs.languages if lang.name == "python"][0]
     assert "py" in py.aliases and py.compiled is False and py.version.startswith("3.")
+    assert h.store == "sqlite" and h.cluster is None
+    cl = client.cluster()
+    assert (cl.store, cl.database, len(cl.nodes)) == ("sqlite", "up", 1)
+    me = cl.nodes[0]
+    assert me.self is True and me.state == "up" and me.id == cl.node and me.name == cl.name
+    assert "python" in me.languages and me.capacity >= 1
     m = client.metrics()
     assert "# TYPE soulbox_" in m and "soulbox_sessions_live" in m
     names = [t.name for t in client.templates()]
@@ -229,6 +235,7 @@ def test_async_client_executions():
             await bad.close()
             assert (await c.health()).status == "ok"
             assert "python" in (await c.languages()).names()
+            assert (await c.cluster()).store == "sqlite"
             assert "soulbox_" in await c.metrics()
             assert len(await c.templates()) == 4
     asyncio.run(main())

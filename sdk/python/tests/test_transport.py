@@ -277,3 +277,49 @@ def test_one_sync_client_shared_by_threads(stub):
             c.health()
     assert errors == [] and results == ["stub\n"] * 30
     assert 1 <= stub.connections <= 6  # the pool: at most one connection per concurrent call
+
+
+CLUSTER = {"store": "sqlite", "node": "n1", "name": "n1", "database": "up", "queued": 0,
+           "nodes": [{"id": "n1", "name": "n1", "state": "up", "self": True, "capacity": 8,
+                      "max_queue": 256, "running": 1, "queued": 0, "languages": ["bash", "python"],
+                      "started_ms": 1700000000000, "heartbeat_age_ms": 0, "future": 1}]}
+
+
+def test_cluster_is_parsed_by_both_clients(stub):
+    stub.add(200, CLUSTER)
+    stub.add(200, dict(CLUSTER, store="postgres", database="unreachable", error="timeout", nodes=[
+        dict(CLUSTER["nodes"][0], self=False, state="lost", url="http://10.0.0.2:8080",
+             reason="no heartbeat")]))
+    with soulbox.Client(stub.url, api_key="k") as c:
+        cl = c.cluster()
+    assert (cl.store, cl.node, cl.name, cl.database, cl.error, cl.queued) == (
+        "sqlite", "n1", "n1", "up", None, 0)
+    [n] = cl.nodes
+    assert isinstance(n, soulbox.ClusterNode)
+    assert (n.id, n.state, n.self, n.capacity, n.max_queue, n.running, n.languages) == (
+        "n1", "up", True, 8, 256, 1, ["bash", "python"])
+    assert (n.started_ms, n.heartbeat_age_ms, n.url, n.reason, n.raw["future"]) == (
+        1700000000000, 0, None, None, 1)
+
+    async def main():
+        async with soulbox.AsyncClient(stub.url, api_key="k") as ac:
+            return await ac.cluster()
+    cl = asyncio.run(main())
+    assert (cl.store, cl.database, cl.error) == ("postgres", "unreachable", "timeout")
+    assert (cl.nodes[0].self, cl.nodes[0].state, cl.nodes[0].url, cl.nodes[0].reason) == (
+        False, "lost", "http://10.0.0.2:8080", "no heartbeat")
+    assert [(r[0], r[1], r[2]["Authorization"]) for r in stub.requests] == [
+        ("GET", "/api/cluster", "Bearer k")] * 2
+
+
+def test_health_store_and_cluster(stub):
+    base = {"status": "ok", "version": "0.1.0", "uptime_s": 1, "active_sandboxes": 0,
+            "running": 0, "queued": 0, "cgroup": "v2"}
+    stub.add(200, dict(base, store="sqlite"))
+    stub.add(200, dict(base, status="degraded", store="postgres", cluster=CLUSTER))
+    with soulbox.Client(stub.url) as c:
+        h = c.health()
+        assert (h.status, h.store, h.cluster) == ("ok", "sqlite", None)
+        h = c.health()
+    assert (h.status, h.store) == ("degraded", "postgres")
+    assert isinstance(h.cluster, soulbox.Cluster) and h.cluster.nodes[0].self is True

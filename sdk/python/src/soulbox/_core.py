@@ -28,6 +28,7 @@ ROUTES: Dict[str, Tuple[str, str]] = {
     "health": ("GET", "/health"),
     "metrics": ("GET", "/metrics"),
     "languages": ("GET", "/api/languages"),
+    "cluster": ("GET", "/api/cluster"),
     "ws": ("GET", "/api/ws"),
     "execute": ("POST", "/api/execute"),
     "submit": ("POST", "/api/executions"),

@@ -16,9 +16,9 @@ from ._core import Config, FilesArg, ctx_id, dumps, route
 from ._ws import AsyncWebSocket
 from .client import SandboxPage, _next_stream_event, _refused, _sandbox_query
 from .errors import ConnectionError, NotFoundError, RateLimitError, TimeoutError, UnavailableError
-from .models import (CodeError, CodeExecution, CodeResult, CommandEvent, CommandResult, Context,
-                     Execution, ExecutionPage, ExecutionResult, FileEntry, Health, Languages,
-                     SandboxInfo, StreamEvent, Submission, Template, WatchEvent)
+from .models import (Cluster, CodeError, CodeExecution, CodeResult, CommandEvent, CommandResult,
+                     Context, Execution, ExecutionPage, ExecutionResult, FileEntry, Health,
+                     Languages, SandboxInfo, StreamEvent, Submission, Template, WatchEvent)
 
 __all__ = ["AsyncClient", "AsyncSandbox", "AsyncCommands", "AsyncCommandHandle",
            "AsyncCommandStream", "AsyncFiles", "AsyncFileWatcher", "AsyncExecutionStream"]
@@ -194,6 +194,10 @@ class AsyncClient:
     async def health(self, *, timeout: Optional[float] = None) -> Health:
         """Liveness and load."""
         return Health.from_dict(await self._json("health", timeout=timeout))
+
+    async def cluster(self, *, timeout: Optional[float] = None) -> Cluster:
+        """The nodes sharing this server's store (on SQLite: this server alone)."""
+        return Cluster.from_dict(await self._json("cluster", timeout=timeout))
 
     async def metrics(self, *, timeout: Optional[float] = None) -> str:
         """The Prometheus metrics text."""

@@ -10,9 +10,9 @@ from ._core import Config, FilesArg, ctx_id, dumps, route
 from ._http import StreamResponse, SyncTransport, raise_protocol
 from ._ws import OP_TEXT, SyncWebSocket
 from .errors import ConnectionError, NotFoundError, RateLimitError, TimeoutError, UnavailableError
-from .models import (CodeError, CodeExecution, CodeResult, CommandEvent, CommandResult, Context,
-                     Execution, ExecutionPage, ExecutionResult, FileEntry, Health, Languages,
-                     SandboxInfo, StreamEvent, Submission, Template, WatchEvent)
+from .models import (Cluster, CodeError, CodeExecution, CodeResult, CommandEvent, CommandResult,
+                     Context, Execution, ExecutionPage, ExecutionResult, FileEntry, Health,
+                     Languages, SandboxInfo, StreamEvent, Submission, Template, WatchEvent)
 
 __all__ = ["Client", "Sandbox", "SandboxPage", "Commands", "CommandHandle", "CommandStream",
            "Files", "FileWatcher", "ExecutionStream"]
@@ -218,6 +218,15 @@ class Client:
     def health(self, *, timeout: Optional[float] = None) -> Health:
         """Liveness and load (``GET /health``)."""
         return Health.from_dict(self._json("health", timeout=timeout))
+
+    def cluster(self, *, timeout: Optional[float] = None) -> Cluster:
+        """The nodes sharing this server's store (``GET /api/cluster``).
+
+        On SQLite the server alone (``store`` ``"sqlite"``, one node with ``self`` true); in
+        cluster mode (PostgreSQL) every node registered, as the server saw it at its last
+        heartbeat.
+        """
+        return Cluster.from_dict(self._json("cluster", timeout=timeout))
 
     def metrics(self, *, timeout: Optional[float] = None) -> str:
         """The Prometheus metrics text (``GET /metrics``)."""

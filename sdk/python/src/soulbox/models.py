@@ -12,11 +12,11 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Type, TypeVar
 
 __all__ = [
     "NetworkUsage", "ReturnedFile", "Summary", "TestCaseResult", "ExecutionResult",
-    "CallbackState", "Execution", "Submission", "ExecutionPage", "Health", "Language",
-    "UnavailableLanguage", "Languages", "Template", "SandboxLimits", "SandboxUsage",
-    "SandboxNetwork", "SandboxInfo", "CommandConfig", "CommandResult", "CommandEvent",
-    "FileEntry", "WatchEvent", "Context", "CodeResult", "CodeError", "Logs", "CodeExecution",
-    "StreamEvent",
+    "CallbackState", "Execution", "Submission", "ExecutionPage", "ClusterNode", "Cluster",
+    "Health", "Language", "UnavailableLanguage", "Languages", "Template", "SandboxLimits",
+    "SandboxUsage", "SandboxNetwork", "SandboxInfo", "CommandConfig", "CommandResult",
+    "CommandEvent", "FileEntry", "WatchEvent", "Context", "CodeResult", "CodeError", "Logs",
+    "CodeExecution", "StreamEvent",
 ]
 
 T = TypeVar("T", bound="Model")
@@ -210,8 +210,56 @@ class ExecutionPage:
 
 
 @dataclass
+class ClusterNode(Model):
+    """A node of the cluster, as this server saw it at its last heartbeat.
+
+    ``state`` is ``up``, ``lost`` (no heartbeat for ``cluster.node_timeout_ms``) or ``left``
+    (stopped); ``self`` is true for the server that answered.
+    """
+
+    id: str = ""
+    name: str = ""
+    state: str = ""
+    self: bool = False
+    capacity: int = 0
+    max_queue: Optional[int] = None
+    running: int = 0
+    queued: int = 0
+    languages: List[str] = field(default_factory=list)
+    started_ms: Optional[int] = None
+    heartbeat_age_ms: int = 0
+    url: Optional[str] = None
+    reason: Optional[str] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class Cluster(Model):
+    """``GET /api/cluster``: the nodes sharing this server's store.
+
+    ``store`` is ``sqlite`` (a single node: this one alone) or ``postgres`` (cluster mode);
+    ``database`` is ``up`` or ``unreachable`` (then ``error`` says why).
+    """
+
+    store: str = ""
+    node: str = ""
+    name: str = ""
+    database: str = ""
+    error: Optional[str] = None
+    queued: int = 0
+    nodes: List[ClusterNode] = field(default_factory=list)
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+    _conv = {"nodes": _list_of(ClusterNode)}
+
+
+@dataclass
 class Health(Model):
-    """``GET /health``: status (``ok``/``stopping``), version, load."""
+    """``GET /health``: status (``ok``/``degraded``/``stopping``), version, load.
+
+    ``store`` is ``sqlite`` or ``postgres``; in cluster mode ``cluster`` is what
+    :meth:`Client.cluster` returns, and ``status`` is ``degraded`` while the database is out
+    of reach.
+    """
 
     status: str = ""
     version: str = ""
@@ -222,7 +270,10 @@ class Health(Model):
     cgroup: str = ""
     languages_ready: Optional[bool] = None
     sessions: Optional[int] = None
+    store: Optional[str] = None
+    cluster: Optional[Cluster] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+    _conv = {"cluster": _one(Cluster)}
 
 
 @dataclass
