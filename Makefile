@@ -182,7 +182,7 @@ check-san:
 	$(SAN_ENV) SOULBOX=$(CURDIR)/build-san/soulbox $(PYTHON) -m pytest -q -p no:cacheprovider \
 	    tests/integration tests/security
 	$(SAN_ENV) SOULBOX=$(CURDIR)/build-san/soulbox $(PYTHON) -m pytest -q -p no:cacheprovider \
-	    tests/cluster -k "sync_requests or async_work or restarting or cut_off or forwards"
+	    tests/cluster -k "sync_requests or async_work or restarting or cut_off or forwards or e2b"
 
 setup:
 	@scripts/setup.sh
