@@ -84,6 +84,10 @@ npm_deps() {
 # /boot (the package installed) or unpacked.
 GUEST_KERNEL_DIR=/var/lib/soulbox/guest-kernel
 guest_kernel() {
+    # make check-cgroup2's guest binds the unpacked modules over the host's
+    # /lib/modules (where the guest's modprobe looks): a host without kernel
+    # modules has no such directory to bind onto. An empty one changes nothing.
+    [ -d /lib/modules ] || $SUDO mkdir -p /lib/modules
     for k in /boot/vmlinuz-*-cloud-amd64 "$GUEST_KERNEL_DIR"/boot/vmlinuz-*-cloud-amd64; do
         [ -e "$k" ] || continue
         rel=${k##*/vmlinuz-}

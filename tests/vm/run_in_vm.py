@@ -128,6 +128,10 @@ def main():
         if not os.access(os.path.join(REPO, a.build, b), os.X_OK):
             fail("%s/%s missing: run make all unit first" % (a.build, b))
     kernel, ver, mods = find_kernel()
+    if os.path.dirname(mods) != "/lib/modules" and not os.path.isdir("/lib/modules"):
+        # the guest binds the modules over the host's /lib/modules
+        fail("/lib/modules is missing on this host (the guest binds the unpacked kernel's "
+             "modules onto it): make setup creates it")
 
     t0 = time.monotonic()
     work = tempfile.mkdtemp(prefix="soulbox-vm-")
