@@ -51,10 +51,13 @@ def nothing_left_behind():
 
 
 class Node(Server):
-    def __init__(self, store, name, max_concurrent=1, max_queue=50, timeout_ms=TIMEOUT_MS):
+    def __init__(self, store, name, max_concurrent=1, max_queue=50, timeout_ms=TIMEOUT_MS,
+                 env=None):
         super().__init__(f"server:\n  store: {store}\n  max_concurrent: {max_concurrent}\n"
                          f"  max_queue: {max_queue}\ncluster:\n  node_name: {name}\n"
-                         f"  heartbeat_ms: {HEARTBEAT_MS}\n  node_timeout_ms: {timeout_ms}\n")
+                         f"  heartbeat_ms: {HEARTBEAT_MS}\n  node_timeout_ms: {timeout_ms}\n",
+                         env=env)
+        self.key = None
         self.name = name
 
     def start(self, timeout=30):
@@ -65,7 +68,8 @@ class Node(Server):
         return self
 
     def cluster(self):
-        return self.get("/api/cluster").json()
+        h = {"Authorization": f"Bearer {self.key}"} if self.key else {}
+        return self.get("/api/cluster", headers=h).json()
 
     def me(self):
         return next((n for n in self.cluster()["nodes"] if n["self"]), {})
@@ -610,5 +614,46 @@ def test_e2b_calls_for_a_sandbox_on_another_node_are_forwarded(pg):
                                timeout=30).status_code in (200, 204)
         assert requests.get(a.url + "/sandboxes/" + sb["sandboxID"],
                             timeout=30).status_code == 404
+    finally:
+        stop_all([a, b])
+
+
+def test_another_keys_session_stays_404_through_every_node(pg, pb):
+    """The attack: key B, knowing key A's session id, asks the node that does
+    not hold it (REST, gRPC, a forged X-SoulBox-Forwarded). The holding node
+    checks the key again: 404 everywhere, as on one node."""
+    import grpc
+    url = new_database(pg, "keys")
+    env = {"SOULBOX_API_KEYS": "ka:secret-a,kb:secret-b"}
+    a, b = Node(url, "a", env=env), Node(url, "b", env=env)
+    a.key = b.key = "secret-a"
+    a.start(), b.start()
+    A, B = {"Authorization": "Bearer secret-a"}, {"Authorization": "Bearer secret-b"}
+    try:
+        sid = a.post("/api/sandboxes", {"template": "base"}, headers=A).json()["id"]
+        base = f"/api/sandboxes/{sid}"
+        assert b.get(base, headers=A).status_code == 200          # its owner, through b
+        for n in (a, b):
+            assert n.get(base, headers=B).status_code == 404
+            r = n.post(base + "/commands", {"cmd": "id"}, headers=B)
+            assert r.status_code == 404 and r.json()["error"]["message"] == "no such sandbox"
+            r = requests.get(n.url + base + "/files", params={"path": "/etc/hostname"},
+                             headers=B, timeout=30)
+            assert r.status_code == 404
+        assert b.get(base).status_code == 401                        # no key at all
+        # a forged "already forwarded" only keeps the request on b: not found there
+        r = requests.get(b.url + base, headers={**A, "X-SoulBox-Forwarded": "1"}, timeout=30)
+        assert r.status_code == 404
+        with grpc.insecure_channel(b.grpc_target) as ch:
+            ss = pb.ss_grpc.SessionsStub(ch)
+            with pytest.raises(grpc.RpcError) as e:
+                ss.GetSandbox(pb.ss.SandboxRef(id=sid), timeout=30,
+                              metadata=[("authorization", "Bearer secret-b")])
+            assert e.value.code() == grpc.StatusCode.NOT_FOUND
+            got = ss.GetSandbox(pb.ss.SandboxRef(id=sid), timeout=30,
+                                metadata=[("authorization", "Bearer secret-a")])
+            assert got.id == sid
+        assert requests.delete(b.url + base, headers=B, timeout=30).status_code == 404
+        assert requests.delete(b.url + base, headers=A, timeout=30).status_code in (200, 204)
     finally:
         stop_all([a, b])
