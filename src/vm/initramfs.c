@@ -28,6 +28,10 @@ static const char *const modules[] = {
     "drivers/misc/pvpanic/pvpanic", "drivers/misc/pvpanic/pvpanic-mmio",
     "net/core/failover", "drivers/net/net_failover", "drivers/net/virtio_net",
     "fs/overlayfs/overlay", /* the sandbox's layers; the guest has no modprobe tree */
+    /* netfilter's netlink family, so that a program's attempt at it is refused
+     * for want of CAP_NET_ADMIN, as on the host, whether or not the host has
+     * this kernel's module tree for the guest to load it from */
+    "net/netfilter/nfnetlink",
 };
 
 static void cpio_entry(struct sb_buf *b, const char *name, unsigned mode, const void *data,
