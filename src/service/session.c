@@ -528,8 +528,15 @@ int session_start_sandbox(struct session *s, struct sb_error *err)
     const struct template *t = s->tpl;
     struct sbx_net net = {.policy = &s->net, .tag = s->id};
     runner_net_limits(s->svc->cfg, &net.limits);
+    /* Its files are memory (tmpfs charged to the session): filled to the
+     * memory limit they would leave its processes, the sandbox's agent
+     * included, nothing to run in, and the agent would be killed. A quarter
+     * of the memory stays for processes: a full disk is ENOSPC instead. */
+    struct sbx_limits lim = s->lim;
+    if (lim.disk_kb > lim.memory_kb / 4 * 3)
+        lim.disk_kb = lim.memory_kb / 4 * 3;
     struct sbx_spec spec = {
-        .limits = s->lim, .extra_etc = (const char *const *)t->etc,
+        .limits = lim, .extra_etc = (const char *const *)t->etc,
         .extra_binds = (const char *const *)t->binds, .pty = true, .home = "/home/user",
         .network = s->network, .net_policy = s->network ? &net : NULL,
         .isolation = s->isolation,
