@@ -517,10 +517,16 @@ bool cluster_peer_has_room(struct cluster *c)
     return r;
 }
 
+/* Before the first view of the nodes: this node's own max_queue. (c->mu held) */
+static unsigned capacity_locked(const struct cluster *c)
+{
+    return c->queue_capacity ? c->queue_capacity : (unsigned)c->max_queue;
+}
+
 unsigned cluster_queue_capacity(struct cluster *c)
 {
     pthread_mutex_lock(&c->mu);
-    unsigned r = c->queue_capacity ? c->queue_capacity : (unsigned)c->max_queue;
+    unsigned r = capacity_locked(c);
     pthread_mutex_unlock(&c->mu);
     return r;
 }
@@ -528,8 +534,7 @@ unsigned cluster_queue_capacity(struct cluster *c)
 int cluster_queue_take(struct cluster *c, struct sb_error *err)
 {
     pthread_mutex_lock(&c->mu);
-    unsigned cap = c->queue_capacity ? c->queue_capacity : (unsigned)c->max_queue;
-    int rc = c->shared_queued + c->taken < cap ? 0 : -1;
+    int rc = c->shared_queued + c->taken < capacity_locked(c) ? 0 : -1;
     if (c->db_error[0]) {
         rc = -2;
         sb_fail(err, SB_E_UNAVAILABLE, "the database is unreachable (%s); try again later",
@@ -544,15 +549,14 @@ int cluster_queue_take(struct cluster *c, struct sb_error *err)
 json_t *cluster_status(struct cluster *c)
 {
     pthread_mutex_lock(&c->mu);
-    json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:O}", "node", c->id, "name", c->name,
+    /* a copy: the thread's view is not shared */
+    json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:o}", "node", c->id, "name", c->name,
                           "database", c->db_error[0] ? "unreachable" : "up",
                           "queued", (int)c->shared_queued,
-                          "nodes", c->nodes ? c->nodes : json_array());
+                          "nodes", c->nodes ? json_deep_copy(c->nodes) : json_array());
     if (c->db_error[0])
         json_object_set_new(o, "error", json_string(c->db_error));
     pthread_mutex_unlock(&c->mu);
-    json_t *nodes = json_object_get(o, "nodes");
-    json_object_set_new(o, "nodes", json_deep_copy(nodes));  /* not shared with the thread */
     return o;
 }
 

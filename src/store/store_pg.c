@@ -461,11 +461,6 @@ static bool must_keep(const struct op *op)
            op->kind == OP_AUDIT || op->kind == OP_SESSION_ADD || op->kind == OP_SESSION_END;
 }
 
-bool store_pg_connected(const struct store_pg *p)
-{
-    return p->conn && !p->down_why[0];
-}
-
 static bool reconnect(struct store_pg *p)
 {
     if (p->conn && pq.PQstatus(p->conn) == CONNECTION_OK)

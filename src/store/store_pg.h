@@ -25,9 +25,6 @@ void store_pg_close(struct store_pg *p);
  */
 int store_pg_batch(struct store_pg *p, struct list_node *batch, struct list_node *retry);
 
-/* Whether the last batch reached the database. */
-bool store_pg_connected(const struct store_pg *p);
-
 /* Creates or migrates the schema on c (store_pg_schema.c). */
 int store_pg_schema(PGconn *c, struct sb_error *err);
 

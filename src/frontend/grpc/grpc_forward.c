@@ -36,7 +36,6 @@ struct gfwd {
     size_t req_off;
     uv_async_t async;
     uv_thread_t thread;
-    bool async_open;
     pthread_mutex_t mu;          /* what follows is shared with the thread */
     pthread_cond_t cv;
     int fd;
@@ -44,7 +43,7 @@ struct gfwd {
     size_t pending;
     struct sb_buf in;            /* response bytes not yet framed into messages */
     bool cancelled, ended, failed, have_status;
-    int status, http_status;
+    int status;
     char message[512];
     char why[256];
     int32_t stream_id;
@@ -105,9 +104,7 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *fr, const uint8_t
     struct gfwd *f = arg;
     if (fr->hd.stream_id != f->stream_id)
         return 0;
-    if (nlen == 7 && !memcmp(name, ":status", 7))
-        f->http_status = atoi((const char *)value);
-    else if (nlen == 11 && !memcmp(name, "grpc-status", 11)) {
+    if (nlen == 11 && !memcmp(name, "grpc-status", 11)) {
         f->status = atoi((const char *)value);
         f->have_status = true;
     } else if (nlen == 12 && !memcmp(name, "grpc-message", 12))

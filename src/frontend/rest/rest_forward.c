@@ -36,7 +36,7 @@ struct fwd {
     char key[600];
     uv_async_t async;
     uv_thread_t thread;
-    bool thread_started, replied;
+    bool replied;
     pthread_mutex_t mu;          /* guards what follows, shared with the thread */
     pthread_cond_t cv;
     struct hc_client hc;
@@ -249,7 +249,6 @@ static void start_forward(struct fwd *f)
         uv_close((uv_handle_t *)&f->async, fwd_free);
         return;
     }
-    f->thread_started = true;
 }
 
 /* ---- where the session lives ---- */
