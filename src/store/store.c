@@ -132,13 +132,24 @@ static int do_audit(struct store *s, struct op *op)
 
 static bool is_read(const struct op *op)
 {
-    return op->kind == OP_GET || op->kind == OP_LIST;
+    return op->kind == OP_GET || op->kind == OP_LIST || op->kind == OP_FN_LOAD;
+}
+
+/* A conflict is the caller's news (a stale generation), not the store failing. */
+static bool failed(const struct op *op)
+{
+    return op->rc < 0 && op->err.code != SB_E_CONFLICT;
 }
 
 static void run_op(struct store *s, struct op *op)
 {
-    op->rc = op->kind == OP_AUDIT ? do_audit(s, op) : store_run_exec_op(s->db, op);
-    if (op->rc < 0 && !is_read(op))
+    if (op->kind == OP_AUDIT)
+        op->rc = do_audit(s, op);
+    else if (op_is_fn(op->kind))
+        op->rc = store_run_fn_op(s->db, op);
+    else
+        op->rc = store_run_exec_op(s->db, op);
+    if (failed(op) && !is_read(op))
         log_msg(LOG_ERROR, "%s", op->err.msg);
 }
 
@@ -242,15 +253,25 @@ static void store_thread(void *arg)
     }
 }
 
+void store_op_drop_rows(struct op *op)
+{
+    for (size_t i = 0; i < op->nrows; i++)
+        exec_row_free(&op->rows[i]);
+    free(op->rows);
+    op->rows = NULL, op->nrows = 0, op->next_cursor = 0;
+    for (size_t i = 0; i < op->nfns; i++)
+        fn_row_free(&op->fns[i]);
+    free(op->fns);
+    op->fns = NULL, op->nfns = 0;
+}
+
 static void free_op(struct op *op)
 {
     for (int i = 0; i < OP_NSTR; i++)
         free(op->s[i]);
     if (op->has_result)
         job_result_free(&op->result);
-    for (size_t i = 0; i < op->nrows; i++)
-        exec_row_free(&op->rows[i]);
-    free(op->rows);
+    store_op_drop_rows(op);
     free(op);
 }
 
@@ -267,6 +288,14 @@ static void complete(struct op *op)
         break;
     case OP_SESSION_WHERE:
         op->cb.place(op->arg, op->rc, &op->err, &op->place);
+        break;
+    case OP_FN_LOAD:
+        if (op->cb.fn) {
+            bool ok = op->rc >= 0;   /* rows of a failed read are freed here */
+            op->cb.fn(op->arg, op->rc, &op->err, ok ? op->fns : NULL, ok ? op->nfns : 0);
+            if (ok)
+                op->fns = NULL, op->nfns = 0;   /* the callee's now */
+        }
         break;
     case OP_LIST:
         if (op->cb.list) {
@@ -293,7 +322,7 @@ static void on_async(uv_async_t *a)
     list_foreach_safe(pos, tmp, &list) {
         list_remove(pos);
         struct op *op = list_entry(pos, struct op, node);
-        s->errors += op->rc < 0;
+        s->errors += failed(op);
         complete(op);
     }
 }
@@ -303,7 +332,7 @@ uint64_t store_errors(const struct store *s)
     return s ? s->errors : 0;
 }
 
-static void submit(struct store *s, struct op *op)
+void store_op_submit(struct store *s, struct op *op)
 {
     pthread_mutex_lock(&s->mu);
     list_insert_tail(&s->pending, &op->node);
@@ -311,7 +340,7 @@ static void submit(struct store *s, struct op *op)
     pthread_mutex_unlock(&s->mu);
 }
 
-static struct op *new_op(enum op_kind kind, void *arg)
+struct op *store_op_new(enum op_kind kind, void *arg)
 {
     struct op *op = calloc(1, sizeof *op);
     if (!op) {
@@ -337,7 +366,7 @@ static struct sb_error oom_error(void)
 
 void store_exec_insert(struct store *s, const struct exec_record *r, store_done_cb cb, void *arg)
 {
-    struct op *op = new_op(OP_INSERT, arg);
+    struct op *op = store_op_new(OP_INSERT, arg);
     const char *v[] = {r->id, r->mode, r->language, r->code_sha256, r->request_id, r->key_id,
                        r->client, r->limits_json, r->callback_url, r->request_json, r->node};
     if (op) {
@@ -346,7 +375,7 @@ void store_exec_insert(struct store *s, const struct exec_record *r, store_done_
             op->s[i] = dup_or_null(v[i]);
         op->u[0] = r->created_ms;
         op->u[1] = r->started_ms;
-        submit(s, op);
+        store_op_submit(s, op);
     } else if (cb) {
         struct sb_error err = oom_error();
         cb(arg, -1, &err);
@@ -355,18 +384,18 @@ void store_exec_insert(struct store *s, const struct exec_record *r, store_done_
 
 void store_exec_started(struct store *s, const char *id, uint64_t ms)
 {
-    struct op *op = new_op(OP_STARTED, NULL);
+    struct op *op = store_op_new(OP_STARTED, NULL);
     if (!op)
         return;
     op->s[0] = strdup(id);
     op->u[0] = ms;
-    submit(s, op);
+    store_op_submit(s, op);
 }
 
 void store_exec_start_owned(struct store *s, const char *id, uint64_t ms, store_done_cb cb,
                             void *arg)
 {
-    struct op *op = new_op(s->pg ? OP_START_OWNED : OP_STARTED, arg);
+    struct op *op = store_op_new(s->pg ? OP_START_OWNED : OP_STARTED, arg);
     if (!op) {
         struct sb_error err = oom_error();
         cb(arg, -1, &err);
@@ -375,35 +404,35 @@ void store_exec_start_owned(struct store *s, const char *id, uint64_t ms, store_
     op->cb.done = cb;
     op->s[0] = strdup(id);
     op->u[0] = ms;
-    submit(s, op);
+    store_op_submit(s, op);
 }
 
 void store_session_add(struct store *s, const char *id, const char *node, const char *key_id,
                        uint64_t created_ms)
 {
-    struct op *op = s->pg ? new_op(OP_SESSION_ADD, NULL) : NULL;
+    struct op *op = s->pg ? store_op_new(OP_SESSION_ADD, NULL) : NULL;
     if (!op)
         return;
     op->s[0] = strdup(id);
     op->s[1] = strdup(node);
     op->s[2] = dup_or_null(key_id);
     op->u[0] = created_ms;
-    submit(s, op);
+    store_op_submit(s, op);
 }
 
 void store_session_end(struct store *s, const char *id, const char *reason)
 {
-    struct op *op = s->pg ? new_op(OP_SESSION_END, NULL) : NULL;
+    struct op *op = s->pg ? store_op_new(OP_SESSION_END, NULL) : NULL;
     if (!op)
         return;
     op->s[0] = strdup(id);
     op->s[1] = strdup(reason ? reason : "");
-    submit(s, op);
+    store_op_submit(s, op);
 }
 
 void store_session_where(struct store *s, const char *id, store_place_cb cb, void *arg)
 {
-    struct op *op = s->pg ? new_op(OP_SESSION_WHERE, arg) : NULL;
+    struct op *op = s->pg ? store_op_new(OP_SESSION_WHERE, arg) : NULL;
     if (!op) {
         struct session_place none = {0};
         cb(arg, 0, NULL, &none);   /* SQLite: sessions are this node's alone */
@@ -411,7 +440,7 @@ void store_session_where(struct store *s, const char *id, store_place_cb cb, voi
     }
     op->cb.place = cb;
     op->s[0] = strdup(id);
-    submit(s, op);
+    store_op_submit(s, op);
 }
 
 bool store_is_shared(const struct store *s)
@@ -422,7 +451,7 @@ bool store_is_shared(const struct store *s)
 void store_exec_finished(struct store *s, const char *id, uint64_t ms,
                          const struct job_result *result)
 {
-    struct op *op = new_op(OP_FINISHED, NULL);
+    struct op *op = store_op_new(OP_FINISHED, NULL);
     if (!op)
         return;
     op->s[0] = strdup(id);
@@ -434,23 +463,23 @@ void store_exec_finished(struct store *s, const char *id, uint64_t ms,
         job_result_note(&op->result, "the result was too large to record");
     }
     op->has_result = true;
-    submit(s, op);
+    store_op_submit(s, op);
 }
 
 void store_callback_state(struct store *s, const char *id, const char *state, int attempts)
 {
-    struct op *op = new_op(OP_CALLBACK, NULL);
+    struct op *op = store_op_new(OP_CALLBACK, NULL);
     if (!op)
         return;
     op->s[0] = strdup(id);
     op->s[1] = strdup(state);
     op->u[0] = (uint64_t)attempts;
-    submit(s, op);
+    store_op_submit(s, op);
 }
 
 void store_audit(struct store *s, const struct audit_record *r)
 {
-    struct op *op = new_op(OP_AUDIT, NULL);
+    struct op *op = store_op_new(OP_AUDIT, NULL);
     if (!op)
         return;
     const char *v[] = {r->event, r->request_id, r->key_id, r->client, r->language,
@@ -458,13 +487,13 @@ void store_audit(struct store *s, const struct audit_record *r)
     for (int i = 0; i < 9; i++)
         op->s[i] = dup_or_null(v[i]);
     op->u[0] = r->ts_ms;
-    submit(s, op);
+    store_op_submit(s, op);
 }
 
 void store_exec_get(struct store *s, const char *id, const struct store_scope *scope,
                     store_row_cb cb, void *arg)
 {
-    struct op *op = new_op(OP_GET, arg);
+    struct op *op = store_op_new(OP_GET, arg);
     if (!op) {
         struct sb_error err = oom_error();
         cb(arg, -1, &err, NULL);
@@ -474,13 +503,13 @@ void store_exec_get(struct store *s, const char *id, const struct store_scope *s
     op->s[0] = strdup(id);
     op->s[1] = dup_or_null(scope->key_id);
     op->scope_all = scope->all;
-    submit(s, op);
+    store_op_submit(s, op);
 }
 
 void store_exec_list(struct store *s, unsigned limit, uint64_t before_seq,
                      const struct store_scope *scope, store_list_cb cb, void *arg)
 {
-    struct op *op = new_op(OP_LIST, arg);
+    struct op *op = store_op_new(OP_LIST, arg);
     if (!op) {
         struct sb_error err = oom_error();
         cb(arg, -1, &err, NULL, 0, 0);
@@ -491,7 +520,7 @@ void store_exec_list(struct store *s, unsigned limit, uint64_t before_seq,
     op->u[1] = before_seq ? before_seq : (uint64_t)INT64_MAX;
     op->s[1] = dup_or_null(scope->key_id);
     op->scope_all = scope->all;
-    submit(s, op);
+    store_op_submit(s, op);
 }
 
 /* ---- opening, closing ---- */

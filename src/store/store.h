@@ -1,4 +1,4 @@
-/* Persistent store: executions (typed results) and audit records in SQLite (WAL), on a thread of its own. */
+/* Persistent store: executions (typed results), audit records and serverless functions in SQLite (WAL), on a thread of its own. */
 #ifndef SB_STORE_STORE_H
 #define SB_STORE_STORE_H
 
@@ -147,6 +147,39 @@ void store_session_add(struct store *s, const char *id, const char *node, const 
 void store_session_end(struct store *s, const char *id, const char *reason);
 /* Where session id lives (cb from the loop); on SQLite: not found. */
 void store_session_where(struct store *s, const char *id, store_place_cb cb, void *arg);
+
+/* ---- serverless functions: one JSON document per function ---- */
+
+struct fn_row {
+    char name[64];
+    char owner[80];
+    char *doc;               /* malloc'd */
+    uint64_t generation;     /* 1 for a new function, +1 on each write */
+    uint64_t updated_ms;
+};
+void fn_row_free(struct fn_row *r);   /* frees r->doc */
+/* rows (the callee owns them: fn_row_free each, then free(rows)), ordered by name. */
+typedef void (*store_fn_cb)(void *arg, int rc, const struct sb_error *err, struct fn_row *rows,
+                            size_t n);
+/* Writes function name's document if its generation is still `expect` (0: it must not exist
+ * yet); it becomes expect + 1. cb (may be NULL) gets rc 0, or -1 with err: SB_E_CONFLICT
+ * ("function NAME was changed by another request") when the generation moved (or it exists
+ * when expect is 0 / is gone when expect > 0), another code for a database failure.
+ * PostgreSQL: in the same transaction, pg_notify('soulbox_functions', name). A name or
+ * owner too long for struct fn_row fails at once (SB_E_INVALID_ARGUMENT, cb before return). */
+void store_fn_put(struct store *s, const char *name, const char *owner, const char *doc,
+                  uint64_t expect, uint64_t now_ms, store_done_cb cb, void *arg);
+/* Deletes it if its generation is still `expect` (SB_E_CONFLICT otherwise, as above);
+ * its function_fires rows go too. PostgreSQL: notifies like put. */
+void store_fn_delete(struct store *s, const char *name, uint64_t expect, store_done_cb cb,
+                     void *arg);
+/* Reads one function (name) or every function (name NULL); n 0 when none. */
+void store_fn_load(struct store *s, const char *name, store_fn_cb cb, void *arg);
+/* Claims the scheduled firing of `name` at fire_ms for `node`: cb rc 0 when this call claimed
+ * it, 1 when it was already claimed (by any node), -1 with err on a failure. Claims older
+ * than a day (by the database's clock) are dropped meanwhile. */
+void store_fn_claim_fire(struct store *s, const char *name, uint64_t fire_ms, const char *node,
+                         store_done_cb cb, void *arg);
 
 /* For `soulbox audit`: reads records since since_ms (inclusive) directly,
  * without a server. Returns a JSON array or NULL with err set. */

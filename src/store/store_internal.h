@@ -1,5 +1,6 @@
 /* Internals of the store shared by store.c (thread, queue, audit), store_exec.c
- * (execution rows) and store_schema.c (schema, migrations, recovery). */
+ * (execution rows), store_fn.c (functions), store_schema.c (schema, migrations,
+ * recovery) and the PostgreSQL backend. */
 #ifndef SB_STORE_STORE_INTERNAL_H
 #define SB_STORE_STORE_INTERNAL_H
 
@@ -9,7 +10,8 @@
 #include "store/store.h"
 
 enum op_kind { OP_INSERT, OP_STARTED, OP_START_OWNED, OP_FINISHED, OP_CALLBACK, OP_AUDIT, OP_GET,
-               OP_LIST, OP_SESSION_ADD, OP_SESSION_END, OP_SESSION_WHERE };
+               OP_LIST, OP_SESSION_ADD, OP_SESSION_END, OP_SESSION_WHERE,
+               OP_FN_PUT, OP_FN_DELETE, OP_FN_LOAD, OP_FN_CLAIM };
 
 #define OP_NSTR 12
 
@@ -28,6 +30,7 @@ struct op {
         store_row_cb row;
         store_list_cb list;
         store_place_cb place;
+        store_fn_cb fn;
     } cb;
     struct session_place place;  /* SESSION_WHERE: what was read */
     void *arg;
@@ -36,7 +39,23 @@ struct op {
     struct exec_row *rows;       /* GET, LIST: what was read */
     size_t nrows;
     uint64_t next_cursor;
+    struct fn_row *fns;          /* FN_LOAD: what was read */
+    size_t nfns;
 };
+
+/* The functions' operations: s[0] name, s[1] owner, s[2] doc, s[3] node; u[0] the
+ * expected generation (PUT, DELETE) or fire_ms (CLAIM), u[1] now_ms (PUT). */
+static inline bool op_is_fn(enum op_kind k)
+{
+    return k == OP_FN_PUT || k == OP_FN_DELETE || k == OP_FN_LOAD || k == OP_FN_CLAIM;
+}
+/* A new operation (NULL when out of memory, logged), and queueing it (store.c). */
+struct op *store_op_new(enum op_kind kind, void *arg);
+void store_op_submit(struct store *s, struct op *op);
+/* Frees what a read put in op (exec rows, function rows): before a retry, or unread. */
+void store_op_drop_rows(struct op *op);
+/* SB_E_CONFLICT for function name (a put or delete whose generation moved). */
+int store_fn_conflict(struct op *op);
 
 /* sqlite helpers (store.c) */
 int store_sql(sqlite3 *db, const char *sql, struct sb_error *err, const char *what);
@@ -50,6 +69,10 @@ int store_run_exec_op(sqlite3 *db, struct op *op);
 /* Writes a result's typed columns and stage rows for the execution `seq`. */
 int store_write_result(sqlite3 *db, int64_t seq, const struct job_result *r,
                        struct sb_error *err);
+
+/* store_fn.c: the functions' operations, on the store's thread. 0, 1 (CLAIM:
+ * already claimed) or -1. */
+int store_run_fn_op(sqlite3 *db, struct op *op);
 
 /* store_schema.c */
 /* Creates or migrates the schema to the current version. */

@@ -23,38 +23,29 @@ struct store_pg {
 
 /* ---- parameters ---- */
 
-#define PMAX 24
-
-struct params {
-    const char *v[PMAX];
-    int len[PMAX], fmt[PMAX];
-    char num[PMAX][24];
-    int n;
-};
-
-static void p_text(struct params *p, const char *s)
+void pg_text(struct pg_params *p, const char *s)
 {
     p->v[p->n] = s;
     p->len[p->n] = 0;
     p->fmt[p->n++] = 0;
 }
 
-static void p_int(struct params *p, long long v)
+void pg_int(struct pg_params *p, long long v)
 {
     snprintf(p->num[p->n], sizeof p->num[p->n], "%lld", v);
-    p_text(p, p->num[p->n]);
+    pg_text(p, p->num[p->n]);
 }
 
-static void p_bytes(struct params *p, const void *data, size_t len)
+/* Binary: stdout and stderr are bytes, NULs included. */
+static void pg_bytes(struct pg_params *p, const void *data, size_t len)
 {
     p->v[p->n] = data ? data : "";
     p->len[p->n] = (int)len;
     p->fmt[p->n++] = 1;
 }
 
-/* Runs sql; *out gets the result when rows or a count are wanted. */
-static int run(PGconn *c, const char *sql, struct params *p, PGresult **out, struct sb_error *err,
-               const char *what)
+int pg_run(PGconn *c, const char *sql, struct pg_params *p, PGresult **out, struct sb_error *err,
+           const char *what)
 {
     PGresult *r = pq.PQexecParams(c, sql, p ? p->n : 0, NULL, p ? p->v : NULL,
                                   p ? p->len : NULL, p ? p->fmt : NULL, 0);
@@ -87,38 +78,39 @@ static void col_copy(char *dst, size_t len, const PGresult *r, int row, int col)
  * insert, made by an attempt whose answer the connection lost. */
 static int do_insert(struct store_pg *p, struct op *op)
 {
-    struct params q = {0};
-    p_text(&q, op->s[0]);
-    p_int(&q, (long long)op->u[0]);
+    struct pg_params q = {0};
+    pg_text(&q, op->s[0]);
+    pg_int(&q, (long long)op->u[0]);
     for (int i = 1; i <= 8; i++)
-        p_text(&q, op->s[i]);
-    p_text(&q, op->s[9]);                   /* request (shared queue) */
-    p_text(&q, op->s[10]);                  /* owner, or NULL: any node */
-    p_int(&q, (long long)op->u[1]);         /* started (owned, running at once) */
-    return run(p->conn,
-               "WITH ins AS (INSERT INTO executions(id, created_ms, state, mode, language, "
-               "code_sha256, request_id, key_id, client, limits, callback_url, callback_state, "
-               "request, node, started_ms, runs) VALUES($1, $2, "
-               "CASE WHEN $13::bigint > 0 THEN 'running' ELSE 'queued' END, $3, $4, $5, $6, $7, "
-               "$8, $9, $10::text, CASE WHEN $10::text IS NULL THEN NULL ELSE 'pending' END, $11, $12, "
-               "nullif($13::bigint, 0), CASE WHEN $13::bigint > 0 THEN 1 ELSE 0 END) "
-               "ON CONFLICT (id) DO NOTHING RETURNING node) "
-               "SELECT pg_notify('soulbox_queue', '') FROM ins WHERE node IS NULL",
-               &q, NULL, &op->err, "insert execution");
+        pg_text(&q, op->s[i]);
+    pg_text(&q, op->s[9]);                   /* request (shared queue) */
+    pg_text(&q, op->s[10]);                  /* owner, or NULL: any node */
+    pg_int(&q, (long long)op->u[1]);         /* started (owned, running at once) */
+    return pg_run(p->conn,
+                  "WITH ins AS (INSERT INTO executions(id, created_ms, state, mode, language, "
+                  "code_sha256, request_id, key_id, client, limits, callback_url, callback_state, "
+                  "request, node, started_ms, runs) VALUES($1, $2, "
+                  "CASE WHEN $13::bigint > 0 THEN 'running' ELSE 'queued' END, $3, $4, $5, $6, "
+                  "$7, $8, $9, $10::text, "
+                  "CASE WHEN $10::text IS NULL THEN NULL ELSE 'pending' END, $11, $12, "
+                  "nullif($13::bigint, 0), CASE WHEN $13::bigint > 0 THEN 1 ELSE 0 END) "
+                  "ON CONFLICT (id) DO NOTHING RETURNING node) "
+                  "SELECT pg_notify('soulbox_queue', '') FROM ins WHERE node IS NULL",
+                  &q, NULL, &op->err, "insert execution");
 }
 
 static int do_started(struct store_pg *p, struct op *op)
 {
-    struct params q = {0};
-    p_text(&q, op->s[0]);
-    p_int(&q, (long long)op->u[0]);
-    p_text(&q, p->node);
+    struct pg_params q = {0};
+    pg_text(&q, op->s[0]);
+    pg_int(&q, (long long)op->u[0]);
+    pg_text(&q, p->node);
     PGresult *r = NULL;
     /* Only an execution this node still owns, still queued: after a
      * partition it may have been given to another node. */
-    if (run(p->conn, "UPDATE executions SET state = 'running', started_ms = $2, runs = runs + 1 "
-            "WHERE id = $1 AND node = $3 AND state = 'queued'", &q, &r, &op->err,
-            "start execution") < 0)
+    if (pg_run(p->conn, "UPDATE executions SET state = 'running', started_ms = $2, runs = runs + 1 "
+               "WHERE id = $1 AND node = $3 AND state = 'queued'", &q, &r, &op->err,
+               "start execution") < 0)
         return -1;
     int n = atoi(pq.PQcmdTuples(r));
     pq.PQclear(r);
@@ -131,41 +123,42 @@ static int do_started(struct store_pg *p, struct op *op)
 static int write_stage(PGconn *c, const char *seq, int kind, int idx, const struct stage_result *st,
                        const struct case_result *cr, struct sb_error *err)
 {
-    struct params q = {0};
-    p_text(&q, seq);
-    p_int(&q, kind);
-    p_int(&q, idx);
-    p_text(&q, sb_status_name(st->status));
-    p_text(&q, sbx_cause_name(st->cause));
-    p_text(&q, st->message);
-    p_text(&q, st->seccomp_call[0] ? st->seccomp_call : NULL);
-    p_int(&q, st->exited);
-    p_int(&q, st->exit_code);
-    p_int(&q, st->signal);
-    p_int(&q, (long long)st->wall_ms);
-    p_int(&q, (long long)st->cpu_ms);
-    p_int(&q, (long long)st->memory_kb);
-    p_int(&q, st->truncated);
-    p_int(&q, st->warm);
-    p_int(&q, cr && cr->judged);
-    p_int(&q, cr && cr->accepted);
-    p_bytes(&q, st->out.data, st->out.len);
-    p_bytes(&q, st->err.data, st->err.len);
+    struct pg_params q = {0};
+    pg_text(&q, seq);
+    pg_int(&q, kind);
+    pg_int(&q, idx);
+    pg_text(&q, sb_status_name(st->status));
+    pg_text(&q, sbx_cause_name(st->cause));
+    pg_text(&q, st->message);
+    pg_text(&q, st->seccomp_call[0] ? st->seccomp_call : NULL);
+    pg_int(&q, st->exited);
+    pg_int(&q, st->exit_code);
+    pg_int(&q, st->signal);
+    pg_int(&q, (long long)st->wall_ms);
+    pg_int(&q, (long long)st->cpu_ms);
+    pg_int(&q, (long long)st->memory_kb);
+    pg_int(&q, st->truncated);
+    pg_int(&q, st->warm);
+    pg_int(&q, cr && cr->judged);
+    pg_int(&q, cr && cr->accepted);
+    pg_bytes(&q, st->out.data, st->out.len);
+    pg_bytes(&q, st->err.data, st->err.len);
     if (st->net_enabled) {
-        p_int(&q, (long long)st->net.bytes_sent);
-        p_int(&q, (long long)st->net.bytes_received);
-        p_int(&q, (long long)st->net.connections);
-        p_int(&q, (long long)st->net.refused);
+        pg_int(&q, (long long)st->net.bytes_sent);
+        pg_int(&q, (long long)st->net.bytes_received);
+        pg_int(&q, (long long)st->net.connections);
+        pg_int(&q, (long long)st->net.refused);
     } else {
         for (int i = 0; i < 4; i++)
-            p_text(&q, NULL);
+            pg_text(&q, NULL);
     }
-    return run(c, "INSERT INTO stages(exec_seq, kind, idx, status, cause, message, seccomp_call, "
-               "exited, exit_code, signal, wall_ms, cpu_ms, memory_kb, truncated, warm, judged, "
-               "accepted, stdout, stderr, net_sent, net_received, net_connections, net_refused) "
-               "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-               "$17, $18, $19, $20, $21, $22, $23) ON CONFLICT DO NOTHING", &q, NULL, err,
-               "write stage");
+    return pg_run(c,
+                  "INSERT INTO stages(exec_seq, kind, idx, status, cause, message, seccomp_call, "
+                  "exited, exit_code, signal, wall_ms, cpu_ms, memory_kb, truncated, warm, judged, "
+                  "accepted, stdout, stderr, net_sent, net_received, net_connections, net_refused) "
+                  "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+                  "$17, $18, $19, $20, $21, $22, $23) ON CONFLICT DO NOTHING", &q, NULL, err,
+                  "write stage");
 }
 
 /* The final result, once: an execution already ended (by the node that
@@ -173,21 +166,21 @@ static int write_stage(PGconn *c, const char *seq, int kind, int idx, const stru
 static int do_finished(struct store_pg *p, struct op *op)
 {
     const struct job_result *r = &op->result;
-    struct params q = {0};
-    p_text(&q, op->s[0]);
-    p_int(&q, (long long)op->u[0]);
-    p_text(&q, r->failed ? "internal_error" : sb_status_name(r->status));
-    p_int(&q, r->failed);
-    p_text(&q, r->failed ? r->error.msg : NULL);
-    p_text(&q, r->note[0] ? r->note : NULL);
-    p_int(&q, r->has_compile);
-    p_int(&q, r->compile_cached);
-    p_int(&q, r->ran);
+    struct pg_params q = {0};
+    pg_text(&q, op->s[0]);
+    pg_int(&q, (long long)op->u[0]);
+    pg_text(&q, r->failed ? "internal_error" : sb_status_name(r->status));
+    pg_int(&q, r->failed);
+    pg_text(&q, r->failed ? r->error.msg : NULL);
+    pg_text(&q, r->note[0] ? r->note : NULL);
+    pg_int(&q, r->has_compile);
+    pg_int(&q, r->compile_cached);
+    pg_int(&q, r->ran);
     PGresult *res = NULL;
-    if (run(p->conn, "UPDATE executions SET state = 'done', finished_ms = $2, status = $3, "
-            "failed = $4, error = $5, note = $6, has_compile = $7, compile_cached = $8, ran = $9, "
-            "request = NULL WHERE id = $1 AND state <> 'done' RETURNING seq", &q, &res, &op->err,
-            "finish execution") < 0)
+    if (pg_run(p->conn, "UPDATE executions SET state = 'done', finished_ms = $2, status = $3, "
+               "failed = $4, error = $5, note = $6, has_compile = $7, compile_cached = $8, "
+               "ran = $9, request = NULL WHERE id = $1 AND state <> 'done' RETURNING seq", &q,
+               &res, &op->err, "finish execution") < 0)
         return -1;
     if (pq.PQntuples(res) != 1) {
         pq.PQclear(res);
@@ -205,19 +198,19 @@ static int do_finished(struct store_pg *p, struct op *op)
     for (size_t i = 0; i < r->ncases; i++)
         if (write_stage(p->conn, seq, 2, (int)i, &r->cases[i].run, &r->cases[i], &op->err) < 0)
             return -1;
-    struct params n = {0};
-    p_text(&n, op->s[0]);
-    return run(p->conn, "SELECT pg_notify('soulbox_done', $1)", &n, NULL, &op->err, "notify");
+    struct pg_params n = {0};
+    pg_text(&n, op->s[0]);
+    return pg_run(p->conn, "SELECT pg_notify('soulbox_done', $1)", &n, NULL, &op->err, "notify");
 }
 
 static int do_callback(struct store_pg *p, struct op *op)
 {
-    struct params q = {0};
-    p_text(&q, op->s[1]);
-    p_int(&q, (long long)op->u[0]);
-    p_text(&q, op->s[0]);
-    return run(p->conn, "UPDATE executions SET callback_state = $1, callback_attempts = $2 "
-               "WHERE id = $3", &q, NULL, &op->err, "callback state");
+    struct pg_params q = {0};
+    pg_text(&q, op->s[1]);
+    pg_int(&q, (long long)op->u[0]);
+    pg_text(&q, op->s[0]);
+    return pg_run(p->conn, "UPDATE executions SET callback_state = $1, callback_attempts = $2 "
+                  "WHERE id = $3", &q, NULL, &op->err, "callback state");
 }
 
 static int do_audit(struct store_pg *p, struct op *op)
@@ -227,44 +220,44 @@ static int do_audit(struct store_pg *p, struct op *op)
         snprintf(uid, sizeof uid, "%s-%llu", p->node, (unsigned long long)++p->audit_n);
         op->s[11] = strdup(uid);
     }
-    struct params q = {0};
-    p_text(&q, op->s[11]);
-    p_int(&q, (long long)op->u[0]);
+    struct pg_params q = {0};
+    pg_text(&q, op->s[11]);
+    pg_int(&q, (long long)op->u[0]);
     for (int i = 0; i < 9; i++)
-        p_text(&q, op->s[i]);
-    p_text(&q, p->node);
-    return run(p->conn, "INSERT INTO audit(uid, ts_ms, event, request_id, key_id, client, "
-               "language, code_sha256, limits, status, detail, node) VALUES($1, $2, $3, $4, $5, "
-               "$6, $7, $8, $9, $10, $11, $12) ON CONFLICT (uid) DO NOTHING", &q, NULL, &op->err,
-               "audit");
+        pg_text(&q, op->s[i]);
+    pg_text(&q, p->node);
+    return pg_run(p->conn, "INSERT INTO audit(uid, ts_ms, event, request_id, key_id, client, "
+                  "language, code_sha256, limits, status, detail, node) VALUES($1, $2, $3, $4, $5, "
+                  "$6, $7, $8, $9, $10, $11, $12) ON CONFLICT (uid) DO NOTHING", &q, NULL, &op->err,
+                  "audit");
 }
 
 /* ---- sessions ---- */
 
 static int do_session(struct store_pg *p, struct op *op)
 {
-    struct params q = {0};
-    p_text(&q, op->s[0]);
+    struct pg_params q = {0};
+    pg_text(&q, op->s[0]);
     if (op->kind == OP_SESSION_ADD) {
-        p_text(&q, op->s[1]);
-        p_text(&q, op->s[2]);
-        p_int(&q, (long long)op->u[0]);
-        return run(p->conn, "INSERT INTO sessions(id, node, key_id, created_ms, state) "
-                   "VALUES($1, $2, $3, $4, 'live') ON CONFLICT (id) DO UPDATE SET node = $2, "
-                   "state = 'live', ended_ms = NULL, reason = NULL", &q, NULL,
-                   &op->err, "record session");
+        pg_text(&q, op->s[1]);
+        pg_text(&q, op->s[2]);
+        pg_int(&q, (long long)op->u[0]);
+        return pg_run(p->conn, "INSERT INTO sessions(id, node, key_id, created_ms, state) "
+                      "VALUES($1, $2, $3, $4, 'live') ON CONFLICT (id) DO UPDATE SET node = $2, "
+                      "state = 'live', ended_ms = NULL, reason = NULL", &q, NULL,
+                      &op->err, "record session");
     }
     if (op->kind == OP_SESSION_END) {
-        p_text(&q, op->s[1]);
-        return run(p->conn, "UPDATE sessions SET state = 'ended', ended_ms = " PG_NOW_MS ", "
-                   "reason = $2 WHERE id = $1 AND state = 'live'", &q, NULL, &op->err,
-                   "end session");
+        pg_text(&q, op->s[1]);
+        return pg_run(p->conn, "UPDATE sessions SET state = 'ended', ended_ms = " PG_NOW_MS ", "
+                      "reason = $2 WHERE id = $1 AND state = 'live'", &q, NULL, &op->err,
+                      "end session");
     }
     PGresult *r = NULL;
-    if (run(p->conn, "SELECT s.state, s.node, n.name, n.url, n.state, coalesce(s.reason, ''), "
-            "n.grpc_port "
-            "FROM sessions s LEFT JOIN nodes n ON n.id = s.node WHERE s.id = $1", &q, &r,
-            &op->err, "find session") < 0)
+    if (pg_run(p->conn, "SELECT s.state, s.node, n.name, n.url, n.state, coalesce(s.reason, ''), "
+               "n.grpc_port "
+               "FROM sessions s LEFT JOIN nodes n ON n.id = s.node WHERE s.id = $1", &q, &r,
+               &op->err, "find session") < 0)
         return -1;
     struct session_place *pl = &op->place;
     if (pq.PQntuples(r) == 1) {
@@ -324,13 +317,13 @@ static void read_stage(const PGresult *r, int i, struct stage_result *st)
 
 static int read_stages(PGconn *c, const char *seq, struct job_result *res, struct sb_error *err)
 {
-    struct params q = {0};
-    p_text(&q, seq);
+    struct pg_params q = {0};
+    pg_text(&q, seq);
     PGresult *r = NULL;
-    if (run(c, "SELECT status, cause, message, seccomp_call, exited, exit_code, signal, wall_ms, "
-            "cpu_ms, memory_kb, truncated, warm, judged, accepted, stdout, stderr, kind, idx, "
-            "net_sent, net_received, net_connections, net_refused FROM stages "
-            "WHERE exec_seq = $1 ORDER BY kind, idx", &q, &r, err, "read stages") < 0)
+    if (pg_run(c, "SELECT status, cause, message, seccomp_call, exited, exit_code, signal, "
+               "wall_ms, cpu_ms, memory_kb, truncated, warm, judged, accepted, stdout, stderr, "
+               "kind, idx, net_sent, net_received, net_connections, net_refused FROM stages "
+               "WHERE exec_seq = $1 ORDER BY kind, idx", &q, &r, err, "read stages") < 0)
         return -1;
     int n = pq.PQntuples(r);
     for (int i = 0; i < n; i++) {
@@ -412,23 +405,23 @@ static int read_rows(struct store_pg *p, struct op *op, PGresult *r, size_t max)
 
 static int do_read(struct store_pg *p, struct op *op)
 {
-    struct params q = {0};
+    struct pg_params q = {0};
     PGresult *r = NULL;
     int rc;
     if (op->kind == OP_GET) {
-        p_text(&q, op->s[0]);
-        p_text(&q, op->s[1]);
-        p_text(&q, op->scope_all ? "t" : "f");
-        rc = run(p->conn, "SELECT " EXEC_COLUMNS " FROM executions WHERE id = $1 "
-                 "AND ($3::boolean OR key_id = $2)", &q, &r, &op->err, "get execution");
+        pg_text(&q, op->s[0]);
+        pg_text(&q, op->s[1]);
+        pg_text(&q, op->scope_all ? "t" : "f");
+        rc = pg_run(p->conn, "SELECT " EXEC_COLUMNS " FROM executions WHERE id = $1 "
+                    "AND ($3::boolean OR key_id = $2)", &q, &r, &op->err, "get execution");
     } else {
-        p_int(&q, op->u[1] > INT64_MAX ? INT64_MAX : (long long)op->u[1]);
-        p_text(&q, op->s[1]);
-        p_text(&q, op->scope_all ? "t" : "f");
-        p_int(&q, (long long)op->u[0] + 1);
-        rc = run(p->conn, "SELECT " EXEC_COLUMNS " FROM executions WHERE seq < $1 "
-                 "AND ($3::boolean OR key_id = $2) ORDER BY seq DESC LIMIT $4", &q, &r, &op->err,
-                 "list executions");
+        pg_int(&q, op->u[1] > INT64_MAX ? INT64_MAX : (long long)op->u[1]);
+        pg_text(&q, op->s[1]);
+        pg_text(&q, op->scope_all ? "t" : "f");
+        pg_int(&q, (long long)op->u[0] + 1);
+        rc = pg_run(p->conn, "SELECT " EXEC_COLUMNS " FROM executions WHERE seq < $1 "
+                    "AND ($3::boolean OR key_id = $2) ORDER BY seq DESC LIMIT $4", &q, &r, &op->err,
+                    "list executions");
     }
     if (rc < 0)
         return -1;
@@ -449,6 +442,10 @@ static int run_op(struct store_pg *p, struct op *op)
     case OP_SESSION_ADD:
     case OP_SESSION_END:
     case OP_SESSION_WHERE: return do_session(p, op);
+    case OP_FN_PUT:
+    case OP_FN_DELETE:
+    case OP_FN_LOAD:
+    case OP_FN_CLAIM:      return store_pg_fn_op(p->conn, op);
     default:               return do_read(p, op);
     }
 }
@@ -561,10 +558,7 @@ int store_pg_batch(struct store_pg *p, struct list_node *batch, struct list_node
         }
         /* The connection was found dead: if it died idle (the database
          * restarted) nothing ran, so one more try on a new one. */
-        for (size_t i = 0; i < op->nrows; i++)
-            exec_row_free(&op->rows[i]);
-        free(op->rows);
-        op->rows = NULL, op->nrows = 0, op->next_cursor = 0;
+        store_op_drop_rows(op);
         p->last_attempt_ms = 0;
         if (!reconnect(p))
             return defer(p, batch, retry);
@@ -586,7 +580,8 @@ int store_pg_batch(struct store_pg *p, struct list_node *batch, struct list_node
         goto failed;
     list_foreach(pos, batch) {
         struct op *op = list_entry(pos, struct op, node);
-        if ((op->rc = run_op(p, op)) < 0) {
+        /* A conflict (a function's generation moved) left nothing to undo. */
+        if ((op->rc = run_op(p, op)) < 0 && op->err.code != SB_E_CONFLICT) {
             err = op->err;
             goto failed;
         }
@@ -599,15 +594,8 @@ failed:
         return defer(p, batch, retry);
     }
     pq_exec(p->conn, "ROLLBACK", &err, "rollback");
-    list_foreach(pos, batch) {
-        struct op *op = list_entry(pos, struct op, node);
-        for (size_t i = 0; i < op->nrows; i++)
-            exec_row_free(&op->rows[i]);
-        free(op->rows);
-        op->rows = NULL;
-        op->nrows = 0;
-        op->next_cursor = 0;
-    }
+    list_foreach(pos, batch)
+        store_op_drop_rows(list_entry(pos, struct op, node));
     return one_by_one(p, batch, retry);
 }
 
@@ -642,13 +630,13 @@ json_t *store_pg_read_audit(const char *url, uint64_t since_ms, struct sb_error 
     PGconn *c = pq_connect(url, "soulbox-audit", err);
     if (!c)
         return NULL;
-    struct params q = {0};
-    p_int(&q, (long long)since_ms);
+    struct pg_params q = {0};
+    pg_int(&q, (long long)since_ms);
     PGresult *r = NULL;
     json_t *arr = NULL;
-    if (run(c, "SELECT ts_ms, event, request_id, key_id, client, language, code_sha256, limits, "
-            "status, detail, node FROM audit WHERE ts_ms >= $1 ORDER BY ts_ms, seq", &q, &r, err,
-            "read audit") == 0) {
+    if (pg_run(c, "SELECT ts_ms, event, request_id, key_id, client, language, code_sha256, limits, "
+               "status, detail, node FROM audit WHERE ts_ms >= $1 ORDER BY ts_ms, seq", &q, &r, err,
+               "read audit") == 0) {
         static const char *const keys[] = {"ts", "event", "request_id", "key_id", "client",
                                            "language", "code_sha256", "limits", "status",
                                            "detail", "node"};

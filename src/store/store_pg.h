@@ -31,4 +31,27 @@ int store_pg_schema(PGconn *c, struct sb_error *err);
 /* For `soulbox audit --store`: the audit since since_ms as a JSON array. */
 json_t *store_pg_read_audit(const char *url, uint64_t since_ms, struct sb_error *err);
 
+/* ---- shared by the backend's files (store_pg.c, store_pg_fn.c) ---- */
+
+#define PG_PMAX 24
+
+/* A statement's parameters, in order: text (NULL: SQL NULL) or integers as text. */
+struct pg_params {
+    const char *v[PG_PMAX];
+    int len[PG_PMAX], fmt[PG_PMAX];
+    char num[PG_PMAX][24];
+    int n;
+};
+void pg_text(struct pg_params *p, const char *s);
+void pg_int(struct pg_params *p, long long v);
+
+/* Runs sql with p (may be NULL); *out gets the result when out is non-NULL
+ * (rows or a count wanted; the caller clears it). 0 or -1 with err. */
+int pg_run(PGconn *c, const char *sql, struct pg_params *p, PGresult **out, struct sb_error *err,
+           const char *what);
+
+/* The functions' operations (op_is_fn) on c (store_pg_fn.c): 0, 1 (a claim
+ * already made) or -1 with op->err. */
+int store_pg_fn_op(PGconn *c, struct op *op);
+
 #endif

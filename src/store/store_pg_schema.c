@@ -56,6 +56,13 @@ static const struct {
      " state text NOT NULL CHECK (state IN ('live', 'ended', 'lost')),"
      " ended_ms bigint, reason text);"
      "CREATE INDEX sessions_node ON sessions(node) WHERE state = 'live';"},
+    {3, "serverless functions and their claimed cron firings",
+     "CREATE TABLE functions ("
+     " name text PRIMARY KEY, owner text NOT NULL, doc text NOT NULL,"
+     " generation bigint NOT NULL, updated_ms bigint NOT NULL);"
+     "CREATE TABLE function_fires ("
+     " name text NOT NULL, fire_ms bigint NOT NULL, node text, PRIMARY KEY (name, fire_ms));"
+     "CREATE INDEX function_fires_ms ON function_fires(fire_ms);"},
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof *migrations)

@@ -11,8 +11,11 @@
  * row per stage (run, compile, test case) with stdout and stderr as bytes.
  * Version 1 kept each result as the API's JSON text; it is converted once.
  * Version 3 adds a stage's network traffic (NULL: it had no network).
+ * Version 4 adds serverless functions (one JSON document each, written at a
+ * generation) and their claimed cron firings: new tables only, so `schema`
+ * (IF NOT EXISTS) is the migration.
  */
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS executions ("
@@ -39,7 +42,13 @@ static const char schema[] =
     " seq INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL, event TEXT NOT NULL,"
     " request_id TEXT, key_id TEXT, client TEXT, language TEXT, code_sha256 TEXT,"
     " limits TEXT, status TEXT, detail TEXT);"
-    "CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts_ms);";
+    "CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts_ms);"
+    "CREATE TABLE IF NOT EXISTS functions ("
+    " name TEXT PRIMARY KEY, owner TEXT NOT NULL, doc TEXT NOT NULL,"
+    " generation INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS function_fires ("
+    " name TEXT NOT NULL, fire_ms INTEGER NOT NULL, node TEXT, PRIMARY KEY (name, fire_ms));"
+    "CREATE INDEX IF NOT EXISTS function_fires_ms ON function_fires(fire_ms);";
 
 static int user_version(sqlite3 *db)
 {

@@ -1,5 +1,6 @@
 /* Unit tests for src/store/: typed results round-trip, key scoping, pages,
- * the data dir lock, crash recovery and the version 1 → 2 migration. */
+ * the data dir lock, crash recovery, migrations, and serverless functions
+ * (generations, claimed firings) on SQLite and, when given one, PostgreSQL. */
 #include <criterion/criterion.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "store/pq.h"
 #include "store/store.h"
 
 static uv_loop_t loop;
@@ -477,4 +479,394 @@ Test(store, a_newer_schema_is_refused_with_a_reason)
     int rec;
     cr_assert_eq(store_open(&s, &loop, dir, NULL, &rec, &err), -1);
     cr_assert(strstr(err.msg, "schema version 99 is newer"), "%s", err.msg);
+}
+
+/* ---- serverless functions ----
+ * Each case runs on SQLite (suite store) and, when SOULBOX_TEST_PG_URL names a
+ * PostgreSQL database, on it too (suite store_pg: tests/cluster runs it). Names
+ * carry the test process's pid: cases share that database and run at once. */
+
+struct fns {
+    bool done;
+    int rc;
+    struct sb_error err;
+    struct fn_row *rows;
+    size_t n;
+};
+
+static void on_fn_done(void *arg, int rc, const struct sb_error *err)
+{
+    struct fns *f = arg;
+    f->rc = rc;
+    if (rc < 0)
+        f->err = *err;
+    f->done = true;
+}
+
+static void on_fns(void *arg, int rc, const struct sb_error *err, struct fn_row *rows, size_t n)
+{
+    struct fns *f = arg;
+    f->rows = rows;
+    f->n = n;
+    on_fn_done(arg, rc, err);
+}
+
+static void wait_fns(struct fns *f)
+{
+    while (!f->done)
+        uv_run(&loop, UV_RUN_ONCE);
+}
+
+static void free_fns(struct fns *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        fn_row_free(&f->rows[i]);
+    free(f->rows);
+    f->rows = NULL, f->n = 0;
+}
+
+static const char *pg_url;   /* the backend under test: SQLite in dir when NULL */
+
+static struct store *open_backend(void)
+{
+    if (!pg_url)
+        return open_store(NULL);
+    struct store *s = NULL;
+    struct sb_error err = {0};
+    cr_assert_eq(store_open_pg(&s, &loop, pg_url, "test-node", NULL, &err), 0, "%s", err.msg);
+    return s;
+}
+
+/* A function name of this test's own. */
+static const char *fname(const char *base)
+{
+    static char names[8][64];
+    static int next;
+    char *n = names[next++ % 8];
+    snprintf(n, sizeof names[0], "t%d-%s", (int)getpid(), base);
+    return n;
+}
+
+static struct fns put_fn(struct store *s, const char *name, const char *doc, uint64_t expect)
+{
+    struct fns f = {0};
+    store_fn_put(s, name, "key-1", doc, expect, 1000 + expect, on_fn_done, &f);
+    wait_fns(&f);
+    return f;
+}
+
+static struct fns delete_fn(struct store *s, const char *name, uint64_t expect)
+{
+    struct fns f = {0};
+    store_fn_delete(s, name, expect, on_fn_done, &f);
+    wait_fns(&f);
+    return f;
+}
+
+static struct fns load_fn(struct store *s, const char *name)
+{
+    struct fns f = {0};
+    store_fn_load(s, name, on_fns, &f);
+    wait_fns(&f);
+    cr_assert_eq(f.rc, 0, "%s", f.err.msg);
+    return f;
+}
+
+static int claim(struct store *s, const char *name, uint64_t fire_ms)
+{
+    struct fns f = {0};
+    store_fn_claim_fire(s, name, fire_ms, "node-a", on_fn_done, &f);
+    wait_fns(&f);
+    cr_assert_geq(f.rc, 0, "%s", f.err.msg);
+    return f.rc;
+}
+
+static void assert_conflict(const struct fns *f, const char *name)
+{
+    char want[128];
+    snprintf(want, sizeof want, "function %s was changed by another request", name);
+    cr_assert_eq(f->rc, -1);
+    cr_assert_eq(f->err.code, SB_E_CONFLICT, "%s", f->err.msg);
+    cr_assert_str_eq(f->err.msg, want);
+}
+
+/* name's one row holds doc at generation gen. */
+static void assert_doc(struct store *s, const char *name, const char *doc, uint64_t gen)
+{
+    struct fns f = load_fn(s, name);
+    cr_assert_eq(f.n, 1, "%s", name);
+    cr_assert_str_eq(f.rows[0].name, name);
+    cr_assert_str_eq(f.rows[0].owner, "key-1");
+    cr_assert_str_eq(f.rows[0].doc, doc);
+    cr_assert_eq(f.rows[0].generation, gen);
+    cr_assert_eq(f.rows[0].updated_ms, 1000 + gen - 1, "the now_ms of its last write");
+    free_fns(&f);
+}
+
+/* Each case on both backends. */
+#define FN_TEST(name)                                                                       \
+    static void fn_case_##name(void);                                                       \
+    Test(store, fn_##name) { fn_case_##name(); }                                            \
+    Test(store_pg, fn_##name)                                                               \
+    {                                                                                       \
+        if (!(pg_url = getenv("SOULBOX_TEST_PG_URL")))                                      \
+            cr_skip_test("SOULBOX_TEST_PG_URL is not set (tests/cluster sets it)");         \
+        fn_case_##name();                                                                   \
+    }                                                                                       \
+    static void fn_case_##name(void)
+
+TestSuite(store_pg, .init = setup, .fini = teardown);
+
+FN_TEST(a_new_function_is_written_at_generation_1_and_read_back)
+{
+    struct store *s = open_backend();
+    const char *b = fname("b"), *a = fname("a"), *c = fname("c");
+    cr_assert_eq(put_fn(s, b, "{\"v\":\"b\"}", 0).rc, 0);
+    cr_assert_eq(put_fn(s, a, "{\"v\":\"a\"}", 0).rc, 0);
+    cr_assert_eq(put_fn(s, c, "{\"v\":\"c\"}", 0).rc, 0);
+    assert_doc(s, a, "{\"v\":\"a\"}", 1);
+
+    struct fns all = load_fn(s, NULL);   /* PostgreSQL: other cases' too, in order */
+    const char *want[] = {a, b, c};
+    size_t seen = 0;
+    for (size_t i = 0; i < all.n; i++)
+        if (seen < 3 && !strcmp(all.rows[i].name, want[seen]))
+            seen++;
+    cr_assert_eq(seen, 3, "every function, ordered by name");
+    cr_assert(pg_url || all.n == 3);
+    free_fns(&all);
+
+    struct fns none = load_fn(s, fname("missing"));
+    cr_assert_eq(none.n, 0);
+    cr_assert_null(none.rows);
+    close_store(s);
+}
+
+FN_TEST(a_write_at_a_stale_generation_is_a_conflict_and_changes_nothing)
+{
+    struct store *s = open_backend();
+    const char *f = fname("f");
+    cr_assert_eq(put_fn(s, f, "{\"v\":1}", 0).rc, 0);
+    cr_assert_eq(put_fn(s, f, "{\"v\":2}", 1).rc, 0);
+    assert_doc(s, f, "{\"v\":2}", 2);
+    struct fns stale = put_fn(s, f, "{\"v\":\"stale\"}", 1);
+    assert_conflict(&stale, f);
+    struct fns again = put_fn(s, f, "{\"v\":\"new\"}", 0);
+    assert_conflict(&again, f);   /* it exists already */
+    struct fns gone = put_fn(s, fname("nope"), "{}", 3);
+    assert_conflict(&gone, fname("nope"));
+    assert_doc(s, f, "{\"v\":2}", 2);
+    cr_assert_eq(store_errors(s), 0, "a conflict is not the store failing");
+    close_store(s);
+}
+
+FN_TEST(a_delete_needs_the_current_generation)
+{
+    struct store *s = open_backend();
+    const char *f = fname("f");
+    cr_assert_eq(put_fn(s, f, "{}", 0).rc, 0);
+    cr_assert_eq(put_fn(s, f, "{\"v\":2}", 1).rc, 0);
+    struct fns stale = delete_fn(s, f, 1);
+    assert_conflict(&stale, f);
+    assert_doc(s, f, "{\"v\":2}", 2);
+    cr_assert_eq(delete_fn(s, f, 2).rc, 0);
+    struct fns none = load_fn(s, f);
+    cr_assert_eq(none.n, 0);
+    struct fns twice = delete_fn(s, f, 2);
+    assert_conflict(&twice, f);
+    cr_assert_eq(put_fn(s, f, "{\"v\":\"again\"}", 0).rc, 0, "the name is free again");
+    assert_doc(s, f, "{\"v\":\"again\"}", 1);
+    close_store(s);
+}
+
+/* Queued together they run in order, in one transaction: a conflict among
+ * them undoes none of the others. */
+FN_TEST(a_conflict_in_a_batch_leaves_the_other_writes)
+{
+    struct store *s = open_backend();
+    const char *f = fname("batch");
+    uint64_t t = util_now_ms();
+    struct fns w[5] = {{0}}, got = {0};
+    store_fn_put(s, f, "key-1", "{\"v\":1}", 0, 1000, on_fn_done, &w[0]);
+    store_fn_put(s, f, "key-1", "{\"v\":\"lost\"}", 0, 1000, on_fn_done, &w[1]);
+    store_fn_put(s, f, "key-1", "{\"v\":2}", 1, 1001, on_fn_done, &w[2]);
+    store_fn_claim_fire(s, f, t, NULL, on_fn_done, &w[3]);
+    store_fn_claim_fire(s, f, t, "node-b", on_fn_done, &w[4]);
+    store_fn_load(s, f, on_fns, &got);
+    wait_fns(&got);
+    for (int i = 0; i < 5; i++)
+        cr_assert(w[i].done, "completed in order: %d before the load", i);
+    cr_assert_eq(w[0].rc, 0);
+    assert_conflict(&w[1], f);
+    cr_assert_eq(w[2].rc, 0, "%s", w[2].err.msg);
+    cr_assert_eq(w[3].rc, 0);
+    cr_assert_eq(w[4].rc, 1);
+    cr_assert_eq(got.n, 1);
+    cr_assert_str_eq(got.rows[0].doc, "{\"v\":2}");
+    free_fns(&got);
+    close_store(s);
+    s = open_backend();
+    assert_doc(s, f, "{\"v\":2}", 2);
+    close_store(s);
+}
+
+FN_TEST(a_firing_is_claimed_once)
+{
+    struct store *s = open_backend();
+    const char *f = fname("cron");
+    uint64_t t = util_now_ms() / 60000 * 60000;
+    cr_assert_eq(claim(s, f, t), 0);
+    cr_assert_eq(claim(s, f, t), 1, "already claimed");
+    cr_assert_eq(claim(s, f, t + 60000), 0, "the next minute is its own");
+    cr_assert_eq(claim(s, fname("other"), t), 0, "another function's firing too");
+    close_store(s);
+}
+
+FN_TEST(deleting_a_function_drops_its_firings)
+{
+    struct store *s = open_backend();
+    const char *f = fname("cron");
+    uint64_t t = util_now_ms() / 60000 * 60000;
+    cr_assert_eq(put_fn(s, f, "{}", 0).rc, 0);
+    cr_assert_eq(claim(s, f, t), 0);
+    cr_assert_eq(delete_fn(s, f, 1).rc, 0);
+    cr_assert_eq(put_fn(s, f, "{}", 0).rc, 0);
+    cr_assert_eq(claim(s, f, t), 0, "claimable again: the old claim went with the function");
+    close_store(s);
+}
+
+FN_TEST(functions_and_claims_outlive_the_store)
+{
+    struct store *s = open_backend();
+    const char *f = fname("kept");
+    uint64_t t = util_now_ms();
+    cr_assert_eq(put_fn(s, f, "{\"v\":1}", 0).rc, 0);
+    cr_assert_eq(put_fn(s, f, "{\"v\":2}", 1).rc, 0);
+    cr_assert_eq(claim(s, f, t), 0);
+    close_store(s);
+    s = open_backend();
+    assert_doc(s, f, "{\"v\":2}", 2);
+    cr_assert_eq(claim(s, f, t), 1);
+    close_store(s);
+}
+
+FN_TEST(a_32_mib_document_round_trips)
+{
+    struct store *s = open_backend();
+    const char *f = fname("big");
+    size_t len = 32u << 20;
+    char *doc = malloc(len + 1);
+    cr_assert_not_null(doc);
+    memset(doc, 'x', len);
+    memcpy(doc, "{\"x\":\"", 6);
+    memcpy(doc + len - 2, "\"}", 2);
+    doc[len] = '\0';
+    cr_assert_eq(put_fn(s, f, doc, 0).rc, 0);
+    struct fns got = load_fn(s, f);
+    cr_assert_eq(got.n, 1);
+    cr_assert_eq(strlen(got.rows[0].doc), len);
+    cr_assert_eq(memcmp(got.rows[0].doc, doc, len), 0);
+    free_fns(&got);
+    free(doc);
+    close_store(s);
+}
+
+FN_TEST(a_name_too_long_for_a_row_is_refused_at_once)
+{
+    struct store *s = open_backend();
+    char name[100];
+    memset(name, 'n', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    struct fns f = {0};
+    store_fn_put(s, name, "key-1", "{}", 0, 1, on_fn_done, &f);
+    cr_assert(f.done, "before the call returns");
+    cr_assert_eq(f.err.code, SB_E_INVALID_ARGUMENT);
+    struct fns none = load_fn(s, name);
+    cr_assert_eq(none.n, 0);
+    close_store(s);
+}
+
+/* Notifications on channel soulbox_functions naming name, within timeout_ms. */
+static int notified(PGconn *c, const char *name, int want, int timeout_ms)
+{
+    int n = 0;
+    for (int waited = 0; n < want && waited < timeout_ms; waited += 20) {
+        cr_assert(pq.PQconsumeInput(c));
+        PGnotify *m;
+        while ((m = pq.PQnotifies(c))) {
+            n += !strcmp(m->relname, "soulbox_functions") && !strcmp(m->extra, name);
+            pq.PQfreemem(m);
+        }
+        if (n < want)
+            usleep(20000);
+    }
+    return n;
+}
+
+/* PostgreSQL only: a put and a delete tell the other nodes; a conflict does not. */
+Test(store_pg, fn_writes_notify_the_other_nodes)
+{
+    if (!(pg_url = getenv("SOULBOX_TEST_PG_URL")))
+        cr_skip_test("SOULBOX_TEST_PG_URL is not set (tests/cluster sets it)");
+    struct store *s = open_backend();   /* loads libpq */
+    struct sb_error err = {0};
+    PGconn *c = pq_connect(pg_url, "test-listen", &err);
+    cr_assert_not_null(c, "%s", err.msg);
+    cr_assert_eq(pq_exec(c, "LISTEN soulbox_functions", &err, "listen"), 0, "%s", err.msg);
+    const char *f = fname("told");
+    cr_assert_eq(put_fn(s, f, "{}", 0).rc, 0);
+    cr_assert_eq(put_fn(s, f, "{}", 0).rc, -1);
+    cr_assert_eq(put_fn(s, f, "{\"v\":2}", 1).rc, 0);
+    cr_assert_eq(delete_fn(s, f, 2).rc, 0);
+    close_store(s);
+    cr_assert_eq(notified(c, f, 3, 5000), 3);
+    cr_assert_eq(notified(c, f, 1, 200), 0, "nothing for the conflict");
+    pq.PQfinish(c);
+}
+
+/* SQLite only: the table of claims stays small. */
+Test(store, claims_older_than_a_day_are_dropped_when_new_ones_are_made)
+{
+    struct store *s = open_store(NULL);
+    uint64_t now = util_now_ms();
+    cr_assert_eq(claim(s, "f", now - 2 * 86400000ull), 0);
+    cr_assert_eq(claim(s, "f", now - 3600000), 0);
+    cr_assert_eq(claim(s, "g", now), 0);
+    close_store(s);
+    char path[128];
+    snprintf(path, sizeof path, "%s/soulbox.db", dir);
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT group_concat(fire_ms < ?, ',') FROM "
+                                    "(SELECT fire_ms FROM function_fires ORDER BY fire_ms)",
+                                    -1, &q, NULL), SQLITE_OK);
+    sqlite3_bind_int64(q, 1, (sqlite3_int64)(now - 86400000));
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    cr_assert_str_eq((const char *)sqlite3_column_text(q, 0), "0,0", "the hour-old and new stay");
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
+Test(store, a_version_3_data_dir_gains_the_function_tables)
+{
+    close_store(open_store(NULL));
+    char path[128];
+    snprintf(path, sizeof path, "%s/soulbox.db", dir);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, "DROP TABLE functions; DROP TABLE function_fires;"
+                              "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    struct store *s = open_store(NULL);
+    cr_assert_eq(put_fn(s, "f", "{}", 0).rc, 0);
+    cr_assert_eq(claim(s, "f", util_now_ms()), 0);
+    close_store(s);
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *q;
+    cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(q, 0), 4);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
 }
