@@ -317,6 +317,10 @@ void job_compiled(struct job *j)
         j->res.status = SB_ST_COMPILE_ERROR;
         return job_finish(j);
     }
+    if (j->compile_only) {
+        j->res.status = SB_ST_OK;
+        return job_finish(j);
+    }
     if (j->lang->artifact_tar) {
         const char *why;
         if (tar_parse(j->artifact, j->artifact_len, MAX_ARTIFACT_FILES, &j->unpacked, &why) < 0) {
@@ -342,7 +346,10 @@ static void on_start(uv_timer_t *t)
         job_finish_killed(j);
     else if (j->lang->compile)
         compile_begin(j);
-    else
+    else if (j->compile_only) {
+        j->res.status = SB_ST_OK;
+        job_finish(j);
+    } else
         run_next(j);
 }
 
@@ -361,6 +368,7 @@ struct job *job_start(struct runner *rn, const struct job_request *req, job_done
     j->lang = req->lang;
     j->limits = req->limits;
     j->interactive = req->interactive && req->ncases == 0;
+    j->compile_only = req->compile_only;
     limits_compile(rn->cfg, &req->lang->compile_limits, &j->compile_limits);
     if (copy_request(j, req) < 0) {
         free_copies(j);

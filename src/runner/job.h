@@ -41,6 +41,8 @@ struct job_request {
     const struct job_case *cases;  /* test cases: compile once, one fresh sandbox each */
     size_t ncases;
     bool interactive;          /* stdin stays open for job_stdin_write (not with cases) */
+    bool compile_only;         /* the compile stage (cached) and no run: status ok or
+                                  compile_error (a language without one: ok at once) */
     const char *const *return_files;   /* patterns (sbx_run_collect), not with cases */
     size_t nreturn_files;
     /* Egress of the run stage (narrowed against the config), or NULL: none.

@@ -49,6 +49,7 @@ struct job {
     bool timer_closed, released;
     /* interact.c */
     bool interactive;          /* the run's stdin stays open */
+    bool compile_only;         /* no run stage (job_request.compile_only) */
     struct sb_buf early_in;    /* stdin typed before the run started */
     bool stdin_closed, paused, kill_requested, run_started;
     struct job_result res;

@@ -494,6 +494,7 @@ static struct sbx_proc *proc_new(struct sbx *s, const struct sbx_exec *x)
     p->id = s->next_id++;
     p->lim = x->limits;
     p->interactive = x->interactive;
+    p->forward_only = x->forward_only;
     p->pty = p->agent_fds[0] = p->agent_fds[1] = p->agent_fds[2] = -1;
     p->r.seccomp_nr = -1;
     p->flags = (x->sole ? PEXEC_SOLE : 0) | (x->warm ? PEXEC_WARM : 0) | (x->pty ? PEXEC_PTY : 0);

@@ -198,6 +198,10 @@ struct sbx_exec {
     /* A warm program: it starts now and waits (fd 3) for its real program,
      * which sbx_proc_go hands it; until then it is not counted as running. */
     bool warm;
+    /* Output goes to the output callback only: nothing is kept in the
+     * result and output_bytes does not apply (a long-lived process whose
+     * caller bounds what it takes, e.g. a function's warm instance). */
+    bool forward_only;
 };
 
 struct sbx_proc_callbacks {

@@ -119,6 +119,7 @@ struct sbx_proc {
     char *stdin_copy;
     size_t stdin_len;
     bool interactive, stdin_closing, output_paused, kill_sent, go_sent;
+    bool forward_only;          /* output only to cb.output: not kept, no output limit */
     uint64_t pending_sigs; /* asked for while P_QUEUED (bit N: signal N), sent after EXEC */
     uint16_t pending_rows, pending_cols; /* a resize asked for while P_QUEUED */
     size_t stdin_pending;

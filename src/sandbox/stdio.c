@@ -31,6 +31,11 @@ static void close_one(struct sbx_proc *p, uv_handle_t *h, bool *on)
 
 static void capture(struct sbx_proc *p, int stream, const char *data, size_t n)
 {
+    if (p->forward_only) {
+        if (p->cb.output && !p->freed)   /* freed: its owner is gone, no callback follows */
+            p->cb.output(p, stream, data, n, p->arg);
+        return;
+    }
     struct sb_buf *b = stream == 1 ? &p->r.out : &p->r.err;
     uint64_t used = p->r.out.len + p->r.err.len;
     size_t keep = n;
@@ -45,7 +50,7 @@ static void capture(struct sbx_proc *p, int stream, const char *data, size_t n)
     if (keep) {
         sb_buf_append(b, data, keep);
         /* A warm interpreter's start-up talk is not its program's output. */
-        if (p->cb.output && (!(p->flags & PEXEC_WARM) || p->go_sent))
+        if (p->cb.output && !p->freed && (!(p->flags & PEXEC_WARM) || p->go_sent))
             p->cb.output(p, stream, data, keep, p->arg);
     }
 }

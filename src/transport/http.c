@@ -22,11 +22,19 @@ static const char *reason(int status)
     case 201: return "Created";
     case 202: return "Accepted";
     case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
     case 404: return "Not Found";
+    case 409: return "Conflict";
+    case 410: return "Gone";
     case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
     case 408: return "Request Timeout";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
@@ -36,7 +44,9 @@ static const char *reason(int status)
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
     case 505: return "HTTP Version Not Supported";
     default:  return "Status";
     }
@@ -155,7 +165,9 @@ static int format_head(struct http_conn *c, char *buf, size_t len, int status,
                 reason(status), c->req.request_id[0] ? c->req.request_id : "-");
     if (content_type)
         HEAD_APPEND("Content-Type: %s\r\n", content_type);
-    if (content_length >= 0)
+    if (status == 204 || status == 304 || (status >= 100 && status < 200))
+        ;   /* no body, and no length either (RFC 9110 8.6) */
+    else if (content_length >= 0)
         HEAD_APPEND("Content-Length: %ld\r\n", content_length);
     else
         HEAD_APPEND("Transfer-Encoding: chunked\r\n");
