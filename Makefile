@@ -80,7 +80,7 @@ $(BUILD)/obj/%.o: src/%.c | $(PB_SRC)
 
 $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
 	@mkdir -p $(BUILD)/gen
-	cd proto && protoc-c --c_out=$(CURDIR)/$(BUILD)/gen $*.proto
+	cd proto && protoc-c --c_out=$(abspath $(BUILD))/gen $*.proto
 
 $(BUILD)/obj/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
 	@mkdir -p $(dir $@)
@@ -88,7 +88,7 @@ $(BUILD)/obj/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
 
 $(BUILD)/gen/descriptors.pb: $(addprefix proto/,$(PROTOS))
 	@mkdir -p $(dir $@)
-	cd proto && protoc-c --descriptor_set_out=$(CURDIR)/$@ --include_imports $(PROTOS)
+	cd proto && protoc-c --descriptor_set_out=$(abspath $@) --include_imports $(PROTOS)
 
 $(BUILD)/obj/proto_blob.o: src/frontend/grpc/proto_blob.S $(BUILD)/gen/descriptors.pb
 	@mkdir -p $(dir $@)
@@ -148,13 +148,16 @@ $(BUILD)/obj/templates_blob.o: src/service/templates_blob.S $(BUILD)/templates.b
 	$(CC) -c -DTPL_BUNDLE='"$(BUILD)/templates.bundle"' -o $@ $<
 
 DRIVERS := src/service/drivers/python.py src/service/drivers/javascript.js \
-           src/service/drivers/bash.sh src/service/drivers/watch.py
+           src/service/drivers/bash.sh src/service/drivers/watch.py \
+           src/service/fnrt/python.py src/service/fnrt/javascript.js
 $(BUILD)/obj/drivers_blob.o: src/service/drivers_blob.S $(DRIVERS)
 	@mkdir -p $(dir $@)
 	$(CC) -c -DDRIVER_PY='"src/service/drivers/python.py"' \
 	    -DDRIVER_JS='"src/service/drivers/javascript.js"' \
 	    -DDRIVER_SH='"src/service/drivers/bash.sh"' \
-	    -DDRIVER_WATCH='"src/service/drivers/watch.py"' -o $@ $<
+	    -DDRIVER_WATCH='"src/service/drivers/watch.py"' \
+	    -DFNRT_PY='"src/service/fnrt/python.py"' \
+	    -DFNRT_JS='"src/service/fnrt/javascript.js"' -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -207,8 +210,8 @@ check-cgroup2: all unit
 # cases with every attack inside a microVM (the neighbour each checks stays
 # on namespaces): 8 minutes here.
 check-microvm: all
-	SOULBOX=$(CURDIR)/$(BUILD)/soulbox $(PYTHON) -m pytest -q -p no:cacheprovider tests/microvm
-	SOULBOX=$(CURDIR)/$(BUILD)/soulbox SOULBOX_ATTACK_ISOLATION=microvm $(PYTHON) -m pytest -q \
+	SOULBOX=$(abspath $(BUILD))/soulbox $(PYTHON) -m pytest -q -p no:cacheprovider tests/microvm
+	SOULBOX=$(abspath $(BUILD))/soulbox SOULBOX_ATTACK_ISOLATION=microvm $(PYTHON) -m pytest -q \
 	    -p no:cacheprovider tests/security/test_attack_files.py \
 	    tests/security/test_attack_kernel.py tests/security/test_attack_resources.py \
 	    tests/security/test_attack_egress.py
@@ -220,7 +223,7 @@ check-microvm: all
 # published ports; also without each flag. ~3 minutes here on a fresh
 # machine (the base image and layers stay in /var/lib/soulbox-test-docker).
 check-container: all
-	SOULBOX=$(CURDIR)/$(BUILD)/soulbox $(PYTHON) -m pytest -q -p no:cacheprovider tests/deploy
+	SOULBOX=$(abspath $(BUILD))/soulbox $(PYTHON) -m pytest -q -p no:cacheprovider tests/deploy
 
 check: all unit integration cluster load sdk
 
@@ -229,23 +232,23 @@ check: all unit integration cluster load sdk
 # database restarting, a partition through a proxy) and 1,000 mixed requests
 # with a node killed and restarted. ~30 s.
 cluster: all
-	SOULBOX=$(CURDIR)/$(BUILD)/soulbox $(PYTHON) -m pytest -q -p no:cacheprovider tests/cluster
+	SOULBOX=$(abspath $(BUILD))/soulbox $(PYTHON) -m pytest -q -p no:cacheprovider tests/cluster
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2; done
 
 integration: all
-	SOULBOX=$(CURDIR)/$(BUILD)/soulbox $(PYTHON) -m pytest -q -p no:cacheprovider \
+	SOULBOX=$(abspath $(BUILD))/soulbox $(PYTHON) -m pytest -q -p no:cacheprovider \
 	    tests/integration tests/security
 
 # 10,000 mixed requests at concurrency 64 (SOULBOX_LOAD_REQUESTS to change).
 load: all
-	SOULBOX=$(CURDIR)/$(BUILD)/soulbox $(PYTHON) -m pytest -q -s -p no:cacheprovider tests/load
+	SOULBOX=$(abspath $(BUILD))/soulbox $(PYTHON) -m pytest -q -s -p no:cacheprovider tests/load
 
 # The Python, Node.js and Go SDKs (sdk/), built and tested against one real
 # server (API keys and sessions on); once, not again under the sanitizers.
 sdk: all
-	SOULBOX=$(CURDIR)/$(BUILD)/soulbox $(PYTHON) tests/sdk/with_server.py -- tests/sdk/run_all.sh
+	SOULBOX=$(abspath $(BUILD))/soulbox $(PYTHON) tests/sdk/with_server.py -- tests/sdk/run_all.sh
 
 run: setup-run all
 	$(BUILD)/soulbox serve --config config/soulbox.yaml
@@ -287,7 +290,7 @@ clean:
 # inputs go to build-fuzz/corpus/<name>, crashes to build-fuzz/crashes/<name>.
 FUZZ         := build-fuzz
 FUZZ_CC      := clang
-FUZZ_TARGETS ?= http request websocket grpc config names agent e2b dns client vmstream
+FUZZ_TARGETS ?= http request websocket grpc config names agent e2b dns client vmstream function
 FUZZ_SECONDS ?= 60
 FUZZ_OPTS    ?= -timeout=5 -rss_limit_mb=2048
 # Longest input generated (regressions may be longer: they are replayed whole).
@@ -315,7 +318,8 @@ FUZZ_SRC     := $(wildcard src/common/*.c src/config/*.c) src/runner/lang.c src/
                 src/frontend/grpc/pbdesc.c \
                 src/frontend/e2b/connect.c src/frontend/multipart.c src/service/session_path.c \
                 src/sandbox/collected.c $(wildcard src/net/*.c) src/runner/runner.c \
-                src/client/sse.c src/client/http_client.c src/vm/stream.c
+                src/client/sse.c src/client/http_client.c src/vm/stream.c \
+                src/service/cron.c src/service/function_resp.c
 FUZZ_LIB_OBJ := $(FUZZ_SRC:src/%.c=$(FUZZ)/obj/%.o) $(PROTOS:%.proto=$(FUZZ)/obj/gen/%.pb-c.o) \
                 $(FUZZ)/obj/languages_blob.o
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ)/fuzz_%)

@@ -166,7 +166,52 @@ type request struct {
 	body   []byte
 	ctype  string
 	accept string
+	// rawParams: params are already escaped (a function's name@version, its path).
+	rawParams bool
+	// header: more headers, set after the SDK's (they win).
+	header http.Header
+	// passthrough (a function's invocation): an error status that is the function's own
+	// answer is returned like a success, not retried; redirects are not followed.
+	passthrough bool
 }
+
+// functionStatusHeader is on an answer that is a function's own.
+const functionStatusHeader = "X-SoulBox-Function-Status"
+
+// refusalCodes are the error codes of SoulBox's own refusals.
+var refusalCodes = map[string]bool{
+	"invalid_argument": true, "limit_exceeds_max": true, "unauthenticated": true,
+	"not_found": true, "method_not_allowed": true, "request_timeout": true,
+	"payload_too_large": true, "unsupported_media_type": true, "conflict": true,
+	"unknown_language": true, "upgrade_required": true, "rate_limited": true,
+	"headers_too_large": true, "internal_error": true, "sandbox_setup_failed": true,
+	"unavailable": true, "http_version_not_supported": true, "invalid_config": true,
+}
+
+// isFunctionAnswer tells whether an error answer on /fn/... is the function's
+// own (to return) rather than SoulBox refusing: it has X-SoulBox-Function-Status,
+// or its body is not SoulBox's error body {"error": {"code", "message"}} with one
+// of its codes (function_error and function_timeout are the function's).
+func isFunctionAnswer(h http.Header, body []byte) bool {
+	if len(h.Values(functionStatusHeader)) > 0 {
+		return true
+	}
+	var env map[string]json.RawMessage
+	if json.Unmarshal(body, &env) != nil || len(env) != 1 {
+		return true
+	}
+	var e struct {
+		Code interface{} `json:"code"`
+	}
+	if json.Unmarshal(env["error"], &e) != nil {
+		return true
+	}
+	code, ok := e.Code.(string)
+	return !ok || !refusalCodes[code]
+}
+
+// noRedirect makes an http.Client return a redirect as it is.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // rawResponse is an answered call whose body is to be read by the caller, who
 // must Close it (this also releases the call's timeout).
@@ -194,7 +239,12 @@ func (c *Client) do(ctx context.Context, q *request, stream bool) (*rawResponse,
 	if c.baseErr != nil {
 		return nil, &Error{Code: "invalid_url", Message: c.baseErr.Error(), kind: ErrConnection, cause: c.baseErr}
 	}
-	u := c.base + q.rt.expand(q.params)
+	var u string
+	if q.rawParams {
+		u = c.base + q.rt.fill(q.params)
+	} else {
+		u = c.base + q.rt.expand(q.params)
+	}
 	if len(q.query) > 0 {
 		u += "?" + q.query.Encode()
 	}
@@ -226,6 +276,12 @@ func (c *Client) do(ctx context.Context, q *request, stream bool) (*rawResponse,
 		return nil, err
 	}
 	idempotent := q.rt.method == "GET" || q.rt.method == "DELETE"
+	hc := c.hc
+	if q.passthrough {
+		cp := *c.hc
+		cp.CheckRedirect = noRedirect
+		hc = &cp
+	}
 	for attempt := 0; ; attempt++ {
 		var body io.Reader
 		if q.body != nil {
@@ -246,7 +302,10 @@ func (c *Client) do(ctx context.Context, q *request, stream bool) (*rawResponse,
 			h["Accept"] = []string{q.accept}
 		}
 		h["User-Agent"] = []string{c.userAgent}
-		resp, err := c.hc.Do(req)
+		for k, v := range q.header {
+			h[http.CanonicalHeaderKey(k)] = v
+		}
+		resp, err := hc.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {
 				return fail(ctxFail(err))
@@ -263,9 +322,16 @@ func (c *Client) do(ctx context.Context, q *request, stream bool) (*rawResponse,
 			}
 			return fail(connectionError(err))
 		}
+		if q.passthrough && (resp.StatusCode < 400 || len(resp.Header.Values(functionStatusHeader)) > 0) {
+			return &rawResponse{Response: resp, cancel: cancel}, nil
+		}
 		if resp.StatusCode >= 300 {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			if q.passthrough && isFunctionAnswer(resp.Header, b) {
+				resp.Body = io.NopCloser(bytes.NewReader(b))
+				return &rawResponse{Response: resp, cancel: cancel}, nil
+			}
 			apiErr := newAPIError(resp.StatusCode, resp.Header, b)
 			if (resp.StatusCode == 429 || resp.StatusCode == 503) && attempt < c.maxRetries {
 				wait := backoff(attempt)

@@ -52,7 +52,41 @@ var (
 	rRestartContext   = &route{"POST", "/api/sandboxes/{id}/contexts/{ctx}/restart"}
 	rInterruptContext = &route{"POST", "/api/sandboxes/{id}/contexts/{ctx}/interrupt"}
 	rRunCode          = &route{"POST", "/api/sandboxes/{id}/execute"}
+
+	rDeployFunction      = &route{"POST", "/api/functions"}
+	rListFunctions       = &route{"GET", "/api/functions"}
+	rGetFunction         = &route{"GET", "/api/functions/{name}"}
+	rDeleteFunction      = &route{"DELETE", "/api/functions/{name}"}
+	rFunctionVersions    = &route{"GET", "/api/functions/{name}/versions"}
+	rRollbackFunction    = &route{"POST", "/api/functions/{name}/rollback"}
+	rSetFunctionAlias    = &route{"PUT", "/api/functions/{name}/aliases/{alias}"}
+	rDeleteFunctionAlias = &route{"DELETE", "/api/functions/{name}/aliases/{alias}"}
+	rFunctionLogs        = &route{"GET", "/api/functions/{name}/logs"}
+	rInvokeAsync         = &route{"POST", "/api/functions/{name}/invocations"}
+	rGetInvocation       = &route{"GET", "/api/functions/{name}/invocations/{id}"}
+
+	// A function's invocation over plain HTTP: any of these methods, without and
+	// with a path after the function's name.
+	rInvokeGet        = &route{"GET", "/fn/{name}"}
+	rInvokePost       = &route{"POST", "/fn/{name}"}
+	rInvokePut        = &route{"PUT", "/fn/{name}"}
+	rInvokePatch      = &route{"PATCH", "/fn/{name}"}
+	rInvokeDelete     = &route{"DELETE", "/fn/{name}"}
+	rInvokeGetPath    = &route{"GET", "/fn/{name}/{path}"}
+	rInvokePostPath   = &route{"POST", "/fn/{name}/{path}"}
+	rInvokePutPath    = &route{"PUT", "/fn/{name}/{path}"}
+	rInvokePatchPath  = &route{"PATCH", "/fn/{name}/{path}"}
+	rInvokeDeletePath = &route{"DELETE", "/fn/{name}/{path}"}
 )
+
+// invokeRoutes are the invocation routes by method: without and with a path.
+var invokeRoutes = map[string][2]*route{
+	"GET":    {rInvokeGet, rInvokeGetPath},
+	"POST":   {rInvokePost, rInvokePostPath},
+	"PUT":    {rInvokePut, rInvokePutPath},
+	"PATCH":  {rInvokePatch, rInvokePatchPath},
+	"DELETE": {rInvokeDelete, rInvokeDeletePath},
+}
 
 // routeTable lists every native route the SDK implements (a test compares it
 // with api/openapi.yaml).
@@ -63,10 +97,15 @@ var routeTable = []*route{
 	rCommandSignal, rReadFile, rWriteFile, rUploadFiles, rRemoveFile, rListFiles, rStatFile,
 	rWatchFiles, rMkdir, rMove, rCreateContext, rListContexts, rDeleteContext,
 	rRestartContext, rInterruptContext, rRunCode,
+	rDeployFunction, rListFunctions, rGetFunction, rDeleteFunction, rFunctionVersions,
+	rRollbackFunction, rSetFunctionAlias, rDeleteFunctionAlias, rFunctionLogs, rInvokeAsync,
+	rGetInvocation, rInvokeGet, rInvokePost, rInvokePut, rInvokePatch, rInvokeDelete,
+	rInvokeGetPath, rInvokePostPath, rInvokePutPath, rInvokePatchPath, rInvokeDeletePath,
 }
 
 // Routes returns the native API routes this SDK implements, as "METHOD /path"
-// with the path templates of api/openapi.yaml (e.g. "GET /api/executions/{id}").
+// with the path templates of api/openapi.yaml (e.g. "GET /api/executions/{id}";
+// a function's invocation is "GET /fn/{name}", "GET /fn/{name}/{path}", ...).
 func Routes() []string {
 	out := make([]string, len(routeTable))
 	for i, r := range routeTable {
@@ -77,6 +116,15 @@ func Routes() []string {
 
 // expand fills the template's {param} segments, in order, with the escaped params.
 func (r *route) expand(params []string) string {
+	esc := make([]string, len(params))
+	for i, v := range params {
+		esc[i] = url.PathEscape(v)
+	}
+	return r.fill(esc)
+}
+
+// fill fills the template's {param} segments, in order, with params as they are.
+func (r *route) fill(params []string) string {
 	if len(params) == 0 {
 		return r.path
 	}
@@ -89,7 +137,7 @@ func (r *route) expand(params []string) string {
 			break
 		}
 		b.WriteString(p[:i])
-		b.WriteString(url.PathEscape(v))
+		b.WriteString(v)
 		p = p[j+1:]
 	}
 	b.WriteString(p)

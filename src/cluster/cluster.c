@@ -20,13 +20,13 @@
 #define RECONNECT_MS 500
 #define CLAIM_BATCH 16
 
-enum ev_kind { EV_CLAIMED, EV_DONE, EV_TICK, EV_LOST };
+enum ev_kind { EV_CLAIMED, EV_DONE, EV_TICK, EV_LOST, EV_FUNCTION };
 
 struct event {
     enum ev_kind kind;
     struct list_node node;
     struct cluster_claim *claim;
-    char id[37];
+    char id[80];               /* an execution's id, or a function's name */
 };
 
 struct cluster {
@@ -104,6 +104,10 @@ static void on_async(uv_async_t *a)
         case EV_DONE:    c->hooks.done(c->arg, e->id); break;
         case EV_TICK:    c->hooks.tick(c->arg); break;
         case EV_LOST:    c->hooks.lost(c->arg); break;
+        case EV_FUNCTION:
+            if (c->hooks.function_changed)
+                c->hooks.function_changed(c->arg, e->id);
+            break;
         }
         free(e);
     }
@@ -362,6 +366,8 @@ static bool drain_notifies(struct cluster *c, bool *queued)
             *queued = true;
         else if (!strcmp(n->relname, "soulbox_done") && strlen(n->extra) < 37)
             post(c, EV_DONE, n->extra, NULL);
+        else if (!strcmp(n->relname, "soulbox_functions") && strlen(n->extra) < 80)
+            post(c, EV_FUNCTION, n->extra, NULL);
         pq.PQfreemem(n);
     }
     return true;
@@ -373,7 +379,7 @@ static bool connect_db(struct cluster *c)
 {
     struct sb_error err;
     c->conn = pq_connect(c->url, "soulbox-cluster", &err);
-    if (c->conn && pq_exec(c->conn, "LISTEN soulbox_queue; LISTEN soulbox_done", &err,
+    if (c->conn && pq_exec(c->conn, "LISTEN soulbox_queue; LISTEN soulbox_done; LISTEN soulbox_functions", &err,
                            "listen") < 0) {
         pq.PQfinish(c->conn);
         c->conn = NULL;

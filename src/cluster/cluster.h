@@ -36,6 +36,8 @@ struct cluster_hooks {
     /* This node was declared lost while out of touch: the cluster ended or
      * re-queued its executions, so what it still runs must stop. */
     void (*lost)(void *arg);
+    /* A function was deployed, changed or deleted (by any node): reload it. */
+    void (*function_changed)(void *arg, const char *name);
 };
 
 /*

@@ -26,7 +26,9 @@
     X(HEADERS_TOO_LARGE, "headers_too_large",   431, 8)      \
     X(INTERNAL,          "internal_error",      500, 13)     \
     X(SANDBOX_SETUP,     "sandbox_setup_failed",500, 13)     \
+    X(FUNCTION_ERROR,    "function_error",      502, 13)     \
     X(UNAVAILABLE,       "unavailable",         503, 14)     \
+    X(FUNCTION_TIMEOUT,  "function_timeout",    504, 4)      \
     X(HTTP_VERSION,      "http_version_not_supported", 505, 12) \
     X(CONFIG,            "invalid_config",      500, 9)
 

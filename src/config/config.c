@@ -144,6 +144,11 @@ int config_defaults(struct sb_config *c)
         .output_mb = 256, .max_output_mb = 4096, .max_contexts = 16, .max_commands = 1024,
         .max_output_held_mb = 2048,
     };
+    c->functions = (struct sb_functions_cfg){
+        .enabled = true, .max_functions = 1000, .max_versions = 50, .max_instances = 32,
+        .max_instances_total = 64, .max_queue = 256, .idle_timeout_ms = 60000,
+        .log_entries = 100,
+    };
     c->compat.e2b = true;
     c->compile_cache_mb = 1024;
     c->pool_memory_mb = 1024;
@@ -331,6 +336,11 @@ struct raw_sessions {
         *max_contexts, *max_commands, *max_output_held_mb;
 };
 
+struct raw_functions {
+    char *enabled, *max_functions, *max_versions, *max_instances, *max_instances_total,
+        *max_queue, *idle_timeout_ms, *log_entries;
+};
+
 struct raw_compat {
     char *e2b;
 };
@@ -343,6 +353,7 @@ struct raw_top {
     struct raw_server *server;
     struct raw_sandbox *sandbox;
     struct raw_sessions *sessions;
+    struct raw_functions *functions;
     struct raw_compat *compat;
     struct raw_cluster *cluster;
 };
@@ -572,10 +583,23 @@ static const cyaml_schema_field_t cluster_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t functions_fields[] = {
+    BOOL("enabled", struct raw_functions, enabled),
+    U64("max_functions", struct raw_functions, max_functions),
+    U64("max_versions", struct raw_functions, max_versions),
+    U64("max_instances", struct raw_functions, max_instances),
+    U64("max_instances_total", struct raw_functions, max_instances_total),
+    U64("max_queue", struct raw_functions, max_queue),
+    U64("idle_timeout_ms", struct raw_functions, idle_timeout_ms),
+    U64("log_entries", struct raw_functions, log_entries),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t top_fields[] = {
     CYAML_FIELD_MAPPING_PTR("server", OPT, struct raw_top, server, server_fields),
     CYAML_FIELD_MAPPING_PTR("sandbox", OPT, struct raw_top, sandbox, sandbox_fields),
     CYAML_FIELD_MAPPING_PTR("sessions", OPT, struct raw_top, sessions, sessions_fields),
+    CYAML_FIELD_MAPPING_PTR("functions", OPT, struct raw_top, functions, functions_fields),
     CYAML_FIELD_MAPPING_PTR("compat", OPT, struct raw_top, compat, compat_fields),
     CYAML_FIELD_MAPPING_PTR("cluster", OPT, struct raw_top, cluster, cluster_fields),
     CYAML_FIELD_END,
@@ -767,12 +791,27 @@ static void merge_sessions(struct sb_sessions_cfg *v, const struct raw_sessions 
     SET_NUM(v, r, "sessions.", max_output_held_mb, NUM_MB);
 }
 
+static void merge_functions(struct sb_functions_cfg *v, const struct raw_functions *r,
+                            struct bad_value *bad)
+{
+    set_bool(&v->enabled, r->enabled, "functions.", "enabled", bad);
+    SET_NUM(v, r, "functions.", max_functions, NUM_COUNT);
+    SET_NUM(v, r, "functions.", max_versions, NUM_COUNT);
+    SET_NUM(v, r, "functions.", max_instances, NUM_COUNT);
+    SET_NUM(v, r, "functions.", max_instances_total, NUM_COUNT);
+    SET_NUM(v, r, "functions.", max_queue, NUM_COUNT);
+    SET_NUM(v, r, "functions.", idle_timeout_ms, NUM_MS);
+    SET_NUM(v, r, "functions.", log_entries, NUM_COUNT);
+}
+
 static int merge(struct sb_config *c, const struct raw_top *t, struct bad_value *bad)
 {
     if (t && t->server && merge_server(&c->server, t->server, bad) < 0)
         return -1;
     if (t && t->sessions)
         merge_sessions(&c->sessions, t->sessions, bad);
+    if (t && t->functions)
+        merge_functions(&c->functions, t->functions, bad);
     if (t && t->compat)
         set_bool(&c->compat.e2b, t->compat->e2b, "compat.", "e2b", bad);
     if (t && t->cluster) {

@@ -106,10 +106,23 @@ struct sb_sessions_cfg {
     uint64_t max_output_held_mb;    /* commands' output the server keeps, all sessions together */
 };
 
+/* Serverless functions (docs/functions.md). */
+struct sb_functions_cfg {
+    bool enabled;
+    uint64_t max_functions;         /* deployed on this server (the cluster, with PostgreSQL) */
+    uint64_t max_versions;          /* kept per function; older unaliased ones are pruned */
+    uint64_t max_instances;         /* ceiling of a function's max_instances */
+    uint64_t max_instances_total;   /* warm instances (reuse) of all functions on this node */
+    uint64_t max_queue;             /* invocations waiting per version */
+    uint64_t idle_timeout_ms;       /* an instance above min_instances idle this long ends */
+    uint64_t log_entries;           /* invocations remembered per function (logs) */
+};
+
 struct sb_config {
     char *path;                     /* file it came from, or NULL for built-ins */
     struct sb_server_config server;
     struct sb_sessions_cfg sessions;
+    struct sb_functions_cfg functions;
     struct {
         bool e2b;                   /* the E2B SDK wire protocol on the main port */
     } compat;

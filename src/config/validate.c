@@ -371,6 +371,13 @@ int config_validate(const struct sb_config *c, struct sb_error *err)
         {"sessions.max_contexts", &c->sessions.max_contexts, 1, 256},
         {"sessions.max_commands", &c->sessions.max_commands, 8, 65536},
         {"sessions.max_output_held_mb", &c->sessions.max_output_held_mb, 1, 1u << 20},
+        {"functions.max_functions", &c->functions.max_functions, 0, 1000000},
+        {"functions.max_versions", &c->functions.max_versions, 1, 10000},
+        {"functions.max_instances", &c->functions.max_instances, 1, 4096},
+        {"functions.max_instances_total", &c->functions.max_instances_total, 0, 65536},
+        {"functions.max_queue", &c->functions.max_queue, 0, 1000000},
+        {"functions.idle_timeout_ms", &c->functions.idle_timeout_ms, 100, 30 * 86400000ull},
+        {"functions.log_entries", &c->functions.log_entries, 0, 100000},
     };
     if (check_ranges(c, r, sizeof r / sizeof *r, err) < 0)
         return -1;

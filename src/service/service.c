@@ -81,6 +81,11 @@ static void on_tick(void *arg)
     execution_remote_tick(arg);
 }
 
+static void on_function_changed(void *arg, const char *name)
+{
+    fn_registry_changed(arg, name);
+}
+
 static void on_lost(void *arg)
 {
     execution_cancel_all(arg, "this node was out of touch with the cluster's database for "
@@ -120,7 +125,8 @@ static int open_store(struct service *s, struct sb_error *err)
 {
     const struct sb_server_config *v = &s->cfg->server;
     if (strcmp(v->store, "sqlite")) {
-        static const struct cluster_hooks hooks = {on_claimed, on_remote_done, on_tick, on_lost};
+        static const struct cluster_hooks hooks = {on_claimed, on_remote_done, on_tick, on_lost,
+                                                   on_function_changed};
         if (cluster_start(&s->cluster, s->loop, s->cfg, &hooks, s, err) < 0)
             return -1;
         return store_open_pg(&s->store, s->loop, v->store, cluster_node_id(s->cluster),
@@ -184,7 +190,7 @@ int service_open(struct service *s, uv_loop_t *loop, const struct sb_config *cfg
     if (open_store(s, err) < 0)
         return -1;
     session_load_saved(s);
-    return 0;
+    return fn_registry_open(s, err);
 }
 
 static void noop_done(void *arg)
@@ -218,6 +224,7 @@ void service_abort(struct service *s)
 void service_start(struct service *s)
 {
     lang_probe_start(&s->probe);
+    fn_registry_start(s);
 }
 
 bool service_accepting(const struct service *s)
@@ -230,8 +237,9 @@ bool service_accepting(const struct service *s)
 void service_check_drained(struct service *s)
 {
     if (s->state != SERVICE_DRAINING || s->ninflight || s->probe.running || s->runner.pools ||
-        s->sessions.n)
+        s->sessions.n || fn_running(s))
         return;
+    fn_registry_close(s, "the server is shutting down"); /* its idle instances */
     if (s->drained) {
         void (*cb)(void *) = s->drained;
         s->drained = NULL;
@@ -257,6 +265,7 @@ void service_drain(struct service *s, void (*drained)(void *), void *arg)
     if (s->cluster)   /* claims nothing more */
         cluster_set_load(s->cluster, s->sched.running, s->sched.queued, 0);
     session_end_all(s, "the server is shutting down");
+    fn_registry_drain(s);
     if (s->runner.pools && !s->pools_closing) {
         s->pools_closing = true;
         pools_close(s->runner.pools, on_pools_closed, s);
@@ -267,6 +276,7 @@ void service_drain(struct service *s, void (*drained)(void *), void *arg)
 void service_cancel_all(struct service *s, const char *why)
 {
     execution_cancel_all(s, why);
+    fn_cancel_all(s, why);
 }
 
 /* ---- closing ---- */
@@ -306,6 +316,7 @@ void service_free(struct service *s)
     metrics_free(&s->metrics);
     auth_free(&s->auth);
     lang_probe_free(&s->probe);
+    fn_registry_free(s);
     if (s->sessions_open)
         session_registry_close(s);
     s->sessions_open = false;

@@ -13,6 +13,7 @@
 #include "scheduler/sched.h"
 #include "service/auth.h"
 #include "service/callback.h"
+#include "service/function.h"
 #include "service/lang_probe.h"
 #include "service/metrics.h"
 #include "service/session.h"
@@ -41,6 +42,7 @@ struct service {
     struct lang_probe probe;
     struct session_registry sessions;
     bool sessions_open;
+    struct fn_registry *functions;  /* serverless functions (function.h) */
     struct list_node inflight;  /* struct execution, newest first */
     unsigned ninflight;
     uint64_t started_ms;

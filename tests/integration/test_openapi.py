@@ -7,7 +7,7 @@ import requests
 import yaml
 
 from conftest import ROOT, SOULBOX
-from server import Server, sse_started
+from server import Server, sse_started, wait_until
 
 SPEC = os.path.join(ROOT, "api", "openapi.yaml")
 
@@ -43,6 +43,9 @@ def test_spec_routes_answer_something_other_than_404_or_405():
                 assert r.status_code == 404 and r.json()["error"]["message"] == "no such execution"
             elif path.startswith("/api/sandboxes"):
                 assert r.status_code == 404 and r.json()["error"]["message"] == "no such sandbox"
+            elif path.startswith("/api/functions") or path.startswith("/fn/"):
+                assert r.status_code == 404, route
+                assert r.json()["error"]["message"].startswith("no such function"), route
             else:                                   # the E2B control plane: E2B's error shape
                 assert r.status_code == 404 and r.json()["code"] == 404, route
 
@@ -134,3 +137,34 @@ def test_the_server_the_spec_and_every_sdk_have_one_version():
         "sdk/go Version": grep("sdk/go/client.go", r'^const Version = "([^"]+)"'),
     }
     assert found == {k: version for k in found}
+
+
+def test_function_responses_match_their_schemas():
+    with Server("") as s:
+        s.wait_languages()
+        code = "def handler(event, context):\n    return {'status': 201, 'body': event['body']}\n"
+        r = s.post("/api/functions", {"name": "spec-fn", "language": "python", "code": code,
+                                      "env": {"K": {"value": "v", "secret": True}},
+                                      "schedule": "0 0 1 1 *"})
+        assert r.status_code == 201, r.text
+        validator("FunctionVersion").validate(r.json())
+        assert s.post("/api/functions", {"name": "spec-fn", "language": "python",
+                                         "code": code}).status_code == 201
+        r = requests.put(s.url + "/api/functions/spec-fn/aliases/prod", json={"version": 1})
+        validator("Function").validate(r.json())
+        r = s.post("/api/functions/spec-fn/rollback", {})
+        validator("FunctionVersion").validate(r.json())
+        validator("Function").validate(s.get("/api/functions/spec-fn").json())
+        for f in s.get("/api/functions").json()["functions"]:
+            validator("FunctionSummary").validate(f)
+        for v in s.get("/api/functions/spec-fn/versions").json()["versions"]:
+            validator("FunctionVersion").validate(v)
+        assert requests.post(s.url + "/fn/spec-fn", data="x").status_code == 201
+        a = s.post("/api/functions/spec-fn/invocations", {"event": {"body": "y"}})
+        assert a.status_code == 202 and a.headers["location"].endswith(a.json()["id"])
+        assert wait_until(lambda: s.get(f"/api/functions/spec-fn/invocations/{a.json()['id']}")
+                          .json()["state"] == "done")
+        for i in s.get("/api/functions/spec-fn/logs").json()["invocations"]:
+            validator("FunctionInvocation").validate(i)
+        validator("Error").validate(s.get("/api/functions/nope").json())
+        validator("Error").validate(requests.get(s.url + "/fn/nope").json())

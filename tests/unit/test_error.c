@@ -28,7 +28,9 @@ static const struct {
     {SB_E_HEADERS_TOO_LARGE, "headers_too_large", 431, 8},
     {SB_E_INTERNAL, "internal_error", 500, 13},
     {SB_E_SANDBOX_SETUP, "sandbox_setup_failed", 500, 13},
+    {SB_E_FUNCTION_ERROR, "function_error", 502, 13},
     {SB_E_UNAVAILABLE, "unavailable", 503, 14},
+    {SB_E_FUNCTION_TIMEOUT, "function_timeout", 504, 4},
     {SB_E_HTTP_VERSION, "http_version_not_supported", 505, 12},
     {SB_E_CONFIG, "invalid_config", 500, 9},
 };

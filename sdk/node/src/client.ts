@@ -3,6 +3,7 @@
  */
 import { dedent as dedentCode } from './dedent.js';
 import { NotFoundError, TimeoutError } from './errors.js';
+import { Functions } from './functions.js';
 import { sleep, Transport, type RequestOptions } from './http.js';
 import { ROUTES } from './routes.js';
 import { Sandbox } from './sandbox.js';
@@ -70,6 +71,8 @@ function requestBody(req: ExecuteRequest): Record<string, unknown> {
 export class Client {
   /** @internal */
   readonly transport: Transport;
+  /** Serverless functions: deploy, invoke, versions, aliases, logs. */
+  readonly functions: Functions;
   private readonly webSocket: unknown;
 
   /** Makes a client; `server` is `host:port` or an `http(s)://` URL. */
@@ -78,6 +81,7 @@ export class Client {
     this.transport = new Transport(server ?? options.server, options.apiKey, options.timeoutMs ?? 300_000,
       options.maxRetries ?? 3, options.headers);
     this.webSocket = options.webSocket;
+    this.functions = new Functions(this.transport);
   }
 
   /** The server's base URL, e.g. `http://localhost:8080` (with its path prefix, if any). */

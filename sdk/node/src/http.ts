@@ -26,12 +26,54 @@ export type Expect = 'json' | 'text' | 'bytes' | 'none' | 'stream';
 /** @internal */
 export interface CallOptions extends RequestOptions {
   params?: Record<string, string | number>;
+  /** The params are already percent-encoded (a function's `name@version`, its path). */
+  rawParams?: boolean;
   query?: Record<string, string | number | boolean | undefined | null>;
+  /** A ready query string (without `?`), used instead of `query`. */
+  rawQuery?: string;
   json?: unknown;
   body?: Buffer | string;
   contentType?: string;
   accept?: string;
+  /** More request headers (they win over the SDK's). */
+  headers?: Record<string, string>;
   expect?: Expect;
+  /**
+   * An error status that is a function's own answer (`/fn/...`, see
+   * {@link isFunctionAnswer}) is resolved like a success (with `expect`), not rejected,
+   * and never retried.
+   */
+  passthrough?: boolean;
+}
+
+/** The header SoulBox puts on a function's own answer. @internal */
+export const FUNCTION_STATUS_HEADER = 'x-soulbox-function-status';
+
+/** The error codes of SoulBox's own refusals (`{"error": {"code", "message"}}`). @internal */
+export const REFUSAL_CODES = new Set([
+  'invalid_argument', 'limit_exceeds_max', 'unauthenticated', 'not_found', 'method_not_allowed',
+  'request_timeout', 'payload_too_large', 'unsupported_media_type', 'conflict', 'unknown_language',
+  'upgrade_required', 'rate_limited', 'headers_too_large', 'internal_error', 'sandbox_setup_failed',
+  'unavailable', 'http_version_not_supported', 'invalid_config',
+]);
+
+/**
+ * Whether an error answer on `/fn/...` is the function's own (to return) rather than SoulBox
+ * refusing: it has `X-SoulBox-Function-Status`, or its body is not SoulBox's error body
+ * `{"error": {"code", "message"}}` with one of its codes (`function_error` and
+ * `function_timeout` are the function's). @internal
+ */
+export function isFunctionAnswer(headers: http.IncomingHttpHeaders, body: Buffer): boolean {
+  if (headers[FUNCTION_STATUS_HEADER] !== undefined) return true;
+  let d: unknown;
+  try {
+    d = JSON.parse(body.toString('utf8'));
+  } catch {
+    return true;
+  }
+  if (!d || typeof d !== 'object' || Array.isArray(d) || Object.keys(d).length !== 1) return true;
+  const code = (d as { error?: { code?: unknown } }).error?.code;
+  return !(typeof code === 'string' && REFUSAL_CODES.has(code));
 }
 
 const RETRY_STATUS = new Set([429, 503]);
@@ -125,11 +167,14 @@ export class Transport {
   }
 
   /** Fills a route's path template and appends the query. */
-  path(route: Route, params?: Record<string, string | number>, query?: CallOptions['query']): string {
+  path(route: Route, params?: Record<string, string | number>, query?: CallOptions['query'], rawParams = false,
+    rawQuery?: string): string {
     let p = route.path;
-    if (params) p = p.replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(String(params[k])));
+    if (params) p = p.replace(/\{(\w+)\}/g, (_, k: string) => (rawParams ? String(params[k]) : encodeURIComponent(String(params[k]))));
     let q = '';
-    if (query) {
+    if (rawQuery !== undefined) {
+      if (rawQuery !== '') q = '?' + rawQuery;
+    } else if (query) {
       for (const k in query) {
         const v = query[k];
         if (v === undefined || v === null) continue;
@@ -147,7 +192,7 @@ export class Transport {
 
   /** Like {@link call} but also returns status and headers. */
   async answer(route: Route, o: CallOptions): Promise<Answer> {
-    const path = this.path(route, o.params, o.query);
+    const path = this.path(route, o.params, o.query, o.rawParams, o.rawQuery);
     const headers: Record<string, string | number> = { ...this.headers };
     let body: Buffer | string | undefined = o.body;
     if (o.json !== undefined) {
@@ -157,13 +202,14 @@ export class Transport {
     if (body !== undefined) headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
     else if (route.method === 'POST' || route.method === 'PUT') headers['content-length'] = 0;
     headers.accept = o.accept ?? 'application/json';
+    if (o.headers) for (const [k, v] of Object.entries(o.headers)) headers[k.toLowerCase()] = v;
     const expect = o.expect ?? 'json';
     const timeoutMs = o.timeoutMs ?? this.timeoutMs;
     const maxRetries = o.maxRetries ?? this.maxRetries;
     const idempotent = route.method === 'GET' || route.method === 'DELETE';
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.once(route.method, path, headers, body, expect, timeoutMs, o.signal);
+        return await this.once(route.method, path, headers, body, expect, timeoutMs, o.signal, o.passthrough);
       } catch (err) {
         if (attempt >= maxRetries || !(err instanceof SoulboxError)) throw err;
         let wait: number;
@@ -179,7 +225,8 @@ export class Transport {
   }
 
   private once(method: string, path: string, headers: Record<string, string | number>,
-    body: Buffer | string | undefined, expect: Expect, timeoutMs: number, signal?: AbortSignal): Promise<Answer> {
+    body: Buffer | string | undefined, expect: Expect, timeoutMs: number, signal?: AbortSignal,
+    passthrough = false): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       let done = false;
@@ -202,7 +249,7 @@ export class Transport {
           res.on('end', () => {
             const buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
             const rid = (res.headers['x-request-id'] as string | undefined) ?? '';
-            if (status >= 400) {
+            if (status >= 400 && !(passthrough && isFunctionAnswer(res.headers, buf))) {
               let parsed: unknown = buf.toString('utf8');
               try { parsed = JSON.parse(parsed as string); } catch { /* not JSON */ }
               return finish(apiError(status, parsed, rid, parseRetryAfter(res.headers['retry-after'])));

@@ -25,6 +25,11 @@ export {
   ConnectionError, TimeoutError,
 } from './errors.js';
 export type { SoulboxErrorInit } from './errors.js';
+export { Functions, FunctionResponse, secret, invocationBody, invocationResponse } from './functions.js';
+export type {
+  SecretValue, DeployRequest, FunctionVersion, FunctionInstances, FunctionSummary, FunctionInfo, InvocationHandle,
+  InvocationResponse, Invocation, FunctionErrorInfo, InvokeOptions, InvokeAsyncOptions, WaitInvocationOptions,
+} from './functions.js';
 export { dedent } from './dedent.js';
 export { ROUTES } from './routes.js';
 export type { Route, RouteName } from './routes.js';

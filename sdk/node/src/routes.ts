@@ -1,11 +1,12 @@
 /**
- * The native routes of `api/openapi.yaml` this SDK implements: every request the SDK
- * makes goes through one of these (method and path template exactly as in the spec).
+ * The native routes of `api/openapi.yaml` this SDK implements (`/health`, `/metrics`,
+ * `/api/...` and a function's invocation `/fn/...`): every request the SDK makes goes
+ * through one of these (method and path template exactly as in the spec).
  */
 
 /** One route: an HTTP method and a path template such as `/api/sandboxes/{id}`. */
 export interface Route {
-  /** `GET`, `POST`, `PUT` or `DELETE`. */
+  /** `GET`, `POST`, `PUT`, `PATCH` or `DELETE`. */
   readonly method: string;
   /** The path template as written in the OpenAPI spec. */
   readonly path: string;
@@ -54,6 +55,27 @@ export const ROUTES = Object.freeze({
   restartContext: r('POST', '/api/sandboxes/{id}/contexts/{ctx}/restart'),
   interruptContext: r('POST', '/api/sandboxes/{id}/contexts/{ctx}/interrupt'),
   runCode: r('POST', '/api/sandboxes/{id}/execute'),
+  deployFunction: r('POST', '/api/functions'),
+  listFunctions: r('GET', '/api/functions'),
+  getFunction: r('GET', '/api/functions/{name}'),
+  deleteFunction: r('DELETE', '/api/functions/{name}'),
+  functionVersions: r('GET', '/api/functions/{name}/versions'),
+  rollbackFunction: r('POST', '/api/functions/{name}/rollback'),
+  setFunctionAlias: r('PUT', '/api/functions/{name}/aliases/{alias}'),
+  deleteFunctionAlias: r('DELETE', '/api/functions/{name}/aliases/{alias}'),
+  functionLogs: r('GET', '/api/functions/{name}/logs'),
+  invokeFunctionAsync: r('POST', '/api/functions/{name}/invocations'),
+  getInvocation: r('GET', '/api/functions/{name}/invocations/{id}'),
+  invokeGet: r('GET', '/fn/{name}'),
+  invokePost: r('POST', '/fn/{name}'),
+  invokePut: r('PUT', '/fn/{name}'),
+  invokePatch: r('PATCH', '/fn/{name}'),
+  invokeDelete: r('DELETE', '/fn/{name}'),
+  invokeGetPath: r('GET', '/fn/{name}/{path}'),
+  invokePostPath: r('POST', '/fn/{name}/{path}'),
+  invokePutPath: r('PUT', '/fn/{name}/{path}'),
+  invokePatchPath: r('PATCH', '/fn/{name}/{path}'),
+  invokeDeletePath: r('DELETE', '/fn/{name}/{path}'),
 } as const);
 
 /** The name of a route in {@link ROUTES}. */

@@ -27,7 +27,7 @@ function specRoutes() {
   return out;
 }
 
-const native = (r) => { const p = r.split(' ')[1]; return p === '/health' || p === '/metrics' || p.startsWith('/api/'); };
+const native = (r) => { const p = r.split(' ')[1]; return p === '/health' || p === '/metrics' || p.startsWith('/api/') || p.startsWith('/fn/'); };
 
 test('the spec parses into routes (sanity)', () => {
   const all = specRoutes();
@@ -52,7 +52,7 @@ test('the request code uses the table: every route is used, no path is written e
   for (const name of Object.keys(sdk.ROUTES)) {
     assert.match(code, new RegExp(`ROUTES\\.${name}\\b`), `ROUTES.${name} is not used`);
   }
-  assert.doesNotMatch(code, /['"`]\/api\//, 'a path written outside routes.ts');
+  assert.doesNotMatch(code, /['"`]\/(api|fn)\//, 'a path written outside routes.ts');
 });
 
 test('the SDK version is the spec\'s info.version and the package\'s', () => {

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 import soulbox
+from soulbox import _core
 from soulbox._core import Config, dedent, route
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -24,7 +25,7 @@ def spec():
 def native_routes():
     out = set()
     for path, ops in spec()["paths"].items():
-        if path in ("/health", "/metrics") or path.startswith("/api/"):
+        if path in ("/health", "/metrics") or path.startswith(("/api/", "/fn/")):
             for m in ops:
                 if m in ("get", "post", "put", "delete", "patch"):
                     out.add(f"{m.upper()} {path}")
@@ -48,10 +49,18 @@ def test_every_route_of_the_table_is_used_by_both_clients():
             if isinstance(node, ast.Constant) and node.value in soulbox.ROUTES:
                 used[fname].add(node.value)
     # execute is sent on the hot path without a table lookup; its path is the table's
+    # a function's invocation (/fn/...) picks its route by method in _core.invoke_request
+    invoke = {n for n, (_, p) in soulbox.ROUTES.items() if p.startswith("/fn/")}
+    assert len(invoke) == 10
+    core = open(os.path.join(SRC, "_core.py"), encoding="utf-8").read()
+    assert 'rname = f"invoke_{m.lower()}" + ("_path" if sub else "")' in core
+    assert invoke == {f"invoke_{m.lower()}{s}" for m in _core.INVOKE_METHODS for s in ("", "_path")}
     for fname, names in used.items():
         src = open(os.path.join(SRC, fname), encoding="utf-8").read()
         assert '"POST", "/api/execute"' in src and soulbox.ROUTES["execute"] == ("POST", "/api/execute")
+        assert "_core.invoke_request(" in src
         names.add("execute")
+        names.update(invoke)
         assert sorted(set(soulbox.ROUTES) - names) == [], fname
 
 

@@ -104,7 +104,7 @@ void rest_metrics(struct rest_call *rc)
         g.cache_misses = st.misses, g.cache_evictions = st.evictions;
     }
     metrics_http(&s->metrics, "/metrics", 200); /* count this scrape before rendering */
-    if (metrics_render(&s->metrics, &g, &b) < 0) {
+    if (metrics_render(&s->metrics, &g, &b) < 0 || (fn_metrics_render(s, &b), b.oom)) {
         sb_buf_free(&b);
         rest_reply_error(rc, SB_E_INTERNAL, "out of memory", NULL);
         return;

@@ -30,6 +30,9 @@ void rest_reply_error(struct rest_call *rc, enum sb_code code, const char *messa
                       const char *extra_headers);
 /* A refusal: its status, message and Retry-After. */
 void rest_reply_refusal(struct rest_call *rc, const struct refusal *r);
+/* The gate of a route that needs a key (auth, rate limit, the key's
+ * connections): 0 with rc->who filled, or -1 after replying. */
+int rest_gate_key(struct rest_call *rc);
 /* Logs and counts a request answered some other way (a stream, an upgrade). */
 void rest_log(struct rest_call *rc, int status);
 
@@ -95,6 +98,20 @@ void rest_context_delete(struct rest_call *rc);
 void rest_context_restart(struct rest_call *rc);
 void rest_context_interrupt(struct rest_call *rc);
 void rest_cell_execute(struct rest_call *rc);
+/* (rest_functions.c) */
+void rest_fn_deploy(struct rest_call *rc);
+void rest_fn_list(struct rest_call *rc);
+void rest_fn_get(struct rest_call *rc);
+void rest_fn_delete(struct rest_call *rc);
+void rest_fn_versions(struct rest_call *rc);
+void rest_fn_rollback(struct rest_call *rc);
+void rest_fn_alias_put(struct rest_call *rc);
+void rest_fn_alias_delete(struct rest_call *rc);
+void rest_fn_logs(struct rest_call *rc);
+void rest_fn_invoke_async(struct rest_call *rc);
+void rest_fn_invocation(struct rest_call *rc);
+/* /fn/{name}[@version][/path], any method: the gate is its own (public functions). */
+void rest_fn_invoke(struct rest_call *rc);
 /* (ws.c) GET /api/ws: the key from the upgrade request, or none yet (then, with
  * auth on, a first "auth" message). */
 void rest_ws(struct rest_call *rc);

@@ -33,6 +33,17 @@ static const struct route routes[] = {
     {"GET", "/api/executions/{id}", rest_get, PROTECTED, false},
     {"GET", "/api/ws", rest_ws, WEBSOCKET, false},
     {"GET", "/api/templates", rest_templates, PROTECTED, false},
+    {"POST", "/api/functions", rest_fn_deploy, PROTECTED, true},
+    {"GET", "/api/functions", rest_fn_list, PROTECTED, false},
+    {"GET", "/api/functions/{name}", rest_fn_get, PROTECTED, false},
+    {"DELETE", "/api/functions/{name}", rest_fn_delete, PROTECTED, false},
+    {"GET", "/api/functions/{name}/versions", rest_fn_versions, PROTECTED, false},
+    {"POST", "/api/functions/{name}/rollback", rest_fn_rollback, PROTECTED, false},
+    {"PUT", "/api/functions/{name}/aliases/{alias}", rest_fn_alias_put, PROTECTED, true},
+    {"DELETE", "/api/functions/{name}/aliases/{alias}", rest_fn_alias_delete, PROTECTED, false},
+    {"GET", "/api/functions/{name}/logs", rest_fn_logs, PROTECTED, false},
+    {"POST", "/api/functions/{name}/invocations", rest_fn_invoke_async, PROTECTED, false},
+    {"GET", "/api/functions/{name}/invocations/{id}", rest_fn_invocation, PROTECTED, false},
     {"POST", "/api/sandboxes", rest_sandbox_create, PROTECTED, true},
     {"GET", "/api/sandboxes", rest_sandbox_list, PROTECTED, false},
     {"GET", "/api/sandboxes/{id}", rest_sandbox_get, PROTECTED, false},
@@ -80,6 +91,10 @@ void rest_print_routes(void)
 {
     for (size_t i = 0; i < NROUTES; i++)
         printf("%s %s\n", routes[i].method, routes[i].path);
+    /* /fn/{name}[/...] takes every method (rest_fn_invoke); the spec lists these */
+    static const char *const fn_methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+    for (size_t i = 0; i < sizeof fn_methods / sizeof *fn_methods; i++)
+        printf("%s /fn/{name}\n%s /fn/{name}/{path}\n", fn_methods[i], fn_methods[i]);
 }
 
 /* Matches path against pattern segment by segment; {name} segments are
@@ -232,6 +247,12 @@ static int gate(struct rest_call *rc, const struct route *r)
     return 0;
 }
 
+int rest_gate_key(struct rest_call *rc)
+{
+    static const struct route protected_route = {"", "", NULL, PROTECTED, false, false};
+    return gate(rc, &protected_route);
+}
+
 static bool is_json(const char *ct)
 {
     if (!ct)
@@ -276,6 +297,10 @@ void rest_handle(struct http_conn *c, struct http_request *req, void *arg)
     rc.who.frontend = "rest";
     if (e2b_envd_claims(&rc))
         return;
+    if (!strncmp(req->path, "/fn/", 4)) {
+        rest_fn_invoke(&rc);
+        return;
+    }
     char allow[64];
     const struct route *found = find_route(&rc, allow, sizeof allow);
     if (!found && allow[0]) {

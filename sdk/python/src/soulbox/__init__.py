@@ -8,28 +8,33 @@
 
 :class:`Client` is synchronous, :class:`AsyncClient` the same API with ``await``.
 """
-from ._core import ROUTES, dedent
+from ._core import ROUTES, Secret, dedent
 from ._version import __version__
 from .aclient import (AsyncClient, AsyncCommandHandle, AsyncCommands, AsyncCommandStream,
-                      AsyncExecutionStream, AsyncFiles, AsyncFileWatcher, AsyncSandbox)
+                      AsyncExecutionStream, AsyncFiles, AsyncFileWatcher, AsyncFunctions,
+                      AsyncSandbox)
 from .client import (Client, CommandHandle, Commands, CommandStream, ExecutionStream, Files,
-                     FileWatcher, Sandbox, SandboxPage)
+                     FileWatcher, Functions, Sandbox, SandboxPage)
 from .errors import (AuthenticationError, ConflictError, ConnectionError, InvalidRequestError,
                      NotFoundError, PayloadTooLargeError, RateLimitError, ServerError,
                      SoulboxError, TimeoutError, UnavailableError, UnknownLanguageError)
 from .models import (CallbackState, Cluster, ClusterNode, CodeError, CodeExecution, CodeResult,
                      CommandConfig, CommandEvent, CommandResult, Context, Execution, ExecutionPage,
-                     ExecutionResult, FileEntry, Health, Language, Languages, Logs, NetworkUsage,
-                     ReturnedFile, SandboxInfo, SandboxLimits, SandboxNetwork, SandboxUsage,
-                     StreamEvent, Submission, Summary, Template, TestCaseResult,
+                     ExecutionResult, FileEntry, FunctionErrorInfo, FunctionInfo,
+                     FunctionInstances, FunctionResponse, FunctionVersion, Health, Invocation,
+                     InvocationHandle, InvocationResponse, Language, Languages, Logs,
+                     NetworkUsage, ReturnedFile, SandboxInfo, SandboxLimits, SandboxNetwork,
+                     SandboxUsage, StreamEvent, Submission, Summary, Template, TestCaseResult,
                      UnavailableLanguage, WatchEvent)
 
 __all__ = [
-    "__version__", "ROUTES", "dedent",
+    "__version__", "ROUTES", "dedent", "Secret",
     "Client", "Sandbox", "SandboxPage", "Commands", "CommandHandle", "CommandStream", "Files",
     "FileWatcher", "ExecutionStream",
     "AsyncClient", "AsyncSandbox", "AsyncCommands", "AsyncCommandHandle", "AsyncCommandStream",
     "AsyncFiles", "AsyncFileWatcher", "AsyncExecutionStream",
+    "Functions", "AsyncFunctions", "FunctionVersion", "FunctionInfo", "FunctionInstances",
+    "FunctionResponse", "FunctionErrorInfo", "Invocation", "InvocationHandle", "InvocationResponse",
     "SoulboxError", "InvalidRequestError", "AuthenticationError", "NotFoundError",
     "ConflictError", "PayloadTooLargeError", "UnknownLanguageError", "RateLimitError",
     "UnavailableError", "ServerError", "ConnectionError", "TimeoutError",

@@ -6,7 +6,7 @@ import socket
 import ssl
 from typing import Any, AsyncIterator, Dict, List, Optional, Tuple
 
-from ._core import Config, backoff, retry_after
+from ._core import FUNCTION_STATUS_HEADER, Config, backoff, function_answer, retry_after
 from .errors import ConnectionError, SoulboxError, TimeoutError, error_from_response
 
 IDEMPOTENT = frozenset(("GET", "DELETE"))
@@ -60,7 +60,8 @@ async def _read_head(reader: asyncio.StreamReader) -> Tuple[int, Dict[str, str]]
         headers: Dict[str, str] = {}
         for ln in lines[1:]:
             k, _, v = ln.partition(":")
-            headers[k.strip().lower()] = v.strip()
+            k, v = k.strip().lower(), v.strip()
+            headers[k] = headers[k] + ", " + v if k in headers else v
         if 100 <= status < 200:
             continue
         headers[":version"] = parts[0]
@@ -207,8 +208,13 @@ class AsyncTransport:
         return conn, reused, status, rh, _Body(conn, status, rh, method)
 
     async def request(self, method: str, path: str, body: Optional[bytes], headers: Dict[str, str],
-                      timeout: Optional[float], stream: bool = False) -> Any:
-        """Sends a request; returns an AResponse (or, with ``stream``, an AsyncStreamResponse)."""
+                      timeout: Optional[float], stream: bool = False,
+                      passthrough: bool = False) -> Any:
+        """Sends a request; returns an AResponse (or, with ``stream``, an AsyncStreamResponse).
+
+        ``passthrough``: an error status that is a function's own answer (``/fn/...``) is
+        returned, not raised, and never retried.
+        """
         cfg = self.cfg
         url = cfg.prefix + path
         if timeout is None:
@@ -242,7 +248,8 @@ class AsyncTransport:
                                       code="connection_error") from e
             except (OSError, asyncio.IncompleteReadError, _BadAnswer, ValueError) as e:
                 raise ConnectionError(f"{method} {path}: {e}", code="connection_error") from e
-            if status < 400:
+            if status < 400 or (passthrough and function_answer(
+                    status, rh.get(FUNCTION_STATUS_HEADER.lower()), data)):
                 return AResponse(status, rh, data)
             ra = retry_after(rh.get("retry-after"))
             if status in (429, 503) and attempt < cfg.max_retries:

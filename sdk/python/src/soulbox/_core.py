@@ -62,7 +62,42 @@ ROUTES: Dict[str, Tuple[str, str]] = {
     "restart_context": ("POST", "/api/sandboxes/{id}/contexts/{ctx}/restart"),
     "interrupt_context": ("POST", "/api/sandboxes/{id}/contexts/{ctx}/interrupt"),
     "run_code": ("POST", "/api/sandboxes/{id}/execute"),
+    "deploy_function": ("POST", "/api/functions"),
+    "list_functions": ("GET", "/api/functions"),
+    "get_function": ("GET", "/api/functions/{name}"),
+    "delete_function": ("DELETE", "/api/functions/{name}"),
+    "function_versions": ("GET", "/api/functions/{name}/versions"),
+    "rollback_function": ("POST", "/api/functions/{name}/rollback"),
+    "set_function_alias": ("PUT", "/api/functions/{name}/aliases/{alias}"),
+    "delete_function_alias": ("DELETE", "/api/functions/{name}/aliases/{alias}"),
+    "function_logs": ("GET", "/api/functions/{name}/logs"),
+    "invoke_function_async": ("POST", "/api/functions/{name}/invocations"),
+    "get_invocation": ("GET", "/api/functions/{name}/invocations/{id}"),
+    # invoking a function over plain HTTP: any of these methods, with or without a path
+    "invoke_get": ("GET", "/fn/{name}"),
+    "invoke_post": ("POST", "/fn/{name}"),
+    "invoke_put": ("PUT", "/fn/{name}"),
+    "invoke_patch": ("PATCH", "/fn/{name}"),
+    "invoke_delete": ("DELETE", "/fn/{name}"),
+    "invoke_get_path": ("GET", "/fn/{name}/{path}"),
+    "invoke_post_path": ("POST", "/fn/{name}/{path}"),
+    "invoke_put_path": ("PUT", "/fn/{name}/{path}"),
+    "invoke_patch_path": ("PATCH", "/fn/{name}/{path}"),
+    "invoke_delete_path": ("DELETE", "/fn/{name}/{path}"),
 }
+
+#: The header SoulBox puts on an answer that is a function's own (its status, its headers,
+#: its body); SoulBox's own errors on /fn/... do not have it.
+FUNCTION_STATUS_HEADER = "X-SoulBox-Function-Status"
+#: The error codes of a function's failure (502, 504): answers, not SoulBox refusals.
+FUNCTION_ERROR_CODES = ("function_error", "function_timeout")
+#: The error codes of SoulBox's own refusals (``{"error": {"code", "message"}}``).
+REFUSAL_CODES = frozenset((
+    "invalid_argument", "limit_exceeds_max", "unauthenticated", "not_found",
+    "method_not_allowed", "request_timeout", "payload_too_large", "unsupported_media_type",
+    "conflict", "unknown_language", "upgrade_required", "rate_limited", "headers_too_large",
+    "internal_error", "sandbox_setup_failed", "unavailable", "http_version_not_supported",
+    "invalid_config"))
 
 Query = Optional[Mapping[str, Any]]
 
@@ -103,9 +138,9 @@ class Config:
         self.host_header = hh if self.port == default_port else f"{hh}:{self.port}"
 
 
-def route(name: str, query: Query = None, **params: Any) -> Tuple[str, str]:
+def route(rname: str, query: Query = None, **params: Any) -> Tuple[str, str]:
     """(METHOD, path with its parameters filled and the query appended) for a route."""
-    method, tpl = ROUTES[name]
+    method, tpl = ROUTES[rname]
     path = tpl
     if params:
         for k, v in params.items():
@@ -430,3 +465,139 @@ STATUS_BY_CODE = {
     "headers_too_large": 431, "internal_error": 500, "sandbox_setup_failed": 500,
     "unavailable": 503, "http_version_not_supported": 505,
 }
+
+
+# -- functions ---------------------------------------------------------------------------------
+
+class Secret:
+    """A secret environment value of a function: ``env={"TOKEN": Secret("...")}``.
+
+    It is sent as ``{"value": ..., "secret": true}``; the server never shows it again
+    (a version's ``env`` lists it as ``{"secret": true}``).
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def to_json(self) -> Dict[str, Any]:
+        """The API's form: ``{"value": ..., "secret": true}``."""
+        return {"value": self.value, "secret": True}
+
+
+def _env_value(v: Any) -> Any:
+    if isinstance(v, Secret):
+        return v.to_json()
+    if isinstance(v, Mapping):
+        return dict(v)
+    return v
+
+
+def function_body(name: str, language: str, code: Optional[str], files: FilesArg,
+                  handler: Optional[str], env: Optional[Mapping[str, Any]],
+                  do_dedent: bool, fields: Mapping[str, Any],
+                  extra: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+    """The body of ``POST /api/functions`` (``fields``: the optional scalars, None left out)."""
+    body: Dict[str, Any] = {"name": name, "language": language}
+    if code is not None:
+        body["code"] = dedent(code) if do_dedent else code
+    if files is not None:
+        if isinstance(files, Mapping):
+            body["files"] = [_file((k, v)) for k, v in files.items()]
+        else:
+            body["files"] = [_file(f) for f in files]
+    if handler is not None:
+        body["handler"] = handler
+    if env is not None:
+        body["env"] = {k: _env_value(v) for k, v in env.items()}
+    for k, v in fields.items():
+        if isinstance(v, Mapping):
+            v = dict(v)
+        elif isinstance(v, (list, tuple)):
+            v = list(v)
+        if v is not None:
+            body[k] = v
+    if extra:
+        body.update(extra)
+    return body
+
+
+INVOKE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"
+
+
+def invoke_request(cfg: Config, name: str, body: Any, method: str, path: str, query: Any,
+                   headers: Optional[Mapping[str, str]], version: Union[int, str, None]
+                   ) -> Tuple[str, str, Dict[str, str], Optional[bytes]]:
+    """(METHOD, URL path, headers, body) of an invocation over ``/fn/{name}[@version][/path]``.
+
+    ``path`` is the path the function sees (percent-encoded here); ``query`` a mapping
+    (list values repeat the name), a sequence of pairs or a ready query string.
+    """
+    m = method.upper()
+    if m not in INVOKE_METHODS:
+        raise ValueError(f"method must be one of {', '.join(INVOKE_METHODS)}, not {method!r}")
+    if not path.startswith("/"):
+        path = "/" + path
+    sub = path[1:]
+    rname = f"invoke_{m.lower()}" + ("_path" if sub else "")
+    _, tpl = ROUTES[rname]
+    target = quote(name, safe="")
+    if version is not None:
+        target += "@" + quote(str(version), safe="")
+    url = tpl.replace("{name}", target).replace("{path}", quote(sub, safe=_PATH_SAFE))
+    if query:
+        if isinstance(query, str):
+            qs = query.lstrip("?")
+        elif isinstance(query, Mapping):
+            qs = urlencode([(k, _qv(x)) for k, v in query.items()
+                            for x in (v if isinstance(v, (list, tuple)) else [v]) if x is not None])
+        else:
+            qs = urlencode([(k, _qv(v)) for k, v in query])
+        if qs:
+            url += "?" + qs
+    h = dict(cfg.base_headers)
+    h["Accept"] = "*/*"
+    data: Optional[bytes]
+    ctype: Optional[str] = None
+    if body is None:
+        data = None
+    elif isinstance(body, (bytes, bytearray, memoryview)):
+        data, ctype = bytes(body), "application/octet-stream"
+    elif isinstance(body, str):
+        data, ctype = body.encode("utf-8"), "text/plain; charset=utf-8"
+    else:
+        data, ctype = dumps(body), "application/json"
+    if ctype:
+        h["Content-Type"] = ctype
+    if headers:
+        low = {k.lower(): k for k in h}
+        for k, v in headers.items():
+            old = low.get(k.lower())
+            if old is not None:
+                del h[old]
+            h[k] = v
+    return m, url, h, data
+
+
+def function_answer(status: int, function_status: Optional[str], body: bytes) -> bool:
+    """True when an error status on ``/fn/...`` is the function's own answer (to return),
+    False when it is SoulBox refusing (to raise).
+
+    An answer with ``X-SoulBox-Function-Status`` is the function's. Without it, SoulBox's
+    refusal is its error body, ``{"error": {"code", "message"}}`` with one of its codes
+    other than ``function_error``/``function_timeout``; any other body is the function's.
+    """
+    if function_status is not None:
+        return True
+    try:
+        d = json.loads(body)
+    except ValueError:
+        return True
+    err = d.get("error") if isinstance(d, dict) and len(d) == 1 else None
+    code = err.get("code") if isinstance(err, dict) else None
+    return not (isinstance(code, str) and code in REFUSAL_CODES)

@@ -9,7 +9,7 @@ import threading
 import time
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from ._core import Config, backoff, retry_after
+from ._core import FUNCTION_STATUS_HEADER, Config, backoff, function_answer, retry_after
 from .errors import ConnectionError, SoulboxError, TimeoutError, error_from_response
 
 IDEMPOTENT = frozenset(("GET", "DELETE"))
@@ -96,8 +96,12 @@ class SyncTransport:
             c.close()
 
     def request(self, method: str, path: str, body: Optional[bytes], headers: Dict[str, str],
-                timeout: Optional[float], stream: bool = False) -> Any:
-        """Sends a request; returns a Response (or, with ``stream``, a StreamResponse)."""
+                timeout: Optional[float], stream: bool = False, passthrough: bool = False) -> Any:
+        """Sends a request; returns a Response (or, with ``stream``, a StreamResponse).
+
+        ``passthrough``: an error status that is a function's own answer (``/fn/...``) is
+        returned, not raised, and never retried.
+        """
         cfg = self.cfg
         url = cfg.prefix + path
         if timeout is None:
@@ -152,6 +156,9 @@ class SyncTransport:
             except (OSError, http.client.HTTPException):
                 conn.close()
                 data = b""
+            fs = resp.getheader(FUNCTION_STATUS_HEADER)
+            if passthrough and function_answer(status, fs, data):
+                return Response(status, resp.headers, data)
             ra = retry_after(resp.getheader("Retry-After"))
             if status in (429, 503) and attempt < cfg.max_retries:
                 time.sleep(backoff(attempt, ra))

@@ -14,14 +14,17 @@ from . import _core
 from ._ahttp import AsyncStreamResponse, AsyncTransport
 from ._core import Config, FilesArg, ctx_id, dumps, route
 from ._ws import AsyncWebSocket
-from .client import SandboxPage, _next_stream_event, _refused, _sandbox_query
+from .client import (SandboxPage, _async_body, _function_response, _next_stream_event, _refused,
+                     _sandbox_query, _versions)
 from .errors import ConnectionError, NotFoundError, RateLimitError, TimeoutError, UnavailableError
 from .models import (Cluster, CodeError, CodeExecution, CodeResult, CommandEvent, CommandResult,
-                     Context, Execution, ExecutionPage, ExecutionResult, FileEntry, Health,
+                     Context, Execution, ExecutionPage, ExecutionResult, FileEntry, FunctionInfo,
+                     FunctionResponse, FunctionVersion, Health, Invocation, InvocationHandle,
                      Languages, SandboxInfo, StreamEvent, Submission, Template, WatchEvent)
 
 __all__ = ["AsyncClient", "AsyncSandbox", "AsyncCommands", "AsyncCommandHandle",
-           "AsyncCommandStream", "AsyncFiles", "AsyncFileWatcher", "AsyncExecutionStream"]
+           "AsyncCommandStream", "AsyncFiles", "AsyncFileWatcher", "AsyncExecutionStream",
+           "AsyncFunctions"]
 
 Data = Union[str, bytes]
 
@@ -44,6 +47,8 @@ class AsyncClient:
                  timeout: Optional[float] = None, max_retries: Optional[int] = None) -> None:
         self._cfg = Config(url, api_key, timeout, max_retries)
         self._t = AsyncTransport(self._cfg)
+        #: Serverless functions: deploy, invoke, versions, aliases, logs.
+        self.functions = AsyncFunctions(self)
 
     @property
     def url(self) -> str:
@@ -60,9 +65,9 @@ class AsyncClient:
         """Closes the pooled connections."""
         await self._t.close()
 
-    async def _json(self, name: str, body: Any = None, query: _core.Query = None,
+    async def _json(self, rname: str, body: Any = None, query: _core.Query = None,
                     timeout: Optional[float] = None, **params: Any) -> Any:
-        method, path = route(name, query, **params)
+        method, path = route(rname, query, **params)
         if body is None:
             r = await self._t.request(method, path, None, self._cfg.base_headers, timeout)
         else:
@@ -71,9 +76,9 @@ class AsyncClient:
             return None
         return json.loads(r.body)
 
-    async def _stream(self, name: str, body: Any, accept: str, query: _core.Query = None,
+    async def _stream(self, rname: str, body: Any, accept: str, query: _core.Query = None,
                       timeout: Optional[float] = None, **params: Any) -> AsyncStreamResponse:
-        method, path = route(name, query, **params)
+        method, path = route(rname, query, **params)
         h = dict(self._cfg.json_headers if body is not None else self._cfg.base_headers)
         h["Accept"] = accept
         data = dumps(body) if body is not None else None
@@ -246,6 +251,120 @@ class AsyncClient:
                            int(d.get("total") or 0), d.get("next_offset"), d)
 
 
+class AsyncFunctions:
+    """Serverless functions (``client.functions``, async): see :class:`~soulbox.Functions`."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._c = client
+
+    async def deploy(self, name: str, language: str, code: Optional[str] = None, *,
+                     files: FilesArg = None, handler: Optional[str] = None,
+                     env: Optional[Mapping[str, Any]] = None,
+                     limits: Optional[Mapping[str, int]] = None, network: Any = None,
+                     isolation: Optional[str] = None, reuse: Optional[bool] = None,
+                     min_instances: Optional[int] = None, max_instances: Optional[int] = None,
+                     concurrency: Optional[int] = None, timeout_ms: Optional[int] = None,
+                     idle_timeout_ms: Optional[int] = None,
+                     schedule: Union[str, Sequence[str], None] = None,
+                     public: Optional[bool] = None, description: Optional[str] = None,
+                     dedent: bool = True, timeout: Optional[float] = None,
+                     extra: Optional[Mapping[str, Any]] = None) -> FunctionVersion:
+        """Deploys a new version of a function (see :meth:`Functions.deploy`)."""
+        body = _core.function_body(name, language, code, files, handler, env, dedent, {
+            "limits": limits, "network": network, "isolation": isolation, "reuse": reuse,
+            "min_instances": min_instances, "max_instances": max_instances,
+            "concurrency": concurrency, "timeout_ms": timeout_ms,
+            "idle_timeout_ms": idle_timeout_ms, "schedule": schedule, "public": public,
+            "description": description}, extra)
+        return FunctionVersion.from_dict(await self._c._json("deploy_function", body,
+                                                             timeout=timeout))
+
+    async def list(self, *, timeout: Optional[float] = None) -> List[FunctionInfo]:
+        """The caller's functions, without ``active``."""
+        d = await self._c._json("list_functions", timeout=timeout)
+        return [FunctionInfo.from_dict(x) for x in d.get("functions") or []]
+
+    async def get(self, name: str, *, timeout: Optional[float] = None) -> FunctionInfo:
+        """One function with its active version's details."""
+        return FunctionInfo.from_dict(await self._c._json("get_function", timeout=timeout,
+                                                          name=name))
+
+    async def delete(self, name: str, *, timeout: Optional[float] = None) -> None:
+        """Deletes a function with all its versions."""
+        await self._c._json("delete_function", timeout=timeout, name=name)
+
+    async def versions(self, name: str, *,
+                       timeout: Optional[float] = None) -> List[FunctionVersion]:
+        """Every version kept, newest first."""
+        return _versions(await self._c._json("function_versions", timeout=timeout, name=name))
+
+    async def rollback(self, name: str, version: Optional[int] = None, *,
+                       timeout: Optional[float] = None) -> FunctionVersion:
+        """Makes ``version`` (default: the one before the active one) the active version."""
+        body = {} if version is None else {"version": version}
+        return FunctionVersion.from_dict(await self._c._json("rollback_function", body,
+                                                             timeout=timeout, name=name))
+
+    async def set_alias(self, name: str, alias: str, version: int, *,
+                        timeout: Optional[float] = None) -> FunctionInfo:
+        """Points ``alias`` at ``version``."""
+        return FunctionInfo.from_dict(await self._c._json(
+            "set_function_alias", {"version": version}, timeout=timeout, name=name, alias=alias))
+
+    async def delete_alias(self, name: str, alias: str, *,
+                           timeout: Optional[float] = None) -> FunctionInfo:
+        """Removes an alias (the version stays)."""
+        return FunctionInfo.from_dict(await self._c._json(
+            "delete_function_alias", timeout=timeout, name=name, alias=alias))
+
+    async def logs(self, name: str, limit: int = 20, *,
+                   timeout: Optional[float] = None) -> List[Invocation]:
+        """The function's last invocations, newest first."""
+        d = await self._c._json("function_logs", query={"limit": limit}, timeout=timeout,
+                                name=name)
+        return [Invocation.from_dict(x) for x in d.get("invocations") or []]
+
+    async def invoke(self, name: str, body: Any = None, *, method: str = "POST", path: str = "/",
+                     query: Any = None, headers: Optional[Mapping[str, str]] = None,
+                     version: Union[int, str, None] = None,
+                     timeout: Optional[float] = None) -> FunctionResponse:
+        """Invokes a function over HTTP and returns its answer as it is, whatever its status
+        (see :meth:`Functions.invoke`); only SoulBox's own refusals raise."""
+        m, url, h, data = _core.invoke_request(self._c._cfg, name, body, method, path, query,
+                                               headers, version)
+        r = await self._c._t.request(m, url, data, h, timeout, passthrough=True)
+        return _function_response(r.status, r.headers.items(), r.body)
+
+    async def invoke_async(self, name: str, event: Optional[Mapping[str, Any]] = None, *,
+                           version: Union[int, str, None] = None,
+                           callback_url: Optional[str] = None,
+                           timeout: Optional[float] = None) -> InvocationHandle:
+        """Starts an invocation with ``event`` and returns at once."""
+        body = _async_body(event, version, callback_url)
+        return InvocationHandle.from_dict(await self._c._json("invoke_function_async", body,
+                                                              timeout=timeout, name=name))
+
+    async def invocation(self, name: str, id: str, *,
+                         timeout: Optional[float] = None) -> Invocation:
+        """One invocation: running, or done."""
+        return Invocation.from_dict(await self._c._json("get_invocation", timeout=timeout,
+                                                        name=name, id=id))
+
+    async def wait(self, name: str, id: str, *, timeout: float = 300.0,
+                   poll_interval: float = 0.2) -> Invocation:
+        """Polls an invocation until it is done; :class:`TimeoutError` after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            inv = await self.invocation(name, id)
+            if inv.done:
+                return inv
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"invocation {id} still {inv.state} after {timeout} s",
+                                   code="timeout")
+            await asyncio.sleep(min(poll_interval, left))
+
+
 class AsyncExecutionStream:
     """A running interactive execution (WebSocket); ``async for`` over :class:`StreamEvent`.
 
@@ -348,9 +467,9 @@ class AsyncSandbox:
         """The session's labels."""
         return self.info.metadata
 
-    async def _json(self, name: str, body: Any = None, query: _core.Query = None,
+    async def _json(self, rname: str, body: Any = None, query: _core.Query = None,
                     timeout: Optional[float] = None, **params: Any) -> Any:
-        return await self._client._json(name, body, query, timeout, id=self.id, **params)
+        return await self._client._json(rname, body, query, timeout, id=self.id, **params)
 
     async def refresh(self, *, timeout: Optional[float] = None) -> SandboxInfo:
         """Fetches the session's state into :attr:`info`."""

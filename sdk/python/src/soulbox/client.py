@@ -11,11 +11,12 @@ from ._http import StreamResponse, SyncTransport, raise_protocol
 from ._ws import OP_TEXT, SyncWebSocket
 from .errors import ConnectionError, NotFoundError, RateLimitError, TimeoutError, UnavailableError
 from .models import (Cluster, CodeError, CodeExecution, CodeResult, CommandEvent, CommandResult,
-                     Context, Execution, ExecutionPage, ExecutionResult, FileEntry, Health,
+                     Context, Execution, ExecutionPage, ExecutionResult, FileEntry, FunctionInfo,
+                     FunctionResponse, FunctionVersion, Health, Invocation, InvocationHandle,
                      Languages, SandboxInfo, StreamEvent, Submission, Template, WatchEvent)
 
 __all__ = ["Client", "Sandbox", "SandboxPage", "Commands", "CommandHandle", "CommandStream",
-           "Files", "FileWatcher", "ExecutionStream"]
+           "Files", "FileWatcher", "ExecutionStream", "Functions"]
 
 Data = Union[str, bytes]
 
@@ -37,6 +38,8 @@ class Client:
                  timeout: Optional[float] = None, max_retries: Optional[int] = None) -> None:
         self._cfg = Config(url, api_key, timeout, max_retries)
         self._t = SyncTransport(self._cfg)
+        #: Serverless functions: deploy, invoke, versions, aliases, logs.
+        self.functions = Functions(self)
 
     @property
     def url(self) -> str:
@@ -54,9 +57,9 @@ class Client:
         self._t.close()
 
     # -- plumbing ---------------------------------------------------------------------------
-    def _json(self, name: str, body: Any = None, query: _core.Query = None,
+    def _json(self, rname: str, body: Any = None, query: _core.Query = None,
               timeout: Optional[float] = None, **params: Any) -> Any:
-        method, path = route(name, query, **params)
+        method, path = route(rname, query, **params)
         if body is None:
             r = self._t.request(method, path, None, self._cfg.base_headers, timeout)
         else:
@@ -65,9 +68,9 @@ class Client:
             return None
         return json.loads(r.body)
 
-    def _stream(self, name: str, body: Any, accept: str, query: _core.Query = None,
+    def _stream(self, rname: str, body: Any, accept: str, query: _core.Query = None,
                 timeout: Optional[float] = None, **params: Any) -> StreamResponse:
-        method, path = route(name, query, **params)
+        method, path = route(rname, query, **params)
         h = dict(self._cfg.json_headers if body is not None else self._cfg.base_headers)
         h["Accept"] = accept
         data = dumps(body) if body is not None else None
@@ -281,6 +284,188 @@ class Client:
                            int(d.get("total") or 0), d.get("next_offset"), d)
 
 
+class Functions:
+    """Serverless functions (``client.functions``): deploy versions, invoke them, read their logs.
+
+    A function is deployed once and invoked many times: over plain HTTP (:meth:`invoke`,
+    the request becomes the function's event and its answer is returned as it is) or
+    asynchronously (:meth:`invoke_async`, then :meth:`wait`).
+    """
+
+    def __init__(self, client: Client) -> None:
+        self._c = client
+
+    def deploy(self, name: str, language: str, code: Optional[str] = None, *,
+               files: FilesArg = None, handler: Optional[str] = None,
+               env: Optional[Mapping[str, Any]] = None, limits: Optional[Mapping[str, int]] = None,
+               network: Any = None, isolation: Optional[str] = None, reuse: Optional[bool] = None,
+               min_instances: Optional[int] = None, max_instances: Optional[int] = None,
+               concurrency: Optional[int] = None, timeout_ms: Optional[int] = None,
+               idle_timeout_ms: Optional[int] = None,
+               schedule: Union[str, Sequence[str], None] = None, public: Optional[bool] = None,
+               description: Optional[str] = None, dedent: bool = True,
+               timeout: Optional[float] = None,
+               extra: Optional[Mapping[str, Any]] = None) -> FunctionVersion:
+        """Deploys a new version of a function (``POST /api/functions``); it becomes active.
+
+        Args:
+            name: 1-63 characters of a-z, 0-9, ``-`` and ``_``; a new name makes the function.
+            language: ``python`` or ``javascript`` for a handler; any language in stdio mode.
+            code: the entry file's source (dedented unless ``dedent=False``); or ``files``
+                (as in :meth:`Client.execute`).
+            handler: ``"module.function"`` (default ``main.handler`` / ``index.handler`` when
+                the code defines ``handler``); ``""`` for stdio mode (the event on stdin,
+                stdout the body).
+            env: ``{name: value}``; a value is a string, :class:`Secret` or
+                ``{"value": ..., "secret": True}`` (never shown again).
+            limits: as in :meth:`Client.execute` but the wall time, which is ``timeout_ms``.
+            reuse: keep warm instances between invocations (with ``min_instances``,
+                ``max_instances``, ``concurrency``, ``idle_timeout_ms``).
+            schedule: cron expression(s) invoking the function on their own.
+            public: anyone may invoke it over ``/fn/...`` without a key.
+            extra: more request fields, sent as they are.
+        """
+        body = _core.function_body(name, language, code, files, handler, env, dedent, {
+            "limits": limits, "network": network, "isolation": isolation, "reuse": reuse,
+            "min_instances": min_instances, "max_instances": max_instances,
+            "concurrency": concurrency, "timeout_ms": timeout_ms,
+            "idle_timeout_ms": idle_timeout_ms, "schedule": schedule, "public": public,
+            "description": description}, extra)
+        return FunctionVersion.from_dict(self._c._json("deploy_function", body, timeout=timeout))
+
+    def list(self, *, timeout: Optional[float] = None) -> List[FunctionInfo]:
+        """The caller's functions (``GET /api/functions``), without ``active``."""
+        d = self._c._json("list_functions", timeout=timeout)
+        return [FunctionInfo.from_dict(x) for x in d.get("functions") or []]
+
+    def get(self, name: str, *, timeout: Optional[float] = None) -> FunctionInfo:
+        """One function with its active version's details (``GET /api/functions/{name}``)."""
+        return FunctionInfo.from_dict(self._c._json("get_function", timeout=timeout, name=name))
+
+    def delete(self, name: str, *, timeout: Optional[float] = None) -> None:
+        """Deletes a function with all its versions (``DELETE /api/functions/{name}``)."""
+        self._c._json("delete_function", timeout=timeout, name=name)
+
+    def versions(self, name: str, *, timeout: Optional[float] = None) -> List[FunctionVersion]:
+        """Every version kept, newest first; each has ``name`` and ``active_version``."""
+        d = self._c._json("function_versions", timeout=timeout, name=name)
+        return _versions(d)
+
+    def rollback(self, name: str, version: Optional[int] = None, *,
+                 timeout: Optional[float] = None) -> FunctionVersion:
+        """Makes ``version`` (default: the one before the active one) the active version."""
+        body = {} if version is None else {"version": version}
+        return FunctionVersion.from_dict(self._c._json("rollback_function", body, timeout=timeout,
+                                                       name=name))
+
+    def set_alias(self, name: str, alias: str, version: int, *,
+                  timeout: Optional[float] = None) -> FunctionInfo:
+        """Points ``alias`` at ``version`` (made or moved); invoke it as ``version=alias``."""
+        return FunctionInfo.from_dict(self._c._json("set_function_alias", {"version": version},
+                                                    timeout=timeout, name=name, alias=alias))
+
+    def delete_alias(self, name: str, alias: str, *,
+                     timeout: Optional[float] = None) -> FunctionInfo:
+        """Removes an alias (the version stays)."""
+        return FunctionInfo.from_dict(self._c._json("delete_function_alias", timeout=timeout,
+                                                    name=name, alias=alias))
+
+    def logs(self, name: str, limit: int = 20, *,
+             timeout: Optional[float] = None) -> List[Invocation]:
+        """The function's last invocations, newest first (``limit`` 1-1000)."""
+        d = self._c._json("function_logs", query={"limit": limit}, timeout=timeout, name=name)
+        return [Invocation.from_dict(x) for x in d.get("invocations") or []]
+
+    def invoke(self, name: str, body: Any = None, *, method: str = "POST", path: str = "/",
+               query: Any = None, headers: Optional[Mapping[str, str]] = None,
+               version: Union[int, str, None] = None,
+               timeout: Optional[float] = None) -> FunctionResponse:
+        """Invokes a function over HTTP (``/fn/{name}[@version][/path]``) and returns its answer.
+
+        The request (``method``, ``path``, ``query``, ``headers``, ``body``) becomes the
+        function's event. ``body`` is bytes (sent as they are), a string (UTF-8) or else
+        JSON; ``query`` a mapping, pairs or a query string; ``version`` a number or an alias
+        (default: the active version).
+
+        The function's answer is returned as it is, whatever its status: a 404 the
+        function chose is a :class:`FunctionResponse` with status 404, and its failure a
+        502 (504: its timeout) whose parsed body is ``response.error``. Only SoulBox's
+        own refusals raise: :class:`NotFoundError` (no such function, version or alias),
+        :class:`AuthenticationError`, :class:`RateLimitError` / :class:`UnavailableError`
+        (after the retries; the function's own 429/503 is never retried), ... An answer
+        with ``X-SoulBox-Function-Status`` is the function's; without it, SoulBox's error
+        body (``{"error": {"code", "message"}}`` with one of its codes) is a refusal.
+        """
+        m, url, h, data = _core.invoke_request(self._c._cfg, name, body, method, path, query,
+                                               headers, version)
+        r = self._c._t.request(m, url, data, h, timeout, passthrough=True)
+        return _function_response(r.status, r.headers.items(), r.body)
+
+    def invoke_async(self, name: str, event: Optional[Mapping[str, Any]] = None, *,
+                     version: Union[int, str, None] = None, callback_url: Optional[str] = None,
+                     timeout: Optional[float] = None) -> InvocationHandle:
+        """Starts an invocation with ``event`` (a JSON object; default ``{}``) as the handler's
+        event (``POST /api/functions/{name}/invocations``) and returns at once.
+
+        Follow it with :meth:`invocation` or :meth:`wait`; ``callback_url`` gets the ended
+        invocation POSTed to it.
+        """
+        body = _async_body(event, version, callback_url)
+        return InvocationHandle.from_dict(self._c._json("invoke_function_async", body,
+                                                        timeout=timeout, name=name))
+
+    def invocation(self, name: str, id: str, *, timeout: Optional[float] = None) -> Invocation:
+        """One invocation: running, or done (an asynchronous one with its ``response``)."""
+        return Invocation.from_dict(self._c._json("get_invocation", timeout=timeout, name=name,
+                                                  id=id))
+
+    def wait(self, name: str, id: str, *, timeout: float = 300.0,
+             poll_interval: float = 0.2) -> Invocation:
+        """Polls an invocation until it is done; :class:`TimeoutError` after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            inv = self.invocation(name, id)
+            if inv.done:
+                return inv
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"invocation {id} still {inv.state} after {timeout} s",
+                                   code="timeout")
+            time.sleep(min(poll_interval, left))
+
+
+def _versions(d: Dict[str, Any]) -> List[FunctionVersion]:
+    out = []
+    for x in d.get("versions") or []:
+        x = dict(x)
+        x.setdefault("name", d.get("name", ""))
+        x.setdefault("active_version", d.get("active_version"))
+        out.append(FunctionVersion.from_dict(x))
+    return out
+
+
+def _async_body(event: Optional[Mapping[str, Any]], version: Union[int, str, None],
+                callback_url: Optional[str]) -> Dict[str, Any]:
+    body: Dict[str, Any] = {}
+    if event is not None:
+        body["event"] = dict(event)
+    if version is not None:
+        body["version"] = version
+    if callback_url is not None:
+        body["callback_url"] = callback_url
+    return body
+
+
+def _function_response(status: int, headers: Any, body: bytes) -> FunctionResponse:
+    h: Dict[str, str] = {}
+    for k, v in headers:
+        if k.startswith(":"):
+            continue
+        k = k.lower()
+        h[k] = h[k] + ", " + v if k in h else v
+    return FunctionResponse(status=status, headers=h, body=body)
+
+
 def _sandbox_query(metadata: Optional[Mapping[str, str]], state: Union[str, Sequence[str], None],
                    limit: Optional[int], offset: Optional[int]) -> Dict[str, Any]:
     from urllib.parse import urlencode
@@ -461,9 +646,9 @@ class Sandbox:
         """The session's labels."""
         return self.info.metadata
 
-    def _json(self, name: str, body: Any = None, query: _core.Query = None,
+    def _json(self, rname: str, body: Any = None, query: _core.Query = None,
               timeout: Optional[float] = None, **params: Any) -> Any:
-        return self._client._json(name, body, query, timeout, id=self.id, **params)
+        return self._client._json(rname, body, query, timeout, id=self.id, **params)
 
     def refresh(self, *, timeout: Optional[float] = None) -> SandboxInfo:
         """Fetches the session's state (``GET /api/sandboxes/{id}``) into :attr:`info`."""

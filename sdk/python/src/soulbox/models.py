@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple, Type, TypeVar
 
@@ -16,7 +17,8 @@ __all__ = [
     "Health", "Language", "UnavailableLanguage", "Languages", "Template", "SandboxLimits",
     "SandboxUsage", "SandboxNetwork", "SandboxInfo", "CommandConfig", "CommandResult",
     "CommandEvent", "FileEntry", "WatchEvent", "Context", "CodeResult", "CodeError", "Logs",
-    "CodeExecution", "StreamEvent",
+    "CodeExecution", "StreamEvent", "FunctionVersion", "FunctionInstances", "FunctionInfo",
+    "InvocationHandle", "InvocationResponse", "Invocation", "FunctionErrorInfo", "FunctionResponse",
 ]
 
 T = TypeVar("T", bound="Model")
@@ -553,3 +555,226 @@ class StreamEvent:
     result: Optional[ExecutionResult] = None
     error: Optional[Any] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+# -- functions ---------------------------------------------------------------------------------
+
+@dataclass
+class FunctionVersion(Model):
+    """One deployed version of a function (``deploy``, ``rollback``, ``versions``, ``info.active``).
+
+    ``mode`` is ``handler`` (a python/javascript ``handler(event, context)``) or ``stdio`` (the
+    event on stdin, stdout the body). ``env`` shows secrets as ``{"secret": True}``; ``files``
+    are the names of the version's files.
+    """
+
+    name: str = ""
+    version: int = 0
+    active_version: Optional[int] = None
+    created_at: Optional[str] = None
+    created_by: Optional[str] = None
+    language: str = ""
+    mode: str = ""
+    handler: Optional[str] = None
+    reuse: bool = False
+    public: bool = False
+    min_instances: int = 0
+    max_instances: int = 0
+    concurrency: int = 1
+    timeout_ms: int = 0
+    idle_timeout_ms: int = 0
+    limits: Dict[str, Any] = field(default_factory=dict)
+    env: Dict[str, Any] = field(default_factory=dict)
+    files: List[str] = field(default_factory=list)
+    schedule: List[str] = field(default_factory=list)
+    network: Any = None
+    isolation: str = ""
+    code_sha256: str = ""
+    description: Optional[str] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class FunctionInstances(Model):
+    """A function's load now: warm instances, invocations running and queued."""
+
+    running: int = 0
+    invocations_running: int = 0
+    invocations_queued: int = 0
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class FunctionInfo(Model):
+    """A function: its versions' summary, aliases and load (``active``: the active version's
+    details, from ``get``, ``set_alias`` and ``delete_alias``; ``None`` in ``list``)."""
+
+    name: str = ""
+    created_at: Optional[str] = None
+    updated_at: Optional[str] = None
+    active_version: int = 0
+    latest_version: int = 0
+    aliases: Dict[str, int] = field(default_factory=dict)
+    versions: int = 0
+    instances: FunctionInstances = field(default_factory=FunctionInstances)
+    active: Optional[FunctionVersion] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+    _conv = {"instances": _one(FunctionInstances), "active": _one(FunctionVersion)}
+
+
+@dataclass
+class InvocationHandle(Model):
+    """The answer of ``invoke_async``: the invocation's ``id`` (``state`` ``running``)."""
+
+    id: str = ""
+    function: str = ""
+    version: int = 0
+    state: str = ""
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class FunctionErrorInfo:
+    """Why a function failed: the body of its 502 (``function_error``) or 504
+    (``function_timeout``) answer. ``status`` is the run's (``runtime_error``,
+    ``time_limit_exceeded``, ...), ``type`` and ``stack`` the exception's when the handler raised.
+    """
+
+    code: str
+    message: str = ""
+    status: Optional[str] = None
+    type: Optional[str] = None
+    stack: Optional[str] = None
+    request_id: Optional[str] = None
+
+    @staticmethod
+    def parse(status: int, body: bytes) -> Optional["FunctionErrorInfo"]:
+        """The error of a 502/504 function answer, ``None`` for any other answer."""
+        if status not in (502, 504):
+            return None
+        try:
+            d = json.loads(body)
+        except ValueError:
+            return None
+        err = d.get("error") if isinstance(d, dict) else None
+        if not isinstance(err, dict) or err.get("code") not in ("function_error", "function_timeout"):
+            return None
+        return FunctionErrorInfo(code=str(err["code"]), message=str(err.get("message") or ""),
+                                 status=err.get("status"), type=err.get("type"),
+                                 stack=err.get("stack"), request_id=d.get("request_id"))
+
+
+def _header_dict(v: Any) -> Any:
+    """The function's headers, ``{name: value}``, names lower-case."""
+    return {str(k).lower(): str(x) for k, x in v.items()} if isinstance(v, dict) else {}
+
+
+@dataclass
+class InvocationResponse(Model):
+    """The HTTP answer an asynchronous invocation made (``Invocation.response``, also in
+    the callback's payload): ``headers`` the function's own (a dict, lower-case names;
+    ``Content-Type`` is ``content_type``), ``body`` text or base64 (``is_base64``).
+    ``body_dropped`` is True when the server did not keep the body (a node keeps at most
+    256 MiB of asynchronous answers' bodies): ``body`` is then ``""``."""
+
+    status: int = 0
+    content_type: Optional[str] = None
+    headers: Dict[str, str] = field(default_factory=dict)
+    body: str = ""
+    body_dropped: bool = False
+    is_base64: bool = False
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+    _conv = {"headers": _header_dict}
+
+    @property
+    def content(self) -> bytes:
+        """The body's bytes."""
+        return base64.b64decode(self.body) if self.is_base64 else self.body.encode("utf-8")
+
+    @property
+    def text(self) -> str:
+        """The body as text."""
+        return self.content.decode("utf-8", "replace")
+
+    @property
+    def error(self) -> Optional[FunctionErrorInfo]:
+        """The function's failure (502/504 ``function_error``/``function_timeout``), else ``None``."""
+        return FunctionErrorInfo.parse(self.status, self.content)
+
+    def json(self) -> Any:
+        """The body decoded as JSON."""
+        return json.loads(self.content)
+
+
+@dataclass
+class Invocation(Model):
+    """One invocation of a function (``logs``, ``invocation``, ``wait``).
+
+    ``state`` is ``running`` or ``done``; ``status`` the run's (``ok``, ``runtime_error``,
+    ``time_limit_exceeded``, ...), ``error`` its message, ``logs`` what the handler printed,
+    ``http_status`` the answer's status. ``response`` is the answer itself for an
+    asynchronous invocation that is done (``None`` otherwise).
+    """
+
+    id: str = ""
+    request_id: Optional[str] = None
+    version: int = 0
+    started_at: Optional[str] = None
+    state: str = ""
+    cold: bool = False
+    status: Optional[str] = None
+    error: Optional[str] = None
+    logs: Optional[str] = None
+    duration_ms: Optional[float] = None
+    http_status: Optional[int] = None
+    response: Optional[InvocationResponse] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+    _conv = {"response": _one(InvocationResponse)}
+
+    @property
+    def done(self) -> bool:
+        """True once the invocation has ended (``state`` ``done``)."""
+        return self.state == "done"
+
+    @property
+    def is_async(self) -> bool:
+        """True for an invocation made by ``invoke_async`` (the API's ``async``)."""
+        return bool(self.raw.get("async"))
+
+
+@dataclass
+class FunctionResponse:
+    """A function's HTTP answer to ``invoke``, as it is: ``status``, ``headers`` (lower-case
+    names) and ``body`` (bytes).
+
+    A function's own error statuses are answers too (it may answer 404 on purpose); its
+    failure is a 502 (504 for its timeout) whose parsed body is :attr:`error`.
+    """
+
+    status: int
+    headers: Dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @property
+    def ok(self) -> bool:
+        """True for a 2xx status."""
+        return 200 <= self.status < 300
+
+    @property
+    def text(self) -> str:
+        """The body decoded as UTF-8 (bad bytes replaced)."""
+        return self.body.decode("utf-8", "replace")
+
+    @property
+    def request_id(self) -> Optional[str]:
+        """The invocation's request id (``X-Request-Id``), also in the function's logs."""
+        return self.headers.get("x-request-id")
+
+    @property
+    def error(self) -> Optional[FunctionErrorInfo]:
+        """The function's failure (502 ``function_error``, 504 ``function_timeout``), else ``None``."""
+        return FunctionErrorInfo.parse(self.status, self.body)
+
+    def json(self) -> Any:
+        """The body decoded as JSON."""
+        return json.loads(self.body)
