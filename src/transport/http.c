@@ -165,9 +165,7 @@ static int format_head(struct http_conn *c, char *buf, size_t len, int status,
                 reason(status), c->req.request_id[0] ? c->req.request_id : "-");
     if (content_type)
         HEAD_APPEND("Content-Type: %s\r\n", content_type);
-    if (status == 204 || status == 304 || (status >= 100 && status < 200))
-        ;   /* no body, and no length either (RFC 9110 8.6) */
-    else if (content_length >= 0)
+    if (content_length >= 0)
         HEAD_APPEND("Content-Length: %ld\r\n", content_length);
     else
         HEAD_APPEND("Transfer-Encoding: chunked\r\n");
