@@ -215,9 +215,11 @@ struct fn_invocation {
 };
 
 /* The answer goes to the caller now (status names the verdict: "ok",
- * "runtime_error", ...); the invocation's record follows at its end. */
+ * "runtime_error", ...) and into the function's logs, with logs (what it
+ * printed so far); the record is completed at its end. */
 void fn_invocation_answer(struct fn_invocation *inv, const char *status,
-                          struct fn_response *resp, const struct sb_error *err);
+                          struct fn_response *resp, const struct sb_error *err,
+                          const char *logs);
 /* The end of an invocation (from a job or an instance): the answer, unless
  * it was given already (then resp is dropped), and its record. */
 void fn_invocation_end(struct fn_invocation *inv, const char *status, struct fn_response *resp,

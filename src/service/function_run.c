@@ -110,8 +110,34 @@ static char *answer_error(const char *status, const struct fn_response *resp,
     return out;
 }
 
+/* Its entry in the function's logs, as far as it is known (replaced at its end). */
+static json_t *record(struct fn_invocation *inv, const char *logs)
+{
+    struct fn_version *v = inv->v;
+    struct fn_log l = {.version = v->number, .started_ms = inv->started_ms,
+                       .duration_ms = inv->answer_s * 1000, .cold = inv->cold,
+                       .async = inv->async, .done = true, .http_status = inv->http_status,
+                       .error = inv->error ? strdup(inv->error) : NULL,
+                       .response = inv->response ? json_deep_copy(inv->response) : NULL,
+                       .logs = logs && *logs ? strdup(logs) : NULL};
+    snprintf(l.id, sizeof l.id, "%s", inv->id);
+    snprintf(l.request_id, sizeof l.request_id, "%s", inv->request_id);
+    snprintf(l.status, sizeof l.status, "%s", inv->status);
+    json_t *payload = inv->callback_url && inv->finished
+        ? json_pack("{s:s,s:I,s:s,s:i,s:f,s:s?,s:O?}", "id", l.id, "version",
+                    (json_int_t)l.version, "status", l.status, "http_status", l.http_status,
+                    "duration_ms", l.duration_ms, "error", l.error, "response", inv->response)
+        : NULL;
+    if (!v->fn->deleted)
+        fn_log_add(v->fn, &l);
+    else
+        fn_log_entry_free(inv->svc->functions, &l);
+    return payload;
+}
+
 void fn_invocation_answer(struct fn_invocation *inv, const char *status,
-                          struct fn_response *resp, const struct sb_error *err)
+                          struct fn_response *resp, const struct sb_error *err,
+                          const char *logs)
 {
     if (inv->answered) {
         if (resp)
@@ -125,6 +151,7 @@ void fn_invocation_answer(struct fn_invocation *inv, const char *status,
     inv->error = answer_error(status, resp, err);
     if (inv->async && resp)
         inv->response = response_json(resp);
+    json_decref(record(inv, logs));
     if (inv->done)
         inv->done(inv->arg, resp, resp ? NULL : err, 0);
     else if (resp)
@@ -137,39 +164,16 @@ void fn_invocation_end(struct fn_invocation *inv, const char *status, struct fn_
 {
     if (inv->finished)
         return;
-    inv->finished = true;
     struct fn_version *v = inv->v;
     struct service *svc = inv->svc;
-    fn_invocation_answer(inv, status, resp, err);
+    fn_invocation_answer(inv, status, resp, err, logs);
+    inv->finished = true;
     svc->functions->ninvocations--;
     count(v, !inv->cold, inv->status, inv->answer_s);
-    struct fn_log l = {.version = v->number, .started_ms = inv->started_ms,
-                       .duration_ms = inv->answer_s * 1000, .cold = inv->cold,
-                       .async = inv->async, .done = true, .http_status = inv->http_status,
-                       .error = inv->error, .response = inv->response};
-    inv->error = NULL;
-    inv->response = NULL;
-    snprintf(l.id, sizeof l.id, "%s", inv->id);
-    snprintf(l.request_id, sizeof l.request_id, "%s", inv->request_id);
-    snprintf(l.status, sizeof l.status, "%s", inv->status);
-    if (logs && *logs)
-        l.logs = strdup(logs);
-    if (!v->fn->deleted) {
-        json_t *lj = inv->callback_url ? json_pack("{s:s,s:I,s:s,s:i,s:f,s:s?,s:O?}", "id", l.id,
-                                                    "version", (json_int_t)l.version,
-                                                    "status", l.status, "http_status",
-                                                    l.http_status, "duration_ms", l.duration_ms,
-                                                    "error", l.error, "response", l.response)
-                                       : NULL;
-        fn_log_add(v->fn, &l);
-        if (lj)
-            deliver_callback(inv, lj);
-        json_decref(lj);
-    } else {
-        free(l.error);
-        free(l.logs);
-        json_decref(l.response);
-    }
+    json_t *payload = record(inv, logs);     /* complete: the cold flag, all its logs */
+    if (payload)
+        deliver_callback(inv, payload);
+    json_decref(payload);
     if (inv->timer_on) {
         uv_timer_stop(&inv->timer);
         uv_close((uv_handle_t *)&inv->timer, on_timer_closed);
@@ -226,7 +230,8 @@ static void on_job_output(struct job *j, int stream, const char *data, size_t le
     if (type && !strcmp(type, "response")) {
         struct fn_response resp;
         const char *status = fn_answer_line(inv, line, &resp);
-        fn_invocation_answer(inv, status, &resp, NULL);
+        fn_invocation_answer(inv, status, &resp, NULL,
+                             json_string_value(json_object_get(line, "logs")));
     }
     json_decref(line);
     sb_buf_free(&inv->out);
