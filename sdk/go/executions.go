@@ -50,41 +50,63 @@ type WaitOptions struct {
 	PollInterval time.Duration
 }
 
-// WaitExecution polls GET /api/executions/{id} until the execution is
-// neither queued nor running, and returns it. opts may be nil.
-func (c *Client) WaitExecution(ctx context.Context, id string, opts *WaitOptions) (*Execution, error) {
-	timeout, poll := DefaultTimeout, 200*time.Millisecond
-	if opts != nil {
-		if opts.Timeout > 0 {
-			timeout = opts.Timeout
-		}
-		if opts.PollInterval > 0 {
-			poll = opts.PollInterval
-		}
+// limits returns opts' timeout and poll interval, or the defaults (300 s, 200 ms).
+func (opts *WaitOptions) limits() (timeout, poll time.Duration) {
+	timeout, poll = DefaultTimeout, 200*time.Millisecond
+	if opts != nil && opts.Timeout > 0 {
+		timeout = opts.Timeout
 	}
+	if opts != nil && opts.PollInterval > 0 {
+		poll = opts.PollInterval
+	}
+	return timeout, poll
+}
+
+// pollDone calls fetch until it reports done, pausing poll between calls;
+// past timeout ErrTimeout naming what is still in which state.
+func pollDone(ctx context.Context, opts *WaitOptions, what string,
+	fetch func() (done bool, state string, err error)) error {
+	timeout, poll := opts.limits()
 	deadline := time.Now().Add(timeout)
 	for {
-		e, err := c.GetExecution(ctx, id)
+		done, state, err := fetch()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if e.Done() {
-			return e, nil
+		if done {
+			return nil
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			return nil, errorf(ErrTimeout, "timeout", "execution %s still %s after %v", id, e.Status, timeout)
+			return errorf(ErrTimeout, "timeout", "%s still %s after %v", what, state, timeout)
 		}
 		if poll < left {
 			left = poll
 		}
 		if err := sleepCtx(ctx, left); err != nil {
 			if errors.Is(err, context.DeadlineExceeded) {
-				return nil, timeoutError(err)
+				return timeoutError(err)
 			}
-			return nil, err
+			return err
 		}
 	}
+}
+
+// WaitExecution polls GET /api/executions/{id} until the execution is
+// neither queued nor running, and returns it. opts may be nil.
+func (c *Client) WaitExecution(ctx context.Context, id string, opts *WaitOptions) (*Execution, error) {
+	var e *Execution
+	err := pollDone(ctx, opts, "execution "+id, func() (bool, string, error) {
+		var err error
+		if e, err = c.GetExecution(ctx, id); err != nil {
+			return false, "", err
+		}
+		return e.Done(), e.Status, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // ListOptions select a page of ListExecutions.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/textproto"
@@ -592,36 +591,16 @@ func (c *Client) GetInvocation(ctx context.Context, name, id string) (*Invocatio
 // WaitInvocation polls an invocation until it is done, and returns it; past
 // opts.Timeout (default 300 s) ErrTimeout. opts may be nil.
 func (c *Client) WaitInvocation(ctx context.Context, name, id string, opts *WaitOptions) (*Invocation, error) {
-	timeout, poll := DefaultTimeout, 200*time.Millisecond
-	if opts != nil {
-		if opts.Timeout > 0 {
-			timeout = opts.Timeout
+	var inv *Invocation
+	err := pollDone(ctx, opts, "invocation "+id, func() (bool, string, error) {
+		var err error
+		if inv, err = c.GetInvocation(ctx, name, id); err != nil {
+			return false, "", err
 		}
-		if opts.PollInterval > 0 {
-			poll = opts.PollInterval
-		}
+		return inv.Done(), inv.State, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	deadline := time.Now().Add(timeout)
-	for {
-		inv, err := c.GetInvocation(ctx, name, id)
-		if err != nil {
-			return nil, err
-		}
-		if inv.Done() {
-			return inv, nil
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return nil, errorf(ErrTimeout, "timeout", "invocation %s still %s after %v", id, inv.State, timeout)
-		}
-		if poll < left {
-			left = poll
-		}
-		if err := sleepCtx(ctx, left); err != nil {
-			if errors.Is(err, context.DeadlineExceeded) {
-				return nil, timeoutError(err)
-			}
-			return nil, err
-		}
-	}
+	return inv, nil
 }

@@ -228,6 +228,18 @@ def _file(f: Any) -> Dict[str, Any]:
 FilesArg = Union[Mapping[str, Union[str, bytes]], Sequence[Any], None]
 
 
+
+def _put_source(body: Dict[str, Any], code: Optional[str], files: FilesArg,
+                do_dedent: bool) -> None:
+    """``code`` (dedented unless asked not to) or ``files`` into a request body."""
+    if code is not None:
+        body["code"] = dedent(code) if do_dedent else code
+    if files is not None:
+        if isinstance(files, Mapping):
+            body["files"] = [_file((k, v)) for k, v in files.items()]
+        else:
+            body["files"] = [_file(f) for f in files]
+
 def execute_body(language: str, code: Optional[str], files: FilesArg, stdin: Optional[str],
                  args: Optional[Sequence[str]], env: Optional[Mapping[str, str]],
                  limits: Optional[Mapping[str, int]], network: Any, isolation: Optional[str],
@@ -236,13 +248,7 @@ def execute_body(language: str, code: Optional[str], files: FilesArg, stdin: Opt
                  extra: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
     """The ExecuteRequest JSON object."""
     body: Dict[str, Any] = {"language": language}
-    if code is not None:
-        body["code"] = dedent(code) if do_dedent else code
-    if files is not None:
-        if isinstance(files, Mapping):
-            body["files"] = [_file((k, v)) for k, v in files.items()]
-        else:
-            body["files"] = [_file(f) for f in files]
+    _put_source(body, code, files, do_dedent)
     if stdin is not None:
         body["stdin"] = stdin
     if args is not None:
@@ -503,13 +509,7 @@ def function_body(name: str, language: str, code: Optional[str], files: FilesArg
                   extra: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
     """The body of ``POST /api/functions`` (``fields``: the optional scalars, None left out)."""
     body: Dict[str, Any] = {"name": name, "language": language}
-    if code is not None:
-        body["code"] = dedent(code) if do_dedent else code
-    if files is not None:
-        if isinstance(files, Mapping):
-            body["files"] = [_file((k, v)) for k, v in files.items()]
-        else:
-            body["files"] = [_file(f) for f in files]
+    _put_source(body, code, files, do_dedent)
     if handler is not None:
         body["handler"] = handler
     if env is not None:
