@@ -207,6 +207,10 @@ static void on_control(uv_poll_t *p, int status, int events)
 {
     struct sbx *s = p->data;
     if (status < 0) {
+        /* An agent that exits with a frame of ours unread leaves ECONNRESET
+         * on our end (EPOLLERR), but what it sent before, e.g. why its setup
+         * failed, is still queued here: read it before closing. */
+        read_frames(s);
         close_control(s);
         return;
     }
