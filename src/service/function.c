@@ -89,12 +89,17 @@ struct fn_version *fn_resolve(struct function *f, const char *ref, struct sb_err
 
 /* ---- applying a document ---- */
 
-static void retire(struct service *svc, struct fn_version *v, const char *why)
+/* No new invocations; those waiting are refused, its instances end. */
+static void stop_version(struct fn_version *v, const char *why)
 {
     v->retired = true;
     fn_fail_queue(v, why);
     fn_instances_stop(v, why);
-    (void)svc;
+}
+
+static void retire(struct fn_version *v, const char *why)
+{
+    stop_version(v, why);
     fn_version_unref(v);
 }
 
@@ -139,7 +144,7 @@ void fn_apply_doc(struct function *f, json_t *doc, uint64_t gen)
         if (kept)
             fn_version_unref(f->versions[j]);
         else
-            retire(svc, f->versions[j], "the version was removed");
+            retire(f->versions[j], "the version was removed");
     }
     free(f->versions);
     f->versions = nv;
@@ -203,7 +208,7 @@ void fn_remove(struct function *f, const char *why)
         return;
     f->deleted = true;
     for (size_t i = 0; i < f->nversions; i++)
-        retire(f->svc, f->versions[i], why);
+        retire(f->versions[i], why);
     f->nversions = 0;
     list_remove(&f->node);
     reg(f->svc)->n--;
@@ -307,10 +312,8 @@ int fn_registry_open(struct service *svc, struct sb_error *err)
     if (!r)
         return sb_fail(err, SB_E_INTERNAL, "out of memory");
     list_init(&r->all);
-    list_init(&r->orphans);
     uv_timer_init(svc->loop, &r->tick);
     r->tick.data = svc;
-    r->tick_open = true;
     svc->functions = r;
     return 0;
 }
@@ -325,25 +328,17 @@ void fn_registry_start(struct service *svc)
     uv_timer_start(&r->tick, on_tick, TICK_MS, TICK_MS);
 }
 
+static void each_version(struct service *svc, void (*fn)(struct fn_version *, const char *),
+                         const char *why);
+
 void fn_registry_close(struct service *svc, const char *why)
 {
     struct fn_registry *r = reg(svc);
     if (!r || r->closing)
         return;
     r->closing = true;
-    uv_timer_stop(&r->tick);
-    FN_EACH(&r->all, pos) {
-        struct function *f = list_entry(pos, struct function, node);
-        for (size_t i = 0; i < f->nversions; i++) {
-            f->versions[i]->retired = true;
-            fn_fail_queue(f->versions[i], why);
-            fn_instances_stop(f->versions[i], why);
-        }
-    }
-    if (r->tick_open) {
-        r->tick_open = false;
-        uv_close((uv_handle_t *)&r->tick, NULL);
-    }
+    each_version(svc, stop_version, why);
+    uv_close((uv_handle_t *)&r->tick, NULL);   /* stops it */
 }
 
 void fn_registry_free(struct service *svc)

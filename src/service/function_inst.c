@@ -61,6 +61,14 @@ struct fn_instance *fn_instance_free_slot(struct fn_version *v)
 
 /* ---- ending ---- */
 
+/* inv leaves the instance's in-flight list (answered, timed out or failed). */
+static void take_off(struct fn_instance *in, struct fn_invocation *inv)
+{
+    list_remove(&inv->node);
+    inv->inst = NULL;
+    in->inflight--;
+}
+
 /* Ends every invocation still in it with why (status), then the instance. */
 static void inst_kill(struct fn_instance *in, const char *status, const char *why)
 {
@@ -75,13 +83,8 @@ static void inst_kill(struct fn_instance *in, const char *status, const char *wh
     list_remove(&in->node);
     while (!list_empty(&in->active)) {
         struct fn_invocation *inv = list_entry(in->active.next, struct fn_invocation, node);
-        struct fn_response resp;
-        list_remove(&inv->node);
-        inv->inst = NULL;
-        fn_error_response(inv, status, why, NULL, &resp);
-        char *logs = inv->logs.len ? sb_buf_steal(&inv->logs, NULL) : NULL;
-        fn_invocation_end(inv, status, &resp, NULL, logs);
-        free(logs);
+        take_off(in, inv);
+        fn_invocation_fail(inv, status, why);
     }
     if (in->proc)
         sbx_proc_free(in->proc);    /* killed, no callback follows */
@@ -104,14 +107,10 @@ static void load_failed(struct fn_instance *in, const char *why)
     free(v->init_error);
     v->init_error = strdup(why);
     v->init_failed_ms = util_now_ms();
-    struct fn_response resp;
     while (!list_empty(&v->queue) && v->nstarting <= 1) {
         struct fn_invocation *inv = list_entry(v->queue.next, struct fn_invocation, node);
-        list_remove(&inv->node);
-        v->nqueued--;
-        inv->queued = false;
-        fn_error_response(inv, "runtime_error", why, NULL, &resp);
-        fn_invocation_end(inv, "runtime_error", &resp, NULL, NULL);
+        fn_dequeue(inv);
+        fn_invocation_fail(inv, "runtime_error", why);
     }
 }
 
@@ -185,9 +184,7 @@ static void on_response(struct fn_instance *in, json_t *msg)
     struct fn_invocation *inv = find_active(in, json_string_value(json_object_get(msg, "id")));
     if (!inv)
         return; /* it timed out meanwhile */
-    list_remove(&inv->node);
-    inv->inst = NULL;
-    in->inflight--;
+    take_off(in, inv);
     in->served++;
     if (!in->inflight)
         in->idle_since_ms = util_now_ms();
@@ -400,14 +397,8 @@ static void on_timeout(uv_timer_t *t)
              (unsigned long long)inv->v->timeout_ms);
     /* it ends first, alone with its timeout; the others on the instance are
      * told it was replaced */
-    struct fn_response resp;
-    list_remove(&inv->node);
-    inv->inst = NULL;
-    in->inflight--;
-    fn_error_response(inv, "time_limit_exceeded", why, NULL, &resp);
-    char *logs = inv->logs.len ? sb_buf_steal(&inv->logs, NULL) : NULL;
-    fn_invocation_end(inv, "time_limit_exceeded", &resp, NULL, logs);
-    free(logs);
+    take_off(in, inv);
+    fn_invocation_fail(inv, "time_limit_exceeded", why);
     inst_kill(in, "runtime_error", "another invocation on the same instance timed out; the "
               "instance was replaced");
 }
@@ -421,13 +412,9 @@ void fn_instance_send(struct fn_instance *in, struct fn_invocation *inv)
     uv_timer_start(&inv->timer, on_timeout, inv->v->timeout_ms, 0);
     int rc = sbx_proc_stdin_write(in->proc, inv->line, inv->line_len);
     if (rc < 0) {
-        struct fn_response resp;
-        list_remove(&inv->node);
-        inv->inst = NULL;
-        in->inflight--;
-        fn_error_response(inv, "internal_error", rc == -2 ? "the instance is not reading its "
-                          "input" : "the instance's input is closed", NULL, &resp);
-        fn_invocation_end(inv, "internal_error", &resp, NULL, NULL);
+        take_off(in, inv);
+        fn_invocation_fail(inv, "internal_error", rc == -2 ? "the instance is not reading its "
+                           "input" : "the instance's input is closed");
     }
 }
 

@@ -31,8 +31,10 @@ enum fn_mode {
 };
 
 /* Counters of one version on this node. */
+#define FN_REFUSED SB_ST__COUNT        /* invocations' slot for those refused */
+
 struct fn_stats {
-    uint64_t invocations[2][8];  /* [warm][status] (sb_status, + 7 = refused) */
+    uint64_t invocations[2][FN_REFUSED + 1];  /* [warm][sb_status, or FN_REFUSED] */
     uint64_t buckets[FN_BUCKETS];
     double sum_s;
     uint64_t count;
@@ -110,10 +112,8 @@ struct fn_registry {
     unsigned ninstances;         /* warm instances of all functions */
     unsigned ninvocations;       /* under way */
     uv_timer_t tick;             /* scale-down, schedules, cluster resync */
-    bool tick_open;
     uint64_t last_sync_ms;
     size_t kept_bytes;           /* async responses' bodies kept in logs, all functions */
-    struct list_node orphans;    /* struct fn_version retired with instances */
 };
 
 /* function.c */
@@ -150,6 +150,11 @@ void fn_run_next(struct fn_version *v);          /* queued work may start now */
 /* Ends every invocation of v (shutdown): queued, waiting for a slot, running. */
 void fn_cancel_version(struct fn_version *v, const char *why);
 void fn_fail_queue(struct fn_version *v, const char *why);
+/* Out of its version's queue (it was queued). */
+void fn_dequeue(struct fn_invocation *inv);
+/* Ends inv with the function's error (fn_error_response) and the logs it
+ * gathered from a warm instance's stderr. */
+void fn_invocation_fail(struct fn_invocation *inv, const char *status, const char *why);
 /* A finished job -> status name, the HTTP answer and its logs (malloc'd, or NULL). */
 const char *fn_job_answer(struct fn_invocation *inv, const struct job_result *r,
                           struct fn_response *resp, const char **logs);
@@ -157,7 +162,8 @@ const char *fn_job_answer(struct fn_invocation *inv, const struct job_result *r,
 bool fn_utf8_ok(const char *s, size_t n);
 /* A runtime's response line -> status name and the HTTP answer. */
 const char *fn_answer_line(struct fn_invocation *inv, json_t *line, struct fn_response *resp);
-/* The function's error as the HTTP answer (502, or 504 for a timeout). */
+/* The function's error as the HTTP answer (502, or 504 for a timeout);
+ * message is also kept as the invocation's error (its log entry). */
 void fn_error_response(struct fn_invocation *inv, const char *status, const char *message,
                        json_t *detail, struct fn_response *out);
 /* The response for a handler's value / a stdio run's stdout. */
@@ -187,7 +193,6 @@ struct fn_invocation {
     struct fn_version *v;        /* a reference */
     char id[37];
     char request_id[129];
-    char key_id[65];
     char *line;                  /* the envelope: {"id","event","context"} + "\n" */
     size_t line_len;
     char *event_json;            /* FN_STDIO: the event alone */
@@ -208,8 +213,7 @@ struct fn_invocation {
     char *error;                 /* the answer's error message, or NULL */
     json_t *response;            /* async: the answer as kept, or NULL */
     struct fn_instance *inst;    /* with reuse */
-    uv_timer_t timer;            /* reuse: its timeout */
-    bool timer_on;
+    uv_timer_t timer;            /* reuse: its timeout (closed with it, which frees it) */
     struct sb_buf logs;          /* stderr seen while it ran (reuse), capped */
     char *callback_url;          /* async */
 };

@@ -168,6 +168,10 @@ void fn_error_response(struct fn_invocation *inv, const char *status, const char
         json_object_set(e, "stack", json_object_get(detail, "stack"));
     }
     json_t *o = json_pack("{s:o,s:s}", "error", e, "request_id", inv->request_id);
+    if (!inv->answered) {       /* its log entry's error */
+        free(inv->error);
+        inv->error = strdup(message);
+    }
     memset(out, 0, sizeof *out);
     out->status = timeout ? 504 : 502;
     out->content_type = strdup("application/json");
@@ -290,15 +294,13 @@ static void metric_head(struct sb_buf *o, const char *name, const char *type, co
 
 static void render_counts(struct sb_buf *o, struct function *f, struct fn_version *v)
 {
-    static const char *const names[8] = {"ok", "runtime_error", "time_limit_exceeded",
-                                         "memory_limit_exceeded", "output_limit_exceeded",
-                                         "compile_error", "internal_error", "refused"};
     for (int warm = 0; warm < 2; warm++)
-        for (int k = 0; k < 8; k++)
+        for (int k = 0; k <= FN_REFUSED; k++)
             if (v->stats.invocations[warm][k])
                 sb_buf_printf(o, "soulbox_function_invocations_total{function=\"%s\","
                               "version=\"%u\",status=\"%s\",start=\"%s\"} %llu\n", f->name,
-                              v->number, names[k], warm ? "warm" : "cold",
+                              v->number, k == FN_REFUSED ? "refused" : sb_status_name(k),
+                              warm ? "warm" : "cold",
                               (unsigned long long)v->stats.invocations[warm][k]);
 }
 

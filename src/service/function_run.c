@@ -15,17 +15,11 @@ static void inv_start_job(struct fn_invocation *inv);
 static void job_gone(struct fn_invocation *inv);
 /* ---- the end of an invocation ---- */
 
-static const char *const status_names[] = {"ok", "runtime_error", "time_limit_exceeded",
-                                           "memory_limit_exceeded", "output_limit_exceeded",
-                                           "compile_error", "internal_error"};
-
 static void count(struct fn_version *v, bool warm, const char *status, double seconds)
 {
-    size_t k = 0;
-    while (k < 7 && strcmp(status_names[k], status))
-        k++;
-    v->stats.invocations[warm][k]++;
-    if (k == 7)
+    int k = sb_status_from_name(status);
+    v->stats.invocations[warm][k < 0 ? FN_REFUSED : k]++;
+    if (k < 0)
         return;     /* refused: it never ran */
     static const double bounds[FN_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                               0.25, 0.5, 1, 2.5, 10};
@@ -94,22 +88,6 @@ static void on_timer_closed(uv_handle_t *h)
     inv_free(h->data);
 }
 
-/* The error message of an answer: err's, or a function error body's. */
-static char *answer_error(const char *status, const struct fn_response *resp,
-                          const struct sb_error *err)
-{
-    if (err)
-        return strdup(err->msg);
-    if (!strcmp(status, "ok") || !resp->content_type ||
-        strcmp(resp->content_type, "application/json"))
-        return NULL;
-    json_t *b = json_loadb(resp->body, resp->body_len, 0, NULL);
-    const char *m = json_string_value(json_object_get(json_object_get(b, "error"), "message"));
-    char *out = m ? strdup(m) : NULL;
-    json_decref(b);
-    return out;
-}
-
 /* Its entry in the function's logs, as far as it is known (replaced at its end). */
 static json_t *record(struct fn_invocation *inv, const char *logs)
 {
@@ -148,7 +126,10 @@ void fn_invocation_answer(struct fn_invocation *inv, const char *status,
     inv->answer_s = (double)(util_mono_ns() - inv->t0_ns) / 1e9;
     inv->http_status = resp ? resp->status : sb_code_http(err->code);
     snprintf(inv->status, sizeof inv->status, "%s", status);
-    inv->error = answer_error(status, resp, err);
+    if (err) {                  /* (a function's own error was kept by fn_error_response) */
+        free(inv->error);
+        inv->error = strdup(err->msg);
+    }
     if (inv->async && resp)
         inv->response = response_json(resp);
     json_decref(record(inv, logs));
@@ -174,12 +155,7 @@ void fn_invocation_end(struct fn_invocation *inv, const char *status, struct fn_
     if (payload)
         deliver_callback(inv, payload);
     json_decref(payload);
-    if (inv->timer_on) {
-        uv_timer_stop(&inv->timer);
-        uv_close((uv_handle_t *)&inv->timer, on_timer_closed);
-    } else {
-        inv_free(inv);
-    }
+    uv_close((uv_handle_t *)&inv->timer, on_timer_closed);  /* stops it; frees inv */
     service_check_drained(svc);
 }
 
@@ -343,6 +319,22 @@ static bool may_grow(struct fn_version *v)
            r->ninstances < v->fn->svc->cfg->functions.max_instances_total;
 }
 
+void fn_dequeue(struct fn_invocation *inv)
+{
+    list_remove(&inv->node);
+    inv->v->nqueued--;
+    inv->queued = false;
+}
+
+void fn_invocation_fail(struct fn_invocation *inv, const char *status, const char *why)
+{
+    struct fn_response resp;
+    fn_error_response(inv, status, why, NULL, &resp);
+    char *logs = inv->logs.len ? sb_buf_steal(&inv->logs, NULL) : NULL;
+    fn_invocation_end(inv, status, &resp, NULL, logs);
+    free(logs);
+}
+
 void fn_run_next(struct fn_version *v)
 {
     while (!list_empty(&v->queue)) {
@@ -351,17 +343,13 @@ void fn_run_next(struct fn_version *v)
             struct fn_instance *in = fn_instance_free_slot(v);
             if (!in)
                 break;
-            list_remove(&inv->node);
-            v->nqueued--;
-            inv->queued = false;
+            fn_dequeue(inv);
             fn_instance_send(in, inv);
             continue;
         }
         if (v->nrunning >= v->max_instances)
             break;
-        list_remove(&inv->node);
-        v->nqueued--;
-        inv->queued = false;
+        fn_dequeue(inv);
         if (submit_job(inv) < 0) {
             struct sb_error e;
             sb_fail(&e, SB_E_UNAVAILABLE, "the server's queue is full");
@@ -381,9 +369,7 @@ void fn_fail_queue(struct fn_version *v, const char *why)
     sb_fail(&e, SB_E_UNAVAILABLE, "%s", why);
     while (!list_empty(&v->queue)) {
         struct fn_invocation *inv = list_entry(v->queue.next, struct fn_invocation, node);
-        list_remove(&inv->node);
-        v->nqueued--;
-        inv->queued = false;
+        fn_dequeue(inv);
         fn_invocation_end(inv, "refused", NULL, &e, NULL);
     }
 }
@@ -436,14 +422,12 @@ static struct fn_invocation *inv_new(struct service *svc, struct fn_version *v,
     util_uuid(inv->id);
     snprintf(inv->request_id, sizeof inv->request_id, "%s",
              who->request_id[0] ? who->request_id : inv->id);
-    snprintf(inv->key_id, sizeof inv->key_id, "%s", who->key_id);
     inv->t0_ns = util_mono_ns();
     inv->started_ms = util_now_ms();
     inv->deadline_ms = inv->started_ms + v->timeout_ms;
     inv->cold = true;
     uv_timer_init(svc->loop, &inv->timer);
     inv->timer.data = inv;
-    inv->timer_on = true;
     if (build_input(inv, event, err) < 0) {
         uv_close((uv_handle_t *)&inv->timer, on_timer_closed);
         return NULL;
@@ -454,6 +438,14 @@ static struct fn_invocation *inv_new(struct service *svc, struct fn_version *v,
 static void inv_discard(struct fn_invocation *inv)
 {
     uv_close((uv_handle_t *)&inv->timer, on_timer_closed);
+}
+
+/* inv is refused at admission: not counted as under way, counted as refused. */
+static void refused(struct fn_invocation *inv, unsigned *retry)
+{
+    inv->svc->functions->ninvocations--;
+    count(inv->v, false, "refused", 0);
+    *retry = 1;
 }
 
 /* Starts inv now or queues it: 0, or -1 with err (429 / 503) and retry. */
@@ -471,24 +463,18 @@ static int admit(struct fn_invocation *inv, struct sb_error *err, unsigned *retr
     }
     if (v->reuse && !v->ninstances && v->init_error) {
         /* its last instance could not load, a moment ago: that is the answer */
-        struct fn_response resp;
-        fn_error_response(inv, "runtime_error", v->init_error, NULL, &resp);
-        fn_invocation_end(inv, "runtime_error", &resp, NULL, NULL);
+        fn_invocation_fail(inv, "runtime_error", v->init_error);
         return 0;
     }
     if (!v->reuse && list_empty(&v->queue) && v->nrunning < v->max_instances) {
         if (submit_job(inv) == 0)
             return 0;
-        svc->functions->ninvocations--;
-        count(v, false, "refused", 0);
-        *retry = 1;
+        refused(inv, retry);
         return sb_fail(err, SB_E_UNAVAILABLE, "the server is at capacity and its queue is "
                        "full");
     }
     if (v->nqueued >= svc->cfg->functions.max_queue) {
-        svc->functions->ninvocations--;
-        *retry = 1;
-        count(v, false, "refused", 0);
+        refused(inv, retry);
         return sb_fail(err, SB_E_RATE_LIMITED, "function %s version %u has %u invocations "
                        "waiting, its maximum (functions.max_queue)", v->fn->name, v->number,
                        v->nqueued);
@@ -499,11 +485,8 @@ static int admit(struct fn_invocation *inv, struct sb_error *err, unsigned *retr
     fn_run_next(v);
     if (v->reuse && !v->ninstances && !v->nstarting && inv->queued) {
         /* nothing will serve it: no instance could start */
-        list_remove(&inv->node);
-        v->nqueued--;
-        svc->functions->ninvocations--;
-        count(v, false, "refused", 0);
-        *retry = 1;
+        fn_dequeue(inv);
+        refused(inv, retry);
         return sb_fail(err, SB_E_UNAVAILABLE, "no instance of function %s could start now "
                        "(functions.max_instances_total warm instances run on this node)",
                        v->fn->name);
@@ -588,9 +571,7 @@ static bool unqueue(struct fn_invocation *inv, const char *why)
 {
     struct sb_error e;
     if (inv->queued) {
-        list_remove(&inv->node);
-        inv->v->nqueued--;
-        inv->queued = false;
+        fn_dequeue(inv);
     } else if (inv->wait && sched_cancel(&inv->svc->sched, &inv->wait->item)) {
         free(inv->wait);
         inv->wait = NULL;

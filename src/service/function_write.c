@@ -1,4 +1,5 @@
 /* Changes to functions (deploy, aliases, rollback, delete): queued per function, written to the store against its generation, retried after another node's change, then applied. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,10 +45,15 @@ static void op_done(struct fn_op *op, int status, json_t *body, const struct sb_
     fn_unref(f);
 }
 
-static int fail_op(struct fn_op *op, enum sb_code code, const char *fmt, const char *a)
+static int fail_op(struct fn_op *op, enum sb_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail_op(struct fn_op *op, enum sb_code code, const char *fmt, ...)
 {
-    struct sb_error e;
-    sb_fail(&e, code, fmt, a);
+    struct sb_error e = {.code = code};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e.msg, sizeof e.msg, fmt, ap);
+    va_end(ap);
     op_done(op, 0, NULL, &e);
     return -1;
 }
@@ -104,12 +110,9 @@ static json_int_t body_version(struct fn_op *op, json_t *doc, bool optional)
     if (!json_is_integer(v) || json_integer_value(v) < 1)
         return fail_op(op, SB_E_INVALID_ARGUMENT, "version: must be a version number of %s",
                        op->f->name);
-    if (!doc_has(doc, json_integer_value(v))) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "function %s has no version %lld", op->f->name,
-                 (long long)json_integer_value(v));
-        return fail_op(op, SB_E_NOT_FOUND, "%s", msg);
-    }
+    if (!doc_has(doc, json_integer_value(v)))
+        return fail_op(op, SB_E_NOT_FOUND, "function %s has no version %lld", op->f->name,
+                       (long long)json_integer_value(v));
     return json_integer_value(v);
 }
 
@@ -263,7 +266,7 @@ static void op_write(struct fn_op *op)
     if (!doc || !w) {
         json_decref(doc);
         free(w);
-        fail_op(op, SB_E_INTERNAL, "out of memory%s", "");
+        fail_op(op, SB_E_INTERNAL, "out of memory");
         return;
     }
     if (mutate(op, doc) < 0) {
@@ -281,7 +284,7 @@ static void op_write(struct fn_op *op)
     if (!text) {
         json_decref(doc);
         free(w);
-        fail_op(op, SB_E_INTERNAL, "out of memory%s", "");
+        fail_op(op, SB_E_INTERNAL, "out of memory");
         return;
     }
     store_fn_put(svc->store, f->name, json_string_value(json_object_get(doc, "owner")), text,
@@ -291,8 +294,8 @@ static void op_write(struct fn_op *op)
 
 static void op_next(struct function *f)
 {
-    while (f->deleted && !f->writing && !list_empty(&f->ops)) {
-        f->writing = true; /* op_done clears it and comes back here */
+    if (f->deleted && !f->writing && !list_empty(&f->ops)) {
+        f->writing = true; /* op_done clears it and comes back here for the next */
         fail_op(list_entry(f->ops.next, struct fn_op, node), SB_E_CONFLICT,
                 "function %s was deleted meanwhile", f->name);
         return;

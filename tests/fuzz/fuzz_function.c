@@ -59,6 +59,7 @@ static void check_line(const uint8_t *data, size_t size)
         abort();
     check_headers(resp.headers);
     fn_response_free(&resp);
+    free(inv.error);
     json_decref(line);
 }
 
