@@ -59,7 +59,7 @@ PB_OBJ  := $(PROTOS:%.proto=$(BUILD)/obj/gen/%.pb-c.o)
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/agent_blob.o $(BUILD)/obj/vm_init_blob.o \
            $(BUILD)/obj/seccomp_blob.o $(BUILD)/obj/languages_blob.o \
            $(BUILD)/obj/proto_blob.o $(BUILD)/obj/templates_blob.o \
-           $(BUILD)/obj/drivers_blob.o $(PB_OBJ)
+           $(BUILD)/obj/drivers_blob.o $(BUILD)/obj/ui_blob.o $(PB_OBJ)
 LANG_FILES := $(sort $(wildcard languages/*.yaml))
 TPL_FILES  := $(sort $(wildcard templates/*.yaml))
 CLI_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/cli/*.c))
@@ -68,7 +68,7 @@ GEN_OBJ := $(BUILD)/obj/sandbox/seccomp.o $(BUILD)/obj/common/error.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test check check-san check-cgroup2 check-microvm check-container unit integration cluster load sdk setup setup-run run install clean
+.PHONY: all test check check-san check-cgroup2 check-microvm check-container unit integration cluster load sdk ui-test setup setup-run run install clean
 all: $(BUILD)/soulbox
 
 $(BUILD)/soulbox: $(LIB_OBJ) $(CLI_OBJ)
@@ -146,6 +146,18 @@ $(BUILD)/templates.bundle: $(TPL_FILES)
 $(BUILD)/obj/templates_blob.o: src/service/templates_blob.S $(BUILD)/templates.bundle
 	@mkdir -p $(dir $@)
 	$(CC) -c -DTPL_BUNDLE='"$(BUILD)/templates.bundle"' -o $@ $<
+
+# The web UI (ui/): bundled by esbuild from ui/src and ui/node_modules (npm ci
+# when ui/package-lock.json changed), then embedded like the drivers.
+# (A copy without ui/, as in deploy/Dockerfile's build stage, takes $(BUILD)/ui as built.)
+UI_SRC := $(wildcard ui/src/* ui/build.mjs ui/package-lock.json)
+$(BUILD)/ui/version: $(UI_SRC)
+	@scripts/ui-deps.sh
+	node ui/build.mjs $(abspath $(BUILD))/ui
+
+$(BUILD)/obj/ui_blob.o: src/frontend/ui/ui_blob.S $(BUILD)/ui/version
+	@mkdir -p $(dir $@)
+	$(CC) -c -Wa,-I$(BUILD)/ui -o $@ $<
 
 DRIVERS := src/service/drivers/python.py src/service/drivers/javascript.js \
            src/service/drivers/bash.sh src/service/drivers/watch.py \
@@ -225,7 +237,14 @@ check-microvm: all
 check-container: all
 	SOULBOX=$(abspath $(BUILD))/soulbox $(PYTHON) -m pytest -q -p no:cacheprovider tests/deploy
 
-check: all unit integration cluster load sdk
+check: all unit integration cluster load sdk ui-test
+
+# The web UI in a real browser (tests/ui): Debian's Chromium driven by npm's
+# playwright-core against one server with keys, sessions and an admin key;
+# screenshots of each view land in docs/img. Once, not under the sanitizers.
+ui-test: all
+	SOULBOX=$(abspath $(BUILD))/soulbox $(PYTHON) tests/sdk/with_server.py --name ui \
+	    --uid-base 2100000000 -- node --test --test-concurrency=1 tests/ui/
 
 # Cluster mode (tests/cluster): Debian's PostgreSQL started in a temporary
 # directory, three to four nodes on loopback ports, faults (kill -9, the

@@ -23,15 +23,17 @@ RUN_PKGS="qemu-system-x86 kmod libpq5"
 # What tests use (the fourth line: building and testing the SDKs in sdk/; the
 # fifth: cpio for make check-cgroup2's initramfs, systemd for systemd-analyze, PostgreSQL
 # for the cluster tests;
-# the last: make check-container's engine and base image).
+# the sixth: make check-container's engine and base image; the last: the
+# browser make ui-test drives).
 TEST_PKGS="python3 python3-pytest python3-requests python3-yaml python3-jsonschema python3-websockets
 python3-grpcio python3-grpc-tools python3-h2 curl bash coreutils procps
 iproute2 nftables tar
 python3-build python3-setuptools python3-wheel python3-venv golang-go
 cpio systemd postgresql
-docker.io debootstrap docker-compose"
-# The Node gRPC client test (tests/grpc_node) runs npm: Debian's (with its
-# nodejs) only when there is no npm at all, so that another node stays.
+docker.io debootstrap docker-compose
+chromium fonts-dejavu-core"
+# The web UI's build (ui/, esbuild) and the Node tests run npm: Debian's (with
+# its nodejs) only when there is no npm at all, so that another node stays.
 NODE_PKGS=""
 command -v npm >/dev/null 2>&1 || NODE_PKGS="npm"
 # kubectl, for `kubectl kustomize deploy/k8s` (tests/integration/test_k8s.py):
@@ -39,7 +41,7 @@ command -v npm >/dev/null 2>&1 || NODE_PKGS="npm"
 command -v kubectl >/dev/null 2>&1 || TEST_PKGS="$TEST_PKGS kubernetes-client"
 FOR_TESTS=true
 if [ "${SOULBOX_SETUP:-test}" = run ]; then
-    TEST_PKGS="" NODE_PKGS="" FOR_TESTS=false
+    TEST_PKGS="" FOR_TESTS=false
 fi
 
 # The `packages: [a, b]` line of each selected language file.
@@ -65,11 +67,11 @@ missing=$(printf '%s\n' $BUILD_PKGS $RUN_PKGS $TEST_PKGS $NODE_PKGS $(lang_pkgs)
 
 # The npm packages of tests/grpc_node (a gRPC client), tests/e2b_node (the
 # real E2B SDKs), tests/k8s_node (the Kubernetes schemas deploy/k8s is
-# validated against) and sdk/node (the Node SDK's build and test tools), as
+# validated against), tests/ui (playwright-core, driving the web UI) and sdk/node (the Node SDK's build and test tools), as
 # their package-lock.json pins them; again whenever that file changes
 # (node_modules/.setup-lock: the one installed).
 npm_deps() {
-    for d in tests/grpc_node tests/e2b_node tests/k8s_node sdk/node; do
+    for d in tests/grpc_node tests/e2b_node tests/k8s_node tests/ui sdk/node; do
         cmp -s "$d/package-lock.json" "$d/node_modules/.setup-lock" 2>/dev/null && continue
         echo "setup: npm ci in $d" >&2
         (cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
@@ -141,6 +143,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 if [ -z "$missing" ]; then
     guest_kernel
+    scripts/ui-deps.sh
     if $FOR_TESTS; then promtool_tool; npm_deps; fi
     exit 0
 fi
@@ -152,4 +155,5 @@ if ! $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>
     $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 guest_kernel
+scripts/ui-deps.sh
 if $FOR_TESTS; then promtool_tool; npm_deps; fi

@@ -181,7 +181,7 @@ const functionStatusHeader = "X-SoulBox-Function-Status"
 // refusalCodes are the error codes of SoulBox's own refusals.
 var refusalCodes = map[string]bool{
 	"invalid_argument": true, "limit_exceeds_max": true, "unauthenticated": true,
-	"not_found": true, "method_not_allowed": true, "request_timeout": true,
+	"permission_denied": true, "not_found": true, "method_not_allowed": true, "request_timeout": true,
 	"payload_too_large": true, "unsupported_media_type": true, "conflict": true,
 	"unknown_language": true, "upgrade_required": true, "rate_limited": true,
 	"headers_too_large": true, "internal_error": true, "sandbox_setup_failed": true,

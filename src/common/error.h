@@ -14,6 +14,7 @@
     X(INVALID_ARGUMENT,  "invalid_argument",    400, 3)      \
     X(LIMIT_EXCEEDS_MAX, "limit_exceeds_max",   400, 3)      \
     X(UNAUTHENTICATED,   "unauthenticated",     401, 16)     \
+    X(PERMISSION_DENIED, "permission_denied",   403, 7)      \
     X(NOT_FOUND,         "not_found",           404, 5)      \
     X(METHOD_NOT_ALLOWED,"method_not_allowed",  405, 12)     \
     X(REQUEST_TIMEOUT,   "request_timeout",     408, 4)      \

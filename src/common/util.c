@@ -1,6 +1,7 @@
 /* Clocks, time formatting, randomness, numbers with units. */
 #include "common/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -187,6 +188,20 @@ void util_hex(const void *data, size_t n, char *out)
         out[2 * i + 1] = digits[p[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+bool util_uuid_canonical(const char *s, char out[37])
+{
+    if (strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return false;
+        out[i] = (char)tolower((unsigned char)s[i]);
+    }
+    out[36] = '\0';
+    return true;
 }
 
 void util_uuid(char out[37])

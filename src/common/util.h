@@ -2,6 +2,7 @@
 #ifndef SB_COMMON_UTIL_H
 #define SB_COMMON_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,9 @@ int util_parse_iso_time(const char *s, uint64_t *ms);
 int util_random(void *buf, size_t n);
 /* A random RFC 4122 version-4 UUID, lower-case, 36 chars + NUL. */
 void util_uuid(char out[37]);
+/* s as a UUID in its canonical lower-case form into out (ids are made that
+ * way; clients may write them either way); false if s is not one. */
+bool util_uuid_canonical(const char *s, char out[37]);
 void util_hex(const void *data, size_t n, char *out); /* out: 2n + 1 */
 
 /* A plain decimal (no sign, suffix, exponent, base prefix or leading zero)

@@ -132,10 +132,12 @@ int config_defaults(struct sb_config *c)
     v->shutdown_grace_ms = 10000;
     v->max_files = 256;
     v->max_test_cases = 64;
+    v->max_shares = 10000;
     v->max_args = 256;
     v->rate_per_second = 0;
     v->rate_burst = 0;
     v->metrics_public = true;
+    v->ui = true;
     v->callback_timeout_ms = 10000;
     v->callback_attempts = 5;
     c->sessions = (struct sb_sessions_cfg){
@@ -366,9 +368,11 @@ static int merge_server(struct sb_server_config *v, const struct raw_server *r,
     SET_NUM(v, r, "server.", max_files, NUM_COUNT);
     SET_NUM(v, r, "server.", max_args, NUM_COUNT);
     SET_NUM(v, r, "server.", max_test_cases, NUM_COUNT);
+    SET_NUM(v, r, "server.", max_shares, NUM_COUNT);
     set_bool(&v->allow_unauthenticated_remote, r->allow_unauthenticated_remote, "server.",
              "allow_unauthenticated_remote", bad);
     set_bool(&v->metrics_public, r->metrics_public, "server.", "metrics_public", bad);
+    set_bool(&v->ui, r->ui, "server.", "ui", bad);
     if (r->auth) {
         set_bool(&v->auth_enabled, r->auth->enabled, "server.auth.", "enabled", bad);
         rc |= merge_keys(v, r->auth, bad);

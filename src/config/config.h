@@ -50,6 +50,7 @@ struct sb_server_config {
     uint64_t shutdown_grace_ms;     /* in-flight runs get this long on SIGTERM */
     uint64_t max_files;             /* files per request */
     uint64_t max_test_cases;        /* test cases per request */
+    uint64_t max_shares;            /* share links kept (the oldest go beyond it) */
     uint64_t max_args;              /* args and env entries per request */
     char *log_level;
     bool allow_unauthenticated_remote;
@@ -59,6 +60,7 @@ struct sb_server_config {
     uint64_t rate_per_second;       /* per API key (or client address); 0 = off */
     uint64_t rate_burst;
     bool metrics_public;
+    bool ui;                   /* the web UI at / (ui/) */
     char *audit_log;                /* also append audit records here ("" = off) */
     bool callbacks_allow_private;   /* loopback/private/link-local destinations */
     uint64_t callback_timeout_ms;

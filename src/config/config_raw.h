@@ -100,8 +100,8 @@ struct raw_server {
     char *port, *grpc_port, *max_concurrent, *max_queue, *max_connections,
         *max_connections_per_client, *max_body_kb,
         *max_header_kb, *header_timeout_ms, *body_timeout_ms, *idle_timeout_ms,
-        *shutdown_grace_ms, *max_files, *max_args, *max_test_cases;
-    char *allow_unauthenticated_remote, *metrics_public;
+        *shutdown_grace_ms, *max_files, *max_args, *max_test_cases, *max_shares;
+    char *allow_unauthenticated_remote, *metrics_public, *ui;
     struct raw_auth *auth;
     struct raw_rate *rate_limit;
     struct raw_callbacks *callbacks;

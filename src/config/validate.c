@@ -135,6 +135,7 @@ static int check_server(const struct sb_config *c, struct sb_error *err)
         {"server.max_files", &v->max_files, 1, 100000},
         {"server.max_args", &v->max_args, 0, 100000},
         {"server.max_test_cases", &v->max_test_cases, 1, 10000},
+        {"server.max_shares", &v->max_shares, 1, 10000000},
         {"server.rate_limit.requests_per_second", &v->rate_per_second, 0, 1000000},
         {"server.rate_limit.burst", &v->rate_burst, 0, 10000000},
         {"server.callbacks.timeout_ms", &v->callback_timeout_ms, 100, 600000},

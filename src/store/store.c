@@ -132,7 +132,8 @@ static int do_audit(struct store *s, struct op *op)
 
 static bool is_read(const struct op *op)
 {
-    return op->kind == OP_GET || op->kind == OP_LIST || op->kind == OP_FN_LOAD;
+    return op->kind == OP_GET || op->kind == OP_LIST || op->kind == OP_FN_LOAD ||
+           op->kind == OP_AUDIT_LIST || op->kind == OP_SHARE_GET;
 }
 
 /* A conflict is the caller's news (a stale generation), not the store failing. */
@@ -147,6 +148,8 @@ static void run_op(struct store *s, struct op *op)
         op->rc = do_audit(s, op);
     else if (op_is_fn(op->kind))
         op->rc = store_run_fn_op(s->db, op);
+    else if (op_is_share(op->kind))
+        op->rc = store_run_share_op(s->db, op);
     else
         op->rc = store_run_exec_op(s->db, op);
     if (failed(op) && !is_read(op))
@@ -263,6 +266,14 @@ void store_op_drop_rows(struct op *op)
         fn_row_free(&op->fns[i]);
     free(op->fns);
     op->fns = NULL, op->nfns = 0;
+    for (size_t i = 0; i < op->naudit; i++)
+        audit_row_free(&op->audit[i]);
+    free(op->audit);
+    op->audit = NULL, op->naudit = 0;
+    if (op->share)
+        share_row_free(op->share);
+    free(op->share);
+    op->share = NULL;
 }
 
 static void free_op(struct op *op)
@@ -295,6 +306,23 @@ static void complete(struct op *op)
             op->cb.fn(op->arg, op->rc, &op->err, ok ? op->fns : NULL, ok ? op->nfns : 0);
             if (ok)
                 op->fns = NULL, op->nfns = 0;   /* the callee's now */
+        }
+        break;
+    case OP_AUDIT_LIST:
+        if (op->cb.audit) {
+            bool ok = op->rc >= 0;
+            op->cb.audit(op->arg, op->rc, &op->err, ok ? op->audit : NULL, ok ? op->naudit : 0,
+                         ok ? op->next_cursor : 0);
+            if (ok)
+                op->audit = NULL, op->naudit = 0;   /* the callee's now */
+        }
+        break;
+    case OP_SHARE_GET:
+        if (op->cb.share) {
+            struct share_row *row = op->rc >= 0 ? op->share : NULL;
+            op->cb.share(op->arg, op->rc, &op->err, row);
+            if (row)
+                op->share = NULL;                   /* the callee's now */
         }
         break;
     case OP_LIST:

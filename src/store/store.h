@@ -181,6 +181,55 @@ void store_fn_load(struct store *s, const char *name, store_fn_cb cb, void *arg)
 void store_fn_claim_fire(struct store *s, const char *name, uint64_t fire_ms, const char *node,
                          store_done_cb cb, void *arg);
 
+/* ---- the audit log, read back (GET /api/audit) ---- */
+
+/* A record's text fields, in struct audit_record's order. */
+enum audit_field { AUDIT_EVENT, AUDIT_REQUEST_ID, AUDIT_KEY_ID, AUDIT_CLIENT, AUDIT_LANGUAGE,
+                   AUDIT_CODE_SHA256, AUDIT_LIMITS, AUDIT_STATUS, AUDIT_DETAIL, AUDIT_NFIELDS };
+
+/* One record as read back (audit_row_free frees its fields). */
+struct audit_row {
+    uint64_t seq;                /* the cursor: pages go on below it */
+    uint64_t ts_ms;
+    char *f[AUDIT_NFIELDS];      /* malloc'd, NULL when absent */
+};
+void audit_row_free(struct audit_row *r);
+
+/* Which records a page holds: newest first, below before_seq (0: from the
+ * newest), at or after since_ms; event, key_id and status match exactly
+ * when not NULL. */
+struct audit_query {
+    unsigned limit;
+    uint64_t before_seq;
+    uint64_t since_ms;
+    const char *event, *key_id, *status;
+};
+/* rows[n] (the callee owns them: audit_row_free each, then free rows);
+ * next_cursor 0 when this is the last page. */
+typedef void (*store_audit_cb)(void *arg, int rc, const struct sb_error *err,
+                               struct audit_row *rows, size_t n, uint64_t next_cursor);
+void store_audit_list(struct store *s, const struct audit_query *q, store_audit_cb cb,
+                      void *arg);
+
+/* ---- share links: one JSON document each ---- */
+
+struct share_row {
+    char id[64];
+    uint64_t created_ms;
+    char key_id[65];         /* who made it ("" when auth is off) */
+    char *doc;               /* malloc'd */
+};
+void share_row_free(struct share_row *r);   /* frees r->doc */
+/* row: the share (the callee owns it: share_row_free, then free), or NULL when
+ * there is none. */
+typedef void (*store_share_cb)(void *arg, int rc, const struct sb_error *err,
+                               struct share_row *row);
+/* Records share id, then drops the oldest shares beyond `keep`. Strings are
+ * copied; cb (may be NULL) learns whether it is durable. */
+void store_share_put(struct store *s, const char *id, const char *key_id, const char *doc,
+                     uint64_t created_ms, uint64_t keep, store_done_cb cb, void *arg);
+void store_share_get(struct store *s, const char *id, store_share_cb cb, void *arg);
+
 /* For `soulbox audit`: reads records since since_ms (inclusive) directly,
  * without a server. Returns a JSON array or NULL with err set. */
 json_t *store_read_audit(const char *data_dir, uint64_t since_ms, struct sb_error *err);

@@ -11,7 +11,8 @@
 
 enum op_kind { OP_INSERT, OP_STARTED, OP_START_OWNED, OP_FINISHED, OP_CALLBACK, OP_AUDIT, OP_GET,
                OP_LIST, OP_SESSION_ADD, OP_SESSION_END, OP_SESSION_WHERE,
-               OP_FN_PUT, OP_FN_DELETE, OP_FN_LOAD, OP_FN_CLAIM };
+               OP_FN_PUT, OP_FN_DELETE, OP_FN_LOAD, OP_FN_CLAIM,
+               OP_AUDIT_LIST, OP_SHARE_PUT, OP_SHARE_GET };
 
 #define OP_NSTR 12
 
@@ -21,7 +22,7 @@ struct op {
     enum op_kind kind;
     struct list_node node;
     char *s[OP_NSTR];
-    uint64_t u[2];
+    uint64_t u[3];
     bool scope_all;              /* GET, LIST: no key filter (s[1] holds the key) */
     struct job_result result;    /* FINISHED */
     bool has_result;
@@ -31,6 +32,8 @@ struct op {
         store_list_cb list;
         store_place_cb place;
         store_fn_cb fn;
+        store_audit_cb audit;
+        store_share_cb share;
     } cb;
     struct session_place place;  /* SESSION_WHERE: what was read */
     void *arg;
@@ -41,6 +44,9 @@ struct op {
     uint64_t next_cursor;
     struct fn_row *fns;          /* FN_LOAD: what was read */
     size_t nfns;
+    struct audit_row *audit;     /* AUDIT_LIST: what was read (next_cursor too) */
+    size_t naudit;
+    struct share_row *share;     /* SHARE_GET: what was read, or NULL */
 };
 
 /* The functions' operations: s[0] name, s[1] owner, s[2] doc, s[3] node; u[0] the
@@ -48,6 +54,14 @@ struct op {
 static inline bool op_is_fn(enum op_kind k)
 {
     return k == OP_FN_PUT || k == OP_FN_DELETE || k == OP_FN_LOAD || k == OP_FN_CLAIM;
+}
+/* The audit log's pages and the share links: AUDIT_LIST has s[0] event, s[1]
+ * key_id, s[2] status (NULL: any), u[0] limit, u[1] before_seq, u[2] since_ms;
+ * SHARE_PUT s[0] id, s[1] key_id, s[2] doc, u[0] created_ms, u[1] keep;
+ * SHARE_GET s[0] id. */
+static inline bool op_is_share(enum op_kind k)
+{
+    return k == OP_AUDIT_LIST || k == OP_SHARE_PUT || k == OP_SHARE_GET;
 }
 /* A new operation (NULL when out of memory, logged), and queueing it (store.c). */
 struct op *store_op_new(enum op_kind kind, void *arg);
@@ -73,6 +87,10 @@ int store_write_result(sqlite3 *db, int64_t seq, const struct job_result *r,
 /* store_fn.c: the functions' operations, on the store's thread. 0, 1 (CLAIM:
  * already claimed) or -1. */
 int store_run_fn_op(sqlite3 *db, struct op *op);
+
+/* store_share.c: the audit log's pages and the share links, on the store's
+ * thread. 0 or -1. */
+int store_run_share_op(sqlite3 *db, struct op *op);
 
 /* store_schema.c */
 /* Creates or migrates the schema to the current version. */

@@ -446,6 +446,9 @@ static int run_op(struct store_pg *p, struct op *op)
     case OP_FN_DELETE:
     case OP_FN_LOAD:
     case OP_FN_CLAIM:      return store_pg_fn_op(p->conn, op);
+    case OP_AUDIT_LIST:
+    case OP_SHARE_PUT:
+    case OP_SHARE_GET:     return store_pg_share_op(p->conn, op);
     default:               return do_read(p, op);
     }
 }

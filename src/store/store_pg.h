@@ -54,4 +54,8 @@ int pg_run(PGconn *c, const char *sql, struct pg_params *p, PGresult **out, stru
  * already made) or -1 with op->err. */
 int store_pg_fn_op(PGconn *c, struct op *op);
 
+/* The audit log's pages and the share links (op_is_share) on c
+ * (store_pg_share.c): 0 or -1 with op->err. */
+int store_pg_share_op(PGconn *c, struct op *op);
+
 #endif

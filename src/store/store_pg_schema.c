@@ -63,6 +63,11 @@ static const struct {
      "CREATE TABLE function_fires ("
      " name text NOT NULL, fire_ms bigint NOT NULL, node text, PRIMARY KEY (name, fire_ms));"
      "CREATE INDEX function_fires_ms ON function_fires(fire_ms);"},
+    {4, "share links; the audit log read by event",
+     "CREATE TABLE shares ("
+     " seq bigserial PRIMARY KEY, id text NOT NULL UNIQUE,"
+     " created_ms bigint NOT NULL, key_id text, doc text NOT NULL);"
+     "CREATE INDEX audit_event ON audit(event, seq);"},
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof *migrations)

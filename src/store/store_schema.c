@@ -14,8 +14,10 @@
  * Version 4 adds serverless functions (one JSON document each, written at a
  * generation) and their claimed cron firings: new tables only, so `schema`
  * (IF NOT EXISTS) is the migration.
+ * Version 5 adds share links (one JSON document each, the oldest pruned) and
+ * an index for reading the audit log by event: new ones only, as for 4.
  */
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS executions ("
@@ -48,7 +50,11 @@ static const char schema[] =
     " generation INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS function_fires ("
     " name TEXT NOT NULL, fire_ms INTEGER NOT NULL, node TEXT, PRIMARY KEY (name, fire_ms));"
-    "CREATE INDEX IF NOT EXISTS function_fires_ms ON function_fires(fire_ms);";
+    "CREATE INDEX IF NOT EXISTS function_fires_ms ON function_fires(fire_ms);"
+    "CREATE INDEX IF NOT EXISTS audit_event ON audit(event, seq);"
+    "CREATE TABLE IF NOT EXISTS shares ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+    " created_ms INTEGER NOT NULL, key_id TEXT, doc TEXT NOT NULL);";
 
 static int user_version(sqlite3 *db)
 {

@@ -33,7 +33,7 @@ def test_a_node_migrates_the_schema_to_version_3_with_the_function_tables(pg):
         assert psql_db(pg, "fns", "SELECT version, description FROM schema_migrations "
                                   "WHERE version = 3") == \
             [["3", "serverless functions and their claimed cron firings"]]
-        assert psql_db(pg, "fns", "SELECT max(version) FROM schema_migrations") == [["3"]]
+        assert psql_db(pg, "fns", "SELECT max(version) FROM schema_migrations") == [["4"]]
         columns = psql_db(pg, "fns", "SELECT table_name, column_name, data_type, is_nullable "
                                      "FROM information_schema.columns WHERE table_name IN "
                                      "('functions', 'function_fires') "
@@ -135,6 +135,44 @@ def test_a_schedule_fires_once_per_time_across_the_cluster(pg):
         # each time fired by one node only: as many invocations as claimed times
         assert len(fired) == len(fires) or len(fired) == len(fires) - 1, (fired, fires)
         assert len({f[1] for f in fires}) == len(fires)
+    finally:
+        a.stop()
+        b.stop()
+
+
+# ---- the audit log's pages and share links on PostgreSQL ----
+
+def test_the_stores_audit_and_share_cases_pass_on_postgres(pg):
+    unit = os.path.join(os.path.dirname(SOULBOX), "tests", "test_store_share")
+    if not os.path.exists(unit):
+        pytest.skip(f"{unit} is not built (make unit builds it)")
+    url = new_database(pg, "shareunit")
+    r = subprocess.run([unit, "--filter", "store_share_pg/*", "--jobs", "2", "--verbose"],
+                       env=dict(os.environ, SOULBOX_TEST_PG_URL=url), capture_output=True,
+                       text=True, timeout=300)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    assert "[SKIP] store_share_pg::" not in out, out
+    tested = re.search(r"Tested: (\d+) \| Passing: (\d+) \| Failing: 0 \| Crashing: 0", out)
+    assert tested and int(tested.group(1)) >= 3 and tested.group(1) == tested.group(2), out
+
+
+def test_a_share_made_on_one_node_opens_on_another_and_is_audited(pg):
+    url = new_database(pg, "shares")
+    a, b = _node(url, "a"), _node(url, "b")
+    try:
+        r = requests.post(a.url + "/api/shares", json={"language": "python", "code": "print(1)"},
+                          timeout=30)
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        got = requests.get(f"{b.url}/api/shares/{sid}", timeout=10)
+        assert got.status_code == 200, got.text
+        assert got.json()["code"] == "print(1)" and got.json()["result"] is None
+        assert psql_db(pg, "shares", "SELECT count(*) FROM shares") == [["1"]]
+        recs = requests.get(b.url + "/api/audit", params={"event": "share_created"},
+                            timeout=10).json()["records"]
+        assert [x["detail"] for x in recs] == [sid]
+        assert requests.get(f"{b.url}/api/shares/{'x' * 22}", timeout=10).status_code == 404
     finally:
         a.stop()
         b.stop()

@@ -11,6 +11,7 @@ a graceful stop within the grace period with the data kept on the volume,
 and what happens with less privilege. If the engine cannot start on this
 machine the test says why and skips.
 """
+import glob
 import json
 import os
 import shutil
@@ -45,7 +46,7 @@ def docker(*args, check=True, timeout=120, **kw):
     r = subprocess.run([DOCKER, "-H", "unix://" + SOCK, *args], capture_output=True,
                        text=True, timeout=timeout, **kw)
     if check:
-        assert r.returncode == 0, f"docker {' '.join(args[:3])}: {r.stderr[-3000:]}"
+        assert r.returncode == 0, f"docker {' '.join(args[:3])}: {r.stdout[-2000:]}{r.stderr[-3000:]}"
     return r
 
 
@@ -103,6 +104,16 @@ def engine():
         subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True)
 
 
+def local_cas():
+    """The host's locally added CAs (Debian's place for them), which a build
+    stage fetching from npm needs behind a TLS-intercepting proxy; "" if none."""
+    pems = []
+    for f in sorted(glob.glob("/usr/local/share/ca-certificates/**/*.crt", recursive=True)):
+        with open(f) as fh:
+            pems.append(fh.read().strip())
+    return "\n".join(pems)
+
+
 @pytest.fixture(scope="module")
 def image(engine):
     if docker("image", "inspect", BASE, check=False).returncode != 0:
@@ -119,6 +130,7 @@ def image(engine):
             shutil.rmtree(root, ignore_errors=True)
     docker("build", "-f", "deploy/Dockerfile", "--network", "host",
            "--build-arg", "BASE=" + BASE, "--build-arg", "LANGUAGES=" + LANGUAGES,
+           "--build-arg", "EXTRA_CA_CERTS=" + local_cas(),
            "-t", IMAGE, ".", cwd=REPO, timeout=1800)
     return IMAGE
 
@@ -184,6 +196,14 @@ def box(image):
 def test_the_briefs_curl(box):
     r = requests.get(box.url + "/health", timeout=10)
     assert r.status_code == 200 and r.json()["status"] == "ok", r.text
+
+
+def test_the_web_ui_is_served(box):
+    r = requests.get(box.url + "/", timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert '<script src="/ui/assets/app.js?v=' in r.text
+    r = requests.get(box.url + "/ui/assets/app.js", timeout=10)
+    assert r.status_code == 200 and len(r.content) > 100000 and r.headers["Content-Encoding"] == "gzip"
 
 
 def test_hello_in_python_and_c(box):

@@ -40,6 +40,7 @@ def test_shipped_config_loads():
     ("sandbox:\n  uid_base: 0\n", "uid_base"),
     ("sandbox:\n  rootfs:\n    etc: [../shadow]\n", "rootfs.etc"),
     ("top_level_typo: 1\n", "top_level_typo"),
+    ("server:\n  ui: sometimes\n", "server.ui"),
     ("sandbox: [1, 2\n", ""),
 ])
 def test_bad_config_is_rejected_with_key_and_reason(tmp_path, yaml, needle):

@@ -41,6 +41,8 @@ def test_spec_routes_answer_something_other_than_404_or_405():
                 assert r.status_code not in (404, 405), route
             elif path.startswith("/api/executions"):
                 assert r.status_code == 404 and r.json()["error"]["message"] == "no such execution"
+            elif path.startswith("/api/shares"):
+                assert r.status_code == 404 and r.json()["error"]["message"] == "no such share"
             elif path.startswith("/api/sandboxes"):
                 assert r.status_code == 404 and r.json()["error"]["message"] == "no such sandbox"
             elif path.startswith("/api/functions") or path.startswith("/fn/"):

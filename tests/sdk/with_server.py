@@ -6,7 +6,8 @@
 Starts the server (SOULBOX, default build/soulbox) with API keys on, sessions
 on and a few languages, waits until their versions are probed, then runs
 COMMAND with SOULBOX_URL, SOULBOX_API_KEY (a key of role user),
-SOULBOX_TEST_OTHER_KEY (another user's key) and SOULBOX_TEST_GRPC (host:port)
+SOULBOX_TEST_OTHER_KEY (another user's key), SOULBOX_TEST_ADMIN_KEY (a key of
+role admin) and SOULBOX_TEST_GRPC (host:port)
 in its environment. Exits with COMMAND's status; the server must then stop
 cleanly (exit 0) on SIGTERM, or this exits 1.
 
@@ -30,6 +31,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from server import free_ports  # noqa: E402  (the integration suite's helper)
 LANGUAGES = ["python", "javascript", "bash", "c", "cpp", "go"]
 KEY, OTHER = "sdk-test-secret-0123456789", "sdk-other-secret-0123456789"
+ADMIN = "sdk-admin-secret-0123456789"
 
 
 def config(name, uid_base, tmp, pool):
@@ -68,7 +70,8 @@ def main():
     cfg = os.path.join(tmp, "soulbox.yaml")
     with open(cfg, "w") as f:
         f.write(config(a.name, a.uid_base, tmp, a.python_pool))
-    env = dict(os.environ, SOULBOX_API_KEYS=f"sdk:{KEY},other:{OTHER}")
+    env = dict(os.environ, SOULBOX_API_KEYS=f"sdk:{KEY},other:{OTHER},admin:{ADMIN}",
+               SOULBOX_ADMIN_KEYS="admin")
     log = open(os.path.join(tmp, "server.log"), "wb")
     proc = subprocess.Popen([soulbox, "serve", "--config", cfg, "--port", str(port),
                              "--grpc-port", str(grpc_port), "--data-dir", os.path.join(tmp, "data")],
@@ -89,8 +92,10 @@ def main():
                 raise SystemExit(f"server not ready in time; log in {log.name}")
             time.sleep(0.1)
         child_env = dict(os.environ, SOULBOX_URL=url, SOULBOX_API_KEY=KEY,
-                         SOULBOX_TEST_OTHER_KEY=OTHER, SOULBOX_TEST_GRPC=f"127.0.0.1:{grpc_port}")
+                         SOULBOX_TEST_OTHER_KEY=OTHER, SOULBOX_TEST_ADMIN_KEY=ADMIN,
+                         SOULBOX_TEST_GRPC=f"127.0.0.1:{grpc_port}")
         child_env.pop("SOULBOX_API_KEYS", None)
+        child_env.pop("SOULBOX_ADMIN_KEYS", None)
         rc = subprocess.call(cmd, env=child_env)
     finally:
         proc.send_signal(signal.SIGTERM)

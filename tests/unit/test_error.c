@@ -16,6 +16,7 @@ static const struct {
     {SB_E_INVALID_ARGUMENT, "invalid_argument", 400, 3},
     {SB_E_LIMIT_EXCEEDS_MAX, "limit_exceeds_max", 400, 3},
     {SB_E_UNAUTHENTICATED, "unauthenticated", 401, 16},
+    {SB_E_PERMISSION_DENIED, "permission_denied", 403, 7},
     {SB_E_NOT_FOUND, "not_found", 404, 5},
     {SB_E_METHOD_NOT_ALLOWED, "method_not_allowed", 405, 12},
     {SB_E_REQUEST_TIMEOUT, "request_timeout", 408, 4},

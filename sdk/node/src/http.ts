@@ -51,8 +51,9 @@ export const FUNCTION_STATUS_HEADER = 'x-soulbox-function-status';
 
 /** The error codes of SoulBox's own refusals (`{"error": {"code", "message"}}`). @internal */
 export const REFUSAL_CODES = new Set([
-  'invalid_argument', 'limit_exceeds_max', 'unauthenticated', 'not_found', 'method_not_allowed',
-  'request_timeout', 'payload_too_large', 'unsupported_media_type', 'conflict', 'unknown_language',
+  'invalid_argument', 'limit_exceeds_max', 'unauthenticated', 'permission_denied', 'not_found',
+  'method_not_allowed', 'request_timeout', 'payload_too_large', 'unsupported_media_type',
+  'conflict', 'unknown_language',
   'upgrade_required', 'rate_limited', 'headers_too_large', 'internal_error', 'sandbox_setup_failed',
   'unavailable', 'http_version_not_supported', 'invalid_config',
 ]);

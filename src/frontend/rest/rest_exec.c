@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "frontend/events.h"
 #include "frontend/request.h"
 #include "frontend/rest/rest_internal.h"
@@ -211,24 +212,10 @@ static void on_row(void *arg, int rc2, const struct sb_error *err, struct exec_r
     free(rc);
 }
 
-/* A UUID, put in its canonical lower-case form in place (ids are made that
- * way; clients may write them either way). False if s is not one. */
-static bool uuid_canonical(char *s)
-{
-    if (strlen(s) != 36)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-            return false;
-        s[i] = (char)tolower((unsigned char)s[i]);
-    }
-    return true;
-}
 
 void rest_get(struct rest_call *rc)
 {
-    if (!uuid_canonical(rc->param_buf[0])) {
+    if (!util_uuid_canonical(rc->param_buf[0], rc->param_buf[0])) {
         rest_reply_error(rc, SB_E_NOT_FOUND, "no such execution", NULL);
         return;
     }

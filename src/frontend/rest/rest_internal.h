@@ -62,6 +62,13 @@ void rest_health(struct rest_call *rc);
 void rest_languages(struct rest_call *rc);
 void rest_cluster(struct rest_call *rc);
 void rest_metrics(struct rest_call *rc);
+/* (rest_audit.c) GET /api/audit: admin keys only (anyone when auth is off) */
+void rest_audit(struct rest_call *rc);
+/* (rest_share.c) POST /api/shares, GET /api/shares/{id} */
+void rest_share_create(struct rest_call *rc);
+void rest_share_get(struct rest_call *rc);
+/* (rest_ui.c) the web UI's pages and assets */
+void rest_ui(struct rest_call *rc);
 /* Sessions (rest_session.c): the session {id} of the call as its caller may
  * see it, or NULL after replying 404; the body as a JSON object, or NULL
  * after replying 400; an engine error as its status. */

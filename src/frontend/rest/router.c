@@ -24,6 +24,12 @@ struct route {
 
 static const struct route routes[] = {
     {"GET", "/health", rest_health, PUBLIC, false},
+    /* the web UI (server.ui): pages and assets are public, what they call is not */
+    {"GET", "/", rest_ui, PUBLIC, false},
+    {"GET", "/ui/sessions", rest_ui, PUBLIC, false},
+    {"GET", "/ui/admin", rest_ui, PUBLIC, false},
+    {"GET", "/ui/assets/app.js", rest_ui, PUBLIC, false},
+    {"GET", "/ui/assets/app.css", rest_ui, PUBLIC, false},
     {"GET", "/metrics", rest_metrics, METRICS, false},
     {"GET", "/api/languages", rest_languages, PROTECTED, false},
     {"GET", "/api/cluster", rest_cluster, PROTECTED, false},
@@ -31,6 +37,9 @@ static const struct route routes[] = {
     {"POST", "/api/executions", rest_submit, PROTECTED, true},
     {"GET", "/api/executions", rest_list, PROTECTED, false},
     {"GET", "/api/executions/{id}", rest_get, PROTECTED, false},
+    {"GET", "/api/audit", rest_audit, PROTECTED, false},
+    {"POST", "/api/shares", rest_share_create, PROTECTED, true},
+    {"GET", "/api/shares/{id}", rest_share_get, PROTECTED, false},
     {"GET", "/api/ws", rest_ws, WEBSOCKET, false},
     {"GET", "/api/templates", rest_templates, PROTECTED, false},
     {"POST", "/api/functions", rest_fn_deploy, PROTECTED, true},

@@ -93,7 +93,7 @@ FUNCTION_STATUS_HEADER = "X-SoulBox-Function-Status"
 FUNCTION_ERROR_CODES = ("function_error", "function_timeout")
 #: The error codes of SoulBox's own refusals (``{"error": {"code", "message"}}``).
 REFUSAL_CODES = frozenset((
-    "invalid_argument", "limit_exceeds_max", "unauthenticated", "not_found",
+    "invalid_argument", "limit_exceeds_max", "unauthenticated", "permission_denied", "not_found",
     "method_not_allowed", "request_timeout", "payload_too_large", "unsupported_media_type",
     "conflict", "unknown_language", "upgrade_required", "rate_limited", "headers_too_large",
     "internal_error", "sandbox_setup_failed", "unavailable", "http_version_not_supported",
@@ -465,7 +465,7 @@ def stream_error(msg: Dict[str, Any], status: int = 0) -> SoulboxError:
 #: The HTTP status each API error code comes with (for WebSocket errors, which have none).
 STATUS_BY_CODE = {
     "invalid_argument": 400, "limit_exceeds_max": 400, "unauthenticated": 401,
-    "not_found": 404, "method_not_allowed": 405, "request_timeout": 408,
+    "permission_denied": 403, "not_found": 404, "method_not_allowed": 405, "request_timeout": 408,
     "conflict": 409, "payload_too_large": 413, "unsupported_media_type": 415,
     "unknown_language": 422, "upgrade_required": 426, "rate_limited": 429,
     "headers_too_large": 431, "internal_error": 500, "sandbox_setup_failed": 500,
