@@ -23,6 +23,9 @@ var (
 	ErrInvalidRequest = errors.New("soulbox: invalid request")
 	// ErrAuthentication: HTTP 401, a missing or wrong API key.
 	ErrAuthentication = errors.New("soulbox: authentication failed")
+	// ErrPermissionDenied: HTTP 403 (permission_denied), the key may not do this,
+	// e.g. read the audit log without the admin role.
+	ErrPermissionDenied = errors.New("soulbox: permission denied")
 	// ErrNotFound: HTTP 404 (unknown, ended, or another key's execution or sandbox).
 	ErrNotFound = errors.New("soulbox: not found")
 	// ErrConflict: HTTP 409 (e.g. the sandbox is paused, stdin is closed).
@@ -100,6 +103,8 @@ func kindForStatus(status int) error {
 		return ErrInvalidRequest
 	case 401:
 		return ErrAuthentication
+	case 403:
+		return ErrPermissionDenied
 	case 404:
 		return ErrNotFound
 	case 409:

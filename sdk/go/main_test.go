@@ -9,7 +9,8 @@ import (
 )
 
 // The suite runs against a real server: tests/sdk/with_server.py starts one
-// and exports SOULBOX_URL, SOULBOX_API_KEY and SOULBOX_TEST_OTHER_KEY.
+// and exports SOULBOX_URL, SOULBOX_API_KEY, SOULBOX_TEST_OTHER_KEY and
+// SOULBOX_TEST_ADMIN_KEY.
 func TestMain(m *testing.M) {
 	if os.Getenv("SOULBOX_URL") == "" {
 		fmt.Fprintln(os.Stderr, "FAIL: SOULBOX_URL is not set: run the Go SDK's tests through tests/sdk/with_server.py, e.g.\n"+

@@ -24,6 +24,9 @@ var (
 	rSubmit           = &route{"POST", "/api/executions"}
 	rListExecutions   = &route{"GET", "/api/executions"}
 	rGetExecution     = &route{"GET", "/api/executions/{id}"}
+	rAudit            = &route{"GET", "/api/audit"}
+	rCreateShare      = &route{"POST", "/api/shares"}
+	rGetShare         = &route{"GET", "/api/shares/{id}"}
 	rTemplates        = &route{"GET", "/api/templates"}
 	rCreateSandbox    = &route{"POST", "/api/sandboxes"}
 	rListSandboxes    = &route{"GET", "/api/sandboxes"}
@@ -92,7 +95,7 @@ var invokeRoutes = map[string][2]*route{
 // with api/openapi.yaml).
 var routeTable = []*route{
 	rHealth, rMetrics, rLanguages, rCluster, rWS, rExecute, rSubmit, rListExecutions,
-	rGetExecution, rTemplates, rCreateSandbox, rListSandboxes, rGetSandbox, rKillSandbox,
+	rGetExecution, rAudit, rCreateShare, rGetShare, rTemplates, rCreateSandbox, rListSandboxes, rGetSandbox, rKillSandbox,
 	rSetTimeout, rPause, rResume, rRunCommand, rListCommands, rGetCommand, rCommandStdin,
 	rCommandSignal, rReadFile, rWriteFile, rUploadFiles, rRemoveFile, rListFiles, rStatFile,
 	rWatchFiles, rMkdir, rMove, rCreateContext, rListContexts, rDeleteContext,

@@ -60,6 +60,23 @@ func (t TestCase) MarshalJSON() ([]byte, error) {
 	return json.Marshal(v)
 }
 
+// UnmarshalJSON decodes a case as the API writes it (a Share's TestCases); a case
+// without an expected output is RunOnly.
+func (t *TestCase) UnmarshalJSON(b []byte) error {
+	var v struct {
+		Stdin          string  `json:"stdin"`
+		ExpectedOutput *string `json:"expected_output"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*t = TestCase{Stdin: v.Stdin, RunOnly: v.ExpectedOutput == nil}
+	if v.ExpectedOutput != nil {
+		t.ExpectedOutput = *v.ExpectedOutput
+	}
+	return nil
+}
+
 // ExecuteRequest is a program to run: Language and exactly one of Code and
 // Files, plus optional stdin, arguments, environment, limits, network,
 // isolation, files to hand back and judge test cases.
@@ -319,4 +336,94 @@ type Template struct {
 	Description    string   `json:"description"`
 	Languages      []string `json:"languages"`
 	DefaultContext string   `json:"default_context"`
+}
+
+// AuditRecord is one record of the audit log (Client.Audit). Event is
+// "execution", a security event ("seccomp_kill", "limit_exceeded", ...), a
+// refusal ("auth_failure", "rate_limited"), a session's ("session_created",
+// ...), a function change ("function_deploy", ...) or "share_created" (Detail:
+// the share's id). Fields a record does not have are "" (nil for Limits).
+type AuditRecord struct {
+	// Seq is its number in the log (newer is larger).
+	Seq int64 `json:"seq"`
+	// Time is when it happened; TsMs the same in milliseconds since the epoch.
+	Time time.Time `json:"time"`
+	TsMs int64     `json:"ts_ms"`
+	// Event is what happened, e.g. "execution", "auth_failure", "share_created".
+	Event     string `json:"event"`
+	RequestID string `json:"request_id"`
+	// KeyID is the key's id (not its secret); "" without auth.
+	KeyID string `json:"key_id"`
+	// Client is the caller's address.
+	Client     string `json:"client"`
+	Language   string `json:"language"`
+	CodeSHA256 string `json:"code_sha256"`
+	// Limits are an execution's resolved limits.
+	Limits *Limits `json:"limits"`
+	// Status is an execution's status, e.g. "ok", "time_limit_exceeded".
+	Status string `json:"status"`
+	// Detail says more (a session's end reason, a share's id, ...).
+	Detail string `json:"detail"`
+}
+
+// AuditPage is one page of Client.Audit, newest first.
+type AuditPage struct {
+	Records []AuditRecord `json:"records"`
+	// NextCursor is "" on the last page.
+	NextCursor string `json:"next_cursor"`
+}
+
+// ShareRequest is a program to share (Client.CreateShare): Language and
+// exactly one of Code and Files, plus optional stdin, arguments, limits and
+// judge test cases (checked as Execute checks them), and optionally
+// ExecutionID, one of the caller's finished executions whose result is
+// copied into the share.
+type ShareRequest struct {
+	// Language is a name or alias from Languages.
+	Language string `json:"language"`
+	// Code is the program; it is dedented (see Dedent) unless NoDedent.
+	Code string `json:"code,omitempty"`
+	// Files are the program's files (the first is the entry point), never changed.
+	Files []File `json:"files,omitempty"`
+	// Stdin is the program's standard input (not with TestCases).
+	Stdin string `json:"stdin,omitempty"`
+	// Args are the arguments after the program.
+	Args []string `json:"args,omitempty"`
+	// Limits are kept as given.
+	Limits *Limits `json:"limits,omitempty"`
+	// TestCases are judge cases.
+	TestCases []TestCase `json:"test_cases,omitempty"`
+	// ExecutionID is a finished execution of the caller's whose result is copied
+	// into the share (another key's or an unknown one: ErrNotFound; still queued
+	// or running: ErrConflict).
+	ExecutionID string `json:"execution_id,omitempty"`
+	// NoDedent sends Code exactly as it is.
+	NoDedent bool `json:"-"`
+}
+
+// ShareLink is what CreateShare answers: the share's ID (22+ url-safe
+// characters, 128 random bits: the capability), the playground's URL
+// ("/?share={id}", relative to the server) and when it was made.
+type ShareLink struct {
+	ID      string    `json:"id"`
+	URL     string    `json:"url"`
+	Created time.Time `json:"created"`
+}
+
+// Share is a shared program (GetShare), normalized: Language is the
+// language's name (an alias resolved), Files spell out their Encoding, Limits
+// are as given (not resolved); Code or Files, whichever was shared; absent
+// fields are empty (nil).
+type Share struct {
+	ID        string     `json:"id"`
+	Created   time.Time  `json:"created"`
+	Language  string     `json:"language"`
+	Code      string     `json:"code"`
+	Files     []File     `json:"files"`
+	Stdin     string     `json:"stdin"`
+	Args      []string   `json:"args"`
+	Limits    *Limits    `json:"limits"`
+	TestCases []TestCase `json:"test_cases"`
+	// Result is the shared execution as GetExecution returned it, or nil.
+	Result *Execution `json:"result"`
 }

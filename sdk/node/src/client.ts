@@ -7,9 +7,10 @@ import { Functions } from './functions.js';
 import { sleep, Transport, type RequestOptions } from './http.js';
 import { ROUTES } from './routes.js';
 import { Sandbox } from './sandbox.js';
+import { Shares } from './shares.js';
 import { ExecutionStream, type StreamOptions } from './stream.js';
 import type {
-  Cluster, ExecuteRequest, ExecuteResult, Execution, ExecutionPage, Health, Languages, SandboxInfo,
+  AuditPage, AuditRecord, Cluster, ExecuteRequest, ExecuteResult, Execution, ExecutionPage, Health, Languages, SandboxInfo,
   SandboxOptions, SandboxPage, SubmitRequest, SubmittedExecution, Template,
 } from './types.js';
 
@@ -40,6 +41,25 @@ export interface WaitOptions {
   pollIntervalMs?: number;
   /** Cancels the wait. */
   signal?: AbortSignal;
+}
+
+/** Filters and paging of {@link Client.audit}. */
+export interface AuditOptions extends RequestOptions {
+  /** Records per page, 1-500 (default 100). */
+  limit?: number;
+  /** `next_cursor` of the previous page. */
+  cursor?: string | null;
+  /** Only this event (exact), e.g. `execution`, `auth_failure`, `session_created`. */
+  event?: string;
+  /** Only records of this key (its id, not its secret). */
+  key_id?: string;
+  /** Only this status (exact), e.g. `ok`, `time_limit_exceeded`. */
+  status?: string;
+  /**
+   * Only records at or after this time: milliseconds since the epoch, an ISO-8601 UTC time
+   * (`2026-12-06T04:00:00Z`, optional `.mmm`) or date (`2026-12-06`), or a `Date`.
+   */
+  since?: number | string | Date;
 }
 
 /** Filters of {@link Client.listSandboxes}. */
@@ -73,6 +93,8 @@ export class Client {
   readonly transport: Transport;
   /** Serverless functions: deploy, invoke, versions, aliases, logs. */
   readonly functions: Functions;
+  /** Share links: a program (and a finished execution's result) under an unguessable id. */
+  readonly shares: Shares;
   private readonly webSocket: unknown;
 
   /** Makes a client; `server` is `host:port` or an `http(s)://` URL. */
@@ -82,6 +104,7 @@ export class Client {
       options.maxRetries ?? 3, options.headers);
     this.webSocket = options.webSocket;
     this.functions = new Functions(this.transport);
+    this.shares = new Shares(this.transport);
   }
 
   /** The server's base URL, e.g. `http://localhost:8080` (with its path prefix, if any). */
@@ -189,6 +212,31 @@ export class Client {
   async templates(options?: RequestOptions): Promise<Template[]> {
     const r = await this.transport.call<{ templates: Template[] }>(ROUTES.templates, options);
     return r.templates;
+  }
+
+  /**
+   * A page of the audit log, newest first (`GET /api/audit`): every execution, security
+   * event, refusal, session, function change and share the server recorded. With auth on
+   * only an admin key may read it: another gets {@link PermissionDeniedError} (403
+   * `permission_denied`); bad parameters are {@link InvalidRequestError}.
+   */
+  async audit(options: AuditOptions = {}): Promise<AuditPage> {
+    const { limit, cursor, event, key_id, status, since, ...o } = options;
+    const r = await this.transport.call<AuditPage>(ROUTES.audit, {
+      query: { limit, cursor: cursor ?? undefined, event, key_id, status, since: since instanceof Date ? since.getTime() : since },
+      ...o,
+    });
+    return { records: r.records, next_cursor: r.next_cursor ?? null };
+  }
+
+  /** Every audit record matching the filters, newest first, fetching pages of `limit` as needed. */
+  async *iterAudit(options: Omit<AuditOptions, 'cursor'> = {}): AsyncGenerator<AuditRecord> {
+    let cursor: string | null = null;
+    do {
+      const page: AuditPage = await this.audit({ ...options, cursor });
+      yield* page.records;
+      cursor = page.next_cursor;
+    } while (cursor);
   }
 
   /** Creates a session and resolves once it is running. */

@@ -48,6 +48,8 @@ export class SoulboxError extends Error {
 export class InvalidRequestError extends SoulboxError {}
 /** 401: missing or wrong API key. */
 export class AuthenticationError extends SoulboxError {}
+/** 403 (`permission_denied`): the key may not do this, e.g. read the audit log without the admin role. */
+export class PermissionDeniedError extends SoulboxError {}
 /** 404: no such execution, sandbox, command, context or file (or another key's). */
 export class NotFoundError extends SoulboxError {}
 /** 409: a conflict (e.g. the sandbox is paused, stdin is closed, the command ended). */
@@ -91,6 +93,7 @@ export function errorClassFor(status: number): typeof SoulboxError {
   switch (status) {
     case 400: return InvalidRequestError;
     case 401: return AuthenticationError;
+    case 403: return PermissionDeniedError;
     case 404: return NotFoundError;
     case 409: return ConflictError;
     case 413: return PayloadTooLargeError;

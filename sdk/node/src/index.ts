@@ -10,7 +10,8 @@
  * @packageDocumentation
  */
 export { Client } from './client.js';
-export type { ClientOptions, WaitOptions, ListSandboxesOptions } from './client.js';
+export type { ClientOptions, WaitOptions, ListSandboxesOptions, AuditOptions } from './client.js';
+export { Shares } from './shares.js';
 export type { RequestOptions } from './http.js';
 export { parseRetryAfter } from './http.js';
 export { ExecutionStream } from './stream.js';
@@ -20,7 +21,7 @@ export type {
   CommandOptions, RunOptions, CommandResult, WriteEntry, CodeResult, CellError, CodeExecution, RunCodeOptions,
 } from './sandbox.js';
 export {
-  SoulboxError, InvalidRequestError, AuthenticationError, NotFoundError, ConflictError,
+  SoulboxError, InvalidRequestError, AuthenticationError, PermissionDeniedError, NotFoundError, ConflictError,
   PayloadTooLargeError, UnknownLanguageError, RateLimitError, UnavailableError, ServerError,
   ConnectionError, TimeoutError,
 } from './errors.js';
@@ -39,4 +40,5 @@ export type {
   TestCaseResult, TestSummary, ReturnedFile, ResultFields, ExecuteResult, Execution, SubmittedExecution,
   ExecutionPage, Health, Cluster, ClusterNode, Language, Languages, Template, SessionLimits, SandboxOptions,
   SandboxInfo, SandboxPage, CommandInfo, CommandEvent, FileEntry, WatchEvent, Context, CellEvent,
+  AuditRecord, AuditPage, ShareRequest, ShareLink, Share,
 } from './types.js';

@@ -249,6 +249,114 @@ export interface ExecutionPage {
   next_cursor: string | null;
 }
 
+/**
+ * One record of the audit log (`GET /api/audit`); fields a record does not have are null.
+ * `event` is `execution`, a security event (`seccomp_kill`, `limit_exceeded`, ...), a
+ * refusal (`auth_failure`, `rate_limited`), a session's (`session_created`, ...), a
+ * function change (`function_deploy`, ...) or `share_created` (`detail`: the share's id).
+ */
+export interface AuditRecord {
+  /** Its number in the log (newer is larger). */
+  seq: number;
+  /** When, e.g. `2026-12-06T04:00:00.123Z`. */
+  time: string;
+  /** The same time in milliseconds since the epoch. */
+  ts_ms: number;
+  /** What happened, e.g. `execution`, `auth_failure`, `share_created`. */
+  event: string;
+  /** The request's id (its `X-Request-Id`). */
+  request_id: string | null;
+  /** The key's id (not its secret); null without auth. */
+  key_id: string | null;
+  /** The caller's address. */
+  client: string | null;
+  /** An execution's language. */
+  language: string | null;
+  /** The SHA-256 of an execution's code (hex). */
+  code_sha256: string | null;
+  /** An execution's resolved limits. */
+  limits: Limits | null;
+  /** An execution's status, e.g. `ok`, `time_limit_exceeded`. */
+  status: string | null;
+  /** More about it (a session's end reason, a share's id, ...). */
+  detail: string | null;
+}
+
+/** One page of {@link Client.audit}, newest first. */
+export interface AuditPage {
+  /** The records on this page. */
+  records: AuditRecord[];
+  /** Pass as `cursor` for the next page; null on the last. */
+  next_cursor: string | null;
+}
+
+/**
+ * What {@link Shares.create} shares: the fields of an {@link ExecuteRequest} (checked the
+ * same way; exactly one of `code` and `files`) and optionally a finished execution.
+ */
+export interface ShareRequest {
+  /** A language name or alias from {@link Client.languages}. */
+  language: string;
+  /** The program (exactly one of `code` and `files`); dedented unless `dedent: false`. */
+  code?: string;
+  /** Source files instead of `code`; never changed. */
+  files?: FileInput[];
+  /** Standard input. */
+  stdin?: string;
+  /** Arguments after the program. */
+  args?: string[];
+  /** Resource limits. */
+  limits?: Limits;
+  /** Judge-mode test cases. */
+  test_cases?: TestCaseInput[];
+  /**
+   * One of the caller's finished executions, whose result is copied into the share
+   * (another key's or an unknown one: {@link NotFoundError}; still queued or running:
+   * {@link ConflictError}).
+   */
+  execution_id?: string;
+  /** `false` sends `code` exactly as given (default: remove the common indentation). */
+  dedent?: boolean;
+}
+
+/** The answer of {@link Shares.create}. */
+export interface ShareLink {
+  /** The share's id (22+ url-safe characters, 128 random bits): the capability. */
+  id: string;
+  /** The playground's link, `/?share={id}` (relative to the server). */
+  url: string;
+  /** When it was shared. */
+  created: string;
+}
+
+/**
+ * A shared program ({@link Shares.get}), normalized: `language` is the language's name (an
+ * alias resolved), `files` spell out their `encoding`, `limits` are as given (not
+ * resolved), absent fields are null; `code` or `files`, whichever was shared.
+ */
+export interface Share {
+  /** Its id. */
+  id: string;
+  /** When it was shared. */
+  created: string;
+  /** The language's name. */
+  language: string;
+  /** The program, when it was shared as code. */
+  code?: string;
+  /** The files, when it was shared as files. */
+  files?: FileInput[];
+  /** Standard input. */
+  stdin: string | null;
+  /** Arguments. */
+  args: string[] | null;
+  /** Limits, as given. */
+  limits: Limits | null;
+  /** Test cases. */
+  test_cases: TestCaseInput[] | null;
+  /** The shared execution as {@link Client.getExecution} returned it, or null. */
+  result: Execution | null;
+}
+
 /** A node of the cluster, as the server saw it at its last heartbeat. */
 export interface ClusterNode {
   /** Its id (its name and a random part: new at each start). */

@@ -30,7 +30,7 @@ test('the README has the brief\'s example in both module systems and links API.m
 
 test('every type and class of src/ is exported (and so documented)', () => {
   const { markdown } = generate();
-  for (const f of ['types.ts', 'errors.ts', 'sandbox.ts', 'client.ts', 'stream.ts', 'functions.ts']) {
+  for (const f of ['types.ts', 'errors.ts', 'sandbox.ts', 'client.ts', 'stream.ts', 'functions.ts', 'shares.ts']) {
     const src = readFileSync(join(root, 'src', f), 'utf8');
     for (const m of src.matchAll(/(\/\*\*(?:[^*]|\*(?!\/))*\*\/\n)?^export (?:interface|type|class) (\w+)/gm)) {
       if (m[1]?.includes('@internal')) continue;

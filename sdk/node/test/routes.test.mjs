@@ -27,7 +27,7 @@ function specRoutes() {
   return out;
 }
 
-const native = (r) => { const p = r.split(' ')[1]; return p === '/health' || p === '/metrics' || p.startsWith('/api/') || p.startsWith('/fn/'); };
+const native = (r) => { const p = r.split(' ')[1]; return p === '/health' || p === '/metrics' || (p.startsWith('/api/') && !p.startsWith('/api/v2/')) || p.startsWith('/fn/'); };
 
 test('the spec parses into routes (sanity)', () => {
   const all = specRoutes();

@@ -25,7 +25,7 @@ def spec():
 def native_routes():
     out = set()
     for path, ops in spec()["paths"].items():
-        if path in ("/health", "/metrics") or path.startswith(("/api/", "/fn/")):
+        if path in ("/health", "/metrics") or (path.startswith(("/api/", "/fn/")) and not path.startswith("/api/v2/")):
             for m in ops:
                 if m in ("get", "post", "put", "delete", "patch"):
                     out.add(f"{m.upper()} {path}")

@@ -12,20 +12,21 @@ from ._core import ROUTES, Secret, dedent
 from ._version import __version__
 from .aclient import (AsyncClient, AsyncCommandHandle, AsyncCommands, AsyncCommandStream,
                       AsyncExecutionStream, AsyncFiles, AsyncFileWatcher, AsyncFunctions,
-                      AsyncSandbox)
+                      AsyncSandbox, AsyncShares)
 from .client import (Client, CommandHandle, Commands, CommandStream, ExecutionStream, Files,
-                     FileWatcher, Functions, Sandbox, SandboxPage)
+                     FileWatcher, Functions, Sandbox, SandboxPage, Shares)
 from .errors import (AuthenticationError, ConflictError, ConnectionError, InvalidRequestError,
-                     NotFoundError, PayloadTooLargeError, RateLimitError, ServerError,
-                     SoulboxError, TimeoutError, UnavailableError, UnknownLanguageError)
-from .models import (CallbackState, Cluster, ClusterNode, CodeError, CodeExecution, CodeResult,
-                     CommandConfig, CommandEvent, CommandResult, Context, Execution, ExecutionPage,
+                     NotFoundError, PayloadTooLargeError, PermissionDeniedError, RateLimitError,
+                     ServerError, SoulboxError, TimeoutError, UnavailableError,
+                     UnknownLanguageError)
+from .models import (AuditPage, AuditRecord, CallbackState, Cluster, ClusterNode, CodeError,
+                     CodeExecution, CodeResult, CommandConfig, CommandEvent, CommandResult, Context, Execution, ExecutionPage,
                      ExecutionResult, FileEntry, FunctionErrorInfo, FunctionInfo,
                      FunctionInstances, FunctionResponse, FunctionVersion, Health, Invocation,
                      InvocationHandle, InvocationResponse, Language, Languages, Logs,
                      NetworkUsage, ReturnedFile, SandboxInfo, SandboxLimits, SandboxNetwork,
-                     SandboxUsage, StreamEvent, Submission, Summary, Template, TestCaseResult,
-                     UnavailableLanguage, WatchEvent)
+                     SandboxUsage, Share, ShareLink, StreamEvent, Submission, Summary, Template,
+                     TestCaseResult, UnavailableLanguage, WatchEvent)
 
 __all__ = [
     "__version__", "ROUTES", "dedent", "Secret",
@@ -35,7 +36,9 @@ __all__ = [
     "AsyncFiles", "AsyncFileWatcher", "AsyncExecutionStream",
     "Functions", "AsyncFunctions", "FunctionVersion", "FunctionInfo", "FunctionInstances",
     "FunctionResponse", "FunctionErrorInfo", "Invocation", "InvocationHandle", "InvocationResponse",
-    "SoulboxError", "InvalidRequestError", "AuthenticationError", "NotFoundError",
+    "Shares", "AsyncShares", "ShareLink", "Share", "AuditPage", "AuditRecord",
+    "SoulboxError", "InvalidRequestError", "AuthenticationError", "PermissionDeniedError",
+    "NotFoundError",
     "ConflictError", "PayloadTooLargeError", "UnknownLanguageError", "RateLimitError",
     "UnavailableError", "ServerError", "ConnectionError", "TimeoutError",
     "CallbackState", "Cluster", "ClusterNode", "CodeError", "CodeExecution", "CodeResult",

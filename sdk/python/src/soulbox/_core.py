@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import email.utils
 import json
 import os
@@ -34,6 +35,9 @@ ROUTES: Dict[str, Tuple[str, str]] = {
     "submit": ("POST", "/api/executions"),
     "list_executions": ("GET", "/api/executions"),
     "get_execution": ("GET", "/api/executions/{id}"),
+    "audit": ("GET", "/api/audit"),
+    "create_share": ("POST", "/api/shares"),
+    "get_share": ("GET", "/api/shares/{id}"),
     "templates": ("GET", "/api/templates"),
     "create_sandbox": ("POST", "/api/sandboxes"),
     "list_sandboxes": ("GET", "/api/sandboxes"),
@@ -265,6 +269,41 @@ def execute_body(language: str, code: Optional[str], files: FilesArg, stdin: Opt
         body["test_cases"] = [dict(t) for t in test_cases]
     if return_files is not None:
         body["return_files"] = list(return_files)
+    if extra:
+        body.update(extra)
+    return body
+
+
+def audit_query(limit: Optional[int], cursor: Optional[str], event: Optional[str],
+                key_id: Optional[str], status: Optional[str],
+                since: Union[int, str, "datetime.datetime", None]) -> Dict[str, Any]:
+    """The query of ``GET /api/audit``; ``since`` as milliseconds since the epoch, an
+    ISO-8601 UTC time or date, or a datetime (naive: UTC)."""
+    if isinstance(since, datetime.datetime):
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=datetime.timezone.utc)
+        since = int(since.timestamp() * 1000)
+    return {"limit": limit, "cursor": cursor, "event": event, "key_id": key_id,
+            "status": status, "since": since}
+
+
+def share_body(language: str, code: Optional[str], files: FilesArg, stdin: Optional[str],
+               args: Optional[Sequence[str]], limits: Optional[Mapping[str, int]],
+               test_cases: Optional[Sequence[Mapping[str, Any]]], execution_id: Optional[str],
+               do_dedent: bool, extra: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+    """The ShareRequest JSON object."""
+    body: Dict[str, Any] = {"language": language}
+    _put_source(body, code, files, do_dedent)
+    if stdin is not None:
+        body["stdin"] = stdin
+    if args is not None:
+        body["args"] = list(args)
+    if limits is not None:
+        body["limits"] = dict(limits)
+    if test_cases is not None:
+        body["test_cases"] = [dict(t) for t in test_cases]
+    if execution_id is not None:
+        body["execution_id"] = execution_id
     if extra:
         body.update(extra)
     return body

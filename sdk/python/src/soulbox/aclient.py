@@ -6,6 +6,7 @@ commands and watches are async iterators.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import time
 from typing import (Any, AsyncIterator, Callable, Dict, List, Mapping, Optional, Sequence, Union)
@@ -17,14 +18,15 @@ from ._ws import AsyncWebSocket
 from .client import (SandboxPage, _async_body, _function_response, _next_stream_event, _refused,
                      _sandbox_query, _versions)
 from .errors import ConnectionError, NotFoundError, RateLimitError, TimeoutError, UnavailableError
-from .models import (Cluster, CodeError, CodeExecution, CodeResult, CommandEvent, CommandResult,
+from .models import (AuditPage, AuditRecord, Cluster, CodeError, CodeExecution, CodeResult, CommandEvent, CommandResult,
                      Context, Execution, ExecutionPage, ExecutionResult, FileEntry, FunctionInfo,
                      FunctionResponse, FunctionVersion, Health, Invocation, InvocationHandle,
-                     Languages, SandboxInfo, StreamEvent, Submission, Template, WatchEvent)
+                     Languages, SandboxInfo, Share, ShareLink, StreamEvent, Submission, Template,
+                     WatchEvent)
 
 __all__ = ["AsyncClient", "AsyncSandbox", "AsyncCommands", "AsyncCommandHandle",
            "AsyncCommandStream", "AsyncFiles", "AsyncFileWatcher", "AsyncExecutionStream",
-           "AsyncFunctions"]
+           "AsyncFunctions", "AsyncShares"]
 
 Data = Union[str, bytes]
 
@@ -49,6 +51,8 @@ class AsyncClient:
         self._t = AsyncTransport(self._cfg)
         #: Serverless functions: deploy, invoke, versions, aliases, logs.
         self.functions = AsyncFunctions(self)
+        #: Share links: a program (and a finished execution's result) under an unguessable id.
+        self.shares = AsyncShares(self)
 
     @property
     def url(self) -> str:
@@ -217,6 +221,32 @@ class AsyncClient:
         d = await self._json("templates", timeout=timeout)
         return [Template.from_dict(t) for t in d["templates"]]
 
+    async def audit(self, *, limit: Optional[int] = None, cursor: Optional[str] = None,
+                    event: Optional[str] = None, key_id: Optional[str] = None,
+                    status: Optional[str] = None,
+                    since: Union[int, str, datetime.datetime, None] = None,
+                    timeout: Optional[float] = None) -> AuditPage:
+        """A page of the audit log, newest first (see :meth:`Client.audit`; admin keys)."""
+        q = _core.audit_query(limit, cursor, event, key_id, status, since)
+        d = await self._json("audit", query=q, timeout=timeout)
+        return AuditPage(records=[AuditRecord.from_dict(x) for x in d.get("records") or []],
+                         next_cursor=d.get("next_cursor"), raw=d)
+
+    async def iter_audit(self, *, limit: Optional[int] = None, event: Optional[str] = None,
+                         key_id: Optional[str] = None, status: Optional[str] = None,
+                         since: Union[int, str, datetime.datetime, None] = None
+                         ) -> AsyncIterator[AuditRecord]:
+        """Every audit record matching the filters, newest first (an async iterator over all pages)."""
+        cursor: Optional[str] = None
+        while True:
+            page = await self.audit(limit=limit, cursor=cursor, event=event, key_id=key_id,
+                                    status=status, since=since)
+            for rec in page.records:
+                yield rec
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
     async def create_sandbox(self, template: Optional[str] = None, *,
                              language: Optional[str] = None, timeout_s: Optional[int] = None,
                              metadata: Optional[Mapping[str, str]] = None,
@@ -249,6 +279,29 @@ class AsyncClient:
         return SandboxPage([AsyncSandbox(self, SandboxInfo.from_dict(x))
                             for x in d.get("sandboxes") or []],
                            int(d.get("total") or 0), d.get("next_offset"), d)
+
+
+class AsyncShares:
+    """Share links (``client.shares``, async): see :class:`~soulbox.Shares`."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._c = client
+
+    async def create(self, language: str, code: Optional[str] = None, *, files: FilesArg = None,
+                     stdin: Optional[str] = None, args: Optional[Sequence[str]] = None,
+                     limits: Optional[Mapping[str, int]] = None,
+                     test_cases: Optional[Sequence[Mapping[str, Any]]] = None,
+                     execution_id: Optional[str] = None, dedent: bool = True,
+                     timeout: Optional[float] = None,
+                     extra: Optional[Mapping[str, Any]] = None) -> ShareLink:
+        """Shares a program, optionally with a finished execution's result (see :meth:`Shares.create`)."""
+        body = _core.share_body(language, code, files, stdin, args, limits, test_cases,
+                                execution_id, dedent, extra)
+        return ShareLink.from_dict(await self._c._json("create_share", body, timeout=timeout))
+
+    async def get(self, id: str, *, timeout: Optional[float] = None) -> Share:
+        """A shared program by id, for any key (:class:`NotFoundError` when unknown)."""
+        return Share.from_dict(await self._c._json("get_share", timeout=timeout, id=id))
 
 
 class AsyncFunctions:

@@ -1,6 +1,7 @@
 """The synchronous client: :class:`Client`, :class:`Sandbox` and their helpers."""
 from __future__ import annotations
 
+import datetime
 import json
 import time
 from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union)
@@ -10,13 +11,14 @@ from ._core import Config, FilesArg, ctx_id, dumps, route
 from ._http import StreamResponse, SyncTransport, raise_protocol
 from ._ws import OP_TEXT, SyncWebSocket
 from .errors import ConnectionError, NotFoundError, RateLimitError, TimeoutError, UnavailableError
-from .models import (Cluster, CodeError, CodeExecution, CodeResult, CommandEvent, CommandResult,
+from .models import (AuditPage, AuditRecord, Cluster, CodeError, CodeExecution, CodeResult, CommandEvent, CommandResult,
                      Context, Execution, ExecutionPage, ExecutionResult, FileEntry, FunctionInfo,
                      FunctionResponse, FunctionVersion, Health, Invocation, InvocationHandle,
-                     Languages, SandboxInfo, StreamEvent, Submission, Template, WatchEvent)
+                     Languages, SandboxInfo, Share, ShareLink, StreamEvent, Submission, Template,
+                     WatchEvent)
 
 __all__ = ["Client", "Sandbox", "SandboxPage", "Commands", "CommandHandle", "CommandStream",
-           "Files", "FileWatcher", "ExecutionStream", "Functions"]
+           "Files", "FileWatcher", "ExecutionStream", "Functions", "Shares"]
 
 Data = Union[str, bytes]
 
@@ -40,6 +42,8 @@ class Client:
         self._t = SyncTransport(self._cfg)
         #: Serverless functions: deploy, invoke, versions, aliases, logs.
         self.functions = Functions(self)
+        #: Share links: a program (and a finished execution's result) under an unguessable id.
+        self.shares = Shares(self)
 
     @property
     def url(self) -> str:
@@ -242,6 +246,47 @@ class Client:
         """The session templates this server offers (``GET /api/templates``)."""
         return [Template.from_dict(t) for t in self._json("templates", timeout=timeout)["templates"]]
 
+    # -- audit ------------------------------------------------------------------------------
+    def audit(self, *, limit: Optional[int] = None, cursor: Optional[str] = None,
+              event: Optional[str] = None, key_id: Optional[str] = None,
+              status: Optional[str] = None,
+              since: Union[int, str, datetime.datetime, None] = None,
+              timeout: Optional[float] = None) -> AuditPage:
+        """A page of the audit log, newest first (``GET /api/audit``; an admin key when auth is on).
+
+        Args:
+            limit: records per page, 1-500 (default 100).
+            cursor: the previous page's ``next_cursor``.
+            event: only this event (exact), e.g. ``execution``, ``auth_failure``,
+                ``session_created``, ``share_created``.
+            key_id: only records of this key (its id, not its secret).
+            status: only this status (exact), e.g. ``ok``, ``time_limit_exceeded``.
+            since: only records at or after this time: milliseconds since the epoch, an
+                ISO-8601 UTC time (``2026-12-06T04:00:00Z``) or date, or a datetime.
+            timeout: this call's timeout in seconds.
+
+        A key without the admin role gets :class:`PermissionDeniedError` (403
+        ``permission_denied``); a bad parameter :class:`InvalidRequestError`.
+        """
+        q = _core.audit_query(limit, cursor, event, key_id, status, since)
+        d = self._json("audit", query=q, timeout=timeout)
+        return AuditPage(records=[AuditRecord.from_dict(x) for x in d.get("records") or []],
+                         next_cursor=d.get("next_cursor"), raw=d)
+
+    def iter_audit(self, *, limit: Optional[int] = None, event: Optional[str] = None,
+                   key_id: Optional[str] = None, status: Optional[str] = None,
+                   since: Union[int, str, datetime.datetime, None] = None
+                   ) -> Iterator[AuditRecord]:
+        """Every audit record matching the filters, newest first, fetching pages of ``limit``."""
+        cursor: Optional[str] = None
+        while True:
+            page = self.audit(limit=limit, cursor=cursor, event=event, key_id=key_id,
+                              status=status, since=since)
+            yield from page.records
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
     # -- sessions ---------------------------------------------------------------------------
     def create_sandbox(self, template: Optional[str] = None, *, language: Optional[str] = None,
                        timeout_s: Optional[int] = None, metadata: Optional[Mapping[str, str]] = None,
@@ -432,6 +477,43 @@ class Functions:
                 raise TimeoutError(f"invocation {id} still {inv.state} after {timeout} s",
                                    code="timeout")
             time.sleep(min(poll_interval, left))
+
+
+class Shares:
+    """Share links (``client.shares``): a program, and optionally a finished execution's
+    result, kept under an unguessable id that any key may open (the playground's
+    ``/?share={id}``)."""
+
+    def __init__(self, client: Client) -> None:
+        self._c = client
+
+    def create(self, language: str, code: Optional[str] = None, *, files: FilesArg = None,
+               stdin: Optional[str] = None, args: Optional[Sequence[str]] = None,
+               limits: Optional[Mapping[str, int]] = None,
+               test_cases: Optional[Sequence[Mapping[str, Any]]] = None,
+               execution_id: Optional[str] = None, dedent: bool = True,
+               timeout: Optional[float] = None,
+               extra: Optional[Mapping[str, Any]] = None) -> ShareLink:
+        """Shares a program (``POST /api/shares``); returns its ``id``, ``url`` and ``created``.
+
+        Args:
+            language, code, files, stdin, args, limits, test_cases: as in
+                :meth:`Client.execute` (and checked the same way); ``code`` is dedented
+                unless ``dedent=False``.
+            execution_id: one of the caller's finished executions, whose result is copied
+                into the share (another key's or an unknown id: :class:`NotFoundError`;
+                one still queued or running: :class:`ConflictError`).
+            timeout: this call's timeout in seconds.
+            extra: more request fields, sent as they are.
+        """
+        body = _core.share_body(language, code, files, stdin, args, limits, test_cases,
+                                execution_id, dedent, extra)
+        return ShareLink.from_dict(self._c._json("create_share", body, timeout=timeout))
+
+    def get(self, id: str, *, timeout: Optional[float] = None) -> Share:
+        """A shared program by id (``GET /api/shares/{id}``), for any key;
+        :class:`NotFoundError` when it is unknown (or pruned)."""
+        return Share.from_dict(self._c._json("get_share", timeout=timeout, id=id))
 
 
 def _versions(d: Dict[str, Any]) -> List[FunctionVersion]:

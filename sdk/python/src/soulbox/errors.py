@@ -13,6 +13,7 @@ __all__ = [
     "SoulboxError",
     "InvalidRequestError",
     "AuthenticationError",
+    "PermissionDeniedError",
     "NotFoundError",
     "ConflictError",
     "PayloadTooLargeError",
@@ -70,6 +71,11 @@ class AuthenticationError(SoulboxError):
     """401: missing or wrong API key."""
 
 
+class PermissionDeniedError(SoulboxError):
+    """403 (``permission_denied``): the key may not do this, e.g. read the audit log
+    without the admin role."""
+
+
 class NotFoundError(SoulboxError):
     """404: no such execution, sandbox, command, context or file."""
 
@@ -117,6 +123,7 @@ class TimeoutError(SoulboxError):  # noqa: A001 - the shared name of the SDKs
 _BY_STATUS: Dict[int, Type[SoulboxError]] = {
     400: InvalidRequestError,
     401: AuthenticationError,
+    403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
     413: PayloadTooLargeError,

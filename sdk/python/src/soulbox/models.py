@@ -19,6 +19,7 @@ __all__ = [
     "CommandEvent", "FileEntry", "WatchEvent", "Context", "CodeResult", "CodeError", "Logs",
     "CodeExecution", "StreamEvent", "FunctionVersion", "FunctionInstances", "FunctionInfo",
     "InvocationHandle", "InvocationResponse", "Invocation", "FunctionErrorInfo", "FunctionResponse",
+    "AuditRecord", "AuditPage", "ShareLink", "Share",
 ]
 
 T = TypeVar("T", bound="Model")
@@ -209,6 +210,76 @@ class ExecutionPage:
     items: List[Execution]
     next_cursor: Optional[str]
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class AuditRecord(Model):
+    """One record of the audit log (``GET /api/audit``); fields a record does not have are ``None``.
+
+    ``event`` is ``execution``, a security event (``seccomp_kill``, ``limit_exceeded``, ...),
+    a refusal (``auth_failure``, ``rate_limited``), a session's (``session_created``, ...),
+    a function change (``function_deploy``, ...) or ``share_created`` (``detail``: the id).
+    ``key_id`` is the key's id (not its secret; ``None`` without auth), ``limits`` an
+    execution's resolved limits, ``seq`` its number in the log (newer is larger).
+    """
+
+    seq: int = 0
+    time: str = ""
+    ts_ms: int = 0
+    event: str = ""
+    request_id: Optional[str] = None
+    key_id: Optional[str] = None
+    client: Optional[str] = None
+    language: Optional[str] = None
+    code_sha256: Optional[str] = None
+    limits: Optional[Dict[str, int]] = None
+    status: Optional[str] = None
+    detail: Optional[str] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class AuditPage:
+    """One page of ``audit``: ``records`` newest first, ``next_cursor`` or ``None`` on the last."""
+
+    records: List[AuditRecord]
+    next_cursor: Optional[str]
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class ShareLink(Model):
+    """The answer of ``shares.create``: the new share's ``id`` (the capability), ``url``
+    (the playground's link, ``/?share={id}``, relative to the server) and ``created``."""
+
+    id: str = ""
+    url: str = ""
+    created: str = ""
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class Share(Model):
+    """A shared program (``shares.get``), normalized by the server.
+
+    ``language`` is the language's name (an alias resolved); ``code`` or ``files``
+    (each ``{"name", "content", "encoding"}``), whichever was shared; ``stdin``, ``args``,
+    ``limits`` (as given, not resolved) and ``test_cases`` are ``None`` when absent;
+    ``result`` is the shared execution as ``get_execution`` returned it, or ``None``.
+    """
+
+    id: str = ""
+    created: str = ""
+    language: str = ""
+    code: Optional[str] = None
+    files: Optional[List[Dict[str, Any]]] = None
+    stdin: Optional[str] = None
+    args: Optional[List[str]] = None
+    limits: Optional[Dict[str, int]] = None
+    test_cases: Optional[List[Dict[str, Any]]] = None
+    result: Optional[Execution] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+    _conv = {"result": _one(Execution)}
 
 
 @dataclass
