@@ -68,7 +68,7 @@ GEN_OBJ := $(BUILD)/obj/sandbox/seccomp.o $(BUILD)/obj/common/error.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test check check-san check-cgroup2 check-microvm check-container unit integration cluster load sdk ui-test setup setup-run run install clean
+.PHONY: all test check check-san check-cgroup2 check-microvm check-container check-piston check-judge0 unit integration cluster load sdk ui-test setup setup-run run install clean
 all: $(BUILD)/soulbox
 
 $(BUILD)/soulbox: $(LIB_OBJ) $(CLI_OBJ)
@@ -237,7 +237,22 @@ check-microvm: all
 check-container: all
 	SOULBOX=$(abspath $(BUILD))/soulbox $(PYTHON) -m pytest -q -p no:cacheprovider tests/deploy
 
-check: all unit integration cluster load sdk ui-test
+check: all unit integration check-piston check-judge0 cluster load sdk ui-test
+
+# The attack suite's resource, kill and filesystem cases again with every run
+# submitted through Piston's POST /api/v2/execute (no endpoint is a way around
+# a limit): under a minute here.
+check-piston: all
+	SOULBOX=$(abspath $(BUILD))/soulbox SOULBOX_ATTACK_VIA=piston $(PYTHON) -m pytest -q \
+	    -p no:cacheprovider tests/security/test_attack_resources.py \
+	    tests/security/test_attack_kill.py tests/security/test_attack_files.py
+
+# The same attack cases with every run submitted through Judge0's
+# POST /submissions?wait=true (docs/compat.md).
+check-judge0: all
+	SOULBOX=$(abspath $(BUILD))/soulbox SOULBOX_ATTACK_VIA=judge0 $(PYTHON) -m pytest -q \
+	    -p no:cacheprovider tests/security/test_attack_resources.py \
+	    tests/security/test_attack_kill.py tests/security/test_attack_files.py
 
 # The web UI in a real browser (tests/ui): Debian's Chromium driven by npm's
 # playwright-core against one server with keys, sessions and an admin key;

@@ -71,7 +71,7 @@ missing=$(printf '%s\n' $BUILD_PKGS $RUN_PKGS $TEST_PKGS $NODE_PKGS $(lang_pkgs)
 # their package-lock.json pins them; again whenever that file changes
 # (node_modules/.setup-lock: the one installed).
 npm_deps() {
-    for d in tests/grpc_node tests/e2b_node tests/k8s_node tests/ui sdk/node; do
+    for d in tests/grpc_node tests/e2b_node tests/piston_node tests/k8s_node tests/ui sdk/node; do
         cmp -s "$d/package-lock.json" "$d/node_modules/.setup-lock" 2>/dev/null && continue
         echo "setup: npm ci in $d" >&2
         (cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)

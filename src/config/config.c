@@ -153,6 +153,8 @@ int config_defaults(struct sb_config *c)
         .log_entries = 100,
     };
     c->compat.e2b = true;
+    c->compat.piston = true;
+    c->compat.judge0 = true;
     c->compile_cache_mb = 1024;
     c->pool_memory_mb = 1024;
     c->pool_idle_ms = 30000;
@@ -435,8 +437,11 @@ static int merge(struct sb_config *c, const struct raw_top *t, struct bad_value 
         merge_sessions(&c->sessions, t->sessions, bad);
     if (t && t->functions)
         merge_functions(&c->functions, t->functions, bad);
-    if (t && t->compat)
+    if (t && t->compat) {
         set_bool(&c->compat.e2b, t->compat->e2b, "compat.", "e2b", bad);
+        set_bool(&c->compat.piston, t->compat->piston, "compat.", "piston", bad);
+        set_bool(&c->compat.judge0, t->compat->judge0, "compat.", "judge0", bad);
+    }
     if (t && t->cluster) {
         const struct raw_cluster *k = t->cluster;
         if ((k->node_name && str_set(&c->cluster.node_name, k->node_name) < 0) ||

@@ -127,6 +127,8 @@ struct sb_config {
     struct sb_functions_cfg functions;
     struct {
         bool e2b;                   /* the E2B SDK wire protocol on the main port */
+        bool piston;                /* Piston v2's API (/api/v2/...) on the main port */
+        bool judge0;                /* Judge0 CE 1.13.x (/submissions, ...) on the main port */
     } compat;
     struct {
         char *node_name;            /* shown in the node list ("": the host's name) */

@@ -120,6 +120,8 @@ struct raw_functions {
 
 struct raw_compat {
     char *e2b;
+    char *piston;
+    char *judge0;
 };
 
 struct raw_cluster {

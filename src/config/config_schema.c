@@ -217,6 +217,8 @@ static const cyaml_schema_field_t sessions_fields[] = {
 
 static const cyaml_schema_field_t compat_fields[] = {
     BOOL("e2b", struct raw_compat, e2b),
+    BOOL("piston", struct raw_compat, piston),
+    BOOL("judge0", struct raw_compat, judge0),
     CYAML_FIELD_END,
 };
 

@@ -32,7 +32,13 @@ static int cg_write(const char *dir, const char *file, const char *value)
     if (fd < 0)
         return (optional && errno == ENOENT) ? 0 : -errno;
     size_t n = strlen(value);
-    ssize_t w = write(fd, value, n);
+    /* Lowering a v1 memory limit reclaims first, and a signal arriving
+     * meanwhile (the server's timers, SIGCHLD) makes the write EINTR: again. */
+    ssize_t w;
+    int tries = 0;
+    do
+        w = write(fd, value, n);
+    while (w < 0 && errno == EINTR && ++tries < 8);
     int err = w < 0 ? errno : 0;
     close(fd);
     if (w < 0)

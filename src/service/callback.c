@@ -1,4 +1,4 @@
-/* Outbound HTTP/1.1 POST on libuv for result callbacks. */
+/* Outbound HTTP/1.1 POST (PUT for Judge0's) on libuv for result callbacks. */
 #include "service/callback.h"
 
 #include <stdio.h>
@@ -226,6 +226,13 @@ void callbacks_init(struct callbacks *cbs, uv_loop_t *loop, const struct callbac
 void callback_deliver(struct callbacks *cbs, const char *exec_id, const char *url,
                       json_t *payload, callback_state_cb cb, void *arg)
 {
+    callback_deliver_method(cbs, exec_id, url, "POST", payload, cb, arg);
+}
+
+void callback_deliver_method(struct callbacks *cbs, const char *exec_id, const char *url,
+                             const char *method, json_t *payload, callback_state_cb cb,
+                             void *arg)
+{
     uv_loop_t *loop = cbs->loop;
     const struct callback_cfg *cfg = &cbs->cfg;
     struct delivery *d = calloc(1, sizeof *d);
@@ -254,10 +261,10 @@ void callback_deliver(struct callbacks *cbs, const char *exec_id, const char *ur
         return;
     }
     int n = snprintf(d->request, cap,
-                     "POST %s HTTP/1.1\r\nHost: %s%s%s:%d\r\nUser-Agent: soulbox\r\n"
+                     "%s %s HTTP/1.1\r\nHost: %s%s%s:%d\r\nUser-Agent: soulbox\r\n"
                      "Content-Type: application/json\r\nContent-Length: %zu\r\n"
                      "X-SoulBox-Execution: %s\r\nConnection: close\r\n\r\n",
-                     d->url.path, strchr(d->url.host, ':') ? "[" : "", d->url.host,
+                     method, d->url.path, strchr(d->url.host, ':') ? "[" : "", d->url.host,
                      strchr(d->url.host, ':') ? "]" : "", d->url.port, blen, exec_id);
     memcpy(d->request + n, body, blen);
     d->request_len = (size_t)n + blen;

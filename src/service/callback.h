@@ -34,6 +34,11 @@ void callbacks_init(struct callbacks *cbs, uv_loop_t *loop, const struct callbac
 void callback_deliver(struct callbacks *cbs, const char *exec_id, const char *url,
                       json_t *payload, callback_state_cb cb, void *arg);
 
+/* The same with another method than POST (Judge0's callbacks are PUT). */
+void callback_deliver_method(struct callbacks *cbs, const char *exec_id, const char *url,
+                             const char *method, json_t *payload, callback_state_cb cb,
+                             void *arg);
+
 /* Abandons every delivery still pending (shutdown). */
 void callbacks_shutdown(struct callbacks *cbs);
 

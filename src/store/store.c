@@ -133,7 +133,8 @@ static int do_audit(struct store *s, struct op *op)
 static bool is_read(const struct op *op)
 {
     return op->kind == OP_GET || op->kind == OP_LIST || op->kind == OP_FN_LOAD ||
-           op->kind == OP_AUDIT_LIST || op->kind == OP_SHARE_GET;
+           op->kind == OP_AUDIT_LIST || op->kind == OP_SHARE_GET ||
+           op->kind == OP_J0_GET || op->kind == OP_J0_LIST;
 }
 
 /* A conflict is the caller's news (a stale generation), not the store failing. */
@@ -150,6 +151,8 @@ static void run_op(struct store *s, struct op *op)
         op->rc = store_run_fn_op(s->db, op);
     else if (op_is_share(op->kind))
         op->rc = store_run_share_op(s->db, op);
+    else if (op_is_judge0(op->kind))
+        op->rc = store_run_judge0_op(s->db, op);
     else
         op->rc = store_run_exec_op(s->db, op);
     if (failed(op) && !is_read(op))
@@ -274,6 +277,10 @@ void store_op_drop_rows(struct op *op)
         share_row_free(op->share);
     free(op->share);
     op->share = NULL;
+    for (size_t i = 0; i < op->ndocs; i++)
+        share_row_free(&op->docs[i]);
+    free(op->docs);
+    op->docs = NULL, op->ndocs = 0;
 }
 
 static void free_op(struct op *op)
@@ -318,11 +325,21 @@ static void complete(struct op *op)
         }
         break;
     case OP_SHARE_GET:
+    case OP_J0_GET:
         if (op->cb.share) {
             struct share_row *row = op->rc >= 0 ? op->share : NULL;
             op->cb.share(op->arg, op->rc, &op->err, row);
             if (row)
                 op->share = NULL;                   /* the callee's now */
+        }
+        break;
+    case OP_J0_LIST:
+        if (op->cb.j0_list) {
+            bool ok = op->rc >= 0;
+            op->cb.j0_list(op->arg, op->rc, &op->err, ok ? op->docs : NULL, ok ? op->ndocs : 0,
+                           ok ? op->next_cursor : 0);
+            if (ok)
+                op->docs = NULL, op->ndocs = 0;   /* the callee's now */
         }
         break;
     case OP_LIST:

@@ -230,6 +230,24 @@ void store_share_put(struct store *s, const char *id, const char *key_id, const 
                      uint64_t created_ms, uint64_t keep, store_done_cb cb, void *arg);
 void store_share_get(struct store *s, const char *id, store_share_cb cb, void *arg);
 
+/* ---- Judge0 submissions (the compat API): one JSON document per token ---- */
+
+/* Writes submission `token`'s document (created, or replaced: its result), for key_id
+ * ("" or NULL: none). Strings are copied; cb (may be NULL) learns whether it is durable. */
+void store_judge0_put(struct store *s, const char *token, const char *key_id, const char *doc,
+                      uint64_t created_ms, store_done_cb cb, void *arg);
+/* Reads one: the row's id is the token (the callee owns it: share_row_free, then free),
+ * NULL when there is none. */
+void store_judge0_get(struct store *s, const char *token, store_share_cb cb, void *arg);
+/* rows[n], newest first (the callee owns them: share_row_free each, then free rows), and
+ * how many there are in all. */
+typedef void (*store_judge0_list_cb)(void *arg, int rc, const struct sb_error *err,
+                                     struct share_row *rows, size_t n, uint64_t total);
+/* A page: `limit` submissions after the newest `offset`, every key's (key_id NULL) or
+ * key_id's. */
+void store_judge0_list(struct store *s, const char *key_id, uint64_t offset, unsigned limit,
+                       store_judge0_list_cb cb, void *arg);
+
 /* For `soulbox audit`: reads records since since_ms (inclusive) directly,
  * without a server. Returns a JSON array or NULL with err set. */
 json_t *store_read_audit(const char *data_dir, uint64_t since_ms, struct sb_error *err);

@@ -12,7 +12,8 @@
 enum op_kind { OP_INSERT, OP_STARTED, OP_START_OWNED, OP_FINISHED, OP_CALLBACK, OP_AUDIT, OP_GET,
                OP_LIST, OP_SESSION_ADD, OP_SESSION_END, OP_SESSION_WHERE,
                OP_FN_PUT, OP_FN_DELETE, OP_FN_LOAD, OP_FN_CLAIM,
-               OP_AUDIT_LIST, OP_SHARE_PUT, OP_SHARE_GET };
+               OP_AUDIT_LIST, OP_SHARE_PUT, OP_SHARE_GET, OP_J0_PUT, OP_J0_GET,
+               OP_J0_LIST };
 
 #define OP_NSTR 12
 
@@ -34,6 +35,7 @@ struct op {
         store_fn_cb fn;
         store_audit_cb audit;
         store_share_cb share;
+        store_judge0_list_cb j0_list;
     } cb;
     struct session_place place;  /* SESSION_WHERE: what was read */
     void *arg;
@@ -47,6 +49,8 @@ struct op {
     struct audit_row *audit;     /* AUDIT_LIST: what was read (next_cursor too) */
     size_t naudit;
     struct share_row *share;     /* SHARE_GET: what was read, or NULL */
+    struct share_row *docs;      /* J0_LIST: what was read (next_cursor: the total) */
+    size_t ndocs;
 };
 
 /* The functions' operations: s[0] name, s[1] owner, s[2] doc, s[3] node; u[0] the
@@ -62,6 +66,13 @@ static inline bool op_is_fn(enum op_kind k)
 static inline bool op_is_share(enum op_kind k)
 {
     return k == OP_AUDIT_LIST || k == OP_SHARE_PUT || k == OP_SHARE_GET;
+}
+/* Judge0 submissions: J0_PUT s[0] token, s[1] key_id, s[2] doc, u[0] created_ms;
+ * J0_GET s[0] token (what was read goes in op->share); J0_LIST s[1] key_id (NULL: all),
+ * u[0] limit, u[1] offset. */
+static inline bool op_is_judge0(enum op_kind k)
+{
+    return k == OP_J0_PUT || k == OP_J0_GET || k == OP_J0_LIST;
 }
 /* A new operation (NULL when out of memory, logged), and queueing it (store.c). */
 struct op *store_op_new(enum op_kind kind, void *arg);
@@ -91,6 +102,9 @@ int store_run_fn_op(sqlite3 *db, struct op *op);
 /* store_share.c: the audit log's pages and the share links, on the store's
  * thread. 0 or -1. */
 int store_run_share_op(sqlite3 *db, struct op *op);
+
+/* store_judge0.c: the Judge0 submissions, on the store's thread. 0 or -1. */
+int store_run_judge0_op(sqlite3 *db, struct op *op);
 
 /* store_schema.c */
 /* Creates or migrates the schema to the current version. */

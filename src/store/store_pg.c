@@ -449,6 +449,9 @@ static int run_op(struct store_pg *p, struct op *op)
     case OP_AUDIT_LIST:
     case OP_SHARE_PUT:
     case OP_SHARE_GET:     return store_pg_share_op(p->conn, op);
+    case OP_J0_PUT:
+    case OP_J0_GET:
+    case OP_J0_LIST:       return store_pg_judge0_op(p->conn, op);
     default:               return do_read(p, op);
     }
 }

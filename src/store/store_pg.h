@@ -57,5 +57,7 @@ int store_pg_fn_op(PGconn *c, struct op *op);
 /* The audit log's pages and the share links (op_is_share) on c
  * (store_pg_share.c): 0 or -1 with op->err. */
 int store_pg_share_op(PGconn *c, struct op *op);
+/* The Judge0 submissions (op_is_judge0) on c (store_pg_judge0.c): 0 or -1 with op->err. */
+int store_pg_judge0_op(PGconn *c, struct op *op);
 
 #endif

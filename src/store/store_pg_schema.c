@@ -68,6 +68,10 @@ static const struct {
      " seq bigserial PRIMARY KEY, id text NOT NULL UNIQUE,"
      " created_ms bigint NOT NULL, key_id text, doc text NOT NULL);"
      "CREATE INDEX audit_event ON audit(event, seq);"},
+    {5, "Judge0 submissions (the compat API)",
+     "CREATE TABLE judge0_submissions ("
+     " seq bigserial PRIMARY KEY, token text NOT NULL UNIQUE,"
+     " created_ms bigint NOT NULL, key_id text, doc text NOT NULL);"},
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof *migrations)

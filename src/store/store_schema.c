@@ -16,8 +16,10 @@
  * (IF NOT EXISTS) is the migration.
  * Version 5 adds share links (one JSON document each, the oldest pruned) and
  * an index for reading the audit log by event: new ones only, as for 4.
+ * Version 6 adds Judge0 submissions (the compat API; one JSON document per
+ * token): a new table only, as for 4.
  */
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS executions ("
@@ -54,6 +56,9 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS audit_event ON audit(event, seq);"
     "CREATE TABLE IF NOT EXISTS shares ("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+    " created_ms INTEGER NOT NULL, key_id TEXT, doc TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS judge0_submissions ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, token TEXT NOT NULL UNIQUE,"
     " created_ms INTEGER NOT NULL, key_id TEXT, doc TEXT NOT NULL);";
 
 static int user_version(sqlite3 *db)

@@ -124,21 +124,22 @@ def test_migrations_run_once_and_a_newer_schema_is_refused(pg):
             [["1", "executions, stages, audit, nodes"],
              ["2", "sessions and where they live, nodes' URLs"],
              ["3", "serverless functions and their claimed cron firings"],
-             ["4", "share links; the audit log read by event"]]
+             ["4", "share links; the audit log read by event"],
+             ["5", "Judge0 submissions (the compat API)"]]
         tables = {r[0] for r in rows(pg, "mig", "SELECT tablename FROM pg_tables "
                                                 "WHERE schemaname = 'public'")}
         assert {"executions", "stages", "audit", "nodes", "sessions", "functions",
-                "function_fires", "shares", "schema_migrations"} <= tables
+                "function_fires", "shares", "judge0_submissions", "schema_migrations"} <= tables
     finally:
         stop_all(procs)
     # a node restarted on the same database applies nothing again
     with Node(url, "a") as again:
-        assert rows(pg, "mig", "SELECT count(*) FROM schema_migrations") == [["4"]]
+        assert rows(pg, "mig", "SELECT count(*) FROM schema_migrations") == [["5"]]
     # a database migrated by a newer soulbox: refused, with why
     rows(pg, "mig", "INSERT INTO schema_migrations VALUES (99, 0, 'from the future')")
     r = subprocess.run(Node(url, "c").argv(), capture_output=True, text=True, timeout=30)
     assert r.returncode != 0
-    assert "schema version 99 is newer than this soulbox (4): use a newer binary" in r.stderr
+    assert "schema version 99 is newer than this soulbox (5): use a newer binary" in r.stderr
     _ = again
 
 

@@ -14,6 +14,7 @@ reason starting `VULNERABILITY` or `LEAK`: the test asserts the secure
 behaviour and turns into a failure (XPASS) once the hole is closed, so the
 marker must then go. None is marked today; see docs/security.md.
 """
+import base64
 import contextlib
 import hashlib
 import json
@@ -190,6 +191,99 @@ def intact(s, *markers):
 ISOLATION = os.environ.get("SOULBOX_ATTACK_ISOLATION")
 
 
+# make check-piston runs the resource, kill and filesystem attacks again with every
+# run() submitted through Piston's POST /api/v2/execute (no endpoint is a way around
+# a limit); the verdict is then read from the native record of the same execution.
+VIA = os.environ.get("SOULBOX_ATTACK_VIA")
+PISTON_LIMITS = {"wall_time_ms": ("run_timeout", 1), "cpu_time_ms": ("run_cpu_time", 1),
+                 "memory_mb": ("run_memory_limit", 1 << 20)}
+
+
+def _via_piston(s, body):
+    """body (native) as a Piston request, or None when Piston cannot say it
+    (other limits, env, network...: those runs stay native)."""
+    limits = body.get("limits") or {}
+    if set(body) - {"language", "code", "files", "stdin", "args", "limits"} or \
+            set(limits) - set(PISTON_LIMITS):
+        return None
+    files = body.get("files") or [{"content": body["code"]}]
+    p = {"language": body["language"], "version": "*", "files": files,
+         "args": body.get("args", []), "stdin": body.get("stdin") or ""}
+    for k, v in limits.items():
+        p[PISTON_LIMITS[k][0]] = v * PISTON_LIMITS[k][1]
+    return p
+
+
+def _run_piston(s, body):
+    p = _via_piston(s, body)
+    if p is None:
+        return None
+    r = requests.post(s.url + "/api/v2/execute", data=json.dumps(p),
+                      headers={"Content-Type": "text/plain;charset=UTF-8"}, timeout=120)
+    assert r.status_code == 200, r.text
+    piston = r.json()
+    assert set(piston["run"]) >= {"stdout", "stderr", "code", "signal", "status"}, piston
+    native = s.get("/api/executions/" + r.headers["X-SoulBox-Execution-Id"]).json()
+    # Piston's view agrees with the native verdict
+    want = {"ok": None, "time_limit_exceeded": "TO", "runtime_error": "RE",
+            "memory_limit_exceeded": "RE", "compile_error": "RE", "internal_error": "XX"}
+    if native["status"] in want:
+        assert piston["run"]["status"] == want[native["status"]], (piston, native)
+    return native
+
+
+# make check-judge0 does the same through Judge0's POST /submissions?wait=true
+# (its token is the execution's id): what Judge0 cannot say stays native.
+JUDGE0_IDS = {"python": 71, "c": 50, "cpp": 54, "bash": 46, "javascript": 63, "go": 60,
+              "rust": 73, "java": 62, "ruby": 72, "perl": 85, "php": 68}
+JUDGE0_LIMITS = {"wall_time_ms": ("wall_time_limit", 1e-3, 1, 20),
+                 "cpu_time_ms": ("cpu_time_limit", 1e-3, 0.001, 15),
+                 "memory_mb": ("memory_limit", 1024, 2048, 512000),
+                 "processes": ("max_processes_and_or_threads", 1, 1, 120),
+                 "file_size_kb": ("max_file_size", 1, 1, 4096)}
+
+
+def _via_judge0(body):
+    """body (native) as a Judge0 submission, or None when Judge0 cannot say it."""
+    limits = body.get("limits") or {}
+    if set(body) - {"language", "code", "stdin", "args", "limits"} or \
+            set(limits) - set(JUDGE0_LIMITS) or body["language"] not in JUDGE0_IDS or \
+            any(not a or set(a) & set(" \t\n'\"$&;<>|`") for a in body.get("args", [])):
+        return None
+    j = {"language_id": JUDGE0_IDS[body["language"]], "source_code": body.get("code"),
+         "stdin": body.get("stdin")}
+    if body.get("args"):
+        j["command_line_arguments"] = " ".join(body["args"])
+    for k, v in limits.items():
+        name, scale, lo, hi = JUDGE0_LIMITS[k]
+        if not lo <= v * scale <= hi:
+            return None
+        j[name] = v * scale
+    return j
+
+
+def _run_judge0(s, body):
+    j = _via_judge0(body)
+    # a program that names or lists its own file expects SoulBox's name (main.py), not
+    # Judge0's (script.py)
+    src = j["source_code"] if j else ""
+    if j is None or not src.strip() or "main." in src or "/workspace" in src:
+        return None
+    r = requests.post(s.url + "/submissions?wait=true&base64_encoded=true&fields=*", json={
+        **j, "source_code": base64.b64encode(j["source_code"].encode()).decode(),
+        "stdin": base64.b64encode(j["stdin"].encode()).decode() if j["stdin"] else None},
+        timeout=120)
+    assert r.status_code == 201, r.text
+    judge0 = r.json()
+    native = s.get("/api/executions/" + judge0["token"]).json()
+    want = {"ok": (3, 4), "time_limit_exceeded": (5,), "runtime_error": (11,),
+            "memory_limit_exceeded": (11,), "output_limit_exceeded": (11,),
+            "compile_error": (6,), "internal_error": (13,)}
+    if native["status"] in want:
+        assert judge0["status"]["id"] in want[native["status"]], (judge0, native)
+    return native
+
+
 def run(s, language, code=None, limits=None, files=None, args=None, **extra):
     body = {"language": language, **extra}
     if ISOLATION:
@@ -202,6 +296,14 @@ def run(s, language, code=None, limits=None, files=None, args=None, **extra):
         body["limits"] = limits
     if args:
         body["args"] = args
+    if VIA == "piston":
+        native = _run_piston(s, body)
+        if native is not None:
+            return native
+    if VIA == "judge0":
+        native = _run_judge0(s, body)
+        if native is not None:
+            return native
     r = s.execute(body)
     assert r.status_code == 200, r.text
     return r.json()

@@ -866,7 +866,7 @@ Test(store, a_version_3_data_dir_gains_the_function_tables)
     sqlite3_stmt *q;
     cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
     cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
-    cr_assert_eq(sqlite3_column_int(q, 0), 5);
+    cr_assert_eq(sqlite3_column_int(q, 0), 6);
     sqlite3_finalize(q);
     sqlite3_close(db);
 }

@@ -122,5 +122,8 @@ void rest_fn_invoke(struct rest_call *rc);
 /* (ws.c) GET /api/ws: the key from the upgrade request, or none yet (then, with
  * auth on, a first "auth" message). */
 void rest_ws(struct rest_call *rc);
+/* Checks a WebSocket upgrade request; returns the Sec-WebSocket-Accept value
+ * (malloc'd), or NULL after replying (ws.c, also Piston's /api/v2/connect). */
+char *ws_handshake_accept(struct rest_call *rc);
 
 #endif

@@ -7,6 +7,8 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "frontend/e2b/e2b.h"
+#include "frontend/judge0/judge0.h"
+#include "frontend/piston/piston.h"
 #include "frontend/rest/rest_internal.h"
 
 /* Who may call a route. WEBSOCKET: like PROTECTED, but an upgrade without a
@@ -82,6 +84,13 @@ static const struct route routes[] = {
     {"POST", "/api/sandboxes/{id}/contexts/{ctx}/interrupt", rest_context_interrupt, PROTECTED,
      false},
     {"POST", "/api/sandboxes/{id}/execute", rest_cell_execute, PROTECTED, true},
+    /* Piston v2 (compat.piston): bodies are JSON whatever their Content-Type */
+    {"GET", "/api/v2/runtimes", piston_runtimes, PROTECTED, false},
+    {"POST", "/api/v2/execute", piston_execute, PROTECTED, false},
+    {"GET", "/api/v2/connect", piston_connect, WEBSOCKET, false},
+    {"GET", "/api/v2/packages", piston_packages, PROTECTED, false},
+    {"POST", "/api/v2/packages", piston_packages_change, PROTECTED, false},
+    {"DELETE", "/api/v2/packages", piston_packages_change, PROTECTED, false},
     /* E2B's control plane (compat.e2b); its sandbox calls are routed by header */
     {"POST", "/v2/sandboxes", e2b_create, PROTECTED, false},
     {"GET", "/v2/sandboxes", e2b_list, PROTECTED, false},
@@ -92,6 +101,27 @@ static const struct route routes[] = {
     {"DELETE", "/sandboxes/{id}", e2b_kill, PROTECTED, false},
     {"POST", "/sandboxes/{id}/timeout", e2b_timeout, PROTECTED, false},
     {"POST", "/sandboxes/{id}/pause", e2b_pause, PROTECTED, false},
+    /* Judge0 CE 1.13.x (compat.judge0): its own gate (X-Auth-Token, empty 401/403) */
+    {"POST", "/submissions", judge0_create, PUBLIC, false},
+    {"GET", "/submissions", judge0_list, PUBLIC, false},
+    {"POST", "/submissions/batch", judge0_batch_create, PUBLIC, false},
+    {"GET", "/submissions/batch", judge0_batch_show, PUBLIC, false},
+    {"GET", "/submissions/{token}", judge0_show, PUBLIC, false},
+    {"DELETE", "/submissions/{token}", judge0_delete, PUBLIC, false},
+    {"GET", "/languages", judge0_languages, PUBLIC, false},
+    {"GET", "/languages/all", judge0_languages_all, PUBLIC, false},
+    {"GET", "/languages/{id}", judge0_language, PUBLIC, false},
+    {"GET", "/statuses", judge0_statuses, PUBLIC, false},
+    {"GET", "/about", judge0_about, PUBLIC, false},
+    {"GET", "/version", judge0_version, PUBLIC, false},
+    {"GET", "/isolate", judge0_isolate, PUBLIC, false},
+    {"GET", "/license", judge0_license, PUBLIC, false},
+    {"GET", "/config_info", judge0_config_info, PUBLIC, false},
+    {"GET", "/system_info", judge0_system_info, PUBLIC, false},
+    {"GET", "/statistics", judge0_statistics, PUBLIC, false},
+    {"GET", "/workers", judge0_workers, PUBLIC, false},
+    {"POST", "/authenticate", judge0_authenticate, PUBLIC, false},
+    {"POST", "/authorize", judge0_authorize, PUBLIC, false},
 };
 
 #define NROUTES (sizeof routes / sizeof *routes)
@@ -306,12 +336,16 @@ void rest_handle(struct http_conn *c, struct http_request *req, void *arg)
     rc.who.frontend = "rest";
     if (e2b_envd_claims(&rc))
         return;
+    if (!strcmp(req->method, "OPTIONS") && judge0_preflight(&rc))
+        return;
     if (!strncmp(req->path, "/fn/", 4)) {
         rest_fn_invoke(&rc);
         return;
     }
     char allow[64];
     const struct route *found = find_route(&rc, allow, sizeof allow);
+    if (!found && piston_claims_unknown(&rc))
+        return;
     if (!found && allow[0]) {
         char extra[96];
         snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);

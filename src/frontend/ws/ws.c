@@ -532,8 +532,7 @@ static bool has_token(const char *list, const char *token)
     return false;
 }
 
-/* Returns the Sec-WebSocket-Accept value (malloc'd), or NULL after replying. */
-static char *check_handshake(struct rest_call *rc)
+char *ws_handshake_accept(struct rest_call *rc)
 {
     const struct http_request *req = rc->req;
     const char *key = http_header(req, "sec-websocket-key");
@@ -568,7 +567,7 @@ static char *check_handshake(struct rest_call *rc)
 void rest_ws(struct rest_call *rc)
 {
     struct service *s = rc->rest->svc;
-    char *accept = check_handshake(rc);
+    char *accept = ws_handshake_accept(rc);
     if (!accept)
         return;
     struct ws *w = calloc(1, sizeof *w);

@@ -1,0 +1,254 @@
+/* Judge0 submissions as SoulBox executions: the native request built from the document, and the result mapped back (status ids, messages, figures). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/base64.h"
+#include "common/util.h"
+#include "frontend/judge0/judge0_internal.h"
+#include "frontend/request.h"
+#include "service/service.h"
+
+/* A text field of doc as bytes (NULL when null; free it). */
+static char *doc_bytes(json_t *doc, const char *name, size_t *len)
+{
+    json_t *v = json_object_get(doc, name);
+    *len = 0;
+    return json_is_string(v) ? base64_decode(json_string_value(v), json_string_length(v), len)
+                             : NULL;
+}
+
+static bool was_set(json_t *doc, const char *name)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(doc, "_set"), i, v)
+        if (!strcmp(json_string_value(v), name))
+            return true;
+    return false;
+}
+
+static uint64_t clamp(uint64_t v, uint64_t max)
+{
+    return max && v > max ? max : v;
+}
+
+/* Judge0's limits in SoulBox's units; memory, processes, stack and file size
+ * only when the submission names them (else the language's own defaults). */
+static json_t *native_limits(const struct service *s, json_t *doc)
+{
+    const struct sb_limits *max = &s->cfg->maximums;
+    double cpu = atof(json_string_value(json_object_get(doc, "cpu_time_limit")));
+    double wall = atof(json_string_value(json_object_get(doc, "wall_time_limit")));
+    json_t *l = json_pack("{s:I,s:I}",
+        "cpu_time_ms", (json_int_t)clamp((uint64_t)(cpu * 1000), max->cpu_time_ms),
+        "wall_time_ms", (json_int_t)clamp((uint64_t)(wall * 1000), max->wall_time_ms));
+    json_int_t mem = json_integer_value(json_object_get(doc, "memory_limit"));
+    if (was_set(doc, "memory_limit"))
+        json_object_set_new(l, "memory_mb", json_integer((json_int_t)clamp(
+            (uint64_t)(mem + 1023) / 1024 < 8 ? 8 : (uint64_t)(mem + 1023) / 1024, max->memory_mb)));
+    if (was_set(doc, "max_processes_and_or_threads"))
+        json_object_set_new(l, "processes", json_integer((json_int_t)clamp(
+            (uint64_t)json_integer_value(json_object_get(doc, "max_processes_and_or_threads")),
+            max->processes)));
+    json_int_t stack = json_integer_value(json_object_get(doc, "stack_limit"));
+    if (was_set(doc, "stack_limit"))
+        json_object_set_new(l, "stack_kb", json_integer((json_int_t)clamp(
+            stack < 64 ? 64 : (uint64_t)stack, max->stack_kb)));
+    if (was_set(doc, "max_file_size"))
+        json_object_set_new(l, "file_size_kb", json_integer((json_int_t)clamp(
+            (uint64_t)json_integer_value(json_object_get(doc, "max_file_size")),
+            max->file_size_kb)));
+    return l;
+}
+
+/* command_line_arguments split like bash would (whitespace; quotes group). */
+static json_t *split_args(const char *s)
+{
+    json_t *a = json_array();
+    struct sb_buf w = {0};
+    char quote = 0;
+    bool in_word = false;
+    for (; s && *s; s++) {
+        if (quote ? *s == quote : (*s == '"' || *s == '\'')) {
+            quote = quote ? 0 : *s;
+            in_word = true;
+        } else if (!quote && strchr(" \t\n", *s)) {
+            if (in_word)
+                json_array_append_new(a, json_stringn(w.data ? w.data : "", w.len));
+            sb_buf_reset(&w);
+            in_word = false;
+        } else if (quote || !strchr("$&;<>|`", *s)) {
+            sb_buf_append(&w, s, 1);
+            in_word = true;
+        }
+    }
+    if (in_word)
+        json_array_append_new(a, json_stringn(w.data ? w.data : "", w.len));
+    sb_buf_free(&w);
+    return a;
+}
+
+int j0_exec_req(struct service *s, json_t *doc, struct exec_req *out, struct sb_error *err)
+{
+    const struct j0_lang *jl = j0_lang_find((int)json_integer_value(json_object_get(doc,
+                                                                                    "language_id")));
+    const struct lang *l = jl ? j0_lang_usable(s, jl) : NULL;
+    if (!l)
+        return sb_fail(err, SB_E_UNKNOWN_LANGUAGE, "language unavailable");
+    size_t n, in_len;
+    char *src = doc_bytes(doc, "source_code", &n), *in = doc_bytes(doc, "stdin", &in_len);
+    json_t *root = json_pack("{s:s,s:[{s:s,s:o}],s:o}", "language", l->name, "files", "name",
+                             jl->source_file ? jl->source_file : l->source, "content",
+                             json_stringn_nocheck(src ? src : "", n), "limits",
+                             native_limits(s, doc));
+    if (in)
+        json_object_set_new(root, "stdin", json_stringn_nocheck(in, in_len));
+    json_t *cla = json_object_get(doc, "command_line_arguments");
+    if (json_is_string(cla))
+        json_object_set_new(root, "args", split_args(json_string_value(cla)));
+    free(src);
+    free(in);
+    int rc = root ? exec_req_from_json(root, s->cfg, &s->registry, REQ_SYNC, out, err)
+                  : sb_fail(err, SB_E_INTERNAL, "out of memory");
+    json_decref(root);
+    return rc;
+}
+
+/* ---- results ---- */
+
+static void trim_right(const char *s, size_t *n)
+{
+    while (*n && strchr(" \t\r\n\f\v", s[*n - 1] ? s[*n - 1] : ' '))
+        (*n)--;
+}
+
+bool j0_output_matches(const char *got, size_t glen, const char *want, size_t wlen)
+{
+    struct sb_buf a = {0}, b = {0};
+    const char *src[2] = {got, want};
+    size_t len[2] = {glen, wlen};
+    struct sb_buf *dst[2] = {&a, &b};
+    for (int k = 0; k < 2; k++) {      /* each line's trailing whitespace, then the end's */
+        for (size_t i = 0; i <= len[k];) {
+            const char *nl = memchr(src[k] + i, '\n', len[k] - i);
+            size_t n = nl ? (size_t)(nl - src[k] - i) : len[k] - i;
+            trim_right(src[k] + i, &n);
+            sb_buf_append(dst[k], src[k] + i, n);
+            if (!nl)
+                break;
+            sb_buf_append(dst[k], "\n", 1);
+            i += (size_t)(nl - (src[k] + i)) + 1;
+        }
+        size_t n = dst[k]->len;
+        trim_right(dst[k]->data ? dst[k]->data : "", &n);
+        dst[k]->len = n;
+    }
+    bool eq = a.len == b.len && (!a.len || !memcmp(a.data, b.data, a.len));
+    sb_buf_free(&a);
+    sb_buf_free(&b);
+    return eq;
+}
+
+static void set_text(json_t *doc, const char *name, const char *data, size_t len)
+{
+    char *enc = len ? base64_encode(data, len) : NULL;
+    json_object_set_new(doc, name, enc ? json_string(enc) : json_null());
+    free(enc);
+}
+
+static void set_seconds(json_t *doc, const char *name, uint64_t ms)
+{
+    char s[32];
+    j0_seconds((double)ms / 1000, s, sizeof s);
+    json_object_set_new(doc, name, json_string(s));
+}
+
+static void set_exit(json_t *doc, int status, int code, const char *message)
+{
+    json_object_set_new(doc, "status_id", json_integer(status));
+    json_object_set_new(doc, "exit_code", json_integer(code));
+    json_object_set_new(doc, "exit_signal", json_null());
+    json_object_set_new(doc, "message", message ? json_string(message) : json_null());
+}
+
+/* The run stage's verdict as Judge0 reports it behind its bash wrapper. */
+static void run_verdict(json_t *doc, const struct stage_result *st, enum sb_status status)
+{
+    char msg[64];
+    int code = st->signal ? 128 + st->signal : st->exit_code;
+    switch (status) {
+    case SB_ST_TIME_LIMIT:
+        set_exit(doc, J0_TLE, 0, st->cause == SBX_CAUSE_WALL ? "Time limit exceeded (wall clock)"
+                                                             : "Time limit exceeded");
+        return;
+    case SB_ST_MEMORY_LIMIT: code = 137; break;
+    case SB_ST_OUTPUT_LIMIT: code = 153; break;
+    case SB_ST_RUNTIME_ERROR: break;
+    default:
+        set_exit(doc, J0_INTERNAL_ERROR, 0, st->message[0] ? st->message : "internal error");
+        return;
+    }
+    snprintf(msg, sizeof msg, "Exited with error status %d", code);
+    set_exit(doc, J0_RE_NZEC, code, msg);
+}
+
+static void run_fields(json_t *doc, const struct job_result *res)
+{
+    const struct stage_result *st = &res->run;
+    struct sb_buf out = {0};
+    sb_buf_append(&out, st->out.data ? st->out.data : "", st->out.len);
+    bool redirect = json_is_true(json_object_get(doc, "redirect_stderr_to_stdout"));
+    if (redirect)
+        sb_buf_append(&out, st->err.data ? st->err.data : "", st->err.len);
+    set_text(doc, "stdout", out.data, out.len);
+    set_text(doc, "stderr", st->err.data, redirect ? 0 : st->err.len);
+    set_seconds(doc, "time", st->cpu_ms);
+    set_seconds(doc, "wall_time", st->wall_ms);
+    json_int_t mem = (json_int_t)st->memory_kb;
+    if (res->status == SB_ST_MEMORY_LIMIT)
+        mem = json_integer_value(json_object_get(doc, "memory_limit"));
+    json_object_set_new(doc, "memory", json_integer(mem));
+    if (res->status != SB_ST_OK) {
+        run_verdict(doc, st, res->status);
+    } else {
+        size_t wlen;
+        char *want = doc_bytes(doc, "expected_output", &wlen);
+        json_t *w = json_object_get(doc, "expected_output");
+        bool ok = json_is_null(w) || (out.len && j0_output_matches(out.data, out.len,
+                                                                   want ? want : "", wlen));
+        set_exit(doc, ok ? J0_ACCEPTED : J0_WRONG_ANSWER, 0, NULL);
+        free(want);
+    }
+    sb_buf_free(&out);
+}
+
+void j0_finish(json_t *doc, const struct job_result *res)
+{
+    char ts[40];
+    j0_timestamp(util_now_ms(), ts, sizeof ts);
+    json_object_set_new(doc, "finished_at", json_string(ts));
+    if (res->has_compile) {
+        struct sb_buf co = {0};
+        sb_buf_append(&co, res->compile.out.data ? res->compile.out.data : "",
+                      res->compile.out.len);
+        sb_buf_append(&co, res->compile.err.data ? res->compile.err.data : "",
+                      res->compile.err.len);
+        set_text(doc, "compile_output", co.data, co.len);
+        sb_buf_free(&co);
+    }
+    if (res->failed) {
+        set_exit(doc, J0_INTERNAL_ERROR, 0, res->error.msg);
+        json_object_set_new(doc, "exit_code", json_null());
+    } else if (res->status == SB_ST_COMPILE_ERROR) {
+        json_object_set_new(doc, "status_id", json_integer(J0_COMPILE_ERROR));
+        if (res->compile.status == SB_ST_TIME_LIMIT)
+            set_text(doc, "compile_output", "Compilation time limit exceeded.", 32);
+    } else if (!res->ran) {
+        set_exit(doc, J0_INTERNAL_ERROR, 0, res->note[0] ? res->note : "it did not run");
+        json_object_set_new(doc, "exit_code", json_null());
+    } else {
+        run_fields(doc, res);
+    }
+}

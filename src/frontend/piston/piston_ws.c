@@ -1,0 +1,391 @@
+/* GET /api/v2/connect: Piston's interactive WebSocket (init, data, signal; runtime, stage, data, exit, error) over one interactive execution. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wslay/wslay.h>
+
+#include "common/buf.h"
+#include "frontend/piston/piston.h"
+#include "frontend/request.h"
+#include "runner/result.h"
+#include "service/execution.h"
+#include "service/result_json.h"
+
+#define INIT_TIMEOUT_MS 1000
+
+enum pws_state { PWS_WAIT_INIT, PWS_RUNNING, PWS_DONE };
+
+struct pws {
+    struct service *s;
+    struct http_conn *c;           /* NULL once the connection is gone */
+    wslay_event_context_ptr ctx;
+    struct sb_buf in;
+    size_t in_off;
+    enum pws_state state;
+    struct caller who;
+    struct execution *ex;
+    struct piston_rt *rts;
+    const struct piston_rt *rt;
+    bool compiled;                 /* a compile stage comes first */
+    bool run_announced;            /* "stage": "run" sent */
+    uv_timer_t timer;
+    bool closing, close_queued;
+    uint16_t close_code;
+    char close_reason[32];
+};
+
+static void pws_flush(struct pws *w);
+static void on_timer(uv_timer_t *t);
+
+static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
+                       void *arg)
+{
+    (void)flags;
+    struct pws *w = arg;
+    size_t avail = w->in.len - w->in_off;
+    if (avail == 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
+    size_t n = avail < len ? avail : len;
+    memcpy(buf, w->in.data + w->in_off, n);
+    w->in_off += n;
+    return (ssize_t)n;
+}
+
+static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
+                       void *arg)
+{
+    (void)flags;
+    struct pws *w = arg;
+    if (!w->c || http_raw_write(w->c, data, len) < 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    return (ssize_t)len;
+}
+
+static void send_json(struct pws *w, json_t *ev)
+{
+    char *text = ev ? json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(ev);
+    if (text && !w->closing && w->c) {
+        struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text, strlen(text)};
+        wslay_event_queue_msg(w->ctx, &m);
+    }
+    free(text);
+}
+
+/* The close goes out once every message queued before it has. */
+static void close_with(struct pws *w, uint16_t code, const char *reason)
+{
+    if (w->closing || !w->c)
+        return;
+    w->closing = true;
+    w->close_code = code;
+    snprintf(w->close_reason, sizeof w->close_reason, "%s", reason);
+}
+
+static void fail(struct pws *w, const char *msg)
+{
+    send_json(w, json_pack("{s:s,s:s}", "type", "error", "message", msg));
+    close_with(w, 4002, "Notified Error");
+}
+
+static void send_stage(struct pws *w, const char *stage)
+{
+    send_json(w, json_pack("{s:s,s:s}", "type", "stage", "stage", stage));
+}
+
+static void send_data(struct pws *w, int stream, const char *data, size_t len)
+{
+    if (!len)
+        return;
+    json_t *d = result_json_bytes(data, len, NULL);
+    send_json(w, json_pack("{s:s,s:s,s:o*}", "type", "data", "stream",
+                           stream == 2 ? "stderr" : "stdout", "data", d));
+}
+
+static void send_exit(struct pws *w, const char *stage, const struct stage_result *st)
+{
+    json_t *code, *sig;
+    piston_stage_code(st, &code, &sig);
+    send_json(w, json_pack("{s:s,s:s,s:o,s:o}", "type", "exit", "stage", stage, "code", code,
+                           "signal", sig));
+}
+
+/* A compiled program's first output: its compile stage ended well. */
+static void announce_run(struct pws *w)
+{
+    if (w->run_announced)
+        return;
+    w->run_announced = true;
+    if (w->compiled)
+        send_json(w, json_pack("{s:s,s:s,s:i,s:n}", "type", "exit", "stage", "compile", "code",
+                               0, "signal"));
+    send_stage(w, "run");
+}
+
+/* ---- the execution's hooks ---- */
+
+static void on_output(struct execution *ex, int stream, const char *data, size_t len, void *arg)
+{
+    (void)ex;
+    struct pws *w = arg;
+    announce_run(w);
+    send_data(w, stream, data, len);
+    pws_flush(w);
+}
+
+static void on_finished(struct execution *ex, const struct job_result *res, void *arg)
+{
+    (void)ex;
+    struct pws *w = arg;
+    w->ex = NULL;
+    w->state = PWS_DONE;
+    if (res->failed) {
+        fail(w, res->error.msg);
+    } else if (res->has_compile && res->status == SB_ST_COMPILE_ERROR) {
+        send_data(w, 1, res->compile.out.data, res->compile.out.len);
+        send_data(w, 2, res->compile.err.data, res->compile.err.len);
+        send_exit(w, "compile", &res->compile);
+        close_with(w, 4999, "Job Completed");
+    } else {
+        announce_run(w);
+        struct stage_result empty;
+        if (!res->ran)
+            result_empty_stage(res, &empty);
+        send_exit(w, "run", res->ran ? &res->run : &empty);
+        close_with(w, 4999, "Job Completed");
+    }
+    pws_flush(w);
+}
+
+static void on_refused(struct execution *ex, const struct refusal *r, void *arg)
+{
+    (void)ex;
+    struct pws *w = arg;
+    w->ex = NULL;
+    w->state = PWS_DONE;
+    fail(w, r->err.msg);
+    pws_flush(w);
+}
+
+/* ---- client messages ---- */
+
+static void do_init(struct pws *w, json_t *msg)
+{
+    static const struct exec_events events = {.output = on_output, .finished = on_finished,
+                                              .refused = on_refused};
+    struct refusal r;
+    if (gate_rate(w->s, &w->who, &r) < 0)
+        return fail(w, r.err.msg);
+    struct piston_job job;
+    char why[300];
+    size_t n;
+    w->rts = piston_runtimes_list(&w->s->probe, &n);
+    if (piston_job_build(msg, w->rts, n, w->s->cfg, true, &job, why, sizeof why) < 0) {
+        json_decref(job.native);
+        return fail(w, why);
+    }
+    struct exec_req er;
+    struct sb_error err;
+    int rc = exec_req_from_json(job.native, w->s->cfg, &w->s->registry, REQ_INTERACTIVE, &er,
+                                &err);
+    json_decref(job.native);
+    if (rc < 0) {
+        gate_refuse(w->s, &w->who, gate_reason_of(&err), &err, &r);
+        return fail(w, err.msg);
+    }
+    w->rt = job.rt;
+    w->compiled = w->rt->lang->compile != NULL;
+    uv_timer_stop(&w->timer);
+    w->state = PWS_RUNNING;
+    send_json(w, json_pack("{s:s,s:s,s:s}", "type", "runtime", "language", w->rt->name,
+                           "version", w->rt->version));
+    send_stage(w, w->compiled ? "compile" : "run");
+    w->run_announced = !w->compiled;
+    w->ex = execution_submit(w->s, &w->who, &er, REQ_INTERACTIVE, &events, w, &r);
+    if (!w->ex) {
+        w->state = PWS_DONE;
+        fail(w, r.err.msg);
+    }
+}
+
+static void do_data(struct pws *w, json_t *msg)
+{
+    const char *stream = json_string_value(json_object_get(msg, "stream"));
+    json_t *data = json_object_get(msg, "data");
+    if (!stream || strcmp(stream, "stdin"))
+        return close_with(w, 4004, "Can only write to stdin");
+    if (w->ex && json_is_string(data))
+        execution_stdin_write(w->ex, json_string_value(data), json_string_length(data));
+}
+
+static void do_signal(struct pws *w, json_t *msg)
+{
+    if (piston_signal_number(json_string_value(json_object_get(msg, "signal"))) < 0)
+        return close_with(w, 4005, "Invalid signal");
+    /* executions can only be killed: every signal ends the program */
+    if (w->ex)
+        execution_kill(w->ex);
+}
+
+static void on_message(struct pws *w, const char *text, size_t len)
+{
+    json_error_t je;
+    json_t *msg = json_loadb(text, len, 0, &je);
+    if (!json_is_object(msg)) {
+        fail(w, msg ? "message must be a JSON object" : je.text);
+        json_decref(msg);
+        return;
+    }
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    type = type ? type : "";
+    bool init = w->state == PWS_WAIT_INIT;
+    if (!strcmp(type, "init"))
+        init ? do_init(w, msg) : close_with(w, 4000, "Already Initialized");
+    else if ((!strcmp(type, "data") || !strcmp(type, "signal")) && init)
+        close_with(w, 4003, "Not yet initialized");
+    else if (!strcmp(type, "data"))
+        do_data(w, msg);
+    else if (!strcmp(type, "signal"))
+        do_signal(w, msg);
+    json_decref(msg);
+}
+
+static void on_msg_recv(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *a,
+                        void *arg)
+{
+    (void)ctx;
+    if (a->opcode == WSLAY_TEXT_FRAME || a->opcode == WSLAY_BINARY_FRAME)
+        on_message(arg, (const char *)a->msg, a->msg_length);
+}
+
+static const struct wslay_event_callbacks callbacks = {
+    .recv_callback = recv_cb, .send_callback = send_cb, .on_msg_recv_callback = on_msg_recv,
+};
+
+/* ---- the connection ---- */
+
+static void free_pws(uv_handle_t *h)
+{
+    struct pws *w = h->data;
+    wslay_event_context_free(w->ctx);
+    sb_buf_free(&w->in);
+    free(w->rts);
+    free(w);
+}
+
+static void pws_flush(struct pws *w)
+{
+    if (!w->c)
+        return;
+    if (wslay_event_send(w->ctx) < 0) {
+        http_raw_close(w->c);
+        return;
+    }
+    if (w->closing && !w->close_queued && wslay_event_get_queued_msg_count(w->ctx) == 0) {
+        w->close_queued = true;
+        wslay_event_queue_close(w->ctx, w->close_code, (const uint8_t *)w->close_reason,
+                                strlen(w->close_reason));
+        if (wslay_event_send(w->ctx) < 0) {
+            http_raw_close(w->c);
+            return;
+        }
+        /* the client has a moment to answer the close */
+        uv_timer_start(&w->timer, on_timer, 5000, 0);
+    }
+    bool done = (wslay_event_get_close_sent(w->ctx) && wslay_event_get_close_received(w->ctx)) ||
+                (!wslay_event_want_read(w->ctx) && !wslay_event_want_write(w->ctx));
+    if (done && wslay_event_get_queued_msg_count(w->ctx) == 0)
+        http_raw_close(w->c);
+}
+
+static void on_data(void *arg, const char *buf, size_t len)
+{
+    struct pws *w = arg;
+    if (w->in_off == w->in.len)
+        w->in.len = w->in_off = 0;
+    sb_buf_append(&w->in, buf, len);
+    if (w->in.oom || wslay_event_recv(w->ctx) < 0) {
+        http_raw_close(w->c);
+        return;
+    }
+    pws_flush(w);
+}
+
+static void on_drain(void *arg)
+{
+    pws_flush(arg);
+}
+
+static void on_closed(void *arg)
+{
+    struct pws *w = arg;
+    w->c = NULL;
+    if (w->ex) { /* the client is gone: so is its sandbox */
+        struct execution *ex = w->ex;
+        w->ex = NULL;
+        execution_detach(ex);
+        execution_cancel(ex, "cancelled: the client disconnected");
+    }
+    uv_close((uv_handle_t *)&w->timer, free_pws);
+}
+
+static const struct http_raw_ops raw_ops = {on_data, on_drain, on_closed};
+
+/* No init within a second: 4001; after the close: the client did not answer it. */
+static void on_timer(uv_timer_t *t)
+{
+    struct pws *w = t->data;
+    if (!w->c)
+        return;
+    if (w->close_queued) {
+        http_raw_close(w->c);
+        return;
+    }
+    if (w->state == PWS_WAIT_INIT)
+        close_with(w, 4001, "Initialization Timeout");
+    pws_flush(w);
+}
+
+void piston_connect(struct rest_call *rc)
+{
+    struct service *s = rc->rest->svc;
+    if (!rc->rest->svc->cfg->compat.piston || !http_header(rc->req, "upgrade")) {
+        if (!piston_claims_unknown(rc))
+            rest_reply_error(rc, SB_E_NOT_FOUND, "no such endpoint (the Piston API is off: "
+                             "compat.piston)", NULL);
+        return;
+    }
+    if (s->auth.enabled && !rc->who.has_key) {
+        rest_reply_error(rc, SB_E_UNAUTHENTICATED, "an API key is required (Authorization: "
+                         "Bearer or X-API-Key on the upgrade request)", NULL);
+        return;
+    }
+    char *accept = ws_handshake_accept(rc);
+    if (!accept)
+        return;
+    struct pws *w = calloc(1, sizeof *w);
+    if (!w || wslay_event_context_server_init(&w->ctx, &callbacks, w) != 0) {
+        free(w);
+        free(accept);
+        rest_reply_error(rc, SB_E_INTERNAL, "out of memory", NULL);
+        return;
+    }
+    w->s = s;
+    w->c = rc->c;
+    w->who = rc->who;
+    w->who.frontend = "piston";
+    wslay_event_config_set_max_recv_msg_length(w->ctx, s->cfg->server.max_body_kb * 1024);
+    uv_timer_init(s->loop, &w->timer);
+    w->timer.data = w;
+    uv_timer_start(&w->timer, on_timer, INIT_TIMEOUT_MS, 0);
+    rest_log(rc, 101);
+    char extra[200];
+    snprintf(extra, sizeof extra, "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+             "Sec-WebSocket-Accept: %s\r\n", accept);
+    free(accept);
+    http_upgrade(rc->c, extra, &raw_ops, w);
+}
