@@ -2,11 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <wslay/wslay.h>
 
 #include "common/buf.h"
 #include "frontend/piston/piston.h"
 #include "frontend/request.h"
+#include "frontend/ws/wsconn.h"
 #include "runner/result.h"
 #include "service/execution.h"
 #include "service/result_json.h"
@@ -16,11 +16,8 @@
 enum pws_state { PWS_WAIT_INIT, PWS_RUNNING, PWS_DONE };
 
 struct pws {
+    struct wsconn conn;            /* first: wsconn_accept allocates the whole */
     struct service *s;
-    struct http_conn *c;           /* NULL once the connection is gone */
-    wslay_event_context_ptr ctx;
-    struct sb_buf in;
-    size_t in_off;
     enum pws_state state;
     struct caller who;
     struct execution *ex;
@@ -28,62 +25,16 @@ struct pws {
     const struct piston_rt *rt;
     bool compiled;                 /* a compile stage comes first */
     bool run_announced;            /* "stage": "run" sent */
-    uv_timer_t timer;
-    bool closing, close_queued;
-    uint16_t close_code;
-    char close_reason[32];
 };
-
-static void pws_flush(struct pws *w);
-static void on_timer(uv_timer_t *t);
-
-static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
-                       void *arg)
-{
-    (void)flags;
-    struct pws *w = arg;
-    size_t avail = w->in.len - w->in_off;
-    if (avail == 0) {
-        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-        return -1;
-    }
-    size_t n = avail < len ? avail : len;
-    memcpy(buf, w->in.data + w->in_off, n);
-    w->in_off += n;
-    return (ssize_t)n;
-}
-
-static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
-                       void *arg)
-{
-    (void)flags;
-    struct pws *w = arg;
-    if (!w->c || http_raw_write(w->c, data, len) < 0) {
-        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-        return -1;
-    }
-    return (ssize_t)len;
-}
 
 static void send_json(struct pws *w, json_t *ev)
 {
-    char *text = ev ? json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(ev);
-    if (text && !w->closing && w->c) {
-        struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text, strlen(text)};
-        wslay_event_queue_msg(w->ctx, &m);
-    }
-    free(text);
+    wsconn_send_json(&w->conn, ev);
 }
 
-/* The close goes out once every message queued before it has. */
 static void close_with(struct pws *w, uint16_t code, const char *reason)
 {
-    if (w->closing || !w->c)
-        return;
-    w->closing = true;
-    w->close_code = code;
-    snprintf(w->close_reason, sizeof w->close_reason, "%s", reason);
+    wsconn_close(&w->conn, code, reason);
 }
 
 static void fail(struct pws *w, const char *msg)
@@ -134,7 +85,7 @@ static void on_output(struct execution *ex, int stream, const char *data, size_t
     struct pws *w = arg;
     announce_run(w);
     send_data(w, stream, data, len);
-    pws_flush(w);
+    wsconn_flush(&w->conn);
 }
 
 static void on_finished(struct execution *ex, const struct job_result *res, void *arg)
@@ -158,7 +109,7 @@ static void on_finished(struct execution *ex, const struct job_result *res, void
         send_exit(w, "run", res->ran ? &res->run : &empty);
         close_with(w, 4999, "Job Completed");
     }
-    pws_flush(w);
+    wsconn_flush(&w->conn);
 }
 
 static void on_refused(struct execution *ex, const struct refusal *r, void *arg)
@@ -168,7 +119,7 @@ static void on_refused(struct execution *ex, const struct refusal *r, void *arg)
     w->ex = NULL;
     w->state = PWS_DONE;
     fail(w, r->err.msg);
-    pws_flush(w);
+    wsconn_flush(&w->conn);
 }
 
 /* ---- client messages ---- */
@@ -199,7 +150,7 @@ static void do_init(struct pws *w, json_t *msg)
     }
     w->rt = job.rt;
     w->compiled = w->rt->lang->compile != NULL;
-    uv_timer_stop(&w->timer);
+    uv_timer_stop(&w->conn.timer);
     w->state = PWS_RUNNING;
     send_json(w, json_pack("{s:s,s:s,s:s}", "type", "runtime", "language", w->rt->name,
                            "version", w->rt->version));
@@ -254,101 +205,56 @@ static void on_message(struct pws *w, const char *text, size_t len)
     json_decref(msg);
 }
 
-static void on_msg_recv(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *a,
-                        void *arg)
+/* text and binary messages alike */
+static void on_frame(void *arg, bool binary, const char *data, size_t len)
 {
-    (void)ctx;
-    if (a->opcode == WSLAY_TEXT_FRAME || a->opcode == WSLAY_BINARY_FRAME)
-        on_message(arg, (const char *)a->msg, a->msg_length);
+    (void)binary;
+    on_message(arg, data, len);
 }
-
-static const struct wslay_event_callbacks callbacks = {
-    .recv_callback = recv_cb, .send_callback = send_cb, .on_msg_recv_callback = on_msg_recv,
-};
 
 /* ---- the connection ---- */
 
-static void free_pws(uv_handle_t *h)
+static void free_pws(void *arg)
 {
-    struct pws *w = h->data;
-    wslay_event_context_free(w->ctx);
-    sb_buf_free(&w->in);
+    struct pws *w = arg;
     free(w->rts);
     free(w);
 }
 
-static void pws_flush(struct pws *w)
-{
-    if (!w->c)
-        return;
-    if (wslay_event_send(w->ctx) < 0) {
-        http_raw_close(w->c);
-        return;
-    }
-    if (w->closing && !w->close_queued && wslay_event_get_queued_msg_count(w->ctx) == 0) {
-        w->close_queued = true;
-        wslay_event_queue_close(w->ctx, w->close_code, (const uint8_t *)w->close_reason,
-                                strlen(w->close_reason));
-        if (wslay_event_send(w->ctx) < 0) {
-            http_raw_close(w->c);
-            return;
-        }
-        /* the client has a moment to answer the close */
-        uv_timer_start(&w->timer, on_timer, 5000, 0);
-    }
-    bool done = (wslay_event_get_close_sent(w->ctx) && wslay_event_get_close_received(w->ctx)) ||
-                (!wslay_event_want_read(w->ctx) && !wslay_event_want_write(w->ctx));
-    if (done && wslay_event_get_queued_msg_count(w->ctx) == 0)
-        http_raw_close(w->c);
-}
-
-static void on_data(void *arg, const char *buf, size_t len)
+/* the client has a moment to answer the close */
+static void on_close_sent(void *arg)
 {
     struct pws *w = arg;
-    if (w->in_off == w->in.len)
-        w->in.len = w->in_off = 0;
-    sb_buf_append(&w->in, buf, len);
-    if (w->in.oom || wslay_event_recv(w->ctx) < 0) {
-        http_raw_close(w->c);
-        return;
-    }
-    pws_flush(w);
-}
-
-static void on_drain(void *arg)
-{
-    pws_flush(arg);
+    wsconn_timer(&w->conn, 5000);
 }
 
 static void on_closed(void *arg)
 {
     struct pws *w = arg;
-    w->c = NULL;
     if (w->ex) { /* the client is gone: so is its sandbox */
         struct execution *ex = w->ex;
         w->ex = NULL;
         execution_detach(ex);
         execution_cancel(ex, "cancelled: the client disconnected");
     }
-    uv_close((uv_handle_t *)&w->timer, free_pws);
 }
 
-static const struct http_raw_ops raw_ops = {on_data, on_drain, on_closed};
-
 /* No init within a second: 4001; after the close: the client did not answer it. */
-static void on_timer(uv_timer_t *t)
+static void on_timeout(void *arg)
 {
-    struct pws *w = t->data;
-    if (!w->c)
-        return;
-    if (w->close_queued) {
-        http_raw_close(w->c);
+    struct pws *w = arg;
+    if (w->conn.close_queued) {
+        http_raw_close(w->conn.c);
         return;
     }
     if (w->state == PWS_WAIT_INIT)
         close_with(w, 4001, "Initialization Timeout");
-    pws_flush(w);
+    wsconn_flush(&w->conn);
 }
+
+static const struct wsconn_ops conn_ops = {.message = on_frame, .closed = on_closed,
+                                           .close_sent = on_close_sent, .timeout = on_timeout,
+                                           .freed = free_pws};
 
 void piston_connect(struct rest_call *rc)
 {
@@ -364,28 +270,12 @@ void piston_connect(struct rest_call *rc)
                          "Bearer or X-API-Key on the upgrade request)", NULL);
         return;
     }
-    char *accept = ws_handshake_accept(rc);
-    if (!accept)
+    struct pws *w = wsconn_accept(rc, sizeof *w, 0, &conn_ops);
+    if (!w)
         return;
-    struct pws *w = calloc(1, sizeof *w);
-    if (!w || wslay_event_context_server_init(&w->ctx, &callbacks, w) != 0) {
-        free(w);
-        free(accept);
-        rest_reply_error(rc, SB_E_INTERNAL, "out of memory", NULL);
-        return;
-    }
     w->s = s;
-    w->c = rc->c;
     w->who = rc->who;
     w->who.frontend = "piston";
-    wslay_event_config_set_max_recv_msg_length(w->ctx, s->cfg->server.max_body_kb * 1024);
-    uv_timer_init(s->loop, &w->timer);
-    w->timer.data = w;
-    uv_timer_start(&w->timer, on_timer, INIT_TIMEOUT_MS, 0);
-    rest_log(rc, 101);
-    char extra[200];
-    snprintf(extra, sizeof extra, "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-             "Sec-WebSocket-Accept: %s\r\n", accept);
-    free(accept);
-    http_upgrade(rc->c, extra, &raw_ops, w);
+    wsconn_timer(&w->conn, INIT_TIMEOUT_MS);
+    wsconn_upgrade(&w->conn, rc);
 }

@@ -17,6 +17,7 @@
 #include "frontend/request.h"
 #include "frontend/rest/rest_internal.h"
 #include "frontend/ws/ws_msg.h"
+#include "frontend/ws/wsconn.h"
 #include "service/execution.h"
 #include "service/session_cmd.h"
 
@@ -37,11 +38,8 @@
 enum ws_state { WS_AUTH, WS_READY, WS_RUNNING, WS_DONE };
 
 struct ws {
+    struct wsconn conn;        /* first: wsconn_accept allocates the whole */
     struct service *s;
-    struct http_conn *c;       /* NULL once the connection is gone */
-    wslay_event_context_ptr ctx;
-    struct sb_buf in;          /* bytes received, not yet taken by wslay */
-    size_t in_off;
     enum ws_state state;
     struct caller who;
     struct execution *ex;
@@ -51,85 +49,18 @@ struct ws {
     struct cmd_watcher cw;
     struct text_carry carry;
     bool paused;
-    uv_timer_t timer;
-    bool closing;              /* no more messages: close once the queue is sent */
-    bool close_queued;
-    uint16_t close_code;
-    char close_reason[64];
 };
-
-static void ws_flush(struct ws *w);
-static void on_timer(uv_timer_t *t);
-
-/* ---- wslay callbacks ---- */
-
-static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
-                       void *arg)
-{
-    (void)flags;
-    struct ws *w = arg;
-    size_t avail = w->in.len - w->in_off;
-    if (avail == 0) {
-        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-        return -1;
-    }
-    size_t n = avail < len ? avail : len;
-    memcpy(buf, w->in.data + w->in_off, n);
-    w->in_off += n;
-    return (ssize_t)n;
-}
-
-static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
-                       void *arg)
-{
-    (void)flags;
-    struct ws *w = arg;
-    if (!w->c) {
-        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-        return -1;
-    }
-    if (http_raw_queued(w->c) > SOCKET_MARK) {
-        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-        return -1;
-    }
-    if (http_raw_write(w->c, data, len) < 0) {
-        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-        return -1;
-    }
-    return (ssize_t)len;
-}
 
 /* ---- sending ---- */
 
-static size_t backlog(const struct ws *w)
-{
-    return wslay_event_get_queued_msg_length(w->ctx) + (w->c ? http_raw_queued(w->c) : 0);
-}
-
 static void send_json(struct ws *w, json_t *ev)
 {
-    if (!ev)
-        return;
-    char *text = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(ev);
-    if (!text || w->closing || !w->c) {
-        free(text);
-        return;
-    }
-    struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text, strlen(text)};
-    wslay_event_queue_msg(w->ctx, &m); /* copies */
-    free(text);
+    wsconn_send_json(&w->conn, ev);
 }
 
-/* wslay sends control frames ahead of queued messages, so the close frame
- * is queued only once every message before it has gone out (ws_flush). */
 static void close_with(struct ws *w, uint16_t code, const char *reason)
 {
-    if (w->closing || !w->c)
-        return;
-    w->closing = true;
-    w->close_code = code;
-    snprintf(w->close_reason, sizeof w->close_reason, "%s", reason);
+    wsconn_close(&w->conn, code, reason);
 }
 
 static void fail(struct ws *w, enum sb_code code, const char *msg, uint16_t close_code)
@@ -145,7 +76,7 @@ static void on_accepted(struct execution *ex, void *arg)
 {
     struct ws *w = arg;
     send_json(w, event_started(execution_id(ex)));
-    ws_flush(w);
+    wsconn_flush(&w->conn);
 }
 
 static void on_refused(struct execution *ex, const struct refusal *r, void *arg)
@@ -155,15 +86,15 @@ static void on_refused(struct execution *ex, const struct refusal *r, void *arg)
     w->ex = NULL;
     w->state = WS_DONE;
     fail(w, r->err.code, r->err.msg, CLOSE_UNAVAILABLE);
-    ws_flush(w);
+    wsconn_flush(&w->conn);
 }
 
 static void on_output(struct execution *ex, int stream, const char *data, size_t len, void *arg)
 {
     struct ws *w = arg;
     send_json(w, event_output(&w->carry, stream, data, len));
-    ws_flush(w);
-    if (!w->paused && backlog(w) > PAUSE_MARK) {
+    wsconn_flush(&w->conn);
+    if (!w->paused && wsconn_backlog(&w->conn) > PAUSE_MARK) {
         w->paused = true;
         execution_output_pause(ex, true);
     }
@@ -178,9 +109,9 @@ static void on_finished(struct execution *ex, const struct job_result *res, void
     send_json(w, event_output_flush(&w->carry, 2));
     send_json(w, event_exit(res, execution_id(ex)));
     close_with(w, WSLAY_CODE_NORMAL_CLOSURE, "done");
-    ws_flush(w);
+    wsconn_flush(&w->conn);
     /* The client has this long to read the rest and answer the close. */
-    uv_timer_start(&w->timer, on_timer, w->s->cfg->server.idle_timeout_ms, 0);
+    wsconn_timer(&w->conn, w->s->cfg->server.idle_timeout_ms);
 }
 
 /* The close code for a refusal: 4000 + its HTTP status. */
@@ -195,7 +126,7 @@ static void cmd_output(struct cmd_watcher *cw, int stream, const char *data, siz
 {
     struct ws *w = cw->arg;
     send_json(w, event_output(&w->carry, stream, data, len));
-    ws_flush(w);
+    wsconn_flush(&w->conn);
 }
 
 static void cmd_release(struct ws *w)
@@ -221,8 +152,8 @@ static void cmd_exited(struct cmd_watcher *cw, struct session_cmd *c)
     send_json(w, ev);
     cmd_release(w);
     close_with(w, WSLAY_CODE_NORMAL_CLOSURE, "done");
-    ws_flush(w);
-    uv_timer_start(&w->timer, on_timer, w->s->cfg->server.idle_timeout_ms, 0);
+    wsconn_flush(&w->conn);
+    wsconn_timer(&w->conn, w->s->cfg->server.idle_timeout_ms);
 }
 
 /* {"type":"command","sandbox_id", "pid"} attaches to a running command (what
@@ -280,7 +211,7 @@ static void do_command(struct ws *w, json_t *msg)
     send_json(w, json_pack("{s:s,s:I,s:s}", "type", "started", "pid", (json_int_t)c->pid,
                            "sandbox_id", s->id));
     session_cmd_watch(c, &w->cw, attach);
-    uv_timer_start(&w->timer, on_timer, PING_MS, 0);
+    wsconn_timer(&w->conn, PING_MS);
 }
 
 static void cmd_control(struct ws *w, enum ws_msg_type type, json_t *msg)
@@ -322,7 +253,7 @@ static void do_auth(struct ws *w, json_t *msg)
     struct refusal r;
     const char *key = json_string_value(json_object_get(msg, "key"));
     if (gate_authenticate(w->s, &w->who, key ? key : "", &r) < 0 ||
-        (w->who.has_key && w->c && http_conn_set_owner(w->c, w->who.key_id) < 0 &&
+        (w->who.has_key && w->conn.c && http_conn_set_owner(w->conn.c, w->who.key_id) < 0 &&
          gate_refuse_connections(w->s, &w->who, &r) < 0))
         return fail(w, r.err.code, r.err.msg, close_code(&r));
     w->state = WS_READY;
@@ -351,7 +282,7 @@ static void do_execute(struct ws *w, json_t *msg)
         fail(w, r.err.code, r.err.msg, w->state == WS_DONE ? close_code(&r) : 0);
         return;
     }
-    uv_timer_start(&w->timer, on_timer, PING_MS, 0);
+    wsconn_timer(&w->conn, PING_MS);
 }
 
 static void do_stdin(struct ws *w, json_t *msg)
@@ -408,73 +339,21 @@ static void on_message(struct ws *w, const char *text, size_t len)
     json_decref(msg);
 }
 
-static void on_msg_recv(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *a,
-                        void *arg)
+static void on_frame(void *arg, bool binary, const char *data, size_t len)
 {
-    (void)ctx;
     struct ws *w = arg;
-    if (a->opcode == WSLAY_TEXT_FRAME)
-        on_message(w, (const char *)a->msg, a->msg_length);
-    else if (a->opcode == WSLAY_BINARY_FRAME)
+    if (!binary)
+        on_message(w, data, len);
+    else
         close_with(w, WSLAY_CODE_UNSUPPORTED_DATA, "text (JSON) messages only");
 }
 
-static const struct wslay_event_callbacks callbacks = {
-    .recv_callback = recv_cb, .send_callback = send_cb, .on_msg_recv_callback = on_msg_recv,
-};
-
 /* ---- the connection ---- */
-
-static void free_ws(uv_handle_t *h)
-{
-    struct ws *w = h->data;
-    wslay_event_context_free(w->ctx);
-    sb_buf_free(&w->in);
-    free(w);
-}
-
-/* Sends what wslay has queued; ends the connection once both sides closed. */
-static void ws_flush(struct ws *w)
-{
-    if (!w->c)
-        return;
-    if (wslay_event_send(w->ctx) < 0) {
-        http_raw_close(w->c);
-        return;
-    }
-    if (w->closing && !w->close_queued && wslay_event_get_queued_msg_count(w->ctx) == 0) {
-        w->close_queued = true;
-        wslay_event_queue_close(w->ctx, w->close_code, (const uint8_t *)w->close_reason,
-                                strlen(w->close_reason));
-        if (wslay_event_send(w->ctx) < 0) {
-            http_raw_close(w->c);
-            return;
-        }
-    }
-    bool done = (wslay_event_get_close_sent(w->ctx) && wslay_event_get_close_received(w->ctx)) ||
-                (!wslay_event_want_read(w->ctx) && !wslay_event_want_write(w->ctx));
-    if (done && wslay_event_get_queued_msg_count(w->ctx) == 0)
-        http_raw_close(w->c);
-}
-
-static void on_data(void *arg, const char *buf, size_t len)
-{
-    struct ws *w = arg;
-    if (w->in_off == w->in.len)
-        w->in.len = w->in_off = 0;
-    sb_buf_append(&w->in, buf, len);
-    if (w->in.oom || wslay_event_recv(w->ctx) < 0) {
-        http_raw_close(w->c);
-        return;
-    }
-    ws_flush(w);
-}
 
 static void on_drain(void *arg)
 {
     struct ws *w = arg;
-    ws_flush(w);
-    if (w->paused && w->ex && backlog(w) < RESUME_MARK) {
+    if (w->paused && w->ex && wsconn_backlog(&w->conn) < RESUME_MARK) {
         w->paused = false;
         execution_output_pause(w->ex, false);
     }
@@ -483,7 +362,6 @@ static void on_drain(void *arg)
 static void on_closed(void *arg)
 {
     struct ws *w = arg;
-    w->c = NULL;
     cmd_release(w); /* a session's command runs on: it can be attached to again */
     if (w->ex) {
         /* The client is gone: so is its sandbox. */
@@ -492,29 +370,27 @@ static void on_closed(void *arg)
         execution_detach(ex);
         execution_cancel(ex, "cancelled: the client disconnected");
     }
-    uv_close((uv_handle_t *)&w->timer, free_ws);
 }
 
-static const struct http_raw_ops raw_ops = {on_data, on_drain, on_closed};
-
-static void on_timer(uv_timer_t *t)
+static void on_timeout(void *arg)
 {
-    struct ws *w = t->data;
-    if (!w->c)
-        return;
+    struct ws *w = arg;
     if (w->state == WS_DONE) {
-        http_raw_close(w->c);
+        http_raw_close(w->conn.c);
         return;
     }
     if (w->state == WS_AUTH || w->state == WS_READY) {
         fail(w, SB_E_REQUEST_TIMEOUT, "no execute message in time", 1008);
     } else { /* a client that stops reading is the execution's concern */
-        struct wslay_event_msg ping = {WSLAY_PING, (const uint8_t *)"", 0};
-        wslay_event_queue_msg(w->ctx, &ping);
-        uv_timer_start(&w->timer, on_timer, PING_MS, 0);
+        wsconn_ping(&w->conn);
+        wsconn_timer(&w->conn, PING_MS);
     }
-    ws_flush(w);
+    wsconn_flush(&w->conn);
 }
+
+static const struct wsconn_ops conn_ops = {.message = on_frame, .drain = on_drain,
+                                           .closed = on_closed, .timeout = on_timeout,
+                                           .freed = free};
 
 /* ---- the handshake ---- */
 
@@ -567,29 +443,13 @@ char *ws_handshake_accept(struct rest_call *rc)
 void rest_ws(struct rest_call *rc)
 {
     struct service *s = rc->rest->svc;
-    char *accept = ws_handshake_accept(rc);
-    if (!accept)
+    struct ws *w = wsconn_accept(rc, sizeof *w, SOCKET_MARK, &conn_ops);
+    if (!w)
         return;
-    struct ws *w = calloc(1, sizeof *w);
-    if (!w || wslay_event_context_server_init(&w->ctx, &callbacks, w) != 0) {
-        free(w);
-        free(accept);
-        rest_reply_error(rc, SB_E_INTERNAL, "out of memory", NULL);
-        return;
-    }
     w->s = s;
-    w->c = rc->c;
     w->who = rc->who;
     w->who.frontend = "websocket";
-    wslay_event_config_set_max_recv_msg_length(w->ctx, s->cfg->server.max_body_kb * 1024);
     w->state = s->auth.enabled && !w->who.has_key ? WS_AUTH : WS_READY;
-    uv_timer_init(s->loop, &w->timer);
-    w->timer.data = w;
-    uv_timer_start(&w->timer, on_timer, s->cfg->server.idle_timeout_ms, 0);
-    rest_log(rc, 101);
-    char extra[200];
-    snprintf(extra, sizeof extra, "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-             "Sec-WebSocket-Accept: %s\r\n", accept);
-    free(accept);
-    http_upgrade(rc->c, extra, &raw_ops, w); /* may deliver the first messages */
+    wsconn_timer(&w->conn, s->cfg->server.idle_timeout_ms);
+    wsconn_upgrade(&w->conn, rc); /* may deliver the first messages */
 }
