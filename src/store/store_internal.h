@@ -106,6 +106,25 @@ int store_run_share_op(sqlite3 *db, struct op *op);
 /* store_judge0.c: the Judge0 submissions, on the store's thread. 0 or -1. */
 int store_run_judge0_op(sqlite3 *db, struct op *op);
 
+/* store_doc.c: a JSON document row by key (SHARE_PUT/GET, J0_PUT/GET): s[0] the
+ * key, s[1] key_id (NULL: none), s[2] the doc, u[0] created_ms. */
+/* Fails err with "store: out of memory": -1. */
+int store_oom(struct sb_error *err);
+/* A put op holding those (the caller adds its own and submits it), or NULL
+ * after telling cb (may be NULL) that memory ran out. */
+struct op *store_doc_put_op(enum op_kind kind, const char *id, const char *key_id,
+                            const char *doc, uint64_t created_ms, store_done_cb cb, void *arg);
+/* Queues a get of id: cb gets the row (op->share) or NULL. */
+void store_doc_get(struct store *s, enum op_kind kind, const char *id, store_share_cb cb,
+                   void *arg);
+/* Runs sql with ?1..?4 bound to s[0], u[0], s[1], s[2]. 0 or -1 with op->err. */
+int store_doc_write(sqlite3 *db, struct op *op, const char *sql, const char *what);
+/* Copies the current row's (id, created_ms, key_id, doc) into r. 0 or -1 with err. */
+int store_doc_row(sqlite3_stmt *q, struct share_row *r, struct sb_error *err);
+/* Runs sql (selecting those four columns) with ?1 bound to s[0]; the row, if
+ * any, goes in op->share. 0 or -1 with op->err ("store: <what>: ..."). */
+int store_doc_read(sqlite3 *db, struct op *op, const char *sql, const char *what);
+
 /* store_schema.c */
 /* Creates or migrates the schema to the current version. */
 int store_schema(sqlite3 *db, const char *dir, struct sb_error *err);

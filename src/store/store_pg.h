@@ -60,4 +60,14 @@ int store_pg_share_op(PGconn *c, struct op *op);
 /* The Judge0 submissions (op_is_judge0) on c (store_pg_judge0.c): 0 or -1 with op->err. */
 int store_pg_judge0_op(PGconn *c, struct op *op);
 
+/* A JSON document row by key (store_pg_doc.c; the SQLite side: store_doc.c). */
+struct share_row;
+/* Runs sql with $1..$4 from s[0], u[0], s[1], s[2]. 0 or -1 with op->err. */
+int pg_doc_write(PGconn *c, struct op *op, const char *sql, const char *what);
+/* Copies row i's (id, created_ms, key_id, doc) into s. 0 or -1 with err. */
+int pg_doc_row(const PGresult *r, int i, struct share_row *s, struct sb_error *err);
+/* Runs sql (selecting those four columns) with $1 from s[0]; the row, if any,
+ * goes in op->share. 0 or -1 with op->err. */
+int pg_doc_read(PGconn *c, struct op *op, const char *sql, const char *what);
+
 #endif

@@ -54,16 +54,11 @@ static int do_audit_list(PGconn *c, struct op *op)
 
 static int do_share_put(PGconn *c, struct op *op)
 {
-    struct pg_params q = {0};
-    pg_text(&q, op->s[0]);
-    pg_int(&q, (long long)op->u[0]);
-    pg_text(&q, op->s[1]);
-    pg_text(&q, op->s[2]);
     struct pg_params k = {0};
     pg_int(&k, (long long)op->u[1]);
     /* the oldest beyond `keep` go (none while there are fewer) */
-    return pg_run(c, "INSERT INTO shares(id, created_ms, key_id, doc) VALUES($1, $2, $3, $4)",
-                  &q, NULL, &op->err, "write share") < 0 ||
+    return pg_doc_write(c, op, "INSERT INTO shares(id, created_ms, key_id, doc) "
+                        "VALUES($1, $2, $3, $4)", "write share") < 0 ||
            pg_run(c, "DELETE FROM shares WHERE seq <= "
                   "(SELECT seq FROM shares ORDER BY seq DESC LIMIT 1 OFFSET $1)", &k, NULL,
                   &op->err, "prune shares") < 0 ? -1 : 0;
@@ -71,27 +66,8 @@ static int do_share_put(PGconn *c, struct op *op)
 
 static int do_share_get(PGconn *c, struct op *op)
 {
-    struct pg_params q = {0};
-    pg_text(&q, op->s[0]);
-    PGresult *r = NULL;
-    if (pg_run(c, "SELECT id, created_ms, coalesce(key_id, ''), doc FROM shares WHERE id = $1",
-               &q, &r, &op->err, "read share") < 0)
-        return -1;
-    int rc = 0;
-    if (pq.PQntuples(r) == 1) {
-        struct share_row *s = calloc(1, sizeof *s);
-        if (!s || !(s->doc = strdup(pq.PQgetvalue(r, 0, 3)))) {
-            free(s);
-            rc = sb_fail(&op->err, SB_E_INTERNAL, "store: out of memory");
-        } else {
-            snprintf(s->id, sizeof s->id, "%s", pq.PQgetvalue(r, 0, 0));
-            s->created_ms = col_u64(r, 0, 1);
-            snprintf(s->key_id, sizeof s->key_id, "%s", pq.PQgetvalue(r, 0, 2));
-            op->share = s;
-        }
-    }
-    pq.PQclear(r);
-    return rc;
+    return pg_doc_read(c, op, "SELECT id, created_ms, coalesce(key_id, ''), doc FROM shares "
+                       "WHERE id = $1", "read share");
 }
 
 int store_pg_share_op(PGconn *c, struct op *op)

@@ -26,17 +26,12 @@ static char *dup_or_null(const char *s)
 
 /* ---- queueing (loop thread) ---- */
 
-static void oom(struct sb_error *err)
-{
-    sb_fail(err, SB_E_INTERNAL, "store: out of memory");
-}
-
 void store_audit_list(struct store *s, const struct audit_query *q, store_audit_cb cb, void *arg)
 {
     struct op *op = store_op_new(OP_AUDIT_LIST, arg);
     if (!op) {
         struct sb_error err;
-        oom(&err);
+        store_oom(&err);
         cb(arg, -1, &err, NULL, 0, 0);
         return;
     }
@@ -53,38 +48,16 @@ void store_audit_list(struct store *s, const struct audit_query *q, store_audit_
 void store_share_put(struct store *s, const char *id, const char *key_id, const char *doc,
                      uint64_t created_ms, uint64_t keep, store_done_cb cb, void *arg)
 {
-    struct op *op = store_op_new(OP_SHARE_PUT, arg);
-    if (op && (!(op->s[0] = strdup(id)) || !(op->s[2] = strdup(doc)))) {
-        free(op->s[0]);
-        free(op);
-        op = NULL;
-    }
-    if (!op) {
-        struct sb_error err;
-        oom(&err);
-        if (cb)
-            cb(arg, -1, &err);
+    struct op *op = store_doc_put_op(OP_SHARE_PUT, id, key_id, doc, created_ms, cb, arg);
+    if (!op)
         return;
-    }
-    op->cb.done = cb;
-    op->s[1] = dup_or_null(key_id && *key_id ? key_id : NULL);
-    op->u[0] = created_ms;
     op->u[1] = keep > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : keep;
     store_op_submit(s, op);
 }
 
 void store_share_get(struct store *s, const char *id, store_share_cb cb, void *arg)
 {
-    struct op *op = store_op_new(OP_SHARE_GET, arg);
-    if (!op || !(op->s[0] = strdup(id))) {
-        free(op);
-        struct sb_error err;
-        oom(&err);
-        cb(arg, -1, &err, NULL);
-        return;
-    }
-    op->cb.share = cb;
-    store_op_submit(s, op);
+    store_doc_get(s, OP_SHARE_GET, id, cb, arg);
 }
 
 /* ---- SQLite (the store's thread) ---- */
@@ -135,19 +108,13 @@ static int do_audit_list(sqlite3 *db, struct op *op)
 
 static int do_share_put(sqlite3 *db, struct op *op)
 {
-    sqlite3_stmt *q = store_prepare(db, "INSERT INTO shares(id, created_ms, key_id, doc) "
-                                    "VALUES(?, ?, ?, ?)", &op->err);
-    if (!q)
-        return -1;
-    store_bind_text(q, 1, op->s[0]);
-    sqlite3_bind_int64(q, 2, (sqlite3_int64)op->u[0]);
-    store_bind_text(q, 3, op->s[1]);
-    store_bind_text(q, 4, op->s[2]);
-    if (store_step_done(db, q, &op->err, "write share") < 0)
+    if (store_doc_write(db, op, "INSERT INTO shares(id, created_ms, key_id, doc) "
+                        "VALUES(?, ?, ?, ?)", "write share") < 0)
         return -1;
     /* the oldest beyond `keep` go (none while there are fewer) */
-    q = store_prepare(db, "DELETE FROM shares WHERE seq <= "
-                      "(SELECT seq FROM shares ORDER BY seq DESC LIMIT 1 OFFSET ?)", &op->err);
+    sqlite3_stmt *q = store_prepare(db, "DELETE FROM shares WHERE seq <= "
+                                    "(SELECT seq FROM shares ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                                    &op->err);
     if (!q)
         return -1;
     sqlite3_bind_int64(q, 1, (sqlite3_int64)op->u[1]);
@@ -156,29 +123,8 @@ static int do_share_put(sqlite3 *db, struct op *op)
 
 static int do_share_get(sqlite3 *db, struct op *op)
 {
-    sqlite3_stmt *q = store_prepare(db, "SELECT id, created_ms, key_id, doc FROM shares "
-                                    "WHERE id = ?", &op->err);
-    if (!q)
-        return -1;
-    store_bind_text(q, 1, op->s[0]);
-    int rc = sqlite3_step(q), out = 0;
-    if (rc == SQLITE_ROW) {
-        struct share_row *r = calloc(1, sizeof *r);
-        const unsigned char *key = sqlite3_column_text(q, 2), *doc = sqlite3_column_text(q, 3);
-        if (!r || !(r->doc = strdup(doc ? (const char *)doc : "{}"))) {
-            free(r);
-            out = sb_fail(&op->err, SB_E_INTERNAL, "store: out of memory");
-        } else {
-            snprintf(r->id, sizeof r->id, "%s", (const char *)sqlite3_column_text(q, 0));
-            r->created_ms = (uint64_t)sqlite3_column_int64(q, 1);
-            snprintf(r->key_id, sizeof r->key_id, "%s", key ? (const char *)key : "");
-            op->share = r;
-        }
-    } else if (rc != SQLITE_DONE) {
-        out = sb_fail(&op->err, SB_E_INTERNAL, "store: read share: %s", sqlite3_errmsg(db));
-    }
-    sqlite3_finalize(q);
-    return out;
+    return store_doc_read(db, op, "SELECT id, created_ms, key_id, doc FROM shares WHERE id = ?",
+                          "read share");
 }
 
 int store_run_share_op(sqlite3 *db, struct op *op)

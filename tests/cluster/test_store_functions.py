@@ -33,7 +33,7 @@ def test_a_node_migrates_the_schema_to_version_3_with_the_function_tables(pg):
         assert psql_db(pg, "fns", "SELECT version, description FROM schema_migrations "
                                   "WHERE version = 3") == \
             [["3", "serverless functions and their claimed cron firings"]]
-        assert psql_db(pg, "fns", "SELECT max(version) FROM schema_migrations") == [["4"]]
+        assert psql_db(pg, "fns", "SELECT max(version) FROM schema_migrations") == [["5"]]
         columns = psql_db(pg, "fns", "SELECT table_name, column_name, data_type, is_nullable "
                                      "FROM information_schema.columns WHERE table_name IN "
                                      "('functions', 'function_fires') "
