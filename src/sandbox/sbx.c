@@ -185,6 +185,7 @@ static void close_control(struct sbx *s)
 
 static void read_frames(struct sbx *s)
 {
+    bool reset = false;
     while (s->ctl >= 0) {
         struct agent_hdr h;
         int fds[AGENT_MAX_FDS], nfds = 0;
@@ -194,6 +195,14 @@ static void read_frames(struct sbx *s)
         if (rc == -EPROTO) {
             sbx_kill(s, "sandbox agent: malformed frame");
             return;
+        }
+        /* An agent that exited with a frame of ours unread makes our next
+         * recvmsg ECONNRESET once (SOCK_SEQPACKET reports the error before the
+         * queue, and clears it): what it sent before, e.g. why its setup
+         * failed, comes after. */
+        if (rc == -ECONNRESET && !reset) {
+            reset = true;
+            continue;
         }
         if (rc <= 0) {
             close_control(s); /* the agent is gone: its end comes from the backend */
@@ -208,8 +217,8 @@ static void on_control(uv_poll_t *p, int status, int events)
     struct sbx *s = p->data;
     if (status < 0) {
         /* An agent that exits with a frame of ours unread leaves ECONNRESET
-         * on our end (EPOLLERR), but what it sent before, e.g. why its setup
-         * failed, is still queued here: read it before closing. */
+         * on our end (EPOLLERR), but what it sent before is still queued
+         * here: read it (read_frames steps over the error) before closing. */
         read_frames(s);
         close_control(s);
         return;
