@@ -12,15 +12,7 @@
 
 void j0_reply_json(struct rest_call *rc, int status, json_t *body)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(body);
-    if (!text) {
-        rest_reply_error(rc, SB_E_INTERNAL, "out of memory", NULL);
-        return;
-    }
-    rest_log(rc, status);
-    http_respond(rc->c, status, "application/json; charset=utf-8", text, strlen(text), CORS);
-    free(text);
+    rest_reply_json_as(rc, status, body, "application/json; charset=utf-8", CORS);
 }
 
 void j0_reply_error(struct rest_call *rc, int status, const char *msg)

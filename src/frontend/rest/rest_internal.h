@@ -26,6 +26,9 @@ typedef void (*rest_handler)(struct rest_call *rc);
 
 /* Replies that log the request and count it in the metrics. body: stolen. */
 void rest_reply_json(struct rest_call *rc, int status, json_t *body, const char *extra_headers);
+/* The same with another JSON media type (a compat API's, e.g. with a charset). */
+void rest_reply_json_as(struct rest_call *rc, int status, json_t *body, const char *content_type,
+                        const char *extra_headers);
 void rest_reply_error(struct rest_call *rc, enum sb_code code, const char *message,
                       const char *extra_headers);
 /* A refusal: its status, message and Retry-After. */

@@ -180,6 +180,12 @@ void rest_log(struct rest_call *rc, int status)
 
 void rest_reply_json(struct rest_call *rc, int status, json_t *body, const char *extra)
 {
+    rest_reply_json_as(rc, status, body, "application/json", extra);
+}
+
+void rest_reply_json_as(struct rest_call *rc, int status, json_t *body, const char *content_type,
+                        const char *extra)
+{
     char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(body);
     if (!text) {
@@ -187,7 +193,7 @@ void rest_reply_json(struct rest_call *rc, int status, json_t *body, const char 
         return;
     }
     rest_log(rc, status);
-    http_respond(rc->c, status, "application/json", text, strlen(text), extra);
+    http_respond(rc->c, status, content_type, text, strlen(text), extra);
     free(text);
 }
 
