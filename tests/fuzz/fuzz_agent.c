@@ -175,6 +175,14 @@ static bool abs_path_ok(const char *p)
     return p && plan_path_ok(p) && p[1] != '\0';
 }
 
+/* "/" names nothing to change, but may be listed and stat'ed */
+static bool req_path_ok(const struct agent_file_req *r)
+{
+    if ((r->op == FOP_LIST || r->op == FOP_STAT) && r->path && !strcmp(r->path, "/"))
+        return true;
+    return abs_path_ok(r->path);
+}
+
 static void check_file_req(const uint8_t *data, size_t size)
 {
     struct agent_file_req r;
@@ -184,7 +192,7 @@ static void check_file_req(const uint8_t *data, size_t size)
         return;
     }
     if (r.op < FOP_WRITE || r.op > FOP_MKDIR || r.mode > 07777 ||
-        !abs_path_ok(r.path) || !str_inside(r.path, data, size) ||
+        !req_path_ok(&r) || !str_inside(r.path, data, size) ||
         (r.op == FOP_MOVE) != (r.path2 != NULL) ||
         (r.path2 && (!abs_path_ok(r.path2) || !str_inside(r.path2, data, size))) ||
         (r.data_len && !inside(r.data, r.data_len, data, size)))
