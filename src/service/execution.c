@@ -299,6 +299,8 @@ static void run_job(struct execution *ex)
     struct job_request jr;
     exec_req_job(&ex->req, &jr);
     jr.net_tag = ex->id;
+    if (!ex->detached && ex->ev.started)
+        ex->ev.started(ex, ex->arg);
     struct sb_error err;
     ex->job = job_start(&s->runner, &jr, on_job_done, on_job_output, ex, &err);
     if (!ex->job) {

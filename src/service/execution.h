@@ -16,6 +16,8 @@ struct execution;
 struct exec_events {
     /* Durable and queued: its id is known (optional). */
     void (*accepted)(struct execution *ex, void *arg);
+    /* Its job is starting: out of the queue, its sandbox being made (optional). */
+    void (*started)(struct execution *ex, void *arg);
     /* Run-stage output as it is produced (optional). */
     void (*output)(struct execution *ex, int stream, const char *data, size_t len, void *arg);
     /* The result is final (borrowed: valid inside the call); the execution

@@ -76,6 +76,23 @@ def test_create_and_poll(srv):
     assert isinstance(o["memory"], int)
 
 
+def test_processing_while_it_runs(srv):
+    """Polled while it runs, a submission says 2 "Processing" (1 "In Queue" only before a
+    worker has it), then its verdict."""
+    r = post(srv, "/submissions", {"language_id": 46, "source_code": "echo up; sleep 3; echo done"})
+    tok = r.json()["token"]
+    seen = []
+
+    def processing():
+        o = requests.get(f"{srv.url}/submissions/{tok}?fields=status,stdout", timeout=10).json()
+        seen.append(o["status"]["id"])
+        return o["status"] == {"id": 2, "description": "Processing"} and o["stdout"] is None
+    assert wait_until(processing, timeout=10), seen
+    assert set(seen) <= {1, 2}, seen
+    o = wait_done(srv, tok, "?fields=status,stdout").json()
+    assert o == {"status": {"id": 3, "description": "Accepted"}, "stdout": "up\ndone\n"}
+
+
 @pytest.mark.parametrize("expected,status", [("7", 3), ("7   \n\n", 3), ("8", 4), (" 7", 4)])
 def test_wait_and_expected_output(srv, expected, status):
     r = post(srv, "/submissions?wait=true",
@@ -198,6 +215,19 @@ def test_time_limits(srv):
                       "wall_time_limit": 2})
     assert r.json()["message"] == "Time limit exceeded (wall clock)"
     assert r.json()["status"]["id"] == 5
+
+
+@pytest.mark.parametrize("extra,stdout", [(1, "done\n"), (0, None)])
+def test_cpu_extra_time(srv, extra, stdout):
+    """cpu_extra_time lets a program over its CPU limit finish (isolate's extra time) but
+    not pass: 1.3 s of CPU under a 1 s limit is Time Limit Exceeded either way."""
+    spin = ("import time\nt = time.process_time()\n"
+            "while time.process_time() - t < 1.3: pass\nprint('done')\n")
+    r = post(srv, "/submissions?wait=true&fields=status,stdout,message,time", {
+        "language_id": 71, "source_code": spin, "cpu_time_limit": 1, "cpu_extra_time": extra})
+    o = r.json()
+    assert (o["status"]["id"], o["message"], o["stdout"]) == (5, "Time limit exceeded", stdout), o
+    assert (1.3 if extra else 1.0) <= float(o["time"]) < 2.0, o
 
 
 @pytest.mark.parametrize("body,answer", [

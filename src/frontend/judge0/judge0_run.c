@@ -34,15 +34,23 @@ static uint64_t clamp(uint64_t v, uint64_t max)
     return max && v > max ? max : v;
 }
 
+static double seconds_of(json_t *doc, const char *name)
+{
+    const char *v = json_string_value(json_object_get(doc, name));
+    return v ? atof(v) : 0;
+}
+
 /* Judge0's limits in SoulBox's units; memory, processes, stack and file size
- * only when the submission names them (else the language's own defaults). */
+ * only when the submission names them (else the language's own defaults).
+ * The CPU limit is killed at after cpu_extra_time more, as isolate does
+ * (run_fields still says TLE past the limit itself). */
 static json_t *native_limits(const struct service *s, json_t *doc)
 {
     const struct sb_limits *max = &s->cfg->maximums;
-    double cpu = atof(json_string_value(json_object_get(doc, "cpu_time_limit")));
-    double wall = atof(json_string_value(json_object_get(doc, "wall_time_limit")));
+    double cpu = seconds_of(doc, "cpu_time_limit") + seconds_of(doc, "cpu_extra_time");
+    double wall = seconds_of(doc, "wall_time_limit");
     json_t *l = json_pack("{s:I,s:I}",
-        "cpu_time_ms", (json_int_t)clamp((uint64_t)(cpu * 1000), max->cpu_time_ms),
+        "cpu_time_ms", (json_int_t)clamp((uint64_t)llround(cpu * 1000), max->cpu_time_ms),
         "wall_time_ms", (json_int_t)clamp((uint64_t)(wall * 1000), max->wall_time_ms));
     json_int_t mem = json_integer_value(json_object_get(doc, "memory_limit"));
     if (was_set(doc, "memory_limit"))
@@ -210,7 +218,11 @@ static void run_fields(json_t *doc, const struct job_result *res)
     if (res->status == SB_ST_MEMORY_LIMIT)
         mem = json_integer_value(json_object_get(doc, "memory_limit"));
     json_object_set_new(doc, "memory", json_integer(mem));
-    if (res->status != SB_ST_OK) {
+    /* the extra time lets it end, not pass: over the limit is TLE (isolate's "TO") */
+    if (res->status != SB_ST_TIME_LIMIT &&
+        st->cpu_ms > (uint64_t)llround(seconds_of(doc, "cpu_time_limit") * 1000)) {
+        set_exit(doc, J0_TLE, 0, "Time limit exceeded");
+    } else if (res->status != SB_ST_OK) {
         run_verdict(doc, st, res->status);
     } else {
         size_t wlen;

@@ -74,6 +74,17 @@ static void on_accepted(struct execution *ex, void *arg)
     }
 }
 
+/* Judge0's worker has it: "Processing" for whoever polls the token. */
+static void on_started(struct execution *ex, void *arg)
+{
+    (void)ex;
+    struct j0_job *j = arg;
+    if (j->wait)           /* nobody else knows the token yet */
+        return;
+    json_object_set_new(j->doc, "status_id", json_integer(J0_PROCESSING));
+    save(j);
+}
+
 static void on_refused(struct execution *ex, const struct refusal *r, void *arg)
 {
     (void)ex;
@@ -126,8 +137,8 @@ static void on_abort(void *arg)
 /* Submits doc (stolen) for the caller of rc. false after answering (j freed). */
 static bool submit(struct rest_call *rc, struct j0_job *j)
 {
-    static const struct exec_events ev = {.accepted = on_accepted, .finished = on_finished,
-                                          .refused = on_refused};
+    static const struct exec_events ev = {.accepted = on_accepted, .started = on_started,
+                                          .finished = on_finished, .refused = on_refused};
     struct service *s = rc->rest->svc;
     struct exec_req er;
     struct sb_error err;
