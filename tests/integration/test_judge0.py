@@ -217,6 +217,33 @@ def test_time_limits(srv):
     assert r.json()["status"]["id"] == 5
 
 
+def new_executions(srv, before):
+    rows = requests.get(srv.url + "/api/executions?limit=20", timeout=10).json()["executions"]
+    return [r for r in rows if r["id"] not in before]
+
+
+@pytest.mark.parametrize("expected,runs", [("7", 3), ("8", 1)])
+def test_number_of_runs(srv, expected, runs):
+    """number_of_runs: each run in a fresh sandbox (a native execution of its own), stopped
+    at the first that is not Accepted; time and memory are the means, the rest the last's."""
+    before = {r["id"] for r in
+              requests.get(srv.url + "/api/executions?limit=20", timeout=10).json()["executions"]}
+    r = post(srv, "/submissions?wait=true&fields=token,status_id,stdout,time,memory,number_of_runs",
+             {"language_id": 71, "source_code": "print(3 + 4)", "number_of_runs": 3,
+              "expected_output": expected})
+    o = r.json()
+    assert (o["status_id"], o["stdout"], o["number_of_runs"]) == (3 if runs == 3 else 4,
+                                                                   "7\n", 3), o
+    done = new_executions(srv, before)
+    assert len(done) == runs and all(d["language"] == "python" for d in done), done
+    assert o["token"] in [d["id"] for d in done]           # the token is the first run's
+    cpu = sum(d["cpu_time_ms"] for d in done) / runs / 1000
+    assert abs(float(o["time"]) - cpu) < 0.0015, (o, [d["cpu_time_ms"] for d in done])
+    assert o["memory"] == sum(d["memory_kb"] for d in done) // runs, o
+    assert requests.get(f"{srv.url}/submissions/{o['token']}?fields=time,memory",
+                        timeout=10).json() == {"time": o["time"], "memory": o["memory"]}
+
+
 @pytest.mark.parametrize("extra,stdout", [(1, "done\n"), (0, None)])
 def test_cpu_extra_time(srv, extra, stdout):
     """cpu_extra_time lets a program over its CPU limit finish (isolate's extra time) but

@@ -15,9 +15,13 @@ struct j0_job {
     struct rest_call *rc;      /* NULL once answered */
     struct execution *ex;
     json_t *doc;
-    char key_id[65];
+    struct caller who;         /* who submitted it (its later runs are theirs too) */
     bool wait, b64;
     uint64_t mask;
+    /* number_of_runs: the runs done and their sums (time and memory are means) */
+    unsigned runs;
+    double cpu_s;
+    long long memory_kb;
     /* batch: the slot in the shared answer */
     struct j0_batch *batch;
     size_t slot;
@@ -52,13 +56,15 @@ static void save(struct j0_job *j)
     char *text = json_dumps(j->doc, JSON_COMPACT);
     if (text)
         store_judge0_put(j->svc->store, json_string_value(json_object_get(j->doc, "token")),
-                         j->key_id, text, util_now_ms(), NULL, NULL);
+                         j->who.key_id, text, util_now_ms(), NULL, NULL);
     free(text);
 }
 
 static void on_accepted(struct execution *ex, void *arg)
 {
     struct j0_job *j = arg;
+    if (j->runs)           /* a later run of number_of_runs: the token is the first's */
+        return;
     json_object_set_new(j->doc, "token", json_string(execution_id(ex)));
     if (!j->wait)          /* a waiting client learns the token only with the result */
         save(j);
@@ -85,10 +91,16 @@ static void on_started(struct execution *ex, void *arg)
     save(j);
 }
 
+static void complete(struct j0_job *j);
+
 static void on_refused(struct execution *ex, const struct refusal *r, void *arg)
 {
     (void)ex;
     struct j0_job *j = arg;
+    if (j->runs) {         /* a later run could not be queued: the runs done stand */
+        complete(j);
+        return;
+    }
     if (j->batch) {
         json_array_set_new(j->batch->answer, j->slot, json_pack("{s:s}", "error", r->err.msg));
         batch_done(j->batch);
@@ -109,11 +121,42 @@ static void deliver(struct j0_job *j)
     json_decref(body);
 }
 
+static bool submit(struct j0_job *j);
+
+/* The runs' means of time and memory (Judge0 truncates memory to an integer). */
+static void set_means(struct j0_job *j)
+{
+    if (j->runs < 2)
+        return;
+    char t[32];
+    j0_seconds(j->cpu_s / j->runs, t, sizeof t);
+    json_object_set_new(j->doc, "time", json_string(t));
+    json_object_set_new(j->doc, "memory", json_integer(j->memory_kb / (long long)j->runs));
+}
+
 static void on_finished(struct execution *ex, const struct job_result *res, void *arg)
 {
     (void)ex;
     struct j0_job *j = arg;
     j0_finish(j->doc, res);
+    j->runs++;
+    j->cpu_s += res->ran ? (double)res->run.cpu_ms / 1000 : 0;
+    j->memory_kb += json_integer_value(json_object_get(j->doc, "memory"));
+    /* number_of_runs: again in a fresh sandbox while it is Accepted (a run that
+     * cannot be submitted completes j with the runs done) */
+    json_int_t want = json_integer_value(json_object_get(j->doc, "number_of_runs"));
+    if (json_integer_value(json_object_get(j->doc, "status_id")) == J0_ACCEPTED &&
+        (json_int_t)j->runs < want) {
+        submit(j);
+        return;
+    }
+    complete(j);
+}
+
+/* The last run is in: the document saved and delivered, the waiting client answered. */
+static void complete(struct j0_job *j)
+{
+    set_means(j);
     save(j);
     deliver(j);
     if (j->rc) {
@@ -134,22 +177,21 @@ static void on_abort(void *arg)
         execution_cancel(j->ex, "cancelled: the client disconnected");
 }
 
-/* Submits doc (stolen) for the caller of rc. false after answering (j freed). */
-static bool submit(struct rest_call *rc, struct j0_job *j)
+/* Submits j's doc (one run) for j's caller. false after answering (j freed). */
+static bool submit(struct j0_job *j)
 {
     static const struct exec_events ev = {.accepted = on_accepted, .started = on_started,
                                           .finished = on_finished, .refused = on_refused};
-    struct service *s = rc->rest->svc;
+    struct service *s = j->svc;
     struct exec_req er;
     struct sb_error err;
     struct refusal r;
-    snprintf(j->key_id, sizeof j->key_id, "%s", rc->who.key_id);
     if (j0_exec_req(s, j->doc, &er, &err) < 0) {
-        gate_refuse(s, &rc->who, gate_reason_of(&err), &err, &r);
+        gate_refuse(s, &j->who, gate_reason_of(&err), &err, &r);
         on_refused(NULL, &r, j);
         return false;
     }
-    j->ex = execution_submit(s, &rc->who, &er, j->wait ? REQ_SYNC : REQ_ASYNC, &ev, j, &r);
+    j->ex = execution_submit(s, &j->who, &er, j->wait ? REQ_SYNC : REQ_ASYNC, &ev, j, &r);
     if (!j->ex) {
         on_refused(NULL, &r, j);
         return false;
@@ -166,6 +208,7 @@ static struct j0_job *job_new(struct rest_call *rc, json_t *doc)
     }
     j->svc = rc->rest->svc;
     j->doc = doc;
+    j->who = rc->who;
     return j;
 }
 
@@ -207,7 +250,7 @@ void judge0_create(struct rest_call *rc)
         return;
     }
     j->wait = wait, j->b64 = b64, j->mask = mask;
-    if (submit(rc, j) && wait)
+    if (submit(j) && wait)
         http_conn_on_abort(rc->c, on_abort, j);
 }
 
@@ -246,7 +289,7 @@ void judge0_batch_create(struct rest_call *rc)
         b->any_valid = true;
         b->waiting++;
         j->batch = b, j->slot = i;
-        submit(rc, j);
+        submit(j);
     }
     json_decref(body);
     batch_done(b);
