@@ -157,28 +157,43 @@ static int parse_source(json_t *root, const struct sb_config *cfg, struct exec_r
     return 0;
 }
 
-static int parse_args(json_t *args, const struct sb_config *cfg, struct exec_req *r,
-                      struct sb_error *err)
+/* args or compile_args (name): an array of strings without NUL. */
+static int parse_strings(json_t *args, const char *name, const struct sb_config *cfg,
+                         char ***out, size_t *n, struct sb_error *err)
 {
     if (!args)
         return 0;
     if (!json_is_array(args))
-        return bad(err, "args: must be an array of strings");
+        return bad(err, "%s: must be an array of strings", name);
     if (json_array_size(args) > cfg->server.max_args)
-        return bad(err, "args: at most %llu allowed", (unsigned long long)cfg->server.max_args);
-    r->args = calloc(json_array_size(args) + 1, sizeof *r->args);
-    if (!r->args)
+        return bad(err, "%s: at most %llu allowed", name,
+                   (unsigned long long)cfg->server.max_args);
+    *out = calloc(json_array_size(args) + 1, sizeof **out);
+    if (!*out)
         return bad(err, "out of memory");
     size_t i;
     json_t *a;
     json_array_foreach(args, i, a) {
         if (!plain_string(a) || json_string_length(a) > MAX_ARG_BYTES)
-            return bad(err, "args[%zu]: must be a string without NUL, at most %d bytes", i,
+            return bad(err, "%s[%zu]: must be a string without NUL, at most %d bytes", name, i,
                        MAX_ARG_BYTES);
-        if (!(r->args[r->nargs] = strdup(json_string_value(a))))
+        if (!((*out)[*n] = strdup(json_string_value(a))))
             return bad(err, "out of memory");
-        r->nargs++;
+        (*n)++;
     }
+    return 0;
+}
+
+static int parse_args(json_t *root, const struct sb_config *cfg, struct exec_req *r,
+                      struct sb_error *err)
+{
+    if (parse_strings(json_object_get(root, "args"), "args", cfg, &r->args, &r->nargs,
+                      err) < 0 ||
+        parse_strings(json_object_get(root, "compile_args"), "compile_args", cfg,
+                      &r->compile_args, &r->ncompile_args, err) < 0)
+        return -1;
+    if (r->ncompile_args && !r->lang->compile)
+        return bad(err, "compile_args: %s has no compile step", r->lang->name);
     return 0;
 }
 
@@ -442,9 +457,10 @@ static int parse_root(json_t *root, const struct sb_config *cfg,
                       const struct lang_registry *langs, enum req_kind kind,
                       struct exec_req *r, struct sb_error *err)
 {
-    static const char *const keys[] = {"language", "code", "files", "stdin", "args", "env",
-                                       "limits", "callback_url", "test_cases", "return_files",
-                                       "network", "isolation", NULL};
+    static const char *const keys[] = {"language", "code", "files", "stdin", "args",
+                                       "compile_args", "env", "limits", "callback_url",
+                                       "test_cases", "return_files", "network", "isolation",
+                                       NULL};
     if (!json_is_object(root))
         return bad(err, "body: must be a JSON object");
     if (check_keys(root, keys, "", err) < 0)
@@ -472,7 +488,7 @@ static int parse_root(json_t *root, const struct sb_config *cfg,
             return bad(err, "out of memory");
         memcpy(r->stdin_data, json_string_value(in), r->stdin_len + 1);
     }
-    if (parse_args(json_object_get(root, "args"), cfg, r, err) < 0 ||
+    if (parse_args(root, cfg, r, err) < 0 ||
         parse_env(json_object_get(root, "env"), cfg, r, err) < 0 ||
         parse_limits(json_object_get(root, "limits"), cfg, r, err) < 0 ||
         parse_callback(json_object_get(root, "callback_url"), cfg, kind, r, err) < 0 ||

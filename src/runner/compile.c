@@ -51,7 +51,11 @@ static void compute_key(const struct job *j, char out[65])
     sha256_update(&h, id, sizeof id);
     for (size_t i = 0; i < j->ncompile_env; i++)
         hash_str(&h, j->compile_env[i]);
-    uint64_t n = j->nfiles;
+    uint64_t n = j->ncompile_args;
+    sha256_update(&h, &n, sizeof n);
+    for (size_t i = 0; i < j->ncompile_args; i++)
+        hash_str(&h, j->compile_args[i]);
+    n = j->nfiles;
     sha256_update(&h, &n, sizeof n);
     for (size_t i = 0; i < j->nfiles; i++) {
         hash_str(&h, j->files[i].path);
@@ -177,12 +181,51 @@ static void on_compiled(struct sbx_run *s, void *arg)
     sbx_run_free(s);
 }
 
+/* The language's compile command with the request's compile_args inserted
+ * before the first element naming the sources ({sources}, {entry...}), else
+ * at the end: the compiler's own options come first, so the request's win. */
+static char **compile_argv(const struct job *j, size_t *argc)
+{
+    char *const *tmpl = j->lang->compile;
+    size_t k = 0;
+    while (tmpl[k] && strcmp(tmpl[k], "{sources}") && !strstr(tmpl[k], "{entry"))
+        k++;
+    char **head_t = calloc(k + 1, sizeof *head_t), **extra = calloc(j->ncompile_args + 1,
+                                                                    sizeof *extra);
+    bool ok = head_t && extra;
+    for (size_t i = 0; ok && i < j->ncompile_args; i++)
+        ok = (extra[i] = strdup(j->compile_args[i])) != NULL;
+    size_t hn = 0, tn = 0;
+    char **head = NULL, **tail = NULL, **out = NULL;
+    if (ok) {
+        memcpy(head_t, tmpl, k * sizeof *head_t);
+        head = job_argv(j, head_t, &hn);
+        tail = job_argv(j, tmpl + k, &tn);
+        out = head && tail ? calloc(hn + j->ncompile_args + tn + 1, sizeof *out) : NULL;
+    }
+    free(head_t);
+    if (!out) {
+        argv_free(head);
+        argv_free(tail);
+        argv_free(extra);
+        return NULL;
+    }
+    memcpy(out, head, hn * sizeof *out);        /* the strings move into out */
+    memcpy(out + hn, extra, j->ncompile_args * sizeof *out);
+    memcpy(out + hn + j->ncompile_args, tail, tn * sizeof *out);
+    free(head);
+    free(tail);
+    free(extra);
+    *argc = hn + j->ncompile_args + tn;
+    return out;
+}
+
 static void start_compile(struct flight *f)
 {
     struct job *j = f->waiters;
     const struct lang *l = j->lang;
     size_t argc;
-    char **argv = job_argv(j, l->compile, &argc);
+    char **argv = compile_argv(j, &argc);
     char path[512];
     snprintf(path, sizeof path, "%s/%s", f->rn->cfg->workdir, l->artifact);
     struct sb_error err;

@@ -67,7 +67,8 @@ static int copy_request(struct job *j, const struct job_request *req)
 {
     j->files = calloc(req->nfiles + 1, sizeof *j->files);
     j->args = calloc(req->nargs + 1, sizeof *j->args);
-    if (!j->files || !j->args)
+    j->compile_args = calloc(req->ncompile_args + 1, sizeof *j->compile_args);
+    if (!j->files || !j->args || !j->compile_args)
         return -1;
     for (size_t i = 0; i < req->nfiles; i++, j->nfiles++) {
         j->files[i].path = strdup(req->files[i].name);
@@ -79,6 +80,9 @@ static int copy_request(struct job *j, const struct job_request *req)
     }
     for (size_t i = 0; i < req->nargs; i++, j->nargs++)
         if (!(j->args[i] = strdup(req->args[i])))
+            return -1;
+    for (size_t i = 0; i < req->ncompile_args; i++, j->ncompile_args++)
+        if (!(j->compile_args[i] = strdup(req->compile_args[i])))
             return -1;
     if (req->stdin_data) {
         j->has_stdin = true;
@@ -116,6 +120,7 @@ static void free_copies(struct job *j)
     }
     free(j->files);
     argv_free(j->args);
+    argv_free(j->compile_args);
     argv_free(j->run_env);
     argv_free(j->req_env);
     argv_free(j->compile_env);

@@ -35,6 +35,10 @@ struct job_request {
     size_t stdin_len;
     const char *const *args;
     size_t nargs;
+    /* More of the compiler's arguments, before its source files (a language
+     * with a compile step); part of the compile cache's key. */
+    const char *const *compile_args;
+    size_t ncompile_args;
     const char *const *env;    /* "KEY=VALUE", for the run stage only */
     size_t nenv;
     struct sbx_limits limits;  /* the run stage's exact limits */

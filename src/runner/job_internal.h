@@ -26,6 +26,8 @@ struct job {
     bool has_stdin;
     char **args;
     size_t nargs;
+    char **compile_args;       /* NULL-terminated */
+    size_t ncompile_args;
     char **run_env;            /* base, language, request */
     size_t nrun_env;
     char **compile_env;        /* base, language */

@@ -25,6 +25,9 @@ void exec_req_free(struct exec_req *r)
     for (size_t i = 0; i < r->nargs; i++)
         free(r->args[i]);
     free(r->args);
+    for (size_t i = 0; i < r->ncompile_args; i++)
+        free(r->compile_args[i]);
+    free(r->compile_args);
     for (size_t i = 0; i < r->nenv; i++)
         free(r->env[i]);
     free(r->env);
@@ -57,6 +60,8 @@ void exec_req_job(const struct exec_req *r, struct job_request *jr)
     jr->stdin_len = r->stdin_len;
     jr->args = (const char *const *)r->args;
     jr->nargs = r->nargs;
+    jr->compile_args = (const char *const *)r->compile_args;
+    jr->ncompile_args = r->ncompile_args;
     jr->env = (const char *const *)r->env;
     jr->nenv = r->nenv;
     jr->limits = r->limits;

@@ -16,6 +16,8 @@ struct exec_req {
     size_t stdin_len;
     char **args;
     size_t nargs;
+    char **compile_args;         /* the compiler's, before the sources (compiled languages) */
+    size_t ncompile_args;
     char **env;                  /* "KEY=VALUE" */
     size_t nenv;
     struct sbx_limits limits;    /* resolved against the config */

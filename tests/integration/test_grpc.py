@@ -99,7 +99,7 @@ def to_pb(pb, body):
     """The ExecuteRequest for a JSON API request body."""
     r = pb.sb.ExecuteRequest(language=body.get("language", ""), code=body.get("code", ""),
                              stdin=body.get("stdin", "").encode(), args=body.get("args", []),
-                             env=body.get("env", {}))
+                             env=body.get("env", {}), compile_args=body.get("compile_args", []))
     for f in body.get("files", []):
         content = (base64.b64decode(f["content"]) if f.get("encoding") == "base64"
                    else f["content"].encode())
@@ -264,6 +264,18 @@ def test_execute_matches_the_json_api(pb, stub, srv, name):
     assert not got.HasField("compile_cached") and got.compile_output.decode() == ""
     assert list(got.test_cases) == [] and not got.HasField("summary")
     assert UUID_RE.match(got.id) and got.id != rest["id"]
+
+
+def test_compile_args(pb, stub, srv):
+    """compile_args reach the compiler as in the JSON API (the same compile cache entry)."""
+    body = {"language": "c", "code": "#include <stdio.h>\nint main(void){ puts(W); }",
+            "compile_args": ["-DW=\"compiled with\"", "-O0"]}
+    rest = srv.execute(body).json()
+    got = stub.Execute(to_pb(pb, body), timeout=60)
+    assert (rest["status"], rest["stdout"]) == ("ok", "compiled with\n"), rest
+    assert stage(got.result) == rest_stage(rest) and got.compile_cached
+    got = stub.Execute(to_pb(pb, dict(body, compile_args=["-DW=\"other\""])), timeout=60)
+    assert got.result.stdout == b"other\n" and not got.compile_cached
 
 
 def test_execute_is_recorded_as_a_sync_execution(pb, stub, srv):

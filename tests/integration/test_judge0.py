@@ -457,6 +457,20 @@ def _program_for(jid, s):
     return SPECS[IDS[jid]]["test"]["program"]
 
 
+def test_compiler_options(srv):
+    """compiler_options reach the compiler after its own options (Judge0's %s), split like
+    bash words with Judge0's characters removed; a compile that fails with them is 6."""
+    src = ('#include <stdio.h>\nint main(void){ printf("%d %s %ld\\n", ANSWER, WORD, '
+           '__STDC_VERSION__); return 0; }\n')
+    q = "/submissions?wait=true&fields=status_id,stdout,compile_output"
+    r = post(srv, q, {"language_id": 50, "source_code": src,
+                      "compiler_options": "-DANSWER=42 '-DWORD=\"two words\"' -std=c99;"})
+    assert r.json() == {"status_id": 3, "stdout": "42 two words 199901\n",
+                        "compile_output": None}, r.json()
+    r = post(srv, q, {"language_id": 50, "source_code": src, "compiler_options": "-DANSWER=1"})
+    assert r.json()["status_id"] == 6 and "WORD’ undeclared" in r.json()["compile_output"]
+
+
 def test_cors_preflight(srv):
     r = requests.options(srv.url + "/submissions", headers={
         "Origin": "http://ide.example", "Access-Control-Request-Method": "POST",

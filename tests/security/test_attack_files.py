@@ -254,3 +254,23 @@ def test_compile_stage_includes_host_files(srv):
         assert f"{path}: No such file or directory" in out or f"file not found: {path}" in out, out
         assert SECRET not in json.dumps(res) and "root:" not in res["compile_output"]
     intact(srv)
+
+
+def test_compile_args_reach_host_files(srv):
+    """compile_args that make gcc read host secrets (`-include`, `@file`) or run a command of the user's (`-wrapper`)."""
+    for args, path in [(["-include", "/etc/shadow"], "/etc/shadow"),
+                       (["-include", srv.private_canary], srv.private_canary),
+                       (["@" + srv.config], srv.config)]:
+        res = run(srv, "c", "int main(void){return 0;}\n", compile_args=args)
+        assert res["status"] == "compile_error", res
+        assert f"{path}: No such file or directory" in res["compile_output"], res
+        assert SECRET not in json.dumps(res) and "root:" not in res["compile_output"]
+    # a wrapper runs, but as the compile sandbox's user, in the compile sandbox
+    res = run(srv, "c", "int main(void){return 0;}\n", compile_args=[
+        "-wrapper", "/bin/sh,-c,id -u >&2; cat /etc/shadow " + srv.private_canary + " >&2; exit 1"])
+    assert res["status"] == "compile_error", res
+    lines = res["compile_output"].splitlines()
+    assert int(lines[0]) >= UID_BASE, lines
+    assert "/etc/shadow: No such file or directory" in res["compile_output"], lines
+    assert SECRET not in json.dumps(res)
+    intact(srv)

@@ -122,19 +122,30 @@ static int cases_to_json(const Soulbox__V1__ExecuteRequest *r, json_t *o, struct
     return 0;
 }
 
+/* A repeated string field as o's JSON array `name` (absent when empty). */
+static int strings_to_json(char **v, size_t n, const char *name, const char *what, json_t *o,
+                           struct sb_error *err)
+{
+    if (!n)
+        return 0;
+    json_t *arr = json_array();
+    json_object_set_new(o, name, arr);
+    for (size_t i = 0; i < n; i++) {
+        json_t *a = utf8(v[i], what, err);
+        if (!a)
+            return -1;
+        json_array_append_new(arr, a);
+    }
+    return 0;
+}
+
 static int args_env_to_json(const Soulbox__V1__ExecuteRequest *r, json_t *o,
                             struct sb_error *err)
 {
-    if (r->n_args) {
-        json_t *args = json_array();
-        json_object_set_new(o, "args", args);
-        for (size_t i = 0; i < r->n_args; i++) {
-            json_t *a = utf8(r->args[i], "args[]", err);
-            if (!a)
-                return -1;
-            json_array_append_new(args, a);
-        }
-    }
+    if (strings_to_json(r->args, r->n_args, "args", "args[]", o, err) < 0 ||
+        strings_to_json(r->compile_args, r->n_compile_args, "compile_args", "compile_args[]",
+                        o, err) < 0)
+        return -1;
     if (r->n_env) {
         json_t *env = json_object();
         json_object_set_new(o, "env", env);

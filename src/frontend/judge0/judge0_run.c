@@ -116,6 +116,10 @@ int j0_exec_req(struct service *s, json_t *doc, struct exec_req *out, struct sb_
     json_t *cla = json_object_get(doc, "command_line_arguments");
     if (json_is_string(cla))
         json_object_set_new(root, "args", split_args(json_string_value(cla)));
+    /* compiler_options go where Judge0's %s is: after the compiler's own options */
+    json_t *opts = json_object_get(doc, "compiler_options");
+    if (json_is_string(opts) && l->compile)
+        json_object_set_new(root, "compile_args", split_args(json_string_value(opts)));
     free(src);
     free(in);
     int rc = root ? exec_req_from_json(root, s->cfg, &s->registry, REQ_SYNC, out, err)
