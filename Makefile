@@ -2,7 +2,7 @@
 # missing, builds, and runs every test suite; `make run` starts the service.
 CC      ?= gcc
 PYTHON  := /usr/bin/python3
-PKGS    := libuv jansson libcyaml libseccomp sqlite3 libnghttp2 libprotobuf-c
+PKGS    := libuv jansson libcyaml libseccomp sqlite3 libnghttp2 libprotobuf-c zlib
 
 # Default: Debian's static archives for every library that ships one; libc and
 # libwslay (Debian has no static libwslay) are shared. Loading two shared

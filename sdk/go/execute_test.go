@@ -68,6 +68,37 @@ func TestExecuteStatuses(t *testing.T) {
 	}
 }
 
+func TestExecuteCompileArgs(t *testing.T) {
+	c, ctx := testClient(t), testCtx(t)
+	const code = "#include <stdio.h>\nint main(void) { printf(\"%d\\n\", ANSWER); return 0; }\n"
+	r, err := c.Execute(ctx, ExecuteRequest{Language: "c", Code: code, CompileArgs: []string{"-DANSWER=42"}})
+	must(t, err)
+	eq(t, "stdout", r.Stdout, "42\n")
+	eq(t, "status", r.Status, "ok")
+	r, err = c.Execute(ctx, ExecuteRequest{Language: "c", Code: code})
+	must(t, err)
+	eq(t, "status without", r.Status, "compile_error")
+	s, err := c.Stream(ctx, ExecuteRequest{Language: "c", Code: code, CompileArgs: []string{"-DANSWER=43"}})
+	must(t, err)
+	defer s.Close()
+	sr, err := s.Wait()
+	must(t, err)
+	eq(t, "streamed stdout", sr.Stdout, "43\n")
+	h, err := c.Submit(ctx, SubmitRequest{ExecuteRequest: ExecuteRequest{Language: "c", Code: code, CompileArgs: []string{"-DANSWER=44"}}})
+	must(t, err)
+	ex, err := c.WaitExecution(ctx, h.ID, &WaitOptions{PollInterval: 50 * time.Millisecond})
+	must(t, err)
+	eq(t, "async stdout", ex.Stdout, "44\n")
+	_, err = c.Execute(ctx, ExecuteRequest{Language: "python", Code: "print(1)", CompileArgs: []string{"-O0"}})
+	var e *Error
+	if !errors.Is(err, ErrInvalidRequest) || !errors.As(err, &e) {
+		t.Fatalf("err = %v", err)
+	}
+	eq(t, "status", e.Status, 400)
+	eq(t, "code", e.Code, "invalid_argument")
+	eq(t, "message", e.Message, "compile_args: python has no compile step")
+}
+
 func TestExecuteErrors(t *testing.T) {
 	c, ctx := testClient(t), testCtx(t)
 	_, err := c.Execute(ctx, ExecuteRequest{Language: "cobol", Code: "x"})

@@ -78,8 +78,8 @@ func (t *TestCase) UnmarshalJSON(b []byte) error {
 }
 
 // ExecuteRequest is a program to run: Language and exactly one of Code and
-// Files, plus optional stdin, arguments, environment, limits, network,
-// isolation, files to hand back and judge test cases.
+// Files, plus optional stdin, arguments, compiler arguments, environment,
+// limits, network, isolation, files to hand back and judge test cases.
 type ExecuteRequest struct {
 	// Language is a name or alias from Languages (e.g. "python", "c", "cpp").
 	Language string `json:"language"`
@@ -91,6 +91,12 @@ type ExecuteRequest struct {
 	Stdin string `json:"stdin,omitempty"`
 	// Args are the arguments after the program.
 	Args []string `json:"args,omitempty"`
+	// CompileArgs are more of the compiler's arguments (e.g. "-O0", "-DDEBUG",
+	// "-std=c++20"), after the language's own options and before the source
+	// files; part of the compile cache's key. Only for languages with a compile
+	// step: otherwise ErrInvalidRequest (400, "compile_args: <language> has no
+	// compile step").
+	CompileArgs []string `json:"compile_args,omitempty"`
 	// Env holds extra environment variables.
 	Env map[string]string `json:"env,omitempty"`
 	// Limits lower (or raise, up to the maximum) the server's limits.

@@ -1,12 +1,15 @@
-/* Fuzz target `names`: file-name validation (plan_relpath_ok, plan_path_ok)
- * and the artifact tar reader (tar_parse: archives come out of a sandbox, so
- * are untrusted). Whatever is accepted must hold the documented promises: tar
- * names pass plan_relpath_ok and point into the archive. (The plan and the
- * agent's messages are the `agent` target's.) */
+/* Fuzz target `names`: file-name validation (plan_relpath_ok, plan_path_ok),
+ * the artifact tar reader (tar_parse: archives come out of a sandbox, so are
+ * untrusted) and the zip reader (zip_read: Judge0's additional_files, from
+ * clients). Whatever is accepted must hold the documented promises: tar
+ * names pass plan_relpath_ok and point into the archive; zip names are
+ * relative without "." or ".." components, unique, within the bounds. (The
+ * plan and the agent's messages are the `agent` target's.) */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/zip.h"
 #include "fuzz_common.h"
 #include "runner/tar.h"
 #include "sandbox/plan.h"
@@ -68,10 +71,49 @@ static void check_tar(const uint8_t *data, size_t size)
     tar_free(&l);
 }
 
+#define ZIP_MAX_FILES 64
+#define ZIP_MAX_BYTES (1u << 20)
+
+static bool zip_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n && s[0] != '/' && s[n - 1] != '/' && !strstr(s, "//") && strcmp(s, ".") &&
+           strcmp(s, "..") && strncmp(s, "./", 2) && strncmp(s, "../", 3) && !strstr(s, "/./") &&
+           !strstr(s, "/../") && !(n >= 2 && !strcmp(s + n - 2, "/.")) &&
+           !(n >= 3 && !strcmp(s + n - 3, "/.."));
+}
+
+static void check_zip(const uint8_t *data, size_t size)
+{
+    struct zip_list l;
+    const char *why = NULL;
+    if (zip_read(data, size, ZIP_MAX_FILES, ZIP_MAX_BYTES, &l, &why) < 0) {
+        if (!why || l.n || l.v)
+            abort();
+        fuzz_touch(why);
+        return;
+    }
+    size_t total = 0;
+    if (l.n > ZIP_MAX_FILES)
+        abort();
+    for (size_t i = 0; i < l.n; i++) {
+        if (!zip_name_ok(l.v[i].name) || !l.v[i].data)
+            abort();
+        total += l.v[i].len;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(l.v[i].name, l.v[j].name))
+                abort(); /* the first of a name is kept */
+    }
+    if (total > ZIP_MAX_BYTES)
+        abort();
+    zip_free(&l);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* libFuzzer's data is an exact-size heap copy: a read past it is caught */
     check_names(data, size);
     check_tar(data, size);
+    check_zip(data, size);
     return 0;
 }

@@ -380,9 +380,24 @@ def names():
         "tar-longname": tar([("d/" + "n" * 120, "file", b"1")]),
         "tar-symlink": tar([("evil", "link", b"")]),
         "tar-dotdot": tar([("../escape", "file", b"x")]),
+        "zip-files": zipped([("run", b"python3 main.py\n", True), ("main.py", b"print(1)\n" * 20, True),
+                             ("./dir/", b"", False), ("./dir/data.txt", b"x" * 300, False)]),
+        "zip-dotdot": zipped([("../../escape", b"x", False), ("/abs", b"y", True)]),
     }
     for k, v in seeds.items():
         write("names", k, v)
+
+
+def zipped(entries):
+    """A zip archive of (name, content, deflated) entries."""
+    import zipfile
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w") as z:
+        for name, data, deflated in entries:
+            info = zipfile.ZipInfo(name)
+            info.compress_type = zipfile.ZIP_DEFLATED if deflated else zipfile.ZIP_STORED
+            z.writestr(info, data)
+    return b.getvalue()
 
 
 def client():

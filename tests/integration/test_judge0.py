@@ -18,7 +18,7 @@ import yaml
 from conftest import ROOT
 from server import Server, wait_until
 
-LANGS = "sandbox:\n  languages: [python, bash, c, ruby]\n"
+LANGS = "sandbox:\n  languages: [python, bash, c, ruby, sql]\n"
 DEFAULT_KEYS = ["stdout", "time", "memory", "stderr", "token", "compile_output", "message",
                 "status"]
 ALL_KEYS = ["source_code", "language_id", "stdin", "expected_output", "stdout", "status_id",
@@ -336,6 +336,7 @@ def test_other_answers(srv):
     ci = requests.get(srv.url + "/config_info").json()
     assert len(ci) == 39 and ci["cpu_time_limit"] == 5.0 and ci["max_submission_batch_size"] == 20
     assert ci["allow_enable_network"] is False
+    assert (ci["enable_additional_files"], ci["max_extract_size"]) == (True, 10240)
     assert requests.get(srv.url + "/version").text == "1.13.1"
     w = requests.get(srv.url + "/workers").json()
     assert w[0]["queue"] == "1.13.1"
@@ -430,12 +431,14 @@ def test_every_language_is_listed_and_says_hello(every):
     s, langs = every
     avail = requests.get(s.url + "/api/languages").json()["languages"]
     names = [x["name"] if isinstance(x, dict) else x for x in avail]
-    assert len(langs) == len(names), (langs, names)
+    # every SoulBox language, plus what Judge0 runs with bash: Plain Text, Executable, and
+    # multi-file programs
+    assert len(langs) == len(names) + 3, (langs, names)
     failures = {}
     for l in langs:
         # the language behind the id: its name's family is checked by the listing itself
         r = post(s, "/submissions?wait=true&base64_encoded=true",
-                 {"language_id": l["id"], "source_code": b64(_program_for(l["id"], s))},
+                 {"language_id": l["id"], **_submission_for(l["id"])},
                  timeout=180)
         o = r.json()
         out = base64.b64decode((o.get("stdout") or "").replace("\n", "")).decode(errors="replace")
@@ -453,8 +456,18 @@ IDS = {45: "nasm", 46: "bash", 50: "c", 51: "csharp", 54: "cpp", 55: "commonlisp
        208: "tcl"}
 
 
-def _program_for(jid, s):
-    return SPECS[IDS[jid]]["test"]["program"]
+def _submission_for(jid):
+    """Hello world as a submission for Judge0 id jid (base64_encoded=true)."""
+    if jid == 43:
+        return {"source_code": b64("Hello, World!\n")}
+    if jid == 44:
+        with open("/bin/echo", "rb") as f:
+            return {"source_code": b64(f.read()), "command_line_arguments": "Hello, World!"}
+    if jid == 89:
+        return {"additional_files": zipped([("run", "echo 'Hello, World!'\n")])}
+    if jid == 82:      # Judge0's SQL reads its script on stdin: it has no stdin of its own
+        return {"source_code": b64("SELECT 'Hello, World!';\n")}
+    return {"source_code": b64(SPECS[IDS[jid]]["test"]["program"])}
 
 
 def test_compiler_options(srv):
@@ -487,6 +500,109 @@ def test_language_details(srv):
     assert requests.get(srv.url + "/languages/71").json()["compile_cmd"] is None
     alls = requests.get(srv.url + "/languages/all").json()
     assert all(x["is_archived"] is False for x in alls) and len(alls[0]) == 3
+
+
+def zipped(entries, deflated=True):
+    """additional_files: a zip of (name, bytes) as judge0-python's Filesystem makes it."""
+    import io
+    import zipfile
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED if deflated else zipfile.ZIP_STORED) as z:
+        for name, data in entries:
+            z.writestr(name, data)
+    return base64.b64encode(b.getvalue()).decode()
+
+
+Q = "/submissions?wait=true&fields=status_id,stdout,stderr,compile_output,message"
+
+
+def test_additional_files(srv):
+    """Unzipped beside the source (sub-directories, "./" names, stored or deflated), never
+    over it; always base64 whatever base64_encoded says, and shown back as MIME base64."""
+    files = zipped([("./my_dir1/my_file1.txt", "hello from my_file1.txt"),
+                    ("script.py", "print('the zip lost')"), ("empty/", "")])
+    r = post(srv, Q.replace("fields=", "fields=additional_files,"), {
+        "language_id": 71, "additional_files": files,
+        "source_code": "import os\nprint(open('my_dir1/my_file1.txt').read())\n"
+                       "print(sorted(os.listdir('.')))"})
+    o = r.json()
+    # (an empty directory of the archive is not made: SoulBox's requests carry files)
+    assert (o["status_id"], o["stdout"]) == (3, "hello from my_file1.txt\n['my_dir1', "
+                                                 "'script.py']\n"), o
+    assert base64.b64decode(o["additional_files"]) == base64.b64decode(files)
+    stored = zipped([("data.txt", "x" * 100)], deflated=False)
+    r = post(srv, Q, {"language_id": 46, "source_code": "wc -c < data.txt",
+                      "additional_files": stored})
+    assert r.json()["stdout"] == "100\n"
+
+
+@pytest.mark.parametrize("files,why", [
+    ("bm90IGEgemlw", "not a zip archive"),
+    (zipped([("big", "0" * (10240 * 1024 + 1))]), "too large when extracted"),
+    (zipped([("-DINJECTED.c", "x")]), None),
+])
+def test_additional_files_that_cannot_be_extracted(srv, files, why):
+    r = post(srv, "/submissions", {"language_id": 50, "source_code": "int main(){}",
+                                   "additional_files": files})
+    assert r.status_code == 422
+    assert r.json() == {"additional_files": [
+        "is not a zip archive SoulBox can extract: " + why if why else
+        "has a file SoulBox cannot name '-DINJECTED.c'"]}
+
+
+def test_plain_text_executable_and_sql(srv):
+    """43 prints its source, 44 runs an uploaded binary (with its arguments), 82 pipes the
+    script into sqlite3 db.sqlite: a database among additional_files is the one it uses."""
+    r = post(srv, Q, {"language_id": 43, "source_code": "just\ntext"})
+    assert r.json()["stdout"] == "just\ntext" and r.json()["status_id"] == 3
+    with open("/bin/echo", "rb") as f:
+        echo = base64.b64encode(f.read()).decode()
+    r = post(srv, Q.replace("wait=true", "wait=true&base64_encoded=true"), {
+        "language_id": 44, "source_code": echo, "command_line_arguments": "from 'a binary'"})
+    assert base64.b64decode(r.json()["stdout"]) == b"from a binary\n", r.json()
+    import sqlite3
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        db = sqlite3.connect(os.path.join(d, "db.sqlite"))
+        db.execute("create table t(x)")
+        db.executemany("insert into t values (?)", [(1,), (2,), (3,)])
+        db.commit()
+        db.close()
+        with open(os.path.join(d, "db.sqlite"), "rb") as f:
+            files = zipped([("db.sqlite", f.read())])
+    r = post(srv, Q, {"language_id": 82, "source_code": "select sum(x) from t;",
+                      "additional_files": files})
+    assert (r.json()["status_id"], r.json()["stdout"]) == (3, "6\n"), r.json()
+    names = {x["id"]: x["name"] for x in requests.get(srv.url + "/languages").json()}
+    assert (names[43], names[44], names[89]) == ("Plain Text", "Executable", "Multi-file program")
+    assert names[82].startswith("SQL (SQLite 3.")
+    assert requests.get(srv.url + "/languages/43").json() == {
+        "id": 43, "name": "Plain Text", "is_archived": False, "source_file": "text.txt",
+        "compile_cmd": None, "run_cmd": "/bin/cat text.txt"}
+    assert requests.get(srv.url + "/languages/89").json() == {
+        "id": 89, "name": "Multi-file program", "is_archived": False, "source_file": None,
+        "compile_cmd": None, "run_cmd": None}
+
+
+def test_multi_file_program(srv):
+    """89: its compile script (output kept, a failure is 6 with the run's fields null),
+    then its run script, as is."""
+    files = zipped([("main.c", '#include <stdio.h>\nint main(void){ puts("built"); }\n'),
+                    ("compile", "echo compiling\ngcc -O2 -o prog main.c\n"),
+                    ("run", "./prog\necho args: $#\n")])
+    r = post(srv, Q, {"language_id": 89, "additional_files": files,
+                      "command_line_arguments": "not passed"})
+    assert r.json() == {"status_id": 3, "stdout": "built\nargs: 0\n", "stderr": None,
+                        "compile_output": "compiling\n", "message": None}, r.json()
+    r = post(srv, Q, {"language_id": 89, "additional_files": zipped([
+        ("compile", "echo broken >&2\nexit 3\n"), ("run", "echo never")])})
+    assert r.json() == {"status_id": 6, "stdout": None, "stderr": None,
+                        "compile_output": "broken\n", "message": None}, r.json()
+    r = post(srv, Q, {"language_id": 89, "additional_files": zipped([("run", "echo only run")])})
+    assert r.json()["stdout"] == "only run\n" and r.json()["compile_output"] is None
+    r = post(srv, "/submissions", {"language_id": 89, "source_code": "x"})
+    assert r.status_code == 422 and r.json() == {"source_code": ["must be blank"],
+                                                 "additional_files": ["can't be blank"]}
 
 
 def test_args_stderr_redirect_and_alias(srv):

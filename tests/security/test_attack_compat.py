@@ -74,3 +74,57 @@ def test_what_a_compat_api_cannot_name_is_bounded_by_the_defaults(srv, api, atta
         assert compat["status"]["id"] == {"time_limit_exceeded": 5, "ok": 3,
                                           "output_limit_exceeded": 11}[res["status"]], compat
     intact(srv)
+
+
+def _zip(entries):
+    """entries: (name, data, unix mode or None); deflated."""
+    import io
+    import zipfile
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data, mode in entries:
+            info = zipfile.ZipInfo(name)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            if mode is not None:
+                info.create_system = 3
+                info.external_attr = mode << 16
+            z.writestr(info, data)
+    return b.getvalue()
+
+
+def _lie_about_size(archive, name):
+    """The archive with name's declared uncompressed size (local and central) set to 1."""
+    import struct
+    out = bytearray(archive)
+    for sig, off in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        i = out.find(sig)
+        while i >= 0:
+            name_at = i + (30 if sig == b"PK\x03\x04" else 46)
+            if out[name_at:name_at + len(name)] == name.encode():
+                out[i + off:i + off + 4] = struct.pack("<I", 1)
+            i = out.find(sig, i + 4)
+    return bytes(out)
+
+
+def test_judge0_additional_files_cannot_escape_or_explode(srv):
+    """Judge0's additional_files: a zip bomb, a lying size, a symlink to /etc/shadow, '../' and absolute names."""
+    def submit(archive, src="echo ok"):
+        return requests.post(srv.url + "/submissions?wait=true", json={
+            "language_id": 46, "source_code": src,
+            "additional_files": base64.b64encode(archive).decode()}, timeout=60)
+    bomb = _zip([("zeros", b"\0" * (200 << 20), None)])
+    assert len(bomb) < 300 << 10
+    r = submit(bomb)
+    assert r.status_code == 422 and r.json() == {"additional_files": [
+        "is not a zip archive SoulBox can extract: too large when extracted"]}, r.text
+    r = submit(_lie_about_size(_zip([("zeros", b"\0" * (8 << 20), None)]), "zeros"))
+    assert r.status_code == 422 and "not its declared size" in r.text, r.text
+    r = submit(_zip([("link", b"/etc/shadow", 0o120777), ("../../../tmp/escaped", b"x", None),
+                     ("/etc/planted", b"y", 0o100644)]),
+               "ls -RA; cat link 2>&1; ls /tmp /etc/planted 2>&1")
+    assert r.status_code == 201, r.text
+    assert r.json()["stdout"] == (".:\netc\nscript.sh\ntmp\n\n./etc:\nplanted\n\n./tmp:\nescaped\n"
+                                  "cat: link: No such file or directory\n"
+                                  "ls: cannot access '/etc/planted': No such file or directory\n"
+                                  "/tmp:\n"), r.json()
+    intact(srv)

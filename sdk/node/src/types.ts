@@ -71,6 +71,13 @@ export interface ExecuteRequest {
   stdin?: string;
   /** Arguments after the program. */
   args?: string[];
+  /**
+   * More of the compiler's arguments (`['-O0', '-DDEBUG', '-std=c++20']`), after the
+   * language's own options and before the source files; part of the compile cache's key.
+   * Only for languages with a compile step: otherwise {@link InvalidRequestError} (400,
+   * `compile_args: <language> has no compile step`).
+   */
+  compile_args?: string[];
   /** Extra environment variables. */
   env?: Record<string, string>;
   /** Resource limits. */

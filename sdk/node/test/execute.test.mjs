@@ -49,6 +49,25 @@ test('stdin, args, env and files', async () => {
   assert.equal(f.stdout, "42 b'\\x00\\x01\\xff'\n");
 });
 
+test('compile_args: more of the compiler\'s arguments; refused for a language without a compile step', async () => {
+  const code = '#include <stdio.h>\nint main(void) { printf("%d\\n", ANSWER); return 0; }\n';
+  const r = await c.execute({ language: 'c', code, compile_args: ['-DANSWER=42'] });
+  assert.deepEqual([r.stdout, r.status, r.exit_code], ['42\n', 'ok', 0]);
+  assert.equal((await c.execute({ language: 'c', code })).status, 'compile_error');
+  const s = await c.stream({ language: 'c', code, compile_args: ['-DANSWER=43'] });
+  for await (const ev of s) void ev;
+  assert.equal((await s.result).stdout, '43\n');
+  const h = await c.submit({ language: 'c', code, compile_args: ['-DANSWER=44'] });
+  assert.equal((await c.waitExecution(h.id, { timeoutMs: 60_000 })).stdout, '44\n');
+  await assert.rejects(c.execute({ language: 'python', code: 'print(1)', compile_args: ['-O0'] }), (e) => {
+    assert.ok(e instanceof sdk.InvalidRequestError);
+    assert.equal(e.status, 400);
+    assert.equal(e.code, 'invalid_argument');
+    assert.equal(e.message, 'compile_args: python has no compile step');
+    return true;
+  });
+});
+
 test('dedent: false sends the code as it is', async () => {
   const r = await c.execute({ language: 'python', code: '  print(1)\n', dedent: false });
   assert.equal(r.status, 'runtime_error');

@@ -198,6 +198,20 @@ test('the request body is the API request, dedented unless dedent: false', async
   } finally { await s.close(); }
 });
 
+test('compile_args is in the body only when given, after args', async () => {
+  const s = await stub((req, res) => json(res, 200, RESULT));
+  try {
+    const c = new Client(s.url);
+    await c.execute({ language: 'c', code: 'x', args: ['a'], compile_args: ['-O0', '-DDEBUG'] });
+    await c.submit({ language: 'cpp', code: 'x', compile_args: ['-std=c++20'] });
+    await c.execute({ language: 'c', code: 'x' });
+    assert.deepEqual(s.requests.map((r) => r.body), [
+      '{"language":"c","code":"x","args":["a"],"compile_args":["-O0","-DDEBUG"]}',
+      '{"language":"cpp","code":"x","compile_args":["-std=c++20"]}',
+      '{"language":"c","code":"x"}']);
+  } finally { await s.close(); }
+});
+
 test('isolation is in the body only when given; the session says which it got', async () => {
   const s = await stub((req, res, n, body) => json(res, 200, req.url === '/api/sandboxes'
     ? { id: 's1', isolation: JSON.parse(body).isolation ?? 'namespaces' } : RESULT));

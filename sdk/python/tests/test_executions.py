@@ -72,6 +72,36 @@ def test_compile_error(client):
     assert "error" in r.compile_output
 
 
+C_ANSWER = r"""
+#include <stdio.h>
+int main(void) { printf("%d\n", ANSWER); return 0; }
+"""
+
+
+def test_compile_args(client):
+    r = client.execute("c", C_ANSWER, compile_args=["-DANSWER=42"])
+    assert (r.stdout, r.status, r.exit_code) == ("42\n", "ok", 0)
+    assert client.execute("c", C_ANSWER).status == "compile_error"  # ANSWER undeclared
+    with client.stream("c", C_ANSWER, compile_args=["-DANSWER=43"]) as s:
+        assert s.wait().stdout == "43\n"
+    sub = client.submit("c", C_ANSWER, compile_args=["-DANSWER=44"])
+    assert client.wait_execution(sub.id, timeout=60).stdout == "44\n"
+    with pytest.raises(soulbox.InvalidRequestError) as ei:
+        client.execute("python", "print(1)", compile_args=["-O0"])
+    e = ei.value
+    assert (e.code, e.status) == ("invalid_argument", 400)
+    assert e.message == "compile_args: python has no compile step" and e.request_id
+
+    async def main():
+        async with soulbox.AsyncClient() as c:
+            r = await c.execute("c", C_ANSWER, compile_args=["-DANSWER=45"])
+            assert r.stdout == "45\n"
+            with pytest.raises(soulbox.InvalidRequestError) as ei:
+                await c.execute("python", "print(1)", compile_args=["-O0"])
+            assert ei.value.message == "compile_args: python has no compile step"
+    asyncio.run(main())
+
+
 def test_return_files(client):
     r = client.execute("bash", "mkdir -p out; printf 'abc' > out/a.txt", return_files=["out/**"])
     assert [(f.name, f.size, f.content) for f in r.files] == [("out/a.txt", 3, b"abc")]

@@ -79,6 +79,25 @@ def test_isolation_is_sent_only_when_given(stub):
                       {"template": "base", "isolation": "microvm"}, {"template": "base"}]
 
 
+def test_compile_args_are_sent_after_args_only_when_given(stub):
+    with soulbox.Client(stub.url) as c:
+        c.execute("c", "x", args=["a"], compile_args=("-O0", "-DDEBUG"))
+        c.submit("cpp", "x", compile_args=["-std=c++20"])
+        c.execute("c", "x")
+
+    async def main():
+        async with soulbox.AsyncClient(stub.url) as ac:
+            await ac.execute("c", "x", compile_args=["-DANSWER=42"])
+            await ac.submit("c", "x", compile_args=[])
+    asyncio.run(main())
+    assert [r[3] for r in stub.requests] == [
+        b'{"language":"c","code":"x","args":["a"],"compile_args":["-O0","-DDEBUG"]}',
+        b'{"language":"cpp","code":"x","compile_args":["-std=c++20"]}',
+        b'{"language":"c","code":"x"}',
+        b'{"language":"c","code":"x","compile_args":["-DANSWER=42"]}',
+        b'{"language":"c","code":"x","compile_args":[]}']
+
+
 def test_no_key_no_authorization_header(stub, monkeypatch):
     monkeypatch.delenv("SOULBOX_API_KEY", raising=False)
     monkeypatch.setenv("SOULBOX_URL", "127.0.0.1:%d" % stub.port)

@@ -58,7 +58,7 @@ void judge0_config_info(struct rest_call *rc)
         "allowed_languages_for_compile_options", "enable_command_line_arguments", 1,
         "enable_submission_delete", 0, "enable_callbacks", 1, "callbacks_max_tries",
         (json_int_t)c->server.callback_attempts, "callbacks_timeout",
-        (double)c->server.callback_timeout_ms / 1000, "enable_additional_files", 0,
+        (double)c->server.callback_timeout_ms / 1000, "enable_additional_files", 1,
         "max_queue_size", (json_int_t)c->server.max_queue, "cpu_time_limit", J0_CPU_TIME_LIMIT,
         "max_cpu_time_limit", J0_MAX_CPU_TIME_LIMIT, "cpu_extra_time", J0_CPU_EXTRA_TIME,
         "max_cpu_extra_time", J0_MAX_CPU_EXTRA_TIME, "wall_time_limit", J0_WALL_TIME_LIMIT,
@@ -75,7 +75,7 @@ void judge0_config_info(struct rest_call *rc)
         "allow_enable_per_process_and_thread_memory_limit", 1, "max_file_size",
         J0_MAX_FILE_SIZE, "max_max_file_size", J0_MAX_MAX_FILE_SIZE, "number_of_runs",
         J0_NUMBER_OF_RUNS, "max_number_of_runs", J0_MAX_NUMBER_OF_RUNS,
-        "redirect_stderr_to_stdout", 0, "max_extract_size", 10240,
+        "redirect_stderr_to_stdout", 0, "max_extract_size", J0_MAX_EXTRACT_KB,
         "enable_batched_submissions", 1, "max_submission_batch_size", J0_MAX_BATCH,
         "submission_cache_duration", 0.0, "use_docs_as_homepage", 0, "allow_enable_network", 0,
         "enable_network", 0);

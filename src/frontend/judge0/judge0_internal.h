@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "common/zip.h"
 #include "frontend/judge0/judge0.h"
 #include "frontend/rest/rest_internal.h"
 #include "runner/result.h"
@@ -32,6 +33,7 @@ struct service;
 #define J0_NUMBER_OF_RUNS 1
 #define J0_MAX_NUMBER_OF_RUNS 20
 #define J0_MAX_BATCH 20
+#define J0_MAX_EXTRACT_KB 10240    /* additional_files, unzipped */
 #define J0_MAX_PER_PAGE 1000       /* GET /submissions (SoulBox's cap) */
 #define J0_VERSION "1.13.1"
 #define J0_UTF8_ERROR "some attributes for this submission cannot be converted to UTF-8, use " \
@@ -41,17 +43,27 @@ struct service;
 
 /* ---- languages (judge0_languages.c) ---- */
 
+/* How a Judge0 language runs: a SoulBox language, or as Judge0 runs it,
+ * through a bash script (Plain Text prints its source, Executable runs an
+ * uploaded binary, a multi-file program runs the scripts of its
+ * additional_files, SQL pipes its script into `sqlite3 db.sqlite` so that a
+ * database among the additional_files is the one it uses). */
+enum j0_kind { J0_K_LANGUAGE, J0_K_TEXT, J0_K_BINARY, J0_K_MULTI, J0_K_SQL };
+#define J0_LANG_MULTI_FILE 89
+
 struct j0_lang {
     int id;
-    const char *soulbox;       /* SoulBox's language */
+    const char *soulbox;       /* SoulBox's language (bash for the emulated ones) */
     const char *prefix;        /* the family, as Judge0 names it ("C++", "Python") */
     const char *toolchain;     /* before the version in parentheses ("GCC"), or "" */
     const char *source_file;   /* Judge0's file name, or NULL: the language's own */
     bool compiled;
+    enum j0_kind kind;
 };
 /* The row of a listed id (aliases of the hosted 1.14 too), or NULL. */
 const struct j0_lang *j0_lang_find(int id);
-/* SoulBox's language behind jl when it can run it now, else NULL. */
+/* SoulBox's language behind jl when it can run it now (and bash, which runs
+ * the emulated ones), else NULL. */
 const struct lang *j0_lang_usable(struct service *s, const struct j0_lang *jl);
 /* "Python (3.11.2)": the family and SoulBox's real version. */
 void j0_lang_name(struct service *s, const struct j0_lang *jl, char *buf, size_t len);
@@ -113,6 +125,9 @@ void j0_timestamp(uint64_t ms, char *buf, size_t len);
 json_t *j0_validate(struct service *s, json_t *body, bool b64, json_t **errors);
 /* The execution request for doc. 0, or -1 with err. */
 int j0_exec_req(struct service *s, json_t *doc, struct exec_req *out, struct sb_error *err);
+/* additional_files (base64, leniently) as files: 0, or -1 with why. */
+int j0_unzip(const char *b64, size_t len, size_t max_files, struct zip_list *out,
+             const char **why);
 /* Puts the result's fields in doc (status, outputs, figures, finished_at). */
 void j0_finish(json_t *doc, const struct job_result *res);
 /* Whether got matches want by Judge0's comparison. */

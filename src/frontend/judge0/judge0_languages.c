@@ -11,6 +11,8 @@
  * (200+) for those Judge0 does not have. The hosted 1.14 ids after them are
  * accepted as aliases but never listed. */
 static const struct j0_lang langs[] = {
+    {43, "bash", "Plain Text", "", "text.txt", false, J0_K_TEXT},
+    {44, "bash", "Executable", "", "a.out", false, J0_K_BINARY},
     {45, "nasm", "Assembly", "NASM", "main.asm", true},
     {46, "bash", "Bash", "", "script.sh", false},
     {50, "c", "C", "GCC", "main.c", true},
@@ -37,9 +39,10 @@ static const struct j0_lang langs[] = {
     {78, "kotlin", "Kotlin", "", "Main.kt", true},
     {80, "r", "R", "", "script.r", false},
     {81, "scala", "Scala", "", "Main.scala", true},
-    {82, "sql", "SQL", "SQLite", "script.sql", false},
+    {82, "sql", "SQL", "SQLite", "script.sql", false, J0_K_SQL},
     {85, "perl", "Perl", "", "script.pl", false},
     {86, "clojure", "Clojure", "", "main.clj", false},
+    {J0_LANG_MULTI_FILE, "bash", "Multi-file program", "", NULL, false, J0_K_MULTI},
     {200, "ada", "Ada", "GNAT", NULL, true},
     {201, "awk", "AWK", "", NULL, false},
     {202, "crystal", "Crystal", "", NULL, true},
@@ -84,7 +87,10 @@ bool j0_lang_archived(int id)
 const struct lang *j0_lang_usable(struct service *s, const struct j0_lang *jl)
 {
     const struct lang *l = lang_find(&s->registry, jl->soulbox);
+    const struct lang *bash = lang_find(&s->registry, "bash");
     struct sb_error err;
+    if (jl->kind != J0_K_LANGUAGE && (!bash || lang_probe_check(&s->probe, bash, &err) < 0))
+        return NULL;
     return l && lang_probe_check(&s->probe, l, &err) == 0 ? l : NULL;
 }
 
@@ -111,6 +117,10 @@ void j0_lang_name(struct service *s, const struct j0_lang *jl, char *buf, size_t
     const struct lang *l = lang_find(&s->registry, jl->soulbox);
     const struct lang_status *st = l ? lang_probe_find(&s->probe, l) : NULL;
     char v[64] = "";
+    if (jl->kind != J0_K_LANGUAGE && jl->kind != J0_K_SQL) {   /* no version in Judge0's */
+        snprintf(buf, len, "%s", jl->prefix);
+        return;
+    }
     if (st && st->version[0])
         version_of(st->version, v, sizeof v);
     snprintf(buf, len, "%s (%s%s%s)", jl->prefix, jl->toolchain, jl->toolchain[0] ? " " : "",
@@ -193,9 +203,18 @@ void judge0_language(struct rest_call *rc)
     }
     char name[128];
     j0_lang_name(s, jl, name, sizeof name);
-    j0_reply_json(rc, 200, json_pack("{s:i,s:s,s:b,s:s,s:o,s:o}", "id", jl->id, "name", name,
-                                     "is_archived", 0, "source_file",
-                                     jl->source_file ? jl->source_file : l->source,
-                                     "compile_cmd", command(l->compile), "run_cmd",
-                                     command(l->run)));
+    /* the emulated ones: what Judge0 runs for them */
+    static const char *const run_cmd[] = {
+        [J0_K_TEXT] = "/bin/cat text.txt",
+        [J0_K_BINARY] = "/bin/bash -c \"chmod +x a.out && ./a.out\"",
+        [J0_K_SQL] = "/bin/cat script.sql | sqlite3 db.sqlite",
+    };
+    json_t *src = jl->kind == J0_K_MULTI ? json_null()
+                  : json_string(jl->source_file ? jl->source_file : l->source);
+    json_t *compile = jl->kind == J0_K_LANGUAGE ? command(l->compile) : json_null();
+    json_t *run = jl->kind == J0_K_LANGUAGE ? command(l->run)
+                  : jl->kind == J0_K_MULTI ? json_null() : json_string(run_cmd[jl->kind]);
+    j0_reply_json(rc, 200, json_pack("{s:i,s:s,s:b,s:o,s:o,s:o}", "id", jl->id, "name", name,
+                                     "is_archived", 0, "source_file", src, "compile_cmd",
+                                     compile, "run_cmd", run));
 }

@@ -98,6 +98,82 @@ static json_t *split_args(const char *s)
     return a;
 }
 
+int j0_unzip(const char *b64, size_t len, size_t max_files, struct zip_list *out,
+             const char **why)
+{
+    struct sb_buf raw = {0};
+    j0_b64_lenient(b64, len, &raw);
+    int rc = raw.oom ? (*why = "out of memory", -1)
+                     : zip_read((const uint8_t *)(raw.data ? raw.data : ""), raw.len, max_files,
+                                (size_t)J0_MAX_EXTRACT_KB * 1024, out, why);
+    sb_buf_free(&raw);
+    return rc;
+}
+
+/* {"name", "content" (base64), "encoding": "base64"}: any bytes. */
+static json_t *file_json(const char *name, const void *data, size_t len)
+{
+    char *enc = base64_encode(data, len);
+    json_t *f = enc ? json_pack("{s:s,s:s,s:s}", "name", name, "content", enc, "encoding",
+                                "base64") : NULL;
+    free(enc);
+    return f;
+}
+
+/* What the emulated languages run, as bash (the entry file). */
+#define J0_DRIVER "judge0-run.sh"
+#define J0_COMPILE_OUT "judge0-compile-output"
+#define J0_COMPILE_STATUS "judge0-compile-status"
+static const char *const drivers[] = {
+    [J0_K_TEXT] = "exec /bin/cat text.txt \"$@\"\n",
+    [J0_K_BINARY] = "chmod +x a.out && exec ./a.out \"$@\"\n",
+    /* its compile script (if any; output and status kept for the result),
+     * then its run script, as is (no arguments) */
+    [J0_K_SQL] = "exec sqlite3 db.sqlite < script.sql\n",
+    [J0_K_MULTI] = "if [ -f compile ]; then\n"
+                   "    /bin/bash compile > " J0_COMPILE_OUT " 2>&1 < /dev/null\n"
+                   "    echo $? > " J0_COMPILE_STATUS "\n"
+                   "    [ \"$(cat " J0_COMPILE_STATUS ")\" = 0 ] || exit 0\n"
+                   "fi\n"
+                   "exec /bin/bash run\n",
+};
+
+/* The request's files: the source under Judge0's name (after the emulated
+ * languages' driver), then additional_files beside it, never over it. */
+static json_t *native_files(struct service *s, const struct j0_lang *jl, const struct lang *l,
+                            json_t *doc, struct sb_error *err)
+{
+    json_t *files = json_array();
+    const char *name = jl->source_file ? jl->source_file : l->source;
+    if (jl->kind != J0_K_LANGUAGE)
+        json_array_append_new(files, file_json(J0_DRIVER, drivers[jl->kind],
+                                               strlen(drivers[jl->kind])));
+    if (jl->kind != J0_K_MULTI) {
+        size_t n;
+        char *src = doc_bytes(doc, "source_code", &n);
+        json_array_append_new(files, file_json(name, src ? src : "", n));
+        free(src);
+    }
+    json_t *zip = json_object_get(doc, "additional_files");
+    struct zip_list z = {0};
+    const char *why;
+    if (json_is_string(zip) &&
+        j0_unzip(json_string_value(zip), json_string_length(zip), s->cfg->server.max_files - 2,
+                 &z, &why) < 0) {
+        json_decref(files);
+        sb_fail(err, SB_E_INVALID_ARGUMENT, "additional_files: %s", why);
+        return NULL;
+    }
+    for (size_t i = 0; i < z.n; i++) {
+        bool taken = !strcmp(z.v[i].name, J0_DRIVER) ||
+                     (jl->kind != J0_K_MULTI && !strcmp(z.v[i].name, name));
+        if (!taken)
+            json_array_append_new(files, file_json(z.v[i].name, z.v[i].data, z.v[i].len));
+    }
+    zip_free(&z);
+    return files;
+}
+
 int j0_exec_req(struct service *s, json_t *doc, struct exec_req *out, struct sb_error *err)
 {
     const struct j0_lang *jl = j0_lang_find((int)json_integer_value(json_object_get(doc,
@@ -105,23 +181,28 @@ int j0_exec_req(struct service *s, json_t *doc, struct exec_req *out, struct sb_
     const struct lang *l = jl ? j0_lang_usable(s, jl) : NULL;
     if (!l)
         return sb_fail(err, SB_E_UNKNOWN_LANGUAGE, "language unavailable");
-    size_t n, in_len;
-    char *src = doc_bytes(doc, "source_code", &n), *in = doc_bytes(doc, "stdin", &in_len);
-    json_t *root = json_pack("{s:s,s:[{s:s,s:o}],s:o}", "language", l->name, "files", "name",
-                             jl->source_file ? jl->source_file : l->source, "content",
-                             json_stringn_nocheck(src ? src : "", n), "limits",
-                             native_limits(s, doc));
+    json_t *files = native_files(s, jl, l, doc, err);
+    if (!files)
+        return -1;
+    size_t in_len;
+    char *in = doc_bytes(doc, "stdin", &in_len);
+    /* the emulated ones are a bash script (j0_lang_usable checked bash) */
+    json_t *root = json_pack("{s:s,s:o,s:o}", "language",
+                             jl->kind == J0_K_LANGUAGE ? l->name : "bash", "files", files,
+                             "limits", native_limits(s, doc));
     if (in)
         json_object_set_new(root, "stdin", json_stringn_nocheck(in, in_len));
+    free(in);
     json_t *cla = json_object_get(doc, "command_line_arguments");
-    if (json_is_string(cla))
+    if (json_is_string(cla) && jl->kind != J0_K_MULTI)
         json_object_set_new(root, "args", split_args(json_string_value(cla)));
     /* compiler_options go where Judge0's %s is: after the compiler's own options */
     json_t *opts = json_object_get(doc, "compiler_options");
     if (json_is_string(opts) && l->compile)
         json_object_set_new(root, "compile_args", split_args(json_string_value(opts)));
-    free(src);
-    free(in);
+    if (jl->kind == J0_K_MULTI)
+        json_object_set_new(root, "return_files", json_pack("[s,s]", J0_COMPILE_OUT,
+                                                            J0_COMPILE_STATUS));
     int rc = root ? exec_req_from_json(root, s->cfg, &s->registry, REQ_SYNC, out, err)
                   : sb_fail(err, SB_E_INTERNAL, "out of memory");
     json_decref(root);
@@ -240,11 +321,36 @@ static void run_fields(json_t *doc, const struct job_result *res)
     sb_buf_free(&out);
 }
 
+static const struct sbx_collected *returned(const struct job_result *res, const char *name)
+{
+    for (size_t i = 0; i < res->nfiles; i++)
+        if (!strcmp(res->files[i].name, name))
+            return &res->files[i];
+    return NULL;
+}
+
+/* A multi-file program's compile script: its output, and a failure is 6 with
+ * the run's fields null. true when it failed. */
+static bool multi_compile(json_t *doc, const struct job_result *res)
+{
+    const struct sbx_collected *out = returned(res, J0_COMPILE_OUT);
+    const struct sbx_collected *st = returned(res, J0_COMPILE_STATUS);
+    if (out)
+        set_text(doc, "compile_output", (const char *)out->data, out->len);
+    if (!st || (st->len == 2 && !memcmp(st->data, "0\n", 2)))
+        return false;
+    json_object_set_new(doc, "status_id", json_integer(J0_COMPILE_ERROR));
+    return true;
+}
+
 void j0_finish(json_t *doc, const struct job_result *res)
 {
     char ts[40];
     j0_timestamp(util_now_ms(), ts, sizeof ts);
     json_object_set_new(doc, "finished_at", json_string(ts));
+    if (json_integer_value(json_object_get(doc, "language_id")) == J0_LANG_MULTI_FILE &&
+        !res->failed && res->ran && multi_compile(doc, res))
+        return;
     if (res->has_compile) {
         struct sb_buf co = {0};
         sb_buf_append(&co, res->compile.out.data ? res->compile.out.data : "",

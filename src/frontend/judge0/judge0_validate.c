@@ -7,6 +7,7 @@
 #include "common/base64.h"
 #include "common/util.h"
 #include "frontend/judge0/judge0_internal.h"
+#include "sandbox/plan.h"
 
 /* The numeric limits, in validation order. Bounds are printed as Judge0
  * prints them (its float maxima with one decimal). */
@@ -182,7 +183,35 @@ static void check_options(json_t *body, json_t *doc, json_t *errors)
     json_object_set_new(doc, "callback_url",
                         json_is_string(cb) ? json_copy(cb) : json_null());
     json_object_set_new(doc, "enable_network", json_false());
-    json_object_set_new(doc, "additional_files", json_null());
+}
+
+/* additional_files: always base64 (leniently), a zip SoulBox can extract
+ * within Judge0's max_extract_size; stored as plain base64. */
+static void check_files(struct service *s, json_t *v, json_t *doc, json_t *errors)
+{
+    struct zip_list z;
+    const char *why;
+    char msg[128];
+    if (j0_unzip(json_string_value(v), json_string_length(v), s->cfg->server.max_files - 2, &z,
+                 &why) < 0) {
+        snprintf(msg, sizeof msg, "is not a zip archive SoulBox can extract: %s", why);
+        err_add(errors, "additional_files", msg);
+        return;
+    }
+    /* the names SoulBox's requests refuse (compilers would read them as options) */
+    for (size_t i = 0; i < z.n; i++)
+        if (!plan_relpath_ok(z.v[i].name) || z.v[i].name[0] == '-' || z.v[i].name[0] == '@') {
+            snprintf(msg, sizeof msg, "has a file SoulBox cannot name '%.64s'", z.v[i].name);
+            err_add(errors, "additional_files", msg);
+            break;
+        }
+    zip_free(&z);
+    struct sb_buf raw = {0};
+    j0_b64_lenient(json_string_value(v), json_string_length(v), &raw);
+    char *enc = base64_encode(raw.data ? raw.data : "", raw.len);
+    json_object_set_new(doc, "additional_files", enc ? json_string(enc) : json_null());
+    free(enc);
+    sb_buf_free(&raw);
 }
 
 static void result_fields_null(json_t *doc)
@@ -206,10 +235,17 @@ json_t *j0_validate(struct service *s, json_t *body, bool b64, json_t **errors)
     text_field(body, doc, "source_code", b64, &src);
     text_field(body, doc, "stdin", b64, &in);
     text_field(body, doc, "expected_output", b64, &want);
-    if (blank(src.data ? src.data : "", src.len))
-        err_add(e, "source_code", "can't be blank");
+    /* a multi-file program is its additional_files alone */
+    double id = 0;
+    bool multi = number(json_object_get(body, "language_id"), &id) == 1 &&
+                 (int)id == J0_LANG_MULTI_FILE;
+    if (multi != blank(src.data ? src.data : "", src.len))
+        err_add(e, "source_code", multi ? "must be blank" : "can't be blank");
     json_t *files = json_object_get(body, "additional_files");
     bool has_files = json_is_string(files) && json_string_length(files);
+    if (multi && !has_files)
+        err_add(e, "additional_files", "can't be blank");
+    json_object_set_new(doc, "additional_files", json_null());
     const struct j0_lang *jl = check_language(s, body, doc, e);
     check_options(body, doc, e);
     const char *copts = option(body, doc, "compiler_options", e);
@@ -218,7 +254,7 @@ json_t *j0_validate(struct service *s, json_t *body, bool b64, json_t **errors)
         err_add(e, "compiler_options",
                 "setting compiler options is only allowed for compiled languages");
     if (has_files)
-        err_add(e, "additional_files", "setting additional files is not allowed");
+        check_files(s, files, doc, e);
     if (boolean(json_object_get(body, "enable_network"), false))
         err_add(e, "enable_network", "enabling network is not allowed");
     result_fields_null(doc);

@@ -245,7 +245,8 @@ def _put_source(body: Dict[str, Any], code: Optional[str], files: FilesArg,
             body["files"] = [_file(f) for f in files]
 
 def execute_body(language: str, code: Optional[str], files: FilesArg, stdin: Optional[str],
-                 args: Optional[Sequence[str]], env: Optional[Mapping[str, str]],
+                 args: Optional[Sequence[str]], compile_args: Optional[Sequence[str]],
+                 env: Optional[Mapping[str, str]],
                  limits: Optional[Mapping[str, int]], network: Any, isolation: Optional[str],
                  test_cases: Optional[Sequence[Mapping[str, Any]]],
                  return_files: Optional[Sequence[str]], do_dedent: bool,
@@ -257,6 +258,8 @@ def execute_body(language: str, code: Optional[str], files: FilesArg, stdin: Opt
         body["stdin"] = stdin
     if args is not None:
         body["args"] = list(args)
+    if compile_args is not None:
+        body["compile_args"] = list(compile_args)
     if env is not None:
         body["env"] = dict(env)
     if limits is not None:

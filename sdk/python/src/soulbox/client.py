@@ -84,6 +84,7 @@ class Client:
     # -- executions -------------------------------------------------------------------------
     def execute(self, language: str, code: Optional[str] = None, *, files: FilesArg = None,
                 stdin: Optional[str] = None, args: Optional[Sequence[str]] = None,
+                compile_args: Optional[Sequence[str]] = None,
                 env: Optional[Mapping[str, str]] = None, limits: Optional[Mapping[str, int]] = None,
                 network: Any = None, isolation: Optional[str] = None,
                 test_cases: Optional[Sequence[Mapping[str, Any]]] = None,
@@ -98,6 +99,11 @@ class Client:
             files: ``{name: content}`` or a list of ``{"name", "content", "encoding"}``;
                 bytes contents are sent as base64. The first file is the entry point.
             stdin, args, env: the program's input, arguments and extra environment.
+            compile_args: more of the compiler's arguments (``["-O0", "-DDEBUG",
+                "-std=c++20"]``), after the language's own options and before the source
+                files; part of the compile cache's key. Only for languages with a compile
+                step: otherwise :class:`InvalidRequestError` (400, ``compile_args:
+                <language> has no compile step``).
             limits: ``wall_time_ms``, ``cpu_time_ms``, ``memory_mb``, ``processes``,
                 ``output_kb``, ``disk_mb``, ``file_size_kb``, ``open_files``, ``stack_kb``.
             network: ``True`` or ``{"enabled": True, "allow": [...]}``.
@@ -111,13 +117,14 @@ class Client:
 
         A program that fails is not an error: see ``result.status``.
         """
-        body = _core.execute_body(language, code, files, stdin, args, env, limits, network,
-                                  isolation, test_cases, return_files, dedent, extra)
+        body = _core.execute_body(language, code, files, stdin, args, compile_args, env,
+                                  limits, network, isolation, test_cases, return_files, dedent, extra)
         r = self._t.request("POST", "/api/execute", dumps(body), self._cfg.json_headers, timeout)
         return ExecutionResult.from_dict(json.loads(r.body))
 
     def submit(self, language: str, code: Optional[str] = None, *, files: FilesArg = None,
                stdin: Optional[str] = None, args: Optional[Sequence[str]] = None,
+               compile_args: Optional[Sequence[str]] = None,
                env: Optional[Mapping[str, str]] = None, limits: Optional[Mapping[str, int]] = None,
                network: Any = None, isolation: Optional[str] = None,
                test_cases: Optional[Sequence[Mapping[str, Any]]] = None,
@@ -129,8 +136,8 @@ class Client:
         ``callback_url`` gets the final execution POSTed to it. Poll with
         :meth:`get_execution` or :meth:`wait_execution`.
         """
-        body = _core.execute_body(language, code, files, stdin, args, env, limits, network,
-                                  isolation, test_cases, None, dedent, extra)
+        body = _core.execute_body(language, code, files, stdin, args, compile_args, env,
+                                  limits, network, isolation, test_cases, None, dedent, extra)
         if callback_url is not None:
             body["callback_url"] = callback_url
         return Submission.from_dict(self._json("submit", body, timeout=timeout))
@@ -176,6 +183,7 @@ class Client:
 
     def stream(self, language: str, code: Optional[str] = None, *, files: FilesArg = None,
                stdin: Optional[str] = None, args: Optional[Sequence[str]] = None,
+               compile_args: Optional[Sequence[str]] = None,
                env: Optional[Mapping[str, str]] = None, limits: Optional[Mapping[str, int]] = None,
                network: Any = None, isolation: Optional[str] = None, dedent: bool = True,
                timeout: Optional[float] = None,
@@ -187,8 +195,8 @@ class Client:
         while it runs; ``result`` once it has ended. ``stdin`` is written first and stdin
         stays open until ``close_stdin``.
         """
-        body = _core.execute_body(language, code, files, stdin, args, env, limits, network,
-                                  isolation, None, None, dedent, extra)
+        body = _core.execute_body(language, code, files, stdin, args, compile_args, env,
+                                  limits, network, isolation, None, None, dedent, extra)
         body = dict({"type": "execute"}, **body)
         _, path = route("ws")
         to = self._cfg.timeout if timeout is None else timeout
