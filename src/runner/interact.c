@@ -77,6 +77,14 @@ void job_kill(struct job *j)
     job_later(j, on_killed);
 }
 
+void job_signal(struct job *j, int sig)
+{
+    if (sig == SIGKILL)
+        job_kill(j);
+    else if (j->cur && !j->kill_requested && !j->cancelled && !j->finished)
+        sbx_run_signal(j->cur, sig);
+}
+
 /* run_next's side: the spec's stdin, and what to apply once it runs. */
 void job_interactive_spec(struct job *j, struct sbx_run_spec *spec)
 {

@@ -78,6 +78,9 @@ void job_stdin_close(struct job *j);
 /* Kills the program at the user's request: runtime_error, signal 9,
  * "killed on request" (also before it started). */
 void job_kill(struct job *j);
+/* A signal to the running program (the run stage), one it may catch;
+ * SIGKILL is job_kill. Nothing happens before the run or after it. */
+void job_signal(struct job *j, int sig);
 /* Backpressure: pause = stop reading the program's output. */
 void job_output_pause(struct job *j, bool pause);
 const struct job_result *job_result(const struct job *j);

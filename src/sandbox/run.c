@@ -510,6 +510,12 @@ void sbx_run_kill(struct sbx_run *r)
         sbx_proc_kill(r->proc);
 }
 
+void sbx_run_signal(struct sbx_run *r, int sig)
+{
+    if (r->proc && r->state == R_RUNNING)
+        sbx_proc_signal(r->proc, sig);
+}
+
 int sbx_run_stdin_write(struct sbx_run *r, const void *data, size_t len)
 {
     return r->proc && r->state == R_RUNNING ? sbx_proc_stdin_write(r->proc, data, len) : -1;

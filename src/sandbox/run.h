@@ -106,6 +106,9 @@ void sbx_collected_free(struct sbx_collected *v, size_t n);
 void sbx_run_cancel(struct sbx_run *r);
 /* Kills the program because its user asked (result: killed_on_request). */
 void sbx_run_kill(struct sbx_run *r);
+/* A signal to the program's process group while it runs (one it may catch;
+ * SIGKILL is sbx_run_kill's). */
+void sbx_run_signal(struct sbx_run *r, int sig);
 
 /* Interactive runs (see sbx_proc_stdin_write). */
 int sbx_run_stdin_write(struct sbx_run *r, const void *data, size_t len);

@@ -2,6 +2,7 @@
 #include "service/execution.h"
 #include "service/execution_internal.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -596,6 +597,14 @@ void execution_kill(struct execution *ex)
     else if (ex->state == EX_QUEUED)
         uv_timer_start(&ex->later, on_later, 0, 0);
     /* EX_PERSISTING: on_persisted sees kill_requested and never runs it. */
+}
+
+void execution_signal(struct execution *ex, int sig)
+{
+    if (sig == SIGKILL)
+        execution_kill(ex);
+    else if (ex->state == EX_RUNNING && ex->job && !ex->kill_requested && !ex->cancel_why[0])
+        job_signal(ex->job, sig);
 }
 
 void execution_detach(struct execution *ex)

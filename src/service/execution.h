@@ -48,6 +48,9 @@ int execution_stdin_write(struct execution *ex, const void *data, size_t len);
 void execution_stdin_close(struct execution *ex);
 /* The user stops the program: runtime_error, signal 9, "killed on request". */
 void execution_kill(struct execution *ex);
+/* A signal to the running program, which it may catch (Piston's WebSocket);
+ * SIGKILL is execution_kill. Nothing happens while it is queued or compiling. */
+void execution_signal(struct execution *ex, int sig);
 /* Backpressure from a slow reader: stop (or restart) reading the program's
  * output; the program blocks on write meanwhile, its limits still running.
  * A reader paused for longer than the idle timeout loses the execution. */

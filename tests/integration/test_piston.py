@@ -358,6 +358,30 @@ def test_ws_signal_kills(srv):
     assert msgs[-1]["type"] == "exit" and code == 4999
 
 
+TRAP = ("import signal, sys, time\n"
+        "def on(n, f):\n    print('caught', signal.Signals(n).name, flush=True); sys.exit(3)\n"
+        "signal.signal(signal.SIGINT, on)\nprint('ready', flush=True)\ntime.sleep(30)\n")
+
+
+@pytest.mark.parametrize("sig,want", [
+    ("SIGINT", ("caught SIGINT\n", {"code": 3, "signal": None})),
+    ("SIGTERM", (None, {"code": 143, "signal": None})),
+    ("SIGKILL", (None, {"code": 137, "signal": None})),
+])
+def test_ws_signals_are_delivered(srv, sig, want):
+    """A signal message reaches the program, which may catch it (Piston's job.signal)."""
+    async def ready(ws, out):
+        while not any(m.get("data") == "ready\n" for m in out):
+            out.append(json.loads(await ws.recv()))
+    init = {"type": "init", "language": "python", "version": "*",
+            "files": [{"content": TRAP}], "run_timeout": 20000}
+    msgs, code, _ = ws_session(srv, [init, ready, {"type": "signal", "signal": sig}])
+    data = "".join(m["data"] for m in msgs if m["type"] == "data" and m["stream"] == "stdout")
+    assert data == "ready\n" + (want[0] or ""), msgs
+    assert msgs[-1] == {"type": "exit", "stage": "run", **want[1]}, msgs
+    assert code == 4999
+
+
 @pytest.mark.parametrize("sends,close,error", [
     ([], (4001, "Initialization Timeout"), False),
     ([{"type": "data", "stream": "stdin", "data": "x"}], (4003, "Not yet initialized"), False),

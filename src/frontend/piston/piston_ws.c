@@ -175,11 +175,11 @@ static void do_data(struct pws *w, json_t *msg)
 
 static void do_signal(struct pws *w, json_t *msg)
 {
-    if (piston_signal_number(json_string_value(json_object_get(msg, "signal"))) < 0)
+    int sig = piston_signal_number(json_string_value(json_object_get(msg, "signal")));
+    if (sig < 0)
         return close_with(w, 4005, "Invalid signal");
-    /* executions can only be killed: every signal ends the program */
     if (w->ex)
-        execution_kill(w->ex);
+        execution_signal(w->ex, sig);
 }
 
 static void on_message(struct pws *w, const char *text, size_t len)
