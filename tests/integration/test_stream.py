@@ -131,6 +131,34 @@ def test_kill(srv):
     wait_no_sandboxes()
 
 
+def test_signal(srv):
+    """A signal reaches the running program, which may catch it; a bad name or a resize
+    (a pty's) is an error and the program runs on."""
+    code = ("import signal, sys, time\n"
+            "signal.signal(signal.SIGINT, lambda n, f: (print('caught', n, flush=True), "
+            "sys.exit(4)))\nprint('ready', flush=True)\ntime.sleep(30)\n")
+
+    async def go():
+        async with websockets.connect(ws_url(srv)) as ws:
+            await ws.send(json.dumps({"type": "execute", "language": "python", "code": code}))
+            while json.loads(await ws.recv())["type"] != "stdout":
+                pass
+            errors = []
+            for bad in ({"type": "signal", "signal": "SIGNOPE"},
+                        {"type": "resize", "rows": 10, "cols": 10}):
+                await ws.send(json.dumps(bad))
+                errors.append(json.loads(await ws.recv()))
+            await ws.send(json.dumps({"type": "signal", "signal": "SIGINT"}))
+            return errors, await events(ws)
+    errors, evs = run(go())
+    assert [e["error"]["message"] for e in errors] == [
+        "signal: a name like SIGINT or SIGTERM", "resize is for a session's command (with a pty)"]
+    ex = evs[-1][1]
+    assert (ex["type"], ex["status"], ex["exit_code"], ex["stdout"]) == (
+        "exit", "runtime_error", 4, "ready\ncaught 2\n"), ex
+    wait_no_sandboxes()
+
+
 def test_disconnect_kills_the_sandbox(srv):
     async def go():
         ws = await websockets.connect(ws_url(srv))

@@ -327,8 +327,14 @@ static void on_message(struct ws *w, const char *text, size_t len)
     } else if (w->state != WS_RUNNING || !w->ex) {
         fail(w, SB_E_INVALID_ARGUMENT, w->state == WS_DONE ? "the execution has ended"
                                                            : "nothing is running yet", 0);
-    } else if (type == WS_MSG_SIGNAL || type == WS_MSG_RESIZE) {
-        fail(w, SB_E_INVALID_ARGUMENT, "signal and resize are for a session's command", 0);
+    } else if (type == WS_MSG_RESIZE) {
+        fail(w, SB_E_INVALID_ARGUMENT, "resize is for a session's command (with a pty)", 0);
+    } else if (type == WS_MSG_SIGNAL) {
+        int sig = session_signal_number(json_string_value(json_object_get(msg, "signal")));
+        if (sig < 0)
+            fail(w, SB_E_INVALID_ARGUMENT, "signal: a name like SIGINT or SIGTERM", 0);
+        else
+            execution_signal(w->ex, sig);
     } else if (type == WS_MSG_STDIN) {
         do_stdin(w, msg);
     } else if (type == WS_MSG_STDIN_CLOSE) {
