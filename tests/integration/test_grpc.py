@@ -565,6 +565,27 @@ def test_interact_kill(pb, stub):
     wait_no_sandboxes()
 
 
+def test_interact_signal(pb, stub):
+    """A Signal event reaches the program, which may catch it; a bad name is an error event."""
+    code = ("import signal, sys, time\n"
+            "signal.signal(signal.SIGTERM, lambda n, f: (print('caught', n, flush=True), "
+            "sys.exit(5)))\nprint('ready', flush=True)\ntime.sleep(30)\n")
+    with interact(stub) as (box, call):
+        box.put(ev_execute(pb, language="python", code=code))
+        while kind(next(call)) != "stdout":
+            pass
+        box.put(pb.sb.ClientEvent(signal=pb.sb.Signal(name="SIGNOPE")))
+        err = next(call)
+        assert kind(err) == "error" and err.error.message == "signal: a name like SIGINT or SIGTERM"
+        box.put(pb.sb.ClientEvent(signal=pb.sb.Signal(name="SIGTERM")))
+        rest = list(call)
+        assert call.code() == grpc.StatusCode.OK
+    ex = rest[-1].exit
+    assert (ex.result.status, ex.result.exit_code, ex.result.stdout) == (
+        "runtime_error", 5, b"ready\ncaught 15\n"), ex
+    wait_no_sandboxes()
+
+
 def test_interact_must_start_with_execute(pb, stub):
     for first in [ev_stdin(pb, b"x\n"), ev_close(pb), ev_kill(pb), pb.sb.ClientEvent()]:
         with interact(stub, timeout=30) as (box, call):

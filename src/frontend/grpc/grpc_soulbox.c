@@ -8,6 +8,7 @@
 #include "frontend/grpc/grpc_convert.h"
 #include "frontend/request.h"
 #include "service/execution.h"
+#include "service/session_cmd.h"
 #include "service/service.h"
 
 /* Response bytes waiting for a slow client: pause the program above, resume below. */
@@ -239,6 +240,15 @@ static void interact_event(struct gexec *g, const Soulbox__V1__ClientEvent *ev)
         if (g->ex)
             execution_kill(g->ex);
         return;
+    case SOULBOX__V1__CLIENT_EVENT__EVENT_SIGNAL: {
+        int sig = session_signal_number(ev->signal ? ev->signal->name : NULL);
+        if (sig < 0)
+            return send_error_event(g, SB_E_INVALID_ARGUMENT,
+                                    "signal: a name like SIGINT or SIGTERM");
+        if (g->ex)
+            execution_signal(g->ex, sig);
+        return;
+    }
     default:
         return send_error_event(g, SB_E_INVALID_ARGUMENT, "empty client event");
     }
