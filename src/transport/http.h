@@ -80,6 +80,14 @@ int http_server_port(const struct http_server *s);
 /* Value of a header by lower-case name, or NULL. */
 const char *http_header(const struct http_request *req, const char *lname);
 
+/* Each name=value pair of an application/x-www-form-urlencoded text (a
+ * query string or a form body), both percent-decoded with '+' as a space
+ * (NUL bytes allowed: lengths are given; the strings are NUL-terminated
+ * too). cb returning -1 stops. 0, or -1 when a pair is malformed or cb
+ * stopped. */
+typedef int (*http_form_cb)(void *arg, const char *name, size_t nlen, const char *value,
+                            size_t vlen);
+int http_form_each(const char *s, size_t len, http_form_cb cb, void *arg);
 /* The query parameter `name` (percent-decoded, '+' as a space) into out.
  * Returns 1, 0 when absent, -1 when malformed, too long or holding a NUL. */
 int http_query_get(const struct http_request *req, const char *name, char *out, size_t len);

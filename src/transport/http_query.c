@@ -1,5 +1,6 @@
 /* Query strings: one parser for every handler (name=value pairs, percent-decoding, bounds). */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "transport/http.h"
@@ -7,6 +8,51 @@
 static int hexval(int c)
 {
     return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
+}
+
+/* Decodes n bytes of s (percent-escapes, '+' as space) into out (room for
+ * n + 1: decoding never grows). Returns the length, or -1 if malformed. */
+static long decode_all(const char *s, size_t n, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if (c == '%') {
+            int hi = i + 2 < n ? hexval((unsigned char)s[i + 1]) : -1;
+            int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+            if (hi < 0 || lo < 0)
+                return -1;
+            c = hi * 16 + lo;
+            i += 2;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return (long)o;
+}
+
+int http_form_each(const char *s, size_t len, http_form_cb cb, void *arg)
+{
+    char *buf = malloc(len + 2);
+    int rc = buf ? 0 : -1;
+    for (size_t at = 0; rc == 0 && at < len;) {
+        const char *p = s + at, *amp = memchr(p, '&', len - at);
+        size_t seg = amp ? (size_t)(amp - p) : len - at;
+        const char *eq = memchr(p, '=', seg);
+        size_t klen = eq ? (size_t)(eq - p) : seg;
+        long kn = seg ? decode_all(p, klen, buf) : 0;
+        long vn = kn >= 0 && seg ? decode_all(eq ? eq + 1 : p + seg, eq ? seg - klen - 1 : 0,
+                                              buf + kn + 1) : 0;
+        if (kn < 0 || vn < 0)
+            rc = -1;
+        else if (seg)
+            rc = cb(arg, buf, (size_t)kn, buf + kn + 1, (size_t)vn) < 0 ? -1 : 0;
+        at += seg + 1;
+    }
+    free(buf);
+    return rc;
 }
 
 /* Decodes n bytes of s (percent-escapes, '+' as space) into out. Returns the

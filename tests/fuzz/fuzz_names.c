@@ -3,8 +3,10 @@
  * untrusted) and the zip reader (zip_read: Judge0's additional_files, from
  * clients). Whatever is accepted must hold the documented promises: tar
  * names pass plan_relpath_ok and point into the archive; zip names are
- * relative without "." or ".." components, unique, within the bounds. (The
- * plan and the agent's messages are the `agent` target's.) */
+ * relative without "." or ".." components, unique, within the bounds; and
+ * form bodies (http_form_each: Judge0's form submissions), whose pairs must
+ * be NUL-terminated and no longer than their encoding. (The plan and the
+ * agent's messages are the `agent` target's.) */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "common/zip.h"
 #include "fuzz_common.h"
 #include "runner/tar.h"
+#include "transport/http.h"
 #include "sandbox/plan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -109,11 +112,33 @@ static void check_zip(const uint8_t *data, size_t size)
     zip_free(&l);
 }
 
+struct form_check {
+    size_t len, pairs;
+};
+
+static int on_pair(void *arg, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    struct form_check *c = arg;
+    if (name[nlen] != '\0' || value[vlen] != '\0' || nlen + vlen > c->len)
+        abort();
+    c->pairs++;
+    return 0;
+}
+
+static void check_form(const uint8_t *data, size_t size)
+{
+    struct form_check c = {size, 0};
+    if (http_form_each((const char *)data, size, on_pair, &c) == 0 &&
+        c.pairs > size / 2 + 1)
+        abort();          /* a pair takes at least one byte or one '&' */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* libFuzzer's data is an exact-size heap copy: a read past it is caught */
     check_names(data, size);
     check_tar(data, size);
     check_zip(data, size);
+    check_form(data, size);
     return 0;
 }

@@ -657,6 +657,27 @@ def test_not_found_and_malformed_bodies(srv):
     assert list(r.json()) == ["token"]
 
 
+def test_form_bodies(srv):
+    """A form body, as Rails reads one (curl -d 'language_id=71&source_code=...'): every value
+    a string the validation casts; JSON sent with a form Content-Type is still JSON."""
+    r = requests.post(srv.url + "/submissions", data={
+        "language_id": "71", "source_code": "print(input() + '!', 6 * 7)", "stdin": "a b&c=d",
+        "wait": "true", "cpu_time_limit": "2.5", "fields": "stdout,status_id,cpu_time_limit"})
+    assert r.status_code == 201, r.text
+    assert r.json() == {"stdout": "a b&c=d! 42\n", "status_id": 3, "cpu_time_limit": "2.5"}
+    r = requests.post(srv.url + "/submissions", data="language_id=71&source_code=&wait=true",
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 422 and r.json() == {"source_code": ["can't be blank"]}
+    for bad in ("language_id=71&source_code=%zz", "source_code=%FF%FE&language_id=71"):
+        r = requests.post(srv.url + "/submissions", data=bad,
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 400 and r.content == b"", bad
+    r = requests.post(srv.url + "/submissions?wait=true", data='{"language_id":71,'
+                      '"source_code":"print(5)"}',
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 201 and r.json()["stdout"] == "5\n"
+
+
 def test_the_python_sdk_flow(srv):
     """As judge0-python does it: /about's version picks its table, /config_info is parsed
     strictly, create with base64 and only non-null attributes, poll with fields=*."""

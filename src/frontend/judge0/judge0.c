@@ -102,6 +102,29 @@ bool j0_flag(struct rest_call *rc, json_t *body, const char *name)
     return j0_param(rc, body, name, v, sizeof v) == 1 && !strcmp(v, "true");
 }
 
+static int form_pair(void *arg, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    json_t *v = json_stringn(value, vlen);       /* NULL: not UTF-8 */
+    if (!v || memchr(name, '\0', nlen)) {
+        json_decref(v);
+        return -1;
+    }
+    json_object_set_new(arg, name, v);           /* Rails: the last of a name wins */
+    return 0;
+}
+
+/* A form body (curl -d 'language_id=71&source_code=...'), as Rails reads it:
+ * every value a string (the validation casts them). */
+static json_t *form_body(const struct sb_buf *b)
+{
+    json_t *o = json_object();
+    if (http_form_each(b->data, b->len, form_pair, o) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 json_t *j0_body(struct rest_call *rc)
 {
     const struct sb_buf *b = &rc->req->body;
@@ -110,7 +133,12 @@ json_t *j0_body(struct rest_call *rc)
         i++;
     if (i == b->len)
         return json_object();
-    json_t *o = json_loadb(b->data, b->len, JSON_ALLOW_NUL, NULL);
+    /* JSON whatever the Content-Type says (curl -d sends JSON as a form), a
+     * form when it says so and is not JSON */
+    const char *ct = http_header(rc->req, "content-type");
+    bool form = b->data[i] != '{' && ct &&
+                !strncasecmp(ct, "application/x-www-form-urlencoded", 33);
+    json_t *o = form ? form_body(b) : json_loadb(b->data, b->len, JSON_ALLOW_NUL, NULL);
     if (!json_is_object(o)) {
         json_decref(o);
         j0_reply_empty(rc, 400);
