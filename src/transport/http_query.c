@@ -1,5 +1,6 @@
 /* Query strings: one parser for every handler (name=value pairs, percent-decoding, bounds). */
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,9 +11,10 @@ static int hexval(int c)
     return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
 }
 
-/* Decodes n bytes of s (percent-escapes, '+' as space) into out (room for
- * n + 1: decoding never grows). Returns the length, or -1 if malformed. */
-static long decode_all(const char *s, size_t n, char *out)
+/* Decodes n bytes of s (percent-escapes, '+' as space) into out, which has
+ * room for cap bytes and the NUL. Returns the length, or -1 if malformed,
+ * too long, or holding a NUL when nul is false. */
+static long decode_into(const char *s, size_t n, char *out, size_t cap, bool nul)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
@@ -27,10 +29,18 @@ static long decode_all(const char *s, size_t n, char *out)
         } else if (c == '+') {
             c = ' ';
         }
+        if ((c == 0 && !nul) || o >= cap)
+            return -1;
         out[o++] = (char)c;
     }
     out[o] = '\0';
     return (long)o;
+}
+
+/* Decoding never grows: out has room for n bytes and the NUL. */
+static long decode_all(const char *s, size_t n, char *out)
+{
+    return decode_into(s, n, out, n, true);
 }
 
 int http_form_each(const char *s, size_t len, http_form_cb cb, void *arg)
@@ -55,30 +65,10 @@ int http_form_each(const char *s, size_t len, http_form_cb cb, void *arg)
     return rc;
 }
 
-/* Decodes n bytes of s (percent-escapes, '+' as space) into out. Returns the
- * length, or -1 if malformed or too long (out holds len - 1 bytes and a NUL). */
+/* Decodes n bytes of s into out (len bytes with the NUL), without NUL bytes. */
 static int decode(const char *s, size_t n, char *out, size_t len)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)s[i];
-        if (c == '%') {
-            if (i + 2 >= n)
-                return -1;
-            int hi = hexval((unsigned char)s[i + 1]), lo = hexval((unsigned char)s[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = hi * 16 + lo;
-            i += 2;
-        } else if (c == '+') {
-            c = ' ';
-        }
-        if (c == 0 || o + 1 >= len)
-            return -1;
-        out[o++] = (char)c;
-    }
-    out[o] = '\0';
-    return (int)o;
+    return len ? (int)decode_into(s, n, out, len - 1, false) : -1;
 }
 
 int http_query_get(const struct http_request *req, const char *name, char *out, size_t len)
