@@ -311,6 +311,37 @@ func TestStreamKill(t *testing.T) {
 	eq(t, "message", r.Message, "killed on request")
 }
 
+func TestStreamSignal(t *testing.T) {
+	c, ctx := testClient(t), testCtx(t)
+	s, err := c.Stream(ctx, ExecuteRequest{Language: "python", Code: `
+		import signal, sys, time
+		def on_int(*_):
+		    print('caught', flush=True)
+		    sys.exit(3)
+		signal.signal(signal.SIGINT, on_int)
+		print('ready', flush=True)
+		time.sleep(30)
+		`})
+	must(t, err)
+	defer s.Close()
+	var out strings.Builder
+	for s.Next() {
+		if ev := s.Event(); ev.Type == "stdout" {
+			out.WriteString(ev.Data)
+			if out.String() == "ready\n" {
+				must(t, s.Signal(ctx, "SIGINT"))
+			}
+		}
+	}
+	r, err := s.Wait()
+	must(t, err)
+	eq(t, "status", r.Status, "runtime_error")
+	if r.ExitCode == nil || *r.ExitCode != 3 {
+		t.Fatalf("exit code %v", r.ExitCode)
+	}
+	eq(t, "stdout", r.Stdout, "ready\ncaught\n")
+}
+
 func TestStreamErrors(t *testing.T) {
 	c, ctx := testClient(t), testCtx(t)
 	_, err := c.Stream(ctx, ExecuteRequest{Language: "cobol", Code: "x"})

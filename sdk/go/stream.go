@@ -27,7 +27,7 @@ type StreamEvent struct {
 }
 
 // Stream is one interactive execution over the WebSocket /api/ws: its events
-// as they come (Next/Event), and its input (SendStdin, CloseStdin, Kill).
+// as they come (Next/Event), and its input (SendStdin, CloseStdin, Signal, Kill).
 //
 //	s, err := client.Stream(ctx, soulbox.ExecuteRequest{Language: "python", Code: code})
 //	if err != nil { ... }
@@ -39,8 +39,8 @@ type StreamEvent struct {
 //	if err := s.Err(); err != nil { ... }
 //	fmt.Println(s.Result().Status)
 //
-// Next and Event are for one goroutine; SendStdin, CloseStdin and Kill may be
-// called from any goroutine meanwhile.
+// Next and Event are for one goroutine; SendStdin, CloseStdin, Signal and Kill
+// may be called from any goroutine meanwhile.
 type Stream struct {
 	ws      *wsConn
 	pending []StreamEvent
@@ -291,6 +291,17 @@ func (s *Stream) SendStdin(ctx context.Context, data string) error {
 // CloseStdin closes the program's stdin (it then reads end of file).
 func (s *Stream) CloseStdin(ctx context.Context) error {
 	return s.send(ctx, map[string]string{"type": "stdin_close"})
+}
+
+// Signal sends a signal ("SIGINT", "INT", "2"...) to the running program's
+// process group, which may catch it; one sent while it is queued or compiling
+// does nothing. "SIGKILL" is Kill. An unknown signal comes back as an "error"
+// event and the program runs on.
+func (s *Stream) Signal(ctx context.Context, signal string) error {
+	return s.send(ctx, struct {
+		Type   string `json:"type"`
+		Signal string `json:"signal"`
+	}{"signal", signal})
 }
 
 // Kill ends the program: its result is runtime_error, signal 9, "killed on request".

@@ -124,7 +124,7 @@ func TestWebSocketProtocol(t *testing.T) {
 		p.frame(false, opText, []byte(`{"type":"sta`))
 		p.frame(false, opCont, []byte(`rted","id":"e`))
 		p.frame(true, opCont, []byte(`x1"}`))
-		for i := 0; i < 2; i++ {
+		for i := 0; i < 3; i++ {
 			_, b := p.read(t)
 			stdin <- string(b)
 		}
@@ -147,8 +147,10 @@ func TestWebSocketProtocol(t *testing.T) {
 		t.Fatalf("first event %+v", s.Event())
 	}
 	must(t, s.SendStdin(ctx, "hi\n"))
+	must(t, s.Signal(ctx, "SIGINT"))
 	must(t, s.CloseStdin(ctx))
 	eq(t, "stdin", <-stdin, `{"data":"hi\n","type":"stdin"}`)
+	eq(t, "signal", <-stdin, `{"type":"signal","signal":"SIGINT"}`)
 	eq(t, "stdin_close", <-stdin, `{"type":"stdin_close"}`)
 	if !s.Next() || s.Event().Data != strings.Repeat("y", 300) {
 		t.Fatalf("stdout event %+v", s.Event())

@@ -419,14 +419,21 @@ class Background:
                     elif msg["type"] == "exit" and msg["stage"] == "run":
                         return msg
             raise AssertionError("the WebSocket closed without a run exit")
-        try:
+        def verdict():
             exit_msg = asyncio.run(asyncio.wait_for(session(), 90))
             rows = s.get("/api/executions?limit=20").json()["executions"]
             row = next(r for r in rows if r["mode"] == "interactive" and
                        r["language"] == init["language"])
-            self.result = s.get("/api/executions/" + row["id"]).json()
-            assert [exit_msg["code"], exit_msg["signal"]] == _piston_exit(self.result), \
-                (exit_msg, self.result)
+            native = s.get("/api/executions/" + row["id"]).json()
+            assert [exit_msg["code"], exit_msg["signal"]] == _piston_exit(native), \
+                (exit_msg, native)
+            return native
+        self._settle(verdict)
+
+    def _settle(self, verdict):
+        """self.result = verdict(), or the error finish() raises; either way it is over."""
+        try:
+            self.result = verdict()
         except Exception as e:  # reported by finish()
             self.error = e
         finally:
@@ -436,7 +443,7 @@ class Background:
     def _judge0_poll(self, s, sub):
         """Judge0's POST /submissions then GET /submissions/{token} until it ends, as its
         clients poll: 2 Processing marks the start (Judge0 streams no output)."""
-        try:
+        def verdict():
             r = requests.post(s.url + "/submissions?base64_encoded=true", json={
                 **sub, "source_code": base64.b64encode(sub["source_code"].encode()).decode(),
                 "stdin": base64.b64encode(sub["stdin"].encode()).decode()
@@ -452,13 +459,10 @@ class Background:
                 if status == 2 and _program_running(s):
                     self.output.set()
             assert status > 2, "the submission never ended"
-            self.result = s.get("/api/executions/" + token).json()
-            _check_judge0(status, self.result)
-        except Exception as e:  # reported by finish()
-            self.error = e
-        finally:
-            self.done.set()
-            self.output.set()
+            native = s.get("/api/executions/" + token).json()
+            _check_judge0(status, native)
+            return native
+        self._settle(verdict)
 
     def _sse(self, s, body):
         try:

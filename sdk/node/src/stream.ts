@@ -72,7 +72,7 @@ async function webSocketClass(override: unknown): Promise<{ ctor: any; isWs: boo
 /**
  * A running execution over a WebSocket. Iterate it (`for await`) to get the events as
  * they come (`started`, `stdout`, `stderr`, then `exit`, which ends the iteration);
- * send input with {@link sendStdin}/{@link closeStdin}; stop it with {@link kill}.
+ * send input with {@link sendStdin}/{@link closeStdin}; signal it with {@link signal}; stop it with {@link kill}.
  * {@link result} is the final result.
  */
 export class ExecutionStream implements AsyncIterable<StreamEvent> {
@@ -262,6 +262,15 @@ export class ExecutionStream implements AsyncIterable<StreamEvent> {
   /** Closes the program's stdin (it reads end of file). */
   closeStdin(): void {
     this.send({ type: 'stdin_close' });
+  }
+
+  /**
+   * Sends a signal (`SIGINT`, `INT`, 2, ...; default SIGKILL, which is {@link kill}) to the running
+   * program's process group, which may catch it; one sent while it is queued or compiling does
+   * nothing. An unknown signal comes back as an `error` event and the program runs on.
+   */
+  signal(signal: string | number = 'SIGKILL'): void {
+    this.send({ type: 'signal', signal: String(signal) });
   }
 
   /** Kills the program: the result is `runtime_error`, signal 9, "killed on request". */

@@ -1,4 +1,4 @@
-// Streaming over the WebSocket: events as they come, interactive stdin, kill, errors.
+// Streaming over the WebSocket: events as they come, interactive stdin, kill, signal, errors.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { test } from 'node:test';
@@ -59,6 +59,29 @@ test('kill ends the program: runtime_error, signal 9', async () => {
   assert.equal(r.status, 'runtime_error');
   assert.equal(r.signal, 9);
   assert.equal(r.message, 'killed on request');
+});
+
+test('signal reaches the program, which may catch it', async () => {
+  const s = await c.stream({ language: 'python', code: `
+    import signal, sys, time
+    def on_int(*_):
+        print('caught', flush=True)
+        sys.exit(3)
+    signal.signal(signal.SIGINT, on_int)
+    print('ready', flush=True)
+    time.sleep(30)
+    ` });
+  let out = '';
+  for await (const ev of s) {
+    if (ev.type === 'stdout') {
+      out += ev.data;
+      if (out === 'ready\n') s.signal('SIGINT');
+    }
+  }
+  const r = await s.result;
+  assert.equal(r.status, 'runtime_error');
+  assert.equal(r.exit_code, 3);
+  assert.equal(r.stdout, 'ready\ncaught\n');
 });
 
 test('an unknown language is refused with UnknownLanguageError', async () => {

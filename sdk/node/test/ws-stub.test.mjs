@@ -149,3 +149,25 @@ test('after a 4429 refusal the retried stream works and its result resolves', as
     assert.equal(s.w.upgrades, 2);
   } finally { await s.close(); }
 });
+
+test('signal() sends {"type":"signal","signal":NAME}; a number goes as its decimal string', async () => {
+  const seen = [];
+  const s = await server(null, (ws, msg) => {
+    seen.push(msg);
+    if (msg.type === 'execute') {
+      ws.send(JSON.stringify({ type: 'started', id: 'e4' }));
+      ws.send(JSON.stringify({ type: 'stdout', data: 'ready\n' }));
+    } else if (seen.length === 3) {
+      ws.send(JSON.stringify(exitMsg));
+      ws.close(1000);
+    }
+  });
+  try {
+    const st = await new sdk.Client(s.url).stream({ language: 'python', code: 'x' });
+    for await (const ev of st) {
+      if (ev.type === 'stdout') { st.signal('SIGINT'); st.signal(15); }
+    }
+    assert.equal((await st.result).status, 'ok');
+    assert.deepEqual(seen.slice(1), [{ type: 'signal', signal: 'SIGINT' }, { type: 'signal', signal: '15' }]);
+  } finally { await s.close(); }
+});

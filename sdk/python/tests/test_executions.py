@@ -193,6 +193,44 @@ def test_stream_kill(client):
     assert (r.status, r.signal, r.message) == ("runtime_error", 9, "killed on request")
 
 
+SIGINT_PROGRAM = """import signal, sys, time
+def on_int(*_):
+    print('caught', flush=True)
+    sys.exit(3)
+signal.signal(signal.SIGINT, on_int)
+print('ready', flush=True)
+time.sleep(30)
+"""
+
+
+def test_stream_signal_reaches_the_program(client):
+    with client.stream("python", SIGINT_PROGRAM) as s:
+        out = ""
+        for ev in s:
+            if ev.type == "stdout":
+                out += ev.data
+                if out == "ready\n":
+                    s.signal("SIGINT")
+        r = s.result
+    assert (r.status, r.exit_code, r.stdout) == ("runtime_error", 3, "ready\ncaught\n")
+
+
+def test_async_stream_signal_reaches_the_program():
+    async def main():
+        async with soulbox.AsyncClient() as c:
+            s = await c.stream("python", SIGINT_PROGRAM)
+            async with s:
+                out = ""
+                async for ev in s:
+                    if ev.type == "stdout":
+                        out += ev.data
+                        if out == "ready\n":
+                            await s.signal("SIGINT")
+            return s.result
+    r = asyncio.run(main())
+    assert (r.status, r.exit_code, r.stdout) == ("runtime_error", 3, "ready\ncaught\n")
+
+
 def test_stream_refused_execute_raises_its_typed_error(client):
     with client.stream("cobol", "x") as s:
         with pytest.raises(soulbox.UnknownLanguageError) as ei:

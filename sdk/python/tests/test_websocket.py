@@ -208,3 +208,31 @@ def test_async_stream_retries_4429():
         assert stub.connections == 2 and stub.pongs == [b"hb"]
     finally:
         stub.close()
+
+
+def test_stream_signal_sends_the_signal_message():
+    stub = WSStub(refusals=0)
+    try:
+        with soulbox.Client(f"127.0.0.1:{stub.port}") as c:
+            with c.stream("python", "x") as s:
+                for ev in s:
+                    if ev.type == "stdout":
+                        s.signal("SIGINT")
+        assert s.result.status == "ok"
+        assert stub.received[1] == {"type": "signal", "signal": "SIGINT"}
+    finally:
+        stub.close()
+    stub = WSStub(refusals=0)
+
+    async def main():
+        async with soulbox.AsyncClient(f"127.0.0.1:{stub.port}") as c:
+            s = await c.stream("python", "x")
+            async for ev in s:
+                if ev.type == "stdout":
+                    await s.signal(15)  # a number goes as its decimal string
+            await s.close()
+    try:
+        asyncio.run(main())
+        assert stub.received[1] == {"type": "signal", "signal": "15"}
+    finally:
+        stub.close()

@@ -16,7 +16,7 @@ from ._ahttp import AsyncStreamResponse, AsyncTransport
 from ._core import Config, FilesArg, ctx_id, dumps, route
 from ._ws import AsyncWebSocket
 from .client import (SandboxPage, _async_body, _function_response, _next_stream_event, _refused,
-                     _sandbox_query, _versions)
+                     _sandbox_query, _versions, _ws_signal)
 from .errors import ConnectionError, NotFoundError, RateLimitError, TimeoutError, UnavailableError
 from .models import (AuditPage, AuditRecord, Cluster, CodeError, CodeExecution, CodeResult, CommandEvent, CommandResult,
                      Context, Execution, ExecutionPage, ExecutionResult, FileEntry, FunctionInfo,
@@ -458,6 +458,11 @@ class AsyncExecutionStream:
     async def close_stdin(self) -> None:
         """Closes the program's stdin."""
         await self._ws.send_text('{"type":"stdin_close"}')
+
+    async def signal(self, signal: Union[str, int] = "SIGKILL") -> None:
+        """Sends a signal (name such as ``SIGINT``/``INT`` or number) to the running program's
+        process group, which may catch it; ``SIGKILL`` (the default) is :meth:`kill`."""
+        await self._ws.send_text(_ws_signal(signal))
 
     async def kill(self) -> None:
         """Kills the program."""

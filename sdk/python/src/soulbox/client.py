@@ -626,6 +626,13 @@ class ExecutionStream:
         """Closes the program's stdin (it reads end of file)."""
         self._ws.send_text('{"type":"stdin_close"}')
 
+    def signal(self, signal: Union[str, int] = "SIGKILL") -> None:
+        """Sends a signal (name such as ``SIGINT``/``INT`` or number) to the running program's
+        process group, which may catch it; one sent while it is queued or compiling does nothing.
+        ``SIGKILL`` (the default) is :meth:`kill`. An unknown signal comes back as an ``error``
+        event and the program runs on."""
+        self._ws.send_text(_ws_signal(signal))
+
     def kill(self) -> None:
         """Kills the program; its ``exit`` result says ``killed on request``."""
         self._ws.send_text('{"type":"kill"}')
@@ -644,6 +651,13 @@ class ExecutionStream:
 
     def _ws_close(self) -> None:
         self._ws.close()
+
+
+def _ws_signal(signal: Union[str, int]) -> str:
+    """The WebSocket's signal message (a number goes as its decimal string)."""
+    if isinstance(signal, int) and not isinstance(signal, bool):
+        signal = str(signal)
+    return json.dumps({"type": "signal", "signal": signal}, separators=(",", ":"))
 
 
 def _refused(msg: Any) -> bool:
