@@ -12,6 +12,7 @@
 #include "common/base64.h"
 #include "common/glob.h"
 #include "common/sha256.h"
+#include "runner/limits.h"
 #include "runner/runner.h"
 #include "sandbox/plan.h"
 #include "service/callback_policy.h"
@@ -288,6 +289,61 @@ static int parse_limits(json_t *lim, const struct sb_config *cfg, struct exec_re
     return r->limits_json ? 0 : bad(err, "out of memory");
 }
 
+/* compile_limits: a compiled language's compile stage, lower than its own. */
+static int parse_compile_limits(json_t *lim, const struct sb_config *cfg, struct exec_req *r,
+                                struct sb_error *err)
+{
+    if (!lim)
+        return 0;
+    if (!json_is_object(lim))
+        return bad(err, "compile_limits: must be an object");
+    if (!r->lang->compile)
+        return bad(err, "compile_limits: %s has no compile step", r->lang->name);
+    struct sbx_limits own;
+    limits_compile(cfg, &r->lang->compile_limits, &own);
+    const struct { const char *name; uint64_t *out, min, max, scale; } f[] = {
+        {"wall_time_ms", &r->compile_limits.wall_ms, 1, own.wall_ms, 1},
+        {"cpu_time_ms", &r->compile_limits.cpu_ms, 1, own.cpu_ms, 1},
+        {"memory_mb", &r->compile_limits.memory_kb, 8, own.memory_kb / 1024, 1024},
+    };
+    const char *k;
+    json_t *v;
+    json_object_foreach(lim, k, v) {
+        size_t i = 0;
+        while (i < sizeof f / sizeof *f && strcmp(f[i].name, k))
+            i++;
+        if (i == sizeof f / sizeof *f)
+            return bad(err, "compile_limits.%s: unknown limit (wall_time_ms, cpu_time_ms, "
+                       "memory_mb)", k);
+        json_int_t x = json_is_integer(v) ? json_integer_value(v) : -1;
+        if (x < (json_int_t)f[i].min || (uint64_t)x > f[i].max)
+            return bad(err, "compile_limits.%s: an integer from %llu to %llu (the compile "
+                       "stage's own)", k, (unsigned long long)f[i].min,
+                       (unsigned long long)f[i].max);
+        *f[i].out = (uint64_t)x * f[i].scale;
+    }
+    return 0;
+}
+
+void request_compile_limits_within(const struct sb_config *cfg, const struct lang *l,
+                                   json_t *compile)
+{
+    struct sbx_limits own;
+    limits_compile(cfg, &l->compile_limits, &own);
+    const struct { const char *name; uint64_t max, min; } f[] = {
+        {"wall_time_ms", own.wall_ms, 1}, {"cpu_time_ms", own.cpu_ms, 1},
+        {"memory_mb", own.memory_kb / 1024, 8},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
+        json_t *v = json_object_get(compile, f[i].name);
+        json_int_t x = json_integer_value(v);
+        if (v && (!l->compile || (uint64_t)x >= f[i].max))
+            json_object_del(compile, f[i].name);
+        else if (v && (uint64_t)x < f[i].min)
+            json_object_set_new(compile, f[i].name, json_integer((json_int_t)f[i].min));
+    }
+}
+
 static int parse_callback(json_t *cb, const struct sb_config *cfg, enum req_kind kind,
                           struct exec_req *r, struct sb_error *err)
 {
@@ -458,9 +514,9 @@ static int parse_root(json_t *root, const struct sb_config *cfg,
                       struct exec_req *r, struct sb_error *err)
 {
     static const char *const keys[] = {"language", "code", "files", "stdin", "args",
-                                       "compile_args", "env", "limits", "callback_url",
-                                       "test_cases", "return_files", "network", "isolation",
-                                       NULL};
+                                       "compile_args", "env", "limits", "compile_limits",
+                                       "callback_url", "test_cases", "return_files", "network",
+                                       "isolation", NULL};
     if (!json_is_object(root))
         return bad(err, "body: must be a JSON object");
     if (check_keys(root, keys, "", err) < 0)
@@ -491,6 +547,7 @@ static int parse_root(json_t *root, const struct sb_config *cfg,
     if (parse_args(root, cfg, r, err) < 0 ||
         parse_env(json_object_get(root, "env"), cfg, r, err) < 0 ||
         parse_limits(json_object_get(root, "limits"), cfg, r, err) < 0 ||
+        parse_compile_limits(json_object_get(root, "compile_limits"), cfg, r, err) < 0 ||
         parse_callback(json_object_get(root, "callback_url"), cfg, kind, r, err) < 0 ||
         parse_cases(json_object_get(root, "test_cases"), cfg, r, err) < 0)
         return -1;

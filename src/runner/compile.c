@@ -70,10 +70,14 @@ static void compute_key(const struct job *j, char out[65])
 
 /* ---- flights ---- */
 
-static struct flight *find_flight(struct runner *rn, const char *key)
+/* One under way for the same artifact and under the same limits (a request
+ * may lower its compile stage's: it waits for a compile under its own). */
+static struct flight *find_flight(struct runner *rn, const char *key,
+                                  const struct sbx_limits *lim)
 {
     for (struct flight *f = rn->flights; f; f = f->next)
-        if (!strcmp(f->key, key))
+        if (!strcmp(f->key, key) && f->limits.wall_ms == lim->wall_ms &&
+            f->limits.cpu_ms == lim->cpu_ms && f->limits.memory_kb == lim->memory_kb)
             return f;
     return NULL;
 }
@@ -234,7 +238,6 @@ static void start_compile(struct flight *f)
         deliver(f, NULL, NULL, 0, &err);
         return;
     }
-    f->limits = j->compile_limits;
     struct sbx_run_spec spec = {
         .argv = (const char *const *)argv, .argc = argc,
         .env = (const char *const *)j->compile_env, .envc = j->ncompile_env,
@@ -271,7 +274,7 @@ void compile_begin(struct job *j)
     struct runner *rn = j->rn;
     char key[65];
     compute_key(j, key);
-    struct flight *f = find_flight(rn, key);
+    struct flight *f = find_flight(rn, key, &j->compile_limits);
     if (f) {
         /* An identical compile is already under way: wait for it. */
         struct job **p = &f->waiters;
@@ -289,6 +292,7 @@ void compile_begin(struct job *j)
         return;
     }
     f->rn = rn;
+    f->limits = j->compile_limits;
     memcpy(f->key, key, sizeof key);
     f->waiters = j;
     f->next = rn->flights;

@@ -375,6 +375,7 @@ struct job *job_start(struct runner *rn, const struct job_request *req, job_done
     j->interactive = req->interactive && req->ncases == 0;
     j->compile_only = req->compile_only;
     limits_compile(rn->cfg, &req->lang->compile_limits, &j->compile_limits);
+    limits_lower_compile(&j->compile_limits, &req->compile_limits);
     if (copy_request(j, req) < 0) {
         free_copies(j);
         free(j->res.cases);

@@ -27,6 +27,11 @@ struct job_case {
 };
 
 /* A validated request; job_start copies what it needs. */
+/* A request's own, lower limits for its compile stage (0: the stage's). */
+struct job_compile_limits {
+    uint64_t wall_ms, cpu_ms, memory_kb;
+};
+
 struct job_request {
     const struct lang *lang;
     const struct job_file *files;
@@ -39,6 +44,7 @@ struct job_request {
      * with a compile step); part of the compile cache's key. */
     const char *const *compile_args;
     size_t ncompile_args;
+    struct job_compile_limits compile_limits;
     const char *const *env;    /* "KEY=VALUE", for the run stage only */
     size_t nenv;
     struct sbx_limits limits;  /* the run stage's exact limits */

@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+#include "runner/job.h"
+
 void limit_request_init(struct limit_request *r)
 {
     r->wall_time_ms = r->cpu_time_ms = r->memory_mb = r->disk_mb = r->processes =
@@ -98,6 +100,16 @@ int limits_resolve(const struct sb_config *cfg, const struct lang_limits *lang,
     out->stack_kb = v[8];
     out->cpu_percent = (uint32_t)cfg->security.max_cpu_percent;
     return 0;
+}
+
+void limits_lower_compile(struct sbx_limits *stage, const struct job_compile_limits *req)
+{
+    if (req->wall_ms && req->wall_ms < stage->wall_ms)
+        stage->wall_ms = req->wall_ms;
+    if (req->cpu_ms && req->cpu_ms < stage->cpu_ms)
+        stage->cpu_ms = req->cpu_ms;
+    if (req->memory_kb && req->memory_kb < stage->memory_kb)
+        stage->memory_kb = req->memory_kb;
 }
 
 void limits_compile(const struct sb_config *cfg, const struct lang_limits *l,

@@ -33,6 +33,9 @@ int limits_check_lang(const struct sb_config *cfg, const struct lang_limits *lan
                       struct sb_error *err);
 
 /* Limits of the compile stage: the config's, with the language's overrides. */
+/* A request's compile_limits (each when set and lower) into a stage's. */
+struct job_compile_limits;
+void limits_lower_compile(struct sbx_limits *stage, const struct job_compile_limits *req);
 void limits_compile(const struct sb_config *cfg, const struct lang_limits *lang,
                     struct sbx_limits *out);
 

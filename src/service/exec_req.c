@@ -62,6 +62,7 @@ void exec_req_job(const struct exec_req *r, struct job_request *jr)
     jr->nargs = r->nargs;
     jr->compile_args = (const char *const *)r->compile_args;
     jr->ncompile_args = r->ncompile_args;
+    jr->compile_limits = r->compile_limits;
     jr->env = (const char *const *)r->env;
     jr->nenv = r->nenv;
     jr->limits = r->limits;

@@ -18,6 +18,7 @@ struct exec_req {
     size_t nargs;
     char **compile_args;         /* the compiler's, before the sources (compiled languages) */
     size_t ncompile_args;
+    struct job_compile_limits compile_limits;  /* lower than the compile stage's own; 0: its own */
     char **env;                  /* "KEY=VALUE" */
     size_t nenv;
     struct sbx_limits limits;    /* resolved against the config */

@@ -268,7 +268,8 @@ def test_execute_matches_the_json_api(pb, stub, srv, name):
 
 def test_compile_args(pb, stub, srv):
     """compile_args reach the compiler as in the JSON API (the same compile cache entry)."""
-    body = {"language": "c", "code": "#include <stdio.h>\nint main(void){ puts(W); }",
+    nonce = uuid.uuid4().hex         # a compile of its own, whatever the cache holds
+    body = {"language": "c", "code": f"#include <stdio.h>\n/* {nonce} */\nint main(void){{ puts(W); }}",
             "compile_args": ["-DW=\"compiled with\"", "-O0"]}
     rest = srv.execute(body).json()
     got = stub.Execute(to_pb(pb, body), timeout=60)
@@ -395,6 +396,21 @@ def test_unknown_language(pb, stub):
     e = rpc_error(stub.Execute, pb.sb.ExecuteRequest(language="cobra", code="x"), timeout=30)
     assert e.code() == grpc.StatusCode.INVALID_ARGUMENT and "cobra" in e.details(), e
     assert_serving(pb, stub)
+
+
+def test_compile_limits(pb, stub):
+    """CompileLimits reach the request (a language without a compile stage refuses them)."""
+    req = pb.sb.ExecuteRequest(language="python", code="x",
+                               compile_limits=pb.sb.CompileLimits(wall_time_ms=5))
+    e = rpc_error(stub.Execute, req, timeout=30)
+    assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e
+    assert e.details() == "compile_limits: python has no compile step", e
+    req = pb.sb.ExecuteRequest(language="c", code="int main(){return 0;}",
+                               compile_args=["-wrapper", "/bin/sh,-c,sleep 2"],
+                               compile_limits=pb.sb.CompileLimits(wall_time_ms=700))
+    got = stub.Execute(req, timeout=60)
+    assert got.result.status == "compile_error" and got.compile.status == "time_limit_exceeded"
+    assert got.result.message == "compilation failed: wall time limit of 700 ms exceeded"
 
 
 def test_limit_above_the_maximum(pb, stub):
@@ -572,8 +588,10 @@ def test_interact_signal(pb, stub):
             "sys.exit(5)))\nprint('ready', flush=True)\ntime.sleep(30)\n")
     with interact(stub) as (box, call):
         box.put(ev_execute(pb, language="python", code=code))
-        while kind(next(call)) != "stdout":
-            pass
+        out = b""
+        while not out.endswith(b"ready\n"):
+            ev = next(call)
+            out += ev.stdout.data if kind(ev) == "stdout" else b""
         box.put(pb.sb.ClientEvent(signal=pb.sb.Signal(name="SIGNOPE")))
         err = next(call)
         assert kind(err) == "error" and err.error.message == "signal: a name like SIGINT or SIGTERM"

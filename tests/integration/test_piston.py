@@ -216,6 +216,23 @@ def test_validation_errors(srv, body, message):
     assert r.status_code == 400 and r.json() == {"message": message}
 
 
+def test_compile_limits(srv):
+    """compile_timeout / compile_cpu_time / compile_memory_limit bound the compile stage
+    (lower than SoulBox's own; a higher one leaves it its own)."""
+    src = '#include "/dev/zero"\nint main(void){return 0;}\n'
+    r = pexec(srv, {"language": "c", "version": "*", "files": [{"content": src}],
+                    "compile_timeout": 1500, "compile_memory_limit": 64 << 20})
+    b = r.json()
+    assert b["compile"]["status"] in ("TO", "RE") and b["run"] == b["compile"], b
+    native = srv.get("/api/executions/" + r.headers["X-SoulBox-Execution-Id"]).json()
+    assert native["message"] in ("compilation failed: wall time limit of 1500 ms exceeded",
+                                 "compilation failed: memory limit of 65536 KB exceeded"), native
+    # above SoulBox's 30 s (within Piston's ceiling, the 60 s execution_timeout): its own
+    b = pexec(srv, {"language": "c", "version": "*", "compile_timeout": 45000,
+                    "files": [{"content": "int main(void){return 3;}"}]})
+    assert b.status_code == 200 and b.json()["run"]["code"] == 3, b.text
+
+
 def test_limit_above_ceiling(srv):
     r = pexec(srv, {"language": "python", "version": "*", "files": [{"content": "x"}],
                     "run_timeout": 999999999})
@@ -370,8 +387,8 @@ TRAP = ("import signal, sys, time\n"
 ])
 def test_ws_signals_are_delivered(srv, sig, want):
     """A signal message reaches the program, which may catch it (Piston's job.signal)."""
-    async def ready(ws, out):
-        while not any(m.get("data") == "ready\n" for m in out):
+    async def ready(ws, out):     # (print may reach the pipe in two writes)
+        while "".join(m["data"] for m in out if m.get("type") == "data") != "ready\n":
             out.append(json.loads(await ws.recv()))
     init = {"type": "init", "language": "python", "version": "*",
             "files": [{"content": TRAP}], "run_timeout": 20000}

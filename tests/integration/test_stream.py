@@ -141,8 +141,10 @@ def test_signal(srv):
     async def go():
         async with websockets.connect(ws_url(srv)) as ws:
             await ws.send(json.dumps({"type": "execute", "language": "python", "code": code}))
-            while json.loads(await ws.recv())["type"] != "stdout":
-                pass
+            out = ""                  # (print may reach the pipe in two writes)
+            while out != "ready\n":
+                ev = json.loads(await ws.recv())
+                out += ev["data"] if ev["type"] == "stdout" else ""
             errors = []
             for bad in ({"type": "signal", "signal": "SIGNOPE"},
                         {"type": "resize", "rows": 10, "cols": 10}):

@@ -85,23 +85,44 @@ static int files_to_json(const Soulbox__V1__ExecuteRequest *r, json_t *o, struct
     return 0;
 }
 
-static void limits_to_json(const Soulbox__V1__Limits *l, json_t *o)
+struct named_limit {
+    const char *name;
+    uint64_t v;
+};
+
+/* o[key] = the limits that are set (0 is unset in proto3). */
+static void named_limits_to_json(const struct named_limit *f, size_t n, const char *key,
+                                 json_t *o)
 {
-    if (!l)
-        return;
-    const struct { const char *name; uint64_t v; } f[] = {
-        {"wall_time_ms", l->wall_time_ms}, {"cpu_time_ms", l->cpu_time_ms},
-        {"memory_mb", l->memory_mb}, {"processes", l->processes}, {"output_kb", l->output_kb},
-        {"disk_mb", l->disk_mb}, {"file_size_kb", l->file_size_kb},
-        {"open_files", l->open_files}, {"stack_kb", l->stack_kb},
-    };
     json_t *lim = json_object();
-    for (size_t i = 0; i < sizeof f / sizeof *f; i++)
+    for (size_t i = 0; i < n; i++)
         if (f[i].v)
             json_object_set_new(lim, f[i].name, json_integer((json_int_t)(f[i].v > INT64_MAX
                                                                              ? INT64_MAX
                                                                              : f[i].v)));
-    json_object_set_new(o, "limits", lim);
+    json_object_set_new(o, key, lim);
+}
+
+static void limits_to_json(const Soulbox__V1__ExecuteRequest *r, json_t *o)
+{
+    const Soulbox__V1__Limits *l = r->limits;
+    if (l) {
+        const struct named_limit f[] = {
+            {"wall_time_ms", l->wall_time_ms}, {"cpu_time_ms", l->cpu_time_ms},
+            {"memory_mb", l->memory_mb}, {"processes", l->processes}, {"output_kb", l->output_kb},
+            {"disk_mb", l->disk_mb}, {"file_size_kb", l->file_size_kb},
+            {"open_files", l->open_files}, {"stack_kb", l->stack_kb},
+        };
+        named_limits_to_json(f, sizeof f / sizeof *f, "limits", o);
+    }
+    const Soulbox__V1__CompileLimits *c = r->compile_limits;
+    if (c) {
+        const struct named_limit f[] = {
+            {"wall_time_ms", c->wall_time_ms}, {"cpu_time_ms", c->cpu_time_ms},
+            {"memory_mb", c->memory_mb},
+        };
+        named_limits_to_json(f, sizeof f / sizeof *f, "compile_limits", o);
+    }
 }
 
 static int cases_to_json(const Soulbox__V1__ExecuteRequest *r, json_t *o, struct sb_error *err)
@@ -199,7 +220,7 @@ json_t *pb_request_to_json(const Soulbox__V1__ExecuteRequest *r, struct sb_error
         goto fail;
     if (args_env_to_json(r, o, err) < 0)
         goto fail;
-    limits_to_json(r->limits, o);
+    limits_to_json(r, o);
     if (r->n_test_cases && cases_to_json(r, o, err) < 0)
         goto fail;
     /* only when set: an unset message is "no network", as the field's absence is */

@@ -9,6 +9,7 @@
 #include "common/base64.h"
 #include "common/buf.h"
 #include "frontend/piston/piston.h"
+#include "frontend/request.h"
 #include "runner/result.h"
 #include "service/result_json.h"
 
@@ -124,17 +125,19 @@ static json_t *native_files(json_t *files, const struct lang *l)
 }
 
 /* The limit loop of Piston's validation (rules 7-9), with SoulBox's rules:
- * a negative memory limit and 0 mean "the default". */
-static int check_limits(json_t *body, const struct sb_config *cfg, json_t *limits, char *msg,
-                        size_t len)
+ * a negative memory limit and 0 mean "the default". The run's go into
+ * limits, the compile stage's into compile (SoulBox's names, unbounded:
+ * compile_limits_within bounds them). */
+static int check_limits(json_t *body, const struct sb_config *cfg, json_t *limits,
+                        json_t *compile, char *msg, size_t len)
 {
     const double wall = (double)cfg->security.execution_timeout * 1000.0;
     const double cpu = (double)cfg->maximums.cpu_time_ms;
     const double mem = (double)cfg->security.max_memory_mb * 1048576.0;
-    static const struct { const char *name; int kind; const char *native; } f[] = {
-        {"compile_memory_limit", 2, NULL}, {"run_memory_limit", 2, "memory_mb"},
-        {"compile_timeout", 0, NULL},      {"run_timeout", 0, "wall_time_ms"},
-        {"compile_cpu_time", 1, NULL},     {"run_cpu_time", 1, "cpu_time_ms"},
+    static const struct { const char *name; int kind; const char *native; bool run; } f[] = {
+        {"compile_memory_limit", 2, "memory_mb", false}, {"run_memory_limit", 2, "memory_mb", true},
+        {"compile_timeout", 0, "wall_time_ms", false},   {"run_timeout", 0, "wall_time_ms", true},
+        {"compile_cpu_time", 1, "cpu_time_ms", false},   {"run_cpu_time", 1, "cpu_time_ms", true},
     };
     for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
         json_t *v = json_object_get(body, f[i].name);
@@ -150,10 +153,9 @@ static int check_limits(json_t *body, const struct sb_config *cfg, json_t *limit
                        ceiling);
         if (x < 0)
             return say(msg, len, "%s must be non-negative", f[i].name);
-        if (!f[i].native)
-            continue; /* the compile stage keeps SoulBox's compile limits */
         double native = f[i].kind == 2 ? ceil(x / 1048576.0) : ceil(x);
-        json_object_set_new(limits, f[i].native, json_integer((json_int_t)native));
+        json_object_set_new(f[i].run ? limits : compile, f[i].native,
+                            json_integer((json_int_t)native));
     }
     return 0;
 }
@@ -221,17 +223,22 @@ int piston_job_build(json_t *body, const struct piston_rt *rts, size_t nrts,
                    json_string_value(ver));
     if (!has_code_file(files))
         return say(msg, msglen, "files must include at least one utf8 encoded file");
-    json_t *limits = json_object();
-    if (check_limits(body, cfg, limits, msg, msglen) < 0) {
+    json_t *limits = json_object(), *compile = json_object();
+    if (check_limits(body, cfg, limits, compile, msg, msglen) < 0) {
         json_decref(limits);
+        json_decref(compile);
         return -1;
     }
+    request_compile_limits_within(cfg, job->rt->lang, compile);
     if (!interactive && in && !json_is_null(in) && !json_is_string(in)) {
         json_decref(limits);
         return say(msg, msglen, "stdin must be a string");
     }
     job->native = json_pack("{s:s,s:o,s:o}", "language", job->rt->lang->name, "files",
                             native_files(files, job->rt->lang), "limits", limits);
+    if (job->native && json_object_size(compile))
+        json_object_set(job->native, "compile_limits", compile);
+    json_decref(compile);
     if (!job->native)
         return say(msg, msglen, "out of memory");
     if (!interactive)

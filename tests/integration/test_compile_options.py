@@ -1,6 +1,7 @@
-"""compile_args: more of the compiler's arguments, before its sources (after the
-language's own options, so the request's win); only for languages with a compile step;
-part of the compile cache's key; bounded like args."""
+"""A request's options for its compile stage. compile_args: more of the compiler's
+arguments, before its sources (after the language's own options, so the request's win);
+part of the compile cache's key; bounded like args. compile_limits: lower wall time, CPU
+time or memory than the stage's own. Both only for languages with a compile step."""
 import re
 
 import pytest
@@ -82,3 +83,41 @@ def test_invalid_compile_args(srv, body, error):
     assert r.status_code == 400, r.text
     msg = r.json()["error"]["message"]
     assert error.fullmatch(msg) if isinstance(error, re.Pattern) else msg == error, msg
+
+
+# the compiler driver waits 2 s before each tool it runs (which then never runs)
+SLOW = ["-wrapper", "/bin/sh,-c,sleep 2"]
+
+
+def test_compile_limits_lower_the_compile_stage(srv):
+    res = run(srv, {"language": "c", "code": SRC, "compile_args": SLOW,
+                    "compile_limits": {"wall_time_ms": 1500}})
+    assert res["status"] == "compile_error", res
+    assert res["compile"]["status"] == "time_limit_exceeded", res
+    assert res["message"] == "compilation failed: wall time limit of 1500 ms exceeded", res
+    assert 1500 <= res["compile"]["wall_time_ms"] < 3000, res
+    # the same compile under the stage's own limits is not ended at 1.5 s
+    res = run(srv, {"language": "c", "code": SRC, "compile_args": SLOW,
+                    "compile_limits": {"wall_time_ms": 30000, "memory_mb": 512,
+                                       "cpu_time_ms": 100}})
+    assert res["status"] == "compile_error" and res["compile"]["wall_time_ms"] >= 2000, res
+    assert res["compile"]["status"] != "time_limit_exceeded", res
+
+
+@pytest.mark.parametrize("body,error", [
+    ({"language": "python", "code": "print(1)", "compile_limits": {"wall_time_ms": 5}},
+     "compile_limits: python has no compile step"),
+    ({"language": "c", "code": SRC, "compile_limits": [5]}, "compile_limits: must be an object"),
+    ({"language": "c", "code": SRC, "compile_limits": {"wall_time_ms": 30001}},
+     "compile_limits.wall_time_ms: an integer from 1 to 30000 (the compile stage's own)"),
+    ({"language": "c", "code": SRC, "compile_limits": {"memory_mb": 4}},
+     "compile_limits.memory_mb: an integer from 8 to 1024 (the compile stage's own)"),
+    ({"language": "c", "code": SRC, "compile_limits": {"cpu_time_ms": "5"}},
+     "compile_limits.cpu_time_ms: an integer from 1 to 30000 (the compile stage's own)"),
+    ({"language": "c", "code": SRC, "compile_limits": {"processes": 5}},
+     "compile_limits.processes: unknown limit (wall_time_ms, cpu_time_ms, memory_mb)"),
+])
+def test_invalid_compile_limits(srv, body, error):
+    r = srv.execute(body)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["message"] == error
