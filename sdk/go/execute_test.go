@@ -99,6 +99,35 @@ func TestExecuteCompileArgs(t *testing.T) {
 	eq(t, "message", e.Message, "compile_args: python has no compile step")
 }
 
+func TestExecuteCompileLimits(t *testing.T) {
+	c, ctx := testClient(t), testCtx(t)
+	// the compiler driver waits 2 s before each tool it runs (which then never runs)
+	req := ExecuteRequest{Language: "c", Code: "int main(void) { return 0; }\n",
+		CompileArgs: []string{"-wrapper", "/bin/sh,-c,sleep 2"}, CompileLimits: &CompileLimits{WallTimeMs: 700}}
+	r, err := c.Execute(ctx, req)
+	must(t, err)
+	eq(t, "status", r.Status, "compile_error")
+	if r.Compile == nil {
+		t.Fatalf("no compile result: %s", r.Raw)
+	}
+	eq(t, "compile status", r.Compile.Status, "time_limit_exceeded")
+	eq(t, "message", r.Message, "compilation failed: wall time limit of 700 ms exceeded")
+	h, err := c.Submit(ctx, SubmitRequest{ExecuteRequest: req})
+	must(t, err)
+	ex, err := c.WaitExecution(ctx, h.ID, &WaitOptions{PollInterval: 50 * time.Millisecond})
+	must(t, err)
+	eq(t, "async status", ex.Status, "compile_error")
+	eq(t, "async message", ex.Message, "compilation failed: wall time limit of 700 ms exceeded")
+	_, err = c.Execute(ctx, ExecuteRequest{Language: "python", Code: "print(1)", CompileLimits: &CompileLimits{WallTimeMs: 5}})
+	var e *Error
+	if !errors.Is(err, ErrInvalidRequest) || !errors.As(err, &e) {
+		t.Fatalf("err = %v", err)
+	}
+	eq(t, "status", e.Status, 400)
+	eq(t, "code", e.Code, "invalid_argument")
+	eq(t, "message", e.Message, "compile_limits: python has no compile step")
+}
+
 func TestExecuteErrors(t *testing.T) {
 	c, ctx := testClient(t), testCtx(t)
 	_, err := c.Execute(ctx, ExecuteRequest{Language: "cobol", Code: "x"})

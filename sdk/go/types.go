@@ -31,6 +31,16 @@ type Limits struct {
 	StackKB    int `json:"stack_kb,omitempty"`
 }
 
+// CompileLimits are lower limits for a compiled language's compile stage
+// than its own (the language's, else the server's sandbox.compile); zero
+// fields keep the stage's own. Each from 1 (MemoryMB from 8) up to the stage's
+// own value, else ErrInvalidRequest (400).
+type CompileLimits struct {
+	WallTimeMs int `json:"wall_time_ms,omitempty"`
+	CPUTimeMs  int `json:"cpu_time_ms,omitempty"`
+	MemoryMB   int `json:"memory_mb,omitempty"`
+}
+
 // Network asks for egress (when the server allows it): Enabled, and
 // optionally Allow entries narrowing the server's policy.
 type Network struct {
@@ -79,7 +89,8 @@ func (t *TestCase) UnmarshalJSON(b []byte) error {
 
 // ExecuteRequest is a program to run: Language and exactly one of Code and
 // Files, plus optional stdin, arguments, compiler arguments, environment,
-// limits, network, isolation, files to hand back and judge test cases.
+// limits, compile limits, network, isolation, files to hand back and judge
+// test cases.
 type ExecuteRequest struct {
 	// Language is a name or alias from Languages (e.g. "python", "c", "cpp").
 	Language string `json:"language"`
@@ -101,6 +112,11 @@ type ExecuteRequest struct {
 	Env map[string]string `json:"env,omitempty"`
 	// Limits lower (or raise, up to the maximum) the server's limits.
 	Limits *Limits `json:"limits,omitempty"`
+	// CompileLimits lower a compiled language's compile stage's limits (a
+	// compile one stops: Status "compile_error", Compile.Status saying which).
+	// Only for languages with a compile step: otherwise ErrInvalidRequest (400,
+	// "compile_limits: <language> has no compile step").
+	CompileLimits *CompileLimits `json:"compile_limits,omitempty"`
 	// Network asks for egress.
 	Network *Network `json:"network,omitempty"`
 	// Isolation is how the sandboxes are made: "namespaces" (Linux namespaces,

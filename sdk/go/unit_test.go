@@ -421,6 +421,44 @@ func TestCompileArgsSentOnlyWhenGiven(t *testing.T) {
 	eq(t, "execute message", <-msg, `{"type":"execute","language":"c","code":"x","compile_args":["-DANSWER=42"]}`)
 }
 
+func TestCompileLimitsSentOnlyWhenGiven(t *testing.T) {
+	var bodies []string
+	s, _ := stub(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies = append(bodies, string(b))
+		w.Write([]byte(okResult))
+	})
+	c, ctx := NewClient(s.URL), context.Background()
+	_, err := c.Execute(ctx, ExecuteRequest{Language: "c", Code: "x", CompileArgs: []string{"-O0"}, Limits: &Limits{WallTimeMs: 900},
+		CompileLimits: &CompileLimits{WallTimeMs: 700, CPUTimeMs: 600, MemoryMB: 64}})
+	must(t, err)
+	_, err = c.Submit(ctx, SubmitRequest{ExecuteRequest: ExecuteRequest{Language: "cpp", Code: "x", CompileLimits: &CompileLimits{MemoryMB: 256}}})
+	must(t, err)
+	_, err = c.Execute(ctx, ExecuteRequest{Language: "c", Code: "x", Limits: &Limits{MemoryMB: 128}})
+	must(t, err)
+	_, err = c.Execute(ctx, ExecuteRequest{Language: "c", Code: "x", CompileLimits: &CompileLimits{}})
+	must(t, err)
+	eq(t, "bodies", strings.Join(bodies, " "), `{"language":"c","code":"x","compile_args":["-O0"],"limits":{"wall_time_ms":900},`+
+		`"compile_limits":{"wall_time_ms":700,"cpu_time_ms":600,"memory_mb":64}} `+
+		`{"language":"cpp","code":"x","compile_limits":{"memory_mb":256}} {"language":"c","code":"x","limits":{"memory_mb":128}} `+
+		`{"language":"c","code":"x","compile_limits":{}}`)
+
+	// Stream: in the execute message
+	msg := make(chan string, 1)
+	url := wsServer(t, func(n int, p *wsPeer) {
+		_, b := p.read(t)
+		msg <- string(b)
+		p.text(`{"type":"error","error":{"code":"rate_limited","message":"slow down"}}`)
+		p.close(4429, "rate limited")
+	})
+	_, err = NewClient(url, WithAPIKey("k"), WithMaxRetries(0)).Stream(ctx, ExecuteRequest{Language: "c", Code: "x",
+		CompileLimits: &CompileLimits{WallTimeMs: 700}})
+	if !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("err = %v", err)
+	}
+	eq(t, "execute message", <-msg, `{"type":"execute","language":"c","code":"x","compile_limits":{"wall_time_ms":700}}`)
+}
+
 func TestClusterAndHealthStore(t *testing.T) {
 	const node = `{"id":"n1","name":"n1","state":"up","self":true,"capacity":8,"max_queue":256,"running":1,` +
 		`"queued":0,"languages":["bash","python"],"started_ms":1700000000000,"heartbeat_age_ms":0}`

@@ -36,8 +36,8 @@ export { ROUTES } from './routes.js';
 export type { Route, RouteName } from './routes.js';
 export { VERSION } from './version.js';
 export type {
-  Limits, FileInput, TestCaseInput, NetworkRequest, Isolation, ExecuteRequest, SubmitRequest, Status, NetworkUsage,
-  TestCaseResult, TestSummary, ReturnedFile, ResultFields, ExecuteResult, Execution, SubmittedExecution,
+  Limits, CompileLimits, FileInput, TestCaseInput, NetworkRequest, Isolation, ExecuteRequest, SubmitRequest, Status,
+  NetworkUsage, TestCaseResult, TestSummary, ReturnedFile, ResultFields, ExecuteResult, Execution, SubmittedExecution,
   ExecutionPage, Health, Cluster, ClusterNode, Language, Languages, Template, SessionLimits, SandboxOptions,
   SandboxInfo, SandboxPage, CommandInfo, CommandEvent, FileEntry, WatchEvent, Context, CellEvent,
   AuditRecord, AuditPage, ShareRequest, ShareLink, Share,

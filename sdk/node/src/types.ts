@@ -26,6 +26,20 @@ export interface Limits {
   stack_kb?: number;
 }
 
+/**
+ * Lower limits for a compiled language's compile stage than its own (the language's, else
+ * the server's `sandbox.compile`): each up to the stage's own value, else
+ * {@link InvalidRequestError} (400).
+ */
+export interface CompileLimits {
+  /** Wall-clock limit of the compile in milliseconds (from 1). */
+  wall_time_ms?: number;
+  /** CPU time of the compile's processes together, in milliseconds (from 1). */
+  cpu_time_ms?: number;
+  /** The compile's memory in MiB (from 8). */
+  memory_mb?: number;
+}
+
 /** A source file of an execution; the first file is the entry point. */
 export interface FileInput {
   /** Relative path (sub-directories allowed, no `..`). */
@@ -82,6 +96,13 @@ export interface ExecuteRequest {
   env?: Record<string, string>;
   /** Resource limits. */
   limits?: Limits;
+  /**
+   * Lower limits for the compile stage than its own (`{ wall_time_ms: 5000, memory_mb: 256 }`).
+   * Only for languages with a compile step: otherwise {@link InvalidRequestError} (400,
+   * `compile_limits: <language> has no compile step`). A compile one stops is `status`
+   * `compile_error`, with `compile.status` saying which limit (`time_limit_exceeded`...).
+   */
+  compile_limits?: CompileLimits;
   /** Egress policy. */
   network?: NetworkRequest;
   /** `namespaces` or `microvm` (default: the server's `sandbox.isolation`). */

@@ -68,6 +68,25 @@ test('compile_args: more of the compiler\'s arguments; refused for a language wi
   });
 });
 
+test('compile_limits: lower limits for the compile stage; refused for a language without a compile step', async () => {
+  // the compiler driver waits 2 s before each tool it runs (which then never runs)
+  const req = { language: 'c', code: 'int main(void) { return 0; }\n', compile_args: ['-wrapper', '/bin/sh,-c,sleep 2'],
+    compile_limits: { wall_time_ms: 700 } };
+  const r = await c.execute(req);
+  assert.deepEqual([r.status, r.compile?.status], ['compile_error', 'time_limit_exceeded'], JSON.stringify(r));
+  assert.equal(r.message, 'compilation failed: wall time limit of 700 ms exceeded');
+  const h = await c.submit(req);
+  const ex = await c.waitExecution(h.id, { timeoutMs: 60_000 });
+  assert.deepEqual([ex.status, ex.message], ['compile_error', 'compilation failed: wall time limit of 700 ms exceeded']);
+  await assert.rejects(c.execute({ language: 'python', code: 'print(1)', compile_limits: { wall_time_ms: 5 } }), (e) => {
+    assert.ok(e instanceof sdk.InvalidRequestError);
+    assert.equal(e.status, 400);
+    assert.equal(e.code, 'invalid_argument');
+    assert.equal(e.message, 'compile_limits: python has no compile step');
+    return true;
+  });
+});
+
 test('dedent: false sends the code as it is', async () => {
   const r = await c.execute({ language: 'python', code: '  print(1)\n', dedent: false });
   assert.equal(r.status, 'runtime_error');

@@ -212,6 +212,22 @@ test('compile_args is in the body only when given, after args', async () => {
   } finally { await s.close(); }
 });
 
+test('compile_limits is in the body only when given', async () => {
+  const s = await stub((req, res) => json(res, 200, RESULT));
+  try {
+    const c = new Client(s.url);
+    await c.execute({ language: 'c', code: 'x', compile_args: ['-O0'], limits: { wall_time_ms: 900 },
+      compile_limits: { wall_time_ms: 700, cpu_time_ms: 600, memory_mb: 64 } });
+    await c.submit({ language: 'cpp', code: 'x', compile_limits: { memory_mb: 256 } });
+    await c.execute({ language: 'c', code: 'x', limits: { memory_mb: 128 } });
+    assert.deepEqual(s.requests.map((r) => r.body), [
+      '{"language":"c","code":"x","compile_args":["-O0"],"limits":{"wall_time_ms":900},' +
+        '"compile_limits":{"wall_time_ms":700,"cpu_time_ms":600,"memory_mb":64}}',
+      '{"language":"cpp","code":"x","compile_limits":{"memory_mb":256}}',
+      '{"language":"c","code":"x","limits":{"memory_mb":128}}']);
+  } finally { await s.close(); }
+});
+
 test('isolation is in the body only when given; the session says which it got', async () => {
   const s = await stub((req, res, n, body) => json(res, 200, req.url === '/api/sandboxes'
     ? { id: 's1', isolation: JSON.parse(body).isolation ?? 'namespaces' } : RESULT));

@@ -104,6 +104,21 @@ test('stream sends compile_args in the execute message', async () => {
   } finally { await s.close(); }
 });
 
+test('stream sends compile_limits in the execute message', async () => {
+  const seen = [];
+  const s = await server(null, (ws, msg) => {
+    seen.push(msg);
+    ws.send(JSON.stringify({ type: 'started', id: 'e1' }));
+    ws.send(JSON.stringify(exitMsg));
+    ws.close(1000);
+  });
+  try {
+    const st = await new sdk.Client(s.url).stream({ language: 'c', code: 'x', compile_limits: { wall_time_ms: 700, memory_mb: 64 } });
+    for await (const ev of st) void ev;
+    assert.deepEqual(seen, [{ type: 'execute', language: 'c', code: 'x', compile_limits: { wall_time_ms: 700, memory_mb: 64 } }]);
+  } finally { await s.close(); }
+});
+
 test('a 401 on the upgrade is an AuthenticationError with the request id, not retried', async () => {
   const s = await server(() => ({ status: 401, body: '{"error":{"code":"unauthenticated","message":"bad key"}}' }), () => undefined);
   try {

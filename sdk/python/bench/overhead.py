@@ -83,7 +83,7 @@ def main():
     t = time.perf_counter()
     for _ in range(k):
         dumps(execute_body("python", CODE, None, None, None, None, None, None, None, None, None, None,
-                           True, None))
+                           None, True, None))
         soulbox.ExecutionResult.from_dict(json.loads(sample))
     cpu_us = (time.perf_counter() - t) / k * 1e6
     print(f"runs={n}")

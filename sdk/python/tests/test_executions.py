@@ -102,6 +102,39 @@ def test_compile_args(client):
     asyncio.run(main())
 
 
+# the compiler driver waits 2 s before each tool it runs (which then never runs)
+SLOW_COMPILE = ["-wrapper", "/bin/sh,-c,sleep 2"]
+C_EMPTY = "int main(void) { return 0; }\n"
+
+
+def test_compile_limits(client):
+    r = client.execute("c", C_EMPTY, compile_args=SLOW_COMPILE,
+                       compile_limits={"wall_time_ms": 700})
+    assert (r.status, r.compile.status) == ("compile_error", "time_limit_exceeded"), r
+    assert r.message == "compilation failed: wall time limit of 700 ms exceeded"
+    sub = client.submit("c", C_EMPTY, compile_args=SLOW_COMPILE,
+                        compile_limits={"wall_time_ms": 700})
+    ex = client.wait_execution(sub.id, timeout=60)
+    assert ex.status == "compile_error"
+    assert ex.message == "compilation failed: wall time limit of 700 ms exceeded"
+    with pytest.raises(soulbox.InvalidRequestError) as ei:
+        client.execute("python", "print(1)", compile_limits={"wall_time_ms": 5})
+    e = ei.value
+    assert (e.code, e.status) == ("invalid_argument", 400)
+    assert e.message == "compile_limits: python has no compile step" and e.request_id
+
+    async def main():
+        async with soulbox.AsyncClient() as c:
+            r = await c.execute("c", C_EMPTY, compile_args=SLOW_COMPILE,
+                                compile_limits={"wall_time_ms": 700})
+            assert (r.status, r.compile.status) == ("compile_error", "time_limit_exceeded"), r
+            assert r.message == "compilation failed: wall time limit of 700 ms exceeded"
+            with pytest.raises(soulbox.InvalidRequestError) as ei:
+                await c.execute("python", "print(1)", compile_limits={"wall_time_ms": 5})
+            assert ei.value.message == "compile_limits: python has no compile step"
+    asyncio.run(main())
+
+
 def test_return_files(client):
     r = client.execute("bash", "mkdir -p out; printf 'abc' > out/a.txt", return_files=["out/**"])
     assert [(f.name, f.size, f.content) for f in r.files] == [("out/a.txt", 3, b"abc")]

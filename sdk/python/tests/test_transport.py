@@ -98,6 +98,28 @@ def test_compile_args_are_sent_after_args_only_when_given(stub):
         b'{"language":"c","code":"x","compile_args":[]}']
 
 
+def test_compile_limits_are_sent_after_limits_only_when_given(stub):
+    with soulbox.Client(stub.url) as c:
+        c.execute("c", "x", compile_args=["-O0"], limits={"wall_time_ms": 900},
+                  compile_limits={"wall_time_ms": 700, "cpu_time_ms": 600, "memory_mb": 64},
+                  network=False)
+        c.submit("cpp", "x", compile_limits={"memory_mb": 256})
+        c.execute("c", "x", limits={"memory_mb": 128})
+
+    async def main():
+        async with soulbox.AsyncClient(stub.url) as ac:
+            await ac.execute("c", "x", compile_limits={"cpu_time_ms": 1000})
+            await ac.submit("c", "x", compile_limits={})
+    asyncio.run(main())
+    assert [r[3] for r in stub.requests] == [
+        b'{"language":"c","code":"x","compile_args":["-O0"],"limits":{"wall_time_ms":900},'
+        b'"compile_limits":{"wall_time_ms":700,"cpu_time_ms":600,"memory_mb":64},"network":false}',
+        b'{"language":"cpp","code":"x","compile_limits":{"memory_mb":256}}',
+        b'{"language":"c","code":"x","limits":{"memory_mb":128}}',
+        b'{"language":"c","code":"x","compile_limits":{"cpu_time_ms":1000}}',
+        b'{"language":"c","code":"x","compile_limits":{}}']
+
+
 def test_no_key_no_authorization_header(stub, monkeypatch):
     monkeypatch.delenv("SOULBOX_API_KEY", raising=False)
     monkeypatch.setenv("SOULBOX_URL", "127.0.0.1:%d" % stub.port)

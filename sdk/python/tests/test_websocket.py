@@ -189,6 +189,39 @@ def test_stream_sends_compile_args():
         stub.close()
 
 
+def test_stream_sends_compile_limits():
+    stub = WSStub(refusals=1)
+    try:
+        with soulbox.Client(f"127.0.0.1:{stub.port}", max_retries=0) as c:
+            try:
+                list(c.stream("c", "x", limits={"wall_time_ms": 900},
+                              compile_limits={"wall_time_ms": 700, "memory_mb": 64}))
+            except soulbox.RateLimitError:
+                pass
+        assert stub.received == [{"type": "execute", "language": "c", "code": "x",
+                                  "limits": {"wall_time_ms": 900},
+                                  "compile_limits": {"wall_time_ms": 700, "memory_mb": 64}}]
+    finally:
+        stub.close()
+    stub = WSStub(refusals=1)
+
+    async def main():
+        async with soulbox.AsyncClient(f"127.0.0.1:{stub.port}", max_retries=0) as c:
+            s = await c.stream("c", "x", compile_limits={"cpu_time_ms": 500})
+            try:
+                async for _ in s:
+                    pass
+            except soulbox.RateLimitError:
+                pass
+            await s.close()
+    try:
+        asyncio.run(main())
+        assert stub.received == [{"type": "execute", "language": "c", "code": "x",
+                                  "compile_limits": {"cpu_time_ms": 500}}]
+    finally:
+        stub.close()
+
+
 def test_async_stream_retries_4429():
     stub = WSStub(refusals=1)
 

@@ -246,8 +246,9 @@ def _put_source(body: Dict[str, Any], code: Optional[str], files: FilesArg,
 
 def execute_body(language: str, code: Optional[str], files: FilesArg, stdin: Optional[str],
                  args: Optional[Sequence[str]], compile_args: Optional[Sequence[str]],
-                 env: Optional[Mapping[str, str]],
-                 limits: Optional[Mapping[str, int]], network: Any, isolation: Optional[str],
+                 env: Optional[Mapping[str, str]], limits: Optional[Mapping[str, int]],
+                 compile_limits: Optional[Mapping[str, int]], network: Any,
+                 isolation: Optional[str],
                  test_cases: Optional[Sequence[Mapping[str, Any]]],
                  return_files: Optional[Sequence[str]], do_dedent: bool,
                  extra: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
@@ -264,6 +265,8 @@ def execute_body(language: str, code: Optional[str], files: FilesArg, stdin: Opt
         body["env"] = dict(env)
     if limits is not None:
         body["limits"] = dict(limits)
+    if compile_limits is not None:
+        body["compile_limits"] = dict(compile_limits)
     if network is not None:
         body["network"] = network
     if isolation is not None:

@@ -94,7 +94,8 @@ class AsyncClient:
                       stdin: Optional[str] = None, args: Optional[Sequence[str]] = None,
                       compile_args: Optional[Sequence[str]] = None,
                       env: Optional[Mapping[str, str]] = None,
-                      limits: Optional[Mapping[str, int]] = None, network: Any = None,
+                      limits: Optional[Mapping[str, int]] = None,
+                      compile_limits: Optional[Mapping[str, int]] = None, network: Any = None,
                       isolation: Optional[str] = None,
                       test_cases: Optional[Sequence[Mapping[str, Any]]] = None,
                       return_files: Optional[Sequence[str]] = None, dedent: bool = True,
@@ -102,7 +103,8 @@ class AsyncClient:
                       extra: Optional[Mapping[str, Any]] = None) -> ExecutionResult:
         """Runs a program and waits for its result (see :meth:`Client.execute`)."""
         body = _core.execute_body(language, code, files, stdin, args, compile_args, env,
-                                  limits, network, isolation, test_cases, return_files, dedent, extra)
+                                  limits, compile_limits, network, isolation, test_cases,
+                                  return_files, dedent, extra)
         r = await self._t.request("POST", "/api/execute", dumps(body), self._cfg.json_headers,
                                   timeout)
         return ExecutionResult.from_dict(json.loads(r.body))
@@ -111,7 +113,8 @@ class AsyncClient:
                      stdin: Optional[str] = None, args: Optional[Sequence[str]] = None,
                      compile_args: Optional[Sequence[str]] = None,
                      env: Optional[Mapping[str, str]] = None,
-                     limits: Optional[Mapping[str, int]] = None, network: Any = None,
+                     limits: Optional[Mapping[str, int]] = None,
+                     compile_limits: Optional[Mapping[str, int]] = None, network: Any = None,
                      isolation: Optional[str] = None,
                      test_cases: Optional[Sequence[Mapping[str, Any]]] = None,
                      callback_url: Optional[str] = None, dedent: bool = True,
@@ -119,7 +122,8 @@ class AsyncClient:
                      extra: Optional[Mapping[str, Any]] = None) -> Submission:
         """Queues a program (see :meth:`Client.submit`)."""
         body = _core.execute_body(language, code, files, stdin, args, compile_args, env,
-                                  limits, network, isolation, test_cases, None, dedent, extra)
+                                  limits, compile_limits, network, isolation, test_cases,
+                                  None, dedent, extra)
         if callback_url is not None:
             body["callback_url"] = callback_url
         return Submission.from_dict(await self._json("submit", body, timeout=timeout))
@@ -165,12 +169,14 @@ class AsyncClient:
                      stdin: Optional[str] = None, args: Optional[Sequence[str]] = None,
                      compile_args: Optional[Sequence[str]] = None,
                      env: Optional[Mapping[str, str]] = None,
-                     limits: Optional[Mapping[str, int]] = None, network: Any = None,
+                     limits: Optional[Mapping[str, int]] = None,
+                     compile_limits: Optional[Mapping[str, int]] = None, network: Any = None,
                      isolation: Optional[str] = None, dedent: bool = True, timeout: Optional[float] = None,
                      extra: Optional[Mapping[str, Any]] = None) -> "AsyncExecutionStream":
         """Runs a program interactively over the WebSocket (see :meth:`Client.stream`)."""
         body = _core.execute_body(language, code, files, stdin, args, compile_args, env,
-                                  limits, network, isolation, None, None, dedent, extra)
+                                  limits, compile_limits, network, isolation, None, None, dedent,
+                                  extra)
         body = dict({"type": "execute"}, **body)
         _, path = route("ws")
         to = self._cfg.timeout if timeout is None else timeout

@@ -86,6 +86,7 @@ class Client:
                 stdin: Optional[str] = None, args: Optional[Sequence[str]] = None,
                 compile_args: Optional[Sequence[str]] = None,
                 env: Optional[Mapping[str, str]] = None, limits: Optional[Mapping[str, int]] = None,
+                compile_limits: Optional[Mapping[str, int]] = None,
                 network: Any = None, isolation: Optional[str] = None,
                 test_cases: Optional[Sequence[Mapping[str, Any]]] = None,
                 return_files: Optional[Sequence[str]] = None, dedent: bool = True,
@@ -106,6 +107,12 @@ class Client:
                 <language> has no compile step``).
             limits: ``wall_time_ms``, ``cpu_time_ms``, ``memory_mb``, ``processes``,
                 ``output_kb``, ``disk_mb``, ``file_size_kb``, ``open_files``, ``stack_kb``.
+            compile_limits: lower limits for a compiled language's compile stage than its
+                own: ``wall_time_ms``, ``cpu_time_ms`` (each from 1), ``memory_mb`` (from
+                8), each up to the stage's own value. Only for languages with a compile
+                step: otherwise :class:`InvalidRequestError` (400, ``compile_limits:
+                <language> has no compile step``). A compile stopped by one is
+                ``status == "compile_error"`` with ``result.compile.status`` saying which.
             network: ``True`` or ``{"enabled": True, "allow": [...]}``.
             isolation: ``"namespaces"`` or ``"microvm"`` (the program runs in a QEMU
                 microVM with its own kernel; not with ``network``); default: the server's.
@@ -118,7 +125,8 @@ class Client:
         A program that fails is not an error: see ``result.status``.
         """
         body = _core.execute_body(language, code, files, stdin, args, compile_args, env,
-                                  limits, network, isolation, test_cases, return_files, dedent, extra)
+                                  limits, compile_limits, network, isolation, test_cases,
+                                  return_files, dedent, extra)
         r = self._t.request("POST", "/api/execute", dumps(body), self._cfg.json_headers, timeout)
         return ExecutionResult.from_dict(json.loads(r.body))
 
@@ -126,6 +134,7 @@ class Client:
                stdin: Optional[str] = None, args: Optional[Sequence[str]] = None,
                compile_args: Optional[Sequence[str]] = None,
                env: Optional[Mapping[str, str]] = None, limits: Optional[Mapping[str, int]] = None,
+               compile_limits: Optional[Mapping[str, int]] = None,
                network: Any = None, isolation: Optional[str] = None,
                test_cases: Optional[Sequence[Mapping[str, Any]]] = None,
                callback_url: Optional[str] = None, dedent: bool = True,
@@ -137,7 +146,8 @@ class Client:
         :meth:`get_execution` or :meth:`wait_execution`.
         """
         body = _core.execute_body(language, code, files, stdin, args, compile_args, env,
-                                  limits, network, isolation, test_cases, None, dedent, extra)
+                                  limits, compile_limits, network, isolation, test_cases,
+                                  None, dedent, extra)
         if callback_url is not None:
             body["callback_url"] = callback_url
         return Submission.from_dict(self._json("submit", body, timeout=timeout))
@@ -185,6 +195,7 @@ class Client:
                stdin: Optional[str] = None, args: Optional[Sequence[str]] = None,
                compile_args: Optional[Sequence[str]] = None,
                env: Optional[Mapping[str, str]] = None, limits: Optional[Mapping[str, int]] = None,
+               compile_limits: Optional[Mapping[str, int]] = None,
                network: Any = None, isolation: Optional[str] = None, dedent: bool = True,
                timeout: Optional[float] = None,
                extra: Optional[Mapping[str, Any]] = None) -> "ExecutionStream":
@@ -196,7 +207,8 @@ class Client:
         stays open until ``close_stdin``.
         """
         body = _core.execute_body(language, code, files, stdin, args, compile_args, env,
-                                  limits, network, isolation, None, None, dedent, extra)
+                                  limits, compile_limits, network, isolation, None, None, dedent,
+                                  extra)
         body = dict({"type": "execute"}, **body)
         _, path = route("ws")
         to = self._cfg.timeout if timeout is None else timeout
