@@ -68,6 +68,17 @@ static int add_file(struct exec_req *r, const char *name, const char *data, size
     return 0;
 }
 
+const char *request_file_name_why(const char *n)
+{
+    if (!plan_relpath_ok(n))
+        return "must be a relative path without '..', '.', empty components or a leading '/'";
+    /* Names reach compilers' command lines ({sources}): "-fplugin=x.so" would
+     * be an option there, "@x" a file of options (gcc, javac). */
+    if (n[0] == '-' || n[0] == '@')
+        return "must not start with '-' or '@' (it would be read as a compiler option)";
+    return NULL;
+}
+
 static int parse_file(json_t *f, size_t i, struct exec_req *r, struct sb_error *err)
 {
     static const char *const keys[] = {"name", "content", "encoding", NULL};
@@ -81,15 +92,9 @@ static int parse_file(json_t *f, size_t i, struct exec_req *r, struct sb_error *
     json_t *enc = json_object_get(f, "encoding");
     if (!plain_string(name))
         return bad(err, "files[%zu].name: must be a string without NUL", i);
-    const char *n = json_string_value(name);
-    if (!plan_relpath_ok(n))
-        return bad(err, "files[%zu].name: '%s' must be a relative path without '..', '.', "
-                   "empty components or a leading '/'", i, n);
-    /* Names reach compilers' command lines ({sources}): "-fplugin=x.so" would
-     * be an option there, "@x" a file of options (gcc, javac). */
-    if (n[0] == '-' || n[0] == '@')
-        return bad(err, "files[%zu].name: '%s' must not start with '-' or '@' (it would be read "
-                   "as a compiler option)", i, n);
+    const char *n = json_string_value(name), *why = request_file_name_why(n);
+    if (why)
+        return bad(err, "files[%zu].name: '%s' %s", i, n, why);
     for (size_t j = 0; j < r->nfiles; j++)
         if (!strcmp(r->files[j].name, n))
             return bad(err, "files[%zu].name: '%s' appears twice", i, n);
@@ -289,6 +294,26 @@ static int parse_limits(json_t *lim, const struct sb_config *cfg, struct exec_re
     return r->limits_json ? 0 : bad(err, "out of memory");
 }
 
+/* compile_limits' fields for language l: each from its minimum to the
+ * compile stage's own, into out's field (scaled to its unit) when out is set. */
+struct compile_field {
+    const char *name;
+    uint64_t min, max, scale;
+    uint64_t *out;
+};
+#define N_COMPILE_FIELDS 3
+
+static void compile_fields(const struct sb_config *cfg, const struct lang *l,
+                           struct job_compile_limits *out, struct compile_field *f)
+{
+    struct sbx_limits own;
+    limits_compile(cfg, &l->compile_limits, &own);
+    f[0] = (struct compile_field){"wall_time_ms", 1, own.wall_ms, 1, out ? &out->wall_ms : NULL};
+    f[1] = (struct compile_field){"cpu_time_ms", 1, own.cpu_ms, 1, out ? &out->cpu_ms : NULL};
+    f[2] = (struct compile_field){"memory_mb", 8, own.memory_kb / 1024, 1024,
+                                  out ? &out->memory_kb : NULL};
+}
+
 /* compile_limits: a compiled language's compile stage, lower than its own. */
 static int parse_compile_limits(json_t *lim, const struct sb_config *cfg, struct exec_req *r,
                                 struct sb_error *err)
@@ -299,20 +324,15 @@ static int parse_compile_limits(json_t *lim, const struct sb_config *cfg, struct
         return bad(err, "compile_limits: must be an object");
     if (!r->lang->compile)
         return bad(err, "compile_limits: %s has no compile step", r->lang->name);
-    struct sbx_limits own;
-    limits_compile(cfg, &r->lang->compile_limits, &own);
-    const struct { const char *name; uint64_t *out, min, max, scale; } f[] = {
-        {"wall_time_ms", &r->compile_limits.wall_ms, 1, own.wall_ms, 1},
-        {"cpu_time_ms", &r->compile_limits.cpu_ms, 1, own.cpu_ms, 1},
-        {"memory_mb", &r->compile_limits.memory_kb, 8, own.memory_kb / 1024, 1024},
-    };
+    struct compile_field f[N_COMPILE_FIELDS];
+    compile_fields(cfg, r->lang, &r->compile_limits, f);
     const char *k;
     json_t *v;
     json_object_foreach(lim, k, v) {
         size_t i = 0;
-        while (i < sizeof f / sizeof *f && strcmp(f[i].name, k))
+        while (i < N_COMPILE_FIELDS && strcmp(f[i].name, k))
             i++;
-        if (i == sizeof f / sizeof *f)
+        if (i == N_COMPILE_FIELDS)
             return bad(err, "compile_limits.%s: unknown limit (wall_time_ms, cpu_time_ms, "
                        "memory_mb)", k);
         json_int_t x = json_is_integer(v) ? json_integer_value(v) : -1;
@@ -328,13 +348,9 @@ static int parse_compile_limits(json_t *lim, const struct sb_config *cfg, struct
 void request_compile_limits_within(const struct sb_config *cfg, const struct lang *l,
                                    json_t *compile)
 {
-    struct sbx_limits own;
-    limits_compile(cfg, &l->compile_limits, &own);
-    const struct { const char *name; uint64_t max, min; } f[] = {
-        {"wall_time_ms", own.wall_ms, 1}, {"cpu_time_ms", own.cpu_ms, 1},
-        {"memory_mb", own.memory_kb / 1024, 8},
-    };
-    for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
+    struct compile_field f[N_COMPILE_FIELDS];
+    compile_fields(cfg, l, NULL, f);
+    for (size_t i = 0; i < N_COMPILE_FIELDS; i++) {
         json_t *v = json_object_get(compile, f[i].name);
         json_int_t x = json_integer_value(v);
         if (v && (!l->compile || (uint64_t)x >= f[i].max))

@@ -26,6 +26,10 @@ int exec_req_from_json(json_t *root, const struct sb_config *cfg,
                        const struct lang_registry *langs, enum req_kind kind,
                        struct exec_req *out, struct sb_error *err);
 
+/* Why a request's file name is refused (a static text to follow the name),
+ * or NULL when it is fine. */
+const char *request_file_name_why(const char *name);
+
 /* A compat API's compile-stage limits (a compile_limits object, SoulBox's
  * names) made acceptable: one at or above the stage's own is dropped (the
  * stage keeps its own), one below the minimum raised to it; all of them for

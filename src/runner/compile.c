@@ -187,40 +187,31 @@ static void on_compiled(struct sbx_run *s, void *arg)
 
 /* The language's compile command with the request's compile_args inserted
  * before the first element naming the sources ({sources}, {entry...}), else
- * at the end: the compiler's own options come first, so the request's win. */
+ * at the end: the compiler's own options come first, so the request's win.
+ * Every element before that one expands to exactly one argument. */
 static char **compile_argv(const struct job *j, size_t *argc)
 {
     char *const *tmpl = j->lang->compile;
-    size_t k = 0;
+    size_t k = 0, n;
     while (tmpl[k] && strcmp(tmpl[k], "{sources}") && !strstr(tmpl[k], "{entry"))
         k++;
-    char **head_t = calloc(k + 1, sizeof *head_t), **extra = calloc(j->ncompile_args + 1,
-                                                                    sizeof *extra);
-    bool ok = head_t && extra;
-    for (size_t i = 0; ok && i < j->ncompile_args; i++)
-        ok = (extra[i] = strdup(j->compile_args[i])) != NULL;
-    size_t hn = 0, tn = 0;
-    char **head = NULL, **tail = NULL, **out = NULL;
-    if (ok) {
-        memcpy(head_t, tmpl, k * sizeof *head_t);
-        head = job_argv(j, head_t, &hn);
-        tail = job_argv(j, tmpl + k, &tn);
-        out = head && tail ? calloc(hn + j->ncompile_args + tn + 1, sizeof *out) : NULL;
-    }
-    free(head_t);
+    char **argv = job_argv(j, tmpl, &n);
+    char **out = argv ? calloc(n + j->ncompile_args + 1, sizeof *out) : NULL;
     if (!out) {
-        argv_free(head);
-        argv_free(tail);
-        argv_free(extra);
+        argv_free(argv);
         return NULL;
     }
-    memcpy(out, head, hn * sizeof *out);        /* the strings move into out */
-    memcpy(out + hn, extra, j->ncompile_args * sizeof *out);
-    memcpy(out + hn + j->ncompile_args, tail, tn * sizeof *out);
-    free(head);
-    free(tail);
-    free(extra);
-    *argc = hn + j->ncompile_args + tn;
+    memcpy(out, argv, k * sizeof *out);         /* the strings move into out */
+    memcpy(out + k + j->ncompile_args, argv + k, (n - k) * sizeof *out);
+    free(argv);
+    for (size_t i = 0; i < j->ncompile_args; i++)
+        if (!(out[k + i] = strdup(j->compile_args[i]))) {
+            for (size_t m = 0; m < n + j->ncompile_args; m++)
+                free(out[m]);
+            free(out);
+            return NULL;
+        }
+    *argc = n + j->ncompile_args;
     return out;
 }
 

@@ -125,8 +125,10 @@ void j0_timestamp(uint64_t ms, char *buf, size_t len);
 json_t *j0_validate(struct service *s, json_t *body, bool b64, json_t **errors);
 /* The execution request for doc. 0, or -1 with err. */
 int j0_exec_req(struct service *s, json_t *doc, struct exec_req *out, struct sb_error *err);
-/* additional_files (base64, leniently) as files: 0, or -1 with why. */
-int j0_unzip(const char *b64, size_t len, size_t max_files, struct zip_list *out,
+/* additional_files (the zip's bytes) as files, within Judge0's
+ * max_extract_size and room for the source and a script in the request:
+ * 0, or -1 with why. */
+int j0_unzip(struct service *s, const void *zip, size_t len, struct zip_list *out,
              const char **why);
 /* Puts the result's fields in doc (status, outputs, figures, finished_at). */
 void j0_finish(json_t *doc, const struct job_result *res);

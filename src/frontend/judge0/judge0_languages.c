@@ -87,10 +87,12 @@ bool j0_lang_archived(int id)
 const struct lang *j0_lang_usable(struct service *s, const struct j0_lang *jl)
 {
     const struct lang *l = lang_find(&s->registry, jl->soulbox);
-    const struct lang *bash = lang_find(&s->registry, "bash");
     struct sb_error err;
-    if (jl->kind != J0_K_LANGUAGE && (!bash || lang_probe_check(&s->probe, bash, &err) < 0))
-        return NULL;
+    if (jl->kind != J0_K_LANGUAGE) {
+        const struct lang *bash = lang_find(&s->registry, "bash");
+        if (!bash || lang_probe_check(&s->probe, bash, &err) < 0)
+            return NULL;
+    }
     return l && lang_probe_check(&s->probe, l, &err) == 0 ? l : NULL;
 }
 

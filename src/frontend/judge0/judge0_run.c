@@ -98,16 +98,11 @@ static json_t *split_args(const char *s)
     return a;
 }
 
-int j0_unzip(const char *b64, size_t len, size_t max_files, struct zip_list *out,
+int j0_unzip(struct service *s, const void *zip, size_t len, struct zip_list *out,
              const char **why)
 {
-    struct sb_buf raw = {0};
-    j0_b64_lenient(b64, len, &raw);
-    int rc = raw.oom ? (*why = "out of memory", -1)
-                     : zip_read((const uint8_t *)(raw.data ? raw.data : ""), raw.len, max_files,
-                                (size_t)J0_MAX_EXTRACT_KB * 1024, out, why);
-    sb_buf_free(&raw);
-    return rc;
+    return zip_read(zip ? zip : "", len, s->cfg->server.max_files - 2,
+                    (size_t)J0_MAX_EXTRACT_KB * 1024, out, why);
 }
 
 /* {"name", "content" (base64), "encoding": "base64"}: any bytes. */
@@ -154,12 +149,13 @@ static json_t *native_files(struct service *s, const struct j0_lang *jl, const s
         json_array_append_new(files, file_json(name, src ? src : "", n));
         free(src);
     }
-    json_t *zip = json_object_get(doc, "additional_files");
+    size_t n;
+    char *zip = doc_bytes(doc, "additional_files", &n);
     struct zip_list z = {0};
     const char *why;
-    if (json_is_string(zip) &&
-        j0_unzip(json_string_value(zip), json_string_length(zip), s->cfg->server.max_files - 2,
-                 &z, &why) < 0) {
+    int rc = zip ? j0_unzip(s, zip, n, &z, &why) : 0;
+    free(zip);
+    if (rc < 0) {
         json_decref(files);
         sb_fail(err, SB_E_INVALID_ARGUMENT, "additional_files: %s", why);
         return NULL;

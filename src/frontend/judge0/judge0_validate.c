@@ -7,7 +7,7 @@
 #include "common/base64.h"
 #include "common/util.h"
 #include "frontend/judge0/judge0_internal.h"
-#include "sandbox/plan.h"
+#include "frontend/request.h"
 
 /* The numeric limits, in validation order. Bounds are printed as Judge0
  * prints them (its float maxima with one decimal). */
@@ -192,22 +192,23 @@ static void check_files(struct service *s, json_t *v, json_t *doc, json_t *error
     struct zip_list z;
     const char *why;
     char msg[128];
-    if (j0_unzip(json_string_value(v), json_string_length(v), s->cfg->server.max_files - 2, &z,
-                 &why) < 0) {
-        snprintf(msg, sizeof msg, "is not a zip archive SoulBox can extract: %s", why);
+    struct sb_buf raw = {0};
+    j0_b64_lenient(json_string_value(v), json_string_length(v), &raw);
+    if (raw.oom || j0_unzip(s, raw.data, raw.len, &z, &why) < 0) {
+        snprintf(msg, sizeof msg, "is not a zip archive SoulBox can extract: %s",
+                 raw.oom ? "out of memory" : why);
         err_add(errors, "additional_files", msg);
+        sb_buf_free(&raw);
         return;
     }
     /* the names SoulBox's requests refuse (compilers would read them as options) */
     for (size_t i = 0; i < z.n; i++)
-        if (!plan_relpath_ok(z.v[i].name) || z.v[i].name[0] == '-' || z.v[i].name[0] == '@') {
+        if (request_file_name_why(z.v[i].name)) {
             snprintf(msg, sizeof msg, "has a file SoulBox cannot name '%.64s'", z.v[i].name);
             err_add(errors, "additional_files", msg);
             break;
         }
     zip_free(&z);
-    struct sb_buf raw = {0};
-    j0_b64_lenient(json_string_value(v), json_string_length(v), &raw);
     char *enc = base64_encode(raw.data ? raw.data : "", raw.len);
     json_object_set_new(doc, "additional_files", enc ? json_string(enc) : json_null());
     free(enc);

@@ -127,7 +127,7 @@ static json_t *native_files(json_t *files, const struct lang *l)
 /* The limit loop of Piston's validation (rules 7-9), with SoulBox's rules:
  * a negative memory limit and 0 mean "the default". The run's go into
  * limits, the compile stage's into compile (SoulBox's names, unbounded:
- * compile_limits_within bounds them). */
+ * request_compile_limits_within bounds them). */
 static int check_limits(json_t *body, const struct sb_config *cfg, json_t *limits,
                         json_t *compile, char *msg, size_t len)
 {
@@ -229,11 +229,12 @@ int piston_job_build(json_t *body, const struct piston_rt *rts, size_t nrts,
         json_decref(compile);
         return -1;
     }
-    request_compile_limits_within(cfg, job->rt->lang, compile);
     if (!interactive && in && !json_is_null(in) && !json_is_string(in)) {
         json_decref(limits);
+        json_decref(compile);
         return say(msg, msglen, "stdin must be a string");
     }
+    request_compile_limits_within(cfg, job->rt->lang, compile);
     job->native = json_pack("{s:s,s:o,s:o}", "language", job->rt->lang->name, "files",
                             native_files(files, job->rt->lang), "limits", limits);
     if (job->native && json_object_size(compile))
