@@ -304,20 +304,23 @@ def _via_judge0(body):
 OWN_FILE = re.compile(r"main\.|\bls [^\n;|]*/workspace(\s|$)|listdir\('/workspace'\)")
 
 
-def _judge0_says(body):
+def _judge0_submission(body):
+    """body as the JSON of a submission with base64_encoded=true, or None when Judge0
+    cannot say it (or the program names its own file)."""
     j = _via_judge0(body)
     src = j["source_code"] if j else ""
-    return j is not None and bool(src.strip()) and not OWN_FILE.search(src)
+    if j is None or not src.strip() or OWN_FILE.search(src):
+        return None
+    return {**j, "source_code": base64.b64encode(src.encode()).decode(),
+            "stdin": base64.b64encode(j["stdin"].encode()).decode() if j["stdin"] else None}
 
 
 def _run_judge0(s, body):
-    if not _judge0_says(body):
+    sub = _judge0_submission(body)
+    if sub is None:
         return None
-    j = _via_judge0(body)
-    r = requests.post(s.url + "/submissions?wait=true&base64_encoded=true&fields=*", json={
-        **j, "source_code": base64.b64encode(j["source_code"].encode()).decode(),
-        "stdin": base64.b64encode(j["stdin"].encode()).decode() if j["stdin"] else None},
-        timeout=120)
+    r = requests.post(s.url + "/submissions?wait=true&base64_encoded=true&fields=*", json=sub,
+                      timeout=120)
     assert r.status_code == 201, r.text
     judge0 = r.json()
     native = s.get("/api/executions/" + judge0["token"]).json()
@@ -388,10 +391,10 @@ class Background:
         target = self._sse if sse else self._sync
         # through the compat API when it can say the request: Piston's WebSocket (its
         # streaming route), Judge0's create + poll (its asynchronous one)
-        if VIA == "piston" and _via_piston(s, body) is not None:
-            target, body = self._piston_ws, _via_piston(s, body)
-        elif VIA == "judge0" and _judge0_says(body):
-            target, body = self._judge0_poll, _via_judge0(body)
+        compat = (_via_piston(s, body) if VIA == "piston" else
+                  _judge0_submission(body) if VIA == "judge0" else None)
+        if compat is not None:
+            target, body = (self._piston_ws if VIA == "piston" else self._judge0_poll), compat
         if VIA:
             _count(s, "native" if target in (self._sse, self._sync) else "compat")
         self.thread = threading.Thread(target=target, args=(s, body), daemon=True)
@@ -444,10 +447,7 @@ class Background:
         """Judge0's POST /submissions then GET /submissions/{token} until it ends, as its
         clients poll: 2 Processing marks the start (Judge0 streams no output)."""
         def verdict():
-            r = requests.post(s.url + "/submissions?base64_encoded=true", json={
-                **sub, "source_code": base64.b64encode(sub["source_code"].encode()).decode(),
-                "stdin": base64.b64encode(sub["stdin"].encode()).decode()
-                if sub["stdin"] else None}, timeout=30)
+            r = requests.post(s.url + "/submissions?base64_encoded=true", json=sub, timeout=30)
             assert r.status_code == 201, r.text
             token = r.json()["token"]
             status = 1
